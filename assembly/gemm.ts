@@ -1,0 +1,255 @@
+// Single-precision GEMM: C = alpha * op(A) * op(B) + beta * C, beta in {0, 1}.
+// GotoBLAS structure: B is packed into NR-wide column panels, A into MR-tall row
+// panels, and a 4x8 f32x4 micro-kernel streams both panels from L1.
+// All sizes are element counts; all pointers are byte offsets into linear memory.
+
+export const MR: i32 = 4;
+export const NR: i32 = 8;
+export const KC: i32 = 256;
+export const MC: i32 = 128;
+export const NC: i32 = 2048;
+
+// Scratch the caller must provide to gemm(): packed A block, packed B block, one edge tile.
+export const GEMM_WORK_FLOATS: i32 = MC * KC + KC * NC + MR * NR * 2;
+
+@inline function at(base: usize, row: i32, ld: i32, col: i32): usize {
+  return base + ((<usize>row * <usize>ld + <usize>col) << 2);
+}
+
+// Packs rows [0, mc) x cols [0, kc) of op(A) into MR-row panels laid out [panel][p][MR].
+// A points at element (0, 0) of op(A). Rows past mc are zero-filled.
+export function packA(trans: bool, A: usize, lda: i32, mc: i32, kc: i32, dst: usize): void {
+  for (let i = 0; i < mc; i += MR) {
+    const rows = min(MR, mc - i);
+    if (rows == MR) {
+      if (trans) {
+        for (let p = 0; p < kc; p++) {
+          v128.store(dst, v128.load(at(A, p, lda, i)));
+          dst += 16;
+        }
+      } else {
+        const r0 = at(A, i, lda, 0);
+        const stride = <usize>lda << 2;
+        const r1 = r0 + stride, r2 = r1 + stride, r3 = r2 + stride;
+        let p = 0;
+        // Four 4x4 transposes per 16 columns keep the loads vectorised.
+        for (; p + 4 <= kc; p += 4) {
+          const off = <usize>p << 2;
+          const a = v128.load(r0 + off), b = v128.load(r1 + off);
+          const c = v128.load(r2 + off), d = v128.load(r3 + off);
+          const ab0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5);
+          const ab1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
+          const cd0 = v128.shuffle<f32>(c, d, 0, 4, 1, 5);
+          const cd1 = v128.shuffle<f32>(c, d, 2, 6, 3, 7);
+          v128.store(dst, v128.shuffle<f32>(ab0, cd0, 0, 1, 4, 5));
+          v128.store(dst, v128.shuffle<f32>(ab0, cd0, 2, 3, 6, 7), 16);
+          v128.store(dst, v128.shuffle<f32>(ab1, cd1, 0, 1, 4, 5), 32);
+          v128.store(dst, v128.shuffle<f32>(ab1, cd1, 2, 3, 6, 7), 48);
+          dst += 64;
+        }
+        for (; p < kc; p++) {
+          const off = <usize>p << 2;
+          store<f32>(dst, load<f32>(r0 + off));
+          store<f32>(dst, load<f32>(r1 + off), 4);
+          store<f32>(dst, load<f32>(r2 + off), 8);
+          store<f32>(dst, load<f32>(r3 + off), 12);
+          dst += 16;
+        }
+      }
+    } else {
+      for (let p = 0; p < kc; p++) {
+        for (let r = 0; r < MR; r++) {
+          let v: f32 = 0;
+          if (r < rows) v = trans ? load<f32>(at(A, p, lda, i + r)) : load<f32>(at(A, i + r, lda, p));
+          store<f32>(dst + (<usize>r << 2), v);
+        }
+        dst += 16;
+      }
+    }
+  }
+}
+
+// Packs rows [0, kc) x cols [0, nc) of op(B) into NR-column panels laid out [panel][p][NR].
+export function packB(trans: bool, B: usize, ldb: i32, kc: i32, nc: i32, dst: usize): void {
+  for (let j = 0; j < nc; j += NR) {
+    const cols = min(NR, nc - j);
+    if (cols == NR && !trans) {
+      for (let p = 0; p < kc; p++) {
+        const src = at(B, p, ldb, j);
+        v128.store(dst, v128.load(src));
+        v128.store(dst, v128.load(src, 16), 16);
+        dst += 32;
+      }
+    } else if (cols == NR) {
+      const stride = <usize>ldb << 2;
+      const r0 = at(B, j, ldb, 0);
+      for (let p = 0; p < kc; p++) {
+        let src = r0 + (<usize>p << 2);
+        for (let c = 0; c < NR; c++) {
+          store<f32>(dst + (<usize>c << 2), load<f32>(src));
+          src += stride;
+        }
+        dst += 32;
+      }
+    } else {
+      for (let p = 0; p < kc; p++) {
+        for (let c = 0; c < NR; c++) {
+          let v: f32 = 0;
+          if (c < cols) v = trans ? load<f32>(at(B, j + c, ldb, p)) : load<f32>(at(B, p, ldb, j + c));
+          store<f32>(dst + (<usize>c << 2), v);
+        }
+        dst += 32;
+      }
+    }
+  }
+}
+
+// 4x8 tile of C (row stride ldc) = alpha * pa * pb (+ C when accumulate).
+@inline function micro(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, alpha: f32, accumulate: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let p = 0; p < kc; p++) {
+    const b0 = v128.load(pb), b1 = v128.load(pb, 16);
+    let a = v128.load32_splat(pa);
+    c00 = f32x4.add(c00, f32x4.mul(a, b0));
+    c01 = f32x4.add(c01, f32x4.mul(a, b1));
+    a = v128.load32_splat(pa, 4);
+    c10 = f32x4.add(c10, f32x4.mul(a, b0));
+    c11 = f32x4.add(c11, f32x4.mul(a, b1));
+    a = v128.load32_splat(pa, 8);
+    c20 = f32x4.add(c20, f32x4.mul(a, b0));
+    c21 = f32x4.add(c21, f32x4.mul(a, b1));
+    a = v128.load32_splat(pa, 12);
+    c30 = f32x4.add(c30, f32x4.mul(a, b0));
+    c31 = f32x4.add(c31, f32x4.mul(a, b1));
+    pa += 16;
+    pb += 32;
+  }
+  if (alpha != 1) {
+    const al = f32x4.splat(alpha);
+    c00 = f32x4.mul(c00, al); c01 = f32x4.mul(c01, al);
+    c10 = f32x4.mul(c10, al); c11 = f32x4.mul(c11, al);
+    c20 = f32x4.mul(c20, al); c21 = f32x4.mul(c21, al);
+    c30 = f32x4.mul(c30, al); c31 = f32x4.mul(c31, al);
+  }
+  const stride = <usize>ldc << 2;
+  const r0 = c, r1 = c + stride, r2 = r1 + stride, r3 = r2 + stride;
+  if (accumulate) {
+    c00 = f32x4.add(c00, v128.load(r0)); c01 = f32x4.add(c01, v128.load(r0, 16));
+    c10 = f32x4.add(c10, v128.load(r1)); c11 = f32x4.add(c11, v128.load(r1, 16));
+    c20 = f32x4.add(c20, v128.load(r2)); c21 = f32x4.add(c21, v128.load(r2, 16));
+    c30 = f32x4.add(c30, v128.load(r3)); c31 = f32x4.add(c31, v128.load(r3, 16));
+  }
+  v128.store(r0, c00); v128.store(r0, c01, 16);
+  v128.store(r1, c10); v128.store(r1, c11, 16);
+  v128.store(r2, c20); v128.store(r2, c21, 16);
+  v128.store(r3, c30); v128.store(r3, c31, 16);
+}
+
+// C[mc x nc] (+)= alpha * packedA * packedB, both packed over kc.
+export function macroKernel(
+  mc: i32, nc: i32, kc: i32, pa: usize, pb: usize,
+  C: usize, ldc: i32, alpha: f32, accumulate: bool, tile: usize,
+): void {
+  for (let j = 0; j < nc; j += NR) {
+    const nr = min(NR, nc - j);
+    const pbj = pb + ((<usize>j * <usize>kc) << 2);
+    for (let i = 0; i < mc; i += MR) {
+      const mr = min(MR, mc - i);
+      const pai = pa + ((<usize>i * <usize>kc) << 2);
+      const cp = at(C, i, ldc, j);
+      if (mr == MR && nr == NR) {
+        micro(kc, pai, pbj, cp, ldc, alpha, accumulate);
+      } else {
+        micro(kc, pai, pbj, tile, NR, alpha, false);
+        for (let r = 0; r < mr; r++) {
+          for (let c = 0; c < nr; c++) {
+            const dst = at(cp, r, ldc, c);
+            const v = load<f32>(at(tile, r, NR, c));
+            store<f32>(dst, accumulate ? load<f32>(dst) + v : v);
+          }
+        }
+      }
+    }
+  }
+}
+
+// C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, with beta 0 (overwrite) or 1 (accumulate).
+export function gemm(
+  transA: bool, transB: bool, M: i32, N: i32, K: i32, alpha: f32,
+  A: usize, lda: i32, B: usize, ldb: i32, beta: f32, C: usize, ldc: i32, work: usize,
+): void {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (beta == 0) {
+      for (let i = 0; i < M; i++) memory.fill(at(C, i, ldc, 0), 0, <usize>N << 2);
+    }
+    return;
+  }
+  const pa = work;
+  const pb = pa + ((<usize>MC * <usize>KC) << 2);
+  const tile = pb + ((<usize>KC * <usize>NC) << 2);
+  for (let jc = 0; jc < N; jc += NC) {
+    const nc = min(NC, N - jc);
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = min(KC, K - pc);
+      const accumulate = beta != 0 || pc > 0;
+      packB(transB, transB ? at(B, jc, ldb, pc) : at(B, pc, ldb, jc), ldb, kc, nc, pb);
+      for (let ic = 0; ic < M; ic += MC) {
+        const mc = min(MC, M - ic);
+        packA(transA, transA ? at(A, pc, lda, ic) : at(A, ic, lda, pc), lda, mc, kc, pa);
+        macroKernel(mc, nc, kc, pa, pb, at(C, ic, ldc, jc), ldc, alpha, accumulate, tile);
+      }
+    }
+  }
+}
+
+// batch GEMMs whose operands sit strideA/strideB/strideC elements apart. strideC == 0 sums
+// every product into one C (a reduction over the batch), which is how gradients of shared
+// operands are formed.
+export function gemmBatched(
+  batch: i32, transA: bool, transB: bool, M: i32, N: i32, K: i32, alpha: f32,
+  A: usize, lda: i32, strideA: i32, B: usize, ldb: i32, strideB: i32,
+  beta: f32, C: usize, ldc: i32, strideC: i32, work: usize,
+): void {
+  for (let b = 0; b < batch; b++) {
+    const betaB: f32 = strideC == 0 && b > 0 ? 1 : beta;
+    gemm(
+      transA, transB, M, N, K, alpha,
+      A + ((<usize>b * <usize>strideA) << 2), lda,
+      B + ((<usize>b * <usize>strideB) << 2), ldb,
+      betaB, C + ((<usize>b * <usize>strideC) << 2), ldc, work,
+    );
+  }
+}
+
+// Floats of packed storage for an m x k operand packed by packA with kc = k.
+export function packedAFloats(m: i32, k: i32): i32 {
+  return ((m + MR - 1) / MR) * MR * k;
+}
+
+// C[M,N] (+)= alpha * A * op(B), where A was packed whole by packA(.., M, K, pa) so that it
+// can be reused across many right-hand sides (conv kernels pack each network's filters once).
+// work holds a packed B block and an edge tile (GEMM_WORK_FLOATS is always enough).
+export function gemmPackedA(
+  M: i32, N: i32, K: i32, pa: usize, transB: bool, B: usize, ldb: i32,
+  alpha: f32, accumulate: bool, C: usize, ldc: i32, work: usize,
+): void {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate) for (let i = 0; i < M; i++) memory.fill(at(C, i, ldc, 0), 0, <usize>N << 2);
+    return;
+  }
+  const budget = KC * NC + MC * KC;
+  let ncMax = (budget / K) & ~(NR - 1);
+  if (ncMax < NR) ncMax = NR;
+  const pb = work;
+  const tile = work + ((<usize>budget) << 2);
+  for (let jc = 0; jc < N; jc += ncMax) {
+    const nc = min(ncMax, N - jc);
+    packB(transB, transB ? at(B, jc, ldb, 0) : at(B, 0, ldb, jc), ldb, K, nc, pb);
+    macroKernel(M, nc, K, pa, pb, at(C, 0, ldc, jc), ldc, alpha, accumulate, tile);
+  }
+}

@@ -1,0 +1,115 @@
+// The linear memory all tensors live in, shared with the WASM kernels, and the allocator
+// that carves it up. The memory is a shared WebAssembly.Memory: growing it never detaches
+// existing views (a SharedArrayBuffer only gets longer), and worker threads can be handed
+// the same memory later without changing any caller.
+import { readFileSync, existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const PAGE = 65536;
+const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit
+const ALIGN = 64; // cache line; also keeps every block f32x4-aligned
+
+/** Size classes: multiples of 64 up to 1 KiB, then four steps per power of two (< 19% slack). */
+export function sizeClass(bytes: number): number {
+  if (bytes <= 1024) return Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+  const e = Math.floor(Math.log2(bytes));
+  const step = 2 ** (e - 2);
+  return Math.ceil(bytes / step) * step;
+}
+
+export class Heap {
+  readonly memory: WebAssembly.Memory;
+  private top: number;
+  private readonly freeLists = new Map<number, number[]>();
+  private liveBytes = 0;
+  private peakBytes = 0;
+
+  constructor(memory: WebAssembly.Memory, base: number) {
+    this.memory = memory;
+    this.top = Math.ceil(base / ALIGN) * ALIGN;
+  }
+
+  /** Byte offset of a block of at least `bytes` bytes (contents undefined). */
+  alloc(bytes: number): number {
+    const size = sizeClass(bytes);
+    const list = this.freeLists.get(size);
+    let ptr: number;
+    if (list !== undefined && list.length > 0) {
+      ptr = list.pop()!;
+    } else {
+      ptr = this.top;
+      const end = ptr + size;
+      const have = this.memory.buffer.byteLength;
+      if (end > have) {
+        const havePages = have / PAGE;
+        const need = Math.ceil((end - have) / PAGE);
+        const grow = Math.min(Math.max(need, Math.ceil(havePages / 4)), MAX_PAGES - havePages);
+        if (grow < need) {
+          throw new RangeError(`out of tensor memory: ${bytes} bytes requested with ${this.liveBytes} live (limit 4 GiB)`);
+        }
+        this.memory.grow(grow);
+      }
+      this.top = end;
+    }
+    this.liveBytes += size;
+    if (this.liveBytes > this.peakBytes) this.peakBytes = this.liveBytes;
+    return ptr;
+  }
+
+  free(ptr: number, bytes: number): void {
+    const size = sizeClass(bytes);
+    let list = this.freeLists.get(size);
+    if (list === undefined) { list = []; this.freeLists.set(size, list); }
+    list.push(ptr);
+    this.liveBytes -= size;
+  }
+
+  f32(ptr: number, length: number): Float32Array {
+    return new Float32Array(this.memory.buffer, ptr, length);
+  }
+
+  i32(ptr: number, length: number): Int32Array {
+    return new Int32Array(this.memory.buffer, ptr, length);
+  }
+
+  stats(): { liveBytes: number; peakBytes: number; reservedBytes: number } {
+    return { liveBytes: this.liveBytes, peakBytes: this.peakBytes, reservedBytes: this.top };
+  }
+}
+
+export interface KernelExports {
+  [name: string]: unknown;
+  heapBase(): number;
+  gemmWorkFloats(): number;
+}
+
+export interface Runtime {
+  heap: Heap;
+  exports: KernelExports;
+}
+
+function wasmPath(): string {
+  // dist/src/engine/memory.js -> build/kernels.wasm
+  return fileURLToPath(new URL("../../../build/kernels.wasm", import.meta.url));
+}
+
+let runtime: Runtime | null = null;
+
+/** The process-wide memory, heap and kernel instance, created on first use. */
+export function getRuntime(): Runtime {
+  if (runtime !== null) return runtime;
+  const path = wasmPath();
+  if (!existsSync(path)) {
+    throw new Error(`probegen: WASM kernels not found at ${path}; run \`npm run build\` (npm ci runs it too)`);
+  }
+  const module = new WebAssembly.Module(readFileSync(path));
+  const memory = new WebAssembly.Memory({ initial: 256, maximum: MAX_PAGES, shared: true });
+  const instance = new WebAssembly.Instance(module, { env: { memory, abort: wasmAbort } });
+  const exports = instance.exports as unknown as KernelExports;
+  runtime = { heap: new Heap(memory, exports.heapBase()), exports };
+  return runtime;
+}
+
+function wasmAbort(_msg: number, _file: number, line: number, column: number): never {
+  throw new Error(`probegen: WASM kernel aborted at ${line}:${column}`);
+}

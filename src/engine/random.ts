@@ -1,0 +1,114 @@
+// Seeded pseudo-random numbers.
+//
+// Algorithm (stable across versions; changing it changes every seeded result):
+// - The 32-bit seed (and an optional stream label, hashed with FNV-1a) is expanded into the
+//   128-bit state of xoshiro128** by four rounds of SplitMix32.
+// - next() is xoshiro128** (Blackman & Vigna, 2018): a uint32.
+// - uniform() = (next() >>> 8) * 2^-24, a float32-exact value in [0, 1).
+// - normal() is Box-Muller on two uniforms (u1 mapped to (0, 1]); both variates are used, the
+//   second cached for the next call.
+// - int(n) is the multiply-shift map floor(next() * n / 2^32).
+
+function splitmix32(state: number): [number, number] {
+  state = (state + 0x9e3779b9) | 0;
+  let z = state;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  z ^= z >>> 16;
+  return [state, z >>> 0];
+}
+
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+const rotl = (x: number, k: number) => (x << k) | (x >>> (32 - k));
+
+export class Rng {
+  private s0: number;
+  private s1: number;
+  private s2: number;
+  private s3: number;
+  private spare: number | null = null;
+  readonly seed: number;
+
+  /** seed: any integer (taken mod 2^32); stream: an optional label giving an independent stream. */
+  constructor(seed: number, stream = "") {
+    if (!Number.isFinite(seed)) throw new RangeError(`Rng: seed must be a finite number, got ${seed}`);
+    this.seed = seed;
+    let st = (Math.trunc(seed) ^ fnv1a(stream)) | 0;
+    const out: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const [s, z] = splitmix32(st);
+      st = s;
+      out.push(z | 0);
+    }
+    [this.s0, this.s1, this.s2, this.s3] = out;
+    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+  }
+
+  /** An independent generator derived from this one's seed and a label. */
+  fork(label: string): Rng {
+    return new Rng(this.seed, label);
+  }
+
+  next(): number {
+    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9);
+    const t = this.s1 << 9;
+    this.s2 ^= this.s0;
+    this.s3 ^= this.s1;
+    this.s1 ^= this.s2;
+    this.s0 ^= this.s3;
+    this.s2 ^= t;
+    this.s3 = rotl(this.s3, 11);
+    return result >>> 0;
+  }
+
+  uniform(lo = 0, hi = 1): number {
+    return lo + (hi - lo) * ((this.next() >>> 8) * 5.960464477539063e-8);
+  }
+
+  normal(mean = 0, std = 1): number {
+    if (this.spare !== null) {
+      const v = this.spare;
+      this.spare = null;
+      return mean + std * v;
+    }
+    const u1 = 1 - this.uniform();
+    const u2 = this.uniform();
+    const r = Math.sqrt(-2 * Math.log(u1));
+    this.spare = r * Math.sin(2 * Math.PI * u2);
+    return mean + std * r * Math.cos(2 * Math.PI * u2);
+  }
+
+  /** An integer in [0, n). */
+  int(n: number): number {
+    return Math.floor((this.next() * n) / 4294967296);
+  }
+
+  /** Fisher-Yates shuffle in place. */
+  shuffle<T>(a: T[] | Int32Array | Uint32Array): typeof a {
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      const t = a[i];
+      a[i] = a[j];
+      a[j] = t;
+    }
+    return a;
+  }
+
+  fillUniform(out: Float32Array, lo = 0, hi = 1): Float32Array {
+    for (let i = 0; i < out.length; i++) out[i] = this.uniform(lo, hi);
+    return out;
+  }
+
+  fillNormal(out: Float32Array, mean = 0, std = 1): Float32Array {
+    for (let i = 0; i < out.length; i++) out[i] = this.normal(mean, std);
+    return out;
+  }
+}
