@@ -14,3 +14,4 @@ export { linear } from "./ops/linear.js";
 export { conv2d, convTranspose2d, type Conv2dOptions, type ConvTranspose2dOptions } from "./ops/conv.js";
 export { globalAvgPool } from "./ops/pool.js";
 export { crossEntropy, mseLoss } from "./ops/losses.js";
+export { LinearLayer, ConvTranspose2dLayer, parametersOf, type HasParameters, type ConvTransposeSpec } from "./layers.js";

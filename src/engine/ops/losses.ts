@@ -24,24 +24,28 @@ export function crossEntropy(logits: Tensor, labels: ArrayLike<number>): Tensor 
   const grad = needsGrad(logits) ? Tensor.empty(logits.shape) : null;
   const value = kernels().softmaxCrossEntropy(logits.data, lab, n, c, grad?.data ?? null);
   heap.free(lp, n * 4);
-  return scalarLoss("crossEntropy", value, logits, grad);
+  const y = Tensor.scalar(value);
+  if (grad === null) return y;
+  return record(y, "crossEntropy", [logits], (g) => {
+    const s = gradSink(logits);
+    if (s !== null) kernels().axpby(grad.data, s.g, g[0], s.acc ? 1 : 0);
+  });
 }
 
 /** Mean squared error between pred and target of the same size (e.g. [N,1] and [N]). */
 export function mseLoss(pred: Tensor, target: Tensor | ArrayLike<number>): Tensor {
   const t = target instanceof Tensor ? target : Tensor.from(target);
   if (t.size !== pred.size) throw new ShapeError("mseLoss", `prediction ${fmtShape(pred.shape)} and target ${fmtShape(t.shape)} differ in size`);
-  const grad = needsGrad(pred) ? Tensor.empty(pred.shape) : null;
+  const grad = needsGrad(pred, t) ? Tensor.empty(pred.shape) : null;
   const value = kernels().mse(pred.data, t.data, grad?.data ?? null);
   if (!(target instanceof Tensor)) t.dispose();
-  return scalarLoss("mseLoss", value, pred, grad);
-}
-
-function scalarLoss(op: string, value: number, input: Tensor, grad: Tensor | null): Tensor {
   const y = Tensor.scalar(value);
   if (grad === null) return y;
-  return record(y, op, [input], (g) => {
-    const s = gradSink(input);
-    if (s !== null) kernels().axpby(grad.data, s.g, g[0], s.acc ? 1 : 0);
+  // d/d(target) is the negative of d/d(pred)
+  return record(y, "mseLoss", [pred, t], (g) => {
+    const sp = gradSink(pred);
+    if (sp !== null) kernels().axpby(grad.data, sp.g, g[0], sp.acc ? 1 : 0);
+    const st = gradSink(t);
+    if (st !== null) kernels().axpby(grad.data, st.g, -g[0], st.acc ? 1 : 0);
   });
 }

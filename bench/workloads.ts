@@ -1,0 +1,101 @@
+// The benchmark workloads, defined once for the benchmarks and the PyTorch fixture tests.
+// W1: 32 SIRENs x 64 probes from the coordinate generator, 6-layer head, cross-entropy.
+// W2: 32 small CNNs x 64 probes from the 5-layer transposed-conv generator, head input 640,
+//     one output, MSE.
+import { Adam, Tensor, backward, crossEntropy, mseLoss, parametersOf, reshape, tidy, Rng, type HasParameters } from "../src/engine/index.js";
+import { DWSNETS_SIREN, sirenForward, sirenParameterShapes } from "../src/nets/siren.js";
+import { SMALL_CNN_ZOO, smallCnnForward, smallCnnParameterShapes } from "../src/nets/small-cnn.js";
+import { CoordinateGenerator } from "../src/probes/coordinate-generator.js";
+import { ImageGenerator } from "../src/probes/image-generator.js";
+import { MlpHead } from "../src/train/head.js";
+
+export interface Workload {
+  readonly name: string;
+  /** Trainable tensors by PyTorch name: latents, gen.*, head.* */
+  readonly params: Map<string, Tensor>;
+  /** Frozen zoo tensors stacked over networks. */
+  readonly zoo: Map<string, Tensor>;
+  readonly labels: number[];
+  /** Generator output for this step. */
+  probes(): Tensor;
+  /** Head output for the batch of networks. */
+  forward(): Tensor;
+  /** Scalar loss of the batch. */
+  loss(): Tensor;
+}
+
+function named(...mods: HasParameters[]): Map<string, Tensor> {
+  return new Map(mods.flatMap((m) => m.namedParameters()));
+}
+
+function stackedZoo(shapes: [string, number[]][], B: number, fill: (name: string, shape: number[], out: Float32Array) => void): Map<string, Tensor> {
+  return new Map(shapes.map(([name, shape]) => {
+    const t = Tensor.empty([B, ...shape], { persistent: true });
+    fill(name, shape, t.data);
+    return [name, t];
+  }));
+}
+
+export function makeW1(seed = 0, B = 32, K = 64): Workload {
+  const rng = new Rng(seed, "w1");
+  const gen = new CoordinateGenerator(K, 2, rng.fork("gen"));
+  const head = new MlpHead(K, 10, rng.fork("head"));
+  const zrng = rng.fork("zoo");
+  const zoo = stackedZoo(sirenParameterShapes(DWSNETS_SIREN), B, (name, shape, out) => {
+    // SIREN initialisation: first layer U(-1/in, 1/in), later ones U(-sqrt(6/in)/30, sqrt(6/in)/30).
+    const bound = name === "seq.0.weight" ? 1 / shape[1] : Math.sqrt(6 / shape[shape.length - 1]) / 30;
+    if (name.endsWith("bias")) zrng.fillUniform(out, -0.1, 0.1);
+    else zrng.fillUniform(out, -bound, bound);
+  });
+  const labels = Array.from({ length: B }, () => zrng.int(10));
+  const forward = () => {
+    const out = sirenForward(DWSNETS_SIREN, zoo, gen.forward()); // [B, K, 1]
+    return head.forward(reshape(out, [B, K]));
+  };
+  return {
+    name: "W1", params: named(gen, head), zoo, labels,
+    probes: () => gen.forward(),
+    forward,
+    loss: () => crossEntropy(forward(), labels),
+  };
+}
+
+export function makeW2(seed = 0, B = 32, K = 64): Workload {
+  const rng = new Rng(seed, "w2");
+  const gen = new ImageGenerator(K, rng.fork("gen"));
+  const head = new MlpHead(K * 10, 1, rng.fork("head"));
+  const zrng = rng.fork("zoo");
+  const zoo = stackedZoo(smallCnnParameterShapes(SMALL_CNN_ZOO), B, (name, shape, out) => {
+    const fanIn = shape.slice(1).reduce((a, b) => a * b, 1);
+    if (name.endsWith("bias")) zrng.fillNormal(out, 0, 0.05);
+    else zrng.fillNormal(out, 0, Math.sqrt(2 / fanIn));
+  });
+  const labels = Array.from({ length: B }, () => zrng.uniform());
+  const forward = () => {
+    const logits = smallCnnForward(SMALL_CNN_ZOO, zoo, gen.forward()); // [B, K, 10]
+    return head.forward(reshape(logits, [B, K * 10]));
+  };
+  return {
+    name: "W2", params: named(gen, head), zoo, labels,
+    probes: () => gen.forward(),
+    forward,
+    loss: () => mseLoss(forward(), labels),
+  };
+}
+
+/** A training step (forward, backward, Adam) bound to a workload. Returns the loss. */
+export function trainer(w: Workload, lr = 3e-4): () => number {
+  const opt = new Adam([...w.params.values()], { lr });
+  return () => {
+    opt.zeroGrad();
+    const loss = tidy(() => {
+      const l = w.loss();
+      backward(l);
+      return l.item();
+    });
+    opt.step();
+    return loss;
+  };
+}
+
+export { parametersOf };

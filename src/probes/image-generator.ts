@@ -1,0 +1,54 @@
+// ProbeGen for image inputs: latents [K, 32, 1, 1] through a deep linear stack of transposed
+// convolutions (1x1 -> 4 -> 8 -> 16 -> 32), then tanh. deep_linear_5 of the paper's code;
+// deep_linear_6 adds a 3x3 stride-1 layer at 16x16.
+import { ConvTranspose2dLayer, normalParameter, relu, tanh, type HasParameters, type Rng, type Tensor } from "../engine/index.js";
+
+export interface ImageGeneratorOptions {
+  latentDim?: number;
+  /** Output channels of the image (1 grayscale, 3 RGB). */
+  channels?: number;
+  /** 5 (deep_linear_5) or 6 (deep_linear_6). */
+  layers?: 5 | 6;
+  /** Multiplies the widths 128, 64, 32, 16. */
+  widthMultiplier?: number;
+  activation?: "none" | "relu";
+}
+
+export class ImageGenerator implements HasParameters {
+  readonly latents: Tensor;
+  readonly layers: ConvTranspose2dLayer[];
+  readonly activation: "none" | "relu";
+
+  constructor(readonly probes: number, rng: Rng, opts: ImageGeneratorOptions = {}) {
+    const z = opts.latentDim ?? 32;
+    const c = opts.channels ?? 1;
+    const m = opts.widthMultiplier ?? 1;
+    const [w1, w2, w3, w4] = [128, 64, 32, 16].map((w) => Math.max(1, Math.round(w * m)));
+    this.activation = opts.activation ?? "none";
+    const specs = [
+      { inChannels: z, outChannels: w1, kernel: 4, stride: 1, padding: 0 },
+      { inChannels: w1, outChannels: w2, kernel: 4, stride: 2, padding: 1 },
+      { inChannels: w2, outChannels: w3, kernel: 4, stride: 2, padding: 1 },
+      ...(opts.layers === 6 ? [{ inChannels: w3, outChannels: w3, kernel: 3, stride: 1, padding: 1 }] : []),
+      { inChannels: w3, outChannels: w4, kernel: 4, stride: 2, padding: 1 },
+      { inChannels: w4, outChannels: c, kernel: 3, stride: 1, padding: 1 },
+    ];
+    this.latents = normalParameter([probes, z, 1, 1], 1, rng.fork("latents"));
+    const layerRng = rng.fork("layers");
+    this.layers = specs.map((s) => new ConvTranspose2dLayer(s, layerRng));
+  }
+
+  /** The K probe images, [K, C, 32, 32], in (-1, 1). */
+  forward(): Tensor {
+    let h = this.latents;
+    this.layers.forEach((l, i) => {
+      h = l.forward(h);
+      if (this.activation === "relu" && i < this.layers.length - 1) h = relu(h);
+    });
+    return tanh(h);
+  }
+
+  namedParameters(): [string, Tensor][] {
+    return [["latents", this.latents], ...this.layers.flatMap((l, i) => l.namedParameters(`gen.${i}.`))];
+  }
+}

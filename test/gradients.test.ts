@@ -1,0 +1,92 @@
+// Finite-difference checks of every differentiable op, on both kernel backends.
+import { test } from "node:test";
+import {
+  Rng, Tensor, withBackend, linear, conv2d, convTranspose2d, globalAvgPool, crossEntropy, mseLoss,
+  sin, cos, tanh, sigmoid, relu, leakyRelu, gelu, add, sub, mul, scale, addScalar, reshape, sum, mean,
+  type BackendName,
+} from "../src/engine/index.js";
+import { gradCheck, randAwayFromZero, randn } from "./helpers.js";
+
+const backends: BackendName[] = ["wasm", "reference"];
+const leaf = (t: Tensor) => t.requireGrad();
+
+for (const backend of backends) {
+  const rng = new Rng(11, `grad-${backend}`);
+  const r = (shape: number[], std = 1) => leaf(randn(rng, shape, std));
+  const check = (name: string, f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opts = {}) =>
+    withBackend(backend, () => gradCheck(`${backend} ${name}`, f, inputs, opts));
+
+  test(`${backend}: activations`, () => {
+    check("sin w0=3", (x) => sin(x, 3), [r([5, 7], 0.5)], { eps: 1e-3 });
+    check("cos w0=2", (x) => cos(x, 2), [r([13])], { eps: 1e-3 });
+    check("tanh", tanh, [r([4, 9])], { eps: 1e-3 });
+    check("sigmoid", sigmoid, [r([4, 9], 2)], { eps: 1e-3 });
+    check("gelu", gelu, [r([23], 2)], { eps: 1e-3 });
+    check("relu", relu, [leaf(randAwayFromZero(rng, [6, 5]))]);
+    check("leakyRelu", (x) => leakyRelu(x, 0.2), [leaf(randAwayFromZero(rng, [17]))]);
+  });
+
+  test(`${backend}: elementwise arithmetic, reshape and reductions`, () => {
+    check("add", add, [r([3, 5]), r([3, 5])]);
+    check("sub", sub, [r([7]), r([7])]);
+    check("mul", mul, [r([2, 9]), r([2, 9])]);
+    check("scale", (x) => scale(x, -1.7), [r([5])]);
+    check("addScalar", (x) => addScalar(x, 0.5), [r([5])]);
+    check("reshape", (x) => mul(reshape(x, [6, -1]), reshape(x, [6, 2])), [r([3, 4])]);
+    check("sum", (x) => sum(mul(x, x)), [r([11])]);
+    check("mean", (x) => mean(mul(x, x)), [r([3, 3])]);
+  });
+
+  test(`${backend}: shared linear, with and without bias, rank-3 input`, () => {
+    check("linear", linear, [r([6, 5]), r([4, 5]), r([4])]);
+    check("linear nobias", (x, w) => linear(x, w), [r([2, 3, 5]), r([7, 5])]);
+  });
+
+  test(`${backend}: zoo linear, per-network and shared inputs`, () => {
+    check("zoo linear per-network", linear, [r([3, 4, 5]), r([3, 6, 5]), r([3, 6])]);
+    check("zoo linear shared", linear, [r([4, 5]), r([3, 6, 5]), r([3, 6])]);
+    check("zoo linear shared nobias", (x, w) => linear(x, w), [r([9, 2]), r([2, 3, 2])]);
+  });
+
+  test(`${backend}: conv2d, stride 1 and 2, padding 0 and 1, kernels 3, 4 and 5`, () => {
+    const cases: [number[], number[], number, number][] = [
+      [[2, 3, 6, 6], [4, 3, 3, 3], 1, 1],
+      [[2, 2, 7, 7], [3, 2, 3, 3], 2, 1],
+      [[1, 2, 8, 8], [3, 2, 4, 4], 2, 0],
+      [[2, 1, 7, 6], [2, 1, 5, 5], 1, 0],
+      [[1, 2, 9, 9], [2, 2, 5, 5], 2, 1],
+    ];
+    for (const [xs, ws, stride, padding] of cases) {
+      check(`conv2d x${xs} w${ws} s${stride} p${padding}`, (x, w, b) => conv2d(x, w, b, { stride, padding }),
+        [r(xs), r(ws, 0.5), r([ws[0]])]);
+    }
+  });
+
+  test(`${backend}: zoo conv2d, per-network and shared inputs (B > 1, K > 1)`, () => {
+    check("zoo conv2d per-network s2 p1 k3", (x, w, b) => conv2d(x, w, b, { stride: 2, padding: 1 }),
+      [r([3, 2, 2, 7, 7]), r([3, 4, 2, 3, 3], 0.5), r([3, 4])]);
+    check("zoo conv2d shared s1 p0 k4", (x, w, b) => conv2d(x, w, b, { stride: 1, padding: 0 }),
+      [r([2, 2, 6, 6]), r([3, 2, 2, 4, 4], 0.5), r([3, 2])]);
+    check("zoo conv2d shared s2 p1 k5", (x, w) => conv2d(x, w, null, { stride: 2, padding: 1 }),
+      [r([3, 1, 8, 8]), r([2, 2, 1, 5, 5], 0.5)]);
+    check("zoo conv2d pointwise", (x, w, b) => conv2d(x, w, b), [r([2, 3, 3, 4, 4]), r([2, 2, 3, 1, 1]), r([2, 2])]);
+  });
+
+  test(`${backend}: transposed conv2d, stride 1 and 2`, () => {
+    check("convT 1x1->4x4 k4 s1 p0", (x, w, b) => convTranspose2d(x, w, b, { stride: 1, padding: 0 }),
+      [r([3, 4, 1, 1]), r([4, 2, 4, 4], 0.5), r([2])]);
+    check("convT k4 s2 p1", (x, w, b) => convTranspose2d(x, w, b, { stride: 2, padding: 1 }),
+      [r([2, 3, 3, 3]), r([3, 2, 4, 4], 0.5), r([2])]);
+    check("convT k3 s1 p1", (x, w, b) => convTranspose2d(x, w, b, { stride: 1, padding: 1 }),
+      [r([2, 2, 5, 4]), r([2, 3, 3, 3], 0.5), r([3])]);
+    check("convT k5 s2 p2 op1", (x, w) => convTranspose2d(x, w, null, { stride: 2, padding: 2, outputPadding: 1 }),
+      [r([1, 2, 3, 3]), r([2, 2, 5, 5], 0.5)]);
+  });
+
+  test(`${backend}: global average pooling and losses`, () => {
+    check("globalAvgPool", globalAvgPool, [r([2, 3, 4, 5])]);
+    const labels = [0, 3, 2, 3, 1];
+    check("crossEntropy", (x) => crossEntropy(x, labels), [r([5, 4], 2)], { eps: 1e-3 });
+    check("mseLoss", (p, t) => mseLoss(p, t), [r([6, 1]), r([6])], { eps: 1e-3 });
+  });
+}

@@ -1,0 +1,93 @@
+// Shared test utilities: seeded tensors and a central finite-difference gradient check.
+import assert from "node:assert/strict";
+import { Tensor, Rng, backward, noGrad, tidy } from "../src/engine/index.js";
+
+export function randn(rng: Rng, shape: readonly number[], std = 1): Tensor {
+  const t = Tensor.empty(shape);
+  rng.fillNormal(t.data, 0, std);
+  return t;
+}
+
+/** Values bounded away from 0, for functions with a kink there (ReLU and friends). */
+export function randAwayFromZero(rng: Rng, shape: readonly number[], margin = 0.1): Tensor {
+  const t = randn(rng, shape);
+  for (let i = 0; i < t.size; i++) {
+    const v = t.data[i];
+    if (Math.abs(v) < margin) t.data[i] = v < 0 ? v - margin : v + margin;
+  }
+  return t;
+}
+
+export function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length, "lengths differ");
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** Asserts max|a-b| <= atol + rtol * max|b|. */
+export function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, rtol: number, atol: number, what: string): void {
+  const d = maxAbsDiff(a, b);
+  const tol = atol + rtol * maxAbs(b);
+  assert.ok(d <= tol, `${what}: max |diff| ${d.toExponential(3)} > tolerance ${tol.toExponential(3)}`);
+}
+
+export interface GradCheckOptions {
+  eps?: number;
+  /** Error allowed, relative to the largest analytic gradient entry of that input. */
+  rtol?: number;
+  /** Coordinates checked per input (all when the input is smaller). */
+  samples?: number;
+  seed?: number;
+}
+
+/**
+ * Checks d(sum(r * f(inputs)))/d(input) from backward() against central differences for
+ * every input that requires a gradient. r is a fixed random projection; the loss is summed in
+ * double precision so only f's own float32 rounding limits the finite differences.
+ */
+export function gradCheck(name: string, f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opts: GradCheckOptions = {}): void {
+  const eps = opts.eps ?? 1e-2;
+  const rtol = opts.rtol ?? 1e-2;
+  const samples = opts.samples ?? 24;
+  const rng = new Rng(opts.seed ?? 7, "gradcheck");
+  const lossOf = (): number => noGrad(() => tidy(() => {
+    const y = f(...inputs);
+    let s = 0;
+    for (let i = 0; i < y.size; i++) s += r[i] * y.data[i];
+    return s;
+  }));
+  let r: Float64Array = new Float64Array(0);
+  const analytic = tidy(() => {
+    for (const x of inputs) { x.gradValid = false; }
+    const y = f(...inputs);
+    r = Float64Array.from({ length: y.size }, () => rng.normal());
+    backward(y, Float32Array.from(r));
+    return inputs.map((x) => (x.requiresGrad && x.grad !== null && x.gradValid ? Array.from(x.grad.data) : null));
+  });
+  inputs.forEach((x, idx) => {
+    if (!x.requiresGrad) return;
+    const an = analytic[idx];
+    assert.ok(an !== null, `${name}: input ${idx} ${x} received no gradient`);
+    const scale = Math.max(maxAbs(an), 1e-6);
+    const coords = x.size <= samples ? [...Array(x.size).keys()] : Array.from({ length: samples }, () => rng.int(x.size));
+    for (const i of coords) {
+      const orig = x.data[i];
+      x.data[i] = orig + eps;
+      const lp = lossOf();
+      x.data[i] = orig - eps;
+      const lm = lossOf();
+      x.data[i] = orig;
+      const fd = (lp - lm) / (2 * eps);
+      const err = Math.abs(fd - an[i]);
+      assert.ok(err <= rtol * scale + 1e-6,
+        `${name}: d/d input${idx}[${i}] analytic ${an[i].toExponential(4)} vs finite difference ${fd.toExponential(4)} (error ${(err / scale).toExponential(2)} of max ${scale.toExponential(2)})`);
+    }
+  });
+}
