@@ -1,0 +1,93 @@
+// probegen's benchmarks: training-step rates of W1 and W2, GEMM throughput (W3), and memory.
+// Figures are medians of individually timed repetitions after warm-up; compare them within one
+// run, as ratios, since the machine is shared and noisy.
+import { getRuntime, kernels, Rng, Tensor } from "../src/engine/index.js";
+import { makeW1, makeW2, trainer } from "./workloads.js";
+
+export interface BenchOptions {
+  /** Which workloads: any of w1, w2, w3. */
+  only?: string[];
+  /** Shorter runs (CI smoke test). */
+  quick?: boolean;
+  /** Progress lines go here (stderr by default); null silences them. */
+  log?: ((line: string) => void) | null;
+}
+
+export interface StepFigures { stepsPerSec: number; msPerStep: number; steps: number; loss: number }
+export interface BenchResult {
+  w1?: StepFigures & { modelsPerSec: number };
+  w2?: StepFigures & { modelsPerSec: number };
+  w3?: { gemm256GFlops: number; batchedGemmGFlops: number };
+  memory: { peakRssMiB: number; peakTensorMiB: number };
+  kernels: string;
+  node: string;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Times fn: warm-up calls, then individually timed calls until both minimums are met. */
+function timeIt(fn: () => number, warmup: number, minReps: number, minMs: number): { ms: number; reps: number; last: number } {
+  let last = 0;
+  for (let i = 0; i < warmup; i++) last = fn();
+  const times: number[] = [];
+  const start = performance.now();
+  while (times.length < minReps || performance.now() - start < minMs) {
+    const t0 = performance.now();
+    last = fn();
+    times.push(performance.now() - t0);
+  }
+  return { ms: median(times), reps: times.length, last };
+}
+
+function gemmRate(M: number, N: number, K: number, batch: number, quick: boolean): number {
+  const rng = new Rng(3, "bench-gemm");
+  const A = Tensor.empty([batch, M, K]), B = Tensor.empty([batch, K, N]), C = Tensor.empty([batch, M, N]);
+  rng.fillNormal(A.data); rng.fillNormal(B.data);
+  const k = kernels();
+  const { ms } = timeIt(() => {
+    if (batch === 1) k.gemm(false, false, M, N, K, 1, A.data, K, B.data, N, 0, C.data, N);
+    else k.gemmBatched(batch, false, false, M, N, K, 1, A.data, K, M * K, B.data, N, K * N, 0, C.data, N, M * N);
+    return 0;
+  }, 5, 20, quick ? 100 : 500);
+  for (const t of [A, B, C]) t.dispose();
+  return (2 * M * N * K * batch) / (ms * 1e6);
+}
+
+export function runBench(opts: BenchOptions = {}): BenchResult {
+  const only = new Set((opts.only ?? ["w1", "w2", "w3"]).map((s) => s.toLowerCase()));
+  const quick = opts.quick ?? false;
+  const log = opts.log === undefined ? (l: string) => process.stderr.write(`${l}\n`) : opts.log;
+  const result: BenchResult = {
+    memory: { peakRssMiB: 0, peakTensorMiB: 0 },
+    kernels: kernels().name,
+    node: process.version,
+  };
+  if (only.has("w3")) {
+    log?.("W3: GEMM 256x256x256 and 32 x (64x32 . 32x32) ...");
+    result.w3 = { gemm256GFlops: gemmRate(256, 256, 256, 1, quick), batchedGemmGFlops: gemmRate(64, 32, 32, 32, quick) };
+    log?.(`W3: GEMM 256^3 ${result.w3.gemm256GFlops.toFixed(1)} GFLOP/s, batched ${result.w3.batchedGemmGFlops.toFixed(1)} GFLOP/s`);
+  }
+  if (only.has("w1")) {
+    log?.("W1: 32 SIRENs x 64 probes, ProbeGen coordinate generator, 6-layer head ...");
+    const step = trainer(makeW1(0));
+    const t = timeIt(step, quick ? 5 : 30, quick ? 10 : 50, quick ? 300 : 3000);
+    result.w1 = { stepsPerSec: 1000 / t.ms, msPerStep: t.ms, steps: t.reps, loss: t.last, modelsPerSec: (32 * 1000) / t.ms };
+    log?.(`W1: ${result.w1.stepsPerSec.toFixed(1)} steps/s (${t.ms.toFixed(2)} ms/step, ${t.reps} timed steps)`);
+  }
+  if (only.has("w2")) {
+    log?.("W2: 32 small CNNs x 64 probes, deep_linear_5 generator, 6-layer head ...");
+    const step = trainer(makeW2(0));
+    const t = timeIt(step, quick ? 1 : 3, quick ? 3 : 10, quick ? 500 : 5000);
+    result.w2 = { stepsPerSec: 1000 / t.ms, msPerStep: t.ms, steps: t.reps, loss: t.last, modelsPerSec: (32 * 1000) / t.ms };
+    log?.(`W2: ${result.w2.stepsPerSec.toFixed(2)} steps/s (${t.ms.toFixed(1)} ms/step, ${t.reps} timed steps)`);
+  }
+  result.memory = {
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    peakTensorMiB: getRuntime().heap.stats().peakBytes / 2 ** 20,
+  };
+  return result;
+}
