@@ -63,14 +63,18 @@ export function backward(root: Tensor, seed?: Float32Array): void {
       order.push(t);
     }
   }
-  for (const t of order) if (t.node !== null) t.gradValid = false;
+  for (const t of order) {
+    if (t.disposed) {
+      throw new Error(`backward(): a tensor of shape [${t.shape.join(",")}]${t.node ? ` made by ${t.node.op}` : ""} was freed before backward (made in a tidy() that already returned)`);
+    }
+    if (t.node !== null) t.gradValid = false;
+  }
   const sink = gradSink(root)!;
   if (seed === undefined) sink.g.fill(1);
   else sink.g.set(seed);
   for (let i = order.length - 1; i >= 0; i--) {
     const t = order[i];
     if (t.node !== null && t.gradValid && t.grad !== null) {
-      if (t.disposed) throw new Error(`backward(): ${t.node.op} output was freed before backward (made in a tidy() that already returned)`);
       t.node.backward(t.grad.data);
     }
   }
