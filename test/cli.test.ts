@@ -1,0 +1,38 @@
+// The command line: help, exit codes and the machine-readable bench output.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 120_000 });
+
+test("--help works for the tool and every command; unknown input exits non-zero", () => {
+  const top = run("--help");
+  assert.equal(top.status, 0);
+  assert.match(top.stdout, /Usage: probegen <command>/);
+  assert.match(top.stdout, /bench/);
+  const bench = run("bench", "--help");
+  assert.equal(bench.status, 0);
+  assert.match(bench.stdout, /--json/);
+  const unknown = run("frobnicate");
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /unknown command "frobnicate"/);
+  const badFlag = run("bench", "--nope");
+  assert.equal(badFlag.status, 2);
+  assert.match(badFlag.stderr, /--nope/);
+  const badOnly = run("bench", "--only", "w9");
+  assert.equal(badOnly.status, 2);
+  assert.match(badOnly.stderr, /unknown workload "w9"/);
+});
+
+test("bench --json --quick prints one JSON object with the figures", () => {
+  const r = run("bench", "--json", "--quick", "--only", "w1,w3");
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as Record<string, Record<string, number>>;
+  assert.ok(out.w1.stepsPerSec > 0 && Number.isFinite(out.w1.loss));
+  assert.ok(out.w3.gemm256GFlops > 0 && out.w3.batchedGemmGFlops > 0);
+  assert.ok(out.memory.peakRssMiB > 0);
+  assert.equal(out.w2, undefined);
+  assert.equal(r.stderr, "", "no progress lines mixed into --json runs");
+});
