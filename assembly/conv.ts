@@ -8,42 +8,56 @@ import { gemm, packA, gemmPackedA, packedAFloats, GEMM_WORK_FLOATS } from "./gem
 @inline function bytes(n: i32): usize { return (<usize>n) << 2; }
 @inline function align16(n: i32): i32 { return (n + 15) & ~15; }
 
+// Short runs are common (a padded border column), where memory.fill's call costs more than stores.
+@inline function zeros(dst: usize, n: i32): void {
+  let k = 0;
+  for (; k + 4 <= n; k += 4) v128.store(dst + bytes(k), f32x4.splat(0));
+  for (; k < n; k++) store<f32>(dst + bytes(k), 0);
+}
+
 // cols[(c*KH + i)*KW + j, oh*OW + ow] = x[c, oh*sh - ph + i, ow*sw - pw + j] (0 outside)
 export function im2col(
   x: usize, C: i32, H: i32, W: i32, KH: i32, KW: i32, sh: i32, sw: i32, ph: i32, pw: i32,
   OH: i32, OW: i32, cols: usize,
 ): void {
-  const P = OH * OW;
+  im2colLd(x, C, H, W, KH, KW, sh, sw, ph, pw, OH, OW, cols, OH * OW);
+}
+
+// im2col into a matrix whose rows are ld floats apart (several images side by side).
+export function im2colLd(
+  x: usize, C: i32, H: i32, W: i32, KH: i32, KW: i32, sh: i32, sw: i32, ph: i32, pw: i32,
+  OH: i32, OW: i32, cols: usize, ld: i32,
+): void {
   for (let c = 0; c < C; c++) {
     const xc = x + bytes(c * H * W);
     for (let i = 0; i < KH; i++) {
       for (let j = 0; j < KW; j++) {
-        let dst = cols + bytes(((c * KH + i) * KW + j) * P);
-        // ow range whose input column lies inside [0, W)
-        let owLo = 0;
-        if (pw - j > 0) owLo = (pw - j + sw - 1) / sw;
-        let owHi = OW;
-        const lim = W - 1 + pw - j; // ow*sw <= lim
-        if (lim < 0) owHi = 0; else owHi = min(OW, lim / sw + 1);
-        if (owLo > owHi) owLo = owHi;
+        let dst = cols + bytes(((c * KH + i) * KW + j) * ld);
         for (let oh = 0; oh < OH; oh++) {
           const ih = oh * sh - ph + i;
           if (ih < 0 || ih >= H) {
-            memory.fill(dst, 0, bytes(OW));
+            zeros(dst, OW);
           } else {
-            if (owLo > 0) memory.fill(dst, 0, bytes(owLo));
             const row = xc + bytes(ih * W);
-            if (sw == 1) {
-              memory.copy(dst + bytes(owLo), row + bytes(owLo - pw + j), bytes(owHi - owLo));
-            } else {
-              let src = row + bytes(owLo * sw - pw + j);
-              const step = bytes(sw);
-              for (let ow = owLo; ow < owHi; ow++) {
-                store<f32>(dst + bytes(ow), load<f32>(src));
-                src += step;
+            let ow = 0;
+            if (sw <= 2) {
+              // Whole vectors, lanes outside [0, W) masked to zero. The loads may touch a few
+              // floats before or after the row; they are never stored (the heap keeps slack).
+              const lanes = i32x4.mul(i32x4(0, 1, 2, 3), i32x4.splat(sw));
+              const width = i32x4.splat(W), zero = i32x4.splat(0);
+              for (; ow + 4 <= OW; ow += 4) {
+                const iw0 = ow * sw - pw + j;
+                const iw = i32x4.add(lanes, i32x4.splat(iw0));
+                const inside = v128.and(i32x4.ge_s(iw, zero), i32x4.lt_s(iw, width));
+                const src = row + <usize>(<isize>iw0 << 2);
+                const v = sw == 1 ? v128.load(src) : v128.shuffle<f32>(v128.load(src), v128.load(src, 16), 0, 2, 4, 6);
+                v128.store(dst + bytes(ow), v128.and(v, inside));
               }
             }
-            if (owHi < OW) memory.fill(dst + bytes(owHi), 0, bytes(OW - owHi));
+            for (; ow < OW; ow++) {
+              const iw = ow * sw - pw + j;
+              store<f32>(dst + bytes(ow), iw >= 0 && iw < W ? load<f32>(row + bytes(iw)) : 0);
+            }
           }
           dst += bytes(OW);
         }
@@ -57,12 +71,18 @@ export function col2im(
   cols: usize, C: i32, H: i32, W: i32, KH: i32, KW: i32, sh: i32, sw: i32, ph: i32, pw: i32,
   OH: i32, OW: i32, x: usize,
 ): void {
-  const P = OH * OW;
+  col2imLd(cols, OH * OW, C, H, W, KH, KW, sh, sw, ph, pw, OH, OW, x);
+}
+
+export function col2imLd(
+  cols: usize, ld: i32, C: i32, H: i32, W: i32, KH: i32, KW: i32, sh: i32, sw: i32, ph: i32, pw: i32,
+  OH: i32, OW: i32, x: usize,
+): void {
   for (let c = 0; c < C; c++) {
     const xc = x + bytes(c * H * W);
     for (let i = 0; i < KH; i++) {
       for (let j = 0; j < KW; j++) {
-        let src = cols + bytes(((c * KH + i) * KW + j) * P);
+        let src = cols + bytes(((c * KH + i) * KW + j) * ld);
         let owLo = 0;
         if (pw - j > 0) owLo = (pw - j + sw - 1) / sw;
         let owHi = OW;
@@ -73,25 +93,25 @@ export function col2im(
           const ih = oh * sh - ph + i;
           if (ih >= 0 && ih < H) {
             const row = xc + bytes(ih * W);
+            let ow = owLo;
             if (sw == 1) {
-              let ow = owLo;
-              const d = row + bytes(owLo - pw + j);
-              const s = src + bytes(owLo);
               for (; ow + 4 <= owHi; ow += 4) {
-                const o = bytes(ow - owLo);
-                v128.store(d + o, f32x4.add(v128.load(d + o), v128.load(s + o)));
+                const d = row + bytes(ow - pw + j);
+                v128.store(d, f32x4.add(v128.load(d), v128.load(src + bytes(ow))));
               }
-              for (; ow < owHi; ow++) {
-                const o = bytes(ow - owLo);
-                store<f32>(d + o, load<f32>(d + o) + load<f32>(s + o));
+            } else if (sw == 2) {
+              // interleave with zeros into the even lanes; the 8-float window stays inside the row
+              const z = f32x4.splat(0);
+              for (; ow + 4 <= owHi && 2 * ow - pw + j + 8 <= W; ow += 4) {
+                const d = row + bytes(2 * ow - pw + j);
+                const c = v128.load(src + bytes(ow));
+                v128.store(d, f32x4.add(v128.load(d), v128.shuffle<f32>(c, z, 0, 4, 1, 5)));
+                v128.store(d, f32x4.add(v128.load(d, 16), v128.shuffle<f32>(c, z, 2, 6, 3, 7)), 16);
               }
-            } else {
-              let dp = row + bytes(owLo * sw - pw + j);
-              const step = bytes(sw);
-              for (let ow = owLo; ow < owHi; ow++) {
-                store<f32>(dp, load<f32>(dp) + load<f32>(src + bytes(ow)));
-                dp += step;
-              }
+            }
+            for (; ow < owHi; ow++) {
+              const d = row + bytes(ow * sw - pw + j);
+              store<f32>(d, load<f32>(d) + load<f32>(src + bytes(ow)));
             }
           }
           src += bytes(OW);
@@ -159,11 +179,11 @@ export function conv2dBackwardInput(
   const packStride = align16(packedAFloats(CKK, O));
   for (let b = 0; b < nNet; b++) packA(true, w + bytes(b * O * CKK), CKK, CKK, O, packs + bytes(b * packStride));
   const imgIn = C * H * W, imgOut = O * P;
-  const nX = xShared ? nImg : nNet * nImg;
-  if (!acc && !direct) memory.fill(dx, 0, bytes(nX * imgIn));
+  const clear = !acc && !direct;
   if (xShared) {
     for (let k = 0; k < nImg; k++) {
       const dxk = dx + bytes(k * imgIn);
+      if (clear) memory.fill(dxk, 0, bytes(imgIn));
       const dst = direct ? dxk : cols;
       for (let b = 0; b < nNet; b++) {
         const accumulate = b > 0 || (direct && acc);
@@ -175,6 +195,7 @@ export function conv2dBackwardInput(
     for (let b = 0; b < nNet; b++) {
       for (let k = 0; k < nImg; k++) {
         const dxk = dx + bytes((b * nImg + k) * imgIn);
+        if (clear) memory.fill(dxk, 0, bytes(imgIn));
         gemmPackedA(CKK, P, O, packs + bytes(b * packStride), false, dy + bytes((b * nImg + k) * imgOut), P, 1, direct && acc, direct ? dxk : cols, P, gw);
         if (!direct) col2im(cols, C, H, W, KH, KW, sh, sw, ph, pw, OH, OW, dxk);
       }
@@ -216,16 +237,47 @@ export function conv2dBackwardWeight(
 
 // Transposed convolution (one weight [Cin, Cout, KH, KW] as PyTorch's ConvTranspose2d) over
 // n images x [n, Cin, H, W] -> y [n, Cout, OH, OW], OH = (H-1)*sh - 2*ph + KH + oph.
-// It is the adjoint of a conv2d from [Cout, OH, OW] to [Cin, H, W].
-export function convTranspose2dWorkFloats(Cin: i32, H: i32, W: i32, Cout: i32, KH: i32, KW: i32): i32 {
-  const CKK = Cout * KH * KW;
-  return GEMM_WORK_FLOATS + align16(CKK * H * W) + align16(max(packedAFloats(CKK, Cin), packedAFloats(Cin, CKK))) + 64;
+// It is the adjoint of a conv2d from [Cout, OH, OW] to [Cin, H, W]. Images are laid side by
+// side in the GEMM's N dimension (chunks of up to CONVT_CHUNK_FLOATS of columns), so each chunk
+// is one large GEMM instead of many thin ones.
+const CONVT_CHUNK_FLOATS: i32 = 1 << 22;
+
+@inline function convTChunk(n: i32, Cin: i32, HW: i32, CKK: i32): i32 {
+  const perImage = (CKK + Cin) * HW;
+  return max(1, min(n, CONVT_CHUNK_FLOATS / perImage));
+}
+
+export function convTranspose2dWorkFloats(n: i32, Cin: i32, H: i32, W: i32, Cout: i32, KH: i32, KW: i32): i32 {
+  const CKK = Cout * KH * KW, HW = H * W;
+  const chunk = convTChunk(n, Cin, HW, CKK);
+  return GEMM_WORK_FLOATS + align16(CKK * HW * chunk) + align16(Cin * HW * chunk) + 64;
 }
 
 // A 1x1 input with no padding whose output is exactly one kernel footprint makes col2im the
 // identity, and the whole layer one GEMM over all images.
 @inline function isFootprint(H: i32, W: i32, KH: i32, KW: i32, ph: i32, pw: i32, OH: i32, OW: i32): bool {
   return H == 1 && W == 1 && ph == 0 && pw == 0 && OH == KH && OW == KW;
+}
+
+// [nc, C, HW] -> [C, nc * HW] (toCat) or back, adding into dst when acc.
+function transposeImages(src: usize, dst: usize, nc: i32, C: i32, HW: i32, toCat: bool, acc: bool): void {
+  const row = bytes(HW);
+  for (let i = 0; i < nc; i++) {
+    for (let c = 0; c < C; c++) {
+      const a = src + bytes((i * C + c) * HW), b = dst + bytes((c * nc + i) * HW);
+      if (toCat) { memory.copy(b, a, row); continue; }
+      if (!acc) { memory.copy(a, b, row); continue; }
+      let j = 0;
+      for (; j + 4 <= HW; j += 4) {
+        const o = bytes(j);
+        v128.store(a + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+      }
+      for (; j < HW; j++) {
+        const o = bytes(j);
+        store<f32>(a + o, load<f32>(a + o) + load<f32>(b + o));
+      }
+    }
+  }
 }
 
 export function convTranspose2dForward(
@@ -237,16 +289,20 @@ export function convTranspose2dForward(
     gemm(false, false, n, CKK, Cin, 1, x, Cin, w, CKK, 0, y, CKK, work);
     return;
   }
+  const chunk = convTChunk(n, Cin, HW, CKK);
   const gw = work;
   const cols = gw + bytes(GEMM_WORK_FLOATS);
-  const pa = cols + bytes(align16(CKK * HW));
-  packA(true, w, CKK, CKK, Cin, pa);
+  const xcat = cols + bytes(align16(CKK * HW * chunk));
   const imgOut = Cout * OH * OW;
   memory.fill(y, 0, bytes(n * imgOut));
-  for (let i = 0; i < n; i++) {
-    gemmPackedA(CKK, HW, Cin, pa, false, x + bytes(i * Cin * HW), HW, 1, false, cols, HW, gw);
+  for (let n0 = 0; n0 < n; n0 += chunk) {
+    const nc = min(chunk, n - n0), NN = nc * HW;
+    transposeImages(x + bytes(n0 * Cin * HW), xcat, nc, Cin, HW, true, false);
+    gemm(true, false, CKK, NN, Cin, 1, w, CKK, xcat, NN, 0, cols, NN, gw);
     // the conv2d whose adjoint this is maps [Cout, OH, OW] to [Cin, H, W]
-    col2im(cols, Cout, OH, OW, KH, KW, sh, sw, ph, pw, H, W, y + bytes(i * imgOut));
+    for (let i = 0; i < nc; i++) {
+      col2imLd(cols + bytes(i * HW), NN, Cout, OH, OW, KH, KW, sh, sw, ph, pw, H, W, y + bytes((n0 + i) * imgOut));
+    }
   }
 }
 
@@ -261,14 +317,23 @@ export function convTranspose2dBackward(
     if (dw != 0) gemm(true, false, Cin, CKK, n, 1, x, Cin, dy, CKK, accW ? 1 : 0, dw, CKK, work);
     return;
   }
+  const chunk = convTChunk(n, Cin, HW, CKK);
   const gw = work;
   const cols = gw + bytes(GEMM_WORK_FLOATS);
-  const pa = cols + bytes(align16(CKK * HW));
-  if (dx != 0) packA(false, w, CKK, Cin, CKK, pa);
+  const xcat = cols + bytes(align16(CKK * HW * chunk));
   const imgOut = Cout * OH * OW;
-  for (let i = 0; i < n; i++) {
-    im2col(dy + bytes(i * imgOut), Cout, OH, OW, KH, KW, sh, sw, ph, pw, H, W, cols);
-    if (dx != 0) gemmPackedA(Cin, HW, CKK, pa, false, cols, HW, 1, accX, dx + bytes(i * Cin * HW), HW, gw);
-    if (dw != 0) gemm(false, true, Cin, CKK, HW, 1, x + bytes(i * Cin * HW), HW, cols, HW, accW || i > 0 ? 1 : 0, dw, CKK, gw);
+  for (let n0 = 0; n0 < n; n0 += chunk) {
+    const nc = min(chunk, n - n0), NN = nc * HW;
+    for (let i = 0; i < nc; i++) {
+      im2colLd(dy + bytes((n0 + i) * imgOut), Cout, OH, OW, KH, KW, sh, sw, ph, pw, H, W, cols + bytes(i * HW), NN);
+    }
+    if (dw != 0) {
+      transposeImages(x + bytes(n0 * Cin * HW), xcat, nc, Cin, HW, true, false);
+      gemm(false, true, Cin, CKK, NN, 1, xcat, NN, cols, NN, accW || n0 > 0 ? 1 : 0, dw, CKK, gw);
+    }
+    if (dx != 0) {
+      gemm(false, false, Cin, NN, CKK, 1, w, CKK, cols, NN, 0, xcat, NN, gw);
+      transposeImages(dx + bytes(n0 * Cin * HW), xcat, nc, Cin, HW, false, accX);
+    }
   }
 }

@@ -16,6 +16,18 @@ export const GEMM_WORK_FLOATS: i32 = MC * KC + KC * NC + MR * NR * 2;
   return base + ((<usize>row * <usize>ld + <usize>col) << 2);
 }
 
+// Stores the columns of the 4x4 block with rows a, b, c, d at dst, dst + step, dst + 2 step, ...
+@inline function transpose4x4To(a: v128, b: v128, c: v128, d: v128, dst: usize, step: usize): void {
+  const ab0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5);
+  const ab1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
+  const cd0 = v128.shuffle<f32>(c, d, 0, 4, 1, 5);
+  const cd1 = v128.shuffle<f32>(c, d, 2, 6, 3, 7);
+  v128.store(dst, v128.shuffle<f32>(ab0, cd0, 0, 1, 4, 5));
+  v128.store(dst + step, v128.shuffle<f32>(ab0, cd0, 2, 3, 6, 7));
+  v128.store(dst + 2 * step, v128.shuffle<f32>(ab1, cd1, 0, 1, 4, 5));
+  v128.store(dst + 3 * step, v128.shuffle<f32>(ab1, cd1, 2, 3, 6, 7));
+}
+
 // Packs rows [0, mc) x cols [0, kc) of op(A) into MR-row panels laid out [panel][p][MR].
 // A points at element (0, 0) of op(A). Rows past mc are zero-filled.
 export function packA(trans: bool, A: usize, lda: i32, mc: i32, kc: i32, dst: usize): void {
@@ -32,19 +44,10 @@ export function packA(trans: bool, A: usize, lda: i32, mc: i32, kc: i32, dst: us
         const stride = <usize>lda << 2;
         const r1 = r0 + stride, r2 = r1 + stride, r3 = r2 + stride;
         let p = 0;
-        // Four 4x4 transposes per 16 columns keep the loads vectorised.
+        // One 4x4 transpose per 4 columns keeps the loads vectorised.
         for (; p + 4 <= kc; p += 4) {
           const off = <usize>p << 2;
-          const a = v128.load(r0 + off), b = v128.load(r1 + off);
-          const c = v128.load(r2 + off), d = v128.load(r3 + off);
-          const ab0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5);
-          const ab1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
-          const cd0 = v128.shuffle<f32>(c, d, 0, 4, 1, 5);
-          const cd1 = v128.shuffle<f32>(c, d, 2, 6, 3, 7);
-          v128.store(dst, v128.shuffle<f32>(ab0, cd0, 0, 1, 4, 5));
-          v128.store(dst, v128.shuffle<f32>(ab0, cd0, 2, 3, 6, 7), 16);
-          v128.store(dst, v128.shuffle<f32>(ab1, cd1, 0, 1, 4, 5), 32);
-          v128.store(dst, v128.shuffle<f32>(ab1, cd1, 2, 3, 6, 7), 48);
+          transpose4x4To(v128.load(r0 + off), v128.load(r1 + off), v128.load(r2 + off), v128.load(r3 + off), dst, 16);
           dst += 64;
         }
         for (; p < kc; p++) {
@@ -81,14 +84,24 @@ export function packB(trans: bool, B: usize, ldb: i32, kc: i32, nc: i32, dst: us
         dst += 32;
       }
     } else if (cols == NR) {
+      // op(B) = B^T: the panel's 8 columns are 8 rows of B; two 4x4 transposes per 4 steps of p.
       const stride = <usize>ldb << 2;
       const r0 = at(B, j, ldb, 0);
-      for (let p = 0; p < kc; p++) {
-        let src = r0 + (<usize>p << 2);
-        for (let c = 0; c < NR; c++) {
-          store<f32>(dst + (<usize>c << 2), load<f32>(src));
-          src += stride;
-        }
+      const r1 = r0 + stride, r2 = r1 + stride, r3 = r2 + stride;
+      const r4 = r3 + stride, r5 = r4 + stride, r6 = r5 + stride, r7 = r6 + stride;
+      let p = 0;
+      for (; p + 4 <= kc; p += 4) {
+        const off = <usize>p << 2;
+        transpose4x4To(v128.load(r0 + off), v128.load(r1 + off), v128.load(r2 + off), v128.load(r3 + off), dst, 32);
+        transpose4x4To(v128.load(r4 + off), v128.load(r5 + off), v128.load(r6 + off), v128.load(r7 + off), dst + 16, 32);
+        dst += 128;
+      }
+      for (; p < kc; p++) {
+        const off = <usize>p << 2;
+        store<f32>(dst, load<f32>(r0 + off)); store<f32>(dst, load<f32>(r1 + off), 4);
+        store<f32>(dst, load<f32>(r2 + off), 8); store<f32>(dst, load<f32>(r3 + off), 12);
+        store<f32>(dst, load<f32>(r4 + off), 16); store<f32>(dst, load<f32>(r5 + off), 20);
+        store<f32>(dst, load<f32>(r6 + off), 24); store<f32>(dst, load<f32>(r7 + off), 28);
         dst += 32;
       }
     } else {

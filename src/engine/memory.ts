@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 const PAGE = 65536;
 const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit
 const ALIGN = 64; // cache line; also keeps every block f32x4-aligned
+const SLACK = 64;
 
 /** Size classes: multiples of 64 up to 1 KiB, then four steps per power of two (< 19% slack). */
 export function sizeClass(bytes: number): number {
@@ -26,7 +27,8 @@ export class Heap {
 
   constructor(memory: WebAssembly.Memory, base: number) {
     this.memory = memory;
-    this.top = Math.ceil(base / ALIGN) * ALIGN;
+    // SLACK before the first block too: vector loads may start a few floats before a row.
+    this.top = Math.ceil((base + SLACK) / ALIGN) * ALIGN;
   }
 
   /** Byte offset of a block of at least `bytes` bytes (contents undefined). */
@@ -40,9 +42,10 @@ export class Heap {
       ptr = this.top;
       const end = ptr + size;
       const have = this.memory.buffer.byteLength;
-      if (end > have) {
+      // SLACK past the last block: vector kernels may read (never write) a few floats past a row.
+      if (end + SLACK > have) {
         const havePages = have / PAGE;
-        const need = Math.ceil((end - have) / PAGE);
+        const need = Math.ceil((end + SLACK - have) / PAGE);
         const grow = Math.min(Math.max(need, Math.ceil(havePages / 4)), MAX_PAGES - havePages);
         if (grow < need) {
           throw new RangeError(`out of tensor memory: ${bytes} bytes requested with ${this.liveBytes} live (limit 4 GiB)`);

@@ -99,9 +99,9 @@ export function createWasmKernels(): Kernels {
     conv2dBackwardInput: (s, dy, w, dx, acc) => void convBI(...zoo(s), p(dy), p(w), p(dx), b(acc), zooWork(s)),
     conv2dBackwardWeight: (s, x, dy, dw, acc) => void convBW(...zoo(s), p(x), p(dy), p(dw), b(acc), zooWork(s)),
     convTranspose2dForward: (s, x, w, y) =>
-      void convTF(...convT(s), p(x), p(w), p(y), work(convTWork(s.Cin, s.H, s.W, s.Cout, s.KH, s.KW))),
+      void convTF(...convT(s), p(x), p(w), p(y), work(convTWork(s.n, s.Cin, s.H, s.W, s.Cout, s.KH, s.KW))),
     convTranspose2dBackward: (s, x, w, dy, dx, accX, dw, accW) =>
       void convTB(...convT(s), p(x), p(w), p(dy), dx === null ? 0 : p(dx), b(accX), dw === null ? 0 : p(dw), b(accW),
-        work(convTWork(s.Cin, s.H, s.W, s.Cout, s.KH, s.KW))),
+        work(convTWork(s.n, s.Cin, s.H, s.W, s.Cout, s.KH, s.KW))),
   };
 }
