@@ -121,6 +121,12 @@ export function col2imLd(
   }
 }
 
+// Input images of a zoo conv: nImg shared by all networks, or nImg per network. Image u
+// feeds networks [firstNet, lastNet).
+@inline function inputImages(nNet: i32, nImg: i32, xShared: bool): i32 { return xShared ? nImg : nNet * nImg; }
+@inline function firstNet(u: i32, nImg: i32, xShared: bool): i32 { return xShared ? 0 : u / nImg; }
+@inline function lastNet(u: i32, nNet: i32, nImg: i32, xShared: bool): i32 { return xShared ? nNet : u / nImg + 1; }
+
 @inline function isPointwise(KH: i32, KW: i32, sh: i32, sw: i32, ph: i32, pw: i32): bool {
   return KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0;
 }
@@ -146,21 +152,13 @@ export function conv2dForward(
   const packStride = align16(packedAFloats(O, CKK));
   for (let b = 0; b < nNet; b++) packA(false, w + bytes(b * O * CKK), CKK, O, CKK, packs + bytes(b * packStride));
   const imgIn = C * H * W, imgOut = O * P;
-  if (xShared) {
-    for (let k = 0; k < nImg; k++) {
-      let src = x + bytes(k * imgIn);
-      if (!direct) { im2col(src, C, H, W, KH, KW, sh, sw, ph, pw, OH, OW, cols); src = cols; }
-      for (let b = 0; b < nNet; b++) {
-        gemmPackedA(O, P, CKK, packs + bytes(b * packStride), false, src, P, 1, false, y + bytes((b * nImg + k) * imgOut), P, gw);
-      }
-    }
-  } else {
-    for (let b = 0; b < nNet; b++) {
-      for (let k = 0; k < nImg; k++) {
-        let src = x + bytes((b * nImg + k) * imgIn);
-        if (!direct) { im2col(src, C, H, W, KH, KW, sh, sw, ph, pw, OH, OW, cols); src = cols; }
-        gemmPackedA(O, P, CKK, packs + bytes(b * packStride), false, src, P, 1, false, y + bytes((b * nImg + k) * imgOut), P, gw);
-      }
+  // Each input image once (im2col once); a shared image feeds every network.
+  for (let u = 0; u < inputImages(nNet, nImg, xShared); u++) {
+    let src = x + bytes(u * imgIn);
+    if (!direct) { im2col(src, C, H, W, KH, KW, sh, sw, ph, pw, OH, OW, cols); src = cols; }
+    const k = xShared ? u : u % nImg;
+    for (let b = firstNet(u, nImg, xShared); b < lastNet(u, nNet, nImg, xShared); b++) {
+      gemmPackedA(O, P, CKK, packs + bytes(b * packStride), false, src, P, 1, false, y + bytes((b * nImg + k) * imgOut), P, gw);
     }
   }
 }
@@ -180,26 +178,18 @@ export function conv2dBackwardInput(
   for (let b = 0; b < nNet; b++) packA(true, w + bytes(b * O * CKK), CKK, CKK, O, packs + bytes(b * packStride));
   const imgIn = C * H * W, imgOut = O * P;
   const clear = !acc && !direct;
-  if (xShared) {
-    for (let k = 0; k < nImg; k++) {
-      const dxk = dx + bytes(k * imgIn);
-      if (clear) memory.fill(dxk, 0, bytes(imgIn));
-      const dst = direct ? dxk : cols;
-      for (let b = 0; b < nNet; b++) {
-        const accumulate = b > 0 || (direct && acc);
-        gemmPackedA(CKK, P, O, packs + bytes(b * packStride), false, dy + bytes((b * nImg + k) * imgOut), P, 1, accumulate, dst, P, gw);
-      }
-      if (!direct) col2im(cols, C, H, W, KH, KW, sh, sw, ph, pw, OH, OW, dxk);
+  for (let u = 0; u < inputImages(nNet, nImg, xShared); u++) {
+    const dxu = dx + bytes(u * imgIn);
+    if (clear) memory.fill(dxu, 0, bytes(imgIn));
+    const dst = direct ? dxu : cols;
+    const k = xShared ? u : u % nImg;
+    const b0 = firstNet(u, nImg, xShared);
+    // a shared image sums the contributions of every network
+    for (let b = b0; b < lastNet(u, nNet, nImg, xShared); b++) {
+      const accumulate = b > b0 || (direct && acc);
+      gemmPackedA(CKK, P, O, packs + bytes(b * packStride), false, dy + bytes((b * nImg + k) * imgOut), P, 1, accumulate, dst, P, gw);
     }
-  } else {
-    for (let b = 0; b < nNet; b++) {
-      for (let k = 0; k < nImg; k++) {
-        const dxk = dx + bytes((b * nImg + k) * imgIn);
-        if (clear) memory.fill(dxk, 0, bytes(imgIn));
-        gemmPackedA(CKK, P, O, packs + bytes(b * packStride), false, dy + bytes((b * nImg + k) * imgOut), P, 1, direct && acc, direct ? dxk : cols, P, gw);
-        if (!direct) col2im(cols, C, H, W, KH, KW, sh, sw, ph, pw, OH, OW, dxk);
-      }
-    }
+    if (!direct) col2im(cols, C, H, W, KH, KW, sh, sw, ph, pw, OH, OW, dxu);
   }
 }
 
@@ -214,23 +204,13 @@ export function conv2dBackwardWeight(
   const gw = work;
   const cols = gw + bytes(GEMM_WORK_FLOATS);
   const imgIn = C * H * W, imgOut = O * P;
-  if (xShared) {
-    for (let k = 0; k < nImg; k++) {
-      let src = x + bytes(k * imgIn);
-      if (!direct) { im2col(src, C, H, W, KH, KW, sh, sw, ph, pw, OH, OW, cols); src = cols; }
-      const beta: f32 = acc || k > 0 ? 1 : 0;
-      for (let b = 0; b < nNet; b++) {
-        gemm(false, true, O, CKK, P, 1, dy + bytes((b * nImg + k) * imgOut), P, src, P, beta, dw + bytes(b * O * CKK), CKK, gw);
-      }
-    }
-  } else {
-    for (let b = 0; b < nNet; b++) {
-      for (let k = 0; k < nImg; k++) {
-        let src = x + bytes((b * nImg + k) * imgIn);
-        if (!direct) { im2col(src, C, H, W, KH, KW, sh, sw, ph, pw, OH, OW, cols); src = cols; }
-        const beta: f32 = acc || k > 0 ? 1 : 0;
-        gemm(false, true, O, CKK, P, 1, dy + bytes((b * nImg + k) * imgOut), P, src, P, beta, dw + bytes(b * O * CKK), CKK, gw);
-      }
+  for (let u = 0; u < inputImages(nNet, nImg, xShared); u++) {
+    let src = x + bytes(u * imgIn);
+    if (!direct) { im2col(src, C, H, W, KH, KW, sh, sw, ph, pw, OH, OW, cols); src = cols; }
+    const k = xShared ? u : u % nImg;
+    const beta: f32 = acc || k > 0 ? 1 : 0;
+    for (let b = firstNet(u, nImg, xShared); b < lastNet(u, nNet, nImg, xShared); b++) {
+      gemm(false, true, O, CKK, P, 1, dy + bytes((b * nImg + k) * imgOut), P, src, P, beta, dw + bytes(b * O * CKK), CKK, gw);
     }
   }
 }

@@ -2,7 +2,7 @@
 // Figures are medians of individually timed repetitions after warm-up; compare them within one
 // run, as ratios, since the machine is shared and noisy.
 import { getRuntime, kernels, Rng, Tensor } from "../src/engine/index.js";
-import { makeW1, makeW2, trainer } from "./workloads.js";
+import { makeW1, makeW2, trainer, type Workload } from "./workloads.js";
 
 export interface BenchOptions {
   /** Which workloads: any of w1, w2, w3. */
@@ -71,19 +71,16 @@ export function runBench(opts: BenchOptions = {}): BenchResult {
     result.w3 = { gemm256GFlops: gemmRate(256, 256, 256, 1, quick), batchedGemmGFlops: gemmRate(64, 32, 32, 32, quick) };
     log?.(`W3: GEMM 256^3 ${result.w3.gemm256GFlops.toFixed(1)} GFLOP/s, batched ${result.w3.batchedGemmGFlops.toFixed(1)} GFLOP/s`);
   }
-  if (only.has("w1")) {
-    log?.("W1: 32 SIRENs x 64 probes, ProbeGen coordinate generator, 6-layer head ...");
-    const step = trainer(makeW1(0));
-    const t = timeIt(step, quick ? 5 : 30, quick ? 10 : 50, quick ? 300 : 3000);
-    result.w1 = { stepsPerSec: 1000 / t.ms, msPerStep: t.ms, steps: t.reps, loss: t.last, modelsPerSec: (32 * 1000) / t.ms };
-    log?.(`W1: ${result.w1.stepsPerSec.toFixed(1)} steps/s (${t.ms.toFixed(2)} ms/step, ${t.reps} timed steps)`);
-  }
-  if (only.has("w2")) {
-    log?.("W2: 32 small CNNs x 64 probes, deep_linear_5 generator, 6-layer head ...");
-    const step = trainer(makeW2(0));
-    const t = timeIt(step, quick ? 1 : 3, quick ? 3 : 10, quick ? 500 : 5000);
-    result.w2 = { stepsPerSec: 1000 / t.ms, msPerStep: t.ms, steps: t.reps, loss: t.last, modelsPerSec: (32 * 1000) / t.ms };
-    log?.(`W2: ${result.w2.stepsPerSec.toFixed(2)} steps/s (${t.ms.toFixed(1)} ms/step, ${t.reps} timed steps)`);
+  // [warm-up steps, minimum timed steps, minimum ms] for full and quick runs
+  const stepRuns: [keyof BenchResult & ("w1" | "w2"), Workload, string, number[]][] = [];
+  if (only.has("w1")) stepRuns.push(["w1", makeW1(0), "32 SIRENs x 64 probes, ProbeGen coordinate generator, 6-layer head", quick ? [5, 10, 300] : [30, 50, 3000]]);
+  if (only.has("w2")) stepRuns.push(["w2", makeW2(0), "32 small CNNs x 64 probes, deep_linear_5 generator, 6-layer head", quick ? [1, 3, 500] : [3, 10, 5000]]);
+  for (const [key, workload, what, [warmup, reps, ms]] of stepRuns) {
+    log?.(`${workload.name}: ${what} ...`);
+    const t = timeIt(trainer(workload), warmup, reps, ms);
+    const nets = workload.labels.length;
+    result[key] = { stepsPerSec: 1000 / t.ms, msPerStep: t.ms, steps: t.reps, loss: t.last, modelsPerSec: (nets * 1000) / t.ms };
+    log?.(`${workload.name}: ${(1000 / t.ms).toFixed(2)} steps/s (${t.ms.toFixed(2)} ms/step, ${t.reps} timed steps)`);
   }
   result.memory = {
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
