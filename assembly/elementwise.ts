@@ -1,6 +1,6 @@
 // Elementwise kernels over n contiguous f32. Backward kernels take `acc`: true adds
 // into dx, false overwrites it, so a fresh gradient buffer needs no zero-fill.
-import { vsin, vcos, vexp, vtanh, vsigmoid, verf } from "./vmath";
+import { vsin, vcos, vexp, vtanh, vsigmoid, verf, vsincosTo } from "./vmath";
 
 @inline function ld(p: usize, i: i32): v128 { return v128.load(p + (<usize>i << 2)); }
 @inline function st(p: usize, i: i32, v: v128): void { v128.store(p + (<usize>i << 2), v); }
@@ -70,6 +70,31 @@ export function sinBackward(x: usize, dy: usize, dx: usize, n: i32, w: f32, acc:
   let i = 0;
   for (; i + 4 <= n; i += 4) accum(dx, i, f32x4.mul(f32x4.mul(ld(dy, i), vw), vcos(f32x4.mul(vw, ld(x, i)))), acc);
   for (; i < n; i++) accums(dx, i, f32x4.mul(f32x4.mul(lds(dy, i), vw), vcos(f32x4.mul(vw, lds(x, i)))), acc);
+}
+
+// SIREN layer activation, fused: for z viewed [n0, n1, n2] with bias [n0, n2],
+// y = sin(w (z + bias)) and dydz = w cos(w (z + bias)), the derivative kept for backward.
+export function biasSinForward(z: usize, bias: usize, y: usize, dydz: usize, n0: i32, n1: i32, n2: i32, w: f32): void {
+  const vw = f32x4.splat(w);
+  for (let a = 0; a < n0; a++) {
+    const brow = bias + ((<usize>a * <usize>n2) << 2);
+    for (let r = 0; r < n1; r++) {
+      const base = (a * n1 + r) * n2;
+      let c = 0;
+      for (; c + 4 <= n2; c += 4) {
+        const i = base + c;
+        const arg = f32x4.mul(vw, f32x4.add(ld(z, i), v128.load(brow + (<usize>c << 2))));
+        vsincosTo(arg, y + (<usize>i << 2), dydz + (<usize>i << 2));
+        st(dydz, i, f32x4.mul(vw, ld(dydz, i)));
+      }
+      for (; c < n2; c++) {
+        const i = base + c;
+        const arg = f32x4.mul(vw, f32x4.add(lds(z, i), f32x4.splat(load<f32>(brow + (<usize>c << 2)))));
+        sts(y, i, vsin(arg));
+        sts(dydz, i, f32x4.mul(vw, vcos(arg)));
+      }
+    }
+  }
 }
 
 export function cosForward(x: usize, y: usize, n: i32, w: f32): void {

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import {
   Rng, Tensor, withBackend, linear, conv2d, convTranspose2d, globalAvgPool, crossEntropy, mseLoss,
-  sin, cos, tanh, sigmoid, relu, leakyRelu, gelu, add, sub, mul, scale, addScalar, reshape, sum, mean,
+  sin, biasSin, cos, tanh, sigmoid, relu, leakyRelu, gelu, add, sub, mul, scale, addScalar, reshape, sum, mean,
   type BackendName,
 } from "../src/engine/index.js";
 import { gradCheck, randAwayFromZero, randn } from "./helpers.js";
@@ -19,6 +19,9 @@ for (const backend of backends) {
   test(`${backend}: activations`, () => {
     check("sin w0=3", (x) => sin(x, 3), [r([5, 7], 0.5)], { eps: 1e-3 });
     check("cos w0=2", (x) => cos(x, 2), [r([13])], { eps: 1e-3 });
+    check("biasSin shared w0=3", (z, b) => biasSin(z, b, 3), [r([4, 5], 0.5), r([5], 0.5)], { eps: 1e-3 });
+    check("biasSin zoo w0=2", (z, b) => biasSin(z, b, 2), [r([3, 4, 5], 0.5), r([3, 5], 0.5)], { eps: 1e-3 });
+    check("biasSin into a used input", (z, b) => add(biasSin(z, b, 2), z), [r([3, 6], 0.5), r([6], 0.5)], { eps: 1e-3 });
     check("tanh", tanh, [r([4, 9])], { eps: 1e-3 });
     check("sigmoid", sigmoid, [r([4, 9], 2)], { eps: 1e-3 });
     check("gelu", gelu, [r([23], 2)], { eps: 1e-3 });

@@ -87,6 +87,13 @@ test("elementwise kernels and their backward match, odd lengths included", () =>
       const [w, r] = both(() => [vec(n, 2), vec(n), vec(n)], call, [2]);
       assertClose(w[0], r[0], 1e-6, 5e-6, `${name} n=${n}`);
     }
+    for (const [n0, n2] of [[1, n], [3, 5]]) {
+      const n1 = 2;
+      const [w, r] = both(() => [vec(n0 * n1 * n2), vec(n0 * n2), vec(n0 * n1 * n2), vec(n0 * n1 * n2)],
+        (k, [z, b, y, d]) => k.biasSinForward(z, b, y, d, n0, n1, n2, 30), [2, 3]);
+      assertClose(w[0], r[0], 0, 1e-4, `biasSin y n=${n}`);
+      assertClose(w[1], r[1], 0, 30 * 1e-4, `biasSin dydz n=${n}`);
+    }
     const x = vec(n);
     const sw = wasm().sum(x), sr = ref().sum(x);
     assert.ok(Math.abs(sw - sr) < 1e-9 * n + 1e-12, `sum n=${n}: ${sw} vs ${sr}`);

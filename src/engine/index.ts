@@ -9,7 +9,7 @@ export { Adam, cosineLr, type AdamOptions } from "./adam.js";
 export { parameter, uniformParameter, normalParameter } from "./init.js";
 export { getRuntime } from "./memory.js";
 export { add, sub, mul, scale, addScalar, reshape, sum, mean } from "./ops/elementwise.js";
-export { sin, cos, tanh, sigmoid, relu, leakyRelu, gelu, activation, type ActivationName } from "./ops/activations.js";
+export { sin, biasSin, cos, tanh, sigmoid, relu, leakyRelu, gelu, activation, type ActivationName } from "./ops/activations.js";
 export { linear } from "./ops/linear.js";
 export { conv2d, convTranspose2d, type Conv2dOptions, type ConvTranspose2dOptions } from "./ops/conv.js";
 export { globalAvgPool } from "./ops/pool.js";

@@ -2,7 +2,7 @@
 // Linear(2,32), sin(30.), Linear(32,32), sin(30.), Linear(32,1), + 0.5.
 // Parameters are stacked over networks under DWSNets' state-dict names: seq.{i}.weight
 // [B, out, in] and seq.{i}.bias [B, out].
-import { addScalar, linear, sin, ShapeError, fmtShape, type Tensor } from "../engine/index.js";
+import { addScalar, biasSin, linear, ShapeError, fmtShape, type Tensor } from "../engine/index.js";
 
 export interface SirenArchitecture {
   inDim: number;
@@ -35,9 +35,8 @@ export function sirenForward(arch: SirenArchitecture, params: ReadonlyMap<string
     const w = params.get(`seq.${i}.weight`), b = params.get(`seq.${i}.bias`);
     if (w === undefined || b === undefined) throw new ShapeError("sirenForward", `missing parameters seq.${i}.weight/bias`);
     if (w.rank !== 3) throw new ShapeError("sirenForward", `seq.${i}.weight ${fmtShape(w.shape)} must be stacked [B,out,in]`);
-    h = linear(h, w, b);
-    // sin(w0 * z): the frequency is folded into the sine kernel.
-    h = i < layers - 1 ? sin(h, arch.w0) : h;
+    // Hidden layers: sin(w0 (x W^T + b)) with bias and frequency fused into the sine kernel.
+    h = i < layers - 1 ? biasSin(linear(h, w), b, arch.w0) : linear(h, w, b);
   }
   return arch.outputOffset !== 0 ? addScalar(h, arch.outputOffset) : h;
 }
@@ -48,4 +47,49 @@ export function sirenFlopsPerPoint(arch: SirenArchitecture): number {
   let f = 0;
   for (let i = 0; i + 1 < dims.length; i++) f += 2 * dims[i] * dims[i + 1] + dims[i + 1];
   return f + arch.hidden.reduce((s, h) => s + h, 0);
+}
+
+/**
+ * SIREN initialisations:
+ * - "dwsnets": what DWSNets' code did for the public MNIST/FMNIST INR zoos — every sine layer,
+ *   the first included, draws W ~ U(-sqrt(6/in)/w0, sqrt(6/in)/w0) with zero bias; the last
+ *   Linear keeps PyTorch's default W, b ~ U(-1/sqrt(in), 1/sqrt(in)).
+ * - "siren": the same, except the first layer's W ~ U(-1/in, 1/in) as in the SIREN paper,
+ *   which fits far better (about 40 dB on MNIST within ~540 steps instead of ~23.5 dB after 1000).
+ */
+export type SirenInit = "dwsnets" | "siren";
+export const SIREN_INITS: readonly SirenInit[] = ["dwsnets", "siren"];
+
+/** Fills one network's parameters (state-dict order; each array its layer's values). */
+export function initSiren(arch: SirenArchitecture, scheme: SirenInit, rng: { uniform(lo: number, hi: number): number }, params: Float32Array[]): void {
+  const shapes = sirenParameterShapes(arch);
+  const layers = shapes.length / 2;
+  for (let l = 0; l < layers; l++) {
+    const [, [, inF]] = shapes[2 * l];
+    const w = params[2 * l], b = params[2 * l + 1];
+    const last = l === layers - 1;
+    let bound: number;
+    if (last) bound = 1 / Math.sqrt(inF);
+    else if (l === 0 && scheme === "siren") bound = 1 / inF;
+    else bound = Math.sqrt(6 / inF) / arch.w0;
+    for (let i = 0; i < w.length; i++) w[i] = rng.uniform(-bound, bound);
+    for (let i = 0; i < b.length; i++) b[i] = last ? rng.uniform(-bound, bound) : 0;
+  }
+}
+
+/**
+ * The coordinates of a rows x cols pixel grid in [-1, 1]^2, DWSNets' order: pixel (r, c) at
+ * index r * cols + c has coordinate (linspace(-1,1,rows)[r], linspace(-1,1,cols)[c]), so the
+ * second coordinate varies fastest.
+ */
+export function gridCoordinates(rows: number, cols: number): Float32Array {
+  const lin = (n: number, i: number) => (n === 1 ? 0 : -1 + (2 * i) / (n - 1));
+  const out = new Float32Array(rows * cols * 2);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      out[2 * (r * cols + c)] = lin(rows, r);
+      out[2 * (r * cols + c) + 1] = lin(cols, c);
+    }
+  }
+  return out;
 }

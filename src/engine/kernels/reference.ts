@@ -121,6 +121,14 @@ export function createReferenceKernels(): Kernels {
     dot(x, y) { let s = 0; for (let i = 0; i < x.length; i++) s += x[i] * y[i]; return s; },
     sinForward: (x, y, w) => unary(x, y, (v) => Math.sin(w * v)),
     sinBackward: (x, dy, dx, w, acc) => backward(x, dy, dx, acc, (v, g) => g * w * Math.cos(w * v)),
+    biasSinForward(z, bias, y, dydz, n0, n1, n2, w) {
+      for (let a = 0; a < n0; a++) for (let r = 0; r < n1; r++) for (let c = 0; c < n2; c++) {
+        const i = (a * n1 + r) * n2 + c;
+        const arg = w * (z[i] + bias[a * n2 + c]);
+        y[i] = Math.sin(arg);
+        dydz[i] = w * Math.cos(arg);
+      }
+    },
     cosForward: (x, y, w) => unary(x, y, (v) => Math.cos(w * v)),
     cosBackward: (x, dy, dx, w, acc) => backward(x, dy, dx, acc, (v, g) => -g * w * Math.sin(w * v)),
     expForward: (x, y) => unary(x, y, Math.exp),

@@ -26,7 +26,13 @@ export function createWasmKernels(): Kernels {
     }
     return workPtr;
   };
-  const p = (a: F32) => a.byteOffset;
+  // A view outside the shared memory would be read as an unrelated address: refuse it.
+  const p = (a: F32 | Int32Array) => {
+    if (!(a.buffer instanceof SharedArrayBuffer)) {
+      throw new TypeError("probegen: WASM kernels take views of tensor memory (Tensor.empty/Tensor.from), not a plain typed array");
+    }
+    return a.byteOffset;
+  };
   const n = (a: F32) => a.length;
   const b = (v: boolean) => (v ? 1 : 0);
 
@@ -34,6 +40,7 @@ export function createWasmKernels(): Kernels {
   const fill = k("fill"), axpby = k("axpby"), add = k("add"), sub = k("sub"), mul = k("mul");
   const addScalar = k("addScalar"), sum = k("sum"), dot = k("dot");
   const sinF = k("sinForward"), sinB = k("sinBackward"), cosF = k("cosForward"), cosB = k("cosBackward");
+  const biasSinF = k("biasSinForward");
   const expF = k("expForward"), tanhF = k("tanhForward"), tanhB = k("tanhBackward");
   const sigF = k("sigmoidForward"), sigB = k("sigmoidBackward");
   const lreluF = k("leakyReluForward"), lreluB = k("leakyReluBackward");
@@ -73,6 +80,7 @@ export function createWasmKernels(): Kernels {
     dot: (x, y) => dot(p(x), p(y), n(x)),
     sinForward: (x, y, w) => void sinF(p(x), p(y), n(y), w),
     sinBackward: (x, dy, dx, w, acc) => void sinB(p(x), p(dy), p(dx), n(dx), w, b(acc)),
+    biasSinForward: (z, bias, y, dydz, n0, n1, n2, w) => void biasSinF(p(z), p(bias), p(y), p(dydz), n0, n1, n2, w),
     cosForward: (x, y, w) => void cosF(p(x), p(y), n(y), w),
     cosBackward: (x, dy, dx, w, acc) => void cosB(p(x), p(dy), p(dx), n(dx), w, b(acc)),
     expForward: (x, y) => void expF(p(x), p(y), n(y)),
@@ -89,7 +97,7 @@ export function createWasmKernels(): Kernels {
     meanLast: (x, y, m, pp) => void meanLast(p(x), p(y), m, pp),
     meanLastBackward: (dy, dx, m, pp, acc) => void meanLastB(p(dy), p(dx), m, pp, b(acc)),
     softmaxCrossEntropy: (logits, labels, nn, c, grad) =>
-      ce(p(logits), labels.byteOffset, nn, c, grad === null ? 0 : p(grad)),
+      ce(p(logits), p(labels), nn, c, grad === null ? 0 : p(grad)),
     mse: (pred, target, grad) => mse(p(pred), p(target), n(pred), grad === null ? 0 : p(grad)),
     adamStep: (pp, g, m, v, lr, b1, b2, eps, bc1, bc2Sqrt, wd) =>
       void adam(p(pp), p(g), p(m), p(v), n(pp), lr, b1, b2, eps, bc1, bc2Sqrt, wd),

@@ -2,6 +2,7 @@
 import { kernels } from "../backend.js";
 import { gradSink, record } from "../autograd.js";
 import { Tensor } from "../tensor.js";
+import { ShapeError, fmtShape } from "../errors.js";
 
 export type ActivationName = "relu" | "gelu" | "tanh" | "sigmoid" | "leaky_relu" | "sin" | "none";
 
@@ -12,6 +13,38 @@ export function sin(x: Tensor, w0 = 1): Tensor {
   return record(y, "sin", [x], (g) => {
     const s = gradSink(x);
     if (s !== null) kernels().sinBackward(x.data, g, s.g, w0, s.acc);
+  });
+}
+
+/**
+ * sin(w0 * (z + b)), the SIREN activation with its layer's bias folded in: one pass computes the
+ * sine and keeps the derivative w0 cos(.) for backward, instead of separate bias, sine and
+ * cosine passes. z [..., out] with b [out] (shared), or z [B, K, out] with b [B, out] (a zoo).
+ */
+export function biasSin(z: Tensor, b: Tensor, w0: number): Tensor {
+  const out = z.shape[z.rank - 1];
+  const zoo = b.rank === 2;
+  if (!(b.rank === 1 && b.shape[0] === out) && !(zoo && z.rank === 3 && b.shape[0] === z.shape[0] && b.shape[1] === out)) {
+    throw new ShapeError("biasSin", `bias ${fmtShape(b.shape)} does not match input ${fmtShape(z.shape)}`);
+  }
+  const n0 = zoo ? b.shape[0] : 1, n2 = out, n1 = z.size / (n0 * n2);
+  const y = Tensor.empty(z.shape);
+  const dydz = Tensor.empty(z.shape);
+  const k = kernels();
+  k.biasSinForward(z.data, b.data, y.data, dydz.data, n0, n1, n2, w0);
+  return record(y, "biasSin", [z, b], (g) => {
+    const sz = gradSink(z);
+    const sb = b.requiresGrad ? { sink: gradSink(b)! } : null;
+    if (sz !== null && !sz.acc) {
+      k.mul(g, dydz.data, sz.g, false);
+      if (sb !== null) k.sumChannel(sz.g, sb.sink.g, n0, n1, n2, 1, sb.sink.acc);
+      return;
+    }
+    const dz = Tensor.empty(z.shape);
+    k.mul(g, dydz.data, dz.data, false);
+    if (sz !== null) k.axpby(dz.data, sz.g, 1, 1);
+    if (sb !== null) k.sumChannel(dz.data, sb.sink.g, n0, n1, n2, 1, sb.sink.acc);
+    dz.dispose();
   });
 }
 

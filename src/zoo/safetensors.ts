@@ -1,0 +1,117 @@
+// safetensors: an 8-byte little-endian header length N, N bytes of JSON
+// {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {key: string}}, then the
+// raw little-endian tensor bytes (offsets relative to the end of the header).
+// Writing is deterministic: tensors in the order given, the header padded with spaces to a
+// multiple of 8 bytes so that every tensor starts aligned.
+import { readFileSync } from "node:fs";
+
+export type SafeDtype = "F32" | "I32" | "U8" | "F64" | "I64" | "F16" | "BF16" | "I16" | "U16" | "I8" | "BOOL" | "U32" | "U64";
+
+const BYTES: Record<SafeDtype, number> = {
+  F64: 8, I64: 8, U64: 8, F32: 4, I32: 4, U32: 4, F16: 2, BF16: 2, I16: 2, U16: 2, U8: 1, I8: 1, BOOL: 1,
+};
+
+export type SafeArray = Float32Array | Int32Array | Uint8Array;
+
+export interface SafeTensor {
+  dtype: SafeDtype;
+  shape: number[];
+  /** The values (F32, I32 and U8 are decoded; other dtypes stay raw bytes). */
+  data: SafeArray;
+}
+
+export class SafetensorsError extends Error {
+  constructor(file: string, detail: string) {
+    super(`${file}: ${detail}`);
+    this.name = "SafetensorsError";
+  }
+}
+
+function dtypeOf(a: SafeArray): SafeDtype {
+  if (a instanceof Float32Array) return "F32";
+  if (a instanceof Int32Array) return "I32";
+  return "U8";
+}
+
+/** Serialises tensors (in the given order) and string metadata. */
+export function encodeSafetensors(tensors: [string, { shape: number[]; data: SafeArray }][], metadata: Record<string, string> = {}): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const [name, t] of tensors) {
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    if (count !== t.data.length) throw new Error(`safetensors: ${name} has ${t.data.length} values for shape [${t.shape.join(",")}]`);
+    const bytes = t.data.byteLength;
+    header[name] = { dtype: dtypeOf(t.data), shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let json = JSON.stringify(header);
+  const pad = (8 - ((8 + Buffer.byteLength(json)) % 8)) % 8;
+  json += " ".repeat(pad);
+  const hb = Buffer.from(json, "utf8");
+  const out = new Uint8Array(8 + hb.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(hb.length), true);
+  out.set(hb, 8);
+  let pos = 8 + hb.length;
+  for (const [, t] of tensors) {
+    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
+    pos += t.data.byteLength;
+  }
+  return out;
+}
+
+export interface SafetensorsFile {
+  tensors: Map<string, SafeTensor>;
+  metadata: Record<string, string>;
+}
+
+/** Parses safetensors bytes; every structural problem is reported against `file`. */
+export function decodeSafetensors(bytes: Uint8Array, file = "<buffer>"): SafetensorsFile {
+  if (bytes.length < 8) throw new SafetensorsError(file, `truncated: ${bytes.length} bytes, not even a header length`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = view.getBigUint64(0, true);
+  if (n > BigInt(bytes.length - 8)) throw new SafetensorsError(file, `truncated or corrupt: header claims ${n} bytes but the file has ${bytes.length - 8} after the length`);
+  const headerLen = Number(n);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + headerLen)).toString("utf8")) as Record<string, unknown>;
+  } catch (e) {
+    throw new SafetensorsError(file, `corrupt header JSON (${(e as Error).message})`);
+  }
+  if (header === null || typeof header !== "object" || Array.isArray(header)) throw new SafetensorsError(file, "header is not a JSON object");
+  const dataStart = 8 + headerLen;
+  const dataLen = bytes.length - dataStart;
+  const tensors = new Map<string, SafeTensor>();
+  let metadata: Record<string, string> = {};
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === "__metadata__") { metadata = entry as Record<string, string>; continue; }
+    const e = entry as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
+    const dtype = e.dtype as SafeDtype;
+    if (!(dtype in BYTES)) throw new SafetensorsError(file, `tensor ${name}: unknown dtype ${String(e.dtype)}`);
+    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) throw new SafetensorsError(file, `tensor ${name}: invalid shape ${JSON.stringify(e.shape)}`);
+    const [begin, end] = e.data_offsets ?? [-1, -1];
+    const count = e.shape.reduce((a, b) => a * b, 1);
+    if (!Number.isInteger(begin) || !Number.isInteger(end) || begin < 0 || end < begin || end - begin !== count * BYTES[dtype]) {
+      throw new SafetensorsError(file, `tensor ${name}: data offsets ${JSON.stringify(e.data_offsets)} do not fit ${dtype} [${e.shape.join(",")}]`);
+    }
+    if (end > dataLen) throw new SafetensorsError(file, `truncated: tensor ${name} ends at byte ${end} of a ${dataLen}-byte data section`);
+    const raw = bytes.subarray(dataStart + begin, dataStart + end);
+    // Copy into an aligned buffer: tensor data need not be 4-byte aligned in a foreign file.
+    const aligned = new Uint8Array(raw.length);
+    aligned.set(raw);
+    const data: SafeArray = dtype === "F32" ? new Float32Array(aligned.buffer)
+      : dtype === "I32" ? new Int32Array(aligned.buffer) : aligned;
+    tensors.set(name, { dtype, shape: e.shape, data });
+  }
+  return { tensors, metadata };
+}
+
+export function readSafetensors(file: string): SafetensorsFile {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    throw new SafetensorsError(file, (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message);
+  }
+  return decodeSafetensors(bytes, file);
+}
