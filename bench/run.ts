@@ -3,6 +3,9 @@
 // run, as ratios, since the machine is shared and noisy.
 import { getRuntime, kernels, Rng, Tensor } from "../src/engine/index.js";
 import { makeW1, makeW2, trainer, type Workload } from "./workloads.js";
+import { fitBench, type FitFigures } from "./inr-fit.js";
+
+export const BENCH_WORKLOADS = ["w1", "w2", "w3", "fit"] as const;
 
 export interface BenchOptions {
   /** Which workloads: any of w1, w2, w3. */
@@ -18,6 +21,7 @@ export interface BenchResult {
   w1?: StepFigures & { modelsPerSec: number };
   w2?: StepFigures & { modelsPerSec: number };
   w3?: { gemm256GFlops: number; batchedGemmGFlops: number };
+  fit?: FitFigures;
   memory: { peakRssMiB: number; peakTensorMiB: number };
   kernels: string;
   node: string;
@@ -58,7 +62,7 @@ function gemmRate(M: number, N: number, K: number, batch: number, quick: boolean
 }
 
 export function runBench(opts: BenchOptions = {}): BenchResult {
-  const only = new Set((opts.only ?? ["w1", "w2", "w3"]).map((s) => s.toLowerCase()));
+  const only = new Set((opts.only ?? BENCH_WORKLOADS).map((s) => s.toLowerCase()));
   const quick = opts.quick ?? false;
   const log = opts.log === undefined ? (l: string) => process.stderr.write(`${l}\n`) : opts.log;
   const result: BenchResult = {
@@ -81,6 +85,12 @@ export function runBench(opts: BenchOptions = {}): BenchResult {
     const nets = workload.labels.length;
     result[key] = { stepsPerSec: 1000 / t.ms, msPerStep: t.ms, steps: t.reps, loss: t.last, modelsPerSec: (nets * 1000) / t.ms };
     log?.(`${workload.name}: ${(1000 / t.ms).toFixed(2)} steps/s (${t.ms.toFixed(2)} ms/step, ${t.reps} timed steps)`);
+  }
+  if (only.has("fit")) {
+    const n = quick ? 8 : 128;
+    log?.(`fit: ${n} MNIST INRs with the default zoo recipe ...`);
+    result.fit = fitBench(n, quick ? { steps: 50 } : {});
+    log?.(`fit: ${result.fit.inrsPerSec.toFixed(2)} INRs/s, mean PSNR ${result.fit.meanPsnr.toFixed(2)} dB, mean steps ${result.fit.meanSteps.toFixed(0)}`);
   }
   result.memory = {
     peakRssMiB: process.resourceUsage().maxRSS / 1024,

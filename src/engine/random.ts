@@ -92,7 +92,7 @@ export class Rng {
   }
 
   /** Fisher-Yates shuffle in place. */
-  shuffle<T>(a: T[] | Int32Array | Uint32Array): typeof a {
+  shuffle<A extends unknown[] | Int32Array | Uint32Array>(a: A): A {
     for (let i = a.length - 1; i > 0; i--) {
       const j = this.int(i + 1);
       const t = a[i];

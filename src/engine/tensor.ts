@@ -141,19 +141,21 @@ export class Tensor {
   }
 }
 
-type Kept = Tensor | readonly Kept[] | { readonly [k: string]: Kept } | number | string | boolean | null | undefined | void;
-
+// Tensors reachable from a tidy() result: through arrays, Maps and plain objects.
 function collect(value: unknown, out: Set<Tensor>): void {
   if (value instanceof Tensor) { out.add(value); return; }
+  if (value === null || typeof value !== "object" || ArrayBuffer.isView(value)) return;
   if (Array.isArray(value)) { for (const v of value) collect(v, out); return; }
-  if (value !== null && typeof value === "object") for (const v of Object.values(value)) collect(v, out);
+  if (value instanceof Map) { for (const v of value.values()) collect(v, out); return; }
+  const proto = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) for (const v of Object.values(value)) collect(v, out);
 }
 
 /**
- * Runs fn and frees every tensor it made, except those in its result (found through arrays and
- * plain objects), which move to the enclosing scope.
+ * Runs fn and frees every tensor it made, except those in its result (found through arrays,
+ * Maps and plain objects), which move to the enclosing scope.
  */
-export function tidy<T extends Kept>(fn: () => T): T {
+export function tidy<T>(fn: () => T): T {
   const scope = new Set<Tensor>();
   scopes.push(scope);
   let result: T;

@@ -2,7 +2,7 @@
 // Linear(2,32), sin(30.), Linear(32,32), sin(30.), Linear(32,1), + 0.5.
 // Parameters are stacked over networks under DWSNets' state-dict names: seq.{i}.weight
 // [B, out, in] and seq.{i}.bias [B, out].
-import { addScalar, biasSin, linear, ShapeError, fmtShape, type Tensor } from "../engine/index.js";
+import { addScalar, biasSin, linear, noGrad, tidy, Tensor, ShapeError, fmtShape } from "../engine/index.js";
 
 export interface SirenArchitecture {
   inDim: number;
@@ -92,4 +92,17 @@ export function gridCoordinates(rows: number, cols: number): Float32Array {
     }
   }
   return out;
+}
+
+/** One SIREN's output on a size x size grid over [-1, 1]^2, row-major ([size * size]). */
+export function renderSiren(arch: SirenArchitecture, params: ReadonlyMap<string, Float32Array>, size: number): Float32Array {
+  return tidy(() => {
+    const stacked = new Map(sirenParameterShapes(arch).map(([name, shape]) => {
+      const values = params.get(name);
+      if (values === undefined) throw new ShapeError("renderSiren", `missing parameter ${name}`);
+      return [name, Tensor.from(values, [1, ...shape])];
+    }));
+    const out = noGrad(() => sirenForward(arch, stacked, Tensor.from(gridCoordinates(size, size), [size * size, arch.inDim])));
+    return Float32Array.from(out.data);
+  });
 }

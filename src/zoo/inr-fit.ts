@@ -16,7 +16,7 @@ export interface InrRecipe {
   init: SirenInit;
 }
 
-export const DEFAULT_INR_RECIPE: InrRecipe = { steps: 1000, lr: 5e-4, psnr: 40, init: "dwsnets" };
+export const DEFAULT_INR_RECIPE: InrRecipe = { steps: 1000, lr: 5e-4, psnr: 40, init: "siren" };
 
 export interface InrJob {
   /** Index of the INR in its zoo; it also seeds the INR's initialisation. */

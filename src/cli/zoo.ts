@@ -1,0 +1,161 @@
+// probegen zoo build | info | render
+import { parseArgs } from "node:util";
+import { writeFileSync } from "node:fs";
+import { IMAGE_SET_NAMES } from "../data/image-sets.js";
+import { SIREN_INITS, renderSiren, type SirenArchitecture } from "../nets/siren.js";
+import { encodePng, toBytes } from "../report/png.js";
+import { createProgress } from "../report/progress.js";
+import { Zoo } from "../zoo/format.js";
+import { buildInrZoo } from "../zoo/inr-builder.js";
+import { DEFAULT_INR_RECIPE } from "../zoo/inr-fit.js";
+import { summarizeZoo } from "../zoo/summary.js";
+import { UsageError, choiceArg, intArg, numArg, requiredArg } from "./args.js";
+
+export const ZOO_USAGE = `Usage: probegen zoo <build|info|render> [options]
+
+  zoo build inr   fit a zoo of SIREN INRs, one per image of MNIST or Fashion-MNIST
+  zoo info DIR    counts, labels, fit quality and size of a zoo
+  zoo render DIR  draw one INR of a zoo as a PNG
+
+Run \`probegen zoo <subcommand> --help\` for its options.`;
+
+const BUILD_USAGE = `Usage: probegen zoo build inr --dataset mnist|fmnist --count N --out DIR [options]
+
+Fits one SIREN (2->32->32->1, sin(30x), +0.5) per image, many at once, and writes the zoo
+(zoo.json + safetensors shards) to DIR. Rerun the same command to resume an interrupted build:
+finished shards are kept, the rest are fitted again, and the result is the same zoo.
+
+Options:
+  --dataset NAME     mnist or fmnist (required)
+  --count N          number of INRs (required); the split follows the image set: INRs of
+                     its test images are the test split, 1/12 of the rest is validation
+  --out DIR          output folder (required)
+  --steps N          Adam steps per INR at most (${DEFAULT_INR_RECIPE.steps})
+  --lr X             Adam learning rate (${DEFAULT_INR_RECIPE.lr})
+  --psnr DB          stop an INR once it reaches this PSNR (${DEFAULT_INR_RECIPE.psnr})
+  --init NAME        siren (first layer U(-1/in,1/in): faithful INRs, the default) or
+                     dwsnets (as the public DWSNets zoos: ~23.5 dB on MNIST after 1000 steps)
+  --seed N           seed of the image choice and of every INR's initialisation (0)
+  --batch N          INRs fitted at once (64); does not change the result
+  --shard-size N     INRs per shard file (1000)
+  --data DIR         folder with the image set's IDX files (default: its installed package)
+  --json             print the build report as JSON on stdout
+  -h, --help         show this help`;
+
+const INFO_USAGE = `Usage: probegen zoo info DIR [--json]
+
+Prints a zoo's counts per split, label histogram, quantiles of its per-network fields (PSNR,
+steps) and its size on disk.`;
+
+const RENDER_USAGE = `Usage: probegen zoo render DIR --index I --out FILE.png [--size 28|112]
+
+Evaluates INR I of the zoo on a size x size grid over [-1,1]^2 and writes a grayscale PNG.
+Size 28 is the grid the INR was fitted on (default 112).`;
+
+function build(argv: string[]): number {
+  const [kind, ...rest] = argv;
+  if (kind === "-h" || kind === "--help") { console.log(BUILD_USAGE); return 0; }
+  if (kind !== "inr") throw new UsageError(kind === undefined ? "zoo build needs a zoo kind: `probegen zoo build inr ...`" : `unknown zoo kind "${kind}" (expected inr)`);
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      dataset: { type: "string" }, count: { type: "string" }, out: { type: "string" },
+      steps: { type: "string" }, lr: { type: "string" }, psnr: { type: "string" }, init: { type: "string" },
+      seed: { type: "string" }, batch: { type: "string" }, "shard-size": { type: "string" }, data: { type: "string" },
+      json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) { console.log(BUILD_USAGE); return 0; }
+  const dataset = choiceArg("dataset", values.dataset, IMAGE_SET_NAMES);
+  const count = intArg("count", requiredArg("count", values.count), 0, 1);
+  const out = requiredArg("out", values.out);
+  const recipe = {
+    steps: intArg("steps", values.steps, DEFAULT_INR_RECIPE.steps, 0),
+    lr: numArg("lr", values.lr, DEFAULT_INR_RECIPE.lr, 0),
+    psnr: numArg("psnr", values.psnr, DEFAULT_INR_RECIPE.psnr),
+    init: choiceArg("init", values.init, SIREN_INITS, DEFAULT_INR_RECIPE.init),
+  };
+  const progress = createProgress(`fitting ${dataset} INRs`, count, "INRs");
+  let psnrSum = 0, fittedNow = 0;
+  const report = buildInrZoo({
+    dataset, count, out, recipe, dataDir: values.data,
+    seed: intArg("seed", values.seed, 0),
+    batch: intArg("batch", values.batch, 64, 1),
+    shardSize: intArg("shard-size", values["shard-size"], 1000, 1),
+    onProgress: (done, _total, last) => {
+      if (last !== null) { psnrSum += last.psnr; fittedNow++; }
+      progress.update(done, fittedNow > 0 ? `mean PSNR ${(psnrSum / fittedNow).toFixed(2)} dB` : undefined);
+    },
+  });
+  progress.finish(`${report.fitted} fitted, ${report.skippedShards} shard(s) already there`);
+  const summary = summarizeZoo(Zoo.open(out));
+  const result = {
+    out, count, fitted: report.fitted, skippedShards: report.skippedShards, seconds: report.seconds,
+    inrsPerSec: report.fitted / report.seconds, meanPsnr: summary.means.psnr, meanSteps: summary.means.steps,
+    psnrQuantiles: summary.quantiles.psnr, splits: summary.splits,
+  };
+  if (values.json) console.log(JSON.stringify(result, null, 2));
+  else {
+    console.log(`zoo: ${out} (${count} INRs: ${summary.splits.train} train, ${summary.splits.val} val, ${summary.splits.test} test)`);
+    console.log(`fitted ${result.fitted} in ${result.seconds.toFixed(1)} s (${result.inrsPerSec.toFixed(2)} INRs/s); mean PSNR ${result.meanPsnr.toFixed(2)} dB, mean steps ${result.meanSteps.toFixed(0)}`);
+  }
+  return 0;
+}
+
+function info(argv: string[]): number {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true,
+    options: { json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } },
+    strict: true,
+  });
+  if (values.help) { console.log(INFO_USAGE); return 0; }
+  if (positionals.length !== 1) throw new UsageError("zoo info takes one zoo folder");
+  const s = summarizeZoo(Zoo.open(positionals[0]));
+  if (values.json) { console.log(JSON.stringify(s, null, 2)); return 0; }
+  const p = s.provenance as Record<string, unknown>;
+  console.log(`${s.dir}: ${s.count} ${s.family} networks (${s.parametersPerNetwork} parameters each), ${(s.bytes / 2 ** 20).toFixed(1)} MiB`);
+  console.log(`splits: ${s.splits.train} train, ${s.splits.val} val, ${s.splits.test} test`);
+  if (p.dataset !== undefined) console.log(`built from ${String(p.dataset)} with seed ${String(p.seed)} by probegen ${String(p.probegenVersion)}`);
+  if (s.labels) console.log(`labels: ${Object.entries(s.labels).map(([k, v]) => `${k}: ${v}`).join(", ")}`);
+  for (const [name, q] of Object.entries(s.quantiles)) {
+    console.log(`${name}: mean ${s.means[name].toFixed(2)}; min/25%/50%/75%/max ${q.map((v) => v.toFixed(2)).join(" / ")}`);
+  }
+  return 0;
+}
+
+function render(argv: string[]): number {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true,
+    options: {
+      index: { type: "string" }, out: { type: "string" }, size: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) { console.log(RENDER_USAGE); return 0; }
+  if (positionals.length !== 1) throw new UsageError("zoo render takes one zoo folder");
+  const zoo = Zoo.open(positionals[0]);
+  if (zoo.manifest.family !== "siren") throw new UsageError(`zoo render draws INRs; ${positionals[0]} holds ${zoo.manifest.family} networks`);
+  const index = intArg("index", requiredArg("index", values.index), 0, 0, zoo.count - 1);
+  const size = intArg("size", values.size, 112, 1, 4096);
+  const out = requiredArg("out", values.out);
+  const { params, fields } = zoo.network(index);
+  const img = renderSiren(zoo.manifest.architecture as unknown as SirenArchitecture, params, size);
+  writeFileSync(out, encodePng(size, size, 1, toBytes(img)));
+  const label = fields.get("label");
+  const names = zoo.manifest.task.labelNames;
+  console.log(`wrote ${out}: INR ${index}${label !== undefined ? ` (label ${names?.[label] ?? label})` : ""}, ${size}x${size}`);
+  return 0;
+}
+
+export function zooCommand(argv: string[]): number {
+  const [sub, ...rest] = argv;
+  switch (sub) {
+    case "build": return build(rest);
+    case "info": return info(rest);
+    case "render": return render(rest);
+    case undefined: case "-h": case "--help": console.log(ZOO_USAGE); return sub === undefined ? 2 : 0;
+    default: throw new UsageError(`unknown zoo subcommand "${sub}" (expected build, info or render)`);
+  }
+}

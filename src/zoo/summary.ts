@@ -1,0 +1,59 @@
+// What a zoo holds, in numbers: counts per split, labels, fit quality and size on disk.
+import { SPLIT_NAMES, rangesSize, type SplitName, type Zoo } from "./format.js";
+
+export interface ZooSummary {
+  dir: string;
+  family: string;
+  count: number;
+  splits: Record<SplitName, number>;
+  /** Classification zoos: networks per label name. */
+  labels?: Record<string, number>;
+  /** Quantiles 0, 25, 50, 75, 100% of each numeric metadata field (e.g. psnr, steps). */
+  quantiles: Record<string, [number, number, number, number, number]>;
+  means: Record<string, number>;
+  bytes: number;
+  parametersPerNetwork: number;
+  provenance: Record<string, unknown>;
+}
+
+export function quantiles(values: ArrayLike<number>): [number, number, number, number, number] {
+  const s = Array.from(values).sort((a, b) => a - b);
+  const q = (p: number) => {
+    if (s.length === 0) return NaN;
+    const x = p * (s.length - 1), i = Math.floor(x), f = x - i;
+    return i + 1 < s.length ? s[i] * (1 - f) + s[i + 1] * f : s[i];
+  };
+  return [q(0), q(0.25), q(0.5), q(0.75), q(1)];
+}
+
+export function summarizeZoo(zoo: Zoo): ZooSummary {
+  const m = zoo.manifest;
+  const fields = new Map<string, number[]>(m.fields.map((f) => [f.name, []]));
+  m.shards.forEach((_, i) => {
+    const shard = zoo.readShard(i);
+    for (const [name, values] of shard.fields) fields.get(name)!.push(...Array.from(values as ArrayLike<number>));
+  });
+  const summary: ZooSummary = {
+    dir: zoo.dir,
+    family: m.family,
+    count: m.count,
+    splits: Object.fromEntries(SPLIT_NAMES.map((s) => [s, rangesSize(m.splits[s])])) as Record<SplitName, number>,
+    quantiles: {},
+    means: {},
+    bytes: zoo.bytes(),
+    parametersPerNetwork: m.parameters.reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0),
+    provenance: m.provenance,
+  };
+  if (m.task.kind === "classification" && fields.has("label")) {
+    const names = m.task.labelNames ?? [];
+    summary.labels = Object.fromEntries(names.map((n) => [n, 0]));
+    for (const l of fields.get("label")!) summary.labels[names[l] ?? String(l)] = (summary.labels[names[l] ?? String(l)] ?? 0) + 1;
+  }
+  for (const f of m.fields) {
+    if (f.name === "label" || f.name.startsWith("source_")) continue;
+    const v = fields.get(f.name)!;
+    summary.quantiles[f.name] = quantiles(v);
+    summary.means[f.name] = v.reduce((a, b) => a + b, 0) / Math.max(1, v.length);
+  }
+  return summary;
+}
