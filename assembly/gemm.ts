@@ -201,6 +201,10 @@ export function gemm(
     }
     return;
   }
+  if ((M == 1 || N == 1 || K == 1) && 3 * max(M, max(N, K)) + 64 <= GEMM_WORK_FLOATS) {
+    thinGemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, work);
+    return;
+  }
   const pa = work;
   const pb = pa + ((<usize>MC * <usize>KC) << 2);
   const tile = pb + ((<usize>KC * <usize>NC) << 2);
@@ -216,6 +220,93 @@ export function gemm(
         macroKernel(mc, nc, kc, pa, pb, at(C, ic, ldc, jc), ldc, alpha, accumulate, tile);
       }
     }
+  }
+}
+
+// sum of x[i] * y[i] over n contiguous floats
+@inline function dotf(x: usize, y: usize, n: i32): f32 {
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const o = <usize>i << 2;
+    s0 = f32x4.add(s0, f32x4.mul(v128.load(x + o), v128.load(y + o)));
+    s1 = f32x4.add(s1, f32x4.mul(v128.load(x + o, 16), v128.load(y + o, 16)));
+  }
+  s0 = f32x4.add(s0, s1);
+  let s = f32x4.extract_lane(s0, 0) + f32x4.extract_lane(s0, 1) + f32x4.extract_lane(s0, 2) + f32x4.extract_lane(s0, 3);
+  for (; i < n; i++) s += load<f32>(x + (<usize>i << 2)) * load<f32>(y + (<usize>i << 2));
+  return s;
+}
+
+// y[0..n) += a * x[0..n)
+@inline function axpyf(a: f32, x: usize, y: usize, n: i32): void {
+  const va = f32x4.splat(a);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, f32x4.add(v128.load(y + o), f32x4.mul(va, v128.load(x + o))));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, load<f32>(y + o) + a * load<f32>(x + o));
+  }
+}
+
+// Copies n floats spaced `stride` apart into dst (contiguous), or returns src when already so.
+@inline function contiguous(src: usize, stride: i32, n: i32, dst: usize): usize {
+  if (stride == 1) return src;
+  for (let i = 0; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + ((<usize>i * <usize>stride) << 2)));
+  return dst;
+}
+
+// Matrix-vector and outer products (M, N or K equal to 1), where packing for the 4x8 tile
+// would mostly compute zeros: dot products or axpys along whichever operand is contiguous.
+function thinGemm(
+  transA: bool, transB: bool, M: i32, N: i32, K: i32, alpha: f32,
+  A: usize, lda: i32, B: usize, ldb: i32, beta: f32, C: usize, ldc: i32, work: usize,
+): void {
+  // y collects the result as a contiguous vector, then is written to C (strided when N == 1).
+  const y = work;
+  const tmp = work + ((<usize>max(M, N) + 16) << 2);
+  if (K == 1) {
+    // C = alpha a b^T (+ C): a = op(A)[:, 0], b = op(B)[0, :]
+    const a = contiguous(A, transA ? 1 : lda, M, tmp);
+    const b = contiguous(B, transB ? ldb : 1, N, tmp + ((<usize>M + 16) << 2));
+    for (let i = 0; i < M; i++) {
+      const row = C + ((<usize>i * <usize>ldc) << 2);
+      if (beta == 0) memory.fill(row, 0, <usize>N << 2);
+      axpyf(alpha * load<f32>(a + (<usize>i << 2)), b, row, N);
+    }
+    return;
+  }
+  if (N == 1) {
+    // y[i] = sum_p op(A)[i, p] b[p], b = op(B)[:, 0]
+    const b = contiguous(B, transB ? 1 : ldb, K, tmp);
+    if (!transA) {
+      for (let i = 0; i < M; i++) store<f32>(y + (<usize>i << 2), dotf(A + ((<usize>i * <usize>lda) << 2), b, K));
+    } else {
+      memory.fill(y, 0, <usize>M << 2);
+      for (let p = 0; p < K; p++) axpyf(load<f32>(b + (<usize>p << 2)), A + ((<usize>p * <usize>lda) << 2), y, M);
+    }
+    for (let i = 0; i < M; i++) {
+      const c = C + ((<usize>i * <usize>ldc) << 2);
+      const v = alpha * load<f32>(y + (<usize>i << 2));
+      store<f32>(c, beta == 0 ? v : load<f32>(c) + v);
+    }
+    return;
+  }
+  // M == 1: y[j] = sum_p a[p] op(B)[p, j], a = op(A)[0, :]
+  const a = contiguous(A, transA ? lda : 1, K, tmp);
+  if (transB) {
+    for (let j = 0; j < N; j++) store<f32>(y + (<usize>j << 2), dotf(a, B + ((<usize>j * <usize>ldb) << 2), K));
+  } else {
+    memory.fill(y, 0, <usize>N << 2);
+    for (let p = 0; p < K; p++) axpyf(load<f32>(a + (<usize>p << 2)), B + ((<usize>p * <usize>ldb) << 2), y, N);
+  }
+  for (let j = 0; j < N; j++) {
+    const c = C + (<usize>j << 2);
+    const v = alpha * load<f32>(y + (<usize>j << 2));
+    store<f32>(c, beta == 0 ? v : load<f32>(c) + v);
   }
 }
 

@@ -23,7 +23,9 @@ function both(make: () => Float32Array[], call: (k: Kernels, bufs: Float32Array[
 const vec = (n: number, std = 1) => randn(rng, [n], std).data;
 
 test("gemm matches the reference for all transposes, alpha and beta, across block edges", () => {
-  const cases: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [4, 8, 16], [17, 9, 33], [130, 20, 260], [5, 2100, 3], [64, 64, 600]];
+  const cases: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [4, 8, 16], [17, 9, 33], [130, 20, 260], [5, 2100, 3], [64, 64, 600],
+    // matrix-vector and outer products take their own path
+    [1, 37, 19], [23, 1, 17], [13, 9, 1], [1, 1, 50], [1, 6, 1], [7, 1, 1]];
   for (const [M, N, K] of cases) {
     for (const tA of [false, true]) for (const tB of [false, true]) for (const [alpha, beta] of [[1, 0], [0.5, 1]]) {
       const [w, r] = both(() => [vec(M * K), vec(K * N), vec(M * N)],
@@ -34,11 +36,15 @@ test("gemm matches the reference for all transposes, alpha and beta, across bloc
 });
 
 test("gemm honours leading dimensions larger than the matrix", () => {
-  const [M, N, K, lda, ldb, ldc] = [6, 10, 5, 9, 13, 11];
-  const [w, r] = both(() => [vec(M * lda), vec(K * ldb), vec(M * ldc)],
-    (k, [A, B, C]) => k.gemm(false, false, M, N, K, 1, A, lda, B, ldb, 0, C, ldc), [2]);
-  // Columns beyond N of each C row must be untouched.
-  assertClose(w[0], r[0], 1e-5, 1e-6, "gemm with padding");
+  for (const [M, N, K] of [[6, 10, 5], [1, 10, 5], [6, 1, 5], [6, 10, 1]]) {
+    for (const tA of [false, true]) for (const tB of [false, true]) {
+      const lda = (tA ? M : K) + 3, ldb = (tB ? K : N) + 2, ldc = N + 4;
+      const [w, r] = both(() => [vec((tA ? K : M) * lda), vec((tB ? N : K) * ldb), vec(M * ldc)],
+        (k, [A, B, C]) => k.gemm(tA, tB, M, N, K, 0.7, A, lda, B, ldb, 1, C, ldc), [2]);
+      // Columns beyond N of each C row must be untouched.
+      assertClose(w[0], r[0], 1e-5, 1e-6, `gemm ${M}x${N}x${K} tA=${tA} tB=${tB} with padding`);
+    }
+  }
 });
 
 test("batched gemm: independent outputs and the summing mode (strideC = 0)", () => {
