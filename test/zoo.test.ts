@@ -153,6 +153,12 @@ test("zoo CLI: build with --json, info, render, and usage errors", () => {
     assert.equal(x.status, 2, `${args.join(" ")}: ${x.stderr}`);
     assert.match(x.stderr, re);
   }
+  const wide = join(dir, "..", "wide");
+  const w = run("zoo", "build", "inr", "--dataset", "mnist", "--count", "2", "--out", wide, "--steps", "3", "--hidden", "16,16,16", "--w0", "20");
+  assert.equal(w.status, 0, w.stderr);
+  const wm = Zoo.open(wide).manifest;
+  assert.deepEqual(wm.parameters.map((p) => p.shape), [[16, 2], [16], [16, 16], [16], [16, 16], [16], [1, 16], [1]]);
+  assert.equal((wm.architecture as { w0: number }).w0, 20);
   const missing = run("zoo", "info", join(dir, "nothing"));
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /nothing: no such zoo folder/);

@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 import { writeFileSync } from "node:fs";
 import { IMAGE_SET_NAMES } from "../data/image-sets.js";
-import { SIREN_INITS, renderSiren, type SirenArchitecture } from "../nets/siren.js";
+import { DWSNETS_SIREN, SIREN_INITS, renderSiren, type SirenArchitecture } from "../nets/siren.js";
 import { encodePng, toBytes } from "../report/png.js";
 import { createProgress } from "../report/progress.js";
 import { Zoo } from "../zoo/format.js";
@@ -21,7 +21,7 @@ Run \`probegen zoo <subcommand> --help\` for its options.`;
 
 const BUILD_USAGE = `Usage: probegen zoo build inr --dataset mnist|fmnist --count N --out DIR [options]
 
-Fits one SIREN (2->32->32->1, sin(30x), +0.5) per image, many at once, and writes the zoo
+Fits one SIREN (2->32->32->1, sin(30x), +0.5 by default) per image, many at once, and writes the zoo
 (zoo.json + safetensors shards) to DIR. Rerun the same command to resume an interrupted build:
 finished shards are kept, the rest are fitted again, and the result is the same zoo.
 
@@ -33,6 +33,8 @@ Options:
   --steps N          Adam steps per INR at most (${DEFAULT_INR_RECIPE.steps})
   --lr X             Adam learning rate (${DEFAULT_INR_RECIPE.lr})
   --psnr DB          stop an INR once it reaches this PSNR (${DEFAULT_INR_RECIPE.psnr})
+  --hidden LIST      hidden layer widths of the SIREN (32,32)
+  --w0 X             sine frequency (30)
   --init NAME        siren (first layer U(-1/in,1/in): faithful INRs, the default) or
                      dwsnets (as the public DWSNets zoos: ~23.5 dB on MNIST after 1000 steps)
   --seed N           seed of the image choice and of every INR's initialisation (0)
@@ -61,6 +63,7 @@ function build(argv: string[]): number {
     options: {
       dataset: { type: "string" }, count: { type: "string" }, out: { type: "string" },
       steps: { type: "string" }, lr: { type: "string" }, psnr: { type: "string" }, init: { type: "string" },
+      hidden: { type: "string" }, w0: { type: "string" },
       seed: { type: "string" }, batch: { type: "string" }, "shard-size": { type: "string" }, data: { type: "string" },
       json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
     },
@@ -76,10 +79,13 @@ function build(argv: string[]): number {
     psnr: numArg("psnr", values.psnr, DEFAULT_INR_RECIPE.psnr),
     init: choiceArg("init", values.init, SIREN_INITS, DEFAULT_INR_RECIPE.init),
   };
+  const hidden = values.hidden === undefined ? DWSNETS_SIREN.hidden
+    : values.hidden.split(",").map((w) => intArg("hidden", w.trim(), 0, 1, 4096));
+  const arch: SirenArchitecture = { ...DWSNETS_SIREN, hidden, w0: numArg("w0", values.w0, DWSNETS_SIREN.w0, 0) };
   const progress = createProgress(`fitting ${dataset} INRs`, count, "INRs");
   let psnrSum = 0, fittedNow = 0;
   const report = buildInrZoo({
-    dataset, count, out, recipe, dataDir: values.data,
+    dataset, count, out, recipe, arch, dataDir: values.data,
     seed: intArg("seed", values.seed, 0),
     batch: intArg("batch", values.batch, 64, 1),
     shardSize: intArg("shard-size", values["shard-size"], 1000, 1),
