@@ -4,13 +4,19 @@ import { PROBEGEN_VERSION } from "../version.js";
 import { UsageError } from "./args.js";
 import { benchCommand } from "./bench.js";
 import { zooCommand } from "./zoo.js";
+import { evalCommand, trainCommand } from "./train.js";
+import { demoCommand } from "./demo.js";
 
 const USAGE = `probegen ${PROBEGEN_VERSION}: learn what a trained network is from how it answers learned probes
 
 Usage: probegen <command> [options]
 
 Commands:
+  demo      the main job: build a small MNIST INR zoo, train ProbeGen, vanilla and fixed
+            probes on it, and compare them (about 6 minutes the first time)
   zoo       build, inspect and render model zoos (zoo build inr | zoo info | zoo render)
+  train     train a probing model (ProbeGen, vanilla or fixed probes) on a zoo
+  eval      evaluate a trained run: accuracy, per-class accuracy, confusion matrix
   bench     measure training-step rates (W1, W2), GEMM throughput (W3), INR fitting and memory
 
 Options:
@@ -22,6 +28,9 @@ Run \`probegen <command> --help\` for a command's options.`;
 const commands: Record<string, (argv: string[]) => number | Promise<number>> = {
   bench: benchCommand,
   zoo: zooCommand,
+  train: trainCommand,
+  eval: evalCommand,
+  demo: demoCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,7 +1,8 @@
 // ProbeGen for coordinate inputs: K latents z_i in R^32 mapped by one shared deep linear
 // generator (no activations) Linear(32, 32) -> Linear(32, d). Linear layers compose to one
 // linear map, but the factorisation changes the optimisation: that is the paper's point.
-import { LinearLayer, normalParameter, relu, type HasParameters, type Rng, type Tensor } from "../engine/index.js";
+import { LinearLayer, normalParameter, relu, type Rng, type Tensor } from "../engine/index.js";
+import type { ProbeSource } from "./source.js";
 
 export interface CoordinateGeneratorOptions {
   latentDim?: number;
@@ -10,7 +11,9 @@ export interface CoordinateGeneratorOptions {
   activation?: "none" | "relu";
 }
 
-export class CoordinateGenerator implements HasParameters {
+export class CoordinateGenerator implements ProbeSource {
+  readonly method = "probegen" as const;
+  readonly learned = true;
   readonly latents: Tensor;
   readonly layers: LinearLayer[];
   readonly activation: "none" | "relu";
@@ -22,6 +25,13 @@ export class CoordinateGenerator implements HasParameters {
     this.latents = normalParameter([probes, latentDim], 1, rng.fork("latents"));
     const layerRng = rng.fork("layers");
     this.layers = dims.slice(1).map((d, i) => new LinearLayer(dims[i], d, layerRng));
+  }
+
+  get count(): number { return this.probes; }
+  get dim(): number { return this.outDim; }
+
+  flops(): number {
+    return this.layers.reduce((s, l) => s + 2 * this.probes * l.inFeatures * l.outFeatures, 0);
   }
 
   /** The K probes, [K, outDim]. */

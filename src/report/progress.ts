@@ -21,8 +21,8 @@ export function createProgress(label: string, total: number, unit: string,
   let lastDraw = 0;
   let lastLine = start;
   const line = (done: number, note?: string) => {
+    if (first === null) first = { t: performance.now(), done };
     const now = performance.now();
-    if (first === null) first = { t: now, done };
     const dt = (now - first.t) / 1000;
     const rate = dt > 0 ? (done - first.done) / dt : 0;
     const eta = rate > 0 ? (total - done) / rate : Infinity;
@@ -32,6 +32,8 @@ export function createProgress(label: string, total: number, unit: string,
   return {
     update(done, note) {
       const now = performance.now();
+      // The rate counts from the first update, so work skipped before it (a resumed build) is not counted.
+      if (first === null) first = { t: now, done };
       if (tty) {
         if (now - lastDraw < 100 && done < total) return;
         lastDraw = now;

@@ -1,0 +1,147 @@
+// probegen train | eval
+import { parseArgs } from "node:util";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { PROBE_METHODS } from "../probes/source.js";
+import { createProgress } from "../report/progress.js";
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from "../train/config.js";
+import { evaluateSplit } from "../train/evaluate.js";
+import { loadCheckpoint } from "../train/checkpoint.js";
+import { ProbingModel } from "../train/probing-model.js";
+import { readRunFile, train } from "../train/trainer.js";
+import { ZooData } from "../train/zoo-data.js";
+import { SPLIT_NAMES, Zoo } from "../zoo/format.js";
+import { UsageError, choiceArg, intArg, numArg, requiredArg } from "./args.js";
+
+const d = DEFAULT_TRAIN_CONFIG;
+
+export const TRAIN_USAGE = `Usage: probegen train --zoo DIR --out RUN [options]
+
+Trains a probing model on a zoo: K probes go through every network, their responses feed an
+MLP head that predicts the network's label. RUN/ gets config.json, metrics.jsonl (one record
+per evaluation), best and last checkpoints (safetensors + JSON) and result.json.
+
+Options:
+  --zoo DIR                    the zoo (required)
+  --out RUN                    the run folder (required)
+  --method NAME                probegen (deep linear generator, default), vanilla (learned
+                               probes), uniform (fixed U(-1,1)) or grid (fixed, evenly spaced)
+  --probes K                   number of probes (${d.probes})
+  --epochs N                   (${d.epochs})
+  --batch N                    networks per step (${d.batch})
+  --lr X                       Adam learning rate, cosine-annealed to 0 (${d.lr})
+  --weight-decay X             Adam L2 weight decay (${d.weightDecay})
+  --seed N                     (${d.seed})
+  --eval-every N               evaluate val and test every N steps (${d.evalEvery})
+  --head-width N, --head-depth N   the head's width and number of Linear layers (${d.head.width}, ${d.head.depth})
+  --latent N                   generator latent size (${d.generator.latentDim})
+  --generator-hidden LIST      generator hidden widths (${d.generator.hidden.join(",")})
+  --generator-activation none|relu   relu is the paper's non-linear ablation (none)
+  --resume                     continue RUN from its last checkpoint
+  --json                       print the result as JSON on stdout
+  -h, --help                   show this help`;
+
+export const EVAL_USAGE = `Usage: probegen eval RUN [--zoo DIR] [--split test|val|train] [--checkpoint best|last] [--json]
+
+Evaluates a trained run (its best checkpoint by default) on a split of its zoo, or of another
+zoo of the same network family and architecture: accuracy, per-class accuracy and the
+confusion matrix.`;
+
+function list(name: string, v: string | undefined, def: number[]): number[] {
+  return v === undefined ? def : v.split(",").map((x) => intArg(name, x.trim(), 0, 1));
+}
+
+export function trainCommand(argv: string[]): number {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      zoo: { type: "string" }, out: { type: "string" }, method: { type: "string" }, probes: { type: "string" },
+      epochs: { type: "string" }, batch: { type: "string" }, lr: { type: "string" }, "weight-decay": { type: "string" },
+      seed: { type: "string" }, "eval-every": { type: "string" }, "head-width": { type: "string" }, "head-depth": { type: "string" },
+      latent: { type: "string" }, "generator-hidden": { type: "string" }, "generator-activation": { type: "string" },
+      resume: { type: "boolean", default: false }, json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) { console.log(TRAIN_USAGE); return 0; }
+  const out = requiredArg("out", values.out);
+  const config: TrainConfig = {
+    zoo: requiredArg("zoo", values.zoo),
+    method: choiceArg("method", values.method, PROBE_METHODS, d.method),
+    probes: intArg("probes", values.probes, d.probes, 1),
+    epochs: intArg("epochs", values.epochs, d.epochs, 1),
+    batch: intArg("batch", values.batch, d.batch, 1),
+    lr: numArg("lr", values.lr, d.lr, Number.MIN_VALUE),
+    weightDecay: numArg("weight-decay", values["weight-decay"], d.weightDecay, 0),
+    seed: intArg("seed", values.seed, d.seed),
+    evalEvery: intArg("eval-every", values["eval-every"], d.evalEvery, 1),
+    head: { width: intArg("head-width", values["head-width"], d.head.width, 1), depth: intArg("head-depth", values["head-depth"], d.head.depth, 1) },
+    generator: {
+      latentDim: intArg("latent", values.latent, d.generator.latentDim, 1),
+      hidden: list("generator-hidden", values["generator-hidden"], d.generator.hidden),
+      activation: choiceArg("generator-activation", values["generator-activation"], ["none", "relu"] as const, d.generator.activation),
+    },
+  };
+  let bar: ReturnType<typeof createProgress> | null = null;
+  let lastNote = "";
+  const result = train(config, out, {
+    resume: values.resume,
+    onStep: (step, total) => {
+      if (values.json) return;
+      bar ??= createProgress(`training ${config.method} K=${config.probes}`, total, "steps");
+      bar.update(step, lastNote);
+    },
+    onEval: (r) => {
+      lastNote = `loss ${r.trainLoss.toFixed(3)} val ${r.val ? (100 * r.val.accuracy).toFixed(2) : "-"}% test ${r.test ? (100 * r.test.accuracy).toFixed(2) : "-"}% ${r.modelsPerSec.toFixed(0)} models/s`;
+    },
+  });
+  (bar as ReturnType<typeof createProgress> | null)?.finish(lastNote);
+  if (values.json) { console.log(JSON.stringify(result, null, 2)); return 0; }
+  const pct = (v: number | null | undefined) => (v === null || v === undefined || Number.isNaN(v) ? "-" : `${(100 * v).toFixed(2)}%`);
+  console.log(`${out}: ${result.method}, K=${result.probes}, ${result.steps} steps in ${result.trainSeconds.toFixed(1)} s`);
+  if (result.best) console.log(`best val ${pct(result.best.val)} at step ${result.best.step}: test ${pct(result.best.test)}`);
+  console.log(`last: val ${pct(result.last.val)}, test ${pct(result.last.test)}; ${(result.flopsPerNetwork / 1e6).toFixed(3)} MFLOPs to represent one network`);
+  return 0;
+}
+
+export function evalCommand(argv: string[]): number {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true,
+    options: {
+      zoo: { type: "string" }, split: { type: "string" }, checkpoint: { type: "string" },
+      json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) { console.log(EVAL_USAGE); return 0; }
+  if (positionals.length !== 1) throw new UsageError("eval takes one run folder");
+  const run = positionals[0];
+  const split = choiceArg("split", values.split, SPLIT_NAMES, "test");
+  const which = choiceArg("checkpoint", values.checkpoint, ["best", "last"] as const, existsSync(join(run, "best.json")) ? "best" : "last");
+  const rf = readRunFile(run);
+  const zooDir = values.zoo ?? rf.config.zoo;
+  const zoo = Zoo.open(zooDir);
+  if (zoo.manifest.family !== rf.family || JSON.stringify(zoo.manifest.architecture) !== JSON.stringify(rf.architecture)) {
+    throw new Error(`${join(run, "config.json")}: the run was trained on ${rf.family} networks ${JSON.stringify(rf.architecture)}, but ${zooDir} holds ${zoo.manifest.family} networks ${JSON.stringify(zoo.manifest.architecture)}`);
+  }
+  const data = new ZooData(zoo);
+  if (data.classes !== rf.classes) throw new Error(`${zooDir}: ${data.classes} classes, but the run predicts ${rf.classes}`);
+  const model = new ProbingModel(rf.config, zoo.manifest, data.classes);
+  const info = loadCheckpoint(run, which, model.namedParameters());
+  const ev = evaluateSplit(model, data, data.splits[split]);
+  const names = zoo.manifest.task.labelNames ?? [];
+  const report = {
+    run, zoo: zooDir, split, checkpoint: which, step: info.step, count: ev.count, loss: ev.loss, accuracy: ev.accuracy,
+    perClass: Object.fromEntries(ev.perClass.map((a, c) => [names[c] ?? String(c), a])), confusion: ev.confusion, labelNames: names,
+  };
+  if (values.json) { console.log(JSON.stringify(report, null, 2)); return 0; }
+  console.log(`${run} (${which} checkpoint, step ${info.step}) on ${split} of ${zooDir}: ${ev.count} networks`);
+  console.log(`accuracy ${(100 * ev.accuracy).toFixed(2)}%, loss ${ev.loss.toFixed(4)}`);
+  console.log("per class: " + ev.perClass.map((a, c) => `${names[c] ?? c} ${Number.isNaN(a) ? "-" : (100 * a).toFixed(1) + "%"}`).join(", "));
+  const w = Math.max(5, ...names.map((n) => n.length));
+  console.log(`confusion (rows: true, columns: predicted)`);
+  console.log(" ".repeat(w + 1) + names.map((_, c) => String(c).padStart(5)).join(""));
+  ev.confusion.forEach((row, c) => console.log(`${(names[c] ?? String(c)).padStart(w)} ${row.map((v) => String(v).padStart(5)).join("")}`));
+  return 0;
+}

@@ -1,0 +1,36 @@
+// Network families a zoo can hold: how to evaluate a batch of them on probes, what a probe is,
+// and what one evaluation costs. Probing code goes through this, never through a family directly.
+import { reshape, type Tensor } from "../engine/index.js";
+import { sirenFlopsPerPoint, sirenForward, type SirenArchitecture } from "./siren.js";
+
+export interface NetworkFamily {
+  readonly name: string;
+  /** Size of one probe input (2 for coordinates; C*H*W for images). */
+  probeDim(arch: Record<string, unknown>): number;
+  /** Outputs per probe (1 for an INR, the logits of a classifier). */
+  outputsPerProbe(arch: Record<string, unknown>): number;
+  /** B networks (stacked params) on K shared probes [K, probeDim] -> representation [B, K * outputs]. */
+  represent(arch: Record<string, unknown>, params: ReadonlyMap<string, Tensor>, probes: Tensor): Tensor;
+  /** Forward FLOPs of one network on one probe. */
+  flopsPerProbe(arch: Record<string, unknown>): number;
+}
+
+const siren: NetworkFamily = {
+  name: "siren",
+  probeDim: (arch) => (arch as unknown as SirenArchitecture).inDim,
+  outputsPerProbe: (arch) => (arch as unknown as SirenArchitecture).outDim,
+  represent(arch, params, probes) {
+    const a = arch as unknown as SirenArchitecture;
+    const out = sirenForward(a, params, probes); // [B, K, outDim]
+    return reshape(out, [out.shape[0], out.shape[1] * out.shape[2]]);
+  },
+  flopsPerProbe: (arch) => sirenFlopsPerPoint(arch as unknown as SirenArchitecture),
+};
+
+const families = new Map<string, NetworkFamily>([["siren", siren]]);
+
+export function networkFamily(name: string): NetworkFamily {
+  const f = families.get(name);
+  if (f === undefined) throw new Error(`network family "${name}" is not supported for probing (known: ${[...families.keys()].join(", ")})`);
+  return f;
+}

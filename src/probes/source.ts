@@ -1,0 +1,20 @@
+// Where probes come from. Every source makes K probe inputs; learned sources also take the
+// gradient that flows back into those probes (backward() reaches their parameters).
+import type { HasParameters, Tensor } from "../engine/index.js";
+
+export type ProbeMethod = "probegen" | "vanilla" | "uniform" | "grid";
+export const PROBE_METHODS: readonly ProbeMethod[] = ["probegen", "vanilla", "uniform", "grid"];
+
+export interface ProbeSource extends HasParameters {
+  readonly method: ProbeMethod;
+  /** Number of probes K. */
+  readonly count: number;
+  /** Dimension of one probe (2 for coordinates). */
+  readonly dim: number;
+  /** Whether training changes the probes (false: only the head trains). */
+  readonly learned: boolean;
+  /** The K probes, [K, dim]; differentiable into the source's parameters when learned. */
+  forward(): Tensor;
+  /** Forward FLOPs to produce the probes once (shared by every network). */
+  flops(): number;
+}

@@ -1,0 +1,53 @@
+// Checkpoints of a run: the trainable tensors (and for `last`, Adam's moments) in safetensors,
+// with a JSON sidecar for the step and the best result so far.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Adam, Tensor } from "../engine/index.js";
+import { writeFileAtomic } from "../zoo/atomic.js";
+import { encodeSafetensors, readSafetensors } from "../zoo/safetensors.js";
+
+export interface CheckpointInfo {
+  step: number;
+  adamSteps: number;
+  /** Best validation accuracy so far and the step it was reached at. */
+  best: { step: number; valAccuracy: number } | null;
+  /** Lines of metrics.jsonl written up to this checkpoint. */
+  metricsLines: number;
+}
+
+export function saveCheckpoint(dir: string, name: "best" | "last", params: [string, Tensor][], info: CheckpointInfo, adam?: Adam): void {
+  const tensors: [string, { shape: number[]; data: Float32Array }][] = params.map(([n, t]) => [n, { shape: [...t.shape], data: t.data }]);
+  if (adam !== undefined) {
+    const st = adam.state();
+    params.forEach(([n], i) => {
+      tensors.push([`adam.m.${n}`, { shape: [...st.m[i].shape], data: st.m[i].data }], [`adam.v.${n}`, { shape: [...st.v[i].shape], data: st.v[i].data }]);
+    });
+  }
+  // Tensor file first: a sidecar never points at a checkpoint that is not fully written.
+  writeFileAtomic(join(dir, `${name}.safetensors`), encodeSafetensors(tensors, { step: String(info.step) }));
+  writeFileAtomic(join(dir, `${name}.json`), `${JSON.stringify(info, null, 2)}\n`);
+}
+
+/** Loads a checkpoint into the given parameters (and Adam); errors name the file. */
+export function loadCheckpoint(dir: string, name: "best" | "last", params: [string, Tensor][], adam?: Adam): CheckpointInfo {
+  const infoFile = join(dir, `${name}.json`), file = join(dir, `${name}.safetensors`);
+  if (!existsSync(infoFile) || !existsSync(file)) throw new Error(`${file}: no ${name} checkpoint in ${dir}`);
+  const info = JSON.parse(readFileSync(infoFile, "utf8")) as CheckpointInfo;
+  const st = readSafetensors(file);
+  if (st.metadata.step !== String(info.step)) throw new Error(`${file}: holds step ${st.metadata.step} but ${infoFile} says ${info.step}`);
+  const take = (key: string, into: Tensor) => {
+    const t = st.tensors.get(key);
+    if (t === undefined) throw new Error(`${file}: missing tensor ${key} (was this checkpoint made with other settings?)`);
+    if (t.shape.length !== into.shape.length || t.shape.some((d, i) => d !== into.shape[i])) {
+      throw new Error(`${file}: ${key} has shape [${t.shape.join(",")}] but the model expects [${into.shape.join(",")}]`);
+    }
+    into.data.set(t.data as Float32Array);
+  };
+  for (const [n, t] of params) take(n, t);
+  if (adam !== undefined) {
+    const s = adam.state();
+    params.forEach(([n], i) => { take(`adam.m.${n}`, s.m[i]); take(`adam.v.${n}`, s.v[i]); });
+    adam.t = info.adamSteps;
+  }
+  return info;
+}

@@ -1,0 +1,47 @@
+// What a probing run is: the zoo, the probe method and every training setting.
+import type { ProbeMethod } from "../probes/source.js";
+
+export interface TrainConfig {
+  /** Zoo folder. */
+  zoo: string;
+  method: ProbeMethod;
+  /** Number of probes K. */
+  probes: number;
+  epochs: number;
+  batch: number;
+  lr: number;
+  weightDecay: number;
+  seed: number;
+  /** Evaluate val and test every this many steps (and at the end). */
+  evalEvery: number;
+  head: { width: number; depth: number };
+  generator: { latentDim: number; hidden: number[]; activation: "none" | "relu" };
+}
+
+export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, "zoo"> = {
+  method: "probegen",
+  probes: 64,
+  epochs: 30,
+  batch: 32,
+  lr: 3e-4,
+  weightDecay: 0,
+  seed: 0,
+  evalEvery: 500,
+  head: { width: 256, depth: 6 },
+  generator: { latentDim: 32, hidden: [32], activation: "none" },
+};
+
+export function validateTrainConfig(c: TrainConfig): void {
+  const int = (name: string, v: number, min: number) => {
+    if (!Number.isInteger(v) || v < min) throw new RangeError(`${name} must be an integer >= ${min}, got ${v}`);
+  };
+  int("probes", c.probes, 1);
+  int("epochs", c.epochs, 1);
+  int("batch", c.batch, 1);
+  int("evalEvery", c.evalEvery, 1);
+  int("head depth", c.head.depth, 1);
+  int("head width", c.head.width, 1);
+  int("latent size", c.generator.latentDim, 1);
+  if (!(c.lr > 0)) throw new RangeError(`lr must be positive, got ${c.lr}`);
+  if (!(c.weightDecay >= 0)) throw new RangeError(`weight decay must be >= 0, got ${c.weightDecay}`);
+}

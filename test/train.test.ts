@@ -1,0 +1,161 @@
+// Probe sources, the probing trainer (determinism, resume, checkpoints), eval and the demo.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, writeFileSync, cpSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { Rng } from "../src/engine/index.js";
+import { buildInrZoo } from "../src/zoo/inr-builder.js";
+import { makeProbeSource } from "../src/probes/make.js";
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from "../src/train/config.js";
+import { train, type MetricsRecord } from "../src/train/trainer.js";
+import { classificationReport } from "../src/train/metrics.js";
+
+const tmp = (tag: string) => mkdtempSync(join(tmpdir(), `probegen-${tag}-`));
+const zooDir = (() => {
+  let dir: string | null = null;
+  return () => {
+    if (dir === null) {
+      dir = join(tmp("train-zoo"), "zoo");
+      buildInrZoo({ dataset: "mnist", count: 60, out: dir, seed: 1, recipe: { steps: 60 }, batch: 30, shardSize: 32 });
+    }
+    return dir;
+  };
+})();
+const cfg = (extra: Partial<TrainConfig> = {}): TrainConfig =>
+  ({ ...DEFAULT_TRAIN_CONFIG, zoo: zooDir(), epochs: 4, batch: 8, evalEvery: 5, head: { width: 32, depth: 3 }, ...extra });
+const metrics = (run: string) => readFileSync(join(run, "metrics.jsonl"), "utf8").trim().split("\n")
+  .map((l) => JSON.parse(l) as MetricsRecord).map(({ modelsPerSec: _m, seconds: _s, ...rest }) => rest);
+
+test("probe sources: grid and uniform fixed probes, learned vanilla probes, the deep linear generator", () => {
+  const rng = new Rng(0);
+  const grid = makeProbeSource({ method: "grid", count: 9 }, 2, rng);
+  assert.deepEqual(Array.from(grid.forward().data), [-1, -1, -1, 0, -1, 1, 0, -1, 0, 0, 0, 1, 1, -1, 1, 0, 1, 1]);
+  assert.equal(grid.learned, false);
+  assert.equal(grid.namedParameters().length, 0);
+  const uni = makeProbeSource({ method: "uniform", count: 500 }, 2, rng).forward().data;
+  assert.ok(uni.every((v) => v >= -1 && v < 1) && Math.min(...uni) < -0.95 && Math.max(...uni) > 0.95);
+  const van = makeProbeSource({ method: "vanilla", count: 400 }, 2, rng);
+  const v = van.forward().data;
+  const mean = v.reduce((a, b) => a + b, 0) / v.length, varc = v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length;
+  assert.ok(Math.abs(mean) < 0.1 && Math.abs(varc - 1) < 0.15, `vanilla probes ~ N(0,1): mean ${mean}, var ${varc}`);
+  const gen = makeProbeSource({ method: "probegen", count: 16, latentDim: 8, generatorHidden: [12, 6] }, 2, rng);
+  assert.deepEqual(gen.namedParameters().map(([n, t]) => `${n}:${t.shape.join("x")}`),
+    ["latents:16x8", "gen.0.weight:12x8", "gen.0.bias:12", "gen.1.weight:6x12", "gen.1.bias:6", "gen.2.weight:2x6", "gen.2.bias:2"]);
+  assert.deepEqual(gen.forward().shape, [16, 2]);
+  assert.equal(gen.flops(), 2 * 16 * (8 * 12 + 12 * 6 + 6 * 2));
+  assert.throws(() => makeProbeSource({ method: "probegen", count: 0 }, 2, rng), /positive integer, got 0/);
+});
+
+test("classification report: accuracy, per-class accuracy and confusion matrix", () => {
+  const r = classificationReport([0, 1, 1, 2, 0], [0, 1, 2, 2, 1], 4);
+  assert.equal(r.accuracy, 3 / 5);
+  assert.deepEqual(r.confusion, [[1, 0, 0, 0], [1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 0, 0]]);
+  assert.deepEqual(r.perClass.slice(0, 3), [1, 0.5, 0.5]);
+  assert.ok(Number.isNaN(r.perClass[3]));
+});
+
+test("training is deterministic, learns, and writes its run folder", () => {
+  const a = join(tmp("run-a"), "r"), b = join(tmp("run-b"), "r");
+  const ra = train(cfg(), a), rb = train(cfg(), b);
+  assert.deepEqual(metrics(a), metrics(b));
+  assert.deepEqual(readFileSync(join(a, "best.safetensors")), readFileSync(join(b, "best.safetensors")));
+  for (const f of ["config.json", "metrics.jsonl", "best.json", "best.safetensors", "last.json", "last.safetensors", "result.json"]) assert.ok(existsSync(join(a, f)), f);
+  const m = metrics(a);
+  // 47 training INRs in batches of 8: 6 steps an epoch, 24 in all; evaluations at 5, 10, 15, 20, 24.
+  assert.deepEqual(m.map((r) => r.step), [5, 10, 15, 20, 24]);
+  assert.equal(m[4].epoch, 4);
+  assert.ok(m[4].trainLoss < m[0].trainLoss, `train loss falls: ${m[0].trainLoss} -> ${m[4].trainLoss}`);
+  assert.ok(Math.abs(m[4].lr - 3e-4 * (1 + Math.cos(Math.PI * 23 / 24)) / 2) < 1e-12, "cosine annealing: the last step's rate");
+  assert.ok(ra.best !== null && ra.best.val === Math.max(...m.map((r) => r.val!.accuracy)));
+  assert.deepEqual(ra, { ...rb, run: ra.run, trainSeconds: ra.trainSeconds });
+  const other = train(cfg({ seed: 1 }), join(tmp("run-c"), "r"));
+  assert.notDeepEqual(metrics(other.run), m);
+  assert.throws(() => train(cfg(), a), /already holds a run; pass --resume/);
+});
+
+test("a stopped run resumes from its last checkpoint and ends with the same metrics", () => {
+  for (const method of ["probegen", "vanilla"] as const) {
+    const whole = join(tmp("whole"), "r"), parts = join(tmp("parts"), "r");
+    train(cfg({ method }), whole);
+    train(cfg({ method }), parts, { stopAfter: 12 });
+    assert.ok(!existsSync(join(parts, "result.json")));
+    // An evaluation logged after the last checkpoint is dropped and redone.
+    writeFileSync(join(parts, "metrics.jsonl"), readFileSync(join(parts, "metrics.jsonl"), "utf8") + '{"step":999}\n');
+    train(cfg({ method }), parts, { resume: true });
+    assert.deepEqual(metrics(parts), metrics(whole), method);
+    assert.deepEqual(readFileSync(join(parts, "last.safetensors")), readFileSync(join(whole, "last.safetensors")));
+    assert.throws(() => train(cfg({ method, lr: 1e-3 }), parts, { resume: true }), /--resume with different settings \(lr\)/);
+  }
+});
+
+test("fixed probes stay fixed while the head trains", () => {
+  const run = join(tmp("uniform"), "r");
+  train(cfg({ method: "uniform" }), run);
+  const cfgJson = JSON.parse(readFileSync(join(run, "config.json"), "utf8"));
+  assert.equal(cfgJson.config.method, "uniform");
+  const names = Object.keys(JSON.parse(readFileSync(join(run, "best.safetensors")).subarray(8, 8 + Number(readFileSync(join(run, "best.safetensors")).readBigUInt64LE(0))).toString()));
+  assert.ok(names.every((n) => n.startsWith("head.") || n === "__metadata__"), `only head tensors: ${names}`);
+});
+
+const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 120_000, env: { ...process.env, CI: "true" } });
+
+test("train and eval CLI, and the errors a researcher can run into", () => {
+  const out = join(tmp("cli-run"), "r");
+  const t = run("train", "--zoo", zooDir(), "--out", out, "--epochs", "2", "--batch", "8", "--head-depth", "2", "--json");
+  assert.equal(t.status, 0, t.stderr);
+  const result = JSON.parse(t.stdout);
+  assert.equal(result.probes, 64);
+  assert.ok(result.flopsPerNetwork > 0);
+  const e = run("eval", out, "--json");
+  assert.equal(e.status, 0, e.stderr);
+  const ev = JSON.parse(e.stdout);
+  assert.equal(ev.count, 9, "the test split of a 60-INR zoo");
+  assert.equal(ev.confusion.flat().reduce((a: number, b: number) => a + b, 0), 9);
+  assert.equal(ev.accuracy, result.best.test);
+  const text = run("eval", out, "--split", "val");
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, /confusion \(rows: true, columns: predicted\)/);
+
+  const bad: [string[], number, RegExp][] = [
+    [["train", "--zoo", zooDir(), "--out", join(out, "x"), "--probes", "0"], 2, /--probes must be an integer >= 1/],
+    [["train", "--zoo", join(out, "nozoo"), "--out", join(out, "y")], 1, /nozoo: no such zoo folder/],
+    [["train", "--zoo", zooDir(), "--out", join(out, "z"), "--method", "magic"], 2, /--method must be probegen or vanilla or uniform or grid/],
+    [["eval", join(out, "none")], 1, /config.json: not found/],
+  ];
+  for (const [args, code, re] of bad) {
+    const x = run(...args);
+    assert.equal(x.status, code, `${args.join(" ")}: ${x.stderr}`);
+    assert.match(x.stderr, re);
+  }
+  // A zoo whose manifest lost its labels, and one of another architecture.
+  const broken = join(tmp("nolabel"), "z");
+  cpSync(zooDir(), broken, { recursive: true });
+  const m = JSON.parse(readFileSync(join(broken, "zoo.json"), "utf8"));
+  m.fields = m.fields.filter((f: { name: string }) => f.name !== "label");
+  writeFileSync(join(broken, "zoo.json"), JSON.stringify(m));
+  const nl = run("train", "--zoo", broken, "--out", join(out, "w"));
+  assert.equal(nl.status, 1);
+  assert.match(nl.stderr, /zoo.json: the zoo has no label field/);
+  const wide = join(tmp("wide"), "z");
+  buildInrZoo({ dataset: "mnist", count: 20, out: wide, recipe: { steps: 2 }, arch: { inDim: 2, hidden: [16], outDim: 1, w0: 30, outputOffset: 0.5 } });
+  const mismatch = run("eval", out, "--zoo", wide);
+  assert.equal(mismatch.status, 1);
+  assert.match(mismatch.stderr, /the run was trained on siren networks .* but .* holds siren networks/);
+});
+
+test("demo runs end to end on a tiny zoo and prints the comparison", () => {
+  const cache = tmp("demo");
+  const d = run("demo", "--count", "40", "--fit-steps", "20", "--epochs", "2", "--cache", cache, "--json");
+  assert.equal(d.status, 0, d.stderr);
+  const out = JSON.parse(d.stdout);
+  assert.deepEqual(out.rows.map((r: { method: string }) => r.method), ["probegen", "vanilla", "uniform"]);
+  for (const r of out.rows) assert.ok(r.testAccuracy >= 0 && r.testAccuracy <= 1 && r.flopsPerNetwork > 0);
+  const again = run("demo", "--count", "40", "--fit-steps", "20", "--epochs", "2", "--cache", cache);
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stderr, /reusing the demo zoo/);
+  assert.match(again.stdout, /ProbeGen \(deep linear generator\)/);
+});
