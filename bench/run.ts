@@ -4,8 +4,11 @@
 import { getRuntime, kernels, Rng, Tensor } from "../src/engine/index.js";
 import { makeW1, makeW2, trainer, type Workload } from "./workloads.js";
 import { fitBench, type FitFigures } from "./inr-fit.js";
+import { paperScaleBench, type PaperScaleFigures } from "./paper-scale.js";
 
-export const BENCH_WORKLOADS = ["w1", "w2", "w3", "fit"] as const;
+export const BENCH_WORKLOADS = ["w1", "w2", "w3", "fit", "paper"] as const;
+/** Run when --only is not given; "paper" takes minutes and is run on request. */
+export const DEFAULT_BENCH_WORKLOADS = ["w1", "w2", "w3", "fit"] as const;
 
 export interface BenchOptions {
   /** Which workloads: any of w1, w2, w3. */
@@ -22,6 +25,7 @@ export interface BenchResult {
   w2?: StepFigures & { modelsPerSec: number };
   w3?: { gemm256GFlops: number; batchedGemmGFlops: number };
   fit?: FitFigures;
+  paper?: PaperScaleFigures;
   memory: { peakRssMiB: number; peakTensorMiB: number };
   kernels: string;
   node: string;
@@ -62,7 +66,7 @@ function gemmRate(M: number, N: number, K: number, batch: number, quick: boolean
 }
 
 export function runBench(opts: BenchOptions = {}): BenchResult {
-  const only = new Set((opts.only ?? BENCH_WORKLOADS).map((s) => s.toLowerCase()));
+  const only = new Set<string>((opts.only ?? DEFAULT_BENCH_WORKLOADS).map((s) => s.toLowerCase()));
   const quick = opts.quick ?? false;
   const log = opts.log === undefined ? (l: string) => process.stderr.write(`${l}\n`) : opts.log;
   const result: BenchResult = {
@@ -91,6 +95,11 @@ export function runBench(opts: BenchOptions = {}): BenchResult {
     log?.(`fit: ${n} MNIST INRs with the default zoo recipe ...`);
     result.fit = fitBench(n, quick ? { steps: 50 } : {});
     log?.(`fit: ${result.fit.inrsPerSec.toFixed(2)} INRs/s, mean PSNR ${result.fit.meanPsnr.toFixed(2)} dB, mean steps ${result.fit.meanSteps.toFixed(0)}`);
+  }
+  if (only.has("paper")) {
+    log?.(quick ? "paper: a 2,000-network synthetic INR zoo, K=64, 1 epoch ..." : "paper: 55k/5k/10k synthetic INR zoo, K=64, 30 epochs (several minutes) ...");
+    result.paper = quick ? paperScaleBench({ train: 2000, val: 200, test: 200 }, 1) : paperScaleBench();
+    log?.(`paper: ${result.paper.steps} steps in ${result.paper.seconds.toFixed(1)} s (${result.paper.stepsPerSec.toFixed(0)} steps/s, ${result.paper.modelsPerSec.toFixed(0)} models/s), zoo loading and evaluations included`);
   }
   result.memory = {
     peakRssMiB: process.resourceUsage().maxRSS / 1024,

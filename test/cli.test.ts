@@ -26,6 +26,14 @@ test("--help works for the tool and every command; unknown input exits non-zero"
   assert.match(badOnly.stderr, /unknown workload "w9"/);
 });
 
+test("bench: the paper-scale probing run in its quick form", () => {
+  const r = run("bench", "--json", "--quick", "--only", "paper");
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { paper: { steps: number; seconds: number } };
+  assert.equal(out.paper.steps, Math.ceil(2000 / 32), "one epoch of 2,000 training networks in batches of 32");
+  assert.ok(out.paper.seconds > 0);
+});
+
 test("bench --json --quick prints one JSON object with the figures", () => {
   const r = run("bench", "--json", "--quick", "--only", "w1,w3");
   assert.equal(r.status, 0, r.stderr);

@@ -13,6 +13,8 @@ export interface CheckpointInfo {
   best: { step: number; valAccuracy: number } | null;
   /** Lines of metrics.jsonl written up to this checkpoint. */
   metricsLines: number;
+  /** Training seconds so far, across resumptions. */
+  seconds: number;
 }
 
 export function saveCheckpoint(dir: string, name: "best" | "last", params: [string, Tensor][], info: CheckpointInfo, adam?: Adam): void {

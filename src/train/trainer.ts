@@ -104,11 +104,13 @@ export function train(config: TrainConfig, out: string, opts: TrainOptions = {})
   let start = 0;
   let best: CheckpointInfo["best"] = null;
   let metricsLines = 0;
+  let priorSeconds = 0;
   if (opts.resume && existsSync(join(out, "last.json"))) {
     const info = loadCheckpoint(out, "last", params, opt);
     start = info.step;
     best = info.best;
     metricsLines = info.metricsLines;
+    priorSeconds = info.seconds;
     // Drop evaluations logged after the checkpoint: they will be made again.
     const lines = existsSync(metricsFile) ? readFileSync(metricsFile, "utf8").split("\n").filter((l) => l !== "") : [];
     writeFileAtomic(metricsFile, lines.slice(0, metricsLines).map((l) => `${l}\n`).join(""));
@@ -155,22 +157,22 @@ export function train(config: TrainConfig, out: string, opts: TrainOptions = {})
       const record: MetricsRecord = {
         step: step + 1, epoch: (step + 1) / perEpoch, lr: opt.lr, trainLoss: lossSum / lossCount,
         val: val && { loss: val.loss, accuracy: val.accuracy }, test: test && { loss: test.loss, accuracy: test.accuracy },
-        modelsPerSec: seen / ((now - windowStart) / 1000), seconds: (now - t0) / 1000,
+        modelsPerSec: seen / ((now - windowStart) / 1000), seconds: priorSeconds + (now - t0) / 1000,
       };
       writeFileSync(metricsFile, `${JSON.stringify(record)}\n`, { flag: "a" });
       metricsLines++;
       if (val !== null && (best === null || val.accuracy > best.valAccuracy)) {
         best = { step: step + 1, valAccuracy: val.accuracy };
-        saveCheckpoint(out, "best", params, { step: step + 1, adamSteps: opt.t, best, metricsLines });
+        saveCheckpoint(out, "best", params, { step: step + 1, adamSteps: opt.t, best, metricsLines, seconds: record.seconds });
       }
-      saveCheckpoint(out, "last", params, { step: step + 1, adamSteps: opt.t, best, metricsLines }, opt);
+      saveCheckpoint(out, "last", params, { step: step + 1, adamSteps: opt.t, best, metricsLines, seconds: record.seconds }, opt);
       lastRecord = record;
       opts.onEval?.(record);
       lossSum = 0; lossCount = 0; seen = 0;
       windowStart = performance.now();
     }
   }
-  const result = summarize(out, cfg, model.flopsPerNetwork(), (performance.now() - t0) / 1000, lastRecord, stopAt);
+  const result = summarize(out, cfg, model.flopsPerNetwork(), priorSeconds + (performance.now() - t0) / 1000, lastRecord, stopAt);
   if (stopAt === total) writeFileAtomic(join(out, "result.json"), `${JSON.stringify(result, null, 2)}\n`);
   data.dispose();
   return result;
