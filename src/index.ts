@@ -1,7 +1,31 @@
 // probegen's public API.
 export * from "./engine/index.js";
-export { DWSNETS_SIREN, sirenForward, sirenParameterShapes, sirenFlopsPerPoint, type SirenArchitecture } from "./nets/siren.js";
+export { loadImageSet, imagePixels, IMAGE_SET_NAMES, LABEL_NAMES, type ImageSet, type ImageSetName } from "./data/image-sets.js";
+export { parseIdx, readIdx } from "./data/idx.js";
+export {
+  DWSNETS_SIREN, SIREN_INITS, sirenForward, sirenParameterShapes, sirenFlopsPerPoint, initSiren, gridCoordinates, renderSiren,
+  type SirenArchitecture, type SirenInit,
+} from "./nets/siren.js";
 export { SMALL_CNN_ZOO, smallCnnForward, smallCnnParameterShapes, type SmallCnnArchitecture } from "./nets/small-cnn.js";
+export { networkFamily, type NetworkFamily } from "./nets/family.js";
 export { CoordinateGenerator, type CoordinateGeneratorOptions } from "./probes/coordinate-generator.js";
 export { ImageGenerator, type ImageGeneratorOptions } from "./probes/image-generator.js";
+export { LearnedProbes } from "./probes/learned-probes.js";
+export { FixedProbes } from "./probes/fixed-probes.js";
+export { makeProbeSource, type ProbeOptions } from "./probes/make.js";
+export { PROBE_METHODS, type ProbeMethod, type ProbeSource } from "./probes/source.js";
 export { MlpHead, type HeadOptions } from "./train/head.js";
+export { DEFAULT_TRAIN_CONFIG, type TrainConfig } from "./train/config.js";
+export { ProbingModel } from "./train/probing-model.js";
+export { ZooData } from "./train/zoo-data.js";
+export { train, readRunFile, type RunResult, type MetricsRecord, type TrainOptions } from "./train/trainer.js";
+export { evaluateSplit, type SplitEvaluation } from "./train/evaluate.js";
+export { classificationReport, type ClassificationReport } from "./train/metrics.js";
+export { loadCheckpoint, saveCheckpoint } from "./train/checkpoint.js";
+export { Zoo, ZooFormatError, type ZooManifest, type SplitName } from "./zoo/format.js";
+export { buildInrZoo, type InrZooOptions, type InrBuildReport } from "./zoo/inr-builder.js";
+export { InrFitter, DEFAULT_INR_RECIPE, type InrRecipe } from "./zoo/inr-fit.js";
+export { summarizeZoo, type ZooSummary } from "./zoo/summary.js";
+export { encodeSafetensors, decodeSafetensors, readSafetensors } from "./zoo/safetensors.js";
+export { encodePng } from "./report/png.js";
+export { PROBEGEN_VERSION } from "./version.js";

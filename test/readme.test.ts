@@ -7,19 +7,30 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
-test("the README example runs and prints the loss and the probe gradient's shape", () => {
+function runExample(n: number): string {
   const readme = readFileSync(`${root}README.md`, "utf8");
-  const block = /```js\n([\s\S]*?)```/.exec(readme);
-  assert.ok(block !== null, "README has a ```js example");
-  const file = `${root}dist/readme-example.mjs`;
-  writeFileSync(file, block[1]);
+  const blocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)];
+  assert.ok(blocks.length > n, `README has a ${n + 1}th js example`);
+  const file = `${root}dist/readme-example-${n}.mjs`;
+  writeFileSync(file, blocks[n][1]);
   try {
-    const r = spawnSync(process.execPath, [file], { encoding: "utf8", cwd: root, timeout: 60_000 });
+    const r = spawnSync(process.execPath, [file], { encoding: "utf8", cwd: root, timeout: 120_000 });
     assert.equal(r.status, 0, r.stderr);
-    const m = /^(\d+\.\d{6}) \[ 8, 2 \]$/m.exec(r.stdout);
-    assert.ok(m !== null, `unexpected output: ${r.stdout}`);
-    assert.ok(Number(m[1]) > 0, "a positive loss");
+    return r.stdout;
   } finally {
     rmSync(file, { force: true });
   }
+}
+
+test("the README's engine example runs and prints the loss and the probe gradient's shape", () => {
+  const out = runExample(0);
+  const m = /^(\d+\.\d{6}) \[ 8, 2 \]$/m.exec(out);
+  assert.ok(m !== null, `unexpected output: ${out}`);
+  assert.ok(Number(m[1]) > 0, "a positive loss");
+});
+
+test("the README's experiment example builds a zoo, trains and prints what its comments say", () => {
+  const out = runExample(1);
+  assert.match(out, /^\{ train: \[ \[ 0, 31 \] \], val: \[ \[ 31, 34 \] \], test: \[ \[ 34, 40 \] \] \}$/m);
+  assert.match(out, /^true \d+$/m);
 });
