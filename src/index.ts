@@ -13,7 +13,7 @@ export { ImageGenerator, type ImageGeneratorOptions } from "./probes/image-gener
 export { LearnedProbes } from "./probes/learned-probes.js";
 export { FixedProbes } from "./probes/fixed-probes.js";
 export { makeProbeSource, type ProbeOptions } from "./probes/make.js";
-export { PROBE_METHODS, type ProbeMethod, type ProbeSource } from "./probes/source.js";
+export { PROBE_METHODS, METHODS, type ProbeMethod, type RepresentationMethod, type ProbeSource } from "./probes/source.js";
 export { MlpHead, type HeadOptions } from "./train/head.js";
 export { DEFAULT_TRAIN_CONFIG, type TrainConfig } from "./train/config.js";
 export { ProbingModel } from "./train/probing-model.js";

@@ -12,7 +12,12 @@ import { makeProbeSource } from "../src/probes/make.js";
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from "../src/train/config.js";
 import { train, type MetricsRecord } from "../src/train/trainer.js";
 import { classificationReport } from "../src/train/metrics.js";
+import { weightStatistics } from "../src/train/weight-statistics.js";
+import { ZooData } from "../src/train/zoo-data.js";
+import { Zoo } from "../src/zoo/format.js";
 
+const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+const runCli = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 120_000, env: { ...process.env, CI: "true" } });
 const tmp = (tag: string) => mkdtempSync(join(tmpdir(), `probegen-${tag}-`));
 const zooDir = (() => {
   let dir: string | null = null;
@@ -91,6 +96,28 @@ test("a stopped run resumes from its last checkpoint and ends with the same metr
   }
 });
 
+test("the weight-statistics baseline: 7 statistics per tensor, standardised by the train split", () => {
+  const data = new ZooData(Zoo.open(zooDir()));
+  const { features, dim } = weightStatistics(data);
+  assert.equal(dim, 6 * 7);
+  // Network 0's last bias is one value: mean = every quantile, variance 0.
+  const b = data.params.get("seq.2.bias")!.data[0];
+  assert.deepEqual(Array.from(features.subarray(5 * 7, 6 * 7)).map((v) => Math.fround(v)), [b, 0, b, b, b, b, b].map(Math.fround));
+  // Its first weight tensor: check the mean and the median against a direct computation.
+  const w = Array.from(data.params.get("seq.0.weight")!.data.subarray(0, 64)).sort((x, y) => x - y);
+  assert.ok(Math.abs(features[0] - w.reduce((a, c) => a + c, 0) / 64) < 1e-6);
+  assert.ok(Math.abs(features[4] - (w[31] + w[32]) / 2) < 1e-6);
+  data.dispose();
+  const run = join(tmp("statnn"), "r");
+  const r = train(cfg({ method: "statnn" }), run);
+  assert.ok(r.best !== null && r.flopsPerNetwork > 0);
+  const names = Object.keys(JSON.parse(readFileSync(join(run, "best.safetensors")).subarray(8, 8 + Number(readFileSync(join(run, "best.safetensors")).readBigUInt64LE(0))).toString()));
+  assert.ok(names.includes("statnn.mean") && names.includes("statnn.std"), "standardisation saved with the checkpoint");
+  const e = runCli("eval", run, "--json");
+  assert.equal(e.status, 0, e.stderr);
+  assert.equal(JSON.parse(e.stdout).accuracy, r.best!.test);
+});
+
 test("fixed probes stay fixed while the head trains", () => {
   const run = join(tmp("uniform"), "r");
   train(cfg({ method: "uniform" }), run);
@@ -100,8 +127,7 @@ test("fixed probes stay fixed while the head trains", () => {
   assert.ok(names.every((n) => n.startsWith("head.") || n === "__metadata__"), `only head tensors: ${names}`);
 });
 
-const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
-const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 120_000, env: { ...process.env, CI: "true" } });
+const run = runCli;
 
 test("train and eval CLI, and the errors a researcher can run into", () => {
   const out = join(tmp("cli-run"), "r");
@@ -123,7 +149,7 @@ test("train and eval CLI, and the errors a researcher can run into", () => {
   const bad: [string[], number, RegExp][] = [
     [["train", "--zoo", zooDir(), "--out", join(out, "x"), "--probes", "0"], 2, /--probes must be an integer >= 1/],
     [["train", "--zoo", join(out, "nozoo"), "--out", join(out, "y")], 1, /nozoo: no such zoo folder/],
-    [["train", "--zoo", zooDir(), "--out", join(out, "z"), "--method", "magic"], 2, /--method must be probegen or vanilla or uniform or grid/],
+    [["train", "--zoo", zooDir(), "--out", join(out, "z"), "--method", "magic"], 2, /--method must be probegen or vanilla or uniform or grid or statnn/],
     [["eval", join(out, "none")], 1, /config.json: not found/],
   ];
   for (const [args, code, re] of bad) {

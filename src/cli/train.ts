@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { PROBE_METHODS } from "../probes/source.js";
+import { METHODS } from "../probes/source.js";
 import { createProgress } from "../report/progress.js";
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from "../train/config.js";
 import { evaluateSplit } from "../train/evaluate.js";
@@ -25,7 +25,8 @@ Options:
   --zoo DIR                    the zoo (required)
   --out RUN                    the run folder (required)
   --method NAME                probegen (deep linear generator, default), vanilla (learned
-                               probes), uniform (fixed U(-1,1)) or grid (fixed, evenly spaced)
+                               probes), uniform (fixed U(-1,1)), grid (fixed, evenly spaced)
+                               or statnn (weight statistics, no probes)
   --probes K                   number of probes (${d.probes})
   --epochs N                   (${d.epochs})
   --batch N                    networks per step (${d.batch})
@@ -68,7 +69,7 @@ export function trainCommand(argv: string[]): number {
   const out = requiredArg("out", values.out);
   const config: TrainConfig = {
     zoo: requiredArg("zoo", values.zoo),
-    method: choiceArg("method", values.method, PROBE_METHODS, d.method),
+    method: choiceArg("method", values.method, METHODS, d.method),
     probes: intArg("probes", values.probes, d.probes, 1),
     epochs: intArg("epochs", values.epochs, d.epochs, 1),
     batch: intArg("batch", values.batch, d.batch, 1),
@@ -127,7 +128,7 @@ export function evalCommand(argv: string[]): number {
   }
   const data = new ZooData(zoo);
   if (data.classes !== rf.classes) throw new Error(`${zooDir}: ${data.classes} classes, but the run predicts ${rf.classes}`);
-  const model = new ProbingModel(rf.config, zoo.manifest, data.classes);
+  const model = new ProbingModel(rf.config, zoo.manifest, data.classes, data);
   const info = loadCheckpoint(run, which, model.namedParameters());
   const ev = evaluateSplit(model, data, data.splits[split]);
   const names = zoo.manifest.task.labelNames ?? [];

@@ -5,6 +5,10 @@ import type { HasParameters, Tensor } from "../engine/index.js";
 export type ProbeMethod = "probegen" | "vanilla" | "uniform" | "grid";
 export const PROBE_METHODS: readonly ProbeMethod[] = ["probegen", "vanilla", "uniform", "grid"];
 
+/** How a network is represented to the head: by its answers to probes, or by weight statistics. */
+export type RepresentationMethod = ProbeMethod | "statnn";
+export const METHODS: readonly RepresentationMethod[] = [...PROBE_METHODS, "statnn"];
+
 export interface ProbeSource extends HasParameters {
   readonly method: ProbeMethod;
   /** Number of probes K. */

@@ -1,11 +1,11 @@
 // What a probing run is: the zoo, the probe method and every training setting.
-import type { ProbeMethod } from "../probes/source.js";
+import type { RepresentationMethod } from "../probes/source.js";
 
 export interface TrainConfig {
   /** Zoo folder. */
   zoo: string;
-  method: ProbeMethod;
-  /** Number of probes K. */
+  method: RepresentationMethod;
+  /** Number of probes K (unused by statnn). */
   probes: number;
   epochs: number;
   batch: number;

@@ -16,7 +16,7 @@ export function evaluateSplit(model: ProbingModel, data: ZooData, indices: Int32
     for (let s = 0; s < indices.length; s += chunk) {
       const idx = indices.subarray(s, Math.min(indices.length, s + chunk));
       tidy(() => {
-        const logits = model.forward(data.gather(idx));
+        const logits = model.forward(data, idx);
         const labels = Array.from(idx, (i) => data.labels[i]);
         lossSum += crossEntropy(logits, labels).item() * idx.length;
         predictions.set(argmaxRows(logits.data, idx.length, data.classes), s);

@@ -1,43 +1,94 @@
 // The probing model: a probe source, the zoo's networks evaluated on its probes, and the MLP
-// head over their concatenated responses. This file is the whole method's forward pass.
-import { Rng, type HasParameters, type Tensor } from "../engine/index.js";
+// head over their concatenated responses. This file is the whole method's forward pass. The
+// weight-statistics baseline (method statnn) replaces the probes by per-tensor statistics.
+import { Rng, Tensor, type HasParameters } from "../engine/index.js";
 import { networkFamily, type NetworkFamily } from "../nets/family.js";
 import { makeProbeSource } from "../probes/make.js";
 import type { ProbeSource } from "../probes/source.js";
 import type { ZooManifest } from "../zoo/format.js";
 import type { TrainConfig } from "./config.js";
 import { MlpHead } from "./head.js";
+import { weightStatistics, weightStatisticsFlops } from "./weight-statistics.js";
+import type { ZooData } from "./zoo-data.js";
+
+interface StatFeatures {
+  features: Float32Array;
+  dim: number;
+  /** Standardisation from the training split, saved with checkpoints (never trained). */
+  mean: Tensor;
+  std: Tensor;
+}
 
 export class ProbingModel implements HasParameters {
   readonly family: NetworkFamily;
   readonly architecture: Record<string, unknown>;
-  readonly source: ProbeSource;
+  readonly source: ProbeSource | null;
   readonly head: MlpHead;
+  private readonly stats: StatFeatures | null;
+  private readonly shapes: number[][];
 
-  constructor(config: TrainConfig, manifest: ZooManifest, outputs: number) {
+  /** data: the zoo the model will see (statnn summarises its networks once, up front). */
+  constructor(config: TrainConfig, manifest: ZooManifest, outputs: number, data: ZooData) {
     this.family = networkFamily(manifest.family);
     this.architecture = manifest.architecture;
+    this.shapes = manifest.parameters.map((p) => p.shape);
     const rng = new Rng(config.seed, "model");
-    this.source = makeProbeSource({
-      method: config.method, count: config.probes, latentDim: config.generator.latentDim,
-      generatorHidden: config.generator.hidden, generatorActivation: config.generator.activation,
-    }, this.family.probeDim(this.architecture), rng.fork("probes"));
-    const inFeatures = config.probes * this.family.outputsPerProbe(this.architecture);
+    let inFeatures: number;
+    if (config.method === "statnn") {
+      this.source = null;
+      const { features, dim } = weightStatistics(data);
+      const mean = new Float32Array(dim), std = new Float32Array(dim);
+      const train = data.splits.train;
+      for (const i of train) for (let j = 0; j < dim; j++) mean[j] += features[i * dim + j] / train.length;
+      for (const i of train) for (let j = 0; j < dim; j++) std[j] += (features[i * dim + j] - mean[j]) ** 2 / train.length;
+      for (let j = 0; j < dim; j++) std[j] = Math.sqrt(std[j]) || 1;
+      this.stats = {
+        features, dim,
+        mean: Tensor.from(mean, [dim], { persistent: true }),
+        std: Tensor.from(std, [dim], { persistent: true }),
+      };
+      inFeatures = dim;
+    } else {
+      this.stats = null;
+      this.source = makeProbeSource({
+        method: config.method, count: config.probes, latentDim: config.generator.latentDim,
+        generatorHidden: config.generator.hidden, generatorActivation: config.generator.activation,
+      }, this.family.probeDim(this.architecture), rng.fork("probes"));
+      inFeatures = config.probes * this.family.outputsPerProbe(this.architecture);
+    }
     this.head = new MlpHead(inFeatures, outputs, rng.fork("head"), config.head);
   }
 
-  /** Head outputs for a batch of networks (stacked parameters). */
-  forward(networks: ReadonlyMap<string, Tensor>): Tensor {
-    const probes = this.source.forward();
-    return this.head.forward(this.family.represent(this.architecture, networks, probes));
+  /** Head outputs for the networks of `data` at `indices`. */
+  forward(data: ZooData, indices: ArrayLike<number>): Tensor {
+    return this.head.forward(this.represent(data, indices));
+  }
+
+  /** What the head sees of each network: [indices.length, head input]. */
+  represent(data: ZooData, indices: ArrayLike<number>): Tensor {
+    if (this.source !== null) {
+      return this.family.represent(this.architecture, data.gather(indices), this.source.forward());
+    }
+    const { features, dim, mean, std } = this.stats!;
+    const x = Tensor.empty([indices.length, dim]);
+    for (let r = 0; r < indices.length; r++) {
+      for (let j = 0; j < dim; j++) x.data[r * dim + j] = (features[indices[r] * dim + j] - mean.data[j]) / std.data[j];
+    }
+    return x;
   }
 
   /** Forward FLOPs to represent one network once its probes exist: K network evaluations plus the head. */
   flopsPerNetwork(): number {
-    return this.source.count * this.family.flopsPerProbe(this.architecture) + this.head.flopsPerRow();
+    const rep = this.source !== null
+      ? this.source.count * this.family.flopsPerProbe(this.architecture)
+      : weightStatisticsFlops(this.shapes);
+    return rep + this.head.flopsPerRow();
   }
 
   namedParameters(): [string, Tensor][] {
-    return [...this.source.namedParameters().map(([n, t]): [string, Tensor] => [`probe.${n}`, t]), ...this.head.namedParameters()];
+    const rep: [string, Tensor][] = this.source !== null
+      ? this.source.namedParameters().map(([n, t]): [string, Tensor] => [`probe.${n}`, t])
+      : [["statnn.mean", this.stats!.mean], ["statnn.std", this.stats!.std]];
+    return [...rep, ...this.head.namedParameters()];
   }
 }

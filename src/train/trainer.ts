@@ -94,7 +94,7 @@ export function train(config: TrainConfig, out: string, opts: TrainOptions = {})
     writeFileAtomic(configFile, `${JSON.stringify(runFile, null, 2)}\n`);
   }
 
-  const model = new ProbingModel(cfg, zoo.manifest, data.classes);
+  const model = new ProbingModel(cfg, zoo.manifest, data.classes, data);
   const params = model.namedParameters();
   const opt = new Adam(params.map(([, t]) => t), { lr: cfg.lr, weightDecay: cfg.weightDecay });
   const nTrain = data.splits.train.length;
@@ -142,7 +142,7 @@ export function train(config: TrainConfig, out: string, opts: TrainOptions = {})
     opt.lr = cosineLr(cfg.lr, step, total);
     opt.zeroGrad();
     lossSum += tidy(() => {
-      const loss = crossEntropy(model.forward(data.gather(idx)), Array.from(idx, (i) => data.labels[i]));
+      const loss = crossEntropy(model.forward(data, idx), Array.from(idx, (i) => data.labels[i]));
       backward(loss);
       return loss.item();
     });
