@@ -57,11 +57,12 @@ export function demoCommand(argv: string[]): number {
   for (const method of methods) {
     const out = join(cache, "runs", `demo-${method}-k${probes}`);
     rmSync(out, { recursive: true, force: true });
-    let bar: ReturnType<typeof createProgress> | null = null;
+    let bar = createProgress("", 0, "steps", null);
     results.push(train({ ...DEFAULT_TRAIN_CONFIG, zoo: zooDir, method, probes, epochs }, out, {
-      onStep: (s, t) => { bar ??= createProgress(`training ${method}`, t, "steps", values.json ? null : process.stderr); bar.update(s); },
+      onStart: (total) => { bar = createProgress(`training ${method}`, total, "steps", values.json ? null : process.stderr); },
+      onStep: (s) => bar.update(s),
     }));
-    (bar as ReturnType<typeof createProgress> | null)?.finish();
+    bar.finish();
   }
   const rows = results.map((r) => ({
     method: r.method, probes: r.probes, testAccuracy: r.best?.test ?? r.last.test ?? NaN, valAccuracy: r.best?.val ?? NaN,

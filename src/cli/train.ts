@@ -84,20 +84,17 @@ export function trainCommand(argv: string[]): number {
       activation: choiceArg("generator-activation", values["generator-activation"], ["none", "relu"] as const, d.generator.activation),
     },
   };
-  let bar: ReturnType<typeof createProgress> | null = null;
+  let bar = createProgress("", 0, "steps", null);
   let lastNote = "";
   const result = train(config, out, {
     resume: values.resume,
-    onStep: (step, total) => {
-      if (values.json) return;
-      bar ??= createProgress(`training ${config.method} K=${config.probes}`, total, "steps");
-      bar.update(step, lastNote);
-    },
+    onStart: (total) => { bar = createProgress(`training ${config.method} K=${config.probes}`, total, "steps", values.json ? null : process.stderr); },
+    onStep: (step) => bar.update(step, lastNote),
     onEval: (r) => {
       lastNote = `loss ${r.trainLoss.toFixed(3)} val ${r.val ? (100 * r.val.accuracy).toFixed(2) : "-"}% test ${r.test ? (100 * r.test.accuracy).toFixed(2) : "-"}% ${r.modelsPerSec.toFixed(0)} models/s`;
     },
   });
-  (bar as ReturnType<typeof createProgress> | null)?.finish(lastNote);
+  bar.finish(lastNote);
   if (values.json) { console.log(JSON.stringify(result, null, 2)); return 0; }
   const pct = (v: number | null | undefined) => (v === null || v === undefined || Number.isNaN(v) ? "-" : `${(100 * v).toFixed(2)}%`);
   console.log(`${out}: ${result.method}, K=${result.probes}, ${result.steps} steps in ${result.trainSeconds.toFixed(1)} s`);

@@ -52,6 +52,8 @@ export interface TrainOptions {
   resume?: boolean;
   /** Called after every evaluation. */
   onEval?: (r: MetricsRecord) => void;
+  /** Called once before the first step: the run's total steps and the step it starts at. */
+  onStart?: (total: number, start: number) => void;
   /** Called after every step with (step, total). */
   onStep?: (step: number, total: number) => void;
   /** Stop after this many steps in this call (tests use it to interrupt a run). */
@@ -134,6 +136,7 @@ export function train(config: TrainConfig, out: string, opts: TrainOptions = {})
   const t0 = performance.now();
   let lastRecord: MetricsRecord | null = null;
   const stopAt = opts.stopAfter === undefined ? total : Math.min(total, start + opts.stopAfter);
+  opts.onStart?.(total, start);
   for (let step = start; step < stopAt; step++) {
     const epoch = Math.floor(step / perEpoch);
     const pos = step % perEpoch;
