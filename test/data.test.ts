@@ -81,3 +81,19 @@ test("safetensors round-trips bytes exactly and rejects damaged files by name", 
   assert.throws(() => decodeSafetensors(corrupt, "c.safetensors"), /c.safetensors: corrupt header JSON/);
   assert.throws(() => readSafetensors("/nonexistent/x.safetensors"), /x.safetensors: no such file/);
 });
+
+test("Dead Leaves images are seeded, cover the canvas, lie in [-1, 1] and hold many shapes", async () => {
+  const { deadLeaves } = await import("../src/data/dead-leaves.js");
+  const a = deadLeaves(4, 7), b = deadLeaves(4, 7), c = deadLeaves(4, 8);
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
+  assert.equal(a.length, 4 * 32 * 32);
+  assert.ok(a.every((v) => v >= -1 && v <= 1));
+  for (let k = 0; k < 4; k++) {
+    const img = a.subarray(k * 1024, (k + 1) * 1024);
+    const distinct = new Set(img).size;
+    assert.ok(distinct >= 8, `image ${k} has ${distinct} shades (shapes)`);
+  }
+  const rgb = deadLeaves(2, 1, { channels: 3, size: 16 });
+  assert.equal(rgb.length, 2 * 3 * 16 * 16);
+});
