@@ -1,6 +1,8 @@
-// Checkpoints of a run: the trainable tensors (and for `last`, Adam's moments) in safetensors,
-// with a JSON sidecar for the step and the best result so far.
-import { existsSync, readFileSync } from "node:fs";
+// Checkpoints of a run: the trainable tensors (and for `last`, Adam's moments) in one
+// safetensors file whose metadata holds the step and the best result so far — one atomic write,
+// so a kill at any moment leaves the previous checkpoint or the new one, never a mix. The JSON
+// sidecar repeats the metadata for people and tools.
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Adam, Tensor } from "../engine/index.js";
 import { writeFileAtomic } from "../zoo/atomic.js";
@@ -25,18 +27,21 @@ export function saveCheckpoint(dir: string, name: "best" | "last", params: [stri
       tensors.push([`adam.m.${n}`, { shape: [...st.m[i].shape], data: st.m[i].data }], [`adam.v.${n}`, { shape: [...st.v[i].shape], data: st.v[i].data }]);
     });
   }
-  // Tensor file first: a sidecar never points at a checkpoint that is not fully written.
-  writeFileAtomic(join(dir, `${name}.safetensors`), encodeSafetensors(tensors, { step: String(info.step) }));
+  writeFileAtomic(join(dir, `${name}.safetensors`), encodeSafetensors(tensors, { probegen_checkpoint: JSON.stringify(info) }));
   writeFileAtomic(join(dir, `${name}.json`), `${JSON.stringify(info, null, 2)}\n`);
 }
 
 /** Loads a checkpoint into the given parameters (and Adam); errors name the file. */
 export function loadCheckpoint(dir: string, name: "best" | "last", params: [string, Tensor][], adam?: Adam): CheckpointInfo {
-  const infoFile = join(dir, `${name}.json`), file = join(dir, `${name}.safetensors`);
-  if (!existsSync(infoFile) || !existsSync(file)) throw new Error(`${file}: no ${name} checkpoint in ${dir}`);
-  const info = JSON.parse(readFileSync(infoFile, "utf8")) as CheckpointInfo;
+  const file = join(dir, `${name}.safetensors`);
+  if (!existsSync(file)) throw new Error(`${file}: no ${name} checkpoint in ${dir}`);
   const st = readSafetensors(file);
-  if (st.metadata.step !== String(info.step)) throw new Error(`${file}: holds step ${st.metadata.step} but ${infoFile} says ${info.step}`);
+  let info: CheckpointInfo;
+  try {
+    info = JSON.parse(st.metadata.probegen_checkpoint ?? "") as CheckpointInfo;
+  } catch {
+    throw new Error(`${file}: not a probegen checkpoint (its metadata has no probegen_checkpoint entry)`);
+  }
   const take = (key: string, into: Tensor) => {
     const t = st.tensors.get(key);
     if (t === undefined) throw new Error(`${file}: missing tensor ${key} (was this checkpoint made with other settings?)`);
