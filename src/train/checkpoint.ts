@@ -2,7 +2,7 @@
 // safetensors file whose metadata holds the step and the best result so far — one atomic write,
 // so a kill at any moment leaves the previous checkpoint or the new one, never a mix. The JSON
 // sidecar repeats the metadata for people and tools.
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Adam, Tensor } from "../engine/index.js";
 import { writeFileAtomic } from "../zoo/atomic.js";
@@ -15,7 +15,8 @@ export interface CheckpointInfo {
   best: { step: number; valAccuracy: number } | null;
   /** Lines of metrics.jsonl written up to this checkpoint. */
   metricsLines: number;
-  /** Training seconds so far, across resumptions. */
+  /** Training seconds so far, across resumptions (kept in the sidecar only, so that the same
+   * run gives byte-identical checkpoint files). */
   seconds: number;
 }
 
@@ -27,7 +28,8 @@ export function saveCheckpoint(dir: string, name: "best" | "last", params: [stri
       tensors.push([`adam.m.${n}`, { shape: [...st.m[i].shape], data: st.m[i].data }], [`adam.v.${n}`, { shape: [...st.v[i].shape], data: st.v[i].data }]);
     });
   }
-  writeFileAtomic(join(dir, `${name}.safetensors`), encodeSafetensors(tensors, { probegen_checkpoint: JSON.stringify(info) }));
+  const { seconds: _timing, ...deterministic } = info;
+  writeFileAtomic(join(dir, `${name}.safetensors`), encodeSafetensors(tensors, { probegen_checkpoint: JSON.stringify(deterministic) }));
   writeFileAtomic(join(dir, `${name}.json`), `${JSON.stringify(info, null, 2)}\n`);
 }
 
@@ -38,10 +40,15 @@ export function loadCheckpoint(dir: string, name: "best" | "last", params: [stri
   const st = readSafetensors(file);
   let info: CheckpointInfo;
   try {
-    info = JSON.parse(st.metadata.probegen_checkpoint ?? "") as CheckpointInfo;
+    info = { seconds: 0, ...(JSON.parse(st.metadata.probegen_checkpoint ?? "") as Omit<CheckpointInfo, "seconds">) };
   } catch {
     throw new Error(`${file}: not a probegen checkpoint (its metadata has no probegen_checkpoint entry)`);
   }
+  // Elapsed time comes from the sidecar when it belongs to the same step.
+  try {
+    const side = JSON.parse(readFileSync(join(dir, `${name}.json`), "utf8")) as CheckpointInfo;
+    if (side.step === info.step) info.seconds = side.seconds;
+  } catch { /* timing only */ }
   const take = (key: string, into: Tensor) => {
     const t = st.tensors.get(key);
     if (t === undefined) throw new Error(`${file}: missing tensor ${key} (was this checkpoint made with other settings?)`);
