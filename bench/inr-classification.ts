@@ -22,6 +22,7 @@ export function runExperiment(zoo: string, methods: RepresentationMethod[], prob
   const rows: ExperimentRow[] = [];
   for (const k of probes) {
     for (const method of methods) {
+      if (method === "statnn" && k !== probes[0]) continue; // no probes: one row is enough
       const results: RunResult[] = [];
       for (let seed = 0; seed < seeds; seed++) {
         const dir = join(out, `${method}-k${k}-seed${seed}`);
@@ -33,7 +34,6 @@ export function runExperiment(zoo: string, methods: RepresentationMethod[], prob
       const tests = results.map((r) => r.best?.test ?? NaN);
       const [mean, std] = meanStd(tests);
       rows.push({ method, probes: k, tests, mean, std, seconds: meanStd(results.map((r) => r.trainSeconds))[0], flops: results[0].flopsPerNetwork });
-      if (method === "statnn") break;
     }
   }
   return rows;
