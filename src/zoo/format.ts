@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { readSafetensors, type SafeArray, type SafeDtype } from "./safetensors.js";
+import { FileFormatError } from "../file-error.js";
 
 export const ZOO_FORMAT = "probegen-zoo";
 export const ZOO_FORMAT_VERSION = 1;
@@ -40,12 +41,7 @@ export interface ZooManifest {
   provenance: Record<string, unknown>;
 }
 
-export class ZooFormatError extends Error {
-  constructor(file: string, detail: string) {
-    super(`${file}: ${detail}`);
-    this.name = "ZooFormatError";
-  }
-}
+export class ZooFormatError extends FileFormatError {}
 
 export function shardFileName(i: number): string {
   return `shard-${String(i).padStart(5, "0")}.safetensors`;

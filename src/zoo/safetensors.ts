@@ -4,6 +4,7 @@
 // Writing is deterministic: tensors in the order given, the header padded with spaces to a
 // multiple of 8 bytes so that every tensor starts aligned.
 import { readFileSync } from "node:fs";
+import { FileFormatError } from "../file-error.js";
 
 export type SafeDtype = "F32" | "I32" | "U8" | "F64" | "I64" | "F16" | "BF16" | "I16" | "U16" | "I8" | "BOOL" | "U32" | "U64";
 
@@ -20,12 +21,7 @@ export interface SafeTensor {
   data: SafeArray;
 }
 
-export class SafetensorsError extends Error {
-  constructor(file: string, detail: string) {
-    super(`${file}: ${detail}`);
-    this.name = "SafetensorsError";
-  }
-}
+export class SafetensorsError extends FileFormatError {}
 
 function dtypeOf(a: SafeArray): SafeDtype {
   if (a instanceof Float32Array) return "F32";

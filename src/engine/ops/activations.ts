@@ -2,18 +2,30 @@
 import { kernels } from "../backend.js";
 import { gradSink, record } from "../autograd.js";
 import { Tensor } from "../tensor.js";
+import type { F32 } from "../kernels/kernels.js";
 import { ShapeError, fmtShape } from "../errors.js";
 
 export type ActivationName = "relu" | "gelu" | "tanh" | "sigmoid" | "leaky_relu" | "sin" | "none";
 
 /** sin(w0 * x): the SIREN non-linearity. */
-export function sin(x: Tensor, w0 = 1): Tensor {
+/**
+ * A pointwise op: y = forward(x); backward adds g * dy/dx into x's gradient, computed from x or
+ * from y by the kernel's own derivative.
+ */
+function pointwise(op: string, x: Tensor, forward: (x: F32, y: F32) => void,
+  backward: (x: F32, y: F32, g: F32, dx: F32, acc: boolean) => void): Tensor {
   const y = Tensor.empty(x.shape);
-  kernels().sinForward(x.data, y.data, w0);
-  return record(y, "sin", [x], (g) => {
+  forward(x.data, y.data);
+  return record(y, op, [x], (g) => {
     const s = gradSink(x);
-    if (s !== null) kernels().sinBackward(x.data, g, s.g, w0, s.acc);
+    if (s !== null) backward(x.data, y.data, g, s.g, s.acc);
   });
+}
+
+/** sin(w0 * x): the SIREN non-linearity. */
+export function sin(x: Tensor, w0 = 1): Tensor {
+  const k = kernels();
+  return pointwise("sin", x, (a, y) => k.sinForward(a, y, w0), (a, _y, g, dx, acc) => k.sinBackward(a, g, dx, w0, acc));
 }
 
 /**
@@ -50,59 +62,35 @@ export function biasSin(z: Tensor, b: Tensor, w0: number): Tensor {
 
 /** cos(w0 * x) */
 export function cos(x: Tensor, w0 = 1): Tensor {
-  const y = Tensor.empty(x.shape);
-  kernels().cosForward(x.data, y.data, w0);
-  return record(y, "cos", [x], (g) => {
-    const s = gradSink(x);
-    if (s !== null) kernels().cosBackward(x.data, g, s.g, w0, s.acc);
-  });
+  const k = kernels();
+  return pointwise("cos", x, (a, y) => k.cosForward(a, y, w0), (a, _y, g, dx, acc) => k.cosBackward(a, g, dx, w0, acc));
 }
 
 export function tanh(x: Tensor): Tensor {
-  const y = Tensor.empty(x.shape);
-  kernels().tanhForward(x.data, y.data);
-  return record(y, "tanh", [x], (g) => {
-    const s = gradSink(x);
-    if (s !== null) kernels().tanhBackward(y.data, g, s.g, s.acc);
-  });
+  const k = kernels();
+  return pointwise("tanh", x, (a, y) => k.tanhForward(a, y), (_a, y, g, dx, acc) => k.tanhBackward(y, g, dx, acc));
 }
 
 export function sigmoid(x: Tensor): Tensor {
-  const y = Tensor.empty(x.shape);
-  kernels().sigmoidForward(x.data, y.data);
-  return record(y, "sigmoid", [x], (g) => {
-    const s = gradSink(x);
-    if (s !== null) kernels().sigmoidBackward(y.data, g, s.g, s.acc);
-  });
+  const k = kernels();
+  return pointwise("sigmoid", x, (a, y) => k.sigmoidForward(a, y), (_a, y, g, dx, acc) => k.sigmoidBackward(y, g, dx, acc));
 }
 
 /** x for x > 0, slope * x otherwise (PyTorch's default slope is 0.01). */
 export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
-  const y = Tensor.empty(x.shape);
-  kernels().leakyReluForward(x.data, y.data, slope);
-  return record(y, "leakyRelu", [x], (g) => {
-    const s = gradSink(x);
-    if (s !== null) kernels().leakyReluBackward(x.data, g, s.g, slope, s.acc);
-  });
+  const k = kernels();
+  return pointwise("leakyRelu", x, (a, y) => k.leakyReluForward(a, y, slope), (a, _y, g, dx, acc) => k.leakyReluBackward(a, g, dx, slope, acc));
 }
 
 export function relu(x: Tensor): Tensor {
-  const y = Tensor.empty(x.shape);
-  kernels().leakyReluForward(x.data, y.data, 0);
-  return record(y, "relu", [x], (g) => {
-    const s = gradSink(x);
-    if (s !== null) kernels().leakyReluBackward(x.data, g, s.g, 0, s.acc);
-  });
+  const k = kernels();
+  return pointwise("relu", x, (a, y) => k.leakyReluForward(a, y, 0), (a, _y, g, dx, acc) => k.leakyReluBackward(a, g, dx, 0, acc));
 }
 
 /** GELU in its exact erf form (torch.nn.GELU()). */
 export function gelu(x: Tensor): Tensor {
-  const y = Tensor.empty(x.shape);
-  kernels().geluForward(x.data, y.data);
-  return record(y, "gelu", [x], (g) => {
-    const s = gradSink(x);
-    if (s !== null) kernels().geluBackward(x.data, g, s.g, s.acc);
-  });
+  const k = kernels();
+  return pointwise("gelu", x, (a, y) => k.geluForward(a, y), (a, _y, g, dx, acc) => k.geluBackward(a, g, dx, acc));
 }
 
 /** Applies a named activation; `sin` uses frequency w0. */
