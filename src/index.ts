@@ -29,3 +29,6 @@ export { summarizeZoo, type ZooSummary } from "./zoo/summary.js";
 export { encodeSafetensors, decodeSafetensors, readSafetensors } from "./zoo/safetensors.js";
 export { encodePng } from "./report/png.js";
 export { PROBEGEN_VERSION } from "./version.js";
+export { FileFormatError } from "./file-error.js";
+export { kendallTau } from "./train/kendall.js";
+export { deadLeaves, type DeadLeavesOptions } from "./data/dead-leaves.js";
