@@ -44,3 +44,11 @@ test("bench --json --quick prints one JSON object with the figures", () => {
   assert.equal(out.w2, undefined);
   assert.equal(r.stderr, "", "no progress lines mixed into --json runs");
 });
+
+test("--version prints the package version", async () => {
+  const { readFileSync } = await import("node:fs");
+  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL("../../package.json", import.meta.url)), "utf8")) as { version: string };
+  const r = run("--version");
+  assert.equal(r.status, 0);
+  assert.equal(r.stdout.trim(), pkg.version);
+});
