@@ -1,5 +1,6 @@
 // The INR classification experiment: every method x K x seed on one zoo, test accuracy at the
 // best validation accuracy, as mean ± std over seeds, printed as a Markdown table.
+// "vanilla-uniform" is vanilla probing with probes initialised U(-1,1) instead of N(0,1).
 //   node dist/bench/inr-classification.js --zoo DIR [--methods probegen,vanilla,uniform]
 //        [--probes 64,128] [--seeds 3] [--epochs 30] [--out runs/inr-classification]
 import { parseArgs } from "node:util";
@@ -9,7 +10,8 @@ import { DEFAULT_TRAIN_CONFIG } from "../src/train/config.js";
 import { train, type RunResult } from "../src/train/trainer.js";
 import type { RepresentationMethod } from "../src/probes/source.js";
 
-export interface ExperimentRow { method: RepresentationMethod; probes: number; tests: number[]; mean: number; std: number; seconds: number; flops: number }
+export type ExperimentMethod = RepresentationMethod | "vanilla-uniform";
+export interface ExperimentRow { method: ExperimentMethod; probes: number; tests: number[]; mean: number; std: number; seconds: number; flops: number }
 
 export function meanStd(xs: number[]): [number, number] {
   const m = xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -17,7 +19,7 @@ export function meanStd(xs: number[]): [number, number] {
   return [m, sd];
 }
 
-export function runExperiment(zoo: string, methods: RepresentationMethod[], probes: number[], seeds: number, epochs: number, out: string,
+export function runExperiment(zoo: string, methods: ExperimentMethod[], probes: number[], seeds: number, epochs: number, out: string,
   log: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): ExperimentRow[] {
   const rows: ExperimentRow[] = [];
   for (const k of probes) {
@@ -27,7 +29,8 @@ export function runExperiment(zoo: string, methods: RepresentationMethod[], prob
       for (let seed = 0; seed < seeds; seed++) {
         const dir = join(out, `${method}-k${k}-seed${seed}`);
         rmSync(dir, { recursive: true, force: true });
-        const r = train({ ...DEFAULT_TRAIN_CONFIG, zoo, method, probes: k, seed, epochs }, dir);
+        const base = method === "vanilla-uniform" ? { method: "vanilla" as const, vanillaInit: "uniform" as const } : { method };
+        const r = train({ ...DEFAULT_TRAIN_CONFIG, zoo, ...base, probes: k, seed, epochs }, dir);
         results.push(r);
         log(`${method} K=${k} seed ${seed}: test ${(100 * (r.best?.test ?? NaN)).toFixed(2)}% (val ${(100 * (r.best?.val ?? NaN)).toFixed(2)}%) in ${r.trainSeconds.toFixed(1)} s`);
       }
@@ -56,7 +59,7 @@ if (isMain) {
     },
   });
   if (values.zoo === undefined) { console.error("usage: node dist/bench/inr-classification.js --zoo DIR [...]"); process.exit(2); }
-  const rows = runExperiment(values.zoo, (values.methods ?? "probegen,vanilla,uniform").split(",") as RepresentationMethod[],
+  const rows = runExperiment(values.zoo, (values.methods ?? "probegen,vanilla,uniform").split(",") as ExperimentMethod[],
     (values.probes ?? "64,128").split(",").map(Number), Number(values.seeds ?? 3), Number(values.epochs ?? 30), values.out ?? "runs/inr-classification");
   console.log(markdownTable(rows));
 }

@@ -46,6 +46,8 @@ test("probe sources: grid and uniform fixed probes, learned vanilla probes, the 
   const v = van.forward().data;
   const mean = v.reduce((a, b) => a + b, 0) / v.length, varc = v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length;
   assert.ok(Math.abs(mean) < 0.1 && Math.abs(varc - 1) < 0.15, `vanilla probes ~ N(0,1): mean ${mean}, var ${varc}`);
+  const vu = makeProbeSource({ method: "vanilla", count: 300, vanillaInit: "uniform" }, 2, rng).forward().data;
+  assert.ok(vu.every((x) => x >= -1 && x < 1) && Math.min(...vu) < -0.9, "vanilla probes U(-1,1) on request");
   const gen = makeProbeSource({ method: "probegen", count: 16, latentDim: 8, generatorHidden: [12, 6] }, 2, rng);
   assert.deepEqual(gen.namedParameters().map(([n, t]) => `${n}:${t.shape.join("x")}`),
     ["latents:16x8", "gen.0.weight:12x8", "gen.0.bias:12", "gen.1.weight:6x12", "gen.1.bias:6", "gen.2.weight:2x6", "gen.2.bias:2"]);

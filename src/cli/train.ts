@@ -38,6 +38,8 @@ Options:
   --latent N                   generator latent size (${d.generator.latentDim})
   --generator-hidden LIST      generator hidden widths (${d.generator.hidden.join(",")})
   --generator-activation none|relu   relu is the paper's non-linear ablation (none)
+  --vanilla-init normal|uniform      initial vanilla probes N(0,1) as the paper (normal) or
+                               U(-1,1), inside the INRs' domain
   --resume                     continue RUN from its last checkpoint
   --json                       print the result as JSON on stdout
   -h, --help                   show this help`;
@@ -60,6 +62,7 @@ export function trainCommand(argv: string[]): number {
       epochs: { type: "string" }, batch: { type: "string" }, lr: { type: "string" }, "weight-decay": { type: "string" },
       seed: { type: "string" }, "eval-every": { type: "string" }, "head-width": { type: "string" }, "head-depth": { type: "string" },
       latent: { type: "string" }, "generator-hidden": { type: "string" }, "generator-activation": { type: "string" },
+      "vanilla-init": { type: "string" },
       resume: { type: "boolean", default: false }, json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -83,6 +86,7 @@ export function trainCommand(argv: string[]): number {
       hidden: list("generator-hidden", values["generator-hidden"], d.generator.hidden),
       activation: choiceArg("generator-activation", values["generator-activation"], ["none", "relu"] as const, d.generator.activation),
     },
+    vanillaInit: choiceArg("vanilla-init", values["vanilla-init"], ["normal", "uniform"] as const, d.vanillaInit),
   };
   let bar = createProgress("", 0, "steps", null);
   let lastNote = "";

@@ -1,5 +1,6 @@
-// Vanilla probing: the K probes themselves are the parameters, initialised N(0, 1).
-import { normalParameter, type Rng, type Tensor } from "../engine/index.js";
+// Vanilla probing: the K probes themselves are the parameters, initialised N(0, 1) as in the
+// paper, or U(-1, 1) — inside the [-1, 1]^d domain the INRs were fitted on.
+import { normalParameter, uniformParameter, type Rng, type Tensor } from "../engine/index.js";
 import type { ProbeSource } from "./source.js";
 
 export class LearnedProbes implements ProbeSource {
@@ -7,8 +8,8 @@ export class LearnedProbes implements ProbeSource {
   readonly learned = true;
   readonly probes: Tensor;
 
-  constructor(readonly count: number, readonly dim: number, rng: Rng) {
-    this.probes = normalParameter([count, dim], 1, rng.fork("probes"));
+  constructor(readonly count: number, readonly dim: number, rng: Rng, init: "normal" | "uniform" = "normal") {
+    this.probes = init === "normal" ? normalParameter([count, dim], 1, rng.fork("probes")) : uniformParameter([count, dim], 1, rng.fork("probes"));
   }
 
   forward(): Tensor { return this.probes; }

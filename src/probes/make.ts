@@ -13,6 +13,8 @@ export interface ProbeOptions {
   latentDim?: number;
   generatorHidden?: number[];
   generatorActivation?: "none" | "relu";
+  /** Vanilla: initial probes N(0,1) (the paper) or U(-1,1). */
+  vanillaInit?: "normal" | "uniform";
 }
 
 export function makeProbeSource(opts: ProbeOptions, dim: number, rng: Rng): ProbeSource {
@@ -22,7 +24,7 @@ export function makeProbeSource(opts: ProbeOptions, dim: number, rng: Rng): Prob
       return new CoordinateGenerator(opts.count, dim, rng.fork("probegen"), {
         latentDim: opts.latentDim, hidden: opts.generatorHidden, activation: opts.generatorActivation,
       });
-    case "vanilla": return new LearnedProbes(opts.count, dim, rng.fork("vanilla"));
+    case "vanilla": return new LearnedProbes(opts.count, dim, rng.fork("vanilla"), opts.vanillaInit);
     case "uniform": case "grid": return new FixedProbes(opts.method, opts.count, dim, rng.fork(opts.method));
     default: throw new RangeError(`unknown probe method "${String(opts.method)}"`);
   }

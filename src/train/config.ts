@@ -16,6 +16,8 @@ export interface TrainConfig {
   evalEvery: number;
   head: { width: number; depth: number };
   generator: { latentDim: number; hidden: number[]; activation: "none" | "relu" };
+  /** Initial vanilla probes: N(0,1) as the paper, or U(-1,1) inside the INRs' domain. */
+  vanillaInit: "normal" | "uniform";
 }
 
 export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, "zoo"> = {
@@ -29,6 +31,7 @@ export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, "zoo"> = {
   evalEvery: 500,
   head: { width: 256, depth: 6 },
   generator: { latentDim: 32, hidden: [32], activation: "none" },
+  vanillaInit: "normal",
 };
 
 export function validateTrainConfig(c: TrainConfig): void {

@@ -53,6 +53,7 @@ export class ProbingModel implements HasParameters {
       this.source = makeProbeSource({
         method: config.method, count: config.probes, latentDim: config.generator.latentDim,
         generatorHidden: config.generator.hidden, generatorActivation: config.generator.activation,
+        vanillaInit: config.vanillaInit,
       }, this.family.probeDim(this.architecture), rng.fork("probes"));
       inFeatures = config.probes * this.family.outputsPerProbe(this.architecture);
     }
