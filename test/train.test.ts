@@ -13,6 +13,7 @@ import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from "../src/train/config.js";
 import { train, type MetricsRecord } from "../src/train/trainer.js";
 import { classificationReport } from "../src/train/metrics.js";
 import { weightStatistics } from "../src/train/weight-statistics.js";
+import { regressionMetrics } from "../src/train/evaluate.js";
 import { ZooData } from "../src/train/zoo-data.js";
 import { Zoo } from "../src/zoo/format.js";
 
@@ -76,7 +77,7 @@ test("training is deterministic, learns, and writes its run folder", () => {
   assert.equal(m[4].epoch, 4);
   assert.ok(m[4].trainLoss < m[0].trainLoss, `train loss falls: ${m[0].trainLoss} -> ${m[4].trainLoss}`);
   assert.ok(Math.abs(m[4].lr - 3e-4 * (1 + Math.cos(Math.PI * 23 / 24)) / 2) < 1e-12, "cosine annealing: the last step's rate");
-  assert.ok(ra.best !== null && ra.best.val === Math.max(...m.map((r) => r.val!.accuracy)));
+  assert.ok(ra.best !== null && ra.best.val === Math.max(...m.map((r) => r.val!.score)));
   assert.deepEqual(ra, { ...rb, run: ra.run, trainSeconds: ra.trainSeconds });
   const other = train(cfg({ seed: 1 }), join(tmp("run-c"), "r"));
   assert.notDeepEqual(metrics(other.run), m);
@@ -118,6 +119,35 @@ test("the weight-statistics baseline: 7 statistics per tensor, standardised by t
   const e = runCli("eval", run, "--json");
   assert.equal(e.status, 0, e.stderr);
   assert.equal(JSON.parse(e.stdout).accuracy, r.best!.test);
+});
+
+test("regression zoos: MSE on the target field, Kendall's tau selects the checkpoint, eval reports tau, R^2 and MAE", () => {
+  const m = regressionMetrics([1, 2, 3, 5], [1, 3, 2, 4]);
+  // tau: 6 pairs, (1,2) discordant, the rest concordant -> (5 - 1) / 6.
+  assert.ok(Math.abs(m.kendallTau - 4 / 6) < 1e-12);
+  assert.ok(Math.abs(m.mae - 0.75) < 1e-12);
+  // SS_res = 0 + 1 + 1 + 1 = 3, SS_tot = 2.25 + 0.25 + 0.25 + 2.25 = 5 -> R^2 = 0.4
+  assert.ok(Math.abs(m.r2 - 0.4) < 1e-12);
+  const dir = join(tmp("regress"), "z");
+  cpSync(zooDir(), dir, { recursive: true });
+  const manifest = JSON.parse(readFileSync(join(dir, "zoo.json"), "utf8"));
+  manifest.task = { kind: "regression", target: "psnr" };
+  writeFileSync(join(dir, "zoo.json"), JSON.stringify(manifest));
+  const out = join(tmp("regress-run"), "r");
+  const r = train(cfg({ zoo: dir }), out);
+  assert.equal(r.score, "kendallTau");
+  const rec = metrics(out);
+  assert.ok(rec.every((x) => x.val!.kendallTau !== undefined && x.val!.accuracy === undefined && Math.abs(x.val!.score) <= 1));
+  assert.ok(rec[rec.length - 1].trainLoss < rec[0].trainLoss);
+  const e = runCli("eval", out, "--json");
+  assert.equal(e.status, 0, e.stderr);
+  const ev = JSON.parse(e.stdout);
+  assert.equal(ev.target, "psnr");
+  assert.equal(ev.kendallTau, r.best!.test);
+  assert.ok(Number.isFinite(ev.r2) && ev.mae > 0);
+  const cls = runCli("eval", out, "--zoo", zooDir());
+  assert.equal(cls.status, 1);
+  assert.match(cls.stderr, /a classification zoo of 10 classes, but the run was trained for regression/);
 });
 
 test("fixed probes stay fixed while the head trains", () => {

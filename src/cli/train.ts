@@ -95,15 +95,17 @@ export function trainCommand(argv: string[]): number {
     onStart: (total) => { bar = createProgress(`training ${config.method} K=${config.probes}`, total, "steps", values.json ? null : process.stderr); },
     onStep: (step) => bar.update(step, lastNote),
     onEval: (r) => {
-      lastNote = `loss ${r.trainLoss.toFixed(3)} val ${r.val ? (100 * r.val.accuracy).toFixed(2) : "-"}% test ${r.test ? (100 * r.test.accuracy).toFixed(2) : "-"}% ${r.modelsPerSec.toFixed(0)} models/s`;
+      const fmt = (m: typeof r.val) => (m === null ? "-" : m.accuracy !== undefined ? `${(100 * m.accuracy).toFixed(2)}%` : `tau ${m.score.toFixed(4)}`);
+      lastNote = `loss ${r.trainLoss.toFixed(3)} val ${fmt(r.val)} test ${fmt(r.test)} ${r.modelsPerSec.toFixed(0)} models/s`;
     },
   });
   bar.finish(lastNote);
   if (values.json) { console.log(JSON.stringify(result, null, 2)); return 0; }
   const pct = (v: number | null | undefined) => (v === null || v === undefined || Number.isNaN(v) ? "-" : `${(100 * v).toFixed(2)}%`);
   console.log(`${out}: ${result.method}, K=${result.probes}, ${result.steps} steps in ${result.trainSeconds.toFixed(1)} s`);
-  if (result.best) console.log(`best val ${pct(result.best.val)} at step ${result.best.step}: test ${pct(result.best.test)}`);
-  console.log(`last: val ${pct(result.last.val)}, test ${pct(result.last.test)}; ${(result.flopsPerNetwork / 1e6).toFixed(3)} MFLOPs to represent one network`);
+  const show = result.score === "accuracy" ? pct : (v: number | null | undefined) => (v === null || v === undefined ? "-" : `tau ${v.toFixed(4)}`);
+  if (result.best) console.log(`best val ${show(result.best.val)} at step ${result.best.step}: test ${show(result.best.test)}`);
+  console.log(`last: val ${show(result.last.val)}, test ${show(result.last.test)}; ${(result.flopsPerNetwork / 1e6).toFixed(3)} MFLOPs to represent one network`);
   return 0;
 }
 
@@ -128,17 +130,28 @@ export function evalCommand(argv: string[]): number {
     throw new Error(`${join(run, "config.json")}: the run was trained on ${rf.family} networks ${JSON.stringify(rf.architecture)}, but ${zooDir} holds ${zoo.manifest.family} networks ${JSON.stringify(zoo.manifest.architecture)}`);
   }
   const data = new ZooData(zoo);
-  if (data.classes !== rf.classes) throw new Error(`${zooDir}: ${data.classes} classes, but the run predicts ${rf.classes}`);
-  const model = new ProbingModel(rf.config, zoo.manifest, data.classes, data);
+  if (data.task !== rf.task || data.classes !== rf.classes) {
+    throw new Error(`${zooDir}: a ${data.task} zoo${data.classes ? ` of ${data.classes} classes` : ""}, but the run was trained for ${rf.task}${rf.classes ? ` of ${rf.classes} classes` : ""}`);
+  }
+  const model = new ProbingModel(rf.config, zoo.manifest, data.outputs, data);
   const info = loadCheckpoint(run, which, model.namedParameters());
   const ev = evaluateSplit(model, data, data.splits[split]);
+  const header = `${run} (${which} checkpoint, step ${info.step}) on ${split} of ${zooDir}: ${ev.count} networks`;
+  const base = { run, zoo: zooDir, split, checkpoint: which, step: info.step, count: ev.count, loss: ev.loss };
+  if (ev.kind === "regression") {
+    const report = { ...base, target: zoo.manifest.task.target, kendallTau: ev.kendallTau, r2: ev.r2, mae: ev.mae };
+    if (values.json) { console.log(JSON.stringify(report, null, 2)); return 0; }
+    console.log(header);
+    console.log(`Kendall's tau ${ev.kendallTau.toFixed(4)}, R^2 ${ev.r2.toFixed(4)}, MAE ${ev.mae.toFixed(4)}, MSE ${ev.loss.toFixed(5)} (target: ${report.target})`);
+    return 0;
+  }
   const names = zoo.manifest.task.labelNames ?? [];
   const report = {
-    run, zoo: zooDir, split, checkpoint: which, step: info.step, count: ev.count, loss: ev.loss, accuracy: ev.accuracy,
+    ...base, accuracy: ev.accuracy,
     perClass: Object.fromEntries(ev.perClass.map((a, c) => [names[c] ?? String(c), a])), confusion: ev.confusion, labelNames: names,
   };
   if (values.json) { console.log(JSON.stringify(report, null, 2)); return 0; }
-  console.log(`${run} (${which} checkpoint, step ${info.step}) on ${split} of ${zooDir}: ${ev.count} networks`);
+  console.log(header);
   console.log(`accuracy ${(100 * ev.accuracy).toFixed(2)}%, loss ${ev.loss.toFixed(4)}`);
   console.log("per class: " + ev.perClass.map((a, c) => `${names[c] ?? c} ${Number.isNaN(a) ? "-" : (100 * a).toFixed(1) + "%"}`).join(", "));
   const w = Math.max(5, ...names.map((n) => n.length));

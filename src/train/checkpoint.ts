@@ -11,8 +11,8 @@ import { encodeSafetensors, readSafetensors } from "../zoo/safetensors.js";
 export interface CheckpointInfo {
   step: number;
   adamSteps: number;
-  /** Best validation accuracy so far and the step it was reached at. */
-  best: { step: number; valAccuracy: number } | null;
+  /** Best validation score so far (accuracy, or Kendall's tau) and the step it was reached at. */
+  best: { step: number; valScore: number } | null;
   /** Lines of metrics.jsonl written up to this checkpoint. */
   metricsLines: number;
   /** Training seconds so far, across resumptions (kept in the sidecar only, so that the same

@@ -1,27 +1,38 @@
 // Training a probing model on a zoo: Adam with cosine annealing to 0 over all steps, shuffled
-// batches of networks, evaluation of val and test every evalEvery steps and at the end, the
-// checkpoint with the best validation accuracy kept. A run folder holds config.json,
+// batches of networks, cross-entropy on labels or MSE on a scalar target, evaluation of val and
+// test every evalEvery steps and at the end, the checkpoint with the best validation score
+// (accuracy, or Kendall's tau for regression) kept. A run folder holds config.json,
 // metrics.jsonl (one record per evaluation), best/last checkpoints and result.json; a run that
 // stopped resumes from its last checkpoint and ends with the same metrics.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { Adam, Rng, backward, cosineLr, crossEntropy, tidy } from "../engine/index.js";
+import { Adam, Rng, backward, cosineLr, crossEntropy, mseLoss, tidy } from "../engine/index.js";
 import { Zoo } from "../zoo/format.js";
 import { writeFileAtomic } from "../zoo/atomic.js";
 import { PROBEGEN_VERSION } from "../version.js";
 import { loadCheckpoint, saveCheckpoint, type CheckpointInfo } from "./checkpoint.js";
 import { validateTrainConfig, type TrainConfig } from "./config.js";
-import { evaluateSplit } from "./evaluate.js";
+import { evaluateSplit, type SplitEvaluation } from "./evaluate.js";
 import { ProbingModel } from "./probing-model.js";
 import { ZooData } from "./zoo-data.js";
+
+/** What an evaluation logs: the loss, the selection score, and the task's metrics. */
+export interface SplitMetrics {
+  loss: number;
+  score: number;
+  accuracy?: number;
+  kendallTau?: number;
+  r2?: number;
+  mae?: number;
+}
 
 export interface MetricsRecord {
   step: number;
   epoch: number;
   lr: number;
   trainLoss: number;
-  val: { loss: number; accuracy: number } | null;
-  test: { loss: number; accuracy: number } | null;
+  val: SplitMetrics | null;
+  test: SplitMetrics | null;
   modelsPerSec: number;
   seconds: number;
 }
@@ -31,8 +42,11 @@ export interface RunResult {
   method: string;
   probes: number;
   steps: number;
+  /** Scores (accuracy, or Kendall's tau for regression) at the best validation score. */
   best: { step: number; val: number; test: number } | null;
   last: { step: number; val: number | null; test: number | null };
+  /** What the scores are. */
+  score: "accuracy" | "kendallTau";
   flopsPerNetwork: number;
   trainSeconds: number;
 }
@@ -41,6 +55,7 @@ export interface RunFile {
   config: TrainConfig;
   family: string;
   architecture: Record<string, unknown>;
+  task: "classification" | "regression";
   classes: number;
   labelNames: string[];
   zooCount: number;
@@ -83,7 +98,7 @@ export function train(config: TrainConfig, out: string, opts: TrainOptions = {})
   const configFile = join(out, "config.json");
   const metricsFile = join(out, "metrics.jsonl");
   const runFile: RunFile = {
-    config: cfg, family: zoo.manifest.family, architecture: zoo.manifest.architecture, classes: data.classes,
+    config: cfg, family: zoo.manifest.family, architecture: zoo.manifest.architecture, classes: data.classes, task: data.task,
     labelNames: zoo.manifest.task.labelNames ?? [], zooCount: zoo.count, probegenVersion: PROBEGEN_VERSION,
   };
   if (opts.resume) {
@@ -96,7 +111,7 @@ export function train(config: TrainConfig, out: string, opts: TrainOptions = {})
     writeFileAtomic(configFile, `${JSON.stringify(runFile, null, 2)}\n`);
   }
 
-  const model = new ProbingModel(cfg, zoo.manifest, data.classes, data);
+  const model = new ProbingModel(cfg, zoo.manifest, data.outputs, data);
   const params = model.namedParameters();
   const opt = new Adam(params.map(([, t]) => t), { lr: cfg.lr, weightDecay: cfg.weightDecay });
   const nTrain = data.splits.train.length;
@@ -145,7 +160,10 @@ export function train(config: TrainConfig, out: string, opts: TrainOptions = {})
     opt.lr = cosineLr(cfg.lr, step, total);
     opt.zeroGrad();
     lossSum += tidy(() => {
-      const loss = crossEntropy(model.forward(data, idx), Array.from(idx, (i) => data.labels[i]));
+      const out = model.forward(data, idx);
+      const loss = data.task === "classification"
+        ? crossEntropy(out, Array.from(idx, (i) => data.labels[i]))
+        : mseLoss(out, Array.from(idx, (i) => data.targets[i]));
       backward(loss);
       return loss.item();
     });
@@ -159,13 +177,13 @@ export function train(config: TrainConfig, out: string, opts: TrainOptions = {})
       const test = data.splits.test.length > 0 ? evaluateSplit(model, data, data.splits.test) : null;
       const record: MetricsRecord = {
         step: step + 1, epoch: (step + 1) / perEpoch, lr: opt.lr, trainLoss: lossSum / lossCount,
-        val: val && { loss: val.loss, accuracy: val.accuracy }, test: test && { loss: test.loss, accuracy: test.accuracy },
+        val: val && splitMetrics(val), test: test && splitMetrics(test),
         modelsPerSec: seen / ((now - windowStart) / 1000), seconds: priorSeconds + (now - t0) / 1000,
       };
       writeFileSync(metricsFile, `${JSON.stringify(record)}\n`, { flag: "a" });
       metricsLines++;
-      if (val !== null && (best === null || val.accuracy > best.valAccuracy)) {
-        best = { step: step + 1, valAccuracy: val.accuracy };
+      if (val !== null && (best === null || val.score > best.valScore)) {
+        best = { step: step + 1, valScore: val.score };
         saveCheckpoint(out, "best", params, { step: step + 1, adamSteps: opt.t, best, metricsLines, seconds: record.seconds });
       }
       saveCheckpoint(out, "last", params, { step: step + 1, adamSteps: opt.t, best, metricsLines, seconds: record.seconds }, opt);
@@ -175,23 +193,30 @@ export function train(config: TrainConfig, out: string, opts: TrainOptions = {})
       windowStart = performance.now();
     }
   }
-  const result = summarize(out, cfg, model.flopsPerNetwork(), priorSeconds + (performance.now() - t0) / 1000, lastRecord, stopAt);
+  const result = summarize(out, cfg, data.task, model.flopsPerNetwork(), priorSeconds + (performance.now() - t0) / 1000, lastRecord, stopAt);
   if (stopAt === total) writeFileAtomic(join(out, "result.json"), `${JSON.stringify(result, null, 2)}\n`);
   data.dispose();
   return result;
 }
 
-function summarize(out: string, cfg: TrainConfig, flops: number, seconds: number, last: MetricsRecord | null, steps: number): RunResult {
+function splitMetrics(e: SplitEvaluation): SplitMetrics {
+  return e.kind === "classification"
+    ? { loss: e.loss, score: e.score, accuracy: e.accuracy }
+    : { loss: e.loss, score: e.score, kendallTau: e.kendallTau, r2: e.r2, mae: e.mae };
+}
+
+function summarize(out: string, cfg: TrainConfig, task: "classification" | "regression", flops: number, seconds: number, last: MetricsRecord | null, steps: number): RunResult {
   const records = readFileSync(join(out, "metrics.jsonl"), "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as MetricsRecord);
   const lastRec = last ?? records[records.length - 1] ?? null;
   let best: RunResult["best"] = null;
   for (const r of records) {
-    if (r.val !== null && (best === null || r.val.accuracy > best.val)) best = { step: r.step, val: r.val.accuracy, test: r.test?.accuracy ?? NaN };
+    if (r.val !== null && (best === null || r.val.score > best.val)) best = { step: r.step, val: r.val.score, test: r.test?.score ?? NaN };
   }
   return {
     run: out, method: cfg.method, probes: cfg.probes, steps,
     best,
-    last: { step: lastRec?.step ?? 0, val: lastRec?.val?.accuracy ?? null, test: lastRec?.test?.accuracy ?? null },
+    last: { step: lastRec?.step ?? 0, val: lastRec?.val?.score ?? null, test: lastRec?.test?.score ?? null },
+    score: task === "classification" ? "accuracy" : "kendallTau",
     flopsPerNetwork: flops,
     trainSeconds: records.length > 0 ? records[records.length - 1].seconds : seconds,
   };
