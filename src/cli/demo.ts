@@ -15,7 +15,7 @@ export const DEMO_USAGE = `Usage: probegen demo [--count N] [--probes K] [--epoc
 
 Builds (or reuses) an MNIST INR zoo in a cache folder, trains ProbeGen, vanilla probing and
 fixed uniform probes with the same K and budget, and prints their test accuracy, training
-time and the FLOPs needed to represent one network. About 6 minutes the first time on a
+time and the FLOPs needed to represent one network. About 5 minutes the first time on a
 2-core machine, under a minute once the zoo is cached.
 
 Options:

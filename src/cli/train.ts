@@ -18,7 +18,7 @@ const d = DEFAULT_TRAIN_CONFIG;
 export const TRAIN_USAGE = `Usage: probegen train --zoo DIR --out RUN [options]
 
 Trains a probing model on a zoo: K probes go through every network, their responses feed an
-MLP head that predicts the network's label. RUN/ gets config.json, metrics.jsonl (one record
+MLP head that predicts the network's label (or regression target). RUN/ gets config.json, metrics.jsonl (one record
 per evaluation), best and last checkpoints (safetensors + JSON) and result.json.
 
 Options:
