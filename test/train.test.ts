@@ -37,24 +37,24 @@ const metrics = (run: string) => readFileSync(join(run, "metrics.jsonl"), "utf8"
 
 test("probe sources: grid and uniform fixed probes, learned vanilla probes, the deep linear generator", () => {
   const rng = new Rng(0);
-  const grid = makeProbeSource({ method: "grid", count: 9 }, 2, rng);
+  const grid = makeProbeSource({ method: "grid", count: 9 }, [2], rng);
   assert.deepEqual(Array.from(grid.forward().data), [-1, -1, -1, 0, -1, 1, 0, -1, 0, 0, 0, 1, 1, -1, 1, 0, 1, 1]);
   assert.equal(grid.learned, false);
   assert.equal(grid.namedParameters().length, 0);
-  const uni = makeProbeSource({ method: "uniform", count: 500 }, 2, rng).forward().data;
+  const uni = makeProbeSource({ method: "uniform", count: 500 }, [2], rng).forward().data;
   assert.ok(uni.every((v) => v >= -1 && v < 1) && Math.min(...uni) < -0.95 && Math.max(...uni) > 0.95);
-  const van = makeProbeSource({ method: "vanilla", count: 400 }, 2, rng);
+  const van = makeProbeSource({ method: "vanilla", count: 400 }, [2], rng);
   const v = van.forward().data;
   const mean = v.reduce((a, b) => a + b, 0) / v.length, varc = v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length;
   assert.ok(Math.abs(mean) < 0.1 && Math.abs(varc - 1) < 0.15, `vanilla probes ~ N(0,1): mean ${mean}, var ${varc}`);
-  const vu = makeProbeSource({ method: "vanilla", count: 300, vanillaInit: "uniform" }, 2, rng).forward().data;
+  const vu = makeProbeSource({ method: "vanilla", count: 300, vanillaInit: "uniform" }, [2], rng).forward().data;
   assert.ok(vu.every((x) => x >= -1 && x < 1) && Math.min(...vu) < -0.9, "vanilla probes U(-1,1) on request");
-  const gen = makeProbeSource({ method: "probegen", count: 16, latentDim: 8, generatorHidden: [12, 6] }, 2, rng);
+  const gen = makeProbeSource({ method: "probegen", count: 16, latentDim: 8, generatorHidden: [12, 6] }, [2], rng);
   assert.deepEqual(gen.namedParameters().map(([n, t]) => `${n}:${t.shape.join("x")}`),
     ["latents:16x8", "gen.0.weight:12x8", "gen.0.bias:12", "gen.1.weight:6x12", "gen.1.bias:6", "gen.2.weight:2x6", "gen.2.bias:2"]);
   assert.deepEqual(gen.forward().shape, [16, 2]);
   assert.equal(gen.flops(), 2 * 16 * (8 * 12 + 12 * 6 + 6 * 2));
-  assert.throws(() => makeProbeSource({ method: "probegen", count: 0 }, 2, rng), /positive integer, got 0/);
+  assert.throws(() => makeProbeSource({ method: "probegen", count: 0 }, [2], rng), /positive integer, got 0/);
 });
 
 test("classification report: accuracy, per-class accuracy and confusion matrix", () => {
@@ -181,7 +181,7 @@ test("train and eval CLI, and the errors a researcher can run into", () => {
   const bad: [string[], number, RegExp][] = [
     [["train", "--zoo", zooDir(), "--out", join(out, "x"), "--probes", "0"], 2, /--probes must be an integer >= 1/],
     [["train", "--zoo", join(out, "nozoo"), "--out", join(out, "y")], 1, /nozoo: no such zoo folder/],
-    [["train", "--zoo", zooDir(), "--out", join(out, "z"), "--method", "magic"], 2, /--method must be probegen or vanilla or uniform or grid or statnn/],
+    [["train", "--zoo", zooDir(), "--out", join(out, "z"), "--method", "magic"], 2, /--method must be probegen or vanilla or uniform or grid or dead-leaves or statnn/],
     [["eval", join(out, "none")], 1, /config.json: not found/],
   ];
   for (const [args, code, re] of bad) {

@@ -26,6 +26,7 @@ Options:
   --out RUN                    the run folder (required)
   --method NAME                probegen (deep linear generator, default), vanilla (learned
                                probes), uniform (fixed U(-1,1)), grid (fixed, evenly spaced)
+                               dead-leaves (fixed procedural images, for image inputs)
                                or statnn (weight statistics, no probes)
   --probes K                   number of probes (${d.probes})
   --epochs N                   (${d.epochs})
@@ -36,7 +37,8 @@ Options:
   --eval-every N               evaluate val and test every N steps (${d.evalEvery})
   --head-width N, --head-depth N   the head's width and number of Linear layers (${d.head.width}, ${d.head.depth})
   --latent N                   generator latent size (${d.generator.latentDim})
-  --generator-hidden LIST      generator hidden widths (${d.generator.hidden.join(",")})
+  --generator-hidden LIST      coordinate generator hidden widths (${d.generator.hidden.join(",")})
+  --generator-layers 5|6       image generator depth: deep_linear_5 or deep_linear_6 (${d.generator.layers})
   --generator-activation none|relu   relu is the paper's non-linear ablation (none)
   --vanilla-init normal|uniform      initial vanilla probes N(0,1) as the paper (normal) or
                                U(-1,1), inside the INRs' domain
@@ -62,7 +64,7 @@ export function trainCommand(argv: string[]): number {
       epochs: { type: "string" }, batch: { type: "string" }, lr: { type: "string" }, "weight-decay": { type: "string" },
       seed: { type: "string" }, "eval-every": { type: "string" }, "head-width": { type: "string" }, "head-depth": { type: "string" },
       latent: { type: "string" }, "generator-hidden": { type: "string" }, "generator-activation": { type: "string" },
-      "vanilla-init": { type: "string" },
+      "vanilla-init": { type: "string" }, "generator-layers": { type: "string" },
       resume: { type: "boolean", default: false }, json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -84,6 +86,7 @@ export function trainCommand(argv: string[]): number {
     generator: {
       latentDim: intArg("latent", values.latent, d.generator.latentDim, 1),
       hidden: list("generator-hidden", values["generator-hidden"], d.generator.hidden),
+      layers: Number(choiceArg("generator-layers", values["generator-layers"], ["5", "6"] as const, String(d.generator.layers) as "5" | "6")) as 5 | 6,
       activation: choiceArg("generator-activation", values["generator-activation"], ["none", "relu"] as const, d.generator.activation),
     },
     vanillaInit: choiceArg("vanilla-init", values["vanilla-init"], ["normal", "uniform"] as const, d.vanillaInit),

@@ -2,14 +2,15 @@
 // and what one evaluation costs. Probing code goes through this, never through a family directly.
 import { reshape, type Tensor } from "../engine/index.js";
 import { sirenFlopsPerPoint, sirenForward, type SirenArchitecture } from "./siren.js";
+import { cnnFlopsPerImage, cnnForward, type CnnArchitecture } from "./cnn.js";
 
 export interface NetworkFamily {
   readonly name: string;
-  /** Size of one probe input (2 for coordinates; C*H*W for images). */
-  probeDim(arch: Record<string, unknown>): number;
+  /** Shape of one probe input: [2] for coordinates, [C, H, W] for images. */
+  probeShape(arch: Record<string, unknown>): number[];
   /** Outputs per probe (1 for an INR, the logits of a classifier). */
   outputsPerProbe(arch: Record<string, unknown>): number;
-  /** B networks (stacked params) on K shared probes [K, probeDim] -> representation [B, K * outputs]. */
+  /** B networks (stacked params) on K shared probes [K, ...probeShape] -> representation [B, K * outputs]. */
   represent(arch: Record<string, unknown>, params: ReadonlyMap<string, Tensor>, probes: Tensor): Tensor;
   /** Forward FLOPs of one network on one probe. */
   flopsPerProbe(arch: Record<string, unknown>): number;
@@ -17,7 +18,7 @@ export interface NetworkFamily {
 
 const siren: NetworkFamily = {
   name: "siren",
-  probeDim: (arch) => (arch as unknown as SirenArchitecture).inDim,
+  probeShape: (arch) => [(arch as unknown as SirenArchitecture).inDim],
   outputsPerProbe: (arch) => (arch as unknown as SirenArchitecture).outDim,
   represent(arch, params, probes) {
     const a = arch as unknown as SirenArchitecture;
@@ -27,7 +28,24 @@ const siren: NetworkFamily = {
   flopsPerProbe: (arch) => sirenFlopsPerPoint(arch as unknown as SirenArchitecture),
 };
 
-const families = new Map<string, NetworkFamily>([["siren", siren]]);
+/** CNNs of one architecture; the architecture records its square input size. */
+export type SizedCnnArchitecture = CnnArchitecture & { inputSize: number };
+
+const cnn: NetworkFamily = {
+  name: "cnn",
+  probeShape: (arch) => {
+    const a = arch as unknown as SizedCnnArchitecture;
+    return [a.inChannels, a.inputSize, a.inputSize];
+  },
+  outputsPerProbe: (arch) => (arch as unknown as CnnArchitecture).classes,
+  represent(arch, params, probes) {
+    const out = cnnForward(arch as unknown as CnnArchitecture, params, probes); // [B, K, classes]
+    return reshape(out, [out.shape[0], out.shape[1] * out.shape[2]]);
+  },
+  flopsPerProbe: (arch) => cnnFlopsPerImage(arch as unknown as CnnArchitecture, (arch as unknown as SizedCnnArchitecture).inputSize),
+};
+
+const families = new Map<string, NetworkFamily>([["siren", siren], ["cnn", cnn]]);
 
 export function networkFamily(name: string): NetworkFamily {
   const f = families.get(name);

@@ -28,7 +28,7 @@ export class CoordinateGenerator implements ProbeSource {
   }
 
   get count(): number { return this.probes; }
-  get dim(): number { return this.outDim; }
+  get shape(): readonly number[] { return [this.outDim]; }
 
   flops(): number {
     return this.layers.reduce((s, l) => s + 2 * this.probes * l.inFeatures * l.outFeatures, 0);

@@ -1,6 +1,8 @@
 // Fixed probes: only the head trains. "uniform" draws coordinates from U(-1, 1); "grid" spaces
-// them evenly over [-1, 1]^dim (the first K points of the smallest grid with at least K points).
+// them evenly over [-1, 1]^dim (the first K points of the smallest grid with at least K points);
+// "dead-leaves" paints procedural images.
 import { Tensor, type Rng } from "../engine/index.js";
+import { deadLeaves } from "../data/dead-leaves.js";
 import type { ProbeSource } from "./source.js";
 
 function gridPoints(count: number, dim: number): Float32Array {
@@ -21,9 +23,18 @@ export class FixedProbes implements ProbeSource {
   readonly learned = false;
   readonly probes: Tensor;
 
-  constructor(readonly method: "uniform" | "grid", readonly count: number, readonly dim: number, rng: Rng) {
-    const values = method === "grid" ? gridPoints(count, dim) : rng.fork("probes").fillUniform(new Float32Array(count * dim), -1, 1);
-    this.probes = Tensor.from(values, [count, dim], { persistent: true });
+  constructor(readonly method: "uniform" | "grid" | "dead-leaves", readonly count: number, readonly shape: readonly number[], rng: Rng) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    let values: Float32Array;
+    if (method === "dead-leaves") {
+      const [c, h, w] = shape;
+      if (shape.length !== 3 || h !== w || (c !== 1 && c !== 3)) throw new RangeError(`dead-leaves probes are square 1- or 3-channel images, not [${shape.join(",")}]`);
+      values = deadLeaves(count, rng.fork("dead-leaves").next(), { size: h, channels: c as 1 | 3 });
+    } else {
+      if (shape.length !== 1) throw new RangeError(`${method} probes are coordinates; image inputs [${shape.join(",")}] take dead-leaves, vanilla or probegen probes`);
+      values = method === "grid" ? gridPoints(count, size) : rng.fork("probes").fillUniform(new Float32Array(count * size), -1, 1);
+    }
+    this.probes = Tensor.from(values, [count, ...shape], { persistent: true });
   }
 
   forward(): Tensor { return this.probes; }

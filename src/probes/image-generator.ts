@@ -1,7 +1,8 @@
 // ProbeGen for image inputs: latents [K, 32, 1, 1] through a deep linear stack of transposed
 // convolutions (1x1 -> 4 -> 8 -> 16 -> 32), then tanh. deep_linear_5 of the paper's code;
 // deep_linear_6 adds a 3x3 stride-1 layer at 16x16.
-import { ConvTranspose2dLayer, normalParameter, relu, tanh, type HasParameters, type Rng, type Tensor } from "../engine/index.js";
+import { ConvTranspose2dLayer, normalParameter, relu, tanh, type Rng, type Tensor } from "../engine/index.js";
+import type { ProbeSource } from "./source.js";
 
 export interface ImageGeneratorOptions {
   latentDim?: number;
@@ -14,7 +15,10 @@ export interface ImageGeneratorOptions {
   activation?: "none" | "relu";
 }
 
-export class ImageGenerator implements HasParameters {
+export class ImageGenerator implements ProbeSource {
+  readonly method = "probegen" as const;
+  readonly learned = true;
+  readonly shape: readonly number[];
   readonly latents: Tensor;
   readonly layers: ConvTranspose2dLayer[];
   readonly activation: "none" | "relu";
@@ -33,9 +37,23 @@ export class ImageGenerator implements HasParameters {
       { inChannels: w3, outChannels: w4, kernel: 4, stride: 2, padding: 1 },
       { inChannels: w4, outChannels: c, kernel: 3, stride: 1, padding: 1 },
     ];
+    this.shape = [c, 32, 32];
     this.latents = normalParameter([probes, z, 1, 1], 1, rng.fork("latents"));
     const layerRng = rng.fork("layers");
     this.layers = specs.map((s) => new ConvTranspose2dLayer(s, layerRng));
+  }
+
+  get count(): number { return this.probes; }
+
+  /** Forward FLOPs of the transposed convolutions for all K probes. */
+  flops(): number {
+    let side = 1, f = 0;
+    for (const l of this.layers) {
+      const { inChannels, outChannels, kernel } = l.spec;
+      f += 2 * this.probes * side * side * inChannels * outChannels * kernel * kernel;
+      side = (side - 1) * l.spec.stride - 2 * l.spec.padding + kernel;
+    }
+    return f;
   }
 
   /** The K probe images, [K, C, 32, 32], in (-1, 1). */

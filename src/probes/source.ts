@@ -2,8 +2,9 @@
 // gradient that flows back into those probes (backward() reaches their parameters).
 import type { HasParameters, Tensor } from "../engine/index.js";
 
-export type ProbeMethod = "probegen" | "vanilla" | "uniform" | "grid";
-export const PROBE_METHODS: readonly ProbeMethod[] = ["probegen", "vanilla", "uniform", "grid"];
+/** probegen and vanilla work on any input; uniform and grid make coordinates; dead-leaves makes images. */
+export type ProbeMethod = "probegen" | "vanilla" | "uniform" | "grid" | "dead-leaves";
+export const PROBE_METHODS: readonly ProbeMethod[] = ["probegen", "vanilla", "uniform", "grid", "dead-leaves"];
 
 /** How a network is represented to the head: by its answers to probes, or by weight statistics. */
 export type RepresentationMethod = ProbeMethod | "statnn";
@@ -13,11 +14,11 @@ export interface ProbeSource extends HasParameters {
   readonly method: ProbeMethod;
   /** Number of probes K. */
   readonly count: number;
-  /** Dimension of one probe (2 for coordinates). */
-  readonly dim: number;
+  /** Shape of one probe: [2] for coordinates, [C, H, W] for images. */
+  readonly shape: readonly number[];
   /** Whether training changes the probes (false: only the head trains). */
   readonly learned: boolean;
-  /** The K probes, [K, dim]; differentiable into the source's parameters when learned. */
+  /** The K probes, [K, ...shape]; differentiable into the source's parameters when learned. */
   forward(): Tensor;
   /** Forward FLOPs to produce the probes once (shared by every network). */
   flops(): number;

@@ -15,7 +15,8 @@ export interface TrainConfig {
   /** Evaluate val and test every this many steps (and at the end). */
   evalEvery: number;
   head: { width: number; depth: number };
-  generator: { latentDim: number; hidden: number[]; activation: "none" | "relu" };
+  /** hidden: the coordinate generator's widths; layers: the image generator's depth (5 or 6). */
+  generator: { latentDim: number; hidden: number[]; layers: 5 | 6; activation: "none" | "relu" };
   /** Initial vanilla probes: N(0,1) as the paper, or U(-1,1) inside the INRs' domain. */
   vanillaInit: "normal" | "uniform";
 }
@@ -30,7 +31,7 @@ export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, "zoo"> = {
   seed: 0,
   evalEvery: 500,
   head: { width: 256, depth: 6 },
-  generator: { latentDim: 32, hidden: [32], activation: "none" },
+  generator: { latentDim: 32, hidden: [32], layers: 5, activation: "none" },
   vanillaInit: "normal",
 };
 

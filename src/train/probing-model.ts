@@ -53,8 +53,8 @@ export class ProbingModel implements HasParameters {
       this.source = makeProbeSource({
         method: config.method, count: config.probes, latentDim: config.generator.latentDim,
         generatorHidden: config.generator.hidden, generatorActivation: config.generator.activation,
-        vanillaInit: config.vanillaInit,
-      }, this.family.probeDim(this.architecture), rng.fork("probes"));
+        generatorLayers: config.generator.layers, vanillaInit: config.vanillaInit,
+      }, this.family.probeShape(this.architecture), rng.fork("probes"));
       inFeatures = config.probes * this.family.outputsPerProbe(this.architecture);
     }
     this.head = new MlpHead(inFeatures, outputs, rng.fork("head"), config.head);

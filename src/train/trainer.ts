@@ -94,13 +94,14 @@ export function train(config: TrainConfig, out: string, opts: TrainOptions = {})
   const cfg = { ...config, zoo: resolve(config.zoo) };
   const zoo = Zoo.open(cfg.zoo);
   const data = new ZooData(zoo);
-  mkdirSync(out, { recursive: true });
   const configFile = join(out, "config.json");
   const metricsFile = join(out, "metrics.jsonl");
   const runFile: RunFile = {
     config: cfg, family: zoo.manifest.family, architecture: zoo.manifest.architecture, classes: data.classes, task: data.task,
     labelNames: zoo.manifest.task.labelNames ?? [], zooCount: zoo.count, probegenVersion: PROBEGEN_VERSION,
   };
+  // Built before anything is written, so a setting the zoo cannot take leaves no run folder behind.
+  const model = new ProbingModel(cfg, zoo.manifest, data.outputs, data);
   if (opts.resume) {
     const prior = readRunFile(out);
     const diff = configsDiffer(prior.config, cfg);
@@ -108,10 +109,10 @@ export function train(config: TrainConfig, out: string, opts: TrainOptions = {})
   } else if (existsSync(configFile)) {
     throw new Error(`${out} already holds a run; pass --resume to continue it, or choose another --out`);
   } else {
+    mkdirSync(out, { recursive: true });
     writeFileAtomic(configFile, `${JSON.stringify(runFile, null, 2)}\n`);
   }
 
-  const model = new ProbingModel(cfg, zoo.manifest, data.outputs, data);
   const params = model.namedParameters();
   const opt = new Adam(params.map(([, t]) => t), { lr: cfg.lr, weightDecay: cfg.weightDecay });
   const nTrain = data.splits.train.length;
