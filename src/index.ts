@@ -6,7 +6,8 @@ export {
   DWSNETS_SIREN, SIREN_INITS, sirenForward, sirenParameterShapes, sirenFlopsPerPoint, initSiren, gridCoordinates, renderSiren,
   type SirenArchitecture, type SirenInit,
 } from "./nets/siren.js";
-export { SMALL_CNN_ZOO, smallCnnForward, smallCnnParameterShapes, type SmallCnnArchitecture } from "./nets/small-cnn.js";
+export { SMALL_CNN_ZOO, smallCnnForward, smallCnnParameterShapes, smallCnnAsCnn, type SmallCnnArchitecture } from "./nets/small-cnn.js";
+export { cnnForward, cnnParameterShapes, cnnFlopsPerImage, type CnnArchitecture, type CnnLayerSpec } from "./nets/cnn.js";
 export { networkFamily, type NetworkFamily } from "./nets/family.js";
 export { CoordinateGenerator, type CoordinateGeneratorOptions } from "./probes/coordinate-generator.js";
 export { ImageGenerator, type ImageGeneratorOptions } from "./probes/image-generator.js";
