@@ -2,7 +2,7 @@
 // W1: 32 SIRENs x 64 probes from the coordinate generator, 6-layer head, cross-entropy.
 // W2: 32 small CNNs x 64 probes from the 5-layer transposed-conv generator, head input 640,
 //     one output, MSE.
-import { Adam, Tensor, backward, crossEntropy, mseLoss, parametersOf, reshape, tidy, Rng, type HasParameters } from "../src/engine/index.js";
+import { Adam, Tensor, backward, crossEntropy, mseLoss, reshape, tidy, Rng, type HasParameters } from "../src/engine/index.js";
 import { DWSNETS_SIREN, sirenForward, sirenParameterShapes } from "../src/nets/siren.js";
 import { SMALL_CNN_ZOO, smallCnnForward, smallCnnParameterShapes } from "../src/nets/small-cnn.js";
 import { CoordinateGenerator } from "../src/probes/coordinate-generator.js";
@@ -98,4 +98,3 @@ export function trainer(w: Workload, lr = 3e-4): () => number {
   };
 }
 
-export { parametersOf };

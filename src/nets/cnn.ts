@@ -75,15 +75,3 @@ export function cnnFlopsPerImage(arch: CnnArchitecture, size: number): number {
   });
   return f + sizes[sizes.length - 1] ** 2 * c + 2 * c * arch.classes;
 }
-
-/** Groups network indices by architecture (JSON of the spec), for zoos that mix architectures. */
-export function groupByArchitecture<T>(items: readonly T[], archOf: (t: T) => CnnArchitecture): Map<string, number[]> {
-  const groups = new Map<string, number[]>();
-  items.forEach((t, i) => {
-    const key = JSON.stringify(archOf(t));
-    let g = groups.get(key);
-    if (g === undefined) { g = []; groups.set(key, g); }
-    g.push(i);
-  });
-  return groups;
-}
