@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { buildInrZoo, type InrZooOptions } from "../src/zoo/inr-builder.js";
+import { buildInrZoo, buildInrZooParallel, type InrZooOptions } from "../src/zoo/inr-builder.js";
 import { Zoo, rangesIndices } from "../src/zoo/format.js";
 import { imagePixels, loadImageSet } from "../src/data/image-sets.js";
 import { DWSNETS_SIREN, renderSiren } from "../src/nets/siren.js";
@@ -77,6 +77,22 @@ test("the same seed gives a byte-identical zoo, whatever the batch size; another
   const seed4 = tmp("zoo-c");
   buildInrZoo(small(seed4, { seed: 4 }));
   assert.notDeepEqual(files(seed4).get("shard-00000.safetensors"), a.get("shard-00000.safetensors"));
+});
+
+test("a build on two worker threads writes the same zoo, and resumes like one on a single thread", async () => {
+  const dir = tmp("zoo-par");
+  const progress: number[] = [];
+  const report = await buildInrZooParallel(small(dir, { onProgress: (d) => progress.push(d) }), 2);
+  assert.equal(report.fitted, 14);
+  assert.deepEqual(files(dir), files(built()));
+  assert.equal(progress[progress.length - 1], 14);
+  rmSync(join(dir, "zoo.json"));
+  rmSync(join(dir, "shard-00001.safetensors"));
+  writeFileSync(join(dir, "build.json"), readFileSync(join(built(), "zoo.json")));
+  const again = await buildInrZooParallel(small(dir), 2);
+  assert.equal(again.fitted, 5);
+  assert.equal(again.skippedShards, 2);
+  assert.deepEqual(files(dir), files(built()));
 });
 
 test("an interrupted build resumes without refitting finished shards and ends identical", () => {

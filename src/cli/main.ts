@@ -13,7 +13,7 @@ Usage: probegen <command> [options]
 
 Commands:
   demo      the main job: build a small MNIST INR zoo, train ProbeGen, vanilla and fixed
-            probes on it, and compare them (about 5 minutes the first time)
+            probes on it, and compare them (about 3 minutes the first time)
   zoo       build, inspect and render model zoos (zoo build inr | zoo info | zoo render)
   train     train a probing model (ProbeGen, vanilla or fixed probes) on a zoo
   eval      evaluate a trained run: accuracy, per-class accuracy, confusion matrix

@@ -6,7 +6,7 @@ import { DWSNETS_SIREN, SIREN_INITS, renderSiren, type SirenArchitecture } from 
 import { encodePng, toBytes } from "../report/png.js";
 import { createProgress } from "../report/progress.js";
 import { Zoo } from "../zoo/format.js";
-import { buildInrZoo } from "../zoo/inr-builder.js";
+import { buildInrZooParallel } from "../zoo/inr-builder.js";
 import { DEFAULT_INR_RECIPE } from "../zoo/inr-fit.js";
 import { summarizeZoo } from "../zoo/summary.js";
 import { UsageError, choiceArg, intArg, numArg, requiredArg } from "./args.js";
@@ -40,6 +40,8 @@ Options:
   --seed N           seed of the image choice and of every INR's initialisation (0)
   --batch N          INRs fitted at once (64); does not change the result
   --shard-size N     INRs per shard file (1000)
+  --workers N        worker threads fitting shards side by side (1); the zoo is the same,
+                     so use one per core and more shards than workers
   --data DIR         folder with the image set's IDX files (default: its installed package)
   --json             print the build report as JSON on stdout
   -h, --help         show this help`;
@@ -54,7 +56,7 @@ const RENDER_USAGE = `Usage: probegen zoo render DIR --index I --out FILE.png [-
 Evaluates INR I of the zoo on a size x size grid over [-1,1]^2 and writes a grayscale PNG.
 Size 28 is the grid the INR was fitted on (default 112).`;
 
-function build(argv: string[]): number {
+async function build(argv: string[]): Promise<number> {
   const [kind, ...rest] = argv;
   if (kind === "-h" || kind === "--help") { console.log(BUILD_USAGE); return 0; }
   if (kind !== "inr") throw new UsageError(kind === undefined ? "zoo build needs a zoo kind: `probegen zoo build inr ...`" : `unknown zoo kind "${kind}" (expected inr)`);
@@ -65,6 +67,7 @@ function build(argv: string[]): number {
       steps: { type: "string" }, lr: { type: "string" }, psnr: { type: "string" }, init: { type: "string" },
       hidden: { type: "string" }, w0: { type: "string" },
       seed: { type: "string" }, batch: { type: "string" }, "shard-size": { type: "string" }, data: { type: "string" },
+      workers: { type: "string" },
       json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -84,7 +87,7 @@ function build(argv: string[]): number {
   const arch: SirenArchitecture = { ...DWSNETS_SIREN, hidden, w0: numArg("w0", values.w0, DWSNETS_SIREN.w0, 0) };
   const progress = createProgress(`fitting ${dataset} INRs`, count, "INRs");
   let psnrSum = 0, fittedNow = 0;
-  const report = buildInrZoo({
+  const report = await buildInrZooParallel({
     dataset, count, out, recipe, arch, dataDir: values.data,
     seed: intArg("seed", values.seed, 0),
     batch: intArg("batch", values.batch, 64, 1),
@@ -93,7 +96,7 @@ function build(argv: string[]): number {
       if (last !== null) { psnrSum += last.psnr; fittedNow++; }
       progress.update(done, fittedNow > 0 ? `mean PSNR ${(psnrSum / fittedNow).toFixed(2)} dB` : undefined);
     },
-  });
+  }, intArg("workers", values.workers, 1, 1, 64));
   progress.finish(`${report.fitted} fitted, ${report.skippedShards} shard(s) already there`);
   const summary = summarizeZoo(Zoo.open(out));
   const result = {
@@ -155,7 +158,7 @@ function render(argv: string[]): number {
   return 0;
 }
 
-export function zooCommand(argv: string[]): number {
+export function zooCommand(argv: string[]): number | Promise<number> {
   const [sub, ...rest] = argv;
   switch (sub) {
     case "build": return build(rest);

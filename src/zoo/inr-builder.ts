@@ -4,12 +4,13 @@
 // uninterrupted one. zoo.json is written last.
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { imagePixels, loadImageSet, type ImageSetName } from "../data/image-sets.js";
+import { Worker } from "node:worker_threads";
+import { imagePixels, loadImageSet, type ImageSet, type ImageSetName } from "../data/image-sets.js";
 import { DWSNETS_SIREN, gridCoordinates, sirenParameterShapes, type SirenArchitecture } from "../nets/siren.js";
 import { writeFileAtomic } from "./atomic.js";
 import { MANIFEST_FILE, ZooFormatError, planShards, readShardFile, type ZooManifest } from "./format.js";
 import { DEFAULT_INR_RECIPE, InrFitter, type InrJob, type InrRecipe, type InrResult } from "./inr-fit.js";
-import { planInrZoo, type InrPlanEntry } from "./inr-plan.js";
+import { planInrZoo, type InrPlan, type InrPlanEntry } from "./inr-plan.js";
 import { encodeSafetensors, type SafeArray } from "./safetensors.js";
 import { PROBEGEN_VERSION } from "../version.js";
 
@@ -28,7 +29,8 @@ export interface InrZooOptions {
   /** INRs per shard file (1000). */
   shardSize?: number;
   arch?: SirenArchitecture;
-  /** Called as INRs finish: done so far (skipped shards included), total, and the last result. */
+  /** Called as INRs finish: done so far (skipped shards included), total, and the last result
+   * (in a parallel build, without its parameters). */
   onProgress?: (done: number, total: number, last: InrResult | null) => void;
 }
 
@@ -115,8 +117,19 @@ function encodeShard(m: ZooManifest, shard: ZooManifest["shards"][number], resul
   return encodeSafetensors(tensors, { format: "probegen-zoo-shard", start: String(shard.start), count: String(n) });
 }
 
-export function buildInrZoo(opts: InrZooOptions): InrBuildReport {
-  const t0 = performance.now();
+/** Everything a build derives from its options: the image set, the plan and the manifest. */
+export interface InrBuild {
+  opts: InrZooOptions;
+  seed: number;
+  recipe: InrRecipe;
+  arch: SirenArchitecture;
+  set: ImageSet;
+  plan: InrPlan;
+  manifest: ZooManifest;
+}
+
+/** Derives a build from its options without touching the output folder (workers use it). */
+export function describeInrBuild(opts: InrZooOptions): InrBuild {
   const seed = opts.seed ?? 0;
   const recipe: InrRecipe = { ...DEFAULT_INR_RECIPE, ...opts.recipe };
   const arch = opts.arch ?? DWSNETS_SIREN;
@@ -124,7 +137,15 @@ export function buildInrZoo(opts: InrZooOptions): InrBuildReport {
   if (arch.inDim !== 2 || arch.outDim !== 1) throw new RangeError("INR zoos of images need SIRENs with 2 inputs and 1 output");
   const plan = planInrZoo(set, opts.count, seed);
   const manifest = inrZooManifest({ ...opts, seed, recipe, arch }, set.labelNames, plan.splits, [set.rows, set.cols]);
+  return { opts, seed, recipe, arch, set, plan, manifest };
+}
 
+/**
+ * Opens the output folder for a build: refuses one holding other settings, records build.json,
+ * and returns the shards still to fit (damaged ones removed), or null when the zoo is complete.
+ */
+function startBuild(b: InrBuild): number[] | null {
+  const { opts, manifest } = b;
   mkdirSync(opts.out, { recursive: true });
   const manifestFile = join(opts.out, MANIFEST_FILE);
   const buildFile = join(opts.out, BUILD_FILE);
@@ -139,36 +160,40 @@ export function buildInrZoo(opts: InrZooOptions): InrBuildReport {
     if (!sameSettings(prior, manifest)) {
       throw new ZooFormatError(f, `holds a ${f === manifestFile ? "zoo" : "build"} with other settings (${describeDifference(prior, manifest)}); choose another --out or remove the folder`);
     }
-    if (f === manifestFile) {
-      return { manifest: prior, fitted: 0, skippedShards: prior.shards.length, seconds: (performance.now() - t0) / 1000 };
-    }
+    if (f === manifestFile) return null;
   }
   if (!existsSync(buildFile)) writeFileAtomic(buildFile, `${JSON.stringify(manifest, null, 2)}\n`);
-
   // A shard counts as done only if it reads back whole and matches the manifest.
-  const pending = manifest.shards.map((s) => {
+  const pending: number[] = [];
+  manifest.shards.forEach((s, i) => {
     const file = join(opts.out, s.file);
-    if (!existsSync(file)) return true;
-    try {
-      readShardFile(file, manifest, s.count);
-      return false;
-    } catch {
-      rmSync(file, { force: true });
-      return true;
+    if (existsSync(file)) {
+      try {
+        readShardFile(file, manifest, s.count);
+        return;
+      } catch {
+        rmSync(file, { force: true });
+      }
     }
+    pending.push(i);
   });
-  const skippedShards = pending.filter((p) => !p).length;
-  let done = manifest.shards.reduce((s, sh, i) => s + (pending[i] ? 0 : sh.count), 0);
-  opts.onProgress?.(done, manifest.count, null);
+  return pending;
+}
 
-  const coords = gridCoordinates(set.rows, set.cols);
-  const fitter = new InrFitter(arch, recipe, opts.batch ?? 64, coords, seed);
+function finishBuild(b: InrBuild): void {
+  writeFileAtomic(join(b.opts.out, MANIFEST_FILE), `${JSON.stringify(b.manifest, null, 2)}\n`);
+  rmSync(join(b.opts.out, BUILD_FILE), { force: true });
+}
+
+/** Fits the INRs of the given shards, writing each shard as it completes; returns INRs fitted. */
+export function fitInrShards(b: InrBuild, shards: readonly number[], onDone: (r: InrResult) => void): number {
+  const { manifest, plan, set, opts } = b;
+  const fitter = new InrFitter(b.arch, b.recipe, opts.batch ?? 64, gridCoordinates(set.rows, set.cols), b.seed);
   const shardOf = (index: number) => manifest.shards.findIndex((s) => index < s.start + s.count);
   const results = new Map<number, (InrResult | undefined)[]>();
   const remaining = new Map<number, number>();
   function* jobs(): Generator<InrJob> {
-    for (let si = 0; si < manifest.shards.length; si++) {
-      if (!pending[si]) continue;
+    for (const si of shards) {
       const s = manifest.shards[si];
       results.set(si, new Array(s.count));
       remaining.set(si, s.count);
@@ -191,13 +216,70 @@ export function buildInrZoo(opts: InrZooOptions): InrBuildReport {
         results.delete(si);
       }
       fitted++;
-      done++;
-      opts.onProgress?.(done, manifest.count, r);
+      onDone(r);
     });
   } finally {
     fitter.dispose();
   }
-  writeFileAtomic(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
-  rmSync(buildFile, { force: true });
-  return { manifest, fitted, skippedShards, seconds: (performance.now() - t0) / 1000 };
+  return fitted;
+}
+
+function doneBefore(b: InrBuild, pending: readonly number[]): number {
+  return b.manifest.shards.reduce((s, sh, i) => s + (pending.includes(i) ? 0 : sh.count), 0);
+}
+
+/** Builds (or resumes) an INR zoo on this thread. */
+export function buildInrZoo(opts: InrZooOptions): InrBuildReport {
+  const t0 = performance.now();
+  const b = describeInrBuild(opts);
+  const pending = startBuild(b);
+  const seconds = () => (performance.now() - t0) / 1000;
+  if (pending === null) return { manifest: b.manifest, fitted: 0, skippedShards: b.manifest.shards.length, seconds: seconds() };
+  let done = doneBefore(b, pending);
+  opts.onProgress?.(done, b.manifest.count, null);
+  const fitted = fitInrShards(b, pending, (r) => opts.onProgress?.(++done, b.manifest.count, r));
+  finishBuild(b);
+  return { manifest: b.manifest, fitted, skippedShards: b.manifest.shards.length - pending.length, seconds: seconds() };
+}
+
+/**
+ * Builds (or resumes) an INR zoo with `workers` worker threads, each fitting whole shards (the
+ * largest first, to the least loaded worker). Shards do not depend on which thread fits them,
+ * so the zoo is the same as a one-thread build. Use more shards than workers.
+ */
+export async function buildInrZooParallel(opts: InrZooOptions, workers: number): Promise<InrBuildReport> {
+  if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
+  if (workers === 1) return buildInrZoo(opts);
+  const t0 = performance.now();
+  const b = describeInrBuild(opts);
+  const pending = startBuild(b);
+  const seconds = () => (performance.now() - t0) / 1000;
+  if (pending === null) return { manifest: b.manifest, fitted: 0, skippedShards: b.manifest.shards.length, seconds: seconds() };
+  let done = doneBefore(b, pending);
+  opts.onProgress?.(done, b.manifest.count, null);
+  const loads = Array.from({ length: Math.min(workers, pending.length) }, () => ({ count: 0, shards: [] as number[] }));
+  for (const si of [...pending].sort((x, y) => b.manifest.shards[y].count - b.manifest.shards[x].count || x - y)) {
+    const w = loads.reduce((best, l) => (l.count < best.count ? l : best));
+    w.shards.push(si);
+    w.count += b.manifest.shards[si].count;
+  }
+  const { onProgress: _callback, ...cloneable } = opts;
+  let fitted = 0;
+  const threads: Worker[] = [];
+  try {
+    await Promise.all(loads.map(({ shards }) => new Promise<void>((resolve, reject) => {
+      const w = new Worker(new URL("./inr-build-worker.js", import.meta.url), { workerData: { opts: cloneable, shards } });
+      threads.push(w);
+      w.on("message", (r: InrResult) => {
+        fitted++;
+        opts.onProgress?.(++done, b.manifest.count, r);
+      });
+      w.on("error", reject);
+      w.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`an INR fitting worker exited with code ${code}`))));
+    })));
+  } finally {
+    for (const t of threads) await t.terminate();
+  }
+  finishBuild(b);
+  return { manifest: b.manifest, fitted, skippedShards: b.manifest.shards.length - pending.length, seconds: seconds() };
 }
