@@ -127,6 +127,27 @@ export function col2imLd(
 @inline function firstNet(u: i32, nImg: i32, xShared: bool): i32 { return xShared ? 0 : u / nImg; }
 @inline function lastNet(u: i32, nNet: i32, nImg: i32, xShared: bool): i32 { return xShared ? nNet : u / nImg + 1; }
 
+// rows [O, P]: row o += bias[o] (bias 0: none), then max(., 0) when relu
+function biasRelu(y: usize, bias: usize, O: i32, P: i32, relu: bool): void {
+  const zero = f32x4.splat(0);
+  for (let o = 0; o < O; o++) {
+    const bv: f32 = bias == 0 ? 0 : load<f32>(bias + bytes(o));
+    const vb = f32x4.splat(bv);
+    const row = y + bytes(o * P);
+    let p = 0;
+    for (; p + 4 <= P; p += 4) {
+      let v = f32x4.add(v128.load(row + bytes(p)), vb);
+      if (relu) v = f32x4.max(v, zero);
+      v128.store(row + bytes(p), v);
+    }
+    for (; p < P; p++) {
+      let v = load<f32>(row + bytes(p)) + bv;
+      if (relu && !(v > 0)) v = 0;
+      store<f32>(row + bytes(p), v);
+    }
+  }
+}
+
 @inline function isPointwise(KH: i32, KW: i32, sh: i32, sw: i32, ph: i32, pw: i32): bool {
   return KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0;
 }
@@ -139,9 +160,11 @@ export function conv2dWorkFloats(nNet: i32, C: i32, H: i32, W: i32, O: i32, KH: 
   return GEMM_WORK_FLOATS + align16(CKK * OH * OW) + nNet * align16(packed) + 64;
 }
 
+// y[b,k] = conv(x, w[b]) (+ bias[b] when bias != 0), then ReLU when relu: the bias and the
+// activation are applied to each image's output while it is still in cache.
 export function conv2dForward(
   nNet: i32, nImg: i32, xShared: bool, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32,
-  sh: i32, sw: i32, ph: i32, pw: i32, x: usize, w: usize, y: usize, work: usize,
+  sh: i32, sw: i32, ph: i32, pw: i32, x: usize, w: usize, bias: usize, relu: bool, y: usize, work: usize,
 ): void {
   const OH = outSize(H, KH, sh, ph), OW = outSize(W, KW, sw, pw);
   const P = OH * OW, CKK = C * KH * KW;
@@ -158,7 +181,9 @@ export function conv2dForward(
     if (!direct) { im2col(src, C, H, W, KH, KW, sh, sw, ph, pw, OH, OW, cols); src = cols; }
     const k = xShared ? u : u % nImg;
     for (let b = firstNet(u, nImg, xShared); b < lastNet(u, nNet, nImg, xShared); b++) {
-      gemmPackedA(O, P, CKK, packs + bytes(b * packStride), false, src, P, 1, false, y + bytes((b * nImg + k) * imgOut), P, gw);
+      const yk = y + bytes((b * nImg + k) * imgOut);
+      gemmPackedA(O, P, CKK, packs + bytes(b * packStride), false, src, P, 1, false, yk, P, gw);
+      if (bias != 0 || relu) biasRelu(yk, bias == 0 ? 0 : bias + bytes(b * O), O, P, relu);
     }
   }
 }

@@ -73,6 +73,8 @@ for (const backend of backends) {
     check("zoo conv2d shared s2 p1 k5", (x, w) => conv2d(x, w, null, { stride: 2, padding: 1 }),
       [r([3, 1, 8, 8]), r([2, 2, 1, 5, 5], 0.5)]);
     check("zoo conv2d pointwise", (x, w, b) => conv2d(x, w, b), [r([2, 3, 3, 4, 4]), r([2, 2, 3, 1, 1]), r([2, 2])]);
+    check("zoo conv2d with fused relu", (x, w, b) => conv2d(x, w, b, { stride: 2, padding: 1, activation: "relu" }),
+      [r([2, 2, 7, 7]), r([3, 4, 2, 3, 3], 0.5), r([3, 4])], { eps: 1e-3 });
   });
 
   test(`${backend}: transposed conv2d, stride 1 and 2`, () => {

@@ -195,8 +195,11 @@ test("zoo conv2d forward, input and weight gradients match the reference", () =>
     const nX = (s.xShared ? 1 : s.nNet) * s.nImg * s.C * s.H * s.W;
     const nW = s.nNet * s.O * s.C * s.KH * s.KW, nY = s.nNet * s.nImg * s.O * s.OH * s.OW;
     const tag = JSON.stringify(c);
-    let [w, r] = both(() => [vec(nX), vec(nW), vec(nY)], (k, [x, wt, y]) => k.conv2dForward(s, x, wt, y), [2]);
+    let [w, r] = both(() => [vec(nX), vec(nW), vec(nY)], (k, [x, wt, y]) => k.conv2dForward(s, x, wt, y, null, false), [2]);
     assertClose(w[0], r[0], 1e-5, 1e-5, `conv2dForward ${tag}`);
+    [w, r] = both(() => [vec(nX), vec(nW), vec(nY), vec(s.nNet * s.O)], (k, [x, wt, y, bias]) => k.conv2dForward(s, x, wt, y, bias, true), [2]);
+    assertClose(w[0], r[0], 1e-5, 1e-5, `conv2dForward + bias + relu ${tag}`);
+    assert.ok(w[0].some((v) => v === 0) && w[0].some((v) => v > 0), "the fused ReLU clips");
     for (const acc of [false, true]) {
       [w, r] = both(() => [vec(nY), vec(nW), vec(nX)], (k, [dy, wt, dx]) => k.conv2dBackwardInput(s, dy, wt, dx, acc), [2]);
       assertClose(w[0], r[0], 1e-5, 1e-5, `conv2dBackwardInput acc=${acc} ${tag}`);

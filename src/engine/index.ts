@@ -11,7 +11,7 @@ export { getRuntime } from "./memory.js";
 export { add, sub, mul, scale, addScalar, reshape, sum, mean } from "./ops/elementwise.js";
 export { sin, biasSin, cos, tanh, sigmoid, relu, leakyRelu, gelu, activation, type ActivationName } from "./ops/activations.js";
 export { linear } from "./ops/linear.js";
-export { conv2d, convTranspose2d, type Conv2dOptions, type ConvTranspose2dOptions } from "./ops/conv.js";
+export { conv2d, convTranspose2d, type Conv2dOptions, type FusedConv2dOptions, type ConvTranspose2dOptions } from "./ops/conv.js";
 export { globalAvgPool } from "./ops/pool.js";
 export { crossEntropy, mseLoss } from "./ops/losses.js";
 export { LinearLayer, ConvTranspose2dLayer, parametersOf, type HasParameters, type ConvTransposeSpec } from "./layers.js";

@@ -45,8 +45,10 @@ export function cnnForward(arch: CnnArchitecture, params: ReadonlyMap<string, Te
   };
   let h = x;
   arch.layers.forEach((l, i) => {
-    let y = conv2d(h, get(`layers.${i}.weight`), get(`layers.${i}.bias`), { stride: l.stride, padding: l.padding });
-    y = activation(y, l.activation, { w0: l.w0 ?? 1 });
+    // ReLU is applied inside the conv kernel; other activations are ops of their own.
+    const fused = l.activation === "relu";
+    let y = conv2d(h, get(`layers.${i}.weight`), get(`layers.${i}.bias`), { stride: l.stride, padding: l.padding, activation: fused ? "relu" : "none" });
+    if (!fused) y = activation(y, l.activation, { w0: l.w0 ?? 1 });
     if (arch.residual && h.rank === y.rank && h.shape.every((d, j) => d === y.shape[j])) y = add(y, h);
     h = y;
   });

@@ -96,8 +96,9 @@ export interface Kernels {
   im2col(x: F32, g: ConvGeometry, cols: F32): void;
   /** x += col2im(cols) */
   col2im(cols: F32, g: ConvGeometry, x: F32): void;
-  /** y [nNet, nImg, O, OH, OW] from x and w [nNet, O, C, KH, KW]; no bias */
-  conv2dForward(s: ZooConvShape, x: F32, w: F32, y: F32): void;
+  /** y [nNet, nImg, O, OH, OW] from x and w [nNet, O, C, KH, KW], plus bias [nNet, O] when
+   * given, then ReLU when relu */
+  conv2dForward(s: ZooConvShape, x: F32, w: F32, y: F32, bias: F32 | null, relu: boolean): void;
   conv2dBackwardInput(s: ZooConvShape, dy: F32, w: F32, dx: F32, acc: boolean): void;
   conv2dBackwardWeight(s: ZooConvShape, x: F32, dy: F32, dw: F32, acc: boolean): void;
   /** y [n, Cout, OH, OW]; no bias */

@@ -208,13 +208,17 @@ export function createReferenceKernels(): Kernels {
           if (xi >= 0) x[xi] += cols[((c * g.KH + i) * g.KW + j) * P + oh * g.OW + ow];
         }
     },
-    conv2dForward(s, x, w, y) {
+    conv2dForward(s, x, w, y, bias, relu) {
       const t = terms(s), imgIn = s.C * s.H * s.W, imgOut = s.O * s.OH * s.OW, wSize = s.O * s.C * s.KH * s.KW;
+      const P = s.OH * s.OW;
       for (let b = 0; b < s.nNet; b++) for (let k = 0; k < s.nImg; k++) {
         const xo = (s.xShared ? k : b * s.nImg + k) * imgIn, yo = (b * s.nImg + k) * imgOut, wo = b * wSize;
         const acc = new Float64Array(imgOut);
         for (let q = 0; q < t.length; q += 3) acc[t[q + 2]] += x[xo + t[q]] * w[wo + t[q + 1]];
-        for (let i = 0; i < imgOut; i++) y[yo + i] = acc[i];
+        for (let i = 0; i < imgOut; i++) {
+          const v = Math.fround(acc[i]) + (bias === null ? 0 : bias[b * s.O + Math.floor(i / P)]);
+          y[yo + i] = relu ? Math.max(0, v) : v;
+        }
       }
     },
     conv2dBackwardInput(s, dy, w, dx, acc) {

@@ -103,7 +103,7 @@ export function createWasmKernels(): Kernels {
       void adam(p(pp), p(g), p(m), p(v), n(pp), lr, b1, b2, eps, bc1, bc2Sqrt, wd),
     im2col: (x, g, cols) => void im2col(p(x), ...geo(g), p(cols)),
     col2im: (cols, g, x) => void col2im(p(cols), ...geo(g), p(x)),
-    conv2dForward: (s, x, w, y) => void convF(...zoo(s), p(x), p(w), p(y), zooWork(s)),
+    conv2dForward: (s, x, w, y, bias, relu) => void convF(...zoo(s), p(x), p(w), bias === null ? 0 : p(bias), b(relu), p(y), zooWork(s)),
     conv2dBackwardInput: (s, dy, w, dx, acc) => void convBI(...zoo(s), p(dy), p(w), p(dx), b(acc), zooWork(s)),
     conv2dBackwardWeight: (s, x, dy, dw, acc) => void convBW(...zoo(s), p(x), p(dy), p(dw), b(acc), zooWork(s)),
     convTranspose2dForward: (s, x, w, y) =>

@@ -11,6 +11,11 @@ export interface Conv2dOptions {
   padding?: number | [number, number];
 }
 
+export interface FusedConv2dOptions extends Conv2dOptions {
+  /** "relu" applies ReLU to each image's output in the same pass (conv2d only). */
+  activation?: "relu" | "none";
+}
+
 const pair = (v: number | [number, number] | undefined, d: number): [number, number] =>
   v === undefined ? [d, d] : typeof v === "number" ? [v, v] : v;
 
@@ -20,7 +25,7 @@ const pair = (v: number | [number, number] | undefined, d: number): [number, num
  * - w [B, O, C, KH, KW], b [B, O] (a zoo): x [B, K, C, H, W] -> [B, K, O, OH, OW], or x
  *   [K, C, H, W] shared by all B networks -> [B, K, O, OH, OW].
  */
-export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
+export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null, opts: FusedConv2dOptions = {}): Tensor {
   const zoo = w.rank === 5;
   if (!zoo && w.rank !== 4) throw new ShapeError("conv2d", `weight ${fmtShape(w.shape)} must be [O,C,KH,KW] or [B,O,C,KH,KW]`);
   const [nNet, O, C, KH, KW] = zoo ? w.shape : [1, ...w.shape];
@@ -46,15 +51,23 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null, opts: Conv
   const s: ZooConvShape = { nNet, nImg, xShared, C, H, W, O, OH, OW, KH, KW, strideH, strideW, padH, padW };
   const y = Tensor.empty(zoo ? [nNet, nImg, O, OH, OW] : [nImg, O, OH, OW]);
   const k = kernels();
-  k.conv2dForward(s, x.data, w.data, y.data);
-  if (b !== null) k.addChannel(y.data, b.data, y.data, nNet, nImg, O, OH * OW);
-  return record(y, zoo ? "zooConv2d" : "conv2d", [x, w, b], (g) => {
+  const relu = opts.activation === "relu";
+  k.conv2dForward(s, x.data, w.data, y.data, b?.data ?? null, relu);
+  return record(y, zoo ? "zooConv2d" : "conv2d", [x, w, b], (gOut) => {
+    // Through a fused ReLU the gradient passes where the output is positive.
+    let masked: Tensor | null = null;
+    if (relu) {
+      masked = Tensor.empty(y.shape);
+      k.leakyReluBackward(y.data, gOut, masked.data, 0, false);
+    }
+    const g = masked?.data ?? gOut;
     const sx = gradSink(x);
     if (sx !== null) k.conv2dBackwardInput(s, g, w.data, sx.g, sx.acc);
     const sw = gradSink(w);
     if (sw !== null) k.conv2dBackwardWeight(s, x.data, g, sw.g, sw.acc);
     const sb = gradSink(b);
     if (sb !== null) k.sumChannel(g, sb.g, nNet, nImg, O, OH * OW, sb.acc);
+    masked?.dispose();
   });
 }
 
