@@ -224,22 +224,36 @@ export function fitInrShards(b: InrBuild, shards: readonly number[], onDone: (r:
   return fitted;
 }
 
-function doneBefore(b: InrBuild, pending: readonly number[]): number {
-  return b.manifest.shards.reduce((s, sh, i) => s + (pending.includes(i) ? 0 : sh.count), 0);
+/** A started build: what is left to fit, a progress callback counting on from what was done, and the report. */
+interface OpenBuild {
+  b: InrBuild;
+  /** Shards to fit; null when the zoo is already complete. */
+  pending: number[] | null;
+  onDone: (r: InrResult) => void;
+  finish: (fitted: number) => InrBuildReport;
 }
 
-/** Builds (or resumes) an INR zoo on this thread. */
-export function buildInrZoo(opts: InrZooOptions): InrBuildReport {
+function openBuild(opts: InrZooOptions): OpenBuild {
   const t0 = performance.now();
   const b = describeInrBuild(opts);
   const pending = startBuild(b);
   const seconds = () => (performance.now() - t0) / 1000;
-  if (pending === null) return { manifest: b.manifest, fitted: 0, skippedShards: b.manifest.shards.length, seconds: seconds() };
-  let done = doneBefore(b, pending);
-  opts.onProgress?.(done, b.manifest.count, null);
-  const fitted = fitInrShards(b, pending, (r) => opts.onProgress?.(++done, b.manifest.count, r));
-  finishBuild(b);
-  return { manifest: b.manifest, fitted, skippedShards: b.manifest.shards.length - pending.length, seconds: seconds() };
+  let done = b.manifest.shards.reduce((s, sh, i) => s + (pending === null || !pending.includes(i) ? sh.count : 0), 0);
+  if (pending !== null) opts.onProgress?.(done, b.manifest.count, null);
+  return {
+    b, pending,
+    onDone: (r) => opts.onProgress?.(++done, b.manifest.count, r),
+    finish: (fitted) => {
+      if (pending !== null) finishBuild(b);
+      return { manifest: b.manifest, fitted, skippedShards: b.manifest.shards.length - (pending?.length ?? 0), seconds: seconds() };
+    },
+  };
+}
+
+/** Builds (or resumes) an INR zoo on this thread. */
+export function buildInrZoo(opts: InrZooOptions): InrBuildReport {
+  const { b, pending, onDone, finish } = openBuild(opts);
+  return finish(pending === null ? 0 : fitInrShards(b, pending, onDone));
 }
 
 /**
@@ -250,13 +264,8 @@ export function buildInrZoo(opts: InrZooOptions): InrBuildReport {
 export async function buildInrZooParallel(opts: InrZooOptions, workers: number): Promise<InrBuildReport> {
   if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
   if (workers === 1) return buildInrZoo(opts);
-  const t0 = performance.now();
-  const b = describeInrBuild(opts);
-  const pending = startBuild(b);
-  const seconds = () => (performance.now() - t0) / 1000;
-  if (pending === null) return { manifest: b.manifest, fitted: 0, skippedShards: b.manifest.shards.length, seconds: seconds() };
-  let done = doneBefore(b, pending);
-  opts.onProgress?.(done, b.manifest.count, null);
+  const { b, pending, onDone, finish } = openBuild(opts);
+  if (pending === null) return finish(0);
   const loads = Array.from({ length: Math.min(workers, pending.length) }, () => ({ count: 0, shards: [] as number[] }));
   for (const si of [...pending].sort((x, y) => b.manifest.shards[y].count - b.manifest.shards[x].count || x - y)) {
     const w = loads.reduce((best, l) => (l.count < best.count ? l : best));
@@ -272,7 +281,7 @@ export async function buildInrZooParallel(opts: InrZooOptions, workers: number):
       threads.push(w);
       w.on("message", (r: InrResult) => {
         fitted++;
-        opts.onProgress?.(++done, b.manifest.count, r);
+        onDone(r);
       });
       w.on("error", reject);
       w.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`an INR fitting worker exited with code ${code}`))));
@@ -280,6 +289,5 @@ export async function buildInrZooParallel(opts: InrZooOptions, workers: number):
   } finally {
     for (const t of threads) await t.terminate();
   }
-  finishBuild(b);
-  return { manifest: b.manifest, fitted, skippedShards: b.manifest.shards.length - pending.length, seconds: seconds() };
+  return finish(fitted);
 }
