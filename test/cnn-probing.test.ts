@@ -60,6 +60,6 @@ test("image probes on a CNN zoo: every method trains, scores by Kendall's tau an
   const six = train({ ...base, method: "probegen", generator: { ...base.generator, layers: 6 } }, join(root, "pg6"));
   assert.ok(six.best !== null);
   assert.throws(() => train({ ...base, method: "uniform" }, join(root, "uniform")),
-    /uniform probes are coordinates; image inputs \[1,32,32\] take dead-leaves, vanilla or probegen probes/);
+    /uniform probes are coordinates; image inputs \[1,32,32\] take dead-leaves, data, vanilla or probegen probes/);
   assert.ok(!existsSync(join(root, "uniform")), "a refused run leaves no folder");
 });

@@ -25,8 +25,9 @@ Options:
   --zoo DIR                    the zoo (required)
   --out RUN                    the run folder (required)
   --method NAME                probegen (deep linear generator, default), vanilla (learned
-                               probes), uniform (fixed U(-1,1)), grid (fixed, evenly spaced)
-                               dead-leaves (fixed procedural images, for image inputs)
+                               probes), uniform (fixed U(-1,1)), grid (fixed, evenly spaced),
+                               dead-leaves (fixed procedural images, for image inputs),
+                               data (fixed real images of the zoo's image set, for image inputs)
                                or statnn (weight statistics, no probes)
   --probes K                   number of probes (${d.probes})
   --epochs N                   (${d.epochs})
@@ -39,9 +40,12 @@ Options:
   --latent N                   generator latent size (${d.generator.latentDim})
   --generator-hidden LIST      coordinate generator hidden widths (${d.generator.hidden.join(",")})
   --generator-layers 5|6       image generator depth: deep_linear_5 or deep_linear_6 (${d.generator.layers})
+  --generator-width X          image generator width multiplier (${d.generator.widthMultiplier})
   --generator-activation none|relu   relu is the paper's non-linear ablation (none)
   --vanilla-init normal|uniform      initial vanilla probes N(0,1) as the paper (normal) or
                                U(-1,1), inside the INRs' domain
+  --data DIR                   folder of the image set's IDX files, for data probes (default:
+                               its installed package)
   --resume                     continue RUN from its last checkpoint
   --json                       print the result as JSON on stdout
   -h, --help                   show this help`;
@@ -64,7 +68,8 @@ export function trainCommand(argv: string[]): number {
       epochs: { type: "string" }, batch: { type: "string" }, lr: { type: "string" }, "weight-decay": { type: "string" },
       seed: { type: "string" }, "eval-every": { type: "string" }, "head-width": { type: "string" }, "head-depth": { type: "string" },
       latent: { type: "string" }, "generator-hidden": { type: "string" }, "generator-activation": { type: "string" },
-      "vanilla-init": { type: "string" }, "generator-layers": { type: "string" },
+      "vanilla-init": { type: "string" }, "generator-layers": { type: "string" }, "generator-width": { type: "string" },
+      data: { type: "string" },
       resume: { type: "boolean", default: false }, json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -88,8 +93,10 @@ export function trainCommand(argv: string[]): number {
       hidden: list("generator-hidden", values["generator-hidden"], d.generator.hidden),
       layers: Number(choiceArg("generator-layers", values["generator-layers"], ["5", "6"] as const, String(d.generator.layers) as "5" | "6")) as 5 | 6,
       activation: choiceArg("generator-activation", values["generator-activation"], ["none", "relu"] as const, d.generator.activation),
+      widthMultiplier: numArg("generator-width", values["generator-width"], d.generator.widthMultiplier, Number.MIN_VALUE),
     },
     vanillaInit: choiceArg("vanilla-init", values["vanilla-init"], ["normal", "uniform"] as const, d.vanillaInit),
+    dataDir: values.data,
   };
   let bar = createProgress("", 0, "steps", null);
   let lastNote = "";

@@ -7,6 +7,8 @@ import { encodePng, toBytes } from "../report/png.js";
 import { createProgress } from "../report/progress.js";
 import { Zoo } from "../zoo/format.js";
 import { buildInrZooParallel } from "../zoo/inr-builder.js";
+import { buildCnnZoo } from "../zoo/cnn-builder.js";
+import { DEFAULT_CNN_RECIPE } from "../zoo/cnn-recipe.js";
 import { DEFAULT_INR_RECIPE } from "../zoo/inr-fit.js";
 import { summarizeZoo } from "../zoo/summary.js";
 import { UsageError, choiceArg, intArg, numArg, requiredArg } from "./args.js";
@@ -14,6 +16,7 @@ import { UsageError, choiceArg, intArg, numArg, requiredArg } from "./args.js";
 export const ZOO_USAGE = `Usage: probegen zoo <build|info|render> [options]
 
   zoo build inr   fit a zoo of SIREN INRs, one per image of MNIST or Fashion-MNIST
+  zoo build cnn   train a Small-CNN zoo (Unterthiner et al.) on MNIST or Fashion-MNIST
   zoo info DIR    counts, labels, fit quality and size of a zoo
   zoo render DIR  draw one INR of a zoo as a PNG
 
@@ -46,6 +49,97 @@ Options:
   --json             print the build report as JSON on stdout
   -h, --help         show this help`;
 
+const d = DEFAULT_CNN_RECIPE;
+const BUILD_CNN_USAGE = `Usage: probegen zoo build cnn --dataset mnist|fmnist --count N --out DIR [options]
+
+Trains N small CNNs (3 x [Conv 16, 3x3, stride 2, padding 1], global average pooling,
+Linear(16,10); grayscale 28x28 padded to 32x32 in [-1,1]), each with hyperparameters drawn as
+in Unterthiner et al. (2020): activation (relu/tanh), initialiser and its std, optimiser
+(adam/rmsprop/sgd), learning rate and L2 (log-uniform), dropout, the fraction of the training
+images used and the epochs. Records test and train accuracy and loss and every hyperparameter;
+the target is test accuracy and the split is NFN's (second half test, first half 80/20 train/val
+by Python's random.Random(0)). Many networks train at once; rerun the same command to resume.
+
+Options:
+  --dataset NAME         mnist or fmnist (required)
+  --count N              number of networks (required)
+  --out DIR              output folder (required)
+  --train-images N       training images pooled for the zoo; each network trains on its own
+                         random fraction of them (${d.trainImages})
+  --test-images N        test images every network is scored on (${d.testImages})
+  --train-eval-images N  own training images the train accuracy is measured on, at most (${d.trainEvalImages})
+  --epochs LO,HI         epochs are drawn uniformly from LO..HI (${d.epochsRange.join(",")})
+  --lr LO,HI             learning-rate range, log-uniform (${d.lrRange.join(",")})
+  --seed N               seed of every draw (0)
+  --batch N              networks trained at once (32); does not change the result
+  --shard-size N         networks per shard file (250)
+  --workers N            worker threads training shards side by side (1); the zoo is the same
+  --data DIR             folder with the image set's IDX files (default: its installed package)
+  --json                 print the build report as JSON on stdout
+  -h, --help             show this help`;
+
+function pairArg(name: string, v: string | undefined, def: [number, number], integer: boolean): [number, number] {
+  if (v === undefined) return def;
+  const parts = v.split(",").map((x) => Number(x.trim()));
+  if (parts.length !== 2 || !parts.every((x) => Number.isFinite(x) && x > 0 && (!integer || Number.isInteger(x))) || parts[0] > parts[1]) {
+    throw new UsageError(`--${name} must be two ${integer ? "positive integers" : "positive numbers"} LO,HI with LO <= HI, got "${v}"`);
+  }
+  return [parts[0], parts[1]];
+}
+
+async function buildCnn(rest: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      dataset: { type: "string" }, count: { type: "string" }, out: { type: "string" },
+      "train-images": { type: "string" }, "test-images": { type: "string" }, "train-eval-images": { type: "string" },
+      epochs: { type: "string" }, lr: { type: "string" },
+      seed: { type: "string" }, batch: { type: "string" }, "shard-size": { type: "string" }, data: { type: "string" },
+      workers: { type: "string" },
+      json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) { console.log(BUILD_CNN_USAGE); return 0; }
+  const dataset = choiceArg("dataset", values.dataset, IMAGE_SET_NAMES);
+  const count = intArg("count", requiredArg("count", values.count), 0, 1);
+  const out = requiredArg("out", values.out);
+  const recipe = {
+    trainImages: intArg("train-images", values["train-images"], d.trainImages, 1),
+    testImages: intArg("test-images", values["test-images"], d.testImages, 1),
+    trainEvalImages: intArg("train-eval-images", values["train-eval-images"], d.trainEvalImages, 1),
+    epochsRange: pairArg("epochs", values.epochs, d.epochsRange, true),
+    lrRange: pairArg("lr", values.lr, d.lrRange, false),
+  };
+  const progress = createProgress(`training ${dataset} CNNs`, count, "CNNs", values.json ? null : process.stderr);
+  let retried = 0;
+  const report = await buildCnnZoo({
+    dataset, count, out, recipe, dataDir: values.data,
+    seed: intArg("seed", values.seed, 0),
+    batch: intArg("batch", values.batch, 32, 1),
+    shardSize: intArg("shard-size", values["shard-size"], 250, 1),
+    onProgress: (done, _total, last) => {
+      if (last !== null && last.attempt > 0) retried++;
+      progress.update(done, retried > 0 ? `${retried} retrained after diverging` : undefined);
+    },
+  }, intArg("workers", values.workers, 1, 1, 64));
+  progress.finish(`${report.built} trained, ${report.skippedShards} shard(s) already there`);
+  const summary = summarizeZoo(Zoo.open(out));
+  const result = {
+    out, count, trained: report.built, skippedShards: report.skippedShards, seconds: report.seconds,
+    networksPerSec: report.built / report.seconds,
+    testAccuracyQuantiles: summary.quantiles.test_accuracy, meanTestAccuracy: summary.means.test_accuracy,
+    trainAccuracyQuantiles: summary.quantiles.train_accuracy, meanSteps: summary.means.steps, splits: summary.splits,
+  };
+  if (values.json) console.log(JSON.stringify(result, null, 2));
+  else {
+    const q = result.testAccuracyQuantiles.map((v) => (100 * v).toFixed(1)).join(" / ");
+    console.log(`zoo: ${out} (${count} CNNs: ${summary.splits.train} train, ${summary.splits.val} val, ${summary.splits.test} test)`);
+    console.log(`trained ${result.trained} in ${result.seconds.toFixed(1)} s (${result.networksPerSec.toFixed(2)} CNNs/s); test accuracy % min/25/50/75/max ${q}`);
+  }
+  return 0;
+}
+
 const INFO_USAGE = `Usage: probegen zoo info DIR [--json]
 
 Prints a zoo's counts per split, label histogram, quantiles of its per-network fields (PSNR,
@@ -58,8 +152,9 @@ Size 28 is the grid the INR was fitted on (default 112).`;
 
 async function build(argv: string[]): Promise<number> {
   const [kind, ...rest] = argv;
-  if (kind === "-h" || kind === "--help") { console.log(BUILD_USAGE); return 0; }
-  if (kind !== "inr") throw new UsageError(kind === undefined ? "zoo build needs a zoo kind: `probegen zoo build inr ...`" : `unknown zoo kind "${kind}" (expected inr)`);
+  if (kind === "-h" || kind === "--help") { console.log(`${BUILD_USAGE}\n\n${BUILD_CNN_USAGE}`); return 0; }
+  if (kind === "cnn") return buildCnn(rest);
+  if (kind !== "inr") throw new UsageError(kind === undefined ? "zoo build needs a zoo kind: `probegen zoo build inr|cnn ...`" : `unknown zoo kind "${kind}" (expected inr or cnn)`);
   const { values } = parseArgs({
     args: rest,
     options: {

@@ -13,5 +13,7 @@ export { sin, biasSin, cos, tanh, sigmoid, relu, leakyRelu, gelu, activation, ty
 export { linear } from "./ops/linear.js";
 export { conv2d, convTranspose2d, type Conv2dOptions, type FusedConv2dOptions, type ConvTranspose2dOptions } from "./ops/conv.js";
 export { globalAvgPool } from "./ops/pool.js";
+export { zooDropout } from "./ops/dropout.js";
+export { scatterRows } from "./ops/rows.js";
 export { crossEntropy, mseLoss } from "./ops/losses.js";
 export { LinearLayer, ConvTranspose2dLayer, parametersOf, type HasParameters, type ConvTransposeSpec } from "./layers.js";

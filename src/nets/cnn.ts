@@ -36,8 +36,13 @@ export function cnnParameterShapes(arch: CnnArchitecture): [string, number[]][] 
   return out;
 }
 
+export interface CnnForwardOptions {
+  /** Applied to each conv layer's activated output (before a residual add), e.g. dropout in training. */
+  afterActivation?: (layer: number, h: Tensor) => Tensor;
+}
+
 /** B networks on images x ([K, C, H, W] shared, or [B, K, C, H, W]) -> logits [B, K, classes]. */
-export function cnnForward(arch: CnnArchitecture, params: ReadonlyMap<string, Tensor>, x: Tensor): Tensor {
+export function cnnForward(arch: CnnArchitecture, params: ReadonlyMap<string, Tensor>, x: Tensor, opts: CnnForwardOptions = {}): Tensor {
   const get = (name: string): Tensor => {
     const t = params.get(name);
     if (t === undefined) throw new ShapeError("cnnForward", `missing parameter ${name}`);
@@ -49,6 +54,7 @@ export function cnnForward(arch: CnnArchitecture, params: ReadonlyMap<string, Te
     const fused = l.activation === "relu";
     let y = conv2d(h, get(`layers.${i}.weight`), get(`layers.${i}.bias`), { stride: l.stride, padding: l.padding, activation: fused ? "relu" : "none" });
     if (!fused) y = activation(y, l.activation, { w0: l.w0 ?? 1 });
+    if (opts.afterActivation !== undefined) y = opts.afterActivation(i, y);
     if (arch.residual && h.rank === y.rank && h.shape.every((d, j) => d === y.shape[j])) y = add(y, h);
     h = y;
   });

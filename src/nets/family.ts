@@ -1,6 +1,6 @@
 // Network families a zoo can hold: how to evaluate a batch of them on probes, what a probe is,
 // and what one evaluation costs. Probing code goes through this, never through a family directly.
-import { reshape, type Tensor } from "../engine/index.js";
+import { reshape, type ActivationName, type Tensor } from "../engine/index.js";
 import { sirenFlopsPerPoint, sirenForward, type SirenArchitecture } from "./siren.js";
 import { cnnFlopsPerImage, cnnForward, type CnnArchitecture } from "./cnn.js";
 
@@ -14,6 +14,13 @@ export interface NetworkFamily {
   represent(arch: Record<string, unknown>, params: ReadonlyMap<string, Tensor>, probes: Tensor): Tensor;
   /** Forward FLOPs of one network on one probe. */
   flopsPerProbe(arch: Record<string, unknown>): number;
+  /**
+   * Zoos whose networks differ in one way the weights do not show (e.g. the activation) name a
+   * metadata field holding a code per network; null when all networks share the architecture.
+   */
+  variantField(arch: Record<string, unknown>): string | null;
+  /** The architecture of the networks whose variant field holds `code`. */
+  variant(arch: Record<string, unknown>, code: number): Record<string, unknown>;
 }
 
 const siren: NetworkFamily = {
@@ -26,10 +33,15 @@ const siren: NetworkFamily = {
     return reshape(out, [out.shape[0], out.shape[1] * out.shape[2]]);
   },
   flopsPerProbe: (arch) => sirenFlopsPerPoint(arch as unknown as SirenArchitecture),
+  variantField: () => null,
+  variant: (arch) => arch,
 };
 
-/** CNNs of one architecture; the architecture records its square input size. */
-export type SizedCnnArchitecture = CnnArchitecture & { inputSize: number };
+/**
+ * CNNs of one architecture; the architecture records its square input size, and optionally a
+ * per-network activation: every layer of network i uses names[fields[field][i]].
+ */
+export type SizedCnnArchitecture = CnnArchitecture & { inputSize: number; activationByField?: { field: string; names: ActivationName[] } };
 
 const cnn: NetworkFamily = {
   name: "cnn",
@@ -43,6 +55,13 @@ const cnn: NetworkFamily = {
     return reshape(out, [out.shape[0], out.shape[1] * out.shape[2]]);
   },
   flopsPerProbe: (arch) => cnnFlopsPerImage(arch as unknown as CnnArchitecture, (arch as unknown as SizedCnnArchitecture).inputSize),
+  variantField: (arch) => (arch as unknown as SizedCnnArchitecture).activationByField?.field ?? null,
+  variant(arch, code) {
+    const a = arch as unknown as SizedCnnArchitecture;
+    const name = a.activationByField?.names[code];
+    if (name === undefined) throw new RangeError(`activation code ${code} is not one of ${JSON.stringify(a.activationByField?.names ?? [])}`);
+    return { ...a, layers: a.layers.map((l) => ({ ...l, activation: name })) };
+  },
 };
 
 const families = new Map<string, NetworkFamily>([["siren", siren], ["cnn", cnn]]);

@@ -4,7 +4,7 @@
 // conv{i}.bias [B, O], fc.weight [B, 10, 16], fc.bias [B, 10]. Padding 1 as the ProbeGen code
 // re-implements it (the original TF models use 'valid').
 import type { ActivationName, Tensor } from "../engine/index.js";
-import { cnnForward, cnnParameterShapes, type CnnArchitecture } from "./cnn.js";
+import { cnnForward, cnnParameterShapes, type CnnArchitecture, type CnnForwardOptions } from "./cnn.js";
 
 export interface SmallCnnArchitecture {
   inChannels: number;
@@ -38,6 +38,6 @@ export function smallCnnParameterShapes(arch: SmallCnnArchitecture): [string, nu
 }
 
 /** B networks on images x ([K, C, H, W] shared, or [B, K, C, H, W]) -> logits [B, K, classes]. */
-export function smallCnnForward(arch: SmallCnnArchitecture, params: ReadonlyMap<string, Tensor>, x: Tensor): Tensor {
-  return cnnForward(smallCnnAsCnn(arch), new Map([...params].map(([n, t]) => [toGeneric(n), t])), x);
+export function smallCnnForward(arch: SmallCnnArchitecture, params: ReadonlyMap<string, Tensor>, x: Tensor, opts: CnnForwardOptions = {}): Tensor {
+  return cnnForward(smallCnnAsCnn(arch), new Map([...params].map(([n, t]) => [toGeneric(n), t])), x, opts);
 }

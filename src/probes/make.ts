@@ -1,5 +1,6 @@
 // Builds the probe source a training run asks for, for the input shape of the zoo's networks.
 import type { Rng } from "../engine/index.js";
+import type { ImageSet } from "../data/image-sets.js";
 import { CoordinateGenerator } from "./coordinate-generator.js";
 import { FixedProbes } from "./fixed-probes.js";
 import { ImageGenerator } from "./image-generator.js";
@@ -16,8 +17,12 @@ export interface ProbeOptions {
   generatorHidden?: number[];
   generatorLayers?: 5 | 6;
   generatorActivation?: "none" | "relu";
+  /** Scales the image generator's widths (1). */
+  generatorWidth?: number;
   /** Vanilla: initial probes N(0,1) (the paper) or U(-1,1). */
   vanillaInit?: "normal" | "uniform";
+  /** Data: the image set the zoo's networks were trained on. */
+  imageSet?: ImageSet;
 }
 
 /** shape: one probe's shape, [d] for coordinates or [C, H, W] for images. */
@@ -35,9 +40,11 @@ export function makeProbeSource(opts: ProbeOptions, shape: readonly number[], rn
       }
       return new ImageGenerator(opts.count, rng.fork("probegen"), {
         latentDim: opts.latentDim, channels: shape[0], layers: opts.generatorLayers, activation: opts.generatorActivation,
+        widthMultiplier: opts.generatorWidth,
       });
     case "vanilla": return new LearnedProbes(opts.count, shape, rng.fork("vanilla"), opts.vanillaInit);
-    case "uniform": case "grid": case "dead-leaves": return new FixedProbes(opts.method, opts.count, shape, rng.fork(opts.method));
+    case "uniform": case "grid": case "dead-leaves": case "data":
+      return new FixedProbes(opts.method, opts.count, shape, rng.fork(opts.method), opts.imageSet);
     default: throw new RangeError(`unknown probe method "${String(opts.method)}"`);
   }
 }

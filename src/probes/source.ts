@@ -2,9 +2,10 @@
 // gradient that flows back into those probes (backward() reaches their parameters).
 import type { HasParameters, Tensor } from "../engine/index.js";
 
-/** probegen and vanilla work on any input; uniform and grid make coordinates; dead-leaves makes images. */
-export type ProbeMethod = "probegen" | "vanilla" | "uniform" | "grid" | "dead-leaves";
-export const PROBE_METHODS: readonly ProbeMethod[] = ["probegen", "vanilla", "uniform", "grid", "dead-leaves"];
+/** probegen and vanilla work on any input; uniform and grid make coordinates; dead-leaves and
+ * data (real images) make images. */
+export type ProbeMethod = "probegen" | "vanilla" | "uniform" | "grid" | "dead-leaves" | "data";
+export const PROBE_METHODS: readonly ProbeMethod[] = ["probegen", "vanilla", "uniform", "grid", "dead-leaves", "data"];
 
 /** How a network is represented to the head: by its answers to probes, or by weight statistics. */
 export type RepresentationMethod = ProbeMethod | "statnn";

@@ -15,10 +15,13 @@ export interface TrainConfig {
   /** Evaluate val and test every this many steps (and at the end). */
   evalEvery: number;
   head: { width: number; depth: number };
-  /** hidden: the coordinate generator's widths; layers: the image generator's depth (5 or 6). */
-  generator: { latentDim: number; hidden: number[]; layers: 5 | 6; activation: "none" | "relu" };
+  /** hidden: the coordinate generator's widths; layers: the image generator's depth (5 or 6);
+   * widthMultiplier: scales the image generator's widths 128, 64, 32, 16. */
+  generator: { latentDim: number; hidden: number[]; layers: 5 | 6; activation: "none" | "relu"; widthMultiplier: number };
   /** Initial vanilla probes: N(0,1) as the paper, or U(-1,1) inside the INRs' domain. */
   vanillaInit: "normal" | "uniform";
+  /** Folder of the image set's IDX files for data probes (default: where its package installs them). */
+  dataDir?: string;
 }
 
 export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, "zoo"> = {
@@ -31,7 +34,7 @@ export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, "zoo"> = {
   seed: 0,
   evalEvery: 500,
   head: { width: 256, depth: 6 },
-  generator: { latentDim: 32, hidden: [32], layers: 5, activation: "none" },
+  generator: { latentDim: 32, hidden: [32], layers: 5, activation: "none", widthMultiplier: 1 },
   vanillaInit: "normal",
 };
 
@@ -46,6 +49,7 @@ export function validateTrainConfig(c: TrainConfig): void {
   int("head depth", c.head.depth, 1);
   int("head width", c.head.width, 1);
   int("latent size", c.generator.latentDim, 1);
+  if (!(c.generator.widthMultiplier > 0)) throw new RangeError(`generator width multiplier must be positive, got ${c.generator.widthMultiplier}`);
   if (!(c.lr > 0)) throw new RangeError(`lr must be positive, got ${c.lr}`);
   if (!(c.weightDecay >= 0)) throw new RangeError(`weight decay must be >= 0, got ${c.weightDecay}`);
 }

@@ -1,15 +1,25 @@
 // The probing model: a probe source, the zoo's networks evaluated on its probes, and the MLP
 // head over their concatenated responses. This file is the whole method's forward pass. The
 // weight-statistics baseline (method statnn) replaces the probes by per-tensor statistics.
-import { Rng, Tensor, type HasParameters } from "../engine/index.js";
+import { Rng, Tensor, scatterRows, type HasParameters } from "../engine/index.js";
 import { networkFamily, type NetworkFamily } from "../nets/family.js";
 import { makeProbeSource } from "../probes/make.js";
 import type { ProbeSource } from "../probes/source.js";
 import type { ZooManifest } from "../zoo/format.js";
+import { IMAGE_SET_NAMES, loadImageSet, type ImageSet, type ImageSetName } from "../data/image-sets.js";
 import type { TrainConfig } from "./config.js";
 import { MlpHead } from "./head.js";
 import { weightStatistics, weightStatisticsFlops } from "./weight-statistics.js";
 import type { ZooData } from "./zoo-data.js";
+
+/** The image set a zoo's networks were trained on, as its provenance records it. */
+function zooImageSet(manifest: ZooManifest, dataDir?: string): ImageSet {
+  const name = manifest.provenance.dataset;
+  if (typeof name !== "string" || !(IMAGE_SET_NAMES as readonly string[]).includes(name)) {
+    throw new RangeError(`data probes need the image set the zoo was trained on; its zoo.json provenance.dataset is ${JSON.stringify(name)} (expected one of ${IMAGE_SET_NAMES.join(", ")})`);
+  }
+  return loadImageSet(name as ImageSetName, dataDir);
+}
 
 interface StatFeatures {
   features: Float32Array;
@@ -53,7 +63,8 @@ export class ProbingModel implements HasParameters {
       this.source = makeProbeSource({
         method: config.method, count: config.probes, latentDim: config.generator.latentDim,
         generatorHidden: config.generator.hidden, generatorActivation: config.generator.activation,
-        generatorLayers: config.generator.layers, vanillaInit: config.vanillaInit,
+        generatorLayers: config.generator.layers, generatorWidth: config.generator.widthMultiplier, vanillaInit: config.vanillaInit,
+        imageSet: config.method === "data" ? zooImageSet(manifest, config.dataDir) : undefined,
       }, this.family.probeShape(this.architecture), rng.fork("probes"));
       inFeatures = config.probes * this.family.outputsPerProbe(this.architecture);
     }
@@ -68,7 +79,23 @@ export class ProbingModel implements HasParameters {
   /** What the head sees of each network: [indices.length, head input]. */
   represent(data: ZooData, indices: ArrayLike<number>): Tensor {
     if (this.source !== null) {
-      return this.family.represent(this.architecture, data.gather(indices), this.source.forward());
+      const probes = this.source.forward();
+      const field = this.family.variantField(this.architecture);
+      if (field === null) return this.family.represent(this.architecture, data.gather(indices), probes);
+      // Networks of each variant (e.g. activation) are evaluated together, then put back in order.
+      const codes = data.fields.get(field);
+      if (codes === undefined) throw new Error(`the zoo's architecture takes each network's variant from field "${field}", which the zoo lacks`);
+      const groups = new Map<number, number[]>();
+      for (let r = 0; r < indices.length; r++) {
+        const c = codes[indices[r]];
+        let g = groups.get(c);
+        if (g === undefined) groups.set(c, (g = []));
+        g.push(r);
+      }
+      const rows = [...groups.values()];
+      const parts = [...groups.keys()].map((code, i) =>
+        this.family.represent(this.family.variant(this.architecture, code), data.gather(rows[i].map((r) => indices[r])), probes));
+      return parts.length === 1 ? parts[0] : scatterRows(parts, rows, indices.length);
     }
     const { features, dim, mean, std } = this.stats!;
     const x = Tensor.empty([indices.length, dim]);

@@ -15,6 +15,8 @@ export class ZooData {
   readonly manifest: ZooManifest;
   /** Number of classes (0 for regression). */
   readonly classes: number;
+  /** Every per-network metadata field, by name. */
+  readonly fields: Map<string, ArrayLike<number>>;
 
   constructor(zoo: Zoo) {
     const m = zoo.manifest;
@@ -26,6 +28,7 @@ export class ZooData {
     const all = zoo.readAll();
     this.manifest = m;
     this.params = new Map(m.parameters.map((p) => [p.name, Tensor.from(all.params.get(p.name)!, [m.count, ...p.shape], { persistent: true })]));
+    this.fields = all.fields as Map<string, ArrayLike<number>>;
     const values = all.fields.get(field)! as ArrayLike<number>;
     this.labels = this.task === "classification" ? Int32Array.from(values) : new Int32Array(0);
     this.targets = this.task === "regression" ? Float32Array.from(values) : new Float32Array(0);

@@ -7,7 +7,6 @@ import { ShapeError, fmtShape } from "../errors.js";
 
 export type ActivationName = "relu" | "gelu" | "tanh" | "sigmoid" | "leaky_relu" | "sin" | "none";
 
-/** sin(w0 * x): the SIREN non-linearity. */
 /**
  * A pointwise op: y = forward(x); backward adds g * dy/dx into x's gradient, computed from x or
  * from y by the kernel's own derivative.

@@ -1,0 +1,267 @@
+// Builds a Small-CNN zoo (Unterthiner et al. 2020, on MNIST or Fashion-MNIST): N networks of
+// 3 x [Conv 16, 3x3, stride 2, padding 1] + global average pooling + Linear(16, 10), each trained
+// with its own hyperparameters, then scored on the image set's test images. Shard by shard and
+// resumable (shard-build.ts); split by the NFN protocol; the target is test accuracy.
+import { join } from "node:path";
+import { Rng } from "../engine/index.js";
+import { CNN_INPUT_DESCRIPTION, CNN_INPUT_SIZE, cnnInputs } from "../data/cnn-input.js";
+import { loadImageSet, type ImageSetName } from "../data/image-sets.js";
+import { cnnParameterShapes } from "../nets/cnn.js";
+import type { SizedCnnArchitecture } from "../nets/family.js";
+import { writeFileAtomic } from "./atomic.js";
+import {
+  CNN_ACTIVATIONS, CNN_INITS, CNN_OPTIMIZERS, DEFAULT_CNN_RECIPE, drawHyperparameters, trainingSize,
+  type CnnHyperparameters, type CnnRecipe, type CnnZooActivation,
+} from "./cnn-recipe.js";
+import { CnnTrainer, jobRng, scoreCnns, type CnnJob, type CnnResult, type CnnScore } from "./cnn-train.js";
+import { planShards, type ZooManifest } from "./format.js";
+import { nfnSplits } from "./nfn-split.js";
+import { encodeSafetensors, type SafeArray } from "./safetensors.js";
+import { ShardCollector, openShardBuild, runShardWorkers, type ShardBuildReport } from "./shard-build.js";
+import { PROBEGEN_VERSION } from "../version.js";
+
+export interface CnnZooOptions {
+  dataset: ImageSetName;
+  dataDir?: string;
+  count: number;
+  out: string;
+  seed?: number;
+  recipe?: Partial<CnnRecipe>;
+  /** Networks trained at once (32); does not change the result. */
+  batch?: number;
+  /** Networks per shard file (250). */
+  shardSize?: number;
+  /** Called as networks finish training (their scores come when their shard is written). */
+  onProgress?: (done: number, total: number, last: CnnProgress | null) => void;
+}
+
+/** What a finished network reports while the zoo is built. */
+export interface CnnProgress {
+  index: number;
+  steps: number;
+  attempt: number;
+}
+
+/** The Small CNN Zoo architecture as the generic CNN family; each network's activation is its
+ * `activation` field (codes into activationByField.names). */
+export function smallCnnZooArchitecture(): SizedCnnArchitecture & { activationByField: { field: string; names: string[] } } {
+  return {
+    inChannels: 1,
+    layers: [0, 1, 2].map(() => ({ channels: 16, kernel: 3, stride: 2, padding: 1, activation: "relu" as const })),
+    residual: false,
+    classes: 10,
+    inputSize: CNN_INPUT_SIZE,
+    activationByField: { field: "activation", names: [...CNN_ACTIVATIONS] },
+  };
+}
+
+const FIELDS: ZooManifest["fields"] = [
+  { name: "test_accuracy", dtype: "F32", description: "accuracy on the zoo's test images (from the image set's test split)" },
+  { name: "train_accuracy", dtype: "F32", description: "accuracy on (up to trainEvalImages of) the network's own training images" },
+  { name: "test_loss", dtype: "F32", description: "mean cross-entropy on the test images" },
+  { name: "train_loss", dtype: "F32", description: "mean cross-entropy on the train-accuracy images" },
+  { name: "last_epoch_loss", dtype: "F32", description: "mean minibatch cross-entropy over the last training epoch (dropout on, no L2 term)" },
+  { name: "activation", dtype: "U8", description: `activation after each conv layer: ${CNN_ACTIVATIONS.map((a, i) => `${i} ${a}`).join(", ")}` },
+  { name: "init", dtype: "U8", description: `kernel initialiser (Keras semantics, zero biases): ${CNN_INITS.map((a, i) => `${i} ${a}`).join(", ")}` },
+  { name: "init_std", dtype: "F32", description: "std of the random_normal / truncated_normal initialisers" },
+  { name: "optimizer", dtype: "U8", description: `optimiser: ${CNN_OPTIMIZERS.map((a, i) => `${i} ${a}`).join(", ")}` },
+  { name: "lr", dtype: "F32", description: "learning rate" },
+  { name: "l2", dtype: "F32", description: "L2 penalty coefficient on conv and dense kernels" },
+  { name: "dropout", dtype: "F32", description: "dropout rate after each conv layer's activation" },
+  { name: "train_fraction", dtype: "F32", description: "fraction of the zoo's training images the network trained on" },
+  { name: "epochs", dtype: "I32", description: "epochs over its training images" },
+  { name: "steps", dtype: "I32", description: "optimiser steps taken" },
+  { name: "attempts", dtype: "U8", description: "tries: a network whose training diverged (non-finite loss or weight) was trained again with new draws, keeping its activation" },
+];
+
+/** Everything a build derives from its options. */
+export interface CnnBuild {
+  opts: CnnZooOptions;
+  seed: number;
+  recipe: CnnRecipe;
+  arch: ReturnType<typeof smallCnnZooArchitecture>;
+  manifest: ZooManifest;
+  /** Training image pool [n, 1, 32, 32], its labels and its indices in the image set's train split. */
+  pool: { images: Float32Array; labels: Uint8Array; indices: Int32Array };
+  test: { images: Float32Array; labels: Uint8Array; indices: Int32Array };
+  /** First attempt of every network. */
+  jobs: CnnJob[];
+}
+
+function pickSorted(rng: Rng, n: number, from: number): Int32Array {
+  const all = rng.shuffle(Int32Array.from({ length: from }, (_, i) => i));
+  return all.subarray(0, n).sort();
+}
+
+function makeJob(b: { seed: number; recipe: CnnRecipe }, index: number, attempt: number, keep?: CnnZooActivation): CnnJob {
+  const job = { seed: b.seed, stream: `cnn:${index}`, attempt };
+  const hp = drawHyperparameters(b.recipe, jobRng(job, "hp"));
+  if (keep !== undefined) hp.activation = keep;
+  const { images, steps } = trainingSize(b.recipe, hp);
+  const subset = pickSorted(jobRng(job, "subset"), images, b.recipe.trainImages);
+  return { ...job, index, hp, subset, steps };
+}
+
+/** Derives a build from its options without touching the output folder (workers use it). */
+export function describeCnnBuild(opts: CnnZooOptions): CnnBuild {
+  const seed = opts.seed ?? 0;
+  const recipe: CnnRecipe = { ...DEFAULT_CNN_RECIPE, ...opts.recipe };
+  const set = loadImageSet(opts.dataset, opts.dataDir);
+  if (!Number.isInteger(opts.count) || opts.count < 1) throw new RangeError(`--count must be a positive integer, got ${opts.count}`);
+  const check = (name: string, v: number, lo: number, hi: number) => {
+    if (!Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`${name} must be an integer in [${lo}, ${hi}], got ${v}`);
+  };
+  check("--train-images", recipe.trainImages, recipe.batchSize * 10, set.train.count);
+  check("--test-images", recipe.testImages, 1, set.test.count);
+  check("--train-eval-images", recipe.trainEvalImages, 1, set.train.count);
+  check("--epochs", recipe.epochsRange[0], 1, recipe.epochsRange[1]);
+  const arch = smallCnnZooArchitecture();
+  const poolIdx = pickSorted(new Rng(seed, "cnn-zoo:train-pool"), recipe.trainImages, set.train.count);
+  const testIdx = pickSorted(new Rng(seed, "cnn-zoo:test-images"), recipe.testImages, set.test.count);
+  const pool = { images: cnnInputs(set, "train", poolIdx), labels: Uint8Array.from(poolIdx, (i) => set.train.labels[i]), indices: poolIdx };
+  const test = { images: cnnInputs(set, "test", testIdx), labels: Uint8Array.from(testIdx, (i) => set.test.labels[i]), indices: testIdx };
+  const jobs = Array.from({ length: opts.count }, (_, i) => makeJob({ seed, recipe }, i, 0));
+  const manifest: ZooManifest = {
+    format: "probegen-zoo",
+    version: 1,
+    family: "cnn",
+    architecture: { ...arch },
+    parameters: cnnParameterShapes(arch).map(([name, shape]) => ({ name, shape })),
+    fields: FIELDS,
+    task: { kind: "regression", target: "test_accuracy" },
+    count: opts.count,
+    splits: nfnSplits(opts.count),
+    shards: planShards(opts.count, opts.shardSize ?? 250),
+    provenance: {
+      builder: "probegen zoo build cnn",
+      probegenVersion: PROBEGEN_VERSION,
+      dataset: opts.dataset,
+      seed,
+      recipe: {
+        ...recipe,
+        activations: CNN_ACTIVATIONS, inits: CNN_INITS, optimizers: CNN_OPTIMIZERS, trainFractions: [0.1, 0.25, 0.5, 1],
+        draws: "activation, init, optimiser, train fraction uniform over their lists; lr, l2, init std log-uniform; dropout and epochs uniform",
+        optimizerSettings: "adam(beta1=0.9, beta2=0.999, eps=1e-7), rmsprop(rho=0.9, eps=1e-7), sgd (no momentum): Keras defaults",
+        loss: "softmax cross-entropy, mean over each network's own minibatch, plus l2 * sum of squared kernel weights",
+        padding: "1 (as the ProbeGen code re-implements the zoo; the original TF models use 'valid')",
+      },
+      input: CNN_INPUT_DESCRIPTION,
+      splitProtocol: "NFN: the second half is test; the first half shuffled by Python random.Random(0) into 80% train, 20% val",
+    },
+  };
+  return { opts, seed, recipe, arch, manifest, pool, test, jobs };
+}
+
+function encodeShard(b: CnnBuild, si: number, results: CnnResult[], scores: { test: CnnScore[]; train: CnnScore[] }): Uint8Array {
+  const m = b.manifest;
+  const shard = m.shards[si];
+  const n = shard.count;
+  const tensors: [string, { shape: number[]; data: SafeArray }][] = m.parameters.map((p, pi) => {
+    const per = p.shape.reduce((a, c) => a * c, 1);
+    const data = new Float32Array(n * per);
+    results.forEach((r, k) => data.set(r.params[pi], k * per));
+    return [p.name, { shape: [n, ...p.shape], data }];
+  });
+  const hp = (f: (h: CnnHyperparameters) => number) => results.map((r) => f(r.hp));
+  const f32 = (v: number[]) => ({ shape: [n], data: Float32Array.from(v) });
+  tensors.push(
+    ["test_accuracy", f32(scores.test.map((s) => s.accuracy))],
+    ["train_accuracy", f32(scores.train.map((s) => s.accuracy))],
+    ["test_loss", f32(scores.test.map((s) => s.loss))],
+    ["train_loss", f32(scores.train.map((s) => s.loss))],
+    ["last_epoch_loss", f32(results.map((r) => r.lastEpochLoss))],
+    ["activation", { shape: [n], data: Uint8Array.from(hp((h) => CNN_ACTIVATIONS.indexOf(h.activation))) }],
+    ["init", { shape: [n], data: Uint8Array.from(hp((h) => CNN_INITS.indexOf(h.init))) }],
+    ["init_std", f32(hp((h) => h.initStd))],
+    ["optimizer", { shape: [n], data: Uint8Array.from(hp((h) => CNN_OPTIMIZERS.indexOf(h.optimizer))) }],
+    ["lr", f32(hp((h) => h.lr))],
+    ["l2", f32(hp((h) => h.l2))],
+    ["dropout", f32(hp((h) => h.dropout))],
+    ["train_fraction", f32(hp((h) => h.trainFraction))],
+    ["epochs", { shape: [n], data: Int32Array.from(hp((h) => h.epochs)) }],
+    ["steps", { shape: [n], data: Int32Array.from(results, (r) => r.steps) }],
+    ["attempts", { shape: [n], data: Uint8Array.from(results, (r) => r.attempt + 1) }],
+  );
+  return encodeSafetensors(tensors, { format: "probegen-zoo-shard", start: String(shard.start), count: String(n) });
+}
+
+/** The architecture with every layer's activation set to `activation`. */
+function withActivation(arch: CnnBuild["arch"], activation: CnnZooActivation): CnnBuild["arch"] {
+  return { ...arch, layers: arch.layers.map((l) => ({ ...l, activation })) };
+}
+
+const MAX_ATTEMPTS = 20;
+
+/** Trains and scores the networks of the given shards, writing each shard as it completes. */
+export function trainCnnShards(b: CnnBuild, shards: readonly number[], onDone: (r: CnnProgress) => void): number {
+  const { manifest, recipe, opts } = b;
+  const size = b.arch.inputSize;
+  const score = (results: CnnResult[]) => {
+    const test: CnnScore[] = new Array(results.length), train: CnnScore[] = new Array(results.length);
+    for (const act of CNN_ACTIVATIONS) {
+      const at = results.map((r, i) => [r, i] as const).filter(([r]) => r.hp.activation === act);
+      if (at.length === 0) continue;
+      const arch = withActivation(b.arch, act);
+      const nets = at.map(([r]) => r.params);
+      const te = scoreCnns(arch, nets, b.test.images, b.test.labels, size);
+      const tr = scoreCnns(arch, nets, b.pool.images, b.pool.labels, size, { subsets: at.map(([r]) => r.subset.subarray(0, recipe.trainEvalImages)) });
+      at.forEach(([, i], j) => { test[i] = te[j]; train[i] = tr[j]; });
+    }
+    return { test, train };
+  };
+  const collector = new ShardCollector<CnnResult>(manifest, shards, (si, results) => {
+    writeFileAtomic(join(opts.out, manifest.shards[si].file), encodeShard(b, si, results, score(results)));
+  });
+  const redraw = (job: CnnJob): CnnJob => {
+    if (job.attempt + 1 >= MAX_ATTEMPTS) throw new Error(`CNN ${job.index}: training diverged ${MAX_ATTEMPTS} times; check the recipe's ranges`);
+    return makeJob(b, job.index, job.attempt + 1, job.hp.activation);
+  };
+  const trainers = new Map<CnnZooActivation, CnnTrainer>();
+  let trained = 0;
+  try {
+    for (const si of shards) {
+      const s = manifest.shards[si];
+      for (const act of CNN_ACTIVATIONS) {
+        // Longest first, so the slots empty together at the end of the shard.
+        const jobs = b.jobs.slice(s.start, s.start + s.count).filter((j) => j.hp.activation === act)
+          .sort((x, y) => y.steps - x.steps || x.index - y.index);
+        if (jobs.length === 0) continue;
+        // No more slots than networks: an empty slot costs as much as a full one.
+        const slots = Math.min(opts.batch ?? 32, jobs.length);
+        let trainer = trainers.get(act);
+        if (trainer?.batch !== slots) {
+          trainer?.dispose();
+          trainer = new CnnTrainer(withActivation(b.arch, act), recipe, slots, b.pool.images, b.pool.labels, size, redraw);
+          trainers.set(act, trainer);
+        }
+        trainer.run(jobs[Symbol.iterator](), (r) => {
+          trained++;
+          collector.add(r.index, r);
+          onDone({ index: r.index, steps: r.steps, attempt: r.attempt });
+        });
+      }
+    }
+  } finally {
+    for (const t of trainers.values()) t.dispose();
+  }
+  return trained;
+}
+
+export type CnnBuildReport = ShardBuildReport;
+
+/** Builds (or resumes) a Small-CNN zoo on this thread, or on `workers` worker threads (whole
+ * shards each; the zoo is the same). */
+export async function buildCnnZoo(opts: CnnZooOptions, workers = 1): Promise<CnnBuildReport> {
+  if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
+  const b = describeCnnBuild(opts);
+  const { pending, onDone, finish } = openShardBuild<CnnProgress>(opts.out, b.manifest, opts.onProgress);
+  if (pending === null) return finish(0);
+  if (workers === 1) return finish(trainCnnShards(b, pending, onDone));
+  const { onProgress: _callback, ...cloneable } = opts;
+  let trained = 0;
+  await runShardWorkers<CnnProgress>(new URL("./cnn-build-worker.js", import.meta.url), { opts: cloneable }, b.manifest, pending, workers, (r) => {
+    trained++;
+    onDone(r);
+  });
+  return finish(trained);
+}

@@ -1,0 +1,299 @@
+// Training many small CNNs at once: a pool of `batch` slots, each holding one network being
+// trained on its own minibatches with its own hyperparameters (optimiser, learning rate, L2,
+// dropout), evaluated as one zoo-batched forward and backward (per-network inputs). Every
+// network's data order, dropout masks and initialisation come from its own generator, and its
+// loss is the mean over its own minibatch, so a network comes out the same whichever slot,
+// batch or thread it was trained in. All networks of one trainer share an activation.
+import { Tensor, Rng, backward, getRuntime, kernels, noGrad, tidy, zooDropout } from "../engine/index.js";
+import { cnnForward, cnnParameterShapes, type CnnArchitecture } from "../nets/cnn.js";
+import { initKernel, type CnnHyperparameters, type CnnRecipe } from "./cnn-recipe.js";
+
+export interface CnnJob {
+  /** Index of the network in its zoo. */
+  index: number;
+  hp: CnnHyperparameters;
+  /** 0 for the first try; a network whose training diverged is trained again with new draws. */
+  attempt: number;
+  /** Its training images: indices into the trainer's image pool. */
+  subset: Int32Array;
+  steps: number;
+  /** Seed and stream label of its initialisation, data order and dropout masks. */
+  seed: number;
+  stream: string;
+}
+
+/** The job's generator for one purpose ("init", "data", ...) of its current attempt. */
+export function jobRng(job: Pick<CnnJob, "seed" | "stream" | "attempt">, purpose: string): Rng {
+  return new Rng(job.seed, `${job.stream}:${purpose}:${job.attempt}`);
+}
+
+export interface CnnResult {
+  index: number;
+  hp: CnnHyperparameters;
+  attempt: number;
+  steps: number;
+  subset: Int32Array;
+  /** One array per parameter, cnnParameterShapes order. */
+  params: Float32Array[];
+  /** Mean minibatch loss over its last epoch (cross-entropy, without the L2 term). */
+  lastEpochLoss: number;
+}
+
+/** Keras' defaults for the moment estimates. */
+const ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-7 };
+const RMSPROP = { rho: 0.9, eps: 1e-7 };
+
+interface Slot {
+  job: CnnJob;
+  step: number;
+  order: Int32Array;
+  pos: number;
+  dataRng: Rng;
+  dropRng: Rng;
+  epochLoss: number;
+  epochSteps: number;
+  lastEpochLoss: number;
+}
+
+export class CnnTrainer {
+  private readonly shapes: [string, number[]][];
+  private readonly params: Tensor[];
+  private readonly m: Tensor[];
+  private readonly v: Tensor[];
+  private readonly x: Tensor;
+  private readonly seedGrad: Tensor;
+  private readonly labels: Int32Array;
+  private readonly labelsPtr: number;
+  private readonly slots: (Slot | null)[];
+  private readonly imageSize: number;
+  /** Which parameters get the L2 penalty (kernels, not biases). */
+  private readonly isKernel: boolean[];
+
+  /**
+   * pool: training images [n, C, H, W] flattened, poolLabels: their classes. redraw(job) gives
+   * the next attempt of a network whose training diverged.
+   */
+  constructor(readonly arch: CnnArchitecture, readonly recipe: CnnRecipe, readonly batch: number,
+    private readonly pool: Float32Array, private readonly poolLabels: ArrayLike<number>, readonly inputSize: number,
+    private readonly redraw: (job: CnnJob) => CnnJob) {
+    if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batch must be a positive integer, got ${batch}`);
+    this.imageSize = arch.inChannels * inputSize * inputSize;
+    this.shapes = cnnParameterShapes(arch);
+    this.isKernel = this.shapes.map(([n]) => n.endsWith("weight"));
+    this.params = this.shapes.map(([, s]) => Tensor.zeros([batch, ...s], { persistent: true }).requireGrad());
+    this.m = this.shapes.map(([, s]) => Tensor.zeros([batch, ...s], { persistent: true }));
+    this.v = this.shapes.map(([, s]) => Tensor.zeros([batch, ...s], { persistent: true }));
+    const bs = recipe.batchSize;
+    this.x = Tensor.zeros([batch, bs, arch.inChannels, inputSize, inputSize], { persistent: true });
+    this.seedGrad = Tensor.zeros([batch, bs, arch.classes], { persistent: true });
+    const heap = getRuntime().heap;
+    this.labelsPtr = heap.alloc(batch * bs * 4);
+    this.labels = heap.i32(this.labelsPtr, batch * bs);
+    this.slots = new Array<Slot | null>(batch).fill(null);
+  }
+
+  private slice(t: Tensor, slot: number): Float32Array {
+    const per = t.size / this.batch;
+    return t.data.subarray(slot * per, (slot + 1) * per);
+  }
+
+  private assign(slot: number, job: CnnJob): void {
+    const init = jobRng(job, "init");
+    this.shapes.forEach(([, shape], i) => {
+      const p = this.slice(this.params[i], slot);
+      if (this.isKernel[i]) initKernel(job.hp.init, job.hp.initStd, shape, init, p);
+      else p.fill(0);
+      this.slice(this.m[i], slot).fill(0);
+      this.slice(this.v[i], slot).fill(0);
+    });
+    this.slots[slot] = {
+      job, step: 0, order: Int32Array.from(job.subset), pos: job.subset.length,
+      dataRng: jobRng(job, "data"), dropRng: jobRng(job, "dropout"),
+      epochLoss: 0, epochSteps: 0, lastEpochLoss: NaN,
+    };
+  }
+
+  /** Copies the slot's next minibatch into its input and label rows (a new epoch reshuffles). */
+  private loadBatch(slot: number, st: Slot): void {
+    const bs = this.recipe.batchSize, n = this.imageSize;
+    if (st.pos + bs > st.order.length) {
+      st.dataRng.shuffle(st.order);
+      st.pos = 0;
+    }
+    const x = this.slice(this.x, slot);
+    for (let r = 0; r < bs; r++) {
+      const img = st.order[st.pos + r];
+      x.set(this.pool.subarray(img * n, (img + 1) * n), r * n);
+      this.labels[slot * bs + r] = this.poolLabels[img];
+    }
+    st.pos += bs;
+  }
+
+  /** Trains every job; onDone is called once per network, in order of completion. */
+  run(jobs: Iterator<CnnJob>, onDone: (r: CnnResult) => void): void {
+    const named = new Map(this.shapes.map(([n], i) => [n, this.params[i]]));
+    const bs = this.recipe.batchSize, classes = this.arch.classes;
+    const k = kernels();
+    let exhausted = false;
+    const refill = (s: number) => {
+      if (exhausted) return;
+      const next = jobs.next();
+      if (next.done) { exhausted = true; return; }
+      this.assign(s, next.value);
+    };
+    for (let s = 0; s < this.batch; s++) refill(s);
+    const rates = new Float32Array(this.batch);
+    const dropRngs = new Array<Rng>(this.batch);
+    const idle = new Rng(0, "idle");
+    const losses = new Float64Array(this.batch);
+    while (this.slots.some((s) => s !== null)) {
+      for (let s = 0; s < this.batch; s++) {
+        const st = this.slots[s];
+        rates[s] = st?.job.hp.dropout ?? 0;
+        dropRngs[s] = st?.dropRng ?? idle;
+        if (st !== null) this.loadBatch(s, st);
+      }
+      for (const p of this.params) p.gradValid = false;
+      tidy(() => {
+        const out = cnnForward(this.arch, named, this.x, { afterActivation: (_i, h) => zooDropout(h, rates, dropRngs) });
+        for (let s = 0; s < this.batch; s++) {
+          const grad = this.slice(this.seedGrad, s);
+          if (this.slots[s] === null) { grad.fill(0); continue; }
+          losses[s] = k.softmaxCrossEntropy(this.slice(out, s), this.labels.subarray(s * bs, (s + 1) * bs), bs, classes, grad);
+        }
+        backward(out, this.seedGrad.data);
+      });
+      for (let s = 0; s < this.batch; s++) {
+        const st = this.slots[s];
+        if (st === null) continue;
+        if (!Number.isFinite(losses[s]) || !this.update(s, st)) {
+          this.assign(s, this.redraw(st.job));
+          continue;
+        }
+        st.step++;
+        st.epochLoss += losses[s];
+        st.epochSteps++;
+        if (st.pos + bs > st.order.length) {
+          st.lastEpochLoss = st.epochLoss / st.epochSteps;
+          st.epochLoss = 0;
+          st.epochSteps = 0;
+        }
+        if (st.step >= st.job.steps) {
+          const { job } = st;
+          onDone({
+            index: job.index, hp: job.hp, attempt: job.attempt, steps: st.step, subset: job.subset,
+            params: this.params.map((p) => Float32Array.from(this.slice(p, s))),
+            lastEpochLoss: Number.isNaN(st.lastEpochLoss) ? st.epochLoss / Math.max(1, st.epochSteps) : st.lastEpochLoss,
+          });
+          this.slots[s] = null;
+          refill(s);
+        }
+      }
+    }
+  }
+
+  /** One optimiser step of slot s; false when it left a non-finite weight (the network diverged). */
+  private update(s: number, st: Slot): boolean {
+    const hp = st.job.hp;
+    const t = st.step + 1;
+    const k = kernels();
+    let finite = true;
+    this.params.forEach((param, i) => {
+      const p = this.slice(param, s), g = this.slice(param.grad!, s);
+      // d/dw of l2 * sum(w^2)
+      if (this.isKernel[i] && hp.l2 > 0) k.axpby(p, g, 2 * hp.l2, 1);
+      const m = this.slice(this.m[i], s), v = this.slice(this.v[i], s);
+      switch (hp.optimizer) {
+        case "adam":
+          k.adamStep(p, g, m, v, hp.lr, ADAM.beta1, ADAM.beta2, ADAM.eps, 1 - ADAM.beta1 ** t, Math.sqrt(1 - ADAM.beta2 ** t), 0);
+          break;
+        case "rmsprop":
+          for (let j = 0; j < p.length; j++) {
+            v[j] = RMSPROP.rho * v[j] + (1 - RMSPROP.rho) * g[j] * g[j];
+            p[j] -= (hp.lr * g[j]) / (Math.sqrt(v[j]) + RMSPROP.eps);
+          }
+          break;
+        case "sgd":
+          k.axpby(g, p, -hp.lr, 1);
+          break;
+      }
+      if (!Number.isFinite(k.sum(p))) finite = false;
+    });
+    return finite;
+  }
+
+  dispose(): void {
+    for (const t of [...this.params, ...this.m, ...this.v, this.x, this.seedGrad]) t.dispose();
+    getRuntime().heap.free(this.labelsPtr, this.batch * this.recipe.batchSize * 4);
+  }
+}
+
+/** Accuracy and mean cross-entropy of one network. */
+export interface CnnScore {
+  accuracy: number;
+  loss: number;
+}
+
+/**
+ * Scores networks (params per network, cnnParameterShapes order) on labelled images: shared
+ * images [n, C, H, W] for all, or, when `subsets` is given, network i on images subsets[i] of
+ * the pool. Evaluated `batch` networks x `chunk` images at a time, without gradients.
+ */
+export function scoreCnns(arch: CnnArchitecture, nets: readonly Float32Array[][], images: Float32Array, labels: ArrayLike<number>,
+  imageSize: number, opts: { subsets?: readonly Int32Array[]; batch?: number; chunk?: number } = {}): CnnScore[] {
+  const shapes = cnnParameterShapes(arch);
+  const B = opts.batch ?? 32, chunk = opts.chunk ?? 256;
+  const per = arch.inChannels * imageSize * imageSize, classes = arch.classes;
+  const nShared = images.length / per;
+  const scores: CnnScore[] = [];
+  for (let n0 = 0; n0 < nets.length; n0 += B) {
+    const group = nets.slice(n0, n0 + B);
+    const subsets = opts.subsets?.slice(n0, n0 + B);
+    const count = subsets === undefined ? nShared : Math.max(...subsets.map((s) => s.length));
+    const correct = new Float64Array(group.length), lossSum = new Float64Array(group.length), seen = new Float64Array(group.length);
+    noGrad(() => tidy(() => {
+      const named = new Map(shapes.map(([name, shape], i) => {
+        const size = shape.reduce((a, b) => a * b, 1);
+        const t = Tensor.empty([group.length, ...shape]);
+        group.forEach((p, j) => t.data.set(p[i], j * size));
+        return [name, t];
+      }));
+      for (let c0 = 0; c0 < count; c0 += chunk) {
+        const m = Math.min(chunk, count - c0);
+        tidy(() => {
+          let x: Tensor;
+          if (subsets === undefined) {
+            x = Tensor.from(images.subarray(c0 * per, (c0 + m) * per), [m, arch.inChannels, imageSize, imageSize]);
+          } else {
+            // Networks with fewer images than this chunk repeat their last one; only their own count.
+            x = Tensor.empty([group.length, m, arch.inChannels, imageSize, imageSize]);
+            subsets.forEach((sub, j) => {
+              for (let r = 0; r < m; r++) {
+                const img = sub[Math.min(c0 + r, sub.length - 1)];
+                x.data.set(images.subarray(img * per, (img + 1) * per), (j * m + r) * per);
+              }
+            });
+          }
+          const out = cnnForward(arch, named, x).data; // [group, m, classes]
+          group.forEach((_, j) => {
+            const sub = subsets?.[j];
+            for (let r = 0; r < m; r++) {
+              if (sub !== undefined && c0 + r >= sub.length) break;
+              const label = sub === undefined ? labels[c0 + r] : labels[sub[c0 + r]];
+              const row = (j * m + r) * classes;
+              let best = 0, max = -Infinity;
+              for (let c = 0; c < classes; c++) if (out[row + c] > max) { max = out[row + c]; best = c; }
+              let z = 0;
+              for (let c = 0; c < classes; c++) z += Math.exp(out[row + c] - max);
+              lossSum[j] += Math.log(z) + max - out[row + label];
+              if (best === label) correct[j]++;
+              seen[j]++;
+            }
+          });
+        });
+      }
+    }));
+    group.forEach((_, j) => scores.push({ accuracy: correct[j] / seen[j], loss: lossSum[j] / seen[j] }));
+  }
+  return scores;
+}

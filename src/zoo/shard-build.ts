@@ -1,0 +1,165 @@
+// Building a zoo shard by shard, resumably, on one thread or on worker threads. A build records
+// its manifest in build.json first; rerun with the same settings, it keeps every shard that
+// reads back whole and builds only the rest, so an interrupted build ends exactly as an
+// uninterrupted one. zoo.json is written last. Every zoo builder (INRs, CNNs) goes through this;
+// what differs is only how one shard's networks are made.
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { Worker } from "node:worker_threads";
+import { writeFileAtomic } from "./atomic.js";
+import { MANIFEST_FILE, ZooFormatError, readShardFile, type ZooManifest } from "./format.js";
+
+export const BUILD_FILE = "build.json";
+
+export interface ShardBuildReport {
+  manifest: ZooManifest;
+  /** Networks made by this call (0 when everything was already built). */
+  built: number;
+  /** Shards found complete and skipped. */
+  skippedShards: number;
+  seconds: number;
+}
+
+function settingsOf(m: ZooManifest): string {
+  return JSON.stringify({ ...m, provenance: { ...m.provenance, probegenVersion: undefined } });
+}
+
+function describeDifference(a: ZooManifest, b: ZooManifest): string {
+  const pa = a.provenance as Record<string, unknown>, pb = b.provenance as Record<string, unknown>;
+  for (const k of new Set([...Object.keys(pa), ...Object.keys(pb)])) {
+    if (k === "probegenVersion" || JSON.stringify(pa[k]) === JSON.stringify(pb[k])) continue;
+    const show = (v: unknown) => { const s = JSON.stringify(v) ?? "nothing"; return s.length > 60 ? `${s.slice(0, 57)}...` : s; };
+    return `${k} ${show(pa[k])} vs ${show(pb[k])}`;
+  }
+  if (a.count !== b.count) return `count ${a.count} vs ${b.count}`;
+  if (a.shards.length !== b.shards.length || a.shards[0]?.count !== b.shards[0]?.count) return "shard size differs";
+  return "settings differ";
+}
+
+/**
+ * Opens the output folder for a build: refuses one holding other settings, records build.json,
+ * and returns the shards still to build (damaged ones removed), or null when the zoo is complete.
+ */
+export function startShardBuild(out: string, manifest: ZooManifest): number[] | null {
+  mkdirSync(out, { recursive: true });
+  const manifestFile = join(out, MANIFEST_FILE);
+  const buildFile = join(out, BUILD_FILE);
+  for (const f of [manifestFile, buildFile]) {
+    if (!existsSync(f)) continue;
+    let prior: ZooManifest;
+    try {
+      prior = JSON.parse(readFileSync(f, "utf8")) as ZooManifest;
+    } catch (e) {
+      throw new ZooFormatError(f, `exists but is not valid JSON (${(e as Error).message}); move it away to start over`);
+    }
+    if (settingsOf(prior) !== settingsOf(manifest)) {
+      throw new ZooFormatError(f, `holds a ${f === manifestFile ? "zoo" : "build"} with other settings (${describeDifference(prior, manifest)}); choose another --out or remove the folder`);
+    }
+    if (f === manifestFile) return null;
+  }
+  if (!existsSync(buildFile)) writeFileAtomic(buildFile, `${JSON.stringify(manifest, null, 2)}\n`);
+  // A shard counts as done only if it reads back whole and matches the manifest.
+  const pending: number[] = [];
+  manifest.shards.forEach((s, i) => {
+    const file = join(out, s.file);
+    if (existsSync(file)) {
+      try {
+        readShardFile(file, manifest, s.count);
+        return;
+      } catch {
+        rmSync(file, { force: true });
+      }
+    }
+    pending.push(i);
+  });
+  return pending;
+}
+
+/** A started build: what is left, a progress callback counting on from what was done, and the report. */
+export interface OpenShardBuild<R> {
+  /** Shards to build; null when the zoo is already complete. */
+  pending: number[] | null;
+  onDone: (r: R) => void;
+  finish: (built: number) => ShardBuildReport;
+}
+
+export function openShardBuild<R>(out: string, manifest: ZooManifest,
+  onProgress?: (done: number, total: number, last: R | null) => void): OpenShardBuild<R> {
+  const t0 = performance.now();
+  const pending = startShardBuild(out, manifest);
+  let done = manifest.shards.reduce((s, sh, i) => s + (pending === null || !pending.includes(i) ? sh.count : 0), 0);
+  if (pending !== null) onProgress?.(done, manifest.count, null);
+  return {
+    pending,
+    onDone: (r) => onProgress?.(++done, manifest.count, r),
+    finish: (built) => {
+      if (pending !== null) {
+        writeFileAtomic(join(out, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+        rmSync(join(out, BUILD_FILE), { force: true });
+      }
+      return { manifest, built, skippedShards: manifest.shards.length - (pending?.length ?? 0), seconds: (performance.now() - t0) / 1000 };
+    },
+  };
+}
+
+/**
+ * Collects finished networks by shard (they finish in any order) and hands a shard over to be
+ * written as soon as all of its networks are in.
+ */
+export class ShardCollector<R> {
+  private readonly results = new Map<number, (R | undefined)[]>();
+  private readonly remaining = new Map<number, number>();
+
+  constructor(private readonly manifest: ZooManifest, shards: readonly number[],
+    private readonly write: (shard: number, results: R[]) => void) {
+    for (const si of shards) {
+      this.results.set(si, new Array<R | undefined>(manifest.shards[si].count));
+      this.remaining.set(si, manifest.shards[si].count);
+    }
+  }
+
+  shardOf(index: number): number {
+    return this.manifest.shards.findIndex((s) => index < s.start + s.count);
+  }
+
+  add(index: number, r: R): void {
+    const si = this.shardOf(index);
+    const list = this.results.get(si);
+    if (list === undefined) throw new RangeError(`network ${index} is not in a shard being built`);
+    list[index - this.manifest.shards[si].start] = r;
+    const left = this.remaining.get(si)! - 1;
+    this.remaining.set(si, left);
+    if (left === 0) {
+      this.write(si, list as R[]);
+      this.results.delete(si);
+    }
+  }
+}
+
+/**
+ * Runs whole shards on `workers` worker threads (the largest shards first, each to the least
+ * loaded worker). Shards do not depend on which thread builds them, so the zoo is the same as a
+ * one-thread build. `script` is a worker module that builds the shards in workerData.shards and
+ * posts one message per finished network.
+ */
+export async function runShardWorkers<R>(script: URL, workerData: Record<string, unknown>, manifest: ZooManifest,
+  pending: readonly number[], workers: number, onMessage: (r: R) => void): Promise<void> {
+  const loads = Array.from({ length: Math.min(workers, pending.length) }, () => ({ count: 0, shards: [] as number[] }));
+  for (const si of [...pending].sort((x, y) => manifest.shards[y].count - manifest.shards[x].count || x - y)) {
+    const w = loads.reduce((best, l) => (l.count < best.count ? l : best));
+    w.shards.push(si);
+    w.count += manifest.shards[si].count;
+  }
+  const threads: Worker[] = [];
+  try {
+    await Promise.all(loads.map(({ shards }) => new Promise<void>((resolve, reject) => {
+      const w = new Worker(script, { workerData: { ...workerData, shards } });
+      threads.push(w);
+      w.on("message", onMessage);
+      w.on("error", reject);
+      w.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`a zoo building worker exited with code ${code}`))));
+    })));
+  } finally {
+    for (const t of threads) await t.terminate();
+  }
+}
