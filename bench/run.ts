@@ -5,9 +5,10 @@ import { getRuntime, kernels, Rng, Tensor } from "../src/engine/index.js";
 import { makeW1, makeW2, trainer, type Workload } from "./workloads.js";
 import { fitBench, type FitFigures } from "./inr-fit.js";
 import { paperScaleBench, type PaperScaleFigures } from "./paper-scale.js";
+import { cnnBuildBench, type CnnBuildFigures } from "./cnn-build.js";
 
-export const BENCH_WORKLOADS = ["w1", "w2", "w3", "fit", "paper"] as const;
-/** Run when --only is not given; "paper" takes minutes and is run on request. */
+export const BENCH_WORKLOADS = ["w1", "w2", "w3", "fit", "cnn", "paper"] as const;
+/** Run when --only is not given; "cnn" and "paper" take minutes and are run on request. */
 export const DEFAULT_BENCH_WORKLOADS = ["w1", "w2", "w3", "fit"] as const;
 
 export interface BenchOptions {
@@ -25,6 +26,7 @@ export interface BenchResult {
   w2?: StepFigures & { modelsPerSec: number };
   w3?: { gemm256GFlops: number; batchedGemmGFlops: number };
   fit?: FitFigures;
+  cnn?: CnnBuildFigures;
   paper?: PaperScaleFigures;
   memory: { peakRssMiB: number; peakTensorMiB: number };
   kernels: string;
@@ -65,7 +67,7 @@ function gemmRate(M: number, N: number, K: number, batch: number, quick: boolean
   return (2 * M * N * K * batch) / (ms * 1e6);
 }
 
-export function runBench(opts: BenchOptions = {}): BenchResult {
+export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
   const only = new Set<string>((opts.only ?? DEFAULT_BENCH_WORKLOADS).map((s) => s.toLowerCase()));
   const quick = opts.quick ?? false;
   const log = opts.log === undefined ? (l: string) => process.stderr.write(`${l}\n`) : opts.log;
@@ -95,6 +97,12 @@ export function runBench(opts: BenchOptions = {}): BenchResult {
     log?.(`fit: ${n} MNIST INRs with the default zoo recipe ...`);
     result.fit = fitBench(n, quick ? { steps: 50 } : {});
     log?.(`fit: ${result.fit.inrsPerSec.toFixed(2)} INRs/s, mean PSNR ${result.fit.meanPsnr.toFixed(2)} dB, mean steps ${result.fit.meanSteps.toFixed(0)}`);
+  }
+  if (only.has("cnn")) {
+    const n = quick ? 4 : 64;
+    log?.(`cnn: building a ${n}-network Small-CNN zoo on MNIST, one thread ...`);
+    result.cnn = await cnnBuildBench(n, quick ? { trainImages: 640, testImages: 100, trainEvalImages: 50, epochsRange: [1, 1] } : {});
+    log?.(`cnn: ${result.cnn.networksPerSec.toFixed(2)} networks/s (${result.cnn.networkStepsPerSec.toFixed(0)} network-steps/s, ${result.cnn.trainImagesPerSec.toFixed(0)} training images/s), mean steps ${result.cnn.meanSteps.toFixed(0)}, mean test accuracy ${(100 * result.cnn.meanTestAccuracy).toFixed(1)}%`);
   }
   if (only.has("paper")) {
     log?.(quick ? "paper: a 2,000-network synthetic INR zoo, K=64, 1 epoch ..." : "paper: 55k/5k/10k synthetic INR zoo, K=64, 30 epochs (several minutes) ...");

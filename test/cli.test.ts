@@ -3,6 +3,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 120_000 });
@@ -43,6 +46,41 @@ test("bench --json --quick prints one JSON object with the figures", () => {
   assert.ok(out.memory.peakRssMiB > 0);
   assert.equal(out.w2, undefined);
   assert.equal(r.stderr, "", "no progress lines mixed into --json runs");
+});
+
+test("bench: the CNN zoo builder in its quick form reports networks per second", () => {
+  const r = run("bench", "--json", "--quick", "--only", "cnn");
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { cnn: { networks: number; networksPerSec: number; meanSteps: number; meanTestAccuracy: number } };
+  assert.equal(out.cnn.networks, 4);
+  assert.ok(out.cnn.networksPerSec > 0 && out.cnn.meanSteps >= 1);
+  assert.ok(out.cnn.meanTestAccuracy >= 0 && out.cnn.meanTestAccuracy <= 1);
+});
+
+test("zoo build cnn: a small zoo from the command line, and its bad input", () => {
+  const dir = mkdtempSync(join(tmpdir(), "probegen-cli-cnn-"));
+  const out = join(dir, "zoo");
+  const args = ["zoo", "build", "cnn", "--dataset", "mnist", "--count", "4", "--out", out, "--train-images", "320", "--test-images", "50",
+    "--train-eval-images", "50", "--epochs", "1,1", "--json"];
+  const r = run(...args);
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as { trained: number; testAccuracyQuantiles: number[]; splits: Record<string, number> };
+  assert.equal(report.trained, 4);
+  assert.deepEqual(report.splits, { train: 1, val: 1, test: 2 });
+  assert.equal(report.testAccuracyQuantiles.length, 5);
+  const info = run("zoo", "info", out);
+  assert.equal(info.status, 0, info.stderr);
+  assert.match(info.stdout, /4 cnn networks \(4970 parameters each\)/);
+  assert.match(info.stdout, /test_accuracy: mean/);
+  const badEpochs = run("zoo", "build", "cnn", "--dataset", "mnist", "--count", "4", "--out", join(dir, "x"), "--epochs", "3,1");
+  assert.equal(badEpochs.status, 2);
+  assert.match(badEpochs.stderr, /--epochs must be two positive integers LO,HI with LO <= HI, got "3,1"/);
+  const other = run(...args.slice(0, -1).map((a) => (a === "320" ? "640" : a)));
+  assert.notEqual(other.status, 0);
+  assert.match(other.stderr, /zoo\.json: holds a zoo with other settings \(recipe /);
+  const uniformOnCnn = run("train", "--zoo", out, "--out", join(dir, "run"), "--method", "uniform", "--probes", "2");
+  assert.notEqual(uniformOnCnn.status, 0);
+  assert.match(uniformOnCnn.stderr, /uniform probes are coordinates/);
 });
 
 test("--version prints the package version", async () => {

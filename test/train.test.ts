@@ -181,7 +181,7 @@ test("train and eval CLI, and the errors a researcher can run into", () => {
   const bad: [string[], number, RegExp][] = [
     [["train", "--zoo", zooDir(), "--out", join(out, "x"), "--probes", "0"], 2, /--probes must be an integer >= 1/],
     [["train", "--zoo", join(out, "nozoo"), "--out", join(out, "y")], 1, /nozoo: no such zoo folder/],
-    [["train", "--zoo", zooDir(), "--out", join(out, "z"), "--method", "magic"], 2, /--method must be probegen or vanilla or uniform or grid or dead-leaves or statnn/],
+    [["train", "--zoo", zooDir(), "--out", join(out, "z"), "--method", "magic"], 2, /--method must be probegen or vanilla or uniform or grid or dead-leaves or data or statnn/],
     [["eval", join(out, "none")], 1, /config.json: not found/],
   ];
   for (const [args, code, re] of bad) {
@@ -211,9 +211,24 @@ test("demo runs end to end on a tiny zoo and prints the comparison", () => {
   assert.equal(d.status, 0, d.stderr);
   const out = JSON.parse(d.stdout);
   assert.deepEqual(out.rows.map((r: { method: string }) => r.method), ["probegen", "vanilla", "uniform"]);
-  for (const r of out.rows) assert.ok(r.testAccuracy >= 0 && r.testAccuracy <= 1 && r.flopsPerNetwork > 0);
+  for (const r of out.rows) assert.ok(r.score === "accuracy" && r.test >= 0 && r.test <= 1 && r.flopsPerNetwork > 0);
   const again = run("demo", "--count", "40", "--fit-steps", "20", "--epochs", "2", "--cache", cache);
   assert.equal(again.status, 0, again.stderr);
   assert.match(again.stderr, /reusing the demo zoo/);
   assert.match(again.stdout, /ProbeGen \(deep linear generator\)/);
+});
+
+test("demo --task cnn: a tiny Small-CNN zoo, test accuracy predicted by three probe sources", () => {
+  const cache = tmp("demo-cnn");
+  const d = run("demo", "--task", "cnn", "--count", "24", "--train-images", "320", "--epochs", "2", "--probes", "4", "--cache", cache, "--json");
+  assert.equal(d.status, 0, d.stderr);
+  const out = JSON.parse(d.stdout);
+  assert.equal(out.task, "cnn");
+  assert.deepEqual(out.rows.map((r: { method: string }) => r.method), ["probegen", "vanilla", "dead-leaves"]);
+  for (const r of out.rows) assert.ok(r.score === "kendallTau" && Math.abs(r.test) <= 1 && r.flopsPerNetwork > 0);
+  const again = run("demo", "--task", "cnn", "--count", "24", "--train-images", "320", "--epochs", "2", "--probes", "4", "--cache", cache);
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stderr, /reusing the demo zoo/);
+  assert.match(again.stdout, /Fashion-MNIST Small-CNN test-accuracy prediction/);
+  assert.match(again.stdout, /fixed Dead Leaves images/);
 });

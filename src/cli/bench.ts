@@ -3,13 +3,15 @@ import { parseArgs } from "node:util";
 import { runBench, BENCH_WORKLOADS } from "../../bench/run.js";
 import { UsageError } from "./args.js";
 
-export const BENCH_USAGE = `Usage: probegen bench [--json] [--only w1,w2,w3,fit,paper] [--quick]
+export const BENCH_USAGE = `Usage: probegen bench [--json] [--only w1,w2,w3,fit,cnn,paper] [--quick]
 
 Measures, on one thread:
   W1     one training step of 32 SIREN INRs x 64 ProbeGen probes with the 6-layer head (steps/s)
   W2     one training step of 32 small CNNs x 64 image probes from the 5-layer generator (steps/s)
   W3     GEMM 256x256x256 and batched 32 x (64x32 . 32x32) (GFLOP/s)
   fit    fitting MNIST INRs with the default zoo recipe (INRs/s, mean PSNR and steps)
+  cnn    building a 64-network Small-CNN zoo on MNIST with the default recipe (networks/s,
+         network-steps/s; about a minute; only with --only)
   paper  a paper-scale probing run: 55k training INRs (synthetic weights), K=64, 30 epochs,
          timed with zoo loading and evaluations (minutes; only with --only)
 and the peak resident memory. Without --only: w1, w2, w3 and fit.
@@ -20,7 +22,7 @@ Options:
   --quick        short runs (a smoke test, not a measurement)
   -h, --help     show this help`;
 
-export function benchCommand(argv: string[]): number {
+export async function benchCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -36,7 +38,7 @@ export function benchCommand(argv: string[]): number {
   for (const o of only ?? []) {
     if (!(BENCH_WORKLOADS as readonly string[]).includes(o)) throw new UsageError(`--only: unknown workload "${o}" (expected ${BENCH_WORKLOADS.join(", ")})`);
   }
-  const r = runBench({ only, quick: values.quick, log: values.json ? null : undefined });
+  const r = await runBench({ only, quick: values.quick, log: values.json ? null : undefined });
   if (values.json) {
     console.log(JSON.stringify(r, null, 2));
     return 0;
@@ -47,6 +49,7 @@ export function benchCommand(argv: string[]): number {
   if (r.w3) rows.push(["GEMM 256^3 GFLOP/s", r.w3.gemm256GFlops.toFixed(1)], ["batched GEMM GFLOP/s", r.w3.batchedGemmGFlops.toFixed(1)]);
   if (r.paper) rows.push(["paper-scale run seconds", r.paper.seconds.toFixed(1)], ["paper-scale steps/s", r.paper.stepsPerSec.toFixed(0)]);
   if (r.fit) rows.push(["INR fit INRs/s", r.fit.inrsPerSec.toFixed(2)], ["INR fit mean PSNR dB", r.fit.meanPsnr.toFixed(2)], ["INR fit mean steps", r.fit.meanSteps.toFixed(0)]);
+  if (r.cnn) rows.push(["CNN zoo networks/s", r.cnn.networksPerSec.toFixed(2)], ["CNN zoo network-steps/s", r.cnn.networkStepsPerSec.toFixed(0)]);
   rows.push(["peak RSS MiB", r.memory.peakRssMiB.toFixed(0)], ["peak tensor MiB", r.memory.peakTensorMiB.toFixed(1)]);
   const w = Math.max(...rows.map(([k]) => k.length));
   console.log(`\nprobegen bench (${r.kernels} kernels, 1 thread, node ${r.node})`);

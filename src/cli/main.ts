@@ -13,11 +13,12 @@ Usage: probegen <command> [options]
 
 Commands:
   demo      the main job: build a small MNIST INR zoo, train ProbeGen, vanilla and fixed
-            probes on it, and compare them (about 3 minutes the first time)
-  zoo       build, inspect and render model zoos (zoo build inr | zoo info | zoo render)
+            probes on it, and compare them (about 3 minutes the first time); --task cnn
+            predicts the test accuracy of Fashion-MNIST Small CNNs instead (about 10 minutes)
+  zoo       build, inspect and render model zoos (zoo build inr|cnn, zoo info, zoo render)
   train     train a probing model (ProbeGen, vanilla or fixed probes) on a zoo
   eval      evaluate a trained run: accuracy, per-class accuracy, confusion matrix
-  bench     measure training-step rates (W1, W2), GEMM throughput (W3), INR fitting and memory
+  bench     measure training-step rates (W1, W2), GEMM throughput (W3), zoo building and memory
 
 Options:
   -h, --help     show help (also: probegen <command> --help)

@@ -11,7 +11,7 @@ import type { ProbeSource } from "./source.js";
 /** K distinct images drawn from the set's training split, as [K, C, side, side] in [-1, 1]. */
 function dataProbeImages(set: ImageSet, count: number, shape: readonly number[], rng: Rng): Float32Array {
   const [c, h, w] = shape;
-  if (shape.length !== 3 || h !== w) throw new RangeError(`data probes are square images, not [${shape.join(",")}]`);
+  if (shape.length !== 3 || h !== w) throw new RangeError(`data probes are square images; this zoo's networks take [${shape.join(",")}]`);
   if (count > set.train.count) throw new RangeError(`${count} data probes asked of ${set.train.count} ${set.name} training images`);
   const picked = rng.shuffle(Int32Array.from({ length: set.train.count }, (_, i) => i)).subarray(0, count);
   const gray = cnnInputs(set, "train", picked, h);
