@@ -1,6 +1,7 @@
 // probegen's public API.
 export * from "./engine/index.js";
 export { loadImageSet, imagePixels, IMAGE_SET_NAMES, LABEL_NAMES, type ImageSet, type ImageSetName } from "./data/image-sets.js";
+export { cnnInputs, CNN_INPUT_SIZE } from "./data/cnn-input.js";
 export { parseIdx, readIdx } from "./data/idx.js";
 export {
   DWSNETS_SIREN, SIREN_INITS, sirenForward, sirenParameterShapes, sirenFlopsPerPoint, initSiren, gridCoordinates, renderSiren,
@@ -24,7 +25,15 @@ export { evaluateSplit, type SplitEvaluation } from "./train/evaluate.js";
 export { classificationReport, type ClassificationReport } from "./train/metrics.js";
 export { loadCheckpoint, saveCheckpoint } from "./train/checkpoint.js";
 export { Zoo, ZooFormatError, type ZooManifest, type SplitName } from "./zoo/format.js";
-export { buildInrZoo, type InrZooOptions, type InrBuildReport } from "./zoo/inr-builder.js";
+export { buildInrZoo, buildInrZooParallel, type InrZooOptions, type InrBuildReport } from "./zoo/inr-builder.js";
+export { buildCnnZoo, smallCnnZooArchitecture, type CnnZooOptions, type CnnBuildReport, type CnnProgress } from "./zoo/cnn-builder.js";
+export {
+  DEFAULT_CNN_RECIPE, CNN_ACTIVATIONS, CNN_INITS, CNN_OPTIMIZERS, drawHyperparameters,
+  type CnnRecipe, type CnnHyperparameters,
+} from "./zoo/cnn-recipe.js";
+export { CnnTrainer, scoreCnns, type CnnJob, type CnnResult, type CnnScore } from "./zoo/cnn-train.js";
+export { nfnSplitIndices, nfnSplits } from "./zoo/nfn-split.js";
+export { PythonRandom } from "./zoo/python-random.js";
 export { InrFitter, DEFAULT_INR_RECIPE, type InrRecipe } from "./zoo/inr-fit.js";
 export { summarizeZoo, type ZooSummary } from "./zoo/summary.js";
 export { encodeSafetensors, decodeSafetensors, readSafetensors } from "./zoo/safetensors.js";

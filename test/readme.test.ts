@@ -34,3 +34,9 @@ test("the README's experiment example builds a zoo, trains and prints what its c
   assert.match(out, /^\{ train: \[ \[ 0, 31 \] \], val: \[ \[ 31, 34 \] \], test: \[ \[ 34, 40 \] \] \}$/m);
   assert.match(out, /^true \d+$/m);
 });
+
+test("the README's Small-CNN example builds a zoo and predicts test accuracy", () => {
+  const out = runExample(2);
+  assert.match(out, /^5 test_accuracy$/m);
+  assert.match(out, /^kendallTau true$/m);
+});
