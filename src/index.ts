@@ -9,7 +9,8 @@ export {
 } from "./nets/siren.js";
 export { SMALL_CNN_ZOO, smallCnnForward, smallCnnParameterShapes, smallCnnAsCnn, type SmallCnnArchitecture } from "./nets/small-cnn.js";
 export { cnnForward, cnnParameterShapes, cnnFlopsPerImage, type CnnArchitecture, type CnnLayerSpec } from "./nets/cnn.js";
-export { networkFamily, type NetworkFamily } from "./nets/family.js";
+export { networkFamily, type NetworkFamily, type SizedCnnArchitecture } from "./nets/family.js";
+export { cnnForwardMixed, evaluateInGroups, type CnnNetwork } from "./nets/groups.js";
 export { CoordinateGenerator, type CoordinateGeneratorOptions } from "./probes/coordinate-generator.js";
 export { ImageGenerator, type ImageGeneratorOptions } from "./probes/image-generator.js";
 export { LearnedProbes } from "./probes/learned-probes.js";

@@ -4,6 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng, Tensor, sum } from "../src/engine/index.js";
 import { cnnFeatureSizes, cnnFlopsPerImage, cnnForward, cnnParameterShapes, type CnnArchitecture, type CnnActivation } from "../src/nets/cnn.js";
+import { cnnForwardMixed } from "../src/nets/groups.js";
 import { ImageGenerator } from "../src/probes/image-generator.js";
 import { gradCheck, randn } from "./helpers.js";
 
@@ -72,3 +73,25 @@ for (const layers of [5, 6] as const) {
     assert.ok(Number.isFinite(sum(probes).item()));
   });
 }
+
+test("CNNs of mixed architectures are evaluated in groups of equal architecture, rows in the networks' order", () => {
+  const deep: CnnArchitecture = { inChannels: 1, residual: false, classes: 4, layers: [
+    { channels: 3, kernel: 3, stride: 2, padding: 1, activation: "relu" },
+    { channels: 5, kernel: 5, stride: 1, padding: 2, activation: "gelu" },
+  ] };
+  const shallow: CnnArchitecture = { inChannels: 1, residual: false, classes: 4, layers: [{ channels: 2, kernel: 3, stride: 1, padding: 0, activation: "tanh" }] };
+  const archs = [deep, shallow, deep, shallow, shallow];
+  const networks = archs.map((a) => ({
+    arch: a,
+    params: new Map(cnnParameterShapes(a).map(([n, s]) => [n, rng.fillNormal(new Float32Array(s.reduce((x, y) => x * y, 1)), 0, 0.5)])),
+  }));
+  const x = randn(rng, [3, 1, 8, 8]).requireGrad();
+  const y = cnnForwardMixed(networks, x);
+  assert.deepEqual(y.shape, [5, 3, 4]);
+  networks.forEach((n, i) => {
+    const one = cnnForward(n.arch, new Map([...n.params].map(([k, v]) => [k, Tensor.from(v, [1, ...cnnParameterShapes(n.arch).find(([m]) => m === k)![1]])])), x);
+    assert.deepEqual(Array.from(y.data.subarray(i * 12, (i + 1) * 12)), Array.from(one.data), `network ${i}`);
+  });
+  gradCheck("cnnForwardMixed wrt shared images", (img) => cnnForwardMixed(networks, img), [x], { eps: 1e-2, rtol: 2e-2 });
+  assert.throws(() => cnnForwardMixed([{ arch: deep, params: networks[1].params }], x), /network 0: parameter layers\.0\.weight is of size 18, its architecture needs \[3,1,3,3\]/);
+});

@@ -1,7 +1,8 @@
 // The probing model: a probe source, the zoo's networks evaluated on its probes, and the MLP
 // head over their concatenated responses. This file is the whole method's forward pass. The
 // weight-statistics baseline (method statnn) replaces the probes by per-tensor statistics.
-import { Rng, Tensor, scatterRows, type HasParameters } from "../engine/index.js";
+import { Rng, Tensor, type HasParameters } from "../engine/index.js";
+import { evaluateInGroups } from "../nets/groups.js";
 import { networkFamily, type NetworkFamily } from "../nets/family.js";
 import { makeProbeSource } from "../probes/make.js";
 import type { ProbeSource } from "../probes/source.js";
@@ -85,17 +86,8 @@ export class ProbingModel implements HasParameters {
       // Networks of each variant (e.g. activation) are evaluated together, then put back in order.
       const codes = data.fields.get(field);
       if (codes === undefined) throw new Error(`the zoo's architecture takes each network's variant from field "${field}", which the zoo lacks`);
-      const groups = new Map<number, number[]>();
-      for (let r = 0; r < indices.length; r++) {
-        const c = codes[indices[r]];
-        let g = groups.get(c);
-        if (g === undefined) groups.set(c, (g = []));
-        g.push(r);
-      }
-      const rows = [...groups.values()];
-      const parts = [...groups.keys()].map((code, i) =>
-        this.family.represent(this.family.variant(this.architecture, code), data.gather(rows[i].map((r) => indices[r])), probes));
-      return parts.length === 1 ? parts[0] : scatterRows(parts, rows, indices.length);
+      return evaluateInGroups(Array.from(indices, (i) => codes[i]), (code, rows) =>
+        this.family.represent(this.family.variant(this.architecture, code), data.gather(rows.map((r) => indices[r])), probes));
     }
     const { features, dim, mean, std } = this.stats!;
     const x = Tensor.empty([indices.length, dim]);
