@@ -52,7 +52,11 @@ export class Rng {
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
   }
 
-  /** An independent generator derived from this one's seed and a label. */
+  /**
+   * A generator from this one's seed and `label` alone: the parent's own stream label is not
+   * part of it, so r.fork("x") is new Rng(r.seed, "x") whatever stream r is. Name streams in
+   * full (e.g. `cnn:${index}:init`) where several parents share a seed.
+   */
   fork(label: string): Rng {
     return new Rng(this.seed, label);
   }
