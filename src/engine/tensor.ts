@@ -39,6 +39,8 @@ export class Tensor {
   node: GradNode | null = null;
   persistent: boolean;
   private block: Block | null;
+  /** The tensor whose memory a view (from leading()) shares. */
+  private viewOf: Tensor | null = null;
 
   private constructor(shape: readonly number[], data: Float32Array, block: Block | null, persistent: boolean) {
     this.shape = Object.freeze([...shape]);
@@ -90,8 +92,23 @@ export class Tensor {
     return Tensor.from([value], []);
   }
 
+  /**
+   * A view of the first n entries along axis 0, sharing this tensor's memory (writes show in
+   * both). It has its own gradient; it is in no tidy() scope, lives while this tensor does, and
+   * its dispose() frees only its gradient.
+   */
+  leading(n: number): Tensor {
+    if (this.rank === 0 || !Number.isInteger(n) || n < 0 || n > this.shape[0]) {
+      throw new RangeError(`leading(${n}): tensor of shape ${fmtShape(this.shape)}`);
+    }
+    const per = this.shape[0] === 0 ? 0 : this.size / this.shape[0];
+    const t = new Tensor([n, ...this.shape.slice(1)], this.data.subarray(0, n * per), null, true);
+    t.viewOf = this;
+    return t;
+  }
+
   get rank(): number { return this.shape.length; }
-  get disposed(): boolean { return this.block === null; }
+  get disposed(): boolean { return this.viewOf !== null ? this.viewOf.disposed : this.block === null; }
 
   /** The value of a one-element tensor. */
   item(): number {
@@ -125,6 +142,11 @@ export class Tensor {
 
   /** Frees the memory now. Using the tensor afterwards is an error. */
   dispose(): void {
+    if (this.viewOf !== null) {
+      if (this.grad !== null) { this.grad.dispose(); this.grad = null; }
+      this.node = null;
+      return;
+    }
     if (this.block === null) return;
     const heap = getRuntime().heap;
     if (this.persistent) finalizer.unregister(this);

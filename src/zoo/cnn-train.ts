@@ -65,6 +65,7 @@ export class CnnTrainer {
   private readonly labels: Int32Array;
   private readonly labelsPtr: number;
   private readonly slots: (Slot | null)[];
+  private readonly views = new Map<number, { params: Tensor[]; x: Tensor; seedGrad: Tensor }>();
   private readonly imageSize: number;
   /** Which parameters get the L2 penalty (kernels, not biases). */
   private readonly isKernel: boolean[];
@@ -80,7 +81,7 @@ export class CnnTrainer {
     this.imageSize = arch.inChannels * inputSize * inputSize;
     this.shapes = cnnParameterShapes(arch);
     this.isKernel = this.shapes.map(([n]) => n.endsWith("weight"));
-    this.params = this.shapes.map(([, s]) => Tensor.zeros([batch, ...s], { persistent: true }).requireGrad());
+    this.params = this.shapes.map(([, s]) => Tensor.zeros([batch, ...s], { persistent: true }));
     this.m = this.shapes.map(([, s]) => Tensor.zeros([batch, ...s], { persistent: true }));
     this.v = this.shapes.map(([, s]) => Tensor.zeros([batch, ...s], { persistent: true }));
     const bs = recipe.batchSize;
@@ -92,8 +93,9 @@ export class CnnTrainer {
     this.slots = new Array<Slot | null>(batch).fill(null);
   }
 
-  private slice(t: Tensor, slot: number): Float32Array {
-    const per = t.size / this.batch;
+  /** Slot `slot` of t, a tensor over `of` slots (all of them by default). */
+  private slice(t: Tensor, slot: number, of = this.batch): Float32Array {
+    const per = t.size / of;
     return t.data.subarray(slot * per, (slot + 1) * per);
   }
 
@@ -129,44 +131,66 @@ export class CnnTrainer {
     st.pos += bs;
   }
 
-  /** Trains every job; onDone is called once per network, in order of completion. */
+  /** Moves slot `from`'s network (weights, optimiser state, progress) into the empty slot `to`. */
+  private move(from: number, to: number): void {
+    for (const t of [...this.params, ...this.m, ...this.v]) this.slice(t, to).set(this.slice(t, from));
+    this.slots[to] = this.slots[from];
+    this.slots[from] = null;
+  }
+
+  /** Views of the first n slots: parameters (with their own gradients), inputs, seed gradients. */
+  private leading(n: number): { params: Tensor[]; x: Tensor; seedGrad: Tensor } {
+    let v = this.views.get(n);
+    if (v === undefined) {
+      v = { params: this.params.map((p) => p.leading(n).requireGrad()), x: this.x.leading(n), seedGrad: this.seedGrad.leading(n) };
+      this.views.set(n, v);
+    }
+    return v;
+  }
+
+  /**
+   * Trains every job; onDone is called once per network, in order of completion. Active
+   * networks are kept in the leading slots and only those are computed, so the batch shrinks
+   * as the last networks finish instead of carrying empty slots.
+   */
   run(jobs: Iterator<CnnJob>, onDone: (r: CnnResult) => void): void {
-    const named = new Map(this.shapes.map(([n], i) => [n, this.params[i]]));
     const bs = this.recipe.batchSize, classes = this.arch.classes;
     const k = kernels();
     let exhausted = false;
-    const refill = (s: number) => {
-      if (exhausted) return;
-      const next = jobs.next();
-      if (next.done) { exhausted = true; return; }
-      this.assign(s, next.value);
+    const next = (): CnnJob | null => {
+      if (exhausted) return null;
+      const n = jobs.next();
+      if (n.done) { exhausted = true; return null; }
+      return n.value;
     };
-    for (let s = 0; s < this.batch; s++) refill(s);
+    let active = 0;
+    for (let job = active < this.batch ? next() : null; job !== null; job = active < this.batch ? next() : null) this.assign(active++, job);
     const rates = new Float32Array(this.batch);
     const dropRngs = new Array<Rng>(this.batch);
-    const idle = new Rng(0, "idle");
     const losses = new Float64Array(this.batch);
-    while (this.slots.some((s) => s !== null)) {
-      for (let s = 0; s < this.batch; s++) {
-        const st = this.slots[s];
-        rates[s] = st?.job.hp.dropout ?? 0;
-        dropRngs[s] = st?.dropRng ?? idle;
-        if (st !== null) this.loadBatch(s, st);
+    while (active > 0) {
+      const n = active;
+      const view = this.leading(n);
+      for (let s = 0; s < n; s++) {
+        const st = this.slots[s]!;
+        rates[s] = st.job.hp.dropout;
+        dropRngs[s] = st.dropRng;
+        this.loadBatch(s, st);
       }
-      for (const p of this.params) p.gradValid = false;
+      for (const p of view.params) p.gradValid = false;
+      const named = new Map(this.shapes.map(([name], i) => [name, view.params[i]]));
       tidy(() => {
-        const out = cnnForward(this.arch, named, this.x, { afterActivation: (_i, h) => zooDropout(h, rates, dropRngs) });
-        for (let s = 0; s < this.batch; s++) {
-          const grad = this.slice(this.seedGrad, s);
-          if (this.slots[s] === null) { grad.fill(0); continue; }
-          losses[s] = k.softmaxCrossEntropy(this.slice(out, s), this.labels.subarray(s * bs, (s + 1) * bs), bs, classes, grad);
+        const out = cnnForward(this.arch, named, view.x,
+          { afterActivation: (_i, h) => zooDropout(h, rates.subarray(0, n), dropRngs.slice(0, n)) });
+        for (let s = 0; s < n; s++) {
+          losses[s] = k.softmaxCrossEntropy(this.slice(out, s, n), this.labels.subarray(s * bs, (s + 1) * bs), bs, classes, this.slice(view.seedGrad, s, n));
         }
-        backward(out, this.seedGrad.data);
+        backward(out, view.seedGrad.data);
       });
-      for (let s = 0; s < this.batch; s++) {
-        const st = this.slots[s];
-        if (st === null) continue;
-        if (!Number.isFinite(losses[s]) || !this.update(s, st)) {
+      const finished: number[] = [];
+      for (let s = 0; s < n; s++) {
+        const st = this.slots[s]!;
+        if (!Number.isFinite(losses[s]) || !this.update(s, st, view.params, n)) {
           this.assign(s, this.redraw(st.job));
           continue;
         }
@@ -186,20 +210,31 @@ export class CnnTrainer {
             lastEpochLoss: Number.isNaN(st.lastEpochLoss) ? st.epochLoss / Math.max(1, st.epochSteps) : st.lastEpochLoss,
           });
           this.slots[s] = null;
-          refill(s);
+          finished.push(s);
         }
+      }
+      // Refill freed slots from the queue; once it is empty, close the gaps from the end.
+      for (const s of finished) {
+        const job = next();
+        if (job !== null) this.assign(s, job);
+        else active--;
+      }
+      for (let s = 0, last = this.slots.length - 1; s < active; s++) {
+        if (this.slots[s] !== null) continue;
+        while (this.slots[last] === null) last--;
+        this.move(last, s);
       }
     }
   }
 
-  /** One optimiser step of slot s; false when it left a non-finite weight (the network diverged). */
-  private update(s: number, st: Slot): boolean {
+  /** One optimiser step of slot s (of the n leading slots); false when it left a non-finite weight (the network diverged). */
+  private update(s: number, st: Slot, params: readonly Tensor[], n: number): boolean {
     const hp = st.job.hp;
     const t = st.step + 1;
     const k = kernels();
     let finite = true;
-    this.params.forEach((param, i) => {
-      const p = this.slice(param, s), g = this.slice(param.grad!, s);
+    params.forEach((param, i) => {
+      const p = this.slice(param, s, n), g = this.slice(param.grad!, s, n);
       // d/dw of l2 * sum(w^2)
       if (this.isKernel[i] && hp.l2 > 0) k.axpby(p, g, 2 * hp.l2, 1);
       const m = this.slice(this.m[i], s), v = this.slice(this.v[i], s);
@@ -223,6 +258,7 @@ export class CnnTrainer {
   }
 
   dispose(): void {
+    for (const v of this.views.values()) for (const t of [...v.params, v.x, v.seedGrad]) t.dispose();
     for (const t of [...this.params, ...this.m, ...this.v, this.x, this.seedGrad]) t.dispose();
     getRuntime().heap.free(this.labelsPtr, this.batch * this.recipe.batchSize * 4);
   }
