@@ -29,6 +29,20 @@ function fnv1a(text: string): number {
 
 const rotl = (x: number, k: number) => (x << k) | (x >>> (32 - k));
 
+/**
+ * Fisher-Yates in place, from the last position down, swapping position i with below(i + 1)
+ * (an integer in [0, i]); Python's random.shuffle walks the same way.
+ */
+export function fisherYates<A extends unknown[] | Int32Array | Uint32Array>(a: A, below: (n: number) => number): A {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = below(i + 1);
+    const t = a[i];
+    a[i] = a[j];
+    a[j] = t;
+  }
+  return a;
+}
+
 export class Rng {
   private s0: number;
   private s1: number;
@@ -97,13 +111,7 @@ export class Rng {
 
   /** Fisher-Yates shuffle in place. */
   shuffle<A extends unknown[] | Int32Array | Uint32Array>(a: A): A {
-    for (let i = a.length - 1; i > 0; i--) {
-      const j = this.int(i + 1);
-      const t = a[i];
-      a[i] = a[j];
-      a[j] = t;
-    }
-    return a;
+    return fisherYates(a, (n) => this.int(n));
   }
 
   fillUniform(out: Float32Array, lo = 0, hi = 1): Float32Array {

@@ -1,6 +1,8 @@
 // Python's random.Random (MT19937 seeded by init_by_array), far enough to reproduce
 // random.Random(seed).shuffle and .random() bit for bit. Split files published with public zoos
 // (NFN's Small CNN Zoo splits) were drawn with it, so a split computed here matches theirs.
+import { fisherYates } from "../engine/random.js";
+
 const N = 624, M = 397;
 
 export class PythonRandom {
@@ -93,12 +95,6 @@ export class PythonRandom {
 
   /** random.shuffle(x), in place. */
   shuffle<A extends unknown[] | Int32Array>(x: A): A {
-    for (let i = x.length - 1; i > 0; i--) {
-      const j = this.randbelow(i + 1);
-      const t = x[i];
-      x[i] = x[j];
-      x[j] = t;
-    }
-    return x;
+    return fisherYates(x, (n) => this.randbelow(n));
   }
 }
