@@ -89,6 +89,33 @@ test("tidy frees what it made and keeps what it returns; memory is reused", () =
   assert.throws(() => kept.b.item(), /1 elements|elements/);
 });
 
+test("a request reuses a free block of a somewhat larger class before the memory grows; views share memory", () => {
+  const heap = getRuntime().heap;
+  const big = Tensor.empty([10000]); // 40,000 bytes
+  const ptr = big.data.byteOffset;
+  big.dispose();
+  const reserved = heap.stats().reservedBytes;
+  const smaller = Tensor.empty([7000]); // 28,000 bytes: a smaller class, within twice the size
+  assert.equal(smaller.data.byteOffset, ptr, "the freed larger block serves it");
+  assert.equal(heap.stats().reservedBytes, reserved);
+  smaller.dispose();
+  const far = Tensor.empty([1000]); // far smaller: gets a block of its own class
+  assert.notEqual(far.data.byteOffset, ptr);
+  far.dispose();
+  assert.throws(() => heap.free(ptr + 64, 64), /is not a block of 64 bytes/);
+
+  const t = Tensor.from([1, 2, 3, 4, 5, 6], [3, 2]);
+  const head = t.leading(2);
+  assert.deepEqual(head.shape, [2, 2]);
+  head.data[0] = 9;
+  assert.equal(t.data[0], 9, "a view writes through");
+  head.dispose();
+  assert.equal(t.disposed, false, "disposing a view leaves its tensor");
+  t.dispose();
+  assert.equal(head.disposed, true, "a view lives as long as its tensor");
+  assert.throws(() => t.leading(4), /leading\(4\)/);
+});
+
 test("backward through a graph whose tensors were freed is refused", () => {
   const w = Tensor.from([1, 2]).requireGrad();
   // y survives the tidy, but the intermediate it was computed from does not.

@@ -9,6 +9,8 @@ const PAGE = 65536;
 const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit
 const ALIGN = 64; // cache line; also keeps every block f32x4-aligned
 const SLACK = 64;
+/** Larger size classes a request may take a free block from (4 classes: about twice its size). */
+const REUSE_CLASSES = 4;
 
 /** Size classes: multiples of 64 up to 1 KiB, then four steps per power of two (< 19% slack). */
 export function sizeClass(bytes: number): number {
@@ -22,6 +24,8 @@ export class Heap {
   readonly memory: WebAssembly.Memory;
   private top: number;
   private readonly freeLists = new Map<number, number[]>();
+  /** The size class each block was carved with (a block may serve a smaller request later). */
+  private readonly blockSize = new Map<number, number>();
   private liveBytes = 0;
   private peakBytes = 0;
 
@@ -34,10 +38,10 @@ export class Heap {
   /** Byte offset of a block of at least `bytes` bytes (contents undefined). */
   alloc(bytes: number): number {
     const size = sizeClass(bytes);
-    const list = this.freeLists.get(size);
-    let ptr: number;
-    if (list !== undefined && list.length > 0) {
-      ptr = list.pop()!;
+    let ptr = this.fromFreeLists(size);
+    let block = size;
+    if (ptr >= 0) {
+      block = this.blockSize.get(ptr)!;
     } else {
       ptr = this.top;
       const end = ptr + size;
@@ -53,14 +57,32 @@ export class Heap {
         this.memory.grow(grow);
       }
       this.top = end;
+      this.blockSize.set(ptr, size);
     }
-    this.liveBytes += size;
+    this.liveBytes += block;
     if (this.liveBytes > this.peakBytes) this.peakBytes = this.liveBytes;
     return ptr;
   }
 
+  /**
+   * A free block of class `size`, or failing that of one of the next REUSE_CLASSES classes (at
+   * most about twice as large), so that work whose sizes drift (a batch that shrinks) reuses
+   * memory instead of growing it; -1 when there is none.
+   */
+  private fromFreeLists(size: number): number {
+    let c = size;
+    for (let i = 0; i <= REUSE_CLASSES; i++) {
+      const list = this.freeLists.get(c);
+      if (list !== undefined && list.length > 0) return list.pop()!;
+      c = sizeClass(c + 1);
+    }
+    return -1;
+  }
+
+  /** Returns a block; `bytes` is what was asked of alloc (the block keeps its own size). */
   free(ptr: number, bytes: number): void {
-    const size = sizeClass(bytes);
+    const size = this.blockSize.get(ptr);
+    if (size === undefined || size < bytes) throw new RangeError(`free: ${ptr} is not a block of ${bytes} bytes`);
     let list = this.freeLists.get(size);
     if (list === undefined) { list = []; this.freeLists.set(size, list); }
     list.push(ptr);
