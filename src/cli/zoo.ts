@@ -78,6 +78,27 @@ Options:
   --json                 print the build report as JSON on stdout
   -h, --help             show this help`;
 
+/** Options every `zoo build` kind takes. */
+const BUILD_OPTIONS = {
+  dataset: { type: "string" }, count: { type: "string" }, out: { type: "string" },
+  seed: { type: "string" }, batch: { type: "string" }, "shard-size": { type: "string" }, data: { type: "string" },
+  workers: { type: "string" },
+  json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
+} as const;
+
+interface BuildValues { dataset?: string; count?: string; out?: string; seed?: string; "shard-size"?: string; workers?: string }
+
+function buildArgs(values: BuildValues, shardSizeDefault: number) {
+  return {
+    dataset: choiceArg("dataset", values.dataset, IMAGE_SET_NAMES),
+    count: intArg("count", requiredArg("count", values.count), 0, 1),
+    out: requiredArg("out", values.out),
+    seed: intArg("seed", values.seed, 0),
+    shardSize: intArg("shard-size", values["shard-size"], shardSizeDefault, 1),
+    workers: intArg("workers", values.workers, 1, 1, 64),
+  };
+}
+
 function pairArg(name: string, v: string | undefined, def: [number, number], integer: boolean): [number, number] {
   if (v === undefined) return def;
   const parts = v.split(",").map((x) => Number(x.trim()));
@@ -91,19 +112,14 @@ async function buildCnn(rest: string[]): Promise<number> {
   const { values } = parseArgs({
     args: rest,
     options: {
-      dataset: { type: "string" }, count: { type: "string" }, out: { type: "string" },
+      ...BUILD_OPTIONS,
       "train-images": { type: "string" }, "test-images": { type: "string" }, "train-eval-images": { type: "string" },
       epochs: { type: "string" }, lr: { type: "string" },
-      seed: { type: "string" }, batch: { type: "string" }, "shard-size": { type: "string" }, data: { type: "string" },
-      workers: { type: "string" },
-      json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
   });
   if (values.help) { console.log(BUILD_CNN_USAGE); return 0; }
-  const dataset = choiceArg("dataset", values.dataset, IMAGE_SET_NAMES);
-  const count = intArg("count", requiredArg("count", values.count), 0, 1);
-  const out = requiredArg("out", values.out);
+  const { dataset, count, out, seed, shardSize, workers } = buildArgs(values, 250);
   const recipe = {
     trainImages: intArg("train-images", values["train-images"], d.trainImages, 1),
     testImages: intArg("test-images", values["test-images"], d.testImages, 1),
@@ -114,15 +130,13 @@ async function buildCnn(rest: string[]): Promise<number> {
   const progress = createProgress(`training ${dataset} CNNs`, count, "CNNs", values.json ? null : process.stderr);
   let retried = 0;
   const report = await buildCnnZoo({
-    dataset, count, out, recipe, dataDir: values.data,
-    seed: intArg("seed", values.seed, 0),
+    dataset, count, out, recipe, dataDir: values.data, seed, shardSize,
     batch: intArg("batch", values.batch, 32, 1),
-    shardSize: intArg("shard-size", values["shard-size"], 250, 1),
     onProgress: (done, _total, last) => {
       if (last !== null && last.attempt > 0) retried++;
       progress.update(done, retried > 0 ? `${retried} retrained after diverging` : undefined);
     },
-  }, intArg("workers", values.workers, 1, 1, 64));
+  }, workers);
   progress.finish(`${report.built} trained, ${report.skippedShards} shard(s) already there`);
   const summary = summarizeZoo(Zoo.open(out));
   const result = {
@@ -158,19 +172,14 @@ async function build(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: rest,
     options: {
-      dataset: { type: "string" }, count: { type: "string" }, out: { type: "string" },
+      ...BUILD_OPTIONS,
       steps: { type: "string" }, lr: { type: "string" }, psnr: { type: "string" }, init: { type: "string" },
       hidden: { type: "string" }, w0: { type: "string" },
-      seed: { type: "string" }, batch: { type: "string" }, "shard-size": { type: "string" }, data: { type: "string" },
-      workers: { type: "string" },
-      json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
   });
   if (values.help) { console.log(BUILD_USAGE); return 0; }
-  const dataset = choiceArg("dataset", values.dataset, IMAGE_SET_NAMES);
-  const count = intArg("count", requiredArg("count", values.count), 0, 1);
-  const out = requiredArg("out", values.out);
+  const { dataset, count, out, seed, shardSize, workers } = buildArgs(values, 1000);
   const recipe = {
     steps: intArg("steps", values.steps, DEFAULT_INR_RECIPE.steps, 0),
     lr: numArg("lr", values.lr, DEFAULT_INR_RECIPE.lr, 0),
@@ -183,15 +192,13 @@ async function build(argv: string[]): Promise<number> {
   const progress = createProgress(`fitting ${dataset} INRs`, count, "INRs");
   let psnrSum = 0, fittedNow = 0;
   const report = await buildInrZooParallel({
-    dataset, count, out, recipe, arch, dataDir: values.data,
-    seed: intArg("seed", values.seed, 0),
+    dataset, count, out, recipe, arch, dataDir: values.data, seed, shardSize,
     batch: intArg("batch", values.batch, 64, 1),
-    shardSize: intArg("shard-size", values["shard-size"], 1000, 1),
     onProgress: (done, _total, last) => {
       if (last !== null) { psnrSum += last.psnr; fittedNow++; }
       progress.update(done, fittedNow > 0 ? `mean PSNR ${(psnrSum / fittedNow).toFixed(2)} dB` : undefined);
     },
-  }, intArg("workers", values.workers, 1, 1, 64));
+  }, workers);
   progress.finish(`${report.fitted} fitted, ${report.skippedShards} shard(s) already there`);
   const summary = summarizeZoo(Zoo.open(out));
   const result = {

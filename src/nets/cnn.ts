@@ -61,6 +61,11 @@ export function cnnForward(arch: CnnArchitecture, params: ReadonlyMap<string, Te
   return linear(globalAvgPool(h), get("fc.weight"), get("fc.bias"));
 }
 
+/** The same architecture with every layer's activation set to `activation`. */
+export function withActivation<A extends CnnArchitecture>(arch: A, activation: CnnActivation): A {
+  return { ...arch, layers: arch.layers.map((l) => ({ ...l, activation })) };
+}
+
 /** Output spatial size of each layer for an input of side `size`. */
 export function cnnFeatureSizes(arch: CnnArchitecture, size: number): number[] {
   const sizes: number[] = [];

@@ -2,7 +2,7 @@
 // and what one evaluation costs. Probing code goes through this, never through a family directly.
 import { reshape, type ActivationName, type Tensor } from "../engine/index.js";
 import { sirenFlopsPerPoint, sirenForward, type SirenArchitecture } from "./siren.js";
-import { cnnFlopsPerImage, cnnForward, type CnnArchitecture } from "./cnn.js";
+import { cnnFlopsPerImage, cnnForward, withActivation, type CnnArchitecture } from "./cnn.js";
 
 export interface NetworkFamily {
   readonly name: string;
@@ -60,7 +60,7 @@ const cnn: NetworkFamily = {
     const a = arch as unknown as SizedCnnArchitecture;
     const name = a.activationByField?.names[code];
     if (name === undefined) throw new RangeError(`activation code ${code} is not one of ${JSON.stringify(a.activationByField?.names ?? [])}`);
-    return { ...a, layers: a.layers.map((l) => ({ ...l, activation: name })) };
+    return withActivation(a, name) as unknown as Record<string, unknown>;
   },
 };
 

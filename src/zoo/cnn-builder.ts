@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { Rng } from "../engine/index.js";
 import { CNN_INPUT_DESCRIPTION, CNN_INPUT_SIZE, cnnInputs } from "../data/cnn-input.js";
 import { loadImageSet, type ImageSetName } from "../data/image-sets.js";
-import { cnnParameterShapes } from "../nets/cnn.js";
+import { cnnParameterShapes, withActivation } from "../nets/cnn.js";
 import type { SizedCnnArchitecture } from "../nets/family.js";
 import { writeFileAtomic } from "./atomic.js";
 import {
@@ -183,11 +183,6 @@ function encodeShard(b: CnnBuild, si: number, results: CnnResult[], scores: { te
     ["attempts", { shape: [n], data: Uint8Array.from(results, (r) => r.attempt + 1) }],
   );
   return encodeSafetensors(tensors, { format: "probegen-zoo-shard", start: String(shard.start), count: String(n) });
-}
-
-/** The architecture with every layer's activation set to `activation`. */
-function withActivation(arch: CnnBuild["arch"], activation: CnnZooActivation): CnnBuild["arch"] {
-  return { ...arch, layers: arch.layers.map((l) => ({ ...l, activation })) };
 }
 
 const MAX_ATTEMPTS = 20;
