@@ -9,9 +9,9 @@ import { Rng } from "../src/engine/index.js";
 import { DWSNETS_SIREN, initSiren, sirenParameterShapes } from "../src/nets/siren.js";
 import { DEFAULT_TRAIN_CONFIG } from "../src/train/config.js";
 import { train } from "../src/train/trainer.js";
-import { writeFileAtomic } from "../src/zoo/atomic.js";
+import { writeFileAtomic } from "../src/io/atomic.js";
 import { planShards, type ZooManifest } from "../src/zoo/format.js";
-import { encodeSafetensors, type SafeArray } from "../src/zoo/safetensors.js";
+import { encodeSafetensors, type SafeArray } from "../src/io/safetensors.js";
 
 export interface PaperScaleFigures { networks: number; steps: number; seconds: number; stepsPerSec: number; modelsPerSec: number }
 

@@ -37,7 +37,7 @@ export { nfnSplitIndices, nfnSplits } from "./zoo/nfn-split.js";
 export { PythonRandom } from "./zoo/python-random.js";
 export { InrFitter, DEFAULT_INR_RECIPE, type InrRecipe } from "./zoo/inr-fit.js";
 export { summarizeZoo, type ZooSummary } from "./zoo/summary.js";
-export { encodeSafetensors, decodeSafetensors, readSafetensors } from "./zoo/safetensors.js";
+export { encodeSafetensors, decodeSafetensors, readSafetensors } from "./io/safetensors.js";
 export { encodePng } from "./report/png.js";
 export { PROBEGEN_VERSION } from "./version.js";
 export { FileFormatError } from "./file-error.js";

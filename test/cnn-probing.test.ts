@@ -11,7 +11,7 @@ import type { SizedCnnArchitecture } from "../src/nets/family.js";
 import { DEFAULT_TRAIN_CONFIG } from "../src/train/config.js";
 import { train } from "../src/train/trainer.js";
 import { planShards, type ZooManifest } from "../src/zoo/format.js";
-import { encodeSafetensors, type SafeArray } from "../src/zoo/safetensors.js";
+import { encodeSafetensors, type SafeArray } from "../src/io/safetensors.js";
 
 const ARCH: SizedCnnArchitecture = {
   inChannels: 1, inputSize: 32, residual: false, classes: 10,

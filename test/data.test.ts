@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { parseIdx, readIdx } from "../src/data/idx.js";
 import { FASHION_MNIST_DIR, imagePixels, loadImageSet } from "../src/data/image-sets.js";
-import { decodeSafetensors, encodeSafetensors, readSafetensors } from "../src/zoo/safetensors.js";
+import { decodeSafetensors, encodeSafetensors, readSafetensors } from "../src/io/safetensors.js";
 import { existsSync } from "node:fs";
 
 function idx(dims: number[], values: number[]): Uint8Array {

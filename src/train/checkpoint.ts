@@ -5,8 +5,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Adam, Tensor } from "../engine/index.js";
-import { writeFileAtomic } from "../zoo/atomic.js";
-import { encodeSafetensors, readSafetensors } from "../zoo/safetensors.js";
+import { writeFileAtomic } from "../io/atomic.js";
+import { encodeSafetensors, readSafetensors } from "../io/safetensors.js";
 
 export interface CheckpointInfo {
   step: number;

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Adam, Rng, backward, cosineLr, crossEntropy, mseLoss, tidy } from "../engine/index.js";
 import { Zoo } from "../zoo/format.js";
-import { writeFileAtomic } from "../zoo/atomic.js";
+import { writeFileAtomic } from "../io/atomic.js";
 import { PROBEGEN_VERSION } from "../version.js";
 import { loadCheckpoint, saveCheckpoint, type CheckpointInfo } from "./checkpoint.js";
 import { validateTrainConfig, type TrainConfig } from "./config.js";

@@ -8,7 +8,7 @@ import { CNN_INPUT_DESCRIPTION, CNN_INPUT_SIZE, cnnInputs } from "../data/cnn-in
 import { loadImageSet, type ImageSetName } from "../data/image-sets.js";
 import { cnnParameterShapes, withActivation } from "../nets/cnn.js";
 import type { SizedCnnArchitecture } from "../nets/family.js";
-import { writeFileAtomic } from "./atomic.js";
+import { writeFileAtomic } from "../io/atomic.js";
 import {
   CNN_ACTIVATIONS, CNN_INITS, CNN_OPTIMIZERS, DEFAULT_CNN_RECIPE, drawHyperparameters, trainingSize,
   type CnnHyperparameters, type CnnRecipe, type CnnZooActivation,
@@ -16,7 +16,7 @@ import {
 import { CnnTrainer, jobRng, scoreCnns, type CnnJob, type CnnResult, type CnnScore } from "./cnn-train.js";
 import { planShards, type ZooManifest } from "./format.js";
 import { nfnSplits } from "./nfn-split.js";
-import { encodeSafetensors, type SafeArray } from "./safetensors.js";
+import { encodeSafetensors, type SafeArray } from "../io/safetensors.js";
 import { ShardCollector, openShardBuild, runShardWorkers, type ShardBuildReport } from "./shard-build.js";
 import { PROBEGEN_VERSION } from "../version.js";
 

@@ -4,7 +4,7 @@
 // (e.g. label [n]). Everything a build writes is written atomically.
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { readSafetensors, type SafeArray, type SafeDtype } from "./safetensors.js";
+import { readSafetensors, type SafeArray, type SafeDtype } from "../io/safetensors.js";
 import { FileFormatError } from "../file-error.js";
 
 export const ZOO_FORMAT = "probegen-zoo";

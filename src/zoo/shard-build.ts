@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
-import { writeFileAtomic } from "./atomic.js";
+import { writeFileAtomic } from "../io/atomic.js";
 import { MANIFEST_FILE, ZooFormatError, readShardFile, type ZooManifest } from "./format.js";
 
 export const BUILD_FILE = "build.json";
