@@ -10,7 +10,7 @@ import { DWSNETS_SIREN, initSiren, sirenParameterShapes } from "../src/nets/sire
 import { DEFAULT_TRAIN_CONFIG } from "../src/train/config.js";
 import { train } from "../src/train/trainer.js";
 import { writeFileAtomic } from "../src/io/atomic.js";
-import { planShards, type ZooManifest } from "../src/zoo/format.js";
+import { manifestJson, planShards, type ZooManifest } from "../src/zoo/format.js";
 import { encodeSafetensors, type SafeArray } from "../src/io/safetensors.js";
 
 export interface PaperScaleFigures { networks: number; steps: number; seconds: number; stepsPerSec: number; modelsPerSec: number }
@@ -19,9 +19,10 @@ export function writeSyntheticInrZoo(dir: string, splits: { train: number; val: 
   const count = splits.train + splits.val + splits.test;
   const shapes = sirenParameterShapes(DWSNETS_SIREN);
   const manifest: ZooManifest = {
-    format: "probegen-zoo", version: 1, family: "siren", architecture: { ...DWSNETS_SIREN },
-    parameters: shapes.map(([name, shape]) => ({ name, shape })),
+    format: "probegen-zoo", version: 1, family: "siren",
+    architectures: [{ architecture: { ...DWSNETS_SIREN }, parameters: shapes.map(([name, shape]) => ({ name, shape })) }],
     fields: [{ name: "label", dtype: "I32", description: "random label" }],
+    strings: [],
     task: { kind: "classification", labelNames: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"] },
     count,
     splits: { train: [[0, splits.train]], val: [[splits.train, splits.train + splits.val]], test: [[splits.train + splits.val, count]] },
@@ -42,7 +43,7 @@ export function writeSyntheticInrZoo(dir: string, splits: { train: number; val: 
     tensors.push(["label", { shape: [s.count], data: Int32Array.from({ length: s.count }, () => rng.int(10)) }]);
     writeFileAtomic(join(dir, s.file), encodeSafetensors(tensors));
   }
-  writeFileAtomic(join(dir, "zoo.json"), JSON.stringify(manifest, null, 2));
+  writeFileAtomic(join(dir, "zoo.json"), manifestJson(manifest));
 }
 
 export function paperScaleBench(splits = { train: 55000, val: 5000, test: 10000 }, epochs = 30): PaperScaleFigures {

@@ -10,7 +10,7 @@ import { cnnParameterShapes } from "../src/nets/cnn.js";
 import type { SizedCnnArchitecture } from "../src/nets/family.js";
 import { DEFAULT_TRAIN_CONFIG } from "../src/train/config.js";
 import { train } from "../src/train/trainer.js";
-import { planShards, type ZooManifest } from "../src/zoo/format.js";
+import { manifestJson, planShards, type ZooManifest } from "../src/zoo/format.js";
 import { encodeSafetensors, type SafeArray } from "../src/io/safetensors.js";
 
 const ARCH: SizedCnnArchitecture = {
@@ -34,16 +34,17 @@ function syntheticCnnZoo(dir: string, count: number): void {
   const target = Float32Array.from({ length: count }, (_, i) => fc.subarray(i * per, (i + 1) * per).reduce((a, v) => a + Math.abs(v), 0) / per);
   tensors.push(["test_accuracy", { shape: [count], data: target }]);
   const m: ZooManifest = {
-    format: "probegen-zoo", version: 1, family: "cnn", architecture: { ...ARCH },
-    parameters: shapes.map(([name, shape]) => ({ name, shape })),
+    format: "probegen-zoo", version: 1, family: "cnn",
+    architectures: [{ architecture: { ...ARCH }, parameters: shapes.map(([name, shape]) => ({ name, shape })) }],
     fields: [{ name: "test_accuracy", dtype: "F32", description: "synthetic target" }],
+    strings: [],
     task: { kind: "regression", target: "test_accuracy" },
     count, splits: { train: [[0, count - 20]], val: [[count - 20, count - 10]], test: [[count - 10, count]] },
     shards: planShards(count, count), provenance: { builder: "test" },
   };
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, m.shards[0].file), encodeSafetensors(tensors));
-  writeFileSync(join(dir, "zoo.json"), JSON.stringify(m));
+  writeFileSync(join(dir, "zoo.json"), manifestJson(m));
 }
 
 test("image probes on a CNN zoo: every method trains, scores by Kendall's tau and reports FLOPs", () => {

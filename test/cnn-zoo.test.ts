@@ -17,7 +17,7 @@ import { train } from "../src/train/trainer.js";
 import { ZooData } from "../src/train/zoo-data.js";
 import { buildCnnZoo, smallCnnZooArchitecture } from "../src/zoo/cnn-builder.js";
 import { scoreCnns } from "../src/zoo/cnn-train.js";
-import { Zoo, rangesIndices } from "../src/zoo/format.js";
+import { Zoo, manifestJson, rangesIndices } from "../src/zoo/format.js";
 import { indicesToRanges, nfnSplitIndices } from "../src/zoo/nfn-split.js";
 import { PythonRandom } from "../src/zoo/python-random.js";
 import { gradCheck, randn } from "./helpers.js";
@@ -127,12 +127,12 @@ test("CNN zoo build: fields, NFN split, same bytes for any batch or thread count
   const netArch = { ...arch, layers: arch.layers.map((l) => ({ ...l, activation: act as "relu" | "tanh" })) };
   const testIdx = new Rng(1, "cnn-zoo:test-images").shuffle(Int32Array.from({ length: set.test.count }, (_, j) => j)).subarray(0, 200).sort();
   const images = cnnInputs(set, "test", testIdx);
-  const [score] = scoreCnns(netArch, [m.parameters.map((p) => net.params.get(p.name)!)], images, Uint8Array.from(testIdx, (j) => set.test.labels[j]), 32);
+  const [score] = scoreCnns(netArch, [m.architectures[0].parameters.map((p) => net.params.get(p.name)!)], images, Uint8Array.from(testIdx, (j) => set.test.labels[j]), 32);
   assert.equal(Math.fround(score.accuracy), acc[i]);
 
   // Resume: a missing shard is rebuilt to the same bytes; a complete zoo is left alone.
   rmSync(join(a, "zoo.json"));
-  writeFileSync(join(a, "build.json"), JSON.stringify(m, null, 2));
+  writeFileSync(join(a, "build.json"), manifestJson(m));
   rmSync(join(a, m.shards[1].file));
   const resumed = await buildCnnZoo({ ...base, out: a });
   assert.deepEqual([resumed.built, resumed.skippedShards], [6, 1]);
@@ -158,7 +158,7 @@ test("probing a zoo of mixed activations: each network is evaluated with its own
     const family = networkFamily("cnn");
     const codes = data.fields.get("activation")!;
     rows.forEach((n, r) => {
-      const arch = family.variant(zoo.manifest.architecture, codes[n]);
+      const arch = family.variant(zoo.manifest.architectures[0].architecture, codes[n]);
       const one = cnnForward(arch as never, data.gather([n]), probes);
       assert.deepEqual(Array.from(rep.data.subarray(r * 30, (r + 1) * 30)), Array.from(one.data), `network ${n}`);
     });

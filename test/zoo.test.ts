@@ -33,7 +33,7 @@ test("a built INR zoo declares its architecture, splits, provenance and shards",
   const m = zoo.manifest;
   assert.equal(m.family, "siren");
   assert.equal(m.count, 14);
-  assert.deepEqual(m.parameters.map((p) => [p.name, p.shape]),
+  assert.deepEqual(m.architectures[0].parameters.map((p) => [p.name, p.shape]),
     [["seq.0.weight", [32, 2]], ["seq.0.bias", [32]], ["seq.1.weight", [32, 32]], ["seq.1.bias", [32]], ["seq.2.weight", [1, 32]], ["seq.2.bias", [1]]]);
   // 14 of 70k: 2 test (10/70), 12 train+val of which 1 val (1/12).
   assert.deepEqual(m.splits, { train: [[0, 11]], val: [[11, 12]], test: [[12, 14]] });
@@ -102,7 +102,7 @@ test("an interrupted build resumes without refitting finished shards and ends id
     onProgress: (done, _t, last) => { if (last !== null && ++seen === 8) throw new Error("killed"); void done; },
   })), /killed/);
   assert.ok(existsSync(join(dir, "build.json")) && !existsSync(join(dir, "zoo.json")), "an unfinished build has no zoo.json");
-  assert.throws(() => Zoo.open(dir), /has not finished \(rerun the same `probegen zoo build` to resume it\)/);
+  assert.throws(() => Zoo.open(dir), /has not finished \(rerun the same `probegen zoo build` or `zoo import` to resume it\)/);
   const written = readdirSync(dir).filter((f) => f.startsWith("shard-"));
   assert.ok(written.length >= 1 && written.length < 3, `some shards written before the interruption (${written})`);
   // A half-written shard left behind by a kill is detected and refitted.
@@ -174,8 +174,8 @@ test("zoo CLI: build with --json, info, render, and usage errors", () => {
   const w = run("zoo", "build", "inr", "--dataset", "mnist", "--count", "2", "--out", wide, "--steps", "3", "--hidden", "16,16,16", "--w0", "20");
   assert.equal(w.status, 0, w.stderr);
   const wm = Zoo.open(wide).manifest;
-  assert.deepEqual(wm.parameters.map((p) => p.shape), [[16, 2], [16], [16, 16], [16], [16, 16], [16], [1, 16], [1]]);
-  assert.equal((wm.architecture as { w0: number }).w0, 20);
+  assert.deepEqual(wm.architectures[0].parameters.map((p) => p.shape), [[16, 2], [16], [16, 16], [16], [16, 16], [16], [1, 16], [1]]);
+  assert.equal((wm.architectures[0].architecture as { w0: number }).w0, 20);
   const missing = run("zoo", "info", join(dir, "nothing"));
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /nothing: no such zoo folder/);

@@ -8,7 +8,7 @@ import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from "../train/config.js";
 import { evaluateSplit } from "../train/evaluate.js";
 import { loadCheckpoint } from "../train/checkpoint.js";
 import { ProbingModel } from "../train/probing-model.js";
-import { readRunFile, train } from "../train/trainer.js";
+import { readRunFile, runArchitecture, train } from "../train/trainer.js";
 import { ZooData } from "../train/zoo-data.js";
 import { SPLIT_NAMES, Zoo } from "../zoo/format.js";
 import { UsageError, choiceArg, intArg, numArg, requiredArg } from "./args.js";
@@ -136,8 +136,11 @@ export function evalCommand(argv: string[]): number {
   const rf = readRunFile(run);
   const zooDir = values.zoo ?? rf.config.zoo;
   const zoo = Zoo.open(zooDir);
-  if (zoo.manifest.family !== rf.family || JSON.stringify(zoo.manifest.architecture) !== JSON.stringify(rf.architecture)) {
-    throw new Error(`${join(run, "config.json")}: the run was trained on ${rf.family} networks ${JSON.stringify(rf.architecture)}, but ${zooDir} holds ${zoo.manifest.family} networks ${JSON.stringify(zoo.manifest.architecture)}`);
+  // A run trained on one architecture applies to that architecture; one trained on mixed
+  // architectures applies to any the probes fit (checked when the model is built).
+  const zooArch = runArchitecture(zoo.manifest);
+  if (zoo.manifest.family !== rf.family || (rf.architecture !== undefined && JSON.stringify(zooArch.architecture) !== JSON.stringify(rf.architecture))) {
+    throw new Error(`${join(run, "config.json")}: the run was trained on ${rf.family} networks ${JSON.stringify(rf.architecture ?? "of mixed architectures")}, but ${zooDir} holds ${zoo.manifest.family} networks ${JSON.stringify(zooArch.architecture ?? `of ${zoo.manifest.architectures.length} architectures`)}`);
   }
   const data = new ZooData(zoo);
   if (data.task !== rf.task || data.classes !== rf.classes) {

@@ -251,8 +251,9 @@ function render(argv: string[]): number {
   const index = intArg("index", requiredArg("index", values.index), 0, 0, zoo.count - 1);
   const size = intArg("size", values.size, 112, 1, 4096);
   const out = requiredArg("out", values.out);
-  const { params, fields } = zoo.network(index);
-  const img = renderSiren(zoo.manifest.architecture as unknown as SirenArchitecture, params, size);
+  const network = zoo.network(index);
+  const { params, fields } = network;
+  const img = renderSiren(zoo.manifest.architectures[network.architecture].architecture as unknown as SirenArchitecture, params, size);
   writeFileSync(out, encodePng(size, size, 1, toBytes(img)));
   const label = fields.get("label");
   const names = zoo.manifest.task.labelNames;

@@ -6,7 +6,7 @@ import { evaluateInGroups } from "../nets/groups.js";
 import { networkFamily, type NetworkFamily } from "../nets/family.js";
 import { makeProbeSource } from "../probes/make.js";
 import type { ProbeSource } from "../probes/source.js";
-import type { ZooManifest } from "../zoo/format.js";
+import type { ZooArchitecture, ZooManifest } from "../zoo/format.js";
 import { IMAGE_SET_NAMES, loadImageSet, type ImageSet, type ImageSetName } from "../data/image-sets.js";
 import type { TrainConfig } from "./config.js";
 import { MlpHead } from "./head.js";
@@ -30,19 +30,34 @@ interface StatFeatures {
   std: Tensor;
 }
 
+/** The probe shape and outputs per probe every architecture of a zoo shares; an error if they differ. */
+function commonProbeInterface(family: NetworkFamily, architectures: readonly ZooArchitecture[]): { probeShape: number[]; outputs: number } {
+  const probeShape = family.probeShape(architectures[0].architecture);
+  const outputs = family.outputsPerProbe(architectures[0].architecture);
+  architectures.forEach((a, k) => {
+    const s = family.probeShape(a.architecture), o = family.outputsPerProbe(a.architecture);
+    if (s.join(",") !== probeShape.join(",") || o !== outputs) {
+      throw new RangeError(`architecture ${k} of the zoo takes probes [${s.join(",")}] with ${o} outputs, architecture 0 takes [${probeShape.join(",")}] with ${outputs}: one probe set cannot serve both`);
+    }
+  });
+  return { probeShape, outputs };
+}
+
 export class ProbingModel implements HasParameters {
   readonly family: NetworkFamily;
-  readonly architecture: Record<string, unknown>;
+  readonly architectures: readonly ZooArchitecture[];
   readonly source: ProbeSource | null;
   readonly head: MlpHead;
   private readonly stats: StatFeatures | null;
-  private readonly shapes: number[][];
+  /** How many of the zoo's networks have each architecture (weights FLOPs per network). */
+  private readonly architectureCounts: number[];
 
   /** data: the zoo the model will see (statnn summarises its networks once, up front). */
   constructor(config: TrainConfig, manifest: ZooManifest, outputs: number, data: ZooData) {
     this.family = networkFamily(manifest.family);
-    this.architecture = manifest.architecture;
-    this.shapes = manifest.parameters.map((p) => p.shape);
+    this.architectures = manifest.architectures;
+    this.architectureCounts = manifest.architectures.map((_, k) => data.architectureOf.reduce((n, a) => n + (a === k ? 1 : 0), 0));
+    const probeInterface = commonProbeInterface(this.family, this.architectures);
     const rng = new Rng(config.seed, "model");
     let inFeatures: number;
     if (config.method === "statnn") {
@@ -66,8 +81,8 @@ export class ProbingModel implements HasParameters {
         generatorHidden: config.generator.hidden, generatorActivation: config.generator.activation,
         generatorLayers: config.generator.layers, generatorWidth: config.generator.widthMultiplier, vanillaInit: config.vanillaInit,
         imageSet: config.method === "data" ? zooImageSet(manifest, config.dataDir) : undefined,
-      }, this.family.probeShape(this.architecture), rng.fork("probes"));
-      inFeatures = config.probes * this.family.outputsPerProbe(this.architecture);
+      }, probeInterface.probeShape, rng.fork("probes"));
+      inFeatures = config.probes * probeInterface.outputs;
     }
     this.head = new MlpHead(inFeatures, outputs, rng.fork("head"), config.head);
   }
@@ -81,13 +96,9 @@ export class ProbingModel implements HasParameters {
   represent(data: ZooData, indices: ArrayLike<number>): Tensor {
     if (this.source !== null) {
       const probes = this.source.forward();
-      const field = this.family.variantField(this.architecture);
-      if (field === null) return this.family.represent(this.architecture, data.gather(indices), probes);
-      // Networks of each variant (e.g. activation) are evaluated together, then put back in order.
-      const codes = data.fields.get(field);
-      if (codes === undefined) throw new Error(`the zoo's architecture takes each network's variant from field "${field}", which the zoo lacks`);
-      return evaluateInGroups(Array.from(indices, (i) => codes[i]), (code, rows) =>
-        this.family.represent(this.family.variant(this.architecture, code), data.gather(rows.map((r) => indices[r])), probes));
+      // Networks of each architecture are evaluated together as one zoo batch, then put back in order.
+      return evaluateInGroups(Array.from(indices, (i) => data.architectureOf[i]), (k, rows) =>
+        this.representArchitecture(data, k, rows.map((r) => indices[r]), probes));
     }
     const { features, dim, mean, std } = this.stats!;
     const x = Tensor.empty([indices.length, dim]);
@@ -97,11 +108,30 @@ export class ProbingModel implements HasParameters {
     return x;
   }
 
-  /** Forward FLOPs to represent one network once its probes exist: K network evaluations plus the head. */
+  /** Networks of architecture k on the probes; a variant field (e.g. the activation) splits them further. */
+  private representArchitecture(data: ZooData, k: number, indices: number[], probes: Tensor): Tensor {
+    const arch = this.architectures[k].architecture;
+    const field = this.family.variantField(arch);
+    if (field === null) return this.family.represent(arch, data.gather(indices), probes);
+    const codes = data.fields.get(field);
+    if (codes === undefined) throw new Error(`the zoo's architecture takes each network's variant from field "${field}", which the zoo lacks`);
+    return evaluateInGroups(indices.map((i) => codes[i]), (code, rows) =>
+      this.family.represent(this.family.variant(arch, code), data.gather(rows.map((r) => indices[r])), probes));
+  }
+
+  /**
+   * Forward FLOPs to represent one network once its probes exist: K network evaluations plus the
+   * head (in a zoo of several architectures, the mean over its networks).
+   */
   flopsPerNetwork(): number {
-    const rep = this.source !== null
-      ? this.source.count * this.family.flopsPerProbe(this.architecture)
-      : weightStatisticsFlops(this.shapes);
+    const total = this.architectureCounts.reduce((a, b) => a + b, 0);
+    let rep = 0;
+    this.architectures.forEach((a, k) => {
+      const one = this.source !== null
+        ? this.source.count * this.family.flopsPerProbe(a.architecture)
+        : weightStatisticsFlops(a.parameters.map((p) => p.shape));
+      rep += this.architectures.length === 1 ? one : (one * this.architectureCounts[k]) / Math.max(1, total);
+    });
     return rep + this.head.flopsPerRow();
   }
 

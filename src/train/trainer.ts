@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Adam, Rng, backward, cosineLr, crossEntropy, mseLoss, tidy } from "../engine/index.js";
-import { Zoo } from "../zoo/format.js";
+import { Zoo, type ZooManifest } from "../zoo/format.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { PROBEGEN_VERSION } from "../version.js";
 import { loadCheckpoint, saveCheckpoint, type CheckpointInfo } from "./checkpoint.js";
@@ -54,7 +54,10 @@ export interface RunResult {
 export interface RunFile {
   config: TrainConfig;
   family: string;
-  architecture: Record<string, unknown>;
+  /** The zoo's architecture (a zoo of one). */
+  architecture?: Record<string, unknown>;
+  /** The zoo's architectures (a zoo of several). */
+  architectures?: Record<string, unknown>[];
   task: "classification" | "regression";
   classes: number;
   labelNames: string[];
@@ -89,6 +92,11 @@ export function readRunFile(run: string): RunFile {
   }
 }
 
+/** How a run file records the zoo's architecture: the one, or the list. */
+export function runArchitecture(m: ZooManifest): Pick<RunFile, "architecture" | "architectures"> {
+  return m.architectures.length === 1 ? { architecture: m.architectures[0].architecture } : { architectures: m.architectures.map((a) => a.architecture) };
+}
+
 export function train(config: TrainConfig, out: string, opts: TrainOptions = {}): RunResult {
   validateTrainConfig(config);
   const cfg = { ...config, zoo: resolve(config.zoo) };
@@ -97,7 +105,7 @@ export function train(config: TrainConfig, out: string, opts: TrainOptions = {})
   const configFile = join(out, "config.json");
   const metricsFile = join(out, "metrics.jsonl");
   const runFile: RunFile = {
-    config: cfg, family: zoo.manifest.family, architecture: zoo.manifest.architecture, classes: data.classes, task: data.task,
+    config: cfg, family: zoo.manifest.family, ...runArchitecture(zoo.manifest), classes: data.classes, task: data.task,
     labelNames: zoo.manifest.task.labelNames ?? [], zooCount: zoo.count, probegenVersion: PROBEGEN_VERSION,
   };
   // Built before anything is written, so a setting the zoo cannot take leaves no run folder behind.

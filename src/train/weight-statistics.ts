@@ -1,6 +1,7 @@
 // The weight-statistics baseline (StatNN, Unterthiner et al. 2020): each parameter tensor of a
 // network summarised by the mean, variance and 0/25/50/75/100% quantiles of its values; the
 // features are standardised with the training split's mean and deviation and fed to the head.
+import type { ZooArchitecture } from "../zoo/format.js";
 import type { ZooData } from "./zoo-data.js";
 
 export const STATISTICS = ["mean", "variance", "q0", "q25", "q50", "q75", "q100"] as const;
@@ -10,25 +11,42 @@ function quantile(sorted: Float32Array, p: number): number {
   return i + 1 < sorted.length ? sorted[i] * (1 - f) + sorted[i + 1] * f : sorted[i];
 }
 
-/** Features of every network in the zoo, [count, tensors * 7], in parameter order. */
+/**
+ * The parameter names features are laid out by: those of the architecture with the most
+ * parameters, then any other names. In a zoo of mixed depths a network lacking a parameter gets
+ * zeros in its place, so shallower networks are padded to the deepest, as Neural Graphs' StatNN.
+ */
+export function statisticSlots(architectures: readonly ZooArchitecture[]): string[] {
+  const widest = [...architectures].sort((a, b) => b.parameters.length - a.parameters.length)[0];
+  const names = widest.parameters.map((p) => p.name);
+  for (const a of architectures) for (const p of a.parameters) if (!names.includes(p.name)) names.push(p.name);
+  return names;
+}
+
+/** Features of every network in the zoo, [count, slots * 7], in slot order. */
 export function weightStatistics(data: ZooData): { features: Float32Array; dim: number } {
-  const tensors = [...data.params.values()];
-  const count = tensors[0].shape[0];
-  const dim = tensors.length * STATISTICS.length;
+  const slots = statisticSlots(data.architectures);
+  const count = data.architectureOf.length;
+  const dim = slots.length * STATISTICS.length;
   const features = new Float32Array(count * dim);
-  tensors.forEach((t, ti) => {
-    const per = t.size / count;
-    const buf = new Float32Array(per);
-    for (let n = 0; n < count; n++) {
-      buf.set(t.data.subarray(n * per, (n + 1) * per));
-      let s = 0;
-      for (let i = 0; i < per; i++) s += buf[i];
-      const mean = s / per;
-      let v = 0;
-      for (let i = 0; i < per; i++) v += (buf[i] - mean) ** 2;
-      buf.sort();
-      const o = n * dim + ti * STATISTICS.length;
-      features.set([mean, v / per, buf[0], quantile(buf, 0.25), quantile(buf, 0.5), quantile(buf, 0.75), buf[per - 1]], o);
+  data.groups.forEach((group, k) => {
+    const members: number[] = [];
+    for (let i = 0; i < count; i++) if (data.architectureOf[i] === k) members.push(i);
+    for (const [name, t] of group) {
+      const ti = slots.indexOf(name);
+      const per = t.size / Math.max(1, members.length);
+      const buf = new Float32Array(per);
+      members.forEach((n, row) => {
+        buf.set(t.data.subarray(row * per, (row + 1) * per));
+        let s = 0;
+        for (let i = 0; i < per; i++) s += buf[i];
+        const mean = s / per;
+        let v = 0;
+        for (let i = 0; i < per; i++) v += (buf[i] - mean) ** 2;
+        buf.sort();
+        const o = n * dim + ti * STATISTICS.length;
+        features.set([mean, v / per, buf[0], quantile(buf, 0.25), quantile(buf, 0.5), quantile(buf, 0.75), buf[per - 1]], o);
+      });
     }
   });
   return { features, dim };

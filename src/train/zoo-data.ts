@@ -1,11 +1,16 @@
-// A zoo held in tensor memory for training: every network's parameters stacked, what to predict
-// (class labels, or a scalar target such as test accuracy), and the split indices. Batches are
-// gathered by copying the chosen networks' rows.
+// A zoo held in tensor memory for training: every network's parameters stacked (per architecture,
+// in a zoo of several), what to predict (class labels, or a scalar target such as test
+// accuracy), and the split indices. Batches are gathered by copying the chosen networks' rows.
 import { Tensor } from "../engine/index.js";
-import { SPLIT_NAMES, rangesIndices, type SplitName, type Zoo, type ZooManifest } from "../zoo/format.js";
+import { SPLIT_NAMES, rangesIndices, type SplitName, type Zoo, type ZooArchitecture, type ZooManifest } from "../zoo/format.js";
 
 export class ZooData {
-  readonly params: Map<string, Tensor>;
+  /** Per architecture: its networks' parameters stacked [n_k, ...shape], by name. */
+  readonly groups: Map<string, Tensor>[];
+  /** Each network's architecture (index into manifest.architectures). */
+  readonly architectureOf: Int32Array;
+  /** Each network's row within its architecture's stacked parameters. */
+  readonly rowOf: Int32Array;
   readonly task: "classification" | "regression";
   /** Classification: each network's class (empty for regression). */
   readonly labels: Int32Array;
@@ -27,7 +32,12 @@ export class ZooData {
     }
     const all = zoo.readAll();
     this.manifest = m;
-    this.params = new Map(m.parameters.map((p) => [p.name, Tensor.from(all.params.get(p.name)!, [m.count, ...p.shape], { persistent: true })]));
+    this.architectureOf = all.architecture;
+    this.rowOf = new Int32Array(m.count);
+    const seen = new Int32Array(m.architectures.length);
+    for (let i = 0; i < m.count; i++) this.rowOf[i] = seen[all.architecture[i]]++;
+    this.groups = m.architectures.map((a, k) => new Map(a.parameters.map((p) =>
+      [p.name, Tensor.from(all.groups[k].get(p.name)!, [seen[k], ...p.shape], { persistent: true })])));
     this.fields = all.fields as Map<string, ArrayLike<number>>;
     const values = all.fields.get(field)! as ArrayLike<number>;
     this.labels = this.task === "classification" ? Int32Array.from(values) : new Int32Array(0);
@@ -41,24 +51,39 @@ export class ZooData {
     if (this.splits.train.length === 0) throw new Error(`${zoo.dir}/zoo.json: the train split is empty`);
   }
 
+  get architectures(): readonly ZooArchitecture[] {
+    return this.manifest.architectures;
+  }
+
+  /** A zoo of one architecture: its stacked parameters. */
+  get params(): Map<string, Tensor> {
+    if (this.groups.length !== 1) throw new RangeError(`the zoo has ${this.groups.length} architectures; use groups`);
+    return this.groups[0];
+  }
+
   /** Head outputs the task needs: one per class, or one value. */
   get outputs(): number {
     return this.task === "classification" ? this.classes : 1;
   }
 
-  /** The parameters of the given networks, stacked [indices.length, ...] (tensors in the current scope). */
+  /** The parameters of the given networks (all of one architecture), stacked [indices.length, ...] (tensors in the current scope). */
   gather(indices: ArrayLike<number>): Map<string, Tensor> {
+    const arch = indices.length > 0 ? this.architectureOf[indices[0]] : 0;
     const out = new Map<string, Tensor>();
-    for (const [name, t] of this.params) {
-      const per = t.size / t.shape[0];
+    for (const [name, t] of this.groups[arch]) {
+      const per = t.size / Math.max(1, t.shape[0]);
       const g = Tensor.empty([indices.length, ...t.shape.slice(1)]);
-      for (let i = 0; i < indices.length; i++) g.data.set(t.data.subarray(indices[i] * per, (indices[i] + 1) * per), i * per);
+      for (let i = 0; i < indices.length; i++) {
+        if (this.architectureOf[indices[i]] !== arch) throw new RangeError(`gather: networks ${indices[0]} and ${indices[i]} have different architectures`);
+        const r = this.rowOf[indices[i]];
+        g.data.set(t.data.subarray(r * per, (r + 1) * per), i * per);
+      }
       out.set(name, g);
     }
     return out;
   }
 
   dispose(): void {
-    for (const t of this.params.values()) t.dispose();
+    for (const g of this.groups) for (const t of g.values()) t.dispose();
   }
 }

@@ -14,9 +14,8 @@ import {
   type CnnHyperparameters, type CnnRecipe, type CnnZooActivation,
 } from "./cnn-recipe.js";
 import { CnnTrainer, jobRng, scoreCnns, type CnnJob, type CnnResult, type CnnScore } from "./cnn-train.js";
-import { planShards, type ZooManifest } from "./format.js";
+import { encodeShard, planShards, type ZooManifest } from "./format.js";
 import { nfnSplits } from "./nfn-split.js";
-import { encodeSafetensors, type SafeArray } from "../io/safetensors.js";
 import { ShardCollector, openShardBuild, runShardWorkers, type ShardBuildReport } from "./shard-build.js";
 import { PROBEGEN_VERSION } from "../version.js";
 
@@ -125,9 +124,9 @@ export function describeCnnBuild(opts: CnnZooOptions): CnnBuild {
     format: "probegen-zoo",
     version: 1,
     family: "cnn",
-    architecture: { ...arch },
-    parameters: cnnParameterShapes(arch).map(([name, shape]) => ({ name, shape })),
+    architectures: [{ architecture: { ...arch }, parameters: cnnParameterShapes(arch).map(([name, shape]) => ({ name, shape })) }],
     fields: FIELDS,
+    strings: [],
     task: { kind: "regression", target: "test_accuracy" },
     count: opts.count,
     splits: nfnSplits(opts.count),
@@ -152,37 +151,26 @@ export function describeCnnBuild(opts: CnnZooOptions): CnnBuild {
   return { opts, seed, recipe, arch, manifest, pool, test, jobs };
 }
 
-function encodeShard(b: CnnBuild, si: number, results: CnnResult[], scores: { test: CnnScore[]; train: CnnScore[] }): Uint8Array {
-  const m = b.manifest;
-  const shard = m.shards[si];
-  const n = shard.count;
-  const tensors: [string, { shape: number[]; data: SafeArray }][] = m.parameters.map((p, pi) => {
-    const per = p.shape.reduce((a, c) => a * c, 1);
-    const data = new Float32Array(n * per);
-    results.forEach((r, k) => data.set(r.params[pi], k * per));
-    return [p.name, { shape: [n, ...p.shape], data }];
-  });
+function encodeCnnShard(b: CnnBuild, si: number, results: CnnResult[], scores: { test: CnnScore[]; train: CnnScore[] }): Uint8Array {
   const hp = (f: (h: CnnHyperparameters) => number) => results.map((r) => f(r.hp));
-  const f32 = (v: number[]) => ({ shape: [n], data: Float32Array.from(v) });
-  tensors.push(
-    ["test_accuracy", f32(scores.test.map((s) => s.accuracy))],
-    ["train_accuracy", f32(scores.train.map((s) => s.accuracy))],
-    ["test_loss", f32(scores.test.map((s) => s.loss))],
-    ["train_loss", f32(scores.train.map((s) => s.loss))],
-    ["last_epoch_loss", f32(results.map((r) => r.lastEpochLoss))],
-    ["activation", { shape: [n], data: Uint8Array.from(hp((h) => CNN_ACTIVATIONS.indexOf(h.activation))) }],
-    ["init", { shape: [n], data: Uint8Array.from(hp((h) => CNN_INITS.indexOf(h.init))) }],
-    ["init_std", f32(hp((h) => h.initStd))],
-    ["optimizer", { shape: [n], data: Uint8Array.from(hp((h) => CNN_OPTIMIZERS.indexOf(h.optimizer))) }],
-    ["lr", f32(hp((h) => h.lr))],
-    ["l2", f32(hp((h) => h.l2))],
-    ["dropout", f32(hp((h) => h.dropout))],
-    ["train_fraction", f32(hp((h) => h.trainFraction))],
-    ["epochs", { shape: [n], data: Int32Array.from(hp((h) => h.epochs)) }],
-    ["steps", { shape: [n], data: Int32Array.from(results, (r) => r.steps) }],
-    ["attempts", { shape: [n], data: Uint8Array.from(results, (r) => r.attempt + 1) }],
-  );
-  return encodeSafetensors(tensors, { format: "probegen-zoo-shard", start: String(shard.start), count: String(n) });
+  return encodeShard(b.manifest, si, results, {
+    test_accuracy: scores.test.map((s) => s.accuracy),
+    train_accuracy: scores.train.map((s) => s.accuracy),
+    test_loss: scores.test.map((s) => s.loss),
+    train_loss: scores.train.map((s) => s.loss),
+    last_epoch_loss: results.map((r) => r.lastEpochLoss),
+    activation: hp((h) => CNN_ACTIVATIONS.indexOf(h.activation)),
+    init: hp((h) => CNN_INITS.indexOf(h.init)),
+    init_std: hp((h) => h.initStd),
+    optimizer: hp((h) => CNN_OPTIMIZERS.indexOf(h.optimizer)),
+    lr: hp((h) => h.lr),
+    l2: hp((h) => h.l2),
+    dropout: hp((h) => h.dropout),
+    train_fraction: hp((h) => h.trainFraction),
+    epochs: hp((h) => h.epochs),
+    steps: results.map((r) => r.steps),
+    attempts: results.map((r) => r.attempt + 1),
+  });
 }
 
 const MAX_ATTEMPTS = 20;
@@ -205,7 +193,7 @@ export function trainCnnShards(b: CnnBuild, shards: readonly number[], onDone: (
     return { test, train };
   };
   const collector = new ShardCollector<CnnResult>(manifest, shards, (si, results) => {
-    writeFileAtomic(join(opts.out, manifest.shards[si].file), encodeShard(b, si, results, score(results)));
+    writeFileAtomic(join(opts.out, manifest.shards[si].file), encodeCnnShard(b, si, results, score(results)));
   });
   const redraw = (job: CnnJob): CnnJob => {
     if (job.attempt + 1 >= MAX_ATTEMPTS) throw new Error(`CNN ${job.index}: training diverged ${MAX_ATTEMPTS} times; check the recipe's ranges`);

@@ -2,13 +2,23 @@
 // they came from) and safetensors shards, each holding a run of consecutive networks with every
 // parameter stacked over them (e.g. seq.0.weight [n, 32, 2]) and per-network metadata fields
 // (e.g. label [n]). Everything a build writes is written atomically.
+//
+// Version 1 holds networks of one architecture: zoo.json has `architecture` and `parameters`.
+// Version 2 holds networks of several (CNN Wild Park): zoo.json lists `architectures`, each with
+// its parameters, and the I32 field `architectureField` gives each network's architecture. A
+// version-2 shard stacks each architecture's networks under "<k>/<name>" ([n_k, ...shape], the
+// shard's networks of architecture k in order). probegen writes version 1 whenever the zoo has
+// one architecture, so those zoos read in older versions too. Either version may carry `codes`
+// (names of a categorical field's values) and per-network strings (e.g. source paths, kept as
+// JSON in each shard's metadata).
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { readSafetensors, type SafeArray, type SafeDtype } from "../io/safetensors.js";
+import { encodeSafetensors, readSafetensors, type SafeArray, type SafeDtype } from "../io/safetensors.js";
 import { FileFormatError } from "../file-error.js";
 
 export const ZOO_FORMAT = "probegen-zoo";
-export const ZOO_FORMAT_VERSION = 1;
+/** The newest version this probegen reads and writes. */
+export const ZOO_FORMAT_VERSION = 2;
 export const MANIFEST_FILE = "zoo.json";
 
 export type SplitName = "train" | "val" | "test";
@@ -24,16 +34,38 @@ export interface ZooTask {
   target?: string;
 }
 
+export interface ZooParameter { name: string; shape: number[] }
+
+/** One architecture of a zoo and the parameters (state-dict order) its networks have. */
+export interface ZooArchitecture {
+  architecture: Record<string, unknown>;
+  parameters: ZooParameter[];
+}
+
+export interface ZooField {
+  name: string;
+  dtype: SafeDtype;
+  description: string;
+  /** A categorical field: the name of each code. */
+  codes?: string[];
+}
+
+export interface ZooStringField { name: string; description: string }
+
 export interface ZooManifest {
   format: typeof ZOO_FORMAT;
-  version: typeof ZOO_FORMAT_VERSION;
+  /** The version on disk (1 for zoos of one architecture). */
+  version: 1 | 2;
   /** Network family, e.g. "siren". */
   family: string;
-  architecture: Record<string, unknown>;
-  /** Per-network parameter names and shapes, state-dict order. */
-  parameters: { name: string; shape: number[] }[];
+  /** Every architecture of the zoo; most zoos have one. */
+  architectures: ZooArchitecture[];
+  /** With several architectures: the I32 field holding each network's index into `architectures`. */
+  architectureField?: string;
   /** Per-network metadata fields stored in every shard. */
-  fields: { name: string; dtype: SafeDtype; description: string }[];
+  fields: ZooField[];
+  /** Per-network strings stored in every shard's metadata. */
+  strings: ZooStringField[];
   task: ZooTask;
   count: number;
   splits: Record<SplitName, Ranges>;
@@ -64,53 +96,139 @@ export function rangesIndices(r: Ranges): number[] {
   return r.flatMap(([a, b]) => Array.from({ length: b - a }, (_, i) => a + i));
 }
 
-/** Checks a parsed manifest's structure; errors name the file. */
-export function validateManifest(m: unknown, file: string): ZooManifest {
+/** Sorted indices as half-open ranges. */
+export function indicesToRanges(indices: readonly number[]): Ranges {
+  const sorted = [...indices].sort((a, b) => a - b);
+  const out: Ranges = [];
+  for (const i of sorted) {
+    const last = out[out.length - 1];
+    if (last !== undefined && last[1] === i) last[1] = i + 1;
+    else out.push([i, i + 1]);
+  }
+  return out;
+}
+
+export function parameterSize(p: ZooParameter): number {
+  return p.shape.reduce((a, b) => a * b, 1);
+}
+
+/** The architecture of a zoo that has one; an error naming the zoo otherwise. */
+export function soleArchitecture(m: ZooManifest, what = "this"): ZooArchitecture {
+  if (m.architectures.length !== 1) throw new RangeError(`${what} needs a zoo of one architecture; this zoo has ${m.architectures.length}`);
+  return m.architectures[0];
+}
+
+/** zoo.json's text: version 1 for one architecture, version 2 otherwise. */
+export function manifestJson(m: ZooManifest): string {
+  const { format, family, architectures, architectureField, fields, strings, task, count, splits, shards, provenance } = m;
+  const extra = strings.length > 0 ? { strings } : {};
+  const doc = architectures.length === 1
+    ? { format, version: 1, family, architecture: architectures[0].architecture, parameters: architectures[0].parameters, fields, ...extra, task, count, splits, shards, provenance }
+    : { format, version: 2, family, architectures, architectureField, fields, ...extra, task, count, splits, shards, provenance };
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+/** Checks a parsed manifest's structure and returns it in memory form; errors name the file. */
+export function validateManifest(raw: unknown, file: string): ZooManifest {
   const fail = (detail: string): never => { throw new ZooFormatError(file, detail); };
-  if (m === null || typeof m !== "object" || Array.isArray(m)) fail("not a JSON object");
-  const z = m as ZooManifest;
+  if (!isObject(raw)) return fail("not a JSON object");
+  const z = raw;
   if (z.format !== ZOO_FORMAT) fail(`not a probegen zoo manifest (format is ${JSON.stringify(z.format)}, expected "${ZOO_FORMAT}")`);
-  if (z.version !== ZOO_FORMAT_VERSION) fail(`zoo format version ${String(z.version)} is not supported (this probegen reads version ${ZOO_FORMAT_VERSION})`);
+  if (z.version !== 1 && z.version !== 2) fail(`zoo format version ${String(z.version)} is not supported (this probegen reads versions 1 and ${ZOO_FORMAT_VERSION})`);
   if (typeof z.family !== "string") fail("missing family");
-  if (!Number.isInteger(z.count) || z.count < 0) fail(`invalid count ${JSON.stringify(z.count)}`);
-  if (!Array.isArray(z.parameters) || z.parameters.length === 0) fail("missing parameters");
-  for (const p of z.parameters) {
-    if (typeof p.name !== "string" || !Array.isArray(p.shape) || !p.shape.every((d) => Number.isInteger(d) && d > 0)) fail(`invalid parameter entry ${JSON.stringify(p)}`);
+  if (!Number.isInteger(z.count) || (z.count as number) < 0) fail(`invalid count ${JSON.stringify(z.count)}`);
+  const count = z.count as number;
+  const checkParameters = (ps: unknown, where: string): ZooParameter[] => {
+    if (!Array.isArray(ps) || ps.length === 0) return fail(`missing parameters${where}`);
+    for (const p of ps) {
+      if (!isObject(p) || typeof p.name !== "string" || !Array.isArray(p.shape) || !p.shape.every((d) => Number.isInteger(d) && d > 0)) fail(`invalid parameter entry${where} ${JSON.stringify(p)}`);
+    }
+    return ps as ZooParameter[];
+  };
+  let architectures: ZooArchitecture[];
+  if (z.version === 1) {
+    if (!isObject(z.architecture)) fail("missing architecture");
+    architectures = [{ architecture: z.architecture as Record<string, unknown>, parameters: checkParameters(z.parameters, "") }];
+  } else {
+    if (!Array.isArray(z.architectures) || z.architectures.length === 0) return fail("missing architectures");
+    architectures = z.architectures.map((a, k) => {
+      if (!isObject(a) || !isObject(a.architecture)) return fail(`architectures[${k}] has no architecture`);
+      return { architecture: a.architecture, parameters: checkParameters(a.parameters, ` of architectures[${k}]`) };
+    });
   }
   if (!Array.isArray(z.fields)) fail("missing fields");
-  if (z.task?.kind !== "classification" && z.task?.kind !== "regression") fail(`invalid task ${JSON.stringify(z.task)}`);
-  if (z.task.kind === "classification" && !Array.isArray(z.task.labelNames)) fail("classification task without labelNames");
+  for (const f of z.fields as unknown[]) {
+    if (!isObject(f) || typeof f.name !== "string" || typeof f.dtype !== "string") fail(`invalid field entry ${JSON.stringify(f)}`);
+  }
+  const fields = z.fields as ZooField[];
+  const strings = (z.strings ?? []) as ZooStringField[];
+  if (!Array.isArray(strings) || !strings.every((s) => isObject(s) && typeof s.name === "string")) fail("invalid strings entry");
+  if (architectures.length > 1) {
+    const f = fields.find((x) => x.name === z.architectureField);
+    if (f === undefined || f.dtype !== "I32") fail(`architectureField ${JSON.stringify(z.architectureField)} is not an I32 field of the zoo`);
+  }
+  const task = z.task as ZooTask;
+  if (!isObject(task) || (task.kind !== "classification" && task.kind !== "regression")) fail(`invalid task ${JSON.stringify(z.task)}`);
+  if (task.kind === "classification" && !Array.isArray(task.labelNames)) fail("classification task without labelNames");
   if (!Array.isArray(z.shards)) fail("missing shards");
   let next = 0;
-  for (const s of z.shards) {
-    if (typeof s.file !== "string" || s.file.includes("/") || s.file.includes("\\") || s.start !== next || !Number.isInteger(s.count) || s.count < 1) {
+  for (const s of z.shards as unknown[]) {
+    if (!isObject(s) || typeof s.file !== "string" || s.file.includes("/") || s.file.includes("\\") || s.file === ".." || s.start !== next || !Number.isInteger(s.count) || (s.count as number) < 1) {
       fail(`invalid shard entry ${JSON.stringify(s)} (shards must be contiguous from 0)`);
     }
-    next += s.count;
+    next += (s as { count: number }).count;
   }
-  if (next !== z.count) fail(`shards hold ${next} networks but count is ${z.count}`);
-  const seen = new Uint8Array(z.count);
+  if (next !== count) fail(`shards hold ${next} networks but count is ${count}`);
+  const seen = new Uint8Array(count);
+  const splits = z.splits as Record<SplitName, Ranges> | undefined;
   for (const name of SPLIT_NAMES) {
-    const r = z.splits?.[name];
-    if (!Array.isArray(r)) fail(`missing split ${name}`);
+    const r = splits?.[name];
+    if (!Array.isArray(r)) return fail(`missing split ${name}`);
     for (const range of r) {
-      const [a, b] = range;
-      if (!Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b < a || b > z.count) fail(`split ${name}: invalid range ${JSON.stringify(range)}`);
+      const [a, b] = Array.isArray(range) ? range : [NaN, NaN];
+      if (!Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b < a || b > count) fail(`split ${name}: invalid range ${JSON.stringify(range)}`);
       for (let i = a; i < b; i++) {
         if (seen[i]) fail(`split ${name}: network ${i} is in two splits`);
         seen[i] = 1;
       }
     }
   }
-  return z;
+  return {
+    format: ZOO_FORMAT, version: z.version as 1 | 2, family: z.family as string, architectures,
+    ...(architectures.length > 1 ? { architectureField: z.architectureField as string } : {}),
+    fields, strings, task, count, splits: splits!, shards: z.shards as ZooManifest["shards"],
+    provenance: isObject(z.provenance) ? z.provenance : {},
+  };
 }
 
 export interface ShardData {
-  /** Stacked parameters [count, ...shape], by name. */
+  /** Parameters [count, ...shape] by name, for a zoo of one architecture (empty otherwise). */
   params: Map<string, Float32Array>;
+  /** Per architecture: its networks' parameters stacked [n_k, ...shape], by name. */
+  groups: Map<string, Float32Array>[];
+  /** Each network's architecture (all 0 in a zoo of one). */
+  architecture: Int32Array;
   /** Metadata fields [count], by name. */
   fields: Map<string, SafeArray>;
+  /** Per-network strings, by name. */
+  strings: Map<string, string[]>;
   count: number;
+}
+
+/** One network: its architecture index, parameters, fields and strings. */
+export interface ZooNetwork {
+  architecture: number;
+  params: Map<string, Float32Array>;
+  fields: Map<string, number>;
+  strings: Map<string, string>;
+}
+
+function typedArrayFor(dtype: SafeDtype, n: number): SafeArray {
+  return dtype === "F32" ? new Float32Array(n) : dtype === "I32" ? new Int32Array(n) : new Uint8Array(n);
 }
 
 /** A zoo on disk: its manifest and lazily read shards. */
@@ -123,7 +241,7 @@ export class Zoo {
     if (!existsSync(file)) {
       const unfinished = existsSync(join(dir, "build.json"));
       throw new ZooFormatError(file, unfinished
-        ? "not found: the build in this folder has not finished (rerun the same `probegen zoo build` to resume it)"
+        ? "not found: the build in this folder has not finished (rerun the same `probegen zoo build` or `zoo import` to resume it)"
         : "not found (is this a probegen zoo folder?)");
     }
     let parsed: unknown;
@@ -143,7 +261,7 @@ export class Zoo {
 
   /** Reads and checks shard i against the manifest. */
   readShard(i: number): ShardData {
-    return readShardFile(this.shardPath(i), this.manifest, this.manifest.shards[i].count);
+    return readShardFile(this.shardPath(i), this.manifest, this.manifest.shards[i].count, this.manifest.shards[i].start);
   }
 
   /** Total bytes of the manifest and shards. */
@@ -153,53 +271,68 @@ export class Zoo {
     return total;
   }
 
-  /** Every network's parameters stacked [count, ...shape], and every metadata field [count]. */
+  /**
+   * Every network's parameters, stacked per architecture in zoo order ([n_k, ...shape]), each
+   * network's architecture, and every metadata field [count].
+   */
   readAll(): ShardData {
     const m = this.manifest;
-    const params = new Map(m.parameters.map((p) => [p.name, new Float32Array(m.count * p.shape.reduce((a, b) => a * b, 1))]));
-    const fields = new Map<string, SafeArray>(m.fields.map((f) => [f.name, f.dtype === "F32" ? new Float32Array(m.count) : f.dtype === "I32" ? new Int32Array(m.count) : new Uint8Array(m.count)]));
-    m.shards.forEach((s, i) => {
+    const architecture = new Int32Array(m.count);
+    const shards = m.shards.map((s, i) => {
       const shard = this.readShard(i);
-      for (const p of m.parameters) {
-        const per = p.shape.reduce((a, b) => a * b, 1);
-        params.get(p.name)!.set(shard.params.get(p.name)!, s.start * per);
-      }
-      for (const f of m.fields) fields.get(f.name)!.set(shard.fields.get(f.name)!, s.start);
+      architecture.set(shard.architecture, s.start);
+      return shard;
     });
-    return { params, fields, count: m.count };
+    const perArch = m.architectures.map((_, k) => architecture.reduce((n, a) => n + (a === k ? 1 : 0), 0));
+    const groups = m.architectures.map((a, k) => new Map(a.parameters.map((p) => [p.name, new Float32Array(perArch[k] * parameterSize(p))])));
+    const filled = new Array<number>(m.architectures.length).fill(0);
+    const fields = new Map<string, SafeArray>(m.fields.map((f) => [f.name, typedArrayFor(f.dtype, m.count)]));
+    const strings = new Map<string, string[]>(m.strings.map((f) => [f.name, []]));
+    m.shards.forEach((s, i) => {
+      const shard = shards[i];
+      shard.groups.forEach((g, k) => {
+        if (g.size === 0) return;
+        for (const p of m.architectures[k].parameters) groups[k].get(p.name)!.set(g.get(p.name)!, filled[k] * parameterSize(p));
+        filled[k] += shard.architecture.reduce((n, a) => n + (a === k ? 1 : 0), 0);
+      });
+      for (const f of m.fields) fields.get(f.name)!.set(shard.fields.get(f.name)!, s.start);
+      for (const f of m.strings) strings.get(f.name)!.push(...shard.strings.get(f.name)!);
+    });
+    return { params: m.architectures.length === 1 ? groups[0] : new Map(), groups, architecture, fields, strings, count: m.count };
   }
 
-  /** One network's parameters, by name. */
-  network(index: number): { params: Map<string, Float32Array>; fields: Map<string, number> } {
+  /** One network's parameters, by name, with its fields and strings. */
+  network(index: number): ZooNetwork {
     if (!Number.isInteger(index) || index < 0 || index >= this.count) {
       throw new RangeError(`${join(this.dir, MANIFEST_FILE)}: network ${index} out of range [0, ${this.count})`);
     }
     const si = this.manifest.shards.findIndex((s) => index < s.start + s.count);
     const shard = this.readShard(si);
     const k = index - this.manifest.shards[si].start;
-    const params = new Map(this.manifest.parameters.map((p) => {
-      const per = p.shape.reduce((a, b) => a * b, 1);
-      return [p.name, shard.params.get(p.name)!.slice(k * per, (k + 1) * per)];
+    const arch = shard.architecture[k];
+    let row = 0;
+    for (let j = 0; j < k; j++) if (shard.architecture[j] === arch) row++;
+    const params = new Map(this.manifest.architectures[arch].parameters.map((p) => {
+      const per = parameterSize(p);
+      return [p.name, shard.groups[arch].get(p.name)!.slice(row * per, (row + 1) * per)];
     }));
     const fields = new Map(this.manifest.fields.map((f) => [f.name, Number(shard.fields.get(f.name)![k])]));
-    return { params, fields };
+    const strings = new Map(this.manifest.strings.map((f) => [f.name, shard.strings.get(f.name)![k]]));
+    return { architecture: arch, params, fields, strings };
   }
 }
 
+function tensorName(m: ZooManifest, arch: number, name: string): string {
+  return m.architectures.length === 1 ? name : `${arch}/${name}`;
+}
+
 /** Reads a shard file and checks every tensor against the manifest's declarations. */
-export function readShardFile(file: string, m: ZooManifest, count: number): ShardData {
+export function readShardFile(file: string, m: ZooManifest, count: number, start?: number): ShardData {
   if (!existsSync(file)) throw new ZooFormatError(file, "shard file missing");
   const st = readSafetensors(file);
-  const params = new Map<string, Float32Array>();
-  for (const p of m.parameters) {
-    const t = st.tensors.get(p.name);
-    if (t === undefined) throw new ZooFormatError(file, `missing parameter ${p.name}`);
-    const expect = [count, ...p.shape];
-    if (t.dtype !== "F32") throw new ZooFormatError(file, `parameter ${p.name} is ${t.dtype}, expected F32`);
-    if (t.shape.length !== expect.length || t.shape.some((d, i) => d !== expect[i])) {
-      throw new ZooFormatError(file, `parameter ${p.name} has shape [${t.shape.join(",")}] but the architecture in zoo.json declares [${expect.join(",")}]`);
-    }
-    params.set(p.name, t.data as Float32Array);
+  const meta = st.metadata;
+  if (start !== undefined && meta.start !== undefined && (Number(meta.start) !== start || Number(meta.count) !== count)) {
+    throw new ZooFormatError(file, `holds networks ${meta.start}..${Number(meta.start) + Number(meta.count) - 1} by its own metadata, but zoo.json places networks ${start}..${start + count - 1} here`);
   }
   const fields = new Map<string, SafeArray>();
   for (const f of m.fields) {
@@ -210,5 +343,81 @@ export function readShardFile(file: string, m: ZooManifest, count: number): Shar
     }
     fields.set(f.name, t.data);
   }
-  return { params, fields, count };
+  const architecture = m.architectures.length === 1 ? new Int32Array(count) : Int32Array.from(fields.get(m.architectureField!)!);
+  const bad = architecture.findIndex((a) => a < 0 || a >= m.architectures.length);
+  if (bad >= 0) throw new ZooFormatError(file, `network ${bad} of the shard has architecture ${architecture[bad]}, but zoo.json lists ${m.architectures.length}`);
+  const groups = m.architectures.map((a, k) => {
+    const n = architecture.reduce((s, x) => s + (x === k ? 1 : 0), 0);
+    const params = new Map<string, Float32Array>();
+    if (n === 0) return params;
+    for (const p of a.parameters) {
+      const name = tensorName(m, k, p.name);
+      const t = st.tensors.get(name);
+      if (t === undefined) throw new ZooFormatError(file, `missing parameter ${name}`);
+      const expect = [n, ...p.shape];
+      if (t.dtype !== "F32") throw new ZooFormatError(file, `parameter ${name} is ${t.dtype}, expected F32`);
+      if (t.shape.length !== expect.length || t.shape.some((d, i) => d !== expect[i])) {
+        throw new ZooFormatError(file, `parameter ${name} has shape [${t.shape.join(",")}] but the architecture in zoo.json declares [${expect.join(",")}]`);
+      }
+      params.set(p.name, t.data as Float32Array);
+    }
+    return params;
+  });
+  const strings = new Map<string, string[]>();
+  if (m.strings.length > 0) {
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(meta.strings ?? "null") as Record<string, unknown>;
+    } catch {
+      throw new ZooFormatError(file, "its per-network strings are not valid JSON");
+    }
+    for (const f of m.strings) {
+      const v = parsed?.[f.name];
+      if (!Array.isArray(v) || v.length !== count || !v.every((s) => typeof s === "string")) throw new ZooFormatError(file, `missing per-network strings ${f.name} (expected ${count})`);
+      strings.set(f.name, v as string[]);
+    }
+  }
+  return { params: m.architectures.length === 1 ? groups[0] : new Map(), groups, architecture, fields, strings, count };
+}
+
+/** What a shard holds for one network: its architecture (0 in a zoo of one) and parameters in that architecture's order. */
+export interface ShardNetwork {
+  architecture?: number;
+  params: readonly Float32Array[];
+}
+
+/**
+ * The bytes of shard `si`: each architecture's parameters stacked over its networks, then the
+ * fields in manifest order, then the strings in the metadata.
+ */
+export function encodeShard(m: ZooManifest, si: number, networks: readonly ShardNetwork[],
+  fields: Record<string, ArrayLike<number>>, strings: Record<string, readonly string[]> = {}): Uint8Array {
+  const shard = m.shards[si];
+  const n = shard.count;
+  if (networks.length !== n) throw new RangeError(`shard ${si} holds ${n} networks, got ${networks.length}`);
+  const tensors: [string, { shape: number[]; data: SafeArray }][] = [];
+  m.architectures.forEach((a, k) => {
+    const members = networks.filter((x) => (x.architecture ?? 0) === k);
+    if (members.length === 0) return;
+    a.parameters.forEach((p, pi) => {
+      const per = parameterSize(p);
+      const data = new Float32Array(members.length * per);
+      members.forEach((x, j) => {
+        if (x.params[pi].length !== per) throw new RangeError(`parameter ${p.name} has ${x.params[pi].length} values, its shape [${p.shape.join(",")}] needs ${per}`);
+        data.set(x.params[pi], j * per);
+      });
+      tensors.push([tensorName(m, k, p.name), { shape: [members.length, ...p.shape], data }]);
+    });
+  });
+  for (const f of m.fields) {
+    const v = fields[f.name];
+    if (v === undefined || v.length !== n) throw new RangeError(`field ${f.name}: ${v === undefined ? "missing" : `${v.length} values for ${n} networks`}`);
+    tensors.push([f.name, { shape: [n], data: f.dtype === "F32" ? Float32Array.from(v) : f.dtype === "I32" ? Int32Array.from(v) : Uint8Array.from(v) }]);
+  }
+  const meta: Record<string, string> = { format: "probegen-zoo-shard", start: String(shard.start), count: String(n) };
+  if (m.strings.length > 0) {
+    for (const f of m.strings) if (strings[f.name]?.length !== n) throw new RangeError(`strings ${f.name}: expected ${n}`);
+    meta.strings = JSON.stringify(Object.fromEntries(m.strings.map((f) => [f.name, strings[f.name]])));
+  }
+  return encodeSafetensors(tensors, meta);
 }

@@ -4,11 +4,10 @@ import { join } from "node:path";
 import { imagePixels, loadImageSet, type ImageSet, type ImageSetName } from "../data/image-sets.js";
 import { DWSNETS_SIREN, gridCoordinates, sirenParameterShapes, type SirenArchitecture } from "../nets/siren.js";
 import { writeFileAtomic } from "../io/atomic.js";
-import { planShards, type ZooManifest } from "./format.js";
+import { encodeShard, planShards, type ZooManifest } from "./format.js";
 import { ShardCollector, openShardBuild, runShardWorkers, type ShardBuildReport } from "./shard-build.js";
 import { DEFAULT_INR_RECIPE, InrFitter, type InrJob, type InrRecipe, type InrResult } from "./inr-fit.js";
 import { planInrZoo, type InrPlan, type InrPlanEntry } from "./inr-plan.js";
-import { encodeSafetensors, type SafeArray } from "../io/safetensors.js";
 import { PROBEGEN_VERSION } from "../version.js";
 
 export { BUILD_FILE } from "./shard-build.js";
@@ -55,9 +54,9 @@ export function inrZooManifest(opts: InrZooOptions, labelNames: string[], splits
     format: "probegen-zoo",
     version: 1,
     family: "siren",
-    architecture: { ...arch },
-    parameters: sirenParameterShapes(arch).map(([name, shape]) => ({ name, shape })),
+    architectures: [{ architecture: { ...arch }, parameters: sirenParameterShapes(arch).map(([name, shape]) => ({ name, shape })) }],
     fields: FIELDS,
+    strings: [],
     task: { kind: "classification", labelNames },
     count: opts.count,
     splits,
@@ -81,23 +80,16 @@ export function inrZooManifest(opts: InrZooOptions, labelNames: string[], splits
   };
 }
 
-function encodeShard(m: ZooManifest, shard: ZooManifest["shards"][number], results: InrResult[], plan: InrPlanEntry[]): Uint8Array {
-  const n = shard.count;
-  const tensors: [string, { shape: number[]; data: SafeArray }][] = m.parameters.map((p, pi) => {
-    const per = p.shape.reduce((a, b) => a * b, 1);
-    const data = new Float32Array(n * per);
-    results.forEach((r, k) => data.set(r.params[pi], k * per));
-    return [p.name, { shape: [n, ...p.shape], data }];
+function encodeInrShard(m: ZooManifest, si: number, results: InrResult[], plan: InrPlanEntry[]): Uint8Array {
+  const shard = m.shards[si];
+  const entries = plan.slice(shard.start, shard.start + shard.count);
+  return encodeShard(m, si, results, {
+    label: entries.map((e) => e.label),
+    psnr: results.map((r) => r.psnr),
+    steps: results.map((r) => r.steps),
+    source_index: entries.map((e) => e.sourceIndex),
+    source_split: entries.map((e) => (e.sourceSplit === "train" ? 0 : 1)),
   });
-  const entries = plan.slice(shard.start, shard.start + n);
-  tensors.push(
-    ["label", { shape: [n], data: Int32Array.from(entries, (e) => e.label) }],
-    ["psnr", { shape: [n], data: Float32Array.from(results, (r) => r.psnr) }],
-    ["steps", { shape: [n], data: Int32Array.from(results, (r) => r.steps) }],
-    ["source_index", { shape: [n], data: Int32Array.from(entries, (e) => e.sourceIndex) }],
-    ["source_split", { shape: [n], data: Uint8Array.from(entries, (e) => (e.sourceSplit === "train" ? 0 : 1)) }],
-  );
-  return encodeSafetensors(tensors, { format: "probegen-zoo-shard", start: String(shard.start), count: String(n) });
 }
 
 /** Everything a build derives from its options: the image set, the plan and the manifest. */
@@ -129,7 +121,7 @@ export function fitInrShards(b: InrBuild, shards: readonly number[], onDone: (r:
   const fitter = new InrFitter(b.arch, b.recipe, opts.batch ?? 64, gridCoordinates(set.rows, set.cols), b.seed);
   const collector = new ShardCollector<InrResult>(manifest, shards, (si, results) => {
     const s = manifest.shards[si];
-    writeFileAtomic(join(opts.out, s.file), encodeShard(manifest, s, results, plan.entries));
+    writeFileAtomic(join(opts.out, s.file), encodeInrShard(manifest, si, results, plan.entries));
   });
   function* jobs(): Generator<InrJob> {
     for (const si of shards) {

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { writeFileAtomic } from "../io/atomic.js";
-import { MANIFEST_FILE, ZooFormatError, readShardFile, type ZooManifest } from "./format.js";
+import { MANIFEST_FILE, ZooFormatError, manifestJson, readShardFile, validateManifest, type ZooManifest } from "./format.js";
 
 export const BUILD_FILE = "build.json";
 
@@ -21,7 +21,7 @@ export interface ShardBuildReport {
 }
 
 function settingsOf(m: ZooManifest): string {
-  return JSON.stringify({ ...m, provenance: { ...m.provenance, probegenVersion: undefined } });
+  return manifestJson({ ...m, provenance: { ...m.provenance, probegenVersion: undefined } });
 }
 
 function describeDifference(a: ZooManifest, b: ZooManifest): string {
@@ -48,23 +48,23 @@ export function startShardBuild(out: string, manifest: ZooManifest): number[] | 
     if (!existsSync(f)) continue;
     let prior: ZooManifest;
     try {
-      prior = JSON.parse(readFileSync(f, "utf8")) as ZooManifest;
+      prior = validateManifest(JSON.parse(readFileSync(f, "utf8")), f);
     } catch (e) {
-      throw new ZooFormatError(f, `exists but is not valid JSON (${(e as Error).message}); move it away to start over`);
+      throw new ZooFormatError(f, `exists but is not a zoo manifest (${(e as Error).message}); move it away to start over`);
     }
     if (settingsOf(prior) !== settingsOf(manifest)) {
       throw new ZooFormatError(f, `holds a ${f === manifestFile ? "zoo" : "build"} with other settings (${describeDifference(prior, manifest)}); choose another --out or remove the folder`);
     }
     if (f === manifestFile) return null;
   }
-  if (!existsSync(buildFile)) writeFileAtomic(buildFile, `${JSON.stringify(manifest, null, 2)}\n`);
+  if (!existsSync(buildFile)) writeFileAtomic(buildFile, manifestJson(manifest));
   // A shard counts as done only if it reads back whole and matches the manifest.
   const pending: number[] = [];
   manifest.shards.forEach((s, i) => {
     const file = join(out, s.file);
     if (existsSync(file)) {
       try {
-        readShardFile(file, manifest, s.count);
+        readShardFile(file, manifest, s.count, s.start);
         return;
       } catch {
         rmSync(file, { force: true });
@@ -94,7 +94,7 @@ export function openShardBuild<R>(out: string, manifest: ZooManifest,
     onDone: (r) => onProgress?.(++done, manifest.count, r),
     finish: (built) => {
       if (pending !== null) {
-        writeFileAtomic(join(out, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+        writeFileAtomic(join(out, MANIFEST_FILE), manifestJson(manifest));
         rmSync(join(out, BUILD_FILE), { force: true });
       }
       return { manifest, built, skippedShards: manifest.shards.length - (pending?.length ?? 0), seconds: (performance.now() - t0) / 1000 };

@@ -1,5 +1,5 @@
 // What a zoo holds, in numbers: counts per split, labels, fit quality and size on disk.
-import { SPLIT_NAMES, rangesSize, type SplitName, type Zoo } from "./format.js";
+import { SPLIT_NAMES, parameterSize, rangesSize, type SplitName, type Zoo } from "./format.js";
 
 export interface ZooSummary {
   dir: string;
@@ -12,7 +12,9 @@ export interface ZooSummary {
   quantiles: Record<string, [number, number, number, number, number]>;
   means: Record<string, number>;
   bytes: number;
+  /** Parameters of a network (the mean, in a zoo of several architectures). */
   parametersPerNetwork: number;
+  architectures: number;
   provenance: Record<string, unknown>;
 }
 
@@ -26,11 +28,19 @@ export function quantiles(values: ArrayLike<number>): [number, number, number, n
   return [q(0), q(0.25), q(0.5), q(0.75), q(1)];
 }
 
+function meanParameters(zoo: Zoo, architecture: number[]): number {
+  const sizes = zoo.manifest.architectures.map((a) => a.parameters.reduce((s, p) => s + parameterSize(p), 0));
+  if (sizes.length === 1) return sizes[0];
+  return architecture.reduce((s, k) => s + sizes[k], 0) / Math.max(1, architecture.length);
+}
+
 export function summarizeZoo(zoo: Zoo): ZooSummary {
   const m = zoo.manifest;
   const fields = new Map<string, number[]>(m.fields.map((f) => [f.name, []]));
+  const architecture: number[] = [];
   m.shards.forEach((_, i) => {
     const shard = zoo.readShard(i);
+    architecture.push(...shard.architecture);
     for (const [name, values] of shard.fields) fields.get(name)!.push(...Array.from(values as ArrayLike<number>));
   });
   const summary: ZooSummary = {
@@ -41,7 +51,8 @@ export function summarizeZoo(zoo: Zoo): ZooSummary {
     quantiles: {},
     means: {},
     bytes: zoo.bytes(),
-    parametersPerNetwork: m.parameters.reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0),
+    parametersPerNetwork: meanParameters(zoo, architecture),
+    architectures: m.architectures.length,
     provenance: m.provenance,
   };
   if (m.task.kind === "classification" && fields.has("label")) {
