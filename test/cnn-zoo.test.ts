@@ -17,8 +17,8 @@ import { train } from "../src/train/trainer.js";
 import { ZooData } from "../src/train/zoo-data.js";
 import { buildCnnZoo, smallCnnZooArchitecture } from "../src/zoo/cnn-builder.js";
 import { scoreCnns } from "../src/zoo/cnn-train.js";
-import { Zoo, manifestJson, rangesIndices } from "../src/zoo/format.js";
-import { indicesToRanges, nfnSplitIndices } from "../src/zoo/nfn-split.js";
+import { Zoo, indicesToRanges, manifestJson, rangesIndices } from "../src/zoo/format.js";
+import { nfnSplitIndices } from "../src/zoo/nfn-split.js";
 import { PythonRandom } from "../src/zoo/python-random.js";
 import { gradCheck, randn } from "./helpers.js";
 

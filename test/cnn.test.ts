@@ -2,7 +2,7 @@
 // every activation, the residual path, and both transposed-conv generators.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Rng, Tensor, sum } from "../src/engine/index.js";
+import { Rng, Tensor, addLeadingChannels, sum } from "../src/engine/index.js";
 import { cnnFeatureSizes, cnnFlopsPerImage, cnnForward, cnnParameterShapes, type CnnArchitecture, type CnnActivation } from "../src/nets/cnn.js";
 import { cnnForwardMixed } from "../src/nets/groups.js";
 import { ImageGenerator } from "../src/probes/image-generator.js";
@@ -14,11 +14,23 @@ function zooParams(arch: CnnArchitecture, B: number): Map<string, Tensor> {
   return new Map(cnnParameterShapes(arch).map(([n, s]) => [n, randn(rng, [B, ...s], 0.5).requireGrad()]));
 }
 
-const arch = (act: CnnActivation, residual = false): CnnArchitecture => ({
+const arch = (act: CnnActivation): CnnArchitecture => ({
   inChannels: 2,
   layers: [
     { channels: 3, kernel: 3, stride: 2, padding: 1, activation: act, w0: 2 },
     { channels: 3, kernel: 3, stride: 1, padding: 1, activation: act, w0: 2 },
+  ],
+  classes: 4,
+});
+
+/** Neural Graphs' wiring: layers 2 and 3 take layer 0's activated output (3 channels) into their first 3 and 2 channels. */
+const residualArch = (residual?: number[]): CnnArchitecture => ({
+  inChannels: 2,
+  layers: [
+    { channels: 3, kernel: 3, stride: 2, padding: 1, activation: "relu" },
+    { channels: 2, kernel: 3, stride: 1, padding: 1, activation: "tanh" },
+    { channels: 4, kernel: 5, stride: 1, padding: 2, activation: "relu" },
+    { channels: 2, kernel: 3, stride: 1, padding: 1, activation: "gelu" },
   ],
   residual, classes: 4,
 });
@@ -48,17 +60,35 @@ for (const act of ["relu", "gelu", "tanh", "sigmoid", "leaky_relu", "sin", "none
   });
 }
 
-test("CNN family gradients through the residual path, per-network inputs", () => {
-  const a = arch("tanh", true);
+test("CNN family gradients through Neural Graphs' residuals (wider and narrower targets), per-network inputs", () => {
+  const a = residualArch([-1, -1, 0, 0]);
   const params = zooParams(a, 2);
   const names = [...params.keys()];
   const f = (x: Tensor, ...ps: Tensor[]) => cnnForward(a, new Map(names.map((n, i) => [n, ps[i]])), x);
-  gradCheck("cnn residual", f, [randn(rng, [2, 3, 2, 8, 8]).requireGrad(), ...names.map((n) => params.get(n)!)], { eps: 1e-3 });
-  // The residual is really there: the same weights without it give another output.
+  gradCheck("cnn residual", f, [randn(rng, [2, 3, 2, 8, 8]).requireGrad(), ...names.map((n) => params.get(n)!)], { eps: 1e-3, rtol: 2e-2 });
+  // The residuals are really there: the same weights without them give another output.
   const x = randn(rng, [2, 3, 2, 8, 8]);
   const withRes = f(x, ...names.map((n) => params.get(n)!)).toArray();
-  const without = cnnForward(arch("tanh", false), params, x).toArray();
-  assert.notDeepEqual(withRes, without);
+  assert.notDeepEqual(withRes, cnnForward(residualArch(), params, x).toArray());
+  assert.notDeepEqual(withRes, cnnForward(residualArch([-1, -1, 0, -1]), params, x).toArray());
+  assert.throws(() => cnnForward(residualArch([-1, 1, -1, -1]), params, x), /residual\[1\] = 1: a layer's residual must come from an earlier layer/);
+  assert.throws(() => cnnForward(residualArch([-1, -1, 0]), params, x), /must have one entry per layer \(4\)/);
+});
+
+test("addLeadingChannels adds into the first min(C) channels and sends gradients back to those channels only", () => {
+  const y = randn(rng, [2, 3, 2, 2]).requireGrad(), r = randn(rng, [2, 2, 2, 2]).requireGrad();
+  const out = addLeadingChannels(y, r);
+  for (let b = 0; b < 2; b++) {
+    for (let c = 0; c < 3; c++) {
+      for (let p = 0; p < 4; p++) {
+        const expect = y.data[(b * 3 + c) * 4 + p] + (c < 2 ? r.data[(b * 2 + c) * 4 + p] : 0);
+        assert.equal(out.data[(b * 3 + c) * 4 + p], Math.fround(expect));
+      }
+    }
+  }
+  gradCheck("addLeadingChannels", (p, q) => addLeadingChannels(p, q), [y, r]);
+  gradCheck("addLeadingChannels, wider source", (p, q) => addLeadingChannels(q, p), [y, r]);
+  assert.throws(() => addLeadingChannels(y, randn(rng, [2, 2, 3, 2])), /addLeadingChannels: \[2,2,3,2\] cannot be added/);
 });
 
 for (const layers of [5, 6] as const) {
@@ -75,11 +105,11 @@ for (const layers of [5, 6] as const) {
 }
 
 test("CNNs of mixed architectures are evaluated in groups of equal architecture, rows in the networks' order", () => {
-  const deep: CnnArchitecture = { inChannels: 1, residual: false, classes: 4, layers: [
+  const deep: CnnArchitecture = { inChannels: 1, classes: 4, layers: [
     { channels: 3, kernel: 3, stride: 2, padding: 1, activation: "relu" },
     { channels: 5, kernel: 5, stride: 1, padding: 2, activation: "gelu" },
   ] };
-  const shallow: CnnArchitecture = { inChannels: 1, residual: false, classes: 4, layers: [{ channels: 2, kernel: 3, stride: 1, padding: 0, activation: "tanh" }] };
+  const shallow: CnnArchitecture = { inChannels: 1, classes: 4, layers: [{ channels: 2, kernel: 3, stride: 1, padding: 0, activation: "tanh" }] };
   const archs = [deep, shallow, deep, shallow, shallow];
   const networks = archs.map((a) => ({
     arch: a,

@@ -12,13 +12,16 @@ import { DEFAULT_CNN_RECIPE } from "../zoo/cnn-recipe.js";
 import { DEFAULT_INR_RECIPE } from "../zoo/inr-fit.js";
 import { summarizeZoo } from "../zoo/summary.js";
 import { UsageError, choiceArg, intArg, numArg, requiredArg } from "./args.js";
+import { exportCommand, importCommand } from "./zoo-interop.js";
 
-export const ZOO_USAGE = `Usage: probegen zoo <build|info|render> [options]
+export const ZOO_USAGE = `Usage: probegen zoo <build|import|export|info|render> [options]
 
-  zoo build inr   fit a zoo of SIREN INRs, one per image of MNIST or Fashion-MNIST
-  zoo build cnn   train a Small-CNN zoo (Unterthiner et al.) on MNIST or Fashion-MNIST
-  zoo info DIR    counts, labels, fit quality and size of a zoo
-  zoo render DIR  draw one INR of a zoo as a PNG
+  zoo build inr     fit a zoo of SIREN INRs, one per image of MNIST or Fashion-MNIST
+  zoo build cnn     train a Small-CNN zoo (Unterthiner et al.) on MNIST or Fashion-MNIST
+  zoo import KIND   read a public zoo: dwsnets (MNIST/FMNIST INRs), small-cnn-zoo, wild-park
+  zoo export DIR    write a zoo in a public layout (dwsnets, small-cnn-zoo, wild-park)
+  zoo info DIR      counts, labels, fit quality and size of a zoo
+  zoo render DIR    draw one INR of a zoo as a PNG
 
 Run \`probegen zoo <subcommand> --help\` for its options.`;
 
@@ -225,12 +228,19 @@ function info(argv: string[]): number {
   const s = summarizeZoo(Zoo.open(positionals[0]));
   if (values.json) { console.log(JSON.stringify(s, null, 2)); return 0; }
   const p = s.provenance as Record<string, unknown>;
-  console.log(`${s.dir}: ${s.count} ${s.family} networks (${s.parametersPerNetwork} parameters each), ${(s.bytes / 2 ** 20).toFixed(1)} MiB`);
+  const params = s.architectures > 1 ? `${s.architectures} architectures, ${s.parametersPerNetwork.toFixed(0)} parameters on average` : `${s.parametersPerNetwork} parameters each`;
+  console.log(`${s.dir}: ${s.count} ${s.family} networks (${params}), ${(s.bytes / 2 ** 20).toFixed(1)} MiB`);
   console.log(`splits: ${s.splits.train} train, ${s.splits.val} val, ${s.splits.test} test`);
-  if (p.dataset !== undefined) console.log(`built from ${String(p.dataset)} with seed ${String(p.seed)} by probegen ${String(p.probegenVersion)}`);
+  if (p.importer !== undefined) {
+    console.log(`imported by ${String(p.importer)} (probegen ${String(p.probegenVersion)}) from ${String(p.source ?? p.splitsFile)}`);
+    if (p.padding !== undefined) console.log(`padding: ${String(p.padding)}; step ${String(p.step)}; split file reading: ${String(p.splitReading)}`);
+  } else if (p.dataset !== undefined) console.log(`built from ${String(p.dataset)} with seed ${String(p.seed)} by probegen ${String(p.probegenVersion)}`);
+  if (s.nonFinite.length > 0) console.log(`WARNING: ${s.nonFinite.length} network(s) hold non-finite weights: ${s.nonFinite.slice(0, 10).map((n) => `${n.index} (${n.parameter}, ${n.shard})`).join(", ")}${s.nonFinite.length > 10 ? ", ..." : ""}`);
   if (s.labels) console.log(`labels: ${Object.entries(s.labels).map(([k, v]) => `${k}: ${v}`).join(", ")}`);
+  for (const [name, counts] of Object.entries(s.categories)) console.log(`${name}: ${Object.entries(counts).map(([k, v]) => `${k}: ${v}`).join(", ")}`);
   for (const [name, q] of Object.entries(s.quantiles)) {
-    console.log(`${name}: mean ${s.means[name].toFixed(2)}; min/25%/50%/75%/max ${q.map((v) => v.toFixed(2)).join(" / ")}`);
+    const fmt = (v: number) => (v === 0 || Math.abs(v) >= 0.01 ? v.toFixed(2) : v.toExponential(2));
+    console.log(`${name}: mean ${fmt(s.means[name])}; min/25%/50%/75%/max ${q.map(fmt).join(" / ")}`);
   }
   return 0;
 }
@@ -265,9 +275,11 @@ export function zooCommand(argv: string[]): number | Promise<number> {
   const [sub, ...rest] = argv;
   switch (sub) {
     case "build": return build(rest);
+    case "import": return importCommand(rest);
+    case "export": return exportCommand(rest);
     case "info": return info(rest);
     case "render": return render(rest);
     case undefined: case "-h": case "--help": console.log(ZOO_USAGE); return sub === undefined ? 2 : 0;
-    default: throw new UsageError(`unknown zoo subcommand "${sub}" (expected build, info or render)`);
+    default: throw new UsageError(`unknown zoo subcommand "${sub}" (expected build, import, export, info or render)`);
   }
 }

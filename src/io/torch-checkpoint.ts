@@ -54,6 +54,8 @@ interface LoadContext {
   bytesOf(key: string): Uint8Array | undefined;
   decoded: Map<string, NumericArray>;
   budget: { left: number; limit: number };
+  /** false when only the pickle was read. */
+  storages: boolean;
 }
 
 function charge(ctx: LoadContext, bytes: number, what: string): void {
@@ -75,6 +77,7 @@ export class TorchTensor {
 
   /** The values in C order: Float32Array for float32/float16/bfloat16, BigInt64Array for int64, and so on. */
   values(): NumericArray {
+    if (!this.ctx.storages) throw new TorchCheckpointError(this.ctx.file, "was read without its tensors' data");
     if (this.cache === null) this.cache = materialise(this, storageValues(this.storage, this.ctx), this.offset, this.stride, this.ctx);
     return this.cache;
   }
@@ -229,18 +232,27 @@ export interface TorchCheckpoint {
 
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 
+export interface ReadCheckpointOptions {
+  /**
+   * false: read the pickle only (configs, names, shapes), not the tensors' data, which then
+   * cannot be asked for. Much faster for a first look at many files.
+   */
+  storages?: boolean;
+}
+
 /** Reads a PyTorch checkpoint file; errors name the file and what is wrong. */
-export function readTorchCheckpoint(file: string): TorchCheckpoint {
+export function readTorchCheckpoint(file: string, opts: ReadCheckpointOptions = {}): TorchCheckpoint {
   const bytes = readRegularFile(file);
-  return decodeTorchCheckpoint(bytes, file);
+  return decodeTorchCheckpoint(bytes, file, opts);
 }
 
 /** Reads a PyTorch checkpoint from its bytes. */
-export function decodeTorchCheckpoint(bytes: Uint8Array, file: string): TorchCheckpoint {
+export function decodeTorchCheckpoint(bytes: Uint8Array, file: string, opts: ReadCheckpointOptions = {}): TorchCheckpoint {
   const limit = 4 * bytes.length + 2 ** 20;
   const budget = { left: limit, limit };
-  if (isZip(bytes)) return readZipCheckpoint(bytes, file, budget);
-  if (bytes.length >= 2 && bytes[0] === 0x80) return readLegacyCheckpoint(bytes, file, budget);
+  const storages = opts.storages ?? true;
+  if (isZip(bytes)) return readZipCheckpoint(bytes, file, budget, storages);
+  if (bytes.length >= 2 && bytes[0] === 0x80) return readLegacyCheckpoint(bytes, file, budget, storages);
   throw new TorchCheckpointError(file, bytes.length === 0 ? "empty file" : "not a PyTorch checkpoint (neither a zip archive nor a legacy pickle stream)");
 }
 
@@ -252,8 +264,8 @@ function finish(file: string, format: TorchCheckpoint["format"], value: unknown,
   };
 }
 
-function readZipCheckpoint(bytes: Uint8Array, file: string, budget: LoadContext["budget"]): TorchCheckpoint {
-  const entries = readZip(bytes, file, budget.left);
+function readZipCheckpoint(bytes: Uint8Array, file: string, budget: LoadContext["budget"], storages: boolean): TorchCheckpoint {
+  const entries = readZip(bytes, file, budget.left, storages ? undefined : (name) => name.endsWith("data.pkl") || name.endsWith("byteorder"));
   for (const e of entries.values()) budget.left -= e.length;
   const pkl = [...entries.keys()].filter((n) => n === "data.pkl" || n.endsWith("/data.pkl")).sort((a, b) => a.length - b.length)[0];
   if (pkl === undefined) throw new TorchCheckpointError(file, "a zip archive without data.pkl: not a PyTorch checkpoint");
@@ -262,12 +274,13 @@ function readZipCheckpoint(bytes: Uint8Array, file: string, budget: LoadContext[
   if (order !== undefined && Buffer.from(order).toString("latin1").trim() !== "little") {
     throw new TorchCheckpointError(file, `written on a big-endian machine (byteorder "${Buffer.from(order).toString("latin1").trim()}"); only little-endian checkpoints are read`);
   }
-  const ctx: LoadContext = { file, bytesOf: (key) => entries.get(`${prefix}data/${key}`), decoded: new Map(), budget };
+  const ctx: LoadContext = { file, bytesOf: (key) => entries.get(`${prefix}data/${key}`), decoded: new Map(), budget, storages };
   const known = new Map<string, StorageRef>();
   const { value, unconstructed } = unpickle(entries.get(pkl)!, {
     file, calls: torchCalls(ctx), build: buildNumpy,
     persistentLoad: (pid) => {
       const ref = storageRef(pid, known, file);
+      if (!storages) return ref;
       const root = ref.root ?? ref;
       const data = ctx.bytesOf(root.key);
       if (data === undefined) throw new TorchCheckpointError(file, `storage record ${prefix}data/${root.key} is missing`);
@@ -278,7 +291,7 @@ function readZipCheckpoint(bytes: Uint8Array, file: string, budget: LoadContext[
   return finish(file, "zip", value, unconstructed);
 }
 
-function readLegacyCheckpoint(bytes: Uint8Array, file: string, budget: LoadContext["budget"]): TorchCheckpoint {
+function readLegacyCheckpoint(bytes: Uint8Array, file: string, budget: LoadContext["budget"], storages: boolean): TorchCheckpoint {
   const plain = (offset: number) => unpickle(bytes, { file, offset });
   const magic = plain(0);
   if (magic.value !== LEGACY_MAGIC) throw new TorchCheckpointError(file, "a pickle, but not a PyTorch checkpoint (no torch magic number)");
@@ -289,12 +302,13 @@ function readLegacyCheckpoint(bytes: Uint8Array, file: string, budget: LoadConte
     throw new TorchCheckpointError(file, "written on a big-endian machine; only little-endian checkpoints are read");
   }
   const storageBytes = new Map<string, Uint8Array>();
-  const ctx: LoadContext = { file, bytesOf: (key) => storageBytes.get(key), decoded: new Map(), budget };
+  const ctx: LoadContext = { file, bytesOf: (key) => storageBytes.get(key), decoded: new Map(), budget, storages };
   const known = new Map<string, StorageRef>();
   const main = unpickle(bytes, {
     file, offset: sysInfo.end, calls: torchCalls(ctx), build: buildNumpy,
     persistentLoad: (pid) => storageRef(pid, known, file),
   });
+  if (!storages) return finish(file, "legacy", main.value, main.unconstructed);
   const keys = plain(main.end);
   if (!Array.isArray(keys.value)) throw new TorchCheckpointError(file, "the storage key list is not a list");
   let pos = keys.end;

@@ -1,9 +1,9 @@
 // A generic CNN family (the CNN Wild Park kind): n conv layers, each with its own channels,
-// kernel, stride, padding and activation, optional residual connections where a layer keeps its
-// input's shape, global average pooling and a Linear to the classes. Evaluated zoo-batched over
-// networks of one architecture; parameters stacked over networks under the Wild Park names
+// kernel, stride, padding and activation, optional residual connections (Neural Graphs' rule),
+// global average pooling and a Linear to the classes. Evaluated zoo-batched over networks of one
+// architecture; parameters stacked over networks under the Wild Park names
 // layers.{i}.weight [B, O, C, k, k], layers.{i}.bias [B, O], fc.weight [B, classes, C], fc.bias.
-import { activation, add, conv2d, globalAvgPool, linear, ShapeError, type ActivationName, type Tensor } from "../engine/index.js";
+import { activation, addLeadingChannels, conv2d, globalAvgPool, linear, ShapeError, type ActivationName, type Tensor } from "../engine/index.js";
 
 export type CnnActivation = ActivationName;
 
@@ -20,9 +20,25 @@ export interface CnnLayerSpec {
 export interface CnnArchitecture {
   inChannels: number;
   layers: CnnLayerSpec[];
-  /** Add each layer's input to its output when their shapes agree. */
-  residual: boolean;
+  /**
+   * Neural Graphs' residual wiring, one entry per layer: residual[i] = j >= 0 adds the activated
+   * output of earlier layer j to the first min(channels_j, channels_i) channels of layer i's
+   * convolution output, before layer i's activation; -1 adds nothing. Absent (or false, as zoos
+   * of probegen 0.1 record it): no residuals.
+   */
+  residual?: number[] | false;
   classes: number;
+}
+
+/** The residual source of each layer (-1 for none), checked against the layers. */
+export function residualSources(arch: CnnArchitecture): number[] {
+  const r = arch.residual;
+  if (r === undefined || r === false) return arch.layers.map(() => -1);
+  if (!Array.isArray(r) || r.length !== arch.layers.length) throw new RangeError(`residual ${JSON.stringify(r)} must have one entry per layer (${arch.layers.length})`);
+  r.forEach((j, i) => {
+    if (!Number.isInteger(j) || j < -1 || j >= i) throw new RangeError(`residual[${i}] = ${j}: a layer's residual must come from an earlier layer (or be -1)`);
+  });
+  return r;
 }
 
 export function cnnParameterShapes(arch: CnnArchitecture): [string, number[]][] {
@@ -48,14 +64,23 @@ export function cnnForward(arch: CnnArchitecture, params: ReadonlyMap<string, Te
     if (t === undefined) throw new ShapeError("cnnForward", `missing parameter ${name}`);
     return t;
   };
+  const residual = residualSources(arch);
+  const sources = new Map<number, Tensor>();
   let h = x;
   arch.layers.forEach((l, i) => {
-    // ReLU is applied inside the conv kernel; other activations are ops of their own.
-    const fused = l.activation === "relu";
+    // ReLU is applied inside the conv kernel, unless a residual must be added before it.
+    const fused = l.activation === "relu" && residual[i] < 0;
     let y = conv2d(h, get(`layers.${i}.weight`), get(`layers.${i}.bias`), { stride: l.stride, padding: l.padding, activation: fused ? "relu" : "none" });
+    if (residual[i] >= 0) {
+      const r = sources.get(residual[i])!;
+      if (r.shape[r.rank - 1] !== y.shape[y.rank - 1] || r.shape[r.rank - 2] !== y.shape[y.rank - 2]) {
+        throw new ShapeError("cnnForward", `layer ${i}'s residual from layer ${residual[i]} is ${r.shape[r.rank - 2]}x${r.shape[r.rank - 1]}, its own output ${y.shape[y.rank - 2]}x${y.shape[y.rank - 1]}`);
+      }
+      y = addLeadingChannels(y, r);
+    }
     if (!fused) y = activation(y, l.activation, { w0: l.w0 ?? 1 });
     if (opts.afterActivation !== undefined) y = opts.afterActivation(i, y);
-    if (arch.residual && h.rank === y.rank && h.shape.every((d, j) => d === y.shape[j])) y = add(y, h);
+    if (residual.includes(i)) sources.set(i, y);
     h = y;
   });
   return linear(globalAvgPool(h), get("fc.weight"), get("fc.bias"));

@@ -96,14 +96,14 @@ export function rangesIndices(r: Ranges): number[] {
   return r.flatMap(([a, b]) => Array.from({ length: b - a }, (_, i) => a + i));
 }
 
-/** Sorted indices as half-open ranges. */
+/** Sorted, merged half-open ranges covering exactly the given indices. */
 export function indicesToRanges(indices: readonly number[]): Ranges {
   const sorted = [...indices].sort((a, b) => a - b);
   const out: Ranges = [];
   for (const i of sorted) {
     const last = out[out.length - 1];
     if (last !== undefined && last[1] === i) last[1] = i + 1;
-    else out.push([i, i + 1]);
+    else if (last === undefined || i >= last[1]) out.push([i, i + 1]);
   }
   return out;
 }

@@ -1,7 +1,7 @@
 // The split protocol NFN (Zhou et al.) set for the Small CNN Zoo, which ProbeGen and later work
 // follow: the second half of the networks (in file order) is the test split; the first half is
 // shuffled with Python's random.Random(0) and cut into 80% train, 20% validation.
-import type { Ranges, SplitName } from "./format.js";
+import { indicesToRanges, type Ranges, type SplitName } from "./format.js";
 import { PythonRandom } from "./python-random.js";
 
 export function nfnSplitIndices(count: number): Record<SplitName, number[]> {
@@ -14,18 +14,6 @@ export function nfnSplitIndices(count: number): Record<SplitName, number[]> {
     val: trainVal.slice(valStart),
     test: Array.from({ length: count - testStart }, (_, i) => testStart + i),
   };
-}
-
-/** Sorted, merged half-open ranges covering exactly the given indices. */
-export function indicesToRanges(indices: readonly number[]): Ranges {
-  const sorted = [...indices].sort((a, b) => a - b);
-  const out: Ranges = [];
-  for (const i of sorted) {
-    const last = out[out.length - 1];
-    if (last !== undefined && last[1] === i) last[1] = i + 1;
-    else if (last === undefined || i >= last[1]) out.push([i, i + 1]);
-  }
-  return out;
 }
 
 export function nfnSplits(count: number): Record<SplitName, Ranges> {

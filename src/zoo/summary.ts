@@ -1,5 +1,5 @@
 // What a zoo holds, in numbers: counts per split, labels, fit quality and size on disk.
-import { SPLIT_NAMES, parameterSize, rangesSize, type SplitName, type Zoo } from "./format.js";
+import { SPLIT_NAMES, parameterSize, rangesSize, type ShardData, type SplitName, type Zoo, type ZooManifest } from "./format.js";
 
 export interface ZooSummary {
   dir: string;
@@ -8,6 +8,8 @@ export interface ZooSummary {
   splits: Record<SplitName, number>;
   /** Classification zoos: networks per label name. */
   labels?: Record<string, number>;
+  /** Categorical fields (those with codes): networks per value name. */
+  categories: Record<string, Record<string, number>>;
   /** Quantiles 0, 25, 50, 75, 100% of each numeric metadata field (e.g. psnr, steps). */
   quantiles: Record<string, [number, number, number, number, number]>;
   means: Record<string, number>;
@@ -15,6 +17,8 @@ export interface ZooSummary {
   /** Parameters of a network (the mean, in a zoo of several architectures). */
   parametersPerNetwork: number;
   architectures: number;
+  /** Networks holding a NaN or infinite parameter: index, the first such parameter, and its shard file. */
+  nonFinite: { index: number; parameter: string; shard: string }[];
   provenance: Record<string, unknown>;
 }
 
@@ -28,6 +32,28 @@ export function quantiles(values: ArrayLike<number>): [number, number, number, n
   return [q(0), q(0.25), q(0.5), q(0.75), q(1)];
 }
 
+/** Shard-local indices of networks holding a non-finite parameter, with the first such parameter. */
+function nonFiniteNetworks(m: ZooManifest, shard: ShardData): [number, string][] {
+  const out = new Map<number, string>();
+  shard.groups.forEach((g, k) => {
+    const members: number[] = [];
+    shard.architecture.forEach((a, j) => { if (a === k) members.push(j); });
+    for (const p of m.architectures[k].parameters) {
+      const values = g.get(p.name);
+      if (values === undefined) continue;
+      const per = parameterSize(p);
+      for (let i = 0; i < values.length; i++) {
+        if (!Number.isFinite(values[i])) {
+          const j = members[Math.floor(i / per)];
+          if (!out.has(j)) out.set(j, p.name);
+          i = (Math.floor(i / per) + 1) * per - 1;
+        }
+      }
+    }
+  });
+  return [...out].sort((a, b) => a[0] - b[0]);
+}
+
 function meanParameters(zoo: Zoo, architecture: number[]): number {
   const sizes = zoo.manifest.architectures.map((a) => a.parameters.reduce((s, p) => s + parameterSize(p), 0));
   if (sizes.length === 1) return sizes[0];
@@ -38,9 +64,11 @@ export function summarizeZoo(zoo: Zoo): ZooSummary {
   const m = zoo.manifest;
   const fields = new Map<string, number[]>(m.fields.map((f) => [f.name, []]));
   const architecture: number[] = [];
-  m.shards.forEach((_, i) => {
+  const nonFinite: ZooSummary["nonFinite"] = [];
+  m.shards.forEach((sh, i) => {
     const shard = zoo.readShard(i);
     architecture.push(...shard.architecture);
+    nonFinite.push(...nonFiniteNetworks(m, shard).map(([k, parameter]) => ({ index: sh.start + k, parameter, shard: sh.file })));
     for (const [name, values] of shard.fields) fields.get(name)!.push(...Array.from(values as ArrayLike<number>));
   });
   const summary: ZooSummary = {
@@ -50,9 +78,11 @@ export function summarizeZoo(zoo: Zoo): ZooSummary {
     splits: Object.fromEntries(SPLIT_NAMES.map((s) => [s, rangesSize(m.splits[s])])) as Record<SplitName, number>,
     quantiles: {},
     means: {},
+    categories: {},
     bytes: zoo.bytes(),
     parametersPerNetwork: meanParameters(zoo, architecture),
     architectures: m.architectures.length,
+    nonFinite,
     provenance: m.provenance,
   };
   if (m.task.kind === "classification" && fields.has("label")) {
@@ -62,6 +92,12 @@ export function summarizeZoo(zoo: Zoo): ZooSummary {
   }
   for (const f of m.fields) {
     if (f.name === "label" || f.name.startsWith("source_")) continue;
+    if (f.codes !== undefined) {
+      const counts: Record<string, number> = Object.fromEntries(f.codes.map((c) => [c, 0]));
+      for (const v of fields.get(f.name)!) counts[f.codes[v] ?? String(v)] = (counts[f.codes[v] ?? String(v)] ?? 0) + 1;
+      summary.categories[f.name] = counts;
+      continue;
+    }
     const v = fields.get(f.name)!;
     summary.quantiles[f.name] = quantiles(v);
     summary.means[f.name] = v.reduce((a, b) => a + b, 0) / Math.max(1, v.length);

@@ -1,0 +1,238 @@
+// probegen zoo import | export: the public zoos' own files in and out.
+import { parseArgs } from "node:util";
+import { IMAGE_SET_NAMES } from "../data/image-sets.js";
+import { createProgress } from "../report/progress.js";
+import { Zoo } from "../zoo/format.js";
+import { summarizeZoo } from "../zoo/summary.js";
+import { exportDwsnets, importDwsnets } from "../zoo/interop/dwsnets.js";
+import type { ExportReport } from "../zoo/interop/export-folder.js";
+import type { ImportReport } from "../zoo/interop/import-build.js";
+import { exportSmallCnnZoo, importSmallCnnZoo } from "../zoo/interop/small-cnn-zoo.js";
+import { exportWildPark, importWildPark } from "../zoo/interop/wild-park.js";
+import { UsageError, choiceArg, intArg, numArg, requiredArg } from "./args.js";
+
+const IMPORT_COMMON = `  --out DIR          the zoo to write (required); rerun the same command to resume
+  --shard-size N     networks per shard file (1000)
+  --workers N        worker threads reading shards side by side (1); the zoo is the same
+  --json             print the import report as JSON on stdout
+  -h, --help         show this help`;
+
+export const IMPORT_USAGE = `Usage: probegen zoo import <dwsnets|small-cnn-zoo|wild-park> SOURCE --out DIR [options]
+
+Reads a model zoo in its public layout into a probegen zoo. Checkpoints are read by probegen's
+own pickle reader, which never executes code: a file that asks to call anything but a tensor or
+data constructor is refused, naming the call.
+
+  zoo import dwsnets SPLITS_JSON         DWSNets' MNIST or FMNIST INRs (.pth per INR + splits file)
+  zoo import small-cnn-zoo DIR           the Small CNN Zoo (weights.npy, layout.csv, metrics.csv.gz)
+  zoo import wild-park SPLITS_JSON       CNN Wild Park (checkpoint.pt per network and step)
+
+Run \`probegen zoo import <kind> --help\` for its options.`;
+
+const DWSNETS_USAGE = `Usage: probegen zoo import dwsnets SPLITS_JSON --out DIR [options]
+
+SPLITS_JSON is DWSNets' {train|val|test: {path: [...], label: [...]}}. Both layouts are read:
+MNIST (mnist-inrs/mnist_png_{training|testing}_<label>_<idx>/checkpoints/model_final.pth, the
+label in the folder name) and FMNIST (an int label entry in each state dict); every label is
+checked against the splits file. Splits are kept, and each network's path is recorded.
+
+Options:
+  --root DIR         folder the paths are relative to (default: SPLITS_JSON's folder)
+  --dataset NAME     ${IMAGE_SET_NAMES.join(" or ")}: names the classes (default: from the paths)
+  --w0 X             the SIRENs' sine frequency (30, as DWSNets)
+  --skip-nonfinite   leave out INRs with NaN or infinite weights (every file is read once more
+                     first); without it such an INR stops the import, naming its file
+${IMPORT_COMMON}`;
+
+const SMALL_CNN_USAGE = `Usage: probegen zoo import small-cnn-zoo DIR --out DIR [options]
+
+DIR holds weights.npy (rows of flattened TF variables), layout.csv and metrics.csv.gz. Rows are
+streamed; the file is never loaded whole. One training step is kept, the split file's order is
+applied, networks with non-finite weights are left out (and counted), and NFN's split is made:
+second half test, first half shuffled by Python's random.Random(0) into 80% train, 20% val.
+Every metrics column becomes a field (numbers, or text as codes with their names); each
+network's activation comes from config.activation. TF layouts become PyTorch's.
+
+Options:
+  --split FILE               NFN's split file (a permutation of the rows; default: file order)
+  --split-reading header|official
+                             header (default): the file's first line is its header. official:
+                             read it as a row, as the ProbeGen and NFN code does (pandas
+                             header=None), which adds row 0 once more
+  --step N                   training step to keep (86, the last)
+  --padding valid|1          convolution padding: valid (default, as the networks were trained)
+                             or 1 (as the ProbeGen code evaluates them)
+  --stride N                 convolution stride (2)
+  --input-size N             side of the square input images (32)
+  --target COLUMN            the metrics column to predict (test_accuracy)
+${IMPORT_COMMON}`;
+
+const WILD_PARK_USAGE = `Usage: probegen zoo import wild-park SPLITS_JSON --out DIR [options]
+
+SPLITS_JSON is cnn_park_splits.json, {train|val|test: {path: [...], score: [...], step: [...]}}.
+Each checkpoint.pt's model and config are read; networks of every architecture go into one
+zoo (format version 2), evaluated with Neural Graphs' residual rule. The target is the score
+(test accuracy at that checkpoint).
+
+Options:
+  --root DIR         folder the paths are relative to (default: SPLITS_JSON's folder; the
+                     ProbeGen code uses <dataset_dir>/cnn_wild)
+  --step all|last    every checkpoint listed is a sample (all, the default, as the public code),
+                     or only each network's last
+  --input-size N     side of the square input images (32, CIFAR-10)
+  --skip-nonfinite   leave out checkpoints with NaN or infinite weights (every file is read
+                     once more first); without it such a checkpoint stops the import
+${IMPORT_COMMON}`;
+
+export const EXPORT_USAGE = `Usage: probegen zoo export DIR --format dwsnets|small-cnn-zoo|wild-park --out OUT [options]
+
+Writes a probegen zoo in a public layout, so that the official Python code and its peers can
+read it: PyTorch checkpoints in torch's zip format (torch.load(weights_only=True) accepts them),
+NumPy's .npy, CSV. \`probegen zoo import\` of the result gives back the same parameters, bit for
+bit. OUT must be empty, new, or an earlier export of the same zoo.
+
+  --format dwsnets        an INR zoo: one .pth per INR and <layout>_splits.json
+  --format small-cnn-zoo  a CNN zoo of one architecture: weights.npy, layout.csv,
+                          metrics.csv.gz, nfn_split.csv (the zoo's own order)
+  --format wild-park      any CNN zoo: checkpoint.pt per network and cnn_park_splits.json
+
+Options:
+  --out OUT              the folder to write (required)
+  --layout mnist|fmnist  dwsnets only: labels in folder names (mnist) or in each file (fmnist);
+                         default by the zoo's image set
+  --json                 print the report as JSON on stdout
+  -h, --help             show this help`;
+
+const COMMON_OPTIONS = {
+  out: { type: "string" }, "shard-size": { type: "string" }, workers: { type: "string" },
+  json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
+} as const;
+
+function printImport(report: ImportReport, out: string, json: boolean, notes: string[], extra: Record<string, unknown>): void {
+  const summary = summarizeZoo(Zoo.open(out));
+  const result = {
+    out, count: summary.count, imported: report.imported, skippedShards: report.skippedShards, seconds: report.seconds,
+    networksPerSec: report.imported / Math.max(report.seconds, 1e-9), splits: summary.splits, architectures: summary.architectures, ...extra,
+  };
+  if (json) { console.log(JSON.stringify(result, null, 2)); return; }
+  console.log(`zoo: ${out} (${summary.count} ${summary.family} networks: ${summary.splits.train} train, ${summary.splits.val} val, ${summary.splits.test} test${summary.architectures > 1 ? `; ${summary.architectures} architectures` : ""})`);
+  console.log(`imported ${report.imported} in ${report.seconds.toFixed(1)} s (${result.networksPerSec.toFixed(0)} networks/s)${report.skippedShards > 0 ? `, ${report.skippedShards} shard(s) already there` : ""}`);
+  for (const n of notes) console.log(n);
+}
+
+export async function importCommand(argv: string[]): Promise<number> {
+  const [kind, ...rest] = argv;
+  if (kind === undefined || kind === "-h" || kind === "--help") { console.log(IMPORT_USAGE); return kind === undefined ? 2 : 0; }
+  // Progress goes to stderr, so --json output on stdout stays clean.
+  const progressFor = (_json: boolean) => {
+    let bar: ReturnType<typeof createProgress> | null = null;
+    return {
+      onProgress: (done: number, total: number) => {
+        bar ??= createProgress(`importing ${kind}`, total, "networks");
+        bar.update(done);
+      },
+      finish: () => bar?.finish(),
+    };
+  };
+  if (kind === "dwsnets") {
+    const { values, positionals } = parseArgs({
+      args: rest, allowPositionals: true, strict: true,
+      options: { ...COMMON_OPTIONS, root: { type: "string" }, dataset: { type: "string" }, w0: { type: "string" }, "skip-nonfinite": { type: "boolean", default: false } },
+    });
+    if (values.help) { console.log(DWSNETS_USAGE); return 0; }
+    if (positionals.length !== 1) throw new UsageError("zoo import dwsnets takes one splits file");
+    const out = requiredArg("out", values.out);
+    const p = progressFor(values.json);
+    const r = await importDwsnets({
+      splitsFile: positionals[0], out, root: values.root,
+      dataset: values.dataset === undefined ? undefined : choiceArg("dataset", values.dataset, IMAGE_SET_NAMES),
+      w0: numArg("w0", values.w0, 30, 0), skipNonFinite: values["skip-nonfinite"],
+      shardSize: intArg("shard-size", values["shard-size"], 1000, 1), workers: intArg("workers", values.workers, 1, 1, 64), onProgress: p.onProgress,
+    });
+    p.finish();
+    const skipped = r.plan.manifest.provenance.skippedNonFinite as string[];
+    printImport(r, out, values.json, [`layout: ${r.plan.layout} (labels ${r.plan.layout === "mnist" ? "from folder names" : "from each file's label entry"}), checked against the splits file`,
+      ...(skipped.length > 0 ? [`left out ${skipped.length} INR(s) with non-finite weights: ${skipped.slice(0, 5).join(", ")}${skipped.length > 5 ? ", ..." : ""}`] : [])],
+    { layout: r.plan.layout, skippedNonFinite: skipped });
+    return 0;
+  }
+  if (kind === "small-cnn-zoo") {
+    const { values, positionals } = parseArgs({
+      args: rest, allowPositionals: true, strict: true,
+      options: {
+        ...COMMON_OPTIONS, split: { type: "string" }, "split-reading": { type: "string" }, step: { type: "string" }, padding: { type: "string" },
+        stride: { type: "string" }, "input-size": { type: "string" }, target: { type: "string" },
+      },
+    });
+    if (values.help) { console.log(SMALL_CNN_USAGE); return 0; }
+    if (positionals.length !== 1) throw new UsageError("zoo import small-cnn-zoo takes one folder");
+    const out = requiredArg("out", values.out);
+    const padding = choiceArg("padding", values.padding, ["valid", "1"] as const, "valid");
+    const p = progressFor(values.json);
+    const r = await importSmallCnnZoo({
+      dir: positionals[0], out, splitFile: values.split,
+      splitReading: choiceArg("split-reading", values["split-reading"], ["header", "official"] as const, "header"),
+      step: intArg("step", values.step, 86, 0), padding: padding === "valid" ? 0 : 1,
+      stride: intArg("stride", values.stride, 2, 1, 16), inputSize: intArg("input-size", values["input-size"], 32, 1, 4096),
+      target: values.target, shardSize: intArg("shard-size", values["shard-size"], 1000, 1),
+      workers: intArg("workers", values.workers, 1, 1, 64), onProgress: p.onProgress,
+    });
+    p.finish();
+    const prov = r.plan.manifest.provenance;
+    printImport(r, out, values.json, [
+      `kept step ${String(prov.step)}: ${String(prov.atStep)} of ${String(prov.rows)} rows; left out ${String(prov.skippedNonFinite)} with non-finite weights`,
+      `padding ${String(prov.padding)}; split file reading: ${String(prov.splitReading)}`,
+    ], { skippedNonFinite: prov.skippedNonFinite, atStep: prov.atStep, rows: prov.rows });
+    return 0;
+  }
+  if (kind === "wild-park") {
+    const { values, positionals } = parseArgs({
+      args: rest, allowPositionals: true, strict: true,
+      options: { ...COMMON_OPTIONS, root: { type: "string" }, step: { type: "string" }, "input-size": { type: "string" }, "skip-nonfinite": { type: "boolean", default: false } },
+    });
+    if (values.help) { console.log(WILD_PARK_USAGE); return 0; }
+    if (positionals.length !== 1) throw new UsageError("zoo import wild-park takes one splits file");
+    const out = requiredArg("out", values.out);
+    const p = progressFor(values.json);
+    const r = await importWildPark({
+      splitsFile: positionals[0], out, root: values.root, steps: choiceArg("step", values.step, ["all", "last"] as const, "all"),
+      inputSize: intArg("input-size", values["input-size"], 32, 1, 4096), skipNonFinite: values["skip-nonfinite"],
+      shardSize: intArg("shard-size", values["shard-size"], 1000, 1), workers: intArg("workers", values.workers, 1, 1, 64), onProgress: p.onProgress,
+    });
+    p.finish();
+    const skipped = r.plan.manifest.provenance.skippedNonFinite as string[];
+    printImport(r, out, values.json, [
+      `${String(r.plan.manifest.provenance.networks)} trained networks; residuals evaluated by Neural Graphs' rule`,
+      ...(skipped.length > 0 ? [`left out ${skipped.length} checkpoint(s) with non-finite weights: ${skipped.slice(0, 5).join(", ")}${skipped.length > 5 ? ", ..." : ""}`] : []),
+    ], { skippedNonFinite: skipped });
+    return 0;
+  }
+  throw new UsageError(`unknown zoo layout "${kind}" (expected dwsnets, small-cnn-zoo or wild-park)`);
+}
+
+export function exportCommand(argv: string[]): number {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true, strict: true,
+    options: { format: { type: "string" }, out: { type: "string" }, layout: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } },
+  });
+  if (values.help) { console.log(EXPORT_USAGE); return 0; }
+  if (positionals.length !== 1) throw new UsageError("zoo export takes one zoo folder");
+  const format = choiceArg("format", values.format, ["dwsnets", "small-cnn-zoo", "wild-park"] as const);
+  const out = requiredArg("out", values.out);
+  if (values.layout !== undefined && format !== "dwsnets") throw new UsageError("--layout is for --format dwsnets");
+  const zoo = positionals[0];
+  const total = Zoo.open(zoo).count;
+  const bar = createProgress(`exporting ${format}`, total, "networks");
+  const onProgress = (done: number) => bar.update(done);
+  let report: ExportReport;
+  if (format === "dwsnets") report = exportDwsnets({ zoo, out, layout: values.layout === undefined ? undefined : choiceArg("layout", values.layout, ["mnist", "fmnist"] as const), onProgress });
+  else if (format === "small-cnn-zoo") report = exportSmallCnnZoo({ zoo, out, onProgress });
+  else report = exportWildPark({ zoo, out, onProgress });
+  bar.finish();
+  if (values.json) console.log(JSON.stringify({ ...report, format }, null, 2));
+  else {
+    console.log(`wrote ${report.networks} networks to ${out} in the ${format} layout (${report.seconds.toFixed(1)} s)`);
+    if (format === "small-cnn-zoo") console.log("the layout does not record padding: import it back with the padding its networks use (--padding valid or 1)");
+  }
+  return 0;
+}

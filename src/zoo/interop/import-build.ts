@@ -1,0 +1,58 @@
+// Running an import: a plan (the manifest and what each network is read from) is turned into
+// shards, resumably and optionally on worker threads, through the same shard build the zoo
+// builders use. An import that stops midway leaves build.json and no zoo.json; rerun, it keeps
+// the shards that read back whole and imports the rest.
+import { join } from "node:path";
+import { writeFileAtomic } from "../../io/atomic.js";
+import type { ZooManifest } from "../format.js";
+import { openShardBuild, runShardWorkers, type ShardBuildReport } from "../shard-build.js";
+
+/** What every import plan holds: the zoo to write and where. Plans are plain data (they go to workers). */
+export interface ImportPlan {
+  kind: ImportKindName;
+  out: string;
+  manifest: ZooManifest;
+}
+
+export type ImportKindName = "dwsnets" | "small-cnn-zoo" | "wild-park";
+
+/** Reads the networks of shard `si` and returns the shard's bytes; calls onNetwork as each is read. */
+export type ShardImporter<P extends ImportPlan> = (plan: P, si: number, onNetwork: () => void) => Uint8Array;
+
+export interface ImportReport extends ShardBuildReport {
+  /** Networks read by this call. */
+  imported: number;
+}
+
+/** Imports the shards of `shards` on this thread, writing each as it completes. */
+export function importShards<P extends ImportPlan>(plan: P, shards: readonly number[], importShard: ShardImporter<P>, onNetwork: () => void): number {
+  let n = 0;
+  for (const si of shards) {
+    const bytes = importShard(plan, si, () => { n++; onNetwork(); });
+    writeFileAtomic(join(plan.out, plan.manifest.shards[si].file), bytes);
+  }
+  return n;
+}
+
+/**
+ * Imports (or resumes importing) the plan's zoo into plan.out with `workers` threads.
+ * onProgress(done, total) counts networks, those of shards already there included.
+ */
+export async function runImport<P extends ImportPlan>(plan: P, importShard: ShardImporter<P>, workers: number,
+  onProgress?: (done: number, total: number) => void): Promise<ImportReport> {
+  if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
+  const { pending, onDone, finish } = openShardBuild<null>(plan.out, plan.manifest, onProgress === undefined ? undefined : (d, t) => onProgress(d, t));
+  let imported = 0;
+  if (pending !== null && pending.length > 0) {
+    if (workers === 1 || pending.length === 1) {
+      imported = importShards(plan, pending, importShard, () => onDone(null));
+    } else {
+      await runShardWorkers<null>(new URL("./import-worker.js", import.meta.url), { plan }, plan.manifest, pending, workers, () => {
+        imported++;
+        onDone(null);
+      });
+    }
+  }
+  const report = finish(imported);
+  return { ...report, imported };
+}
