@@ -8,7 +8,7 @@ export {
   type SirenArchitecture, type SirenInit,
 } from "./nets/siren.js";
 export { SMALL_CNN_ZOO, smallCnnForward, smallCnnParameterShapes, smallCnnAsCnn, type SmallCnnArchitecture } from "./nets/small-cnn.js";
-export { cnnForward, cnnParameterShapes, cnnFlopsPerImage, type CnnArchitecture, type CnnLayerSpec } from "./nets/cnn.js";
+export { cnnForward, cnnParameterShapes, cnnFlopsPerImage, residualSources, type CnnArchitecture, type CnnLayerSpec } from "./nets/cnn.js";
 export { networkFamily, type NetworkFamily, type SizedCnnArchitecture } from "./nets/family.js";
 export { cnnForwardMixed, evaluateInGroups, type CnnNetwork } from "./nets/groups.js";
 export { CoordinateGenerator, type CoordinateGeneratorOptions } from "./probes/coordinate-generator.js";
@@ -25,7 +25,7 @@ export { train, readRunFile, type RunResult, type MetricsRecord, type TrainOptio
 export { evaluateSplit, type SplitEvaluation } from "./train/evaluate.js";
 export { classificationReport, type ClassificationReport } from "./train/metrics.js";
 export { loadCheckpoint, saveCheckpoint } from "./train/checkpoint.js";
-export { Zoo, ZooFormatError, type ZooManifest, type SplitName } from "./zoo/format.js";
+export { Zoo, ZooFormatError, manifestJson, type ZooManifest, type ZooArchitecture, type SplitName } from "./zoo/format.js";
 export { buildInrZoo, buildInrZooParallel, type InrZooOptions, type InrBuildReport } from "./zoo/inr-builder.js";
 export { buildCnnZoo, smallCnnZooArchitecture, type CnnZooOptions, type CnnBuildReport, type CnnProgress } from "./zoo/cnn-builder.js";
 export {
@@ -38,6 +38,13 @@ export { PythonRandom } from "./zoo/python-random.js";
 export { InrFitter, DEFAULT_INR_RECIPE, type InrRecipe } from "./zoo/inr-fit.js";
 export { summarizeZoo, type ZooSummary } from "./zoo/summary.js";
 export { encodeSafetensors, decodeSafetensors, readSafetensors } from "./io/safetensors.js";
+export { readTorchCheckpoint, decodeTorchCheckpoint, TorchTensor, TorchCheckpointError, type TorchCheckpoint, type TorchDtype } from "./io/torch-checkpoint.js";
+export { writeTorchCheckpoint, encodeTorchCheckpoint, stateDictValue, TensorToSave, OrderedDictValue } from "./io/torch-save.js";
+export { unpickle, PickleError, PyGlobal, PyObject, type UnpickleOptions } from "./io/pickle.js";
+export { NpyRowReader, NpyWriter, parseNpyHeader } from "./io/npy.js";
+export { importDwsnets, exportDwsnets, type DwsnetsImportOptions, type DwsnetsExportOptions } from "./zoo/interop/dwsnets.js";
+export { importSmallCnnZoo, exportSmallCnnZoo, type SmallCnnZooImportOptions, type SmallCnnZooExportOptions } from "./zoo/interop/small-cnn-zoo.js";
+export { importWildPark, exportWildPark, type WildParkImportOptions, type WildParkExportOptions } from "./zoo/interop/wild-park.js";
 export { encodePng } from "./report/png.js";
 export { PROBEGEN_VERSION } from "./version.js";
 export { FileFormatError } from "./file-error.js";

@@ -24,6 +24,8 @@ import { buildInrZoo } from "../src/zoo/inr-builder.js";
 import { buildCnnZoo } from "../src/zoo/cnn-builder.js";
 import { train } from "../src/train/trainer.js";
 import { DEFAULT_TRAIN_CONFIG } from "../src/train/config.js";
+import { readSafetensors } from "../src/io/safetensors.js";
+import { CIFAR10_GS_ROWS, writeSparseSmallCnnZoo } from "../bench/sparse-small-cnn-zoo.js";
 
 const FIX = fileURLToPath(new URL("../../test/fixtures/interop/", import.meta.url));
 const expected = JSON.parse(readFileSync(join(FIX, "expected.json"), "utf8"));
@@ -351,5 +353,48 @@ test("a probegen-built zoo, exported and imported back, trains to byte-identical
   // The exported metrics carry the Small CNN Zoo's column names.
   const cols = gunzipSync(readFileSync(join(dir, "cnn-scz", "metrics.csv.gz"))).toString("utf8").split("\n")[0].split(",");
   for (const col of ["config.activation", "config.learning_rate", "test_accuracy", "step", "modeldir"]) assert.ok(cols.includes(col), col);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("probegen train runs on each imported zoo, mixed architectures included, and statnn pads the shallower networks", async () => {
+  const dir = tmp("train-imports");
+  await importDwsnets({ splitsFile: join(FIX, "dwsnets-mnist", "mnist_splits.json"), out: join(dir, "dws") });
+  await importSmallCnnZoo({ dir: join(FIX, "small-cnn-zoo"), out: join(dir, "scz"), splitFile: join(FIX, "small-cnn-zoo", "nfn_split.csv") });
+  await importWildPark({ splitsFile: join(FIX, "cnn-wild-park", "cnn_park_splits.json"), out: join(dir, "wp") });
+  for (const [zoo, score] of [["dws", "accuracy"], ["scz", "kendallTau"], ["wp", "kendallTau"]] as const) {
+    const r = train({ ...DEFAULT_TRAIN_CONFIG, zoo: join(dir, zoo), method: "probegen", probes: 4, epochs: 2, batch: 8 }, join(dir, `run-${zoo}`));
+    assert.equal(r.score, score);
+    assert.ok(r.best !== null && Number.isFinite(r.best.test), `${zoo}: a finite test score`);
+    assert.ok(r.flopsPerNetwork > 0);
+  }
+  const s = train({ ...DEFAULT_TRAIN_CONFIG, zoo: join(dir, "wp"), method: "statnn", epochs: 2, batch: 8 }, join(dir, "run-wp-statnn"));
+  // Features for the deepest network's tensors (its layers and fc, weight and bias), 7 statistics each.
+  const cfg = JSON.parse(readFileSync(join(dir, "run-wp-statnn", "config.json"), "utf8"));
+  assert.equal(cfg.architectures.length, 12);
+  const deepest = Math.max(...(cfg.architectures as { layers: unknown[] }[]).map((a) => a.layers.length));
+  const shallowest = Math.min(...(cfg.architectures as { layers: unknown[] }[]).map((a) => a.layers.length));
+  assert.ok(shallowest < deepest, "the fixture park mixes depths");
+  const saved = readSafetensors(join(dir, "run-wp-statnn", "best.safetensors")).tensors.get("statnn.mean")!;
+  assert.deepEqual(saved.shape, [(2 * deepest + 2) * 7]);
+  assert.ok(s.best !== null);
+  const cliRun = run("train", "--zoo", join(dir, "wp"), "--out", join(dir, "run-cli"), "--method", "dead-leaves", "--probes", "4", "--epochs", "1", "--json");
+  assert.equal(cliRun.status, 0, cliRun.stderr);
+  assert.equal(JSON.parse(cliRun.stdout).score, "kendallTau");
+  const ev = run("eval", join(dir, "run-cli"), "--json");
+  assert.equal(ev.status, 0, ev.stderr);
+});
+
+test("a Small CNN Zoo's weights.npy is streamed: a sparse file of 27,000 rows imports in bounded memory (CIFAR10-GS size with PROBEGEN_SLOW=1)", () => {
+  const dir = tmp("sparse");
+  const rows = process.env.PROBEGEN_SLOW === "1" ? CIFAR10_GS_ROWS : 27_000;
+  const keep = writeSparseSmallCnnZoo(join(dir, "src"), rows, 3);
+  const r = run("zoo", "import", "small-cnn-zoo", join(dir, "src"), "--split", join(dir, "src", "nfn_split.csv"), "--out", join(dir, "zoo"), "--workers", "2", "--json");
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.count, keep);
+  assert.equal(report.skippedNonFinite, 3, "the NaN rows are left out and counted");
+  assert.ok(report.peakRssMiB < (rows === CIFAR10_GS_ROWS ? 1024 : 512), `peak RSS ${report.peakRssMiB.toFixed(0)} MiB for a ${(rows * 4970 * 4 / 2 ** 30).toFixed(1)} GiB weights.npy`);
+  const zoo = Zoo.open(join(dir, "zoo"));
+  assert.equal(zoo.count, keep);
   rmSync(dir, { recursive: true, force: true });
 });

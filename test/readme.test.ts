@@ -40,3 +40,9 @@ test("the README's Small-CNN example builds a zoo and predicts test accuracy", (
   assert.match(out, /^5 test_accuracy$/m);
   assert.match(out, /^kendallTau true$/m);
 });
+
+test("the README's interop example exports a zoo in DWSNets' layout, reads a checkpoint and imports it back", () => {
+  const out = runExample(3);
+  assert.match(out, /^zip seq\.0\.weight seq\.0\.bias seq\.1\.weight seq\.1\.bias seq\.2\.weight seq\.2\.bias \[ 32, 2 \]$/m);
+  assert.match(out, /^12 \{ train: \[ \[ 0, \d+ \] \], val: \[ \[ \d+, \d+ \] \], test: \[ \[ \d+, 12 \] \] \}$/m);
+});

@@ -108,23 +108,27 @@ const COMMON_OPTIONS = {
   json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
 } as const;
 
-function printImport(report: ImportReport, out: string, json: boolean, notes: string[], extra: Record<string, unknown>): void {
+/** Reports an import; `started` is when the command began, so the time includes reading the source's index. */
+function printImport(report: ImportReport, out: string, json: boolean, started: number, notes: string[], extra: Record<string, unknown>): void {
+  const seconds = (performance.now() - started) / 1000;
   const summary = summarizeZoo(Zoo.open(out));
   const result = {
-    out, count: summary.count, imported: report.imported, skippedShards: report.skippedShards, seconds: report.seconds,
-    networksPerSec: report.imported / Math.max(report.seconds, 1e-9), splits: summary.splits, architectures: summary.architectures, ...extra,
+    out, count: summary.count, imported: report.imported, skippedShards: report.skippedShards, seconds,
+    networksPerSec: report.imported / Math.max(seconds, 1e-9), splits: summary.splits, architectures: summary.architectures,
+    peakRssMiB: process.resourceUsage().maxRSS / 1024, ...extra,
   };
   if (json) { console.log(JSON.stringify(result, null, 2)); return; }
   console.log(`zoo: ${out} (${summary.count} ${summary.family} networks: ${summary.splits.train} train, ${summary.splits.val} val, ${summary.splits.test} test${summary.architectures > 1 ? `; ${summary.architectures} architectures` : ""})`);
-  console.log(`imported ${report.imported} in ${report.seconds.toFixed(1)} s (${result.networksPerSec.toFixed(0)} networks/s)${report.skippedShards > 0 ? `, ${report.skippedShards} shard(s) already there` : ""}`);
+  console.log(`imported ${report.imported} in ${seconds.toFixed(1)} s (${result.networksPerSec.toFixed(0)} networks/s)${report.skippedShards > 0 ? `, ${report.skippedShards} shard(s) already there` : ""}`);
   for (const n of notes) console.log(n);
 }
 
 export async function importCommand(argv: string[]): Promise<number> {
   const [kind, ...rest] = argv;
   if (kind === undefined || kind === "-h" || kind === "--help") { console.log(IMPORT_USAGE); return kind === undefined ? 2 : 0; }
+  const started = performance.now();
   // Progress goes to stderr, so --json output on stdout stays clean.
-  const progressFor = (_json: boolean) => {
+  const progressFor = () => {
     let bar: ReturnType<typeof createProgress> | null = null;
     return {
       onProgress: (done: number, total: number) => {
@@ -142,7 +146,7 @@ export async function importCommand(argv: string[]): Promise<number> {
     if (values.help) { console.log(DWSNETS_USAGE); return 0; }
     if (positionals.length !== 1) throw new UsageError("zoo import dwsnets takes one splits file");
     const out = requiredArg("out", values.out);
-    const p = progressFor(values.json);
+    const p = progressFor();
     const r = await importDwsnets({
       splitsFile: positionals[0], out, root: values.root,
       dataset: values.dataset === undefined ? undefined : choiceArg("dataset", values.dataset, IMAGE_SET_NAMES),
@@ -151,7 +155,7 @@ export async function importCommand(argv: string[]): Promise<number> {
     });
     p.finish();
     const skipped = r.plan.manifest.provenance.skippedNonFinite as string[];
-    printImport(r, out, values.json, [`layout: ${r.plan.layout} (labels ${r.plan.layout === "mnist" ? "from folder names" : "from each file's label entry"}), checked against the splits file`,
+    printImport(r, out, values.json, started, [`layout: ${r.plan.layout} (labels ${r.plan.layout === "mnist" ? "from folder names" : "from each file's label entry"}), checked against the splits file`,
       ...(skipped.length > 0 ? [`left out ${skipped.length} INR(s) with non-finite weights: ${skipped.slice(0, 5).join(", ")}${skipped.length > 5 ? ", ..." : ""}`] : [])],
     { layout: r.plan.layout, skippedNonFinite: skipped });
     return 0;
@@ -168,7 +172,7 @@ export async function importCommand(argv: string[]): Promise<number> {
     if (positionals.length !== 1) throw new UsageError("zoo import small-cnn-zoo takes one folder");
     const out = requiredArg("out", values.out);
     const padding = choiceArg("padding", values.padding, ["valid", "1"] as const, "valid");
-    const p = progressFor(values.json);
+    const p = progressFor();
     const r = await importSmallCnnZoo({
       dir: positionals[0], out, splitFile: values.split,
       splitReading: choiceArg("split-reading", values["split-reading"], ["header", "official"] as const, "header"),
@@ -179,7 +183,7 @@ export async function importCommand(argv: string[]): Promise<number> {
     });
     p.finish();
     const prov = r.plan.manifest.provenance;
-    printImport(r, out, values.json, [
+    printImport(r, out, values.json, started, [
       `kept step ${String(prov.step)}: ${String(prov.atStep)} of ${String(prov.rows)} rows; left out ${String(prov.skippedNonFinite)} with non-finite weights`,
       `padding ${String(prov.padding)}; split file reading: ${String(prov.splitReading)}`,
     ], { skippedNonFinite: prov.skippedNonFinite, atStep: prov.atStep, rows: prov.rows });
@@ -193,7 +197,7 @@ export async function importCommand(argv: string[]): Promise<number> {
     if (values.help) { console.log(WILD_PARK_USAGE); return 0; }
     if (positionals.length !== 1) throw new UsageError("zoo import wild-park takes one splits file");
     const out = requiredArg("out", values.out);
-    const p = progressFor(values.json);
+    const p = progressFor();
     const r = await importWildPark({
       splitsFile: positionals[0], out, root: values.root, steps: choiceArg("step", values.step, ["all", "last"] as const, "all"),
       inputSize: intArg("input-size", values["input-size"], 32, 1, 4096), skipNonFinite: values["skip-nonfinite"],
@@ -201,7 +205,7 @@ export async function importCommand(argv: string[]): Promise<number> {
     });
     p.finish();
     const skipped = r.plan.manifest.provenance.skippedNonFinite as string[];
-    printImport(r, out, values.json, [
+    printImport(r, out, values.json, started, [
       `${String(r.plan.manifest.provenance.networks)} trained networks; residuals evaluated by Neural Graphs' rule`,
       ...(skipped.length > 0 ? [`left out ${skipped.length} checkpoint(s) with non-finite weights: ${skipped.slice(0, 5).join(", ")}${skipped.length > 5 ? ", ..." : ""}`] : []),
     ], { skippedNonFinite: skipped });

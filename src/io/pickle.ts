@@ -239,12 +239,12 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): UnpickleResu
     }
   };
   const appendItems = (target: unknown, items: unknown[]) => {
-    if (Array.isArray(target) && !Object.isFrozen(target)) target.push(...items);
+    if (Array.isArray(target) && !Object.isFrozen(target)) for (const x of items) target.push(x);
     else if (target instanceof Set) for (const x of items) target.add(x);
     else if (target instanceof PyObject) {
       const s = (target.state ??= []) as unknown[];
       if (!Array.isArray(s)) throw error(`APPEND on ${target.className} whose state is not a list`);
-      s.push(...items);
+      for (const x of items) s.push(x);
     } else throw error(`APPEND on a ${describe(target)}`);
   };
   const build = (target: unknown, state: unknown) => {
@@ -265,150 +265,160 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): UnpickleResu
   };
 
   if (pos >= bytes.length) throw new PickleError(file, "empty: no pickle data");
-  for (;;) {
-    opPos = pos;
-    if (pos >= bytes.length) throw error("truncated: the pickle ends before its STOP opcode");
-    const op = bytes[pos++];
-    switch (op) {
-      case 0x80: { // PROTO
-        const p = u8();
-        if (p > 5) throw error(`pickle protocol ${p} is newer than 5`);
-        break;
+  try {
+    return run();
+  } catch (e) {
+    // Whatever a corrupt stream provokes (say, a structure too deep to compare) is this file's error.
+    if (e instanceof FileFormatError) throw e;
+    throw error(`corrupt pickle (${(e as Error).message})`);
+  }
+
+  function run(): UnpickleResult {
+    for (;;) {
+      opPos = pos;
+      if (pos >= bytes.length) throw error("truncated: the pickle ends before its STOP opcode");
+      const op = bytes[pos++];
+      switch (op) {
+        case 0x80: { // PROTO
+          const p = u8();
+          if (p > 5) throw error(`pickle protocol ${p} is newer than 5`);
+          break;
+        }
+        case 0x95: u64(); break; // FRAME: a hint; the data follows inline
+        case 0x2e: { // STOP
+          if (stack.length !== 1 || marks.length !== 0) throw error(`STOP with ${stack.length} values on the stack`);
+          return { value: stack[0], end: pos, unconstructed };
+        }
+        // Constants and numbers.
+        case 0x4e: stack.push(null); break; // NONE
+        case 0x88: stack.push(true); break; // NEWTRUE
+        case 0x89: stack.push(false); break; // NEWFALSE
+        case 0x4b: stack.push(u8()); break; // BININT1
+        case 0x4d: stack.push(u16()); break; // BININT2
+        case 0x4a: stack.push(i32()); break; // BININT
+        case 0x8a: stack.push(decodeLong(take(u8()))); break; // LONG1
+        case 0x8b: { // LONG4
+          const n = i32();
+          if (n < 0) throw error("LONG4 with a negative length");
+          stack.push(decodeLong(take(n)));
+          break;
+        }
+        case 0x47: { need(8); stack.push(view.getFloat64(pos, false)); pos += 8; break; } // BINFLOAT (big-endian)
+        case 0x49: { // INT (text)
+          const s = line();
+          if (s === "01") stack.push(true);
+          else if (s === "00") stack.push(false);
+          else stack.push(parseIntText(s, error));
+          break;
+        }
+        case 0x4c: stack.push(parseIntText(line().replace(/L$/, ""), error)); break; // LONG (text)
+        case 0x46: { // FLOAT (text)
+          const s = line().trim();
+          const v = Number(s === "nan" ? NaN : s === "inf" ? Infinity : s === "-inf" ? -Infinity : s);
+          if (Number.isNaN(v) && s !== "nan") throw error(`FLOAT ${JSON.stringify(s)} is not a number`);
+          stack.push(v);
+          break;
+        }
+        // Strings and bytes.
+        case 0x58: stack.push(str(take(u32()))); break; // BINUNICODE
+        case 0x8c: stack.push(str(take(u8()))); break; // SHORT_BINUNICODE
+        case 0x8d: stack.push(str(take(u64()))); break; // BINUNICODE8
+        case 0x56: stack.push(unescapeRawUnicode(line())); break; // UNICODE (raw-unicode-escape)
+        case 0x55: stack.push(latin1(take(u8()))); break; // SHORT_BINSTRING (Python 2 str)
+        case 0x54: { // BINSTRING
+          const n = i32();
+          if (n < 0) throw error("BINSTRING with a negative length");
+          stack.push(latin1(take(n)));
+          break;
+        }
+        case 0x53: stack.push(unquotePython(line(), error)); break; // STRING (text)
+        case 0x43: stack.push(take(u8()).slice()); break; // SHORT_BINBYTES
+        case 0x42: stack.push(take(u32()).slice()); break; // BINBYTES
+        case 0x8e: stack.push(take(u64()).slice()); break; // BINBYTES8
+        case 0x96: stack.push(take(u64()).slice()); break; // BYTEARRAY8
+        case 0x97: throw error("NEXT_BUFFER: out-of-band buffers are not supported");
+        case 0x98: break; // READONLY_BUFFER
+        // Containers.
+        case 0x29: stack.push(tuple([])); break; // EMPTY_TUPLE
+        case 0x85: stack.push(tuple([pop()])); break; // TUPLE1
+        case 0x86: { const b = pop(), a = pop(); stack.push(tuple([a, b])); break; } // TUPLE2
+        case 0x87: { const c = pop(), b = pop(), a = pop(); stack.push(tuple([a, b, c])); break; } // TUPLE3
+        case 0x74: stack.push(tuple(popMark())); break; // TUPLE
+        case 0x5d: stack.push([]); break; // EMPTY_LIST
+        case 0x6c: stack.push(popMark()); break; // LIST
+        case 0x7d: stack.push(new Map()); break; // EMPTY_DICT
+        case 0x64: { const m = new Map(); setItems(m, popMark()); stack.push(m); break; } // DICT
+        case 0x8f: stack.push(new Set()); break; // EMPTY_SET
+        case 0x91: stack.push(new Set(popMark())); break; // FROZENSET
+        case 0x90: { const items = popMark(); const s = top(); if (!(s instanceof Set)) throw error(`ADDITEMS on a ${describe(s)}`); for (const x of items) s.add(x); break; }
+        case 0x61: { const v = pop(); appendItems(top(), [v]); break; } // APPEND
+        case 0x65: { const items = popMark(); appendItems(top(), items); break; } // APPENDS
+        case 0x73: { const v = pop(), k = pop(); setItems(top(), [k, v]); break; } // SETITEM
+        case 0x75: { const items = popMark(); setItems(top(), items); break; } // SETITEMS
+        // Stack and memo.
+        case 0x28: marks.push(stack.length); break; // MARK
+        case 0x30: pop(); break; // POP
+        case 0x31: popMark(); break; // POP_MARK
+        case 0x32: stack.push(top()); break; // DUP
+        case 0x71: memo.set(u8(), top()); break; // BINPUT
+        case 0x72: memo.set(u32(), top()); break; // LONG_BINPUT
+        case 0x70: memo.set(Number(parseIntText(line(), error)), top()); break; // PUT
+        case 0x94: memo.set(memo.size, top()); break; // MEMOIZE
+        case 0x68: case 0x6a: case 0x67: { // BINGET, LONG_BINGET, GET
+          const k = op === 0x68 ? u8() : op === 0x6a ? u32() : Number(parseIntText(line(), error));
+          if (!memo.has(k)) throw error(`memo entry ${k} was never stored`);
+          stack.push(memo.get(k));
+          break;
+        }
+        // Globals, calls and objects.
+        case 0x63: { const module = line(), name = line(); stack.push(globalOf(module, name)); break; } // GLOBAL
+        case 0x93: { // STACK_GLOBAL
+          const name = pop(), module = pop();
+          if (typeof module !== "string" || typeof name !== "string") throw error("STACK_GLOBAL needs two strings");
+          stack.push(globalOf(module, name));
+          break;
+        }
+        case 0x52: { const args = pop(), fn = pop(); stack.push(call(fn, args)); break; } // REDUCE
+        case 0x81: { // NEWOBJ
+          const args = pop(), cls = pop();
+          if (!Array.isArray(args)) throw error("NEWOBJ without an argument tuple");
+          stack.push(instantiate(cls, args));
+          break;
+        }
+        case 0x92: { // NEWOBJ_EX
+          pop(); // keyword arguments
+          const args = pop(), cls = pop();
+          if (!Array.isArray(args)) throw error("NEWOBJ_EX without an argument tuple");
+          stack.push(instantiate(cls, args));
+          break;
+        }
+        case 0x69: { // INST (protocol 0): module, name, then the arguments since MARK
+          const module = line(), name = line();
+          stack.push(instantiate(globalOf(module, name), popMark()));
+          break;
+        }
+        case 0x6f: { // OBJ (protocol 1): class and arguments since MARK
+          const items = popMark();
+          if (items.length === 0) throw error("OBJ without a class");
+          stack.push(instantiate(items[0], items.slice(1)));
+          break;
+        }
+        case 0x62: { const state = pop(); build(top(), state); break; } // BUILD
+        case 0x51: { // BINPERSID
+          const pid = pop();
+          if (opts.persistentLoad === undefined) throw error("a persistent id, but this file type has no persistent storage");
+          stack.push(opts.persistentLoad(pid));
+          break;
+        }
+        case 0x50: { // PERSID (text)
+          const pid = line();
+          if (opts.persistentLoad === undefined) throw error("a persistent id, but this file type has no persistent storage");
+          stack.push(opts.persistentLoad(pid));
+          break;
+        }
+        case 0x82: case 0x83: case 0x84: throw error("extension registry codes (EXT1/2/4) are not supported");
+        default: throw error(`unknown opcode 0x${op.toString(16).padStart(2, "0")}`);
       }
-      case 0x95: u64(); break; // FRAME: a hint; the data follows inline
-      case 0x2e: { // STOP
-        if (stack.length !== 1 || marks.length !== 0) throw error(`STOP with ${stack.length} values on the stack`);
-        return { value: stack[0], end: pos, unconstructed };
-      }
-      // Constants and numbers.
-      case 0x4e: stack.push(null); break; // NONE
-      case 0x88: stack.push(true); break; // NEWTRUE
-      case 0x89: stack.push(false); break; // NEWFALSE
-      case 0x4b: stack.push(u8()); break; // BININT1
-      case 0x4d: stack.push(u16()); break; // BININT2
-      case 0x4a: stack.push(i32()); break; // BININT
-      case 0x8a: stack.push(decodeLong(take(u8()))); break; // LONG1
-      case 0x8b: { // LONG4
-        const n = i32();
-        if (n < 0) throw error("LONG4 with a negative length");
-        stack.push(decodeLong(take(n)));
-        break;
-      }
-      case 0x47: { need(8); stack.push(view.getFloat64(pos, false)); pos += 8; break; } // BINFLOAT (big-endian)
-      case 0x49: { // INT (text)
-        const s = line();
-        if (s === "01") stack.push(true);
-        else if (s === "00") stack.push(false);
-        else stack.push(parseIntText(s, error));
-        break;
-      }
-      case 0x4c: stack.push(parseIntText(line().replace(/L$/, ""), error)); break; // LONG (text)
-      case 0x46: { // FLOAT (text)
-        const s = line().trim();
-        const v = Number(s === "nan" ? NaN : s === "inf" ? Infinity : s === "-inf" ? -Infinity : s);
-        if (Number.isNaN(v) && s !== "nan") throw error(`FLOAT ${JSON.stringify(s)} is not a number`);
-        stack.push(v);
-        break;
-      }
-      // Strings and bytes.
-      case 0x58: stack.push(str(take(u32()))); break; // BINUNICODE
-      case 0x8c: stack.push(str(take(u8()))); break; // SHORT_BINUNICODE
-      case 0x8d: stack.push(str(take(u64()))); break; // BINUNICODE8
-      case 0x56: stack.push(unescapeRawUnicode(line())); break; // UNICODE (raw-unicode-escape)
-      case 0x55: stack.push(latin1(take(u8()))); break; // SHORT_BINSTRING (Python 2 str)
-      case 0x54: { // BINSTRING
-        const n = i32();
-        if (n < 0) throw error("BINSTRING with a negative length");
-        stack.push(latin1(take(n)));
-        break;
-      }
-      case 0x53: stack.push(unquotePython(line(), error)); break; // STRING (text)
-      case 0x43: stack.push(take(u8()).slice()); break; // SHORT_BINBYTES
-      case 0x42: stack.push(take(u32()).slice()); break; // BINBYTES
-      case 0x8e: stack.push(take(u64()).slice()); break; // BINBYTES8
-      case 0x96: stack.push(take(u64()).slice()); break; // BYTEARRAY8
-      case 0x97: throw error("NEXT_BUFFER: out-of-band buffers are not supported");
-      case 0x98: break; // READONLY_BUFFER
-      // Containers.
-      case 0x29: stack.push(tuple([])); break; // EMPTY_TUPLE
-      case 0x85: stack.push(tuple([pop()])); break; // TUPLE1
-      case 0x86: { const b = pop(), a = pop(); stack.push(tuple([a, b])); break; } // TUPLE2
-      case 0x87: { const c = pop(), b = pop(), a = pop(); stack.push(tuple([a, b, c])); break; } // TUPLE3
-      case 0x74: stack.push(tuple(popMark())); break; // TUPLE
-      case 0x5d: stack.push([]); break; // EMPTY_LIST
-      case 0x6c: stack.push(popMark()); break; // LIST
-      case 0x7d: stack.push(new Map()); break; // EMPTY_DICT
-      case 0x64: { const m = new Map(); setItems(m, popMark()); stack.push(m); break; } // DICT
-      case 0x8f: stack.push(new Set()); break; // EMPTY_SET
-      case 0x91: stack.push(new Set(popMark())); break; // FROZENSET
-      case 0x90: { const items = popMark(); const s = top(); if (!(s instanceof Set)) throw error(`ADDITEMS on a ${describe(s)}`); for (const x of items) s.add(x); break; }
-      case 0x61: { const v = pop(); appendItems(top(), [v]); break; } // APPEND
-      case 0x65: { const items = popMark(); appendItems(top(), items); break; } // APPENDS
-      case 0x73: { const v = pop(), k = pop(); setItems(top(), [k, v]); break; } // SETITEM
-      case 0x75: { const items = popMark(); setItems(top(), items); break; } // SETITEMS
-      // Stack and memo.
-      case 0x28: marks.push(stack.length); break; // MARK
-      case 0x30: pop(); break; // POP
-      case 0x31: popMark(); break; // POP_MARK
-      case 0x32: stack.push(top()); break; // DUP
-      case 0x71: memo.set(u8(), top()); break; // BINPUT
-      case 0x72: memo.set(u32(), top()); break; // LONG_BINPUT
-      case 0x70: memo.set(Number(parseIntText(line(), error)), top()); break; // PUT
-      case 0x94: memo.set(memo.size, top()); break; // MEMOIZE
-      case 0x68: case 0x6a: case 0x67: { // BINGET, LONG_BINGET, GET
-        const k = op === 0x68 ? u8() : op === 0x6a ? u32() : Number(parseIntText(line(), error));
-        if (!memo.has(k)) throw error(`memo entry ${k} was never stored`);
-        stack.push(memo.get(k));
-        break;
-      }
-      // Globals, calls and objects.
-      case 0x63: { const module = line(), name = line(); stack.push(globalOf(module, name)); break; } // GLOBAL
-      case 0x93: { // STACK_GLOBAL
-        const name = pop(), module = pop();
-        if (typeof module !== "string" || typeof name !== "string") throw error("STACK_GLOBAL needs two strings");
-        stack.push(globalOf(module, name));
-        break;
-      }
-      case 0x52: { const args = pop(), fn = pop(); stack.push(call(fn, args)); break; } // REDUCE
-      case 0x81: { // NEWOBJ
-        const args = pop(), cls = pop();
-        if (!Array.isArray(args)) throw error("NEWOBJ without an argument tuple");
-        stack.push(instantiate(cls, args));
-        break;
-      }
-      case 0x92: { // NEWOBJ_EX
-        pop(); // keyword arguments
-        const args = pop(), cls = pop();
-        if (!Array.isArray(args)) throw error("NEWOBJ_EX without an argument tuple");
-        stack.push(instantiate(cls, args));
-        break;
-      }
-      case 0x69: { // INST (protocol 0): module, name, then the arguments since MARK
-        const module = line(), name = line();
-        stack.push(instantiate(globalOf(module, name), popMark()));
-        break;
-      }
-      case 0x6f: { // OBJ (protocol 1): class and arguments since MARK
-        const items = popMark();
-        if (items.length === 0) throw error("OBJ without a class");
-        stack.push(instantiate(items[0], items.slice(1)));
-        break;
-      }
-      case 0x62: { const state = pop(); build(top(), state); break; } // BUILD
-      case 0x51: { // BINPERSID
-        const pid = pop();
-        if (opts.persistentLoad === undefined) throw error("a persistent id, but this file type has no persistent storage");
-        stack.push(opts.persistentLoad(pid));
-        break;
-      }
-      case 0x50: { // PERSID (text)
-        const pid = line();
-        if (opts.persistentLoad === undefined) throw error("a persistent id, but this file type has no persistent storage");
-        stack.push(opts.persistentLoad(pid));
-        break;
-      }
-      case 0x82: case 0x83: case 0x84: throw error("extension registry codes (EXT1/2/4) are not supported");
-      default: throw error(`unknown opcode 0x${op.toString(16).padStart(2, "0")}`);
     }
   }
 }

@@ -251,8 +251,13 @@ export function decodeTorchCheckpoint(bytes: Uint8Array, file: string, opts: Rea
   const limit = 4 * bytes.length + 2 ** 20;
   const budget = { left: limit, limit };
   const storages = opts.storages ?? true;
-  if (isZip(bytes)) return readZipCheckpoint(bytes, file, budget, storages);
-  if (bytes.length >= 2 && bytes[0] === 0x80) return readLegacyCheckpoint(bytes, file, budget, storages);
+  try {
+    if (isZip(bytes)) return readZipCheckpoint(bytes, file, budget, storages);
+    if (bytes.length >= 2 && bytes[0] === 0x80) return readLegacyCheckpoint(bytes, file, budget, storages);
+  } catch (e) {
+    if (e instanceof FileFormatError) throw e;
+    throw new TorchCheckpointError(file, `corrupt checkpoint (${(e as Error).message})`);
+  }
   throw new TorchCheckpointError(file, bytes.length === 0 ? "empty file" : "not a PyTorch checkpoint (neither a zip archive nor a legacy pickle stream)");
 }
 
@@ -266,7 +271,8 @@ function finish(file: string, format: TorchCheckpoint["format"], value: unknown,
 
 function readZipCheckpoint(bytes: Uint8Array, file: string, budget: LoadContext["budget"], storages: boolean): TorchCheckpoint {
   const entries = readZip(bytes, file, budget.left, storages ? undefined : (name) => name.endsWith("data.pkl") || name.endsWith("byteorder"));
-  for (const e of entries.values()) budget.left -= e.length;
+  // Stored entries are views of the file; inflated ones are new memory.
+  for (const e of entries.values()) if (e.buffer !== bytes.buffer) budget.left -= e.length;
   const pkl = [...entries.keys()].filter((n) => n === "data.pkl" || n.endsWith("/data.pkl")).sort((a, b) => a.length - b.length)[0];
   if (pkl === undefined) throw new TorchCheckpointError(file, "a zip archive without data.pkl: not a PyTorch checkpoint");
   const prefix = pkl.slice(0, pkl.length - "data.pkl".length);

@@ -296,7 +296,7 @@ export class Zoo {
         filled[k] += shard.architecture.reduce((n, a) => n + (a === k ? 1 : 0), 0);
       });
       for (const f of m.fields) fields.get(f.name)!.set(shard.fields.get(f.name)!, s.start);
-      for (const f of m.strings) strings.get(f.name)!.push(...shard.strings.get(f.name)!);
+      for (const f of m.strings) for (const v of shard.strings.get(f.name)!) strings.get(f.name)!.push(v);
     });
     return { params: m.architectures.length === 1 ? groups[0] : new Map(), groups, architecture, fields, strings, count: m.count };
   }

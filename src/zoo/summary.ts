@@ -67,9 +67,10 @@ export function summarizeZoo(zoo: Zoo): ZooSummary {
   const nonFinite: ZooSummary["nonFinite"] = [];
   m.shards.forEach((sh, i) => {
     const shard = zoo.readShard(i);
-    architecture.push(...shard.architecture);
-    nonFinite.push(...nonFiniteNetworks(m, shard).map(([k, parameter]) => ({ index: sh.start + k, parameter, shard: sh.file })));
-    for (const [name, values] of shard.fields) fields.get(name)!.push(...Array.from(values as ArrayLike<number>));
+    // Loops rather than push(...x): a spread of a large shard would overflow the call stack.
+    for (const a of shard.architecture) architecture.push(a);
+    for (const [k, parameter] of nonFiniteNetworks(m, shard)) nonFinite.push({ index: sh.start + k, parameter, shard: sh.file });
+    for (const [name, values] of shard.fields) { const list = fields.get(name)!; for (let j = 0; j < values.length; j++) list.push(values[j]); }
   });
   const summary: ZooSummary = {
     dir: zoo.dir,
