@@ -14,7 +14,7 @@ import { readTorchCheckpoint } from "../../io/torch-checkpoint.js";
 import { stateDictValue, writeTorchCheckpoint } from "../../io/torch-save.js";
 import { PROBEGEN_VERSION } from "../../version.js";
 import { SPLIT_NAMES, Zoo, encodeShard, planShards, rangesIndices, soleArchitecture, type SplitName, type ZooManifest, type ZooParameter } from "../format.js";
-import { runImport, type ImportPlan, type ImportReport } from "./import-build.js";
+import { runImport, splitsOf, type ImportPlan, type ImportReport } from "./import-build.js";
 import { ExportFolder, readJsonFile, type ExportReport } from "./export-folder.js";
 import { ImportError, extractParameters, parametersOf, stateDictOf } from "./state-dict.js";
 
@@ -110,10 +110,7 @@ export function planDwsnetsImport(opts: DwsnetsImportOptions): DwsnetsPlan {
     });
   }
   const count = entries.length;
-  const splits = Object.fromEntries(SPLIT_NAMES.map((s) => {
-    const idx = entries.flatMap((e, i) => (e.split === s ? [i] : []));
-    return [s, idx.length === 0 ? [] : [[idx[0], idx[idx.length - 1] + 1]]];
-  })) as ZooManifest["splits"];
+  const splits = splitsOf(entries.map((e) => e.split));
   const manifest: ZooManifest = {
     format: "probegen-zoo", version: 1, family: "siren",
     architectures: [{ architecture: { ...arch }, parameters }],

@@ -4,7 +4,7 @@
 // the shards that read back whole and imports the rest.
 import { join } from "node:path";
 import { writeFileAtomic } from "../../io/atomic.js";
-import type { ZooManifest } from "../format.js";
+import { SPLIT_NAMES, indicesToRanges, type SplitName, type ZooManifest } from "../format.js";
 import { openShardBuild, runShardWorkers, type ShardBuildReport } from "../shard-build.js";
 
 /** What every import plan holds: the zoo to write and where. Plans are plain data (they go to workers). */
@@ -15,6 +15,11 @@ export interface ImportPlan {
 }
 
 export type ImportKindName = "dwsnets" | "small-cnn-zoo" | "wild-park";
+
+/** The zoo's splits when network i belongs to split splitOf[i]. */
+export function splitsOf(splitOf: readonly SplitName[]): ZooManifest["splits"] {
+  return Object.fromEntries(SPLIT_NAMES.map((s) => [s, indicesToRanges(splitOf.flatMap((x, i) => (x === s ? [i] : [])))])) as ZooManifest["splits"];
+}
 
 /** Reads the networks of shard `si` and returns the shard's bytes; calls onNetwork as each is read. */
 export type ShardImporter<P extends ImportPlan> = (plan: P, si: number, onNetwork: () => void) => Uint8Array;

@@ -244,25 +244,36 @@ export async function planSmallCnnZooImport(opts: SmallCnnZooImportOptions): Pro
   }
 }
 
-/** A TF variable's values in PyTorch layout: conv [kh,kw,in,out] -> [out,in,kh,kw], dense [in,out] -> [out,in]. */
+/**
+ * Calls visit(tf, torch) with each element's index in TF layout (conv [kh,kw,in,out], dense
+ * [in,out], bias as is) and in PyTorch's ([out,in,kh,kw], [out,in]).
+ */
+function forEachLayoutPair(tfShape: readonly number[], visit: (tf: number, torch: number) => void): void {
+  if (tfShape.length === 4) {
+    const [kh, kw, cin, cout] = tfShape;
+    for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < cin; i++) for (let o = 0; o < cout; o++) {
+      visit(((y * kw + x) * cin + i) * cout + o, ((o * cin + i) * kh + y) * kw + x);
+    }
+  } else if (tfShape.length === 2) {
+    const [din, dout] = tfShape;
+    for (let i = 0; i < din; i++) for (let o = 0; o < dout; o++) visit(i * dout + o, o * din + i);
+  } else {
+    const n = tfShape.reduce((a, b) => a * b, 1);
+    for (let k = 0; k < n; k++) visit(k, k);
+  }
+}
+
+/** A TF variable of a weights row in PyTorch layout. */
 function toTorchLayout(row: Float32Array, v: LayoutVariable): Float32Array {
   const src = row.subarray(v.start, v.end);
-  const s = v.tfShape;
-  if (s.length === 4) {
-    const [kh, kw, cin, cout] = s;
-    const out = new Float32Array(src.length);
-    for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < cin; i++) for (let o = 0; o < cout; o++) {
-      out[((o * cin + i) * kh + y) * kw + x] = src[((y * kw + x) * cin + i) * cout + o];
-    }
-    return out;
-  }
-  if (s.length === 2) {
-    const [din, dout] = s;
-    const out = new Float32Array(src.length);
-    for (let i = 0; i < din; i++) for (let o = 0; o < dout; o++) out[o * din + i] = src[i * dout + o];
-    return out;
-  }
-  return src.slice();
+  const out = new Float32Array(src.length);
+  forEachLayoutPair(v.tfShape, (tf, torch) => { out[torch] = src[tf]; });
+  return out;
+}
+
+/** A parameter in PyTorch layout written into `out` in TF layout. */
+function toTfLayout(src: Float32Array, tfShape: readonly number[], out: Float32Array): void {
+  forEachLayoutPair(tfShape, (tf, torch) => { out[tf] = src[torch]; });
 }
 
 export function importSmallCnnZooShard(plan: SmallCnnZooPlan, si: number, onNetwork: () => void): Uint8Array {
@@ -347,16 +358,7 @@ export function exportSmallCnnZoo(opts: SmallCnnZooExportOptions): ExportReport 
       for (const v of tfVars) {
         const p = parameters.find((q) => q.name === v.param)!;
         const per = p.shape.reduce((a, b) => a * b, 1);
-        const src = all.params.get(v.param)!.subarray(n * per, (n + 1) * per);
-        if (v.tfShape.length === 4) {
-          const [kh, kw, cin, cout] = v.tfShape;
-          for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < cin; i++) for (let o = 0; o < cout; o++) {
-            row[at + ((y * kw + x) * cin + i) * cout + o] = src[((o * cin + i) * kh + y) * kw + x];
-          }
-        } else if (v.tfShape.length === 2) {
-          const [din, dout] = v.tfShape;
-          for (let i = 0; i < din; i++) for (let o = 0; o < dout; o++) row[at + i * dout + o] = src[o * din + i];
-        } else row.set(src, at);
+        toTfLayout(all.params.get(v.param)!.subarray(n * per, (n + 1) * per), v.tfShape, row.subarray(at, at + per));
         at += per;
       }
       weights.append(row);

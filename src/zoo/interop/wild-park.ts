@@ -16,7 +16,7 @@ import { stateDictValue, writeTorchCheckpoint } from "../../io/torch-save.js";
 import { PROBEGEN_VERSION } from "../../version.js";
 import { SPLIT_NAMES, Zoo, encodeShard, planShards, rangesIndices, type SplitName, type ZooArchitecture, type ZooManifest } from "../format.js";
 import { ExportFolder, readJsonFile, type ExportReport } from "./export-folder.js";
-import { runImport, type ImportPlan, type ImportReport } from "./import-build.js";
+import { runImport, splitsOf, type ImportPlan, type ImportReport } from "./import-build.js";
 import { ImportError, extractParameters, stateDictOf } from "./state-dict.js";
 
 export interface WildParkImportOptions {
@@ -167,10 +167,7 @@ export function planWildParkImport(opts: WildParkImportOptions): WildParkPlan {
   }
   const networks = [...new Set(entries.map((e) => e.network))];
   const count = entries.length;
-  const splits = Object.fromEntries(SPLIT_NAMES.map((s) => {
-    const idx = entries.flatMap((e, i) => (e.split === s ? [i] : []));
-    return [s, idx.length === 0 ? [] : [[idx[0], idx[idx.length - 1] + 1]]];
-  })) as ZooManifest["splits"];
+  const splits = splitsOf(entries.map((e) => e.split));
   const several = architectures.length > 1;
   const manifest: ZooManifest = {
     format: "probegen-zoo", version: several ? 2 : 1, family: "cnn", architectures,
