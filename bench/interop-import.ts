@@ -34,7 +34,7 @@ try {
   writeSyntheticInrZoo(join(root, "zoo"), { train: files - test - val, val, test });
   const exported = probegen(["zoo", "export", join(root, "zoo"), "--format", "dwsnets", "--out", join(root, "dws")]);
   figures.exportSeconds = exported.seconds;
-  const imported = probegen(["zoo", "import", "dwsnets", join(root, "dws", "mnist_splits.json"), "--out", join(root, "back"), "--workers", String(workers), "--shard-size", "5000"]);
+  const imported = probegen(["zoo", "import", "dwsnets", join(root, "dws", "mnist_splits.json"), "--out", join(root, "back"), "--workers", String(workers)]);
   figures.importSeconds = imported.seconds;
   figures.filesPerSec = Number(imported.imported) / Number(imported.seconds);
   figures.importPeakRssMiB = imported.peakRssMiB;

@@ -15,7 +15,7 @@ import { cnnForward } from "../src/nets/cnn.js";
 import { networkFamily, type SizedCnnArchitecture } from "../src/nets/family.js";
 import { sirenForward, type SirenArchitecture } from "../src/nets/siren.js";
 import { Zoo, rangesIndices } from "../src/zoo/format.js";
-import { importDwsnets, exportDwsnets } from "../src/zoo/interop/dwsnets.js";
+import { importDwsnets, exportDwsnets, planDwsnetsImport } from "../src/zoo/interop/dwsnets.js";
 import { importSmallCnnZoo, exportSmallCnnZoo } from "../src/zoo/interop/small-cnn-zoo.js";
 import { importWildPark, exportWildPark } from "../src/zoo/interop/wild-park.js";
 import { assertClose } from "./helpers.js";
@@ -397,4 +397,21 @@ test("a Small CNN Zoo's weights.npy is streamed: a sparse file of 27,000 rows im
   const zoo = Zoo.open(join(dir, "zoo"));
   assert.equal(zoo.count, keep);
   rmSync(dir, { recursive: true, force: true });
+});
+
+test("splits files whose paths start one folder up (as DWSNets writes them) or elsewhere (--root) are found", async () => {
+  const dir = tmp("roots");
+  cpSync(join(FIX, "dwsnets-mnist"), join(dir, "repo", "dataset"), { recursive: true });
+  const doc = JSON.parse(readFileSync(join(FIX, "dwsnets-mnist", "mnist_splits.json"), "utf8"));
+  for (const s of ["train", "val", "test"]) doc[s].path = doc[s].path.map((p: string) => `dataset/${p}`);
+  const splits = join(dir, "repo", "dataset", "mnist_splits.json");
+  writeFileSync(splits, JSON.stringify(doc));
+  const r = await importDwsnets({ splitsFile: splits, out: join(dir, "a") });
+  assert.equal(r.imported, 16);
+  assert.equal(r.plan.manifest.provenance.root, join(dir, "repo"));
+  const moved = join(dir, "elsewhere.json");
+  writeFileSync(moved, JSON.stringify(doc));
+  assert.throws(() => planDwsnetsImport({ splitsFile: moved, out: join(dir, "b") }),
+    (e: Error) => e.message.startsWith(moved) && /lists dataset\/mnist-inrs\/.* which is under none of .*; pass --root DIR/.test(e.message));
+  assert.equal(planDwsnetsImport({ splitsFile: moved, out: join(dir, "b"), root: join(dir, "repo") }).files.length, 16);
 });

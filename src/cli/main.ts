@@ -15,7 +15,8 @@ Commands:
   demo      the main job: build a small MNIST INR zoo, train ProbeGen, vanilla and fixed
             probes on it, and compare them (about 3 minutes the first time); --task cnn
             predicts the test accuracy of Fashion-MNIST Small CNNs instead (about 10 minutes)
-  zoo       build, inspect and render model zoos (zoo build inr|cnn, zoo info, zoo render)
+  zoo       build, import, export, inspect and render model zoos (zoo build inr|cnn,
+            zoo import dwsnets|small-cnn-zoo|wild-park, zoo export, zoo info, zoo render)
   train     train a probing model (ProbeGen, vanilla or fixed probes) on a zoo
   eval      evaluate a trained run: accuracy, per-class accuracy, confusion matrix
   bench     measure training-step rates (W1, W2), GEMM throughput (W3), zoo building and memory

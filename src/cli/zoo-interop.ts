@@ -37,7 +37,8 @@ label in the folder name) and FMNIST (an int label entry in each state dict); ev
 checked against the splits file. Splits are kept, and each network's path is recorded.
 
 Options:
-  --root DIR         folder the paths are relative to (default: SPLITS_JSON's folder)
+  --root DIR         folder the paths start from (default: the first of SPLITS_JSON's folder,
+                     its parent and the working folder that holds the first path)
   --dataset NAME     ${IMAGE_SET_NAMES.join(" or ")}: names the classes (default: from the paths)
   --w0 X             the SIRENs' sine frequency (30, as DWSNets)
   --skip-nonfinite   leave out INRs with NaN or infinite weights (every file is read once more
@@ -75,8 +76,9 @@ zoo (format version 2), evaluated with Neural Graphs' residual rule. The target 
 (test accuracy at that checkpoint).
 
 Options:
-  --root DIR         folder the paths are relative to (default: SPLITS_JSON's folder; the
-                     ProbeGen code uses <dataset_dir>/cnn_wild)
+  --root DIR         folder the paths start from (default: the first of SPLITS_JSON's folder,
+                     its cnn_wild subfolder, as the ProbeGen code reads it, its parent and the
+                     working folder that holds the first path)
   --step all|last    every checkpoint listed is a sample (all, the default, as the public code),
                      or only each network's last
   --input-size N     side of the square input images (32, CIFAR-10)

@@ -14,6 +14,7 @@
 // checked against the bytes that remain, so a pickle of N bytes never makes this allocate much
 // more than N.
 import { FileFormatError } from "../file-error.js";
+import { copyBytes, plainBytes } from "./bytes.js";
 
 export class PickleError extends FileFormatError {}
 
@@ -66,10 +67,14 @@ function canonical(module: string, name: string): string {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
+/** ASCII text (names, keys) is most of a checkpoint's strings: decoded without the UTF-8 decoder. */
+function isAscii(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] > 0x7f) return false;
+  return true;
+}
+
 function latin1(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 8192) s += String.fromCharCode(...bytes.subarray(i, i + 8192));
-  return s;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
 }
 
 function tuple(items: unknown[]): readonly unknown[] {
@@ -97,7 +102,7 @@ const BUILTIN_CALLS = new Map<string, PickleCall>([
   ["builtins.tuple", (a) => tuple(a.length === 0 ? [] : Array.isArray(a[0]) ? [...a[0]] : fail("tuple() of a non-list"))],
   ["builtins.set", (a) => new Set(a.length === 0 ? [] : Array.isArray(a[0]) ? a[0] : fail("set() of a non-list"))],
   ["builtins.frozenset", (a) => new Set(a.length === 0 ? [] : Array.isArray(a[0]) ? a[0] : fail("frozenset() of a non-list"))],
-  ["builtins.bytearray", (a) => (a.length === 0 ? new Uint8Array(0) : a[0] instanceof Uint8Array ? a[0].slice() : fail("bytearray() of a non-bytes value"))],
+  ["builtins.bytearray", (a) => (a.length === 0 ? new Uint8Array(0) : a[0] instanceof Uint8Array ? copyBytes(a[0], a[0].length) : fail("bytearray() of a non-bytes value"))],
   ["builtins.bytes", (a) => (a.length === 0 ? new Uint8Array(0) : a[0] instanceof Uint8Array ? a[0] : fail("bytes() of a non-bytes value"))],
   ["_codecs.encode", (a) => {
     const [s, enc] = a;
@@ -134,8 +139,9 @@ const MARK = new Mark();
  * Runs the pickle in `bytes` from `offset` to its STOP opcode and returns the value.
  * Errors are PickleErrors naming the file and the byte offset.
  */
-export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): UnpickleResult {
+export function unpickle(input: Uint8Array, opts: UnpickleOptions): UnpickleResult {
   const file = opts.file;
+  const bytes = plainBytes(input);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let pos = opts.offset ?? 0;
   let opPos = pos;
@@ -158,6 +164,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): UnpickleResu
     pos += k;
     return out;
   };
+  const takeCopy = (n: number | bigint): Uint8Array => { const b = take(n); return copyBytes(b, b.length); };
   const u8 = () => { need(1); return bytes[pos++]; };
   const u16 = () => { need(2); const v = view.getUint16(pos, true); pos += 2; return v; };
   const i32 = () => { need(4); const v = view.getInt32(pos, true); pos += 4; return v; };
@@ -184,6 +191,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): UnpickleResu
     return stack.splice(k);
   };
   const str = (b: Uint8Array): string => {
+    if (b.length < 256 && isAscii(b)) return latin1(b);
     try {
       return utf8.decode(b);
     } catch {
@@ -332,10 +340,10 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): UnpickleResu
           break;
         }
         case 0x53: stack.push(unquotePython(line(), error)); break; // STRING (text)
-        case 0x43: stack.push(take(u8()).slice()); break; // SHORT_BINBYTES
-        case 0x42: stack.push(take(u32()).slice()); break; // BINBYTES
-        case 0x8e: stack.push(take(u64()).slice()); break; // BINBYTES8
-        case 0x96: stack.push(take(u64()).slice()); break; // BYTEARRAY8
+        case 0x43: stack.push(takeCopy(u8())); break; // SHORT_BINBYTES
+        case 0x42: stack.push(takeCopy(u32())); break; // BINBYTES
+        case 0x8e: stack.push(takeCopy(u64())); break; // BINBYTES8
+        case 0x96: stack.push(takeCopy(u64())); break; // BYTEARRAY8
         case 0x97: throw error("NEXT_BUFFER: out-of-band buffers are not supported");
         case 0x98: break; // READONLY_BUFFER
         // Containers.

@@ -15,6 +15,7 @@ import { FileFormatError } from "../file-error.js";
 import { bfloat16ToFloat, decodeNumeric, parseDtype, type NumericArray } from "./numpy-dtype.js";
 import { NUMPY_CALLS, buildNumpy } from "./numpy-pickle.js";
 import { unwrapOmegaConf } from "./omegaconf.js";
+import { plainBytes } from "./bytes.js";
 import { PickleError, PyGlobal, unpickle, type PickleCall } from "./pickle.js";
 import { readRegularFile } from "./read-file.js";
 import { isZip, readZip } from "./zip.js";
@@ -78,7 +79,14 @@ export class TorchTensor {
   /** The values in C order: Float32Array for float32/float16/bfloat16, BigInt64Array for int64, and so on. */
   values(): NumericArray {
     if (!this.ctx.storages) throw new TorchCheckpointError(this.ctx.file, "was read without its tensors' data");
-    if (this.cache === null) this.cache = materialise(this, storageValues(this.storage, this.ctx), this.offset, this.stride, this.ctx);
+    if (this.cache === null) {
+      try {
+        this.cache = materialise(this, storageValues(this.storage, this.ctx), this.offset, this.stride, this.ctx);
+      } catch (e) {
+        if (e instanceof FileFormatError) throw e;
+        throw new TorchCheckpointError(this.ctx.file, `corrupt tensor data (${(e as Error).message})`);
+      }
+    }
     return this.cache;
   }
 
@@ -247,7 +255,8 @@ export function readTorchCheckpoint(file: string, opts: ReadCheckpointOptions = 
 }
 
 /** Reads a PyTorch checkpoint from its bytes. */
-export function decodeTorchCheckpoint(bytes: Uint8Array, file: string, opts: ReadCheckpointOptions = {}): TorchCheckpoint {
+export function decodeTorchCheckpoint(input: Uint8Array, file: string, opts: ReadCheckpointOptions = {}): TorchCheckpoint {
+  const bytes = plainBytes(input);
   const limit = 4 * bytes.length + 2 ** 20;
   const budget = { left: limit, limit };
   const storages = opts.storages ?? true;

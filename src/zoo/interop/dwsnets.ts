@@ -14,7 +14,7 @@ import { readTorchCheckpoint } from "../../io/torch-checkpoint.js";
 import { stateDictValue, writeTorchCheckpoint } from "../../io/torch-save.js";
 import { PROBEGEN_VERSION } from "../../version.js";
 import { SPLIT_NAMES, Zoo, encodeShard, planShards, rangesIndices, soleArchitecture, type SplitName, type ZooManifest, type ZooParameter } from "../format.js";
-import { runImport, splitsOf, type ImportPlan, type ImportReport } from "./import-build.js";
+import { findRoot, runImport, splitsOf, type ImportPlan, type ImportReport } from "./import-build.js";
 import { ExportFolder, readJsonFile, type ExportReport } from "./export-folder.js";
 import { ImportError, extractParameters, parametersOf, stateDictOf } from "./state-dict.js";
 
@@ -49,8 +49,8 @@ const MNIST_FOLDER = /mnist_png_(training|testing)_(\d+)_(\d+)/;
 
 interface SplitEntry { file: string; source: string; label: number; split: SplitName }
 
-/** The splits file's entries, in train, val, test order; labels parsed and checked. */
-function readSplits(splitsFile: string, root: string): SplitEntry[] {
+/** The splits file's entries, in train, val, test order; labels parsed and checked; paths resolved from `root` (see findRoot). */
+function readSplits(splitsFile: string, explicitRoot?: string): { entries: SplitEntry[]; root: string } {
   const doc = readJsonFile(splitsFile);
   if (doc === null || typeof doc !== "object" || Array.isArray(doc)) throw new ImportError(splitsFile, "is not a JSON object of splits");
   const entries: SplitEntry[] = [];
@@ -64,11 +64,13 @@ function readSplits(splitsFile: string, root: string): SplitEntry[] {
     path.forEach((p: string, i) => {
       const l = typeof label[i] === "string" && /^\d+$/.test(label[i]) ? Number(label[i]) : label[i];
       if (!Number.isInteger(l) || (l as number) < 0 || (l as number) > 9) throw new ImportError(splitsFile, `${split} entry ${i} (${p}) has label ${JSON.stringify(label[i])}, not a class 0-9`);
-      entries.push({ file: isAbsolute(p) ? p : join(root, p), source: p, label: l as number, split });
+      entries.push({ file: p, source: p, label: l as number, split });
     });
   }
   if (entries.length === 0) throw new ImportError(splitsFile, "lists no networks (expected train, val and test splits)");
-  return entries;
+  const root = findRoot(splitsFile, entries.map((e) => e.source), explicitRoot);
+  for (const e of entries) e.file = isAbsolute(e.source) ? e.source : join(root, e.source);
+  return { entries, root };
 }
 
 /** The SIREN whose state dict has these parameters (seq.{i}.weight [out, in], seq.{i}.bias [out]). */
@@ -86,8 +88,9 @@ function sirenOf(params: ZooParameter[], w0: number, file: string): SirenArchite
 
 export function planDwsnetsImport(opts: DwsnetsImportOptions): DwsnetsPlan {
   const splitsFile = resolve(opts.splitsFile);
-  const root = resolve(opts.root ?? dirname(splitsFile));
-  let entries = readSplits(splitsFile, root);
+  const read = readSplits(splitsFile, opts.root);
+  let entries = read.entries;
+  const root = read.root;
   const mnist = entries.every((e) => MNIST_FOLDER.test(e.source));
   const layout: DwsnetsLayout = mnist ? "mnist" : "fmnist";
   if (mnist) {

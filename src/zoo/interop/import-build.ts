@@ -2,10 +2,12 @@
 // shards, resumably and optionally on worker threads, through the same shard build the zoo
 // builders use. An import that stops midway leaves build.json and no zoo.json; rerun, it keeps
 // the shards that read back whole and imports the rest.
-import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { writeFileAtomic } from "../../io/atomic.js";
 import { SPLIT_NAMES, indicesToRanges, type SplitName, type ZooManifest } from "../format.js";
 import { openShardBuild, runShardWorkers, type ShardBuildReport } from "../shard-build.js";
+import { ImportError } from "./state-dict.js";
 
 /** What every import plan holds: the zoo to write and where. Plans are plain data (they go to workers). */
 export interface ImportPlan {
@@ -15,6 +17,23 @@ export interface ImportPlan {
 }
 
 export type ImportKindName = "dwsnets" | "small-cnn-zoo" | "wild-park";
+
+/**
+ * The folder a splits file's relative paths start from: `explicit` when given; otherwise the
+ * first of the splits file's folder, the `extra` folders in it, its parent (DWSNets writes paths
+ * relative to the folder it ran in, one above its splits file) and the working folder, under
+ * which the first relative path exists.
+ */
+export function findRoot(splitsFile: string, paths: readonly string[], explicit?: string, extra: readonly string[] = []): string {
+  if (explicit !== undefined) return resolve(explicit);
+  const here = dirname(resolve(splitsFile));
+  const first = paths.find((p) => !isAbsolute(p));
+  if (first === undefined) return here;
+  const candidates = [...new Set([here, ...extra.map((e) => join(here, e)), dirname(here), process.cwd()])];
+  const found = candidates.find((c) => existsSync(join(c, first)));
+  if (found === undefined) throw new ImportError(splitsFile, `lists ${first}, which is under none of ${candidates.join(", ")}; pass --root DIR, the folder its paths start from`);
+  return found;
+}
 
 /** The zoo's splits when network i belongs to split splitOf[i]. */
 export function splitsOf(splitOf: readonly SplitName[]): ZooManifest["splits"] {

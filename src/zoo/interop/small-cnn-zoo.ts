@@ -25,7 +25,7 @@ import { Zoo, encodeShard, planShards, soleArchitecture, type ZooField, type Zoo
 import { nfnSplits } from "../nfn-split.js";
 import { ExportFolder, type ExportReport } from "./export-folder.js";
 import { runImport, type ImportPlan, type ImportReport } from "./import-build.js";
-import { ImportError } from "./state-dict.js";
+import { ImportError, allFinite } from "./state-dict.js";
 
 /** How the split file's first line is read: as the header it is, or as a row (pandas' header=None, as the official code). */
 export type SplitReading = "header" | "official";
@@ -151,8 +151,6 @@ function readPermutation(file: string, reading: SplitReading, rows: number): num
   });
 }
 
-const isFinite32 = (a: Float32Array) => a.every(Number.isFinite);
-
 /** The dataset column's single value, as probegen names image sets (for `data` probes). */
 function datasetName(col: CsvColumn | undefined, rows: number[]): string | undefined {
   if (col === undefined || col.kind !== "codes") return undefined;
@@ -195,7 +193,7 @@ export async function planSmallCnnZooImport(opts: SmallCnnZooImportOptions): Pro
     const atStep = order.filter((r) => steps[r] === step);
     if (atStep.length === 0) throw new ImportError(metricsFile, `no row is at step ${step} (steps present: ${[...new Set(steps)].slice(0, 12).join(", ")})`);
     const buf = new Float32Array(npy.rowLength);
-    const rows = atStep.filter((r) => { npy.readRow(r, buf); return isFinite32(buf); });
+    const rows = atStep.filter((r) => { npy.readRow(r, buf); return allFinite(buf); });
     const skipped = atStep.length - rows.length;
     const arch = architectureOf(layout, layoutFile, { stride: opts.stride ?? 2, padding, inputSize: opts.inputSize ?? 32 }, activations, "config.activation");
     const parameters = cnnParameterShapes(arch).map(([name, shape]) => ({ name, shape }));
@@ -285,7 +283,7 @@ export function importSmallCnnZooShard(plan: SmallCnnZooPlan, si: number, onNetw
     const networks = [];
     for (let i = start; i < start + count; i++) {
       npy.readRow(plan.rows[i], row);
-      if (!isFinite32(row)) throw new ImportError(plan.weightsFile, `row ${plan.rows[i]} holds non-finite values now, but did not when the import was planned: the file changed`);
+      if (!allFinite(row)) throw new ImportError(plan.weightsFile, `row ${plan.rows[i]} holds non-finite values now, but did not when the import was planned: the file changed`);
       networks.push({ params: plan.variables.map((v) => toTorchLayout(row, v)) });
       onNetwork();
     }

@@ -30,6 +30,11 @@ export function parametersOf(sd: Map<unknown, unknown>): ZooParameter[] {
   return [...tensorsOf(sd)].map(([name, t]) => ({ name, shape: [...t.shape] }));
 }
 
+export function allFinite(v: Float32Array): boolean {
+  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return false;
+  return true;
+}
+
 export interface ExtractedParameters {
   values: Float32Array[];
   /** The first parameter holding a non-finite value, or null. */
@@ -48,7 +53,7 @@ export function extractParameters(sd: Map<unknown, unknown>, parameters: readonl
       throw new ImportError(file, `parameter ${p.name} has shape [${t.shape.join(",")}], but the zoo's architecture needs [${p.shape.join(",")}]`);
     }
     const v = t.toFloat32();
-    if (nonFinite === null && !v.every(Number.isFinite)) nonFinite = p.name;
+    if (nonFinite === null && !allFinite(v)) nonFinite = p.name;
     values.push(v);
   }
   const extra = [...tensors.keys()].filter((n) => !parameters.some((p) => p.name === n));

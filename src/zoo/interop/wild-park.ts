@@ -16,7 +16,7 @@ import { stateDictValue, writeTorchCheckpoint } from "../../io/torch-save.js";
 import { PROBEGEN_VERSION } from "../../version.js";
 import { SPLIT_NAMES, Zoo, encodeShard, planShards, rangesIndices, type SplitName, type ZooArchitecture, type ZooManifest } from "../format.js";
 import { ExportFolder, readJsonFile, type ExportReport } from "./export-folder.js";
-import { runImport, splitsOf, type ImportPlan, type ImportReport } from "./import-build.js";
+import { findRoot, runImport, splitsOf, type ImportPlan, type ImportReport } from "./import-build.js";
 import { ImportError, extractParameters, stateDictOf } from "./state-dict.js";
 
 export interface WildParkImportOptions {
@@ -101,7 +101,7 @@ function architectureOf(c: CnnConfig, inputSize: number, file: string): SizedCnn
 
 interface Entry { file: string; source: string; score: number; step: number; split: SplitName; network: string }
 
-function readEntries(splitsFile: string, root: string): Entry[] {
+function readEntries(splitsFile: string, explicitRoot?: string): { entries: Entry[]; root: string } {
   const doc = readJsonFile(splitsFile);
   if (doc === null || typeof doc !== "object" || Array.isArray(doc)) throw new ImportError(splitsFile, "is not a JSON object of splits");
   const entries: Entry[] = [];
@@ -119,24 +119,28 @@ function readEntries(splitsFile: string, root: string): Entry[] {
       if (!Number.isInteger(st)) throw new ImportError(splitsFile, `${split} entry ${i} (${p}) has step ${JSON.stringify(st)}`);
       // A network is the folder above its checkpoint folders.
       const network = dirname(dirname(p));
-      entries.push({ file: isAbsolute(p) ? p : join(root, p), source: p, score: sc, step: st as number, split, network });
+      entries.push({ file: p, source: p, score: sc, step: st as number, split, network });
     });
   }
   if (entries.length === 0) throw new ImportError(splitsFile, "lists no checkpoints");
+  // The ProbeGen code reads the paths under <dataset_dir>/cnn_wild.
+  const root = findRoot(splitsFile, entries.map((e) => e.source), explicitRoot, ["cnn_wild"]);
+  for (const e of entries) e.file = isAbsolute(e.source) ? e.source : join(root, e.source);
   const splitOf = new Map<string, SplitName>();
   for (const e of entries) {
     const prior = splitOf.get(e.network);
     if (prior !== undefined && prior !== e.split) throw new ImportError(splitsFile, `network ${e.network} has checkpoints in both ${prior} and ${e.split}`);
     splitOf.set(e.network, e.split);
   }
-  return entries;
+  return { entries, root };
 }
 
 export function planWildParkImport(opts: WildParkImportOptions): WildParkPlan {
   const splitsFile = resolve(opts.splitsFile);
-  const root = resolve(opts.root ?? dirname(splitsFile));
   const inputSize = opts.inputSize ?? 32;
-  let entries = readEntries(splitsFile, root);
+  const read = readEntries(splitsFile, opts.root);
+  let entries = read.entries;
+  const root = read.root;
   if ((opts.steps ?? "all") === "last") {
     const last = new Map<string, number>();
     for (const e of entries) last.set(e.network, Math.max(last.get(e.network) ?? -Infinity, e.step));
