@@ -7,7 +7,7 @@ export {
   DWSNETS_SIREN, SIREN_INITS, sirenForward, sirenParameterShapes, sirenFlopsPerPoint, initSiren, gridCoordinates, renderSiren,
   type SirenArchitecture, type SirenInit,
 } from "./nets/siren.js";
-export { SMALL_CNN_ZOO, smallCnnForward, smallCnnParameterShapes, smallCnnAsCnn, type SmallCnnArchitecture } from "./nets/small-cnn.js";
+export { smallCnnZooArchitecture } from "./nets/small-cnn.js";
 export { cnnForward, cnnParameterShapes, cnnFlopsPerImage, residualSources, type CnnArchitecture, type CnnLayerSpec } from "./nets/cnn.js";
 export { networkFamily, type NetworkFamily, type SizedCnnArchitecture } from "./nets/family.js";
 export { cnnForwardMixed, evaluateInGroups, type CnnNetwork } from "./nets/groups.js";
@@ -26,16 +26,16 @@ export { evaluateSplit, type SplitEvaluation } from "./train/evaluate.js";
 export { classificationReport, type ClassificationReport } from "./train/metrics.js";
 export { loadCheckpoint, saveCheckpoint } from "./train/checkpoint.js";
 export { Zoo, ZooFormatError, manifestJson, type ZooManifest, type ZooArchitecture, type SplitName } from "./zoo/format.js";
-export { buildInrZoo, buildInrZooParallel, type InrZooOptions, type InrBuildReport } from "./zoo/inr-builder.js";
-export { buildCnnZoo, smallCnnZooArchitecture, type CnnZooOptions, type CnnBuildReport, type CnnProgress } from "./zoo/cnn-builder.js";
+export { buildInrZoo, buildInrZooParallel, type InrZooOptions, type InrBuildReport } from "./build/inr-builder.js";
+export { buildCnnZoo, smallCnnZooVariants, type CnnZooOptions, type CnnBuildReport, type CnnProgress } from "./build/cnn-builder.js";
 export {
   DEFAULT_CNN_RECIPE, CNN_ACTIVATIONS, CNN_INITS, CNN_OPTIMIZERS, drawHyperparameters,
   type CnnRecipe, type CnnHyperparameters,
-} from "./zoo/cnn-recipe.js";
-export { CnnTrainer, scoreCnns, type CnnJob, type CnnResult, type CnnScore } from "./zoo/cnn-train.js";
+} from "./build/cnn-recipe.js";
+export { CnnTrainer, scoreCnns, type CnnJob, type CnnResult, type CnnScore } from "./build/cnn-train.js";
 export { nfnSplitIndices, nfnSplits } from "./zoo/nfn-split.js";
 export { PythonRandom } from "./zoo/python-random.js";
-export { InrFitter, DEFAULT_INR_RECIPE, type InrRecipe } from "./zoo/inr-fit.js";
+export { InrFitter, DEFAULT_INR_RECIPE, type InrRecipe } from "./build/inr-fit.js";
 export { summarizeZoo, type ZooSummary } from "./zoo/summary.js";
 export { encodeSafetensors, decodeSafetensors, readSafetensors } from "./io/safetensors.js";
 export { readTorchCheckpoint, decodeTorchCheckpoint, TorchTensor, TorchCheckpointError, type TorchCheckpoint, type TorchDtype } from "./io/torch-checkpoint.js";

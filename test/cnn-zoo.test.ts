@@ -15,8 +15,8 @@ import { DEFAULT_TRAIN_CONFIG } from "../src/train/config.js";
 import { ProbingModel } from "../src/train/probing-model.js";
 import { train } from "../src/train/trainer.js";
 import { ZooData } from "../src/train/zoo-data.js";
-import { buildCnnZoo, smallCnnZooArchitecture } from "../src/zoo/cnn-builder.js";
-import { scoreCnns } from "../src/zoo/cnn-train.js";
+import { buildCnnZoo, smallCnnZooVariants } from "../src/build/cnn-builder.js";
+import { scoreCnns } from "../src/build/cnn-train.js";
 import { Zoo, indicesToRanges, manifestJson, rangesIndices } from "../src/zoo/format.js";
 import { nfnSplitIndices } from "../src/zoo/nfn-split.js";
 import { PythonRandom } from "../src/zoo/python-random.js";
@@ -120,7 +120,7 @@ test("CNN zoo build: fields, NFN split, same bytes for any batch or thread count
 
   // The recorded test accuracy is what the stored weights score on the zoo's test images.
   const set = loadImageSet("fmnist");
-  const arch = smallCnnZooArchitecture();
+  const arch = smallCnnZooVariants();
   const i = acc.indexOf(Math.max(...acc));
   const net = zoo.network(i);
   const act = acts[i] === 0 ? "relu" : "tanh";

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { backward, tidy, withBackend, type BackendName } from "../src/engine/index.js";
-import { makeW1, makeW2, type Workload } from "../bench/workloads.js";
+import { makeW1, makeW2, type Workload } from "../src/bench/workloads.js";
 import { assertClose } from "./helpers.js";
 
 interface Fixture {
@@ -29,10 +29,13 @@ function load(name: string): { fx: Fixture; get: (key: string) => Float32Array }
   return { fx, get };
 }
 
+/** The fixture names the small CNNs' layers conv{i}; the CNN family names them layers.{i}. */
+const familyName = (key: string) => key.replace(/^conv(\d+)\./, "layers.$1.");
+
 function loadInto(w: Workload, name: string): Fixture {
   const { fx, get } = load(name);
   for (const [key, t] of Object.entries(fx.tensors)) {
-    const target = t.role === "param" ? w.params.get(key) : t.role === "zoo" ? w.zoo.get(key) : undefined;
+    const target = t.role === "param" ? w.params.get(key) : t.role === "zoo" ? w.zoo.get(familyName(key)) : undefined;
     if (t.role === "param" || t.role === "zoo") {
       assert.ok(target !== undefined, `workload has no ${t.role} tensor ${key}`);
       assert.deepEqual(target.shape, t.shape, `shape of ${key}`);

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Rng } from "../src/engine/index.js";
-import { buildInrZoo } from "../src/zoo/inr-builder.js";
+import { buildInrZoo } from "../src/build/inr-builder.js";
 import { makeProbeSource } from "../src/probes/make.js";
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from "../src/train/config.js";
 import { train, type MetricsRecord } from "../src/train/trainer.js";

@@ -1,6 +1,6 @@
 // probegen bench
 import { parseArgs } from "node:util";
-import { runBench, BENCH_WORKLOADS } from "../../bench/run.js";
+import { runBench, BENCH_WORKLOADS } from "../bench/run.js";
 import { UsageError } from "./args.js";
 
 export const BENCH_USAGE = `Usage: probegen bench [--json] [--only w1,w2,w3,fit,cnn,paper] [--quick]

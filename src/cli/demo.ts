@@ -8,10 +8,10 @@ import { createProgress } from "../report/progress.js";
 import { DEFAULT_TRAIN_CONFIG } from "../train/config.js";
 import { train, type RunResult } from "../train/trainer.js";
 import { availableParallelism } from "node:os";
-import { buildInrZooParallel } from "../zoo/inr-builder.js";
-import { DEFAULT_INR_RECIPE } from "../zoo/inr-fit.js";
-import { buildCnnZoo } from "../zoo/cnn-builder.js";
-import { DEFAULT_CNN_RECIPE } from "../zoo/cnn-recipe.js";
+import { buildInrZooParallel } from "../build/inr-builder.js";
+import { DEFAULT_INR_RECIPE } from "../build/inr-fit.js";
+import { buildCnnZoo } from "../build/cnn-builder.js";
+import { DEFAULT_CNN_RECIPE } from "../build/cnn-recipe.js";
 import { choiceArg, intArg } from "./args.js";
 import type { ProbeMethod } from "../probes/source.js";
 

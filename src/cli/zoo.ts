@@ -6,10 +6,10 @@ import { DWSNETS_SIREN, SIREN_INITS, renderSiren, type SirenArchitecture } from 
 import { encodePng, toBytes } from "../report/png.js";
 import { createProgress } from "../report/progress.js";
 import { Zoo } from "../zoo/format.js";
-import { buildInrZooParallel } from "../zoo/inr-builder.js";
-import { buildCnnZoo } from "../zoo/cnn-builder.js";
-import { DEFAULT_CNN_RECIPE } from "../zoo/cnn-recipe.js";
-import { DEFAULT_INR_RECIPE } from "../zoo/inr-fit.js";
+import { buildInrZooParallel } from "../build/inr-builder.js";
+import { buildCnnZoo } from "../build/cnn-builder.js";
+import { DEFAULT_CNN_RECIPE } from "../build/cnn-recipe.js";
+import { DEFAULT_INR_RECIPE } from "../build/inr-fit.js";
 import { summarizeZoo } from "../zoo/summary.js";
 import { UsageError, choiceArg, intArg, numArg, requiredArg } from "./args.js";
 import { exportCommand, importCommand } from "./zoo-interop.js";

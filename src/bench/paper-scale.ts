@@ -5,13 +5,13 @@
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Rng } from "../src/engine/index.js";
-import { DWSNETS_SIREN, initSiren, sirenParameterShapes } from "../src/nets/siren.js";
-import { DEFAULT_TRAIN_CONFIG } from "../src/train/config.js";
-import { train } from "../src/train/trainer.js";
-import { writeFileAtomic } from "../src/io/atomic.js";
-import { manifestJson, planShards, type ZooManifest } from "../src/zoo/format.js";
-import { encodeSafetensors, type SafeArray } from "../src/io/safetensors.js";
+import { Rng } from "../engine/index.js";
+import { DWSNETS_SIREN, initSiren, sirenParameterShapes } from "../nets/siren.js";
+import { DEFAULT_TRAIN_CONFIG } from "../train/config.js";
+import { train } from "../train/trainer.js";
+import { writeFileAtomic } from "../io/atomic.js";
+import { manifestJson, planShards, type ZooManifest } from "../zoo/format.js";
+import { encodeSafetensors, type SafeArray } from "../io/safetensors.js";
 
 export interface PaperScaleFigures { networks: number; steps: number; seconds: number; stepsPerSec: number; modelsPerSec: number }
 

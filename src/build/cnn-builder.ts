@@ -8,15 +8,16 @@ import { CNN_INPUT_DESCRIPTION, CNN_INPUT_SIZE, cnnInputs } from "../data/cnn-in
 import { loadImageSet, type ImageSetName } from "../data/image-sets.js";
 import { cnnParameterShapes, withActivation } from "../nets/cnn.js";
 import type { SizedCnnArchitecture } from "../nets/family.js";
+import { smallCnnZooArchitecture } from "../nets/small-cnn.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import {
   CNN_ACTIVATIONS, CNN_INITS, CNN_OPTIMIZERS, DEFAULT_CNN_RECIPE, drawHyperparameters, trainingSize,
   type CnnHyperparameters, type CnnRecipe, type CnnZooActivation,
 } from "./cnn-recipe.js";
 import { CnnTrainer, jobRng, scoreCnns, type CnnJob, type CnnResult, type CnnScore } from "./cnn-train.js";
-import { encodeShard, planShards, type ZooManifest } from "./format.js";
-import { nfnSplits } from "./nfn-split.js";
-import { ShardCollector, openShardBuild, runShardWorkers, type ShardBuildReport } from "./shard-build.js";
+import { encodeShard, planShards, type ZooManifest } from "../zoo/format.js";
+import { nfnSplits } from "../zoo/nfn-split.js";
+import { ShardCollector, openShardBuild, runShardWorkers, type ShardBuildReport } from "../zoo/shard-build.js";
 import { PROBEGEN_VERSION } from "../version.js";
 
 export interface CnnZooOptions {
@@ -41,17 +42,10 @@ export interface CnnProgress {
   attempt: number;
 }
 
-/** The Small CNN Zoo architecture as the generic CNN family; each network's activation is its
+/** The Small CNN Zoo architecture whose networks each take their activation from the
  * `activation` field (codes into activationByField.names). */
-export function smallCnnZooArchitecture(): SizedCnnArchitecture & { activationByField: { field: string; names: string[] } } {
-  return {
-    inChannels: 1,
-    layers: [0, 1, 2].map(() => ({ channels: 16, kernel: 3, stride: 2, padding: 1, activation: "relu" as const })),
-    residual: false,
-    classes: 10,
-    inputSize: CNN_INPUT_SIZE,
-    activationByField: { field: "activation", names: [...CNN_ACTIVATIONS] },
-  };
+export function smallCnnZooVariants(): SizedCnnArchitecture & { activationByField: { field: string; names: string[] } } {
+  return { ...smallCnnZooArchitecture(), activationByField: { field: "activation", names: [...CNN_ACTIVATIONS] } };
 }
 
 const FIELDS: ZooManifest["fields"] = [
@@ -78,7 +72,7 @@ export interface CnnBuild {
   opts: CnnZooOptions;
   seed: number;
   recipe: CnnRecipe;
-  arch: ReturnType<typeof smallCnnZooArchitecture>;
+  arch: ReturnType<typeof smallCnnZooVariants>;
   manifest: ZooManifest;
   /** Training image pool [n, 1, 32, 32], its labels and its indices in the image set's train split. */
   pool: { images: Float32Array; labels: Uint8Array; indices: Int32Array };
@@ -114,7 +108,7 @@ export function describeCnnBuild(opts: CnnZooOptions): CnnBuild {
   check("--test-images", recipe.testImages, 1, set.test.count);
   check("--train-eval-images", recipe.trainEvalImages, 1, set.train.count);
   check("--epochs", recipe.epochsRange[0], 1, recipe.epochsRange[1]);
-  const arch = smallCnnZooArchitecture();
+  const arch = smallCnnZooVariants();
   const poolIdx = pickSorted(new Rng(seed, "cnn-zoo:train-pool"), recipe.trainImages, set.train.count);
   const testIdx = pickSorted(new Rng(seed, "cnn-zoo:test-images"), recipe.testImages, set.test.count);
   const pool = { images: cnnInputs(set, "train", poolIdx), labels: Uint8Array.from(poolIdx, (i) => set.train.labels[i]), indices: poolIdx };

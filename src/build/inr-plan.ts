@@ -3,7 +3,7 @@
 // INRs of its training images in the public sets' proportion (5k of 60k: 55k/5k/10k in all).
 import { Rng } from "../engine/index.js";
 import type { ImageSet } from "../data/image-sets.js";
-import type { Ranges, SplitName } from "./format.js";
+import type { Ranges, SplitName } from "../zoo/format.js";
 
 export interface InrPlanEntry {
   /** Split of the image set the source image comes from. */

@@ -4,13 +4,13 @@ import { join } from "node:path";
 import { imagePixels, loadImageSet, type ImageSet, type ImageSetName } from "../data/image-sets.js";
 import { DWSNETS_SIREN, gridCoordinates, sirenParameterShapes, type SirenArchitecture } from "../nets/siren.js";
 import { writeFileAtomic } from "../io/atomic.js";
-import { encodeShard, planShards, type ZooManifest } from "./format.js";
-import { ShardCollector, openShardBuild, runShardWorkers, type ShardBuildReport } from "./shard-build.js";
+import { encodeShard, planShards, type ZooManifest } from "../zoo/format.js";
+import { ShardCollector, openShardBuild, runShardWorkers, type ShardBuildReport } from "../zoo/shard-build.js";
 import { DEFAULT_INR_RECIPE, InrFitter, type InrJob, type InrRecipe, type InrResult } from "./inr-fit.js";
 import { planInrZoo, type InrPlan, type InrPlanEntry } from "./inr-plan.js";
 import { PROBEGEN_VERSION } from "../version.js";
 
-export { BUILD_FILE } from "./shard-build.js";
+export { BUILD_FILE } from "../zoo/shard-build.js";
 
 export interface InrZooOptions {
   dataset: ImageSetName;

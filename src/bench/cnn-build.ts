@@ -3,10 +3,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildCnnZoo } from "../src/zoo/cnn-builder.js";
-import { DEFAULT_CNN_RECIPE, type CnnRecipe } from "../src/zoo/cnn-recipe.js";
-import { Zoo } from "../src/zoo/format.js";
-import { summarizeZoo } from "../src/zoo/summary.js";
+import { buildCnnZoo } from "../build/cnn-builder.js";
+import { DEFAULT_CNN_RECIPE, type CnnRecipe } from "../build/cnn-recipe.js";
+import { Zoo } from "../zoo/format.js";
+import { summarizeZoo } from "../zoo/summary.js";
 
 export interface CnnBuildFigures {
   networks: number;

@@ -2,12 +2,13 @@
 // W1: 32 SIRENs x 64 probes from the coordinate generator, 6-layer head, cross-entropy.
 // W2: 32 small CNNs x 64 probes from the 5-layer transposed-conv generator, head input 640,
 //     one output, MSE.
-import { Adam, Tensor, backward, crossEntropy, mseLoss, reshape, tidy, Rng, type HasParameters } from "../src/engine/index.js";
-import { DWSNETS_SIREN, sirenForward, sirenParameterShapes } from "../src/nets/siren.js";
-import { SMALL_CNN_ZOO, smallCnnForward, smallCnnParameterShapes } from "../src/nets/small-cnn.js";
-import { CoordinateGenerator } from "../src/probes/coordinate-generator.js";
-import { ImageGenerator } from "../src/probes/image-generator.js";
-import { MlpHead } from "../src/train/head.js";
+import { Adam, Tensor, backward, crossEntropy, mseLoss, reshape, tidy, Rng, type HasParameters } from "../engine/index.js";
+import { DWSNETS_SIREN, sirenForward, sirenParameterShapes } from "../nets/siren.js";
+import { smallCnnZooArchitecture } from "../nets/small-cnn.js";
+import { cnnForward, cnnParameterShapes } from "../nets/cnn.js";
+import { CoordinateGenerator } from "../probes/coordinate-generator.js";
+import { ImageGenerator } from "../probes/image-generator.js";
+import { MlpHead } from "../train/head.js";
 
 export interface Workload {
   readonly name: string;
@@ -65,14 +66,15 @@ export function makeW2(seed = 0, B = 32, K = 64): Workload {
   const gen = new ImageGenerator(K, rng.fork("gen"));
   const head = new MlpHead(K * 10, 1, rng.fork("head"));
   const zrng = rng.fork("zoo");
-  const zoo = stackedZoo(smallCnnParameterShapes(SMALL_CNN_ZOO), B, (name, shape, out) => {
+  const arch = smallCnnZooArchitecture();
+  const zoo = stackedZoo(cnnParameterShapes(arch), B, (name, shape, out) => {
     const fanIn = shape.slice(1).reduce((a, b) => a * b, 1);
     if (name.endsWith("bias")) zrng.fillNormal(out, 0, 0.05);
     else zrng.fillNormal(out, 0, Math.sqrt(2 / fanIn));
   });
   const labels = Array.from({ length: B }, () => zrng.uniform());
   const forward = () => {
-    const logits = smallCnnForward(SMALL_CNN_ZOO, zoo, gen.forward()); // [B, K, 10]
+    const logits = cnnForward(arch, zoo, gen.forward()); // [B, K, 10]
     return head.forward(reshape(logits, [B, K * 10]));
   };
   return {

@@ -1,7 +1,7 @@
 // probegen's benchmarks: training-step rates of W1 and W2, GEMM throughput (W3), and memory.
 // Figures are medians of individually timed repetitions after warm-up; compare them within one
 // run, as ratios, since the machine is shared and noisy.
-import { getRuntime, kernels, Rng, Tensor } from "../src/engine/index.js";
+import { getRuntime, kernels, Rng, Tensor } from "../engine/index.js";
 import { makeW1, makeW2, trainer, type Workload } from "./workloads.js";
 import { fitBench, type FitFigures } from "./inr-fit.js";
 import { paperScaleBench, type PaperScaleFigures } from "./paper-scale.js";
