@@ -10,7 +10,8 @@ import { Rng, Tensor, backward, scatterRows, tidy, zooDropout } from "../src/eng
 import { cnnInputs } from "../src/data/cnn-input.js";
 import { loadImageSet } from "../src/data/image-sets.js";
 import { cnnForward } from "../src/nets/cnn.js";
-import { networkFamily } from "../src/nets/family.js";
+import { networkArchitecture } from "../src/nets/family.js";
+import type { ProbeRepresentation } from "../src/train/probe-representation.js";
 import { DEFAULT_TRAIN_CONFIG } from "../src/train/config.js";
 import { ProbingModel } from "../src/train/probing-model.js";
 import { train } from "../src/train/trainer.js";
@@ -149,17 +150,16 @@ test("probing a zoo of mixed activations: each network is evaluated with its own
   const data = new ZooData(zoo);
   const config = { ...DEFAULT_TRAIN_CONFIG, zoo: zooDir, method: "data" as const, probes: 3, head: { width: 8, depth: 2 } };
   const model = new ProbingModel(config, zoo.manifest, 1, data);
-  const probes = model.source!.forward();
+  const probes = (model.representation as ProbeRepresentation).source.forward();
   assert.deepEqual(probes.shape, [3, 1, 32, 32]);
   assert.ok(probes.data.every((v) => v >= -1 && v <= 1) && probes.data.filter((v) => v === -1).length > 3 * 128, "images with their black padding");
   tidy(() => {
     const rows = [0, 1, 2, 3, 4, 5];
     const rep = model.represent(data, rows);
-    const family = networkFamily("cnn");
+    const arch = networkArchitecture("cnn", zoo.manifest.architectures[0].architecture);
     const codes = data.fields.get("activation")!;
     rows.forEach((n, r) => {
-      const arch = family.variant(zoo.manifest.architectures[0].architecture, codes[n]);
-      const one = cnnForward(arch as never, data.gather([n]), probes);
+      const one = arch.variant(codes[n]).forward(data.gather([n]), probes);
       assert.deepEqual(Array.from(rep.data.subarray(r * 30, (r + 1) * 30)), Array.from(one.data), `network ${n}`);
     });
   });

@@ -12,7 +12,7 @@ import { Tensor, tidy } from "../src/engine/index.js";
 import { readTorchCheckpoint, decodeTorchCheckpoint, TorchTensor } from "../src/io/torch-checkpoint.js";
 import { PyObject } from "../src/io/pickle.js";
 import { cnnForward } from "../src/nets/cnn.js";
-import { networkFamily, type SizedCnnArchitecture } from "../src/nets/family.js";
+import { networkArchitecture, type SizedCnnArchitecture } from "../src/nets/family.js";
 import { sirenForward, type SirenArchitecture } from "../src/nets/siren.js";
 import { Zoo, rangesIndices } from "../src/zoo/format.js";
 import { importDwsnets, exportDwsnets, planDwsnetsImport } from "../src/zoo/interop/dwsnets.js";
@@ -51,10 +51,9 @@ function forwardOne(zoo: Zoo, index: number, inputs: Float32Array, inputShape: n
     const params = new Map(entry.parameters.map((p) => [p.name, Tensor.from(net.params.get(p.name)!, [1, ...p.shape])]));
     const x = Tensor.from(inputs, inputShape);
     if (zoo.manifest.family === "siren") return Float32Array.from(sirenForward(entry.architecture as unknown as SirenArchitecture, params, x).data);
-    const family = networkFamily("cnn");
-    const field = family.variantField(entry.architecture);
-    const arch = field === null ? entry.architecture : family.variant(entry.architecture, net.fields.get(field)!);
-    return Float32Array.from(cnnForward(arch as unknown as SizedCnnArchitecture, params, x).data);
+    const bound = networkArchitecture("cnn", entry.architecture);
+    const arch = bound.variantField === null ? bound : bound.variant(net.fields.get(bound.variantField)!);
+    return Float32Array.from(arch.forward(params, x).data);
   });
 }
 

@@ -1,4 +1,5 @@
 // Argument helpers shared by the commands.
+import { parseArgs, type ParseArgsConfig } from "node:util";
 
 /** Bad command-line input: the command prints the message and its usage hint, exit code 2. */
 export class UsageError extends Error {
@@ -8,19 +9,41 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * node:util's parseArgs, except that a negative number after an option that takes a value is
+ * that option's value (`--probes -5`), so that it gets the option's own range error rather than
+ * parseArgs' "ambiguous" message.
+ */
+export function parseCommandArgs<T extends ParseArgsConfig>(config: T & { args: string[] }): ReturnType<typeof parseArgs<T>> {
+  const takesValue = new Set(Object.entries(config.options ?? {}).filter(([, o]) => o.type === "string").map(([k]) => `--${k}`));
+  const args: string[] = [];
+  for (let i = 0; i < config.args.length; i++) {
+    const a = config.args[i], next = config.args[i + 1];
+    if (takesValue.has(a) && next !== undefined && /^-\d|^-\.\d|^-Infinity$|^-inf$/i.test(next)) {
+      args.push(`${a}=${next}`);
+      i++;
+    } else args.push(a);
+  }
+  return parseArgs({ ...config, args }) as ReturnType<typeof parseArgs<T>>;
+}
+
+/** A whole number written in decimal digits (not "0x10", "1e3" or " 5"). */
 export function intArg(name: string, value: string | undefined, def: number, min = -Infinity, max = Infinity): number {
   if (value === undefined) return def;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
+  const n = /^[+-]?\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
     throw new UsageError(`--${name} must be an integer${min > -Infinity ? ` >= ${min}` : ""}${max < Infinity ? ` and <= ${max}` : ""}, got "${value}"`);
   }
   return n;
 }
 
-export function numArg(name: string, value: string | undefined, def: number, min = -Infinity): number {
+/** A finite decimal number (scientific notation allowed), at least `min`, or above it when `exclusive`. */
+export function numArg(name: string, value: string | undefined, def: number, min = -Infinity, exclusive = false): number {
   if (value === undefined) return def;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < min) throw new UsageError(`--${name} must be a number${min > -Infinity ? ` >= ${min}` : ""}, got "${value}"`);
+  const n = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(value.trim()) ? Number(value) : NaN;
+  if (!Number.isFinite(n) || n < min || (exclusive && n === min)) {
+    throw new UsageError(`--${name} must be a number${min > -Infinity ? ` ${exclusive ? ">" : ">="} ${min}` : ""}, got "${value}"`);
+  }
   return n;
 }
 

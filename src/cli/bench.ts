@@ -1,7 +1,6 @@
 // probegen bench
-import { parseArgs } from "node:util";
 import { runBench, BENCH_WORKLOADS } from "../bench/run.js";
-import { UsageError } from "./args.js";
+import { UsageError, parseCommandArgs } from "./args.js";
 
 export const BENCH_USAGE = `Usage: probegen bench [--json] [--only w1,w2,w3,fit,cnn,paper] [--quick]
 
@@ -23,7 +22,7 @@ Options:
   -h, --help     show this help`;
 
 export async function benchCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommandArgs({
     args: argv,
     options: {
       json: { type: "boolean", default: false },

@@ -1,6 +1,5 @@
 // probegen demo: the main job end to end, on a small MNIST INR zoo (classification) or a small
 // Fashion-MNIST Small-CNN zoo (predicting test accuracy).
-import { parseArgs } from "node:util";
 import { existsSync, rmSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -12,7 +11,7 @@ import { buildInrZooParallel } from "../build/inr-builder.js";
 import { DEFAULT_INR_RECIPE } from "../build/inr-fit.js";
 import { buildCnnZoo } from "../build/cnn-builder.js";
 import { DEFAULT_CNN_RECIPE } from "../build/cnn-recipe.js";
-import { choiceArg, intArg } from "./args.js";
+import { choiceArg, intArg, parseCommandArgs } from "./args.js";
 import type { ProbeMethod } from "../probes/source.js";
 
 export const DEMO_USAGE = `Usage: probegen demo [--task inr|cnn] [--count N] [--probes K] [--epochs N] [--cache DIR] [--json]
@@ -43,7 +42,7 @@ export function defaultCacheDir(): string {
 }
 
 export async function demoCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommandArgs({
     args: argv,
     options: {
       count: { type: "string" }, probes: { type: "string" }, epochs: { type: "string" }, "fit-steps": { type: "string" },

@@ -1,5 +1,4 @@
 // probegen train | eval
-import { parseArgs } from "node:util";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { METHODS } from "../probes/source.js";
@@ -11,7 +10,7 @@ import { ProbingModel } from "../train/probing-model.js";
 import { readRunFile, runArchitecture, train } from "../train/trainer.js";
 import { ZooData } from "../train/zoo-data.js";
 import { SPLIT_NAMES, Zoo } from "../zoo/format.js";
-import { UsageError, choiceArg, intArg, numArg, requiredArg } from "./args.js";
+import { UsageError, choiceArg, intArg, numArg, requiredArg, parseCommandArgs } from "./args.js";
 
 const d = DEFAULT_TRAIN_CONFIG;
 
@@ -46,6 +45,8 @@ Options:
                                U(-1,1), inside the INRs' domain
   --data DIR                   folder of the image set's IDX files, for data probes (default:
                                its installed package)
+  --skip-nonfinite             leave out networks whose weights are not all finite (without it
+                               such a zoo is refused, naming a network and its shard)
   --resume                     continue RUN from its last checkpoint
   --json                       print the result as JSON on stdout
   -h, --help                   show this help`;
@@ -61,7 +62,7 @@ function list(name: string, v: string | undefined, def: number[]): number[] {
 }
 
 export function trainCommand(argv: string[]): number {
-  const { values } = parseArgs({
+  const { values } = parseCommandArgs({
     args: argv,
     options: {
       zoo: { type: "string" }, out: { type: "string" }, method: { type: "string" }, probes: { type: "string" },
@@ -69,7 +70,7 @@ export function trainCommand(argv: string[]): number {
       seed: { type: "string" }, "eval-every": { type: "string" }, "head-width": { type: "string" }, "head-depth": { type: "string" },
       latent: { type: "string" }, "generator-hidden": { type: "string" }, "generator-activation": { type: "string" },
       "vanilla-init": { type: "string" }, "generator-layers": { type: "string" }, "generator-width": { type: "string" },
-      data: { type: "string" },
+      data: { type: "string" }, "skip-nonfinite": { type: "boolean", default: false },
       resume: { type: "boolean", default: false }, json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -83,7 +84,7 @@ export function trainCommand(argv: string[]): number {
     probes: intArg("probes", values.probes, d.probes, 1),
     epochs: intArg("epochs", values.epochs, d.epochs, 1),
     batch: intArg("batch", values.batch, d.batch, 1),
-    lr: numArg("lr", values.lr, d.lr, Number.MIN_VALUE),
+    lr: numArg("lr", values.lr, d.lr, 0, true),
     weightDecay: numArg("weight-decay", values["weight-decay"], d.weightDecay, 0),
     seed: intArg("seed", values.seed, d.seed),
     evalEvery: intArg("eval-every", values["eval-every"], d.evalEvery, 1),
@@ -93,10 +94,11 @@ export function trainCommand(argv: string[]): number {
       hidden: list("generator-hidden", values["generator-hidden"], d.generator.hidden),
       layers: Number(choiceArg("generator-layers", values["generator-layers"], ["5", "6"] as const, String(d.generator.layers) as "5" | "6")) as 5 | 6,
       activation: choiceArg("generator-activation", values["generator-activation"], ["none", "relu"] as const, d.generator.activation),
-      widthMultiplier: numArg("generator-width", values["generator-width"], d.generator.widthMultiplier, Number.MIN_VALUE),
+      widthMultiplier: numArg("generator-width", values["generator-width"], d.generator.widthMultiplier, 0, true),
     },
     vanillaInit: choiceArg("vanilla-init", values["vanilla-init"], ["normal", "uniform"] as const, d.vanillaInit),
     dataDir: values.data,
+    ...(values["skip-nonfinite"] ? { skipNonFinite: true } : {}),
   };
   let bar = createProgress("", 0, "steps", null);
   let lastNote = "";
@@ -120,7 +122,7 @@ export function trainCommand(argv: string[]): number {
 }
 
 export function evalCommand(argv: string[]): number {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandArgs({
     args: argv, allowPositionals: true,
     options: {
       zoo: { type: "string" }, split: { type: "string" }, checkpoint: { type: "string" },
@@ -142,12 +144,13 @@ export function evalCommand(argv: string[]): number {
   if (zoo.manifest.family !== rf.family || (rf.architecture !== undefined && JSON.stringify(zooArch.architecture) !== JSON.stringify(rf.architecture))) {
     throw new Error(`${join(run, "config.json")}: the run was trained on ${rf.family} networks ${JSON.stringify(rf.architecture ?? "of mixed architectures")}, but ${zooDir} holds ${zoo.manifest.family} networks ${JSON.stringify(zooArch.architecture ?? `of ${zoo.manifest.architectures.length} architectures`)}`);
   }
-  const data = new ZooData(zoo);
+  const data = new ZooData(zoo, { skipNonFinite: rf.config.skipNonFinite });
+  if (data.splits[split].length === 0) throw new Error(`${join(zooDir, "zoo.json")}: the ${split} split holds no networks${data.skippedNonFinite.length > 0 ? " (after leaving out those with non-finite weights)" : ""}`);
   if (data.task !== rf.task || data.classes !== rf.classes) {
     throw new Error(`${zooDir}: a ${data.task} zoo${data.classes ? ` of ${data.classes} classes` : ""}, but the run was trained for ${rf.task}${rf.classes ? ` of ${rf.classes} classes` : ""}`);
   }
   const model = new ProbingModel(rf.config, zoo.manifest, data.outputs, data);
-  const info = loadCheckpoint(run, which, model.namedParameters());
+  const info = loadCheckpoint(run, which, model.savedTensors());
   const ev = evaluateSplit(model, data, data.splits[split]);
   const header = `${run} (${which} checkpoint, step ${info.step}) on ${split} of ${zooDir}: ${ev.count} networks`;
   const base = { run, zoo: zooDir, split, checkpoint: which, step: info.step, count: ev.count, loss: ev.loss };

@@ -1,5 +1,4 @@
 // probegen zoo import | export: the public zoos' own files in and out.
-import { parseArgs } from "node:util";
 import { IMAGE_SET_NAMES } from "../data/image-sets.js";
 import { createProgress } from "../report/progress.js";
 import { Zoo } from "../zoo/format.js";
@@ -9,7 +8,7 @@ import type { ExportReport } from "../zoo/interop/export-folder.js";
 import type { ImportReport } from "../zoo/interop/import-build.js";
 import { exportSmallCnnZoo, importSmallCnnZoo } from "../zoo/interop/small-cnn-zoo.js";
 import { exportWildPark, importWildPark } from "../zoo/interop/wild-park.js";
-import { UsageError, choiceArg, intArg, numArg, requiredArg } from "./args.js";
+import { UsageError, choiceArg, intArg, numArg, requiredArg, parseCommandArgs } from "./args.js";
 
 const IMPORT_COMMON = `  --out DIR          the zoo to write (required); rerun the same command to resume
   --shard-size N     networks per shard file (1000)
@@ -141,7 +140,7 @@ export async function importCommand(argv: string[]): Promise<number> {
     };
   };
   if (kind === "dwsnets") {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseCommandArgs({
       args: rest, allowPositionals: true, strict: true,
       options: { ...COMMON_OPTIONS, root: { type: "string" }, dataset: { type: "string" }, w0: { type: "string" }, "skip-nonfinite": { type: "boolean", default: false } },
     });
@@ -152,7 +151,7 @@ export async function importCommand(argv: string[]): Promise<number> {
     const r = await importDwsnets({
       splitsFile: positionals[0], out, root: values.root,
       dataset: values.dataset === undefined ? undefined : choiceArg("dataset", values.dataset, IMAGE_SET_NAMES),
-      w0: numArg("w0", values.w0, 30, 0), skipNonFinite: values["skip-nonfinite"],
+      w0: numArg("w0", values.w0, 30, 0, true), skipNonFinite: values["skip-nonfinite"],
       shardSize: intArg("shard-size", values["shard-size"], 1000, 1), workers: intArg("workers", values.workers, 1, 1, 64), onProgress: p.onProgress,
     });
     p.finish();
@@ -163,7 +162,7 @@ export async function importCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (kind === "small-cnn-zoo") {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseCommandArgs({
       args: rest, allowPositionals: true, strict: true,
       options: {
         ...COMMON_OPTIONS, split: { type: "string" }, "split-reading": { type: "string" }, step: { type: "string" }, padding: { type: "string" },
@@ -192,7 +191,7 @@ export async function importCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (kind === "wild-park") {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseCommandArgs({
       args: rest, allowPositionals: true, strict: true,
       options: { ...COMMON_OPTIONS, root: { type: "string" }, step: { type: "string" }, "input-size": { type: "string" }, "skip-nonfinite": { type: "boolean", default: false } },
     });
@@ -217,7 +216,7 @@ export async function importCommand(argv: string[]): Promise<number> {
 }
 
 export function exportCommand(argv: string[]): number {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandArgs({
     args: argv, allowPositionals: true, strict: true,
     options: { format: { type: "string" }, out: { type: "string" }, layout: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } },
   });

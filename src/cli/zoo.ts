@@ -1,5 +1,4 @@
 // probegen zoo build | info | render
-import { parseArgs } from "node:util";
 import { writeFileSync } from "node:fs";
 import { IMAGE_SET_NAMES } from "../data/image-sets.js";
 import { DWSNETS_SIREN, SIREN_INITS, renderSiren, type SirenArchitecture } from "../nets/siren.js";
@@ -11,7 +10,7 @@ import { buildCnnZoo } from "../build/cnn-builder.js";
 import { DEFAULT_CNN_RECIPE } from "../build/cnn-recipe.js";
 import { DEFAULT_INR_RECIPE } from "../build/inr-fit.js";
 import { summarizeZoo } from "../zoo/summary.js";
-import { UsageError, choiceArg, intArg, numArg, requiredArg } from "./args.js";
+import { UsageError, choiceArg, intArg, numArg, requiredArg, parseCommandArgs } from "./args.js";
 import { exportCommand, importCommand } from "./zoo-interop.js";
 
 export const ZOO_USAGE = `Usage: probegen zoo <build|import|export|info|render> [options]
@@ -112,7 +111,7 @@ function pairArg(name: string, v: string | undefined, def: [number, number], int
 }
 
 async function buildCnn(rest: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommandArgs({
     args: rest,
     options: {
       ...BUILD_OPTIONS,
@@ -172,7 +171,7 @@ async function build(argv: string[]): Promise<number> {
   if (kind === "-h" || kind === "--help") { console.log(`${BUILD_USAGE}\n\n${BUILD_CNN_USAGE}`); return 0; }
   if (kind === "cnn") return buildCnn(rest);
   if (kind !== "inr") throw new UsageError(kind === undefined ? "zoo build needs a zoo kind: `probegen zoo build inr|cnn ...`" : `unknown zoo kind "${kind}" (expected inr or cnn)`);
-  const { values } = parseArgs({
+  const { values } = parseCommandArgs({
     args: rest,
     options: {
       ...BUILD_OPTIONS,
@@ -185,13 +184,13 @@ async function build(argv: string[]): Promise<number> {
   const { dataset, count, out, seed, shardSize, workers } = buildArgs(values, 1000);
   const recipe = {
     steps: intArg("steps", values.steps, DEFAULT_INR_RECIPE.steps, 0),
-    lr: numArg("lr", values.lr, DEFAULT_INR_RECIPE.lr, 0),
+    lr: numArg("lr", values.lr, DEFAULT_INR_RECIPE.lr, 0, true),
     psnr: numArg("psnr", values.psnr, DEFAULT_INR_RECIPE.psnr),
     init: choiceArg("init", values.init, SIREN_INITS, DEFAULT_INR_RECIPE.init),
   };
   const hidden = values.hidden === undefined ? DWSNETS_SIREN.hidden
     : values.hidden.split(",").map((w) => intArg("hidden", w.trim(), 0, 1, 4096));
-  const arch: SirenArchitecture = { ...DWSNETS_SIREN, hidden, w0: numArg("w0", values.w0, DWSNETS_SIREN.w0, 0) };
+  const arch: SirenArchitecture = { ...DWSNETS_SIREN, hidden, w0: numArg("w0", values.w0, DWSNETS_SIREN.w0, 0, true) };
   const progress = createProgress(`fitting ${dataset} INRs`, count, "INRs");
   let psnrSum = 0, fittedNow = 0;
   const report = await buildInrZooParallel({
@@ -218,7 +217,7 @@ async function build(argv: string[]): Promise<number> {
 }
 
 function info(argv: string[]): number {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandArgs({
     args: argv, allowPositionals: true,
     options: { json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } },
     strict: true,
@@ -246,7 +245,7 @@ function info(argv: string[]): number {
 }
 
 function render(argv: string[]): number {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandArgs({
     args: argv, allowPositionals: true,
     options: {
       index: { type: "string" }, out: { type: "string" }, size: { type: "string" },

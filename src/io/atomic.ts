@@ -1,21 +1,49 @@
 // Atomic file writes: write a temporary file in the same folder, flush it, then rename it over
-// the target, so a reader (or a resumed build) never sees half a file.
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+// the target, so a reader (or a resumed build) never sees half a file. A failure (a full disk,
+// no permission) names the file and leaves no temporary file behind.
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { FileWriteError, describeSystemError } from "../file-error.js";
+
+/** The temporary name writeFileAtomic uses for `file` in this process. */
+export function temporaryName(file: string): string {
+  return join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+}
 
 export function writeFileAtomic(file: string, data: Uint8Array | string): void {
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+  const tmp = temporaryName(file);
   const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-  const fd = openSync(tmp, "w");
+  let fd: number;
+  try {
+    fd = openSync(tmp, "w");
+  } catch (e) {
+    throw new FileWriteError(file, `cannot be written: ${describeSystemError(e)}`);
+  }
   try {
     let off = 0;
     while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
     fsyncSync(fd);
-  } catch (e) {
     closeSync(fd);
+  } catch (e) {
+    try { closeSync(fd); } catch { /* already closed */ }
     rmSync(tmp, { force: true });
-    throw e;
+    throw new FileWriteError(file, `cannot be written: ${describeSystemError(e)}`);
   }
-  closeSync(fd);
-  renameSync(tmp, file);
+  try {
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new FileWriteError(file, `cannot be written: ${describeSystemError(e)}`);
+  }
+}
+
+/** Removes temporary files an interrupted writeFileAtomic left in `dir` (any process's). */
+export function removeStaleTemporaries(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) if (/^\..+\.\d+\.tmp$/.test(n)) rmSync(join(dir, n), { force: true });
 }

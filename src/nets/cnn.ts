@@ -4,6 +4,7 @@
 // architecture; parameters stacked over networks under the Wild Park names
 // layers.{i}.weight [B, O, C, k, k], layers.{i}.bias [B, O], fc.weight [B, classes, C], fc.bias.
 import { activation, addLeadingChannels, conv2d, globalAvgPool, linear, ShapeError, type ActivationName, type Tensor } from "../engine/index.js";
+import { ArchitectureError, fieldsOf } from "./spec-check.js";
 
 export type CnnActivation = ActivationName;
 
@@ -28,6 +29,33 @@ export interface CnnArchitecture {
    */
   residual?: number[] | false;
   classes: number;
+}
+
+export const CNN_ACTIVATION_NAMES: readonly CnnActivation[] = ["relu", "gelu", "tanh", "sigmoid", "leaky_relu", "sin", "none"];
+
+/** A CNN architecture as recorded (zoo.json), checked: an ArchitectureError names the bad field. */
+export function parseCnnArchitecture(spec: unknown, path = "architecture"): CnnArchitecture {
+  const f = fieldsOf(spec, path);
+  const layers = f.list("layers").map((l, i): CnnLayerSpec => {
+    const g = fieldsOf(l, `${path}.layers[${i}]`);
+    return {
+      channels: g.int("channels", 1), kernel: g.int("kernel", 1), stride: g.int("stride", 1), padding: g.int("padding", 0),
+      activation: g.choice("activation", CNN_ACTIVATION_NAMES), ...(g.optional("w0") ? { w0: g.num("w0", true) } : {}),
+    };
+  });
+  if (layers.length === 0) throw new ArchitectureError(`${path}.layers is empty: a CNN has at least one convolution`);
+  const residual = f.record.residual;
+  const arch: CnnArchitecture = {
+    inChannels: f.int("inChannels", 1), layers,
+    ...(residual === undefined || residual === false ? { residual: residual as false | undefined } : { residual: f.ints("residual", -1) }),
+    classes: f.int("classes", 1),
+  };
+  try {
+    residualSources(arch);
+  } catch (e) {
+    throw new ArchitectureError(`${path}.${(e as Error).message}`);
+  }
+  return arch;
 }
 
 /** The residual source of each layer (-1 for none), checked against the layers. */

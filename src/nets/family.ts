@@ -1,41 +1,12 @@
-// Network families a zoo can hold: how to evaluate a batch of them on probes, what a probe is,
-// and what one evaluation costs. Probing code goes through this, never through a family directly.
+// Network families a zoo can hold. An architecture as zoo.json records it is checked by its
+// family and bound to it: the result knows its probe shape, outputs and cost, and evaluates a
+// batch of its networks on probes. Probing code goes through this, never through a family's
+// own module, and never sees an unchecked architecture.
 import { reshape, type ActivationName, type Tensor } from "../engine/index.js";
-import { sirenFlopsPerPoint, sirenForward, type SirenArchitecture } from "./siren.js";
-import { cnnFlopsPerImage, cnnForward, withActivation, type CnnArchitecture } from "./cnn.js";
-
-export interface NetworkFamily {
-  readonly name: string;
-  /** Shape of one probe input: [2] for coordinates, [C, H, W] for images. */
-  probeShape(arch: Record<string, unknown>): number[];
-  /** Outputs per probe (1 for an INR, the logits of a classifier). */
-  outputsPerProbe(arch: Record<string, unknown>): number;
-  /** B networks (stacked params) on K shared probes [K, ...probeShape] -> representation [B, K * outputs]. */
-  represent(arch: Record<string, unknown>, params: ReadonlyMap<string, Tensor>, probes: Tensor): Tensor;
-  /** Forward FLOPs of one network on one probe. */
-  flopsPerProbe(arch: Record<string, unknown>): number;
-  /**
-   * Zoos whose networks differ in one way the weights do not show (e.g. the activation) name a
-   * metadata field holding a code per network; null when all networks share the architecture.
-   */
-  variantField(arch: Record<string, unknown>): string | null;
-  /** The architecture of the networks whose variant field holds `code`. */
-  variant(arch: Record<string, unknown>, code: number): Record<string, unknown>;
-}
-
-const siren: NetworkFamily = {
-  name: "siren",
-  probeShape: (arch) => [(arch as unknown as SirenArchitecture).inDim],
-  outputsPerProbe: (arch) => (arch as unknown as SirenArchitecture).outDim,
-  represent(arch, params, probes) {
-    const a = arch as unknown as SirenArchitecture;
-    const out = sirenForward(a, params, probes); // [B, K, outDim]
-    return reshape(out, [out.shape[0], out.shape[1] * out.shape[2]]);
-  },
-  flopsPerProbe: (arch) => sirenFlopsPerPoint(arch as unknown as SirenArchitecture),
-  variantField: () => null,
-  variant: (arch) => arch,
-};
+import { parseSirenArchitecture, sirenFlopsPerPoint, sirenForward, sirenParameterShapes, type SirenArchitecture } from "./siren.js";
+import { CNN_ACTIVATION_NAMES, cnnFlopsPerImage, cnnForward, cnnParameterShapes, parseCnnArchitecture, withActivation, type CnnArchitecture } from "./cnn.js";
+import { ArchitectureError, fieldsOf } from "./spec-check.js";
+import { ZooFormatError, type ZooManifest } from "../zoo/format.js";
 
 /**
  * CNNs of one architecture; the architecture records its square input size, and optionally a
@@ -43,31 +14,115 @@ const siren: NetworkFamily = {
  */
 export type SizedCnnArchitecture = CnnArchitecture & { inputSize: number; activationByField?: { field: string; names: ActivationName[] } };
 
-const cnn: NetworkFamily = {
-  name: "cnn",
-  probeShape: (arch) => {
-    const a = arch as unknown as SizedCnnArchitecture;
-    return [a.inChannels, a.inputSize, a.inputSize];
-  },
-  outputsPerProbe: (arch) => (arch as unknown as CnnArchitecture).classes,
-  represent(arch, params, probes) {
-    const out = cnnForward(arch as unknown as CnnArchitecture, params, probes); // [B, K, classes]
-    return reshape(out, [out.shape[0], out.shape[1] * out.shape[2]]);
-  },
-  flopsPerProbe: (arch) => cnnFlopsPerImage(arch as unknown as CnnArchitecture, (arch as unknown as SizedCnnArchitecture).inputSize),
-  variantField: (arch) => (arch as unknown as SizedCnnArchitecture).activationByField?.field ?? null,
-  variant(arch, code) {
-    const a = arch as unknown as SizedCnnArchitecture;
-    const name = a.activationByField?.names[code];
-    if (name === undefined) throw new RangeError(`activation code ${code} is not one of ${JSON.stringify(a.activationByField?.names ?? [])}`);
-    return withActivation(a, name) as unknown as Record<string, unknown>;
-  },
-};
+/** An architecture checked and bound to its family. */
+export interface NetworkArchitecture {
+  readonly family: string;
+  /** The architecture as recorded. */
+  readonly spec: Readonly<Record<string, unknown>>;
+  /** Parameter names and per-network shapes, state-dict order. */
+  readonly parameters: [string, number[]][];
+  /** Shape of one probe input: [2] for coordinates, [C, H, W] for images. */
+  readonly probeShape: number[];
+  /** Outputs per probe (1 for an INR, the logits of a classifier). */
+  readonly outputsPerProbe: number;
+  /** Forward FLOPs of one network on one probe. */
+  readonly flopsPerProbe: number;
+  /**
+   * Zoos whose networks differ in one way the weights do not show (e.g. the activation) name a
+   * metadata field holding a code per network; null when all networks share the architecture.
+   */
+  readonly variantField: string | null;
+  /** The architecture of the networks whose variant field holds `code`. */
+  variant(code: number): NetworkArchitecture;
+  /** B networks (stacked params) on K shared probes [K, ...probeShape] -> [B, K, outputs]. */
+  forward(params: ReadonlyMap<string, Tensor>, probes: Tensor): Tensor;
+}
 
-const families = new Map<string, NetworkFamily>([["siren", siren], ["cnn", cnn]]);
+/** B networks on K probes -> representation [B, K * outputs]. */
+export function represent(arch: NetworkArchitecture, params: ReadonlyMap<string, Tensor>, probes: Tensor): Tensor {
+  const out = arch.forward(params, probes);
+  return reshape(out, [out.shape[0], out.shape[1] * out.shape[2]]);
+}
 
-export function networkFamily(name: string): NetworkFamily {
-  const f = families.get(name);
-  if (f === undefined) throw new Error(`network family "${name}" is not supported for probing (known: ${[...families.keys()].join(", ")})`);
-  return f;
+function siren(spec: Record<string, unknown>, path: string): NetworkArchitecture {
+  const a: SirenArchitecture = parseSirenArchitecture(spec, path);
+  const bound: NetworkArchitecture = {
+    family: "siren", spec,
+    parameters: sirenParameterShapes(a),
+    probeShape: [a.inDim],
+    outputsPerProbe: a.outDim,
+    flopsPerProbe: sirenFlopsPerPoint(a),
+    variantField: null,
+    variant: () => bound,
+    forward: (params, probes) => sirenForward(a, params, probes),
+  };
+  return bound;
+}
+
+export function parseSizedCnnArchitecture(spec: unknown, path = "architecture"): SizedCnnArchitecture {
+  const a = parseCnnArchitecture(spec, path);
+  const f = fieldsOf(spec, path);
+  const sized: SizedCnnArchitecture = { ...a, inputSize: f.int("inputSize", 1) };
+  if (f.optional("activationByField")) {
+    const g = fieldsOf(f.record.activationByField, `${path}.activationByField`);
+    const field = g.record.field;
+    if (typeof field !== "string" || field === "") throw new ArchitectureError(`${path}.activationByField.field must name a field`);
+    const names = g.list("names").map((n, i) => {
+      if (!(CNN_ACTIVATION_NAMES as readonly unknown[]).includes(n)) throw new ArchitectureError(`${path}.activationByField.names[${i}] is ${JSON.stringify(n)}, expected one of ${CNN_ACTIVATION_NAMES.join(", ")}`);
+      return n as ActivationName;
+    });
+    sized.activationByField = { field, names };
+  }
+  return sized;
+}
+
+function cnn(spec: Record<string, unknown>, path: string): NetworkArchitecture {
+  const a = parseSizedCnnArchitecture(spec, path);
+  const bind = (arch: SizedCnnArchitecture): NetworkArchitecture => ({
+    family: "cnn", spec,
+    parameters: cnnParameterShapes(arch),
+    probeShape: [arch.inChannels, arch.inputSize, arch.inputSize],
+    outputsPerProbe: arch.classes,
+    flopsPerProbe: cnnFlopsPerImage(arch, arch.inputSize),
+    variantField: arch.activationByField?.field ?? null,
+    variant(code) {
+      const name = arch.activationByField?.names[code];
+      if (name === undefined) throw new RangeError(`activation code ${code} is not one of ${JSON.stringify(arch.activationByField?.names ?? [])}`);
+      return bind({ ...withActivation(arch, name), activationByField: undefined });
+    },
+    forward: (params, probes) => cnnForward(arch, params, probes),
+  });
+  return bind(a);
+}
+
+const families = new Map<string, (spec: Record<string, unknown>, path: string) => NetworkArchitecture>([["siren", siren], ["cnn", cnn]]);
+
+export const FAMILY_NAMES: readonly string[] = [...families.keys()];
+
+/** Checks an architecture of `family` and binds it; ArchitectureError names what is wrong. */
+export function networkArchitecture(family: string, spec: unknown, path = "architecture"): NetworkArchitecture {
+  const make = families.get(family);
+  if (make === undefined) throw new ArchitectureError(`network family "${family}" is not supported (known: ${FAMILY_NAMES.join(", ")})`);
+  return make(fieldsOf(spec, path).record, path);
+}
+
+/**
+ * The architectures of a zoo, each checked by its family and against the parameters zoo.json
+ * declares for it; errors name the file.
+ */
+export function zooArchitectures(m: ZooManifest, file: string): NetworkArchitecture[] {
+  return m.architectures.map((a, k) => {
+    const path = m.architectures.length === 1 ? "architecture" : `architectures[${k}].architecture`;
+    let bound: NetworkArchitecture;
+    try {
+      bound = networkArchitecture(m.family, a.architecture, path);
+    } catch (e) {
+      if (e instanceof ArchitectureError) throw new ZooFormatError(file, e.message);
+      throw e;
+    }
+    const declared = a.parameters.map((p) => `${p.name} [${p.shape.join(",")}]`).join(", ");
+    const implied = bound.parameters.map(([n, s]) => `${n} [${s.join(",")}]`).join(", ");
+    if (declared !== implied) throw new ZooFormatError(file, `${path} has parameters ${implied}, but zoo.json declares ${declared}`);
+    return bound;
+  });
 }

@@ -3,6 +3,7 @@
 // Parameters are stacked over networks under DWSNets' state-dict names: seq.{i}.weight
 // [B, out, in] and seq.{i}.bias [B, out].
 import { addScalar, biasSin, linear, noGrad, tidy, Tensor, ShapeError, fmtShape } from "../engine/index.js";
+import { fieldsOf } from "./spec-check.js";
 
 export interface SirenArchitecture {
   inDim: number;
@@ -13,6 +14,12 @@ export interface SirenArchitecture {
 }
 
 export const DWSNETS_SIREN: SirenArchitecture = { inDim: 2, hidden: [32, 32], outDim: 1, w0: 30, outputOffset: 0.5 };
+
+/** A SIREN architecture as recorded (zoo.json), checked: an ArchitectureError names the bad field. */
+export function parseSirenArchitecture(spec: unknown, path = "architecture"): SirenArchitecture {
+  const f = fieldsOf(spec, path);
+  return { inDim: f.int("inDim", 1), hidden: f.ints("hidden", 1), outDim: f.int("outDim", 1), w0: f.num("w0", true), outputOffset: f.num("outputOffset") };
+}
 
 /** Parameter names and per-network shapes, in state-dict order. */
 export function sirenParameterShapes(arch: SirenArchitecture): [string, number[]][] {

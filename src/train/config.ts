@@ -22,6 +22,8 @@ export interface TrainConfig {
   vanillaInit: "normal" | "uniform";
   /** Folder of the image set's IDX files for data probes (default: where its package installs them). */
   dataDir?: string;
+  /** Leave out networks whose weights are not all finite (otherwise such a zoo is refused). */
+  skipNonFinite?: boolean;
 }
 
 export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, "zoo"> = {

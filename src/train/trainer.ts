@@ -1,41 +1,20 @@
-// Training a probing model on a zoo: Adam with cosine annealing to 0 over all steps, shuffled
-// batches of networks, cross-entropy on labels or MSE on a scalar target, evaluation of val and
-// test every evalEvery steps and at the end, the checkpoint with the best validation score
-// (accuracy, or Kendall's tau for regression) kept. A run folder holds config.json,
-// metrics.jsonl (one record per evaluation), best/last checkpoints and result.json; a run that
-// stopped resumes from its last checkpoint and ends with the same metrics.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+// Training a probing model on a zoo: shuffled batches of networks, cross-entropy on labels or
+// MSE on a scalar target, Adam with cosine annealing to 0 over all steps, val and test evaluated
+// every evalEvery steps and at the end, and the checkpoint with the best validation score
+// (accuracy, or Kendall's tau for regression) kept. The run folder (run-folder.ts) holds the
+// settings, metrics and checkpoints; a stopped run resumes and ends with the same metrics.
+import { resolve } from "node:path";
 import { Adam, Rng, backward, cosineLr, crossEntropy, mseLoss, tidy } from "../engine/index.js";
 import { Zoo, type ZooManifest } from "../zoo/format.js";
-import { writeFileAtomic } from "../io/atomic.js";
 import { PROBEGEN_VERSION } from "../version.js";
-import { loadCheckpoint, saveCheckpoint, type CheckpointInfo } from "./checkpoint.js";
+import type { OptimizerState } from "./checkpoint.js";
 import { validateTrainConfig, type TrainConfig } from "./config.js";
 import { evaluateSplit, type SplitEvaluation } from "./evaluate.js";
 import { ProbingModel } from "./probing-model.js";
+import { RunFolder, type MetricsRecord, type RunFile, type SplitMetrics } from "./run-folder.js";
 import { ZooData } from "./zoo-data.js";
 
-/** What an evaluation logs: the loss, the selection score, and the task's metrics. */
-export interface SplitMetrics {
-  loss: number;
-  score: number;
-  accuracy?: number;
-  kendallTau?: number;
-  r2?: number;
-  mae?: number;
-}
-
-export interface MetricsRecord {
-  step: number;
-  epoch: number;
-  lr: number;
-  trainLoss: number;
-  val: SplitMetrics | null;
-  test: SplitMetrics | null;
-  modelsPerSec: number;
-  seconds: number;
-}
+export { readRunFile, type MetricsRecord, type RunFile, type SplitMetrics } from "./run-folder.js";
 
 export interface RunResult {
   run: string;
@@ -49,20 +28,8 @@ export interface RunResult {
   score: "accuracy" | "kendallTau";
   flopsPerNetwork: number;
   trainSeconds: number;
-}
-
-export interface RunFile {
-  config: TrainConfig;
-  family: string;
-  /** The zoo's architecture (a zoo of one). */
-  architecture?: Record<string, unknown>;
-  /** The zoo's architectures (a zoo of several). */
-  architectures?: Record<string, unknown>[];
-  task: "classification" | "regression";
-  classes: number;
-  labelNames: string[];
-  zooCount: number;
-  probegenVersion: string;
+  /** Networks left out of the zoo for holding non-finite weights (with skipNonFinite). */
+  skippedNonFinite: number;
 }
 
 export interface TrainOptions {
@@ -78,134 +45,106 @@ export interface TrainOptions {
   stopAfter?: number;
 }
 
-function configsDiffer(a: TrainConfig, b: TrainConfig): string[] {
-  return (Object.keys(a) as (keyof TrainConfig)[]).filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
-}
-
-export function readRunFile(run: string): RunFile {
-  const file = join(run, "config.json");
-  if (!existsSync(file)) throw new Error(`${file}: not found (is ${run} a probegen run folder?)`);
-  try {
-    return JSON.parse(readFileSync(file, "utf8")) as RunFile;
-  } catch (e) {
-    throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
-  }
-}
+/** A training loss that is not a number: the run stops, keeping its last good checkpoint. */
+export class NonFiniteLossError extends Error {}
 
 /** How a run file records the zoo's architecture: the one, or the list. */
 export function runArchitecture(m: ZooManifest): Pick<RunFile, "architecture" | "architectures"> {
   return m.architectures.length === 1 ? { architecture: m.architectures[0].architecture } : { architectures: m.architectures.map((a) => a.architecture) };
 }
 
+/** The training networks of each step: epoch e visits the train split in a permutation seeded by (seed, e). */
+class BatchSchedule {
+  readonly perEpoch: number;
+  readonly total: number;
+  private cached: { epoch: number; order: Int32Array } | null = null;
+
+  constructor(private readonly train: Int32Array, private readonly batch: number, epochs: number, private readonly seed: number) {
+    this.perEpoch = Math.ceil(train.length / batch);
+    this.total = epochs * this.perEpoch;
+  }
+
+  at(step: number): Int32Array {
+    const epoch = Math.floor(step / this.perEpoch), pos = step % this.perEpoch;
+    if (this.cached?.epoch !== epoch) this.cached = { epoch, order: new Rng(this.seed, `epoch:${epoch}`).shuffle(Int32Array.from(this.train)) };
+    return this.cached.order.subarray(pos * this.batch, Math.min(this.train.length, (pos + 1) * this.batch));
+  }
+}
+
+/** One step: the batch's loss, its gradient, and Adam's update (skipped when the loss is not finite). */
+function trainStep(model: ProbingModel, data: ZooData, batch: Int32Array, opt: Adam): number {
+  opt.zeroGrad();
+  const loss = tidy(() => {
+    const out = model.forward(data, batch);
+    const l = data.task === "classification"
+      ? crossEntropy(out, Array.from(batch, (i) => data.labels[i]))
+      : mseLoss(out, Array.from(batch, (i) => data.targets[i]));
+    backward(l);
+    return l.item();
+  });
+  if (Number.isFinite(loss)) opt.step();
+  return loss;
+}
+
 export function train(config: TrainConfig, out: string, opts: TrainOptions = {}): RunResult {
   validateTrainConfig(config);
   const cfg = { ...config, zoo: resolve(config.zoo) };
   const zoo = Zoo.open(cfg.zoo);
-  const data = new ZooData(zoo);
-  const configFile = join(out, "config.json");
-  const metricsFile = join(out, "metrics.jsonl");
+  const data = new ZooData(zoo, { skipNonFinite: cfg.skipNonFinite });
+  // The model is built before the run folder, so a setting the zoo cannot take leaves no folder behind.
+  const model = new ProbingModel(cfg, zoo.manifest, data.outputs, data);
   const runFile: RunFile = {
     config: cfg, family: zoo.manifest.family, ...runArchitecture(zoo.manifest), classes: data.classes, task: data.task,
     labelNames: zoo.manifest.task.labelNames ?? [], zooCount: zoo.count, probegenVersion: PROBEGEN_VERSION,
   };
-  // Built before anything is written, so a setting the zoo cannot take leaves no run folder behind.
-  const model = new ProbingModel(cfg, zoo.manifest, data.outputs, data);
-  if (opts.resume) {
-    const prior = readRunFile(out);
-    const diff = configsDiffer(prior.config, cfg);
-    if (diff.length > 0) throw new Error(`${configFile}: --resume with different settings (${diff.join(", ")}); resume with the run's own settings`);
-  } else if (existsSync(configFile)) {
-    throw new Error(`${out} already holds a run; pass --resume to continue it, or choose another --out`);
-  } else {
-    mkdirSync(out, { recursive: true });
-    writeFileAtomic(configFile, `${JSON.stringify(runFile, null, 2)}\n`);
-  }
-
-  const params = model.namedParameters();
-  const opt = new Adam(params.map(([, t]) => t), { lr: cfg.lr, weightDecay: cfg.weightDecay });
-  const nTrain = data.splits.train.length;
-  const perEpoch = Math.ceil(nTrain / cfg.batch);
-  const total = cfg.epochs * perEpoch;
-
-  let start = 0;
-  let best: CheckpointInfo["best"] = null;
-  let metricsLines = 0;
-  let priorSeconds = 0;
-  if (opts.resume && existsSync(join(out, "last.json"))) {
-    const info = loadCheckpoint(out, "last", params, opt);
-    start = info.step;
-    best = info.best;
-    metricsLines = info.metricsLines;
-    priorSeconds = info.seconds;
-    // Drop evaluations logged after the checkpoint: they will be made again.
-    const lines = existsSync(metricsFile) ? readFileSync(metricsFile, "utf8").split("\n").filter((l) => l !== "") : [];
-    writeFileAtomic(metricsFile, lines.slice(0, metricsLines).map((l) => `${l}\n`).join(""));
-  } else if (!opts.resume || !existsSync(metricsFile)) {
-    writeFileSync(metricsFile, "");
-  }
-
-  const permCache = new Map<number, Int32Array>();
-  const permutation = (epoch: number) => {
-    let p = permCache.get(epoch);
-    if (p === undefined) {
-      p = new Rng(cfg.seed, `epoch:${epoch}`).shuffle(Int32Array.from(data.splits.train));
-      permCache.clear();
-      permCache.set(epoch, p);
-    }
-    return p;
-  };
-
-  let lossSum = 0, lossCount = 0, seen = 0;
-  let windowStart = performance.now();
-  const t0 = performance.now();
-  let lastRecord: MetricsRecord | null = null;
-  const stopAt = opts.stopAfter === undefined ? total : Math.min(total, start + opts.stopAfter);
-  opts.onStart?.(total, start);
-  for (let step = start; step < stopAt; step++) {
-    const epoch = Math.floor(step / perEpoch);
-    const pos = step % perEpoch;
-    const perm = permutation(epoch);
-    const idx = perm.subarray(pos * cfg.batch, Math.min(nTrain, (pos + 1) * cfg.batch));
-    opt.lr = cosineLr(cfg.lr, step, total);
-    opt.zeroGrad();
-    lossSum += tidy(() => {
-      const out = model.forward(data, idx);
-      const loss = data.task === "classification"
-        ? crossEntropy(out, Array.from(idx, (i) => data.labels[i]))
-        : mseLoss(out, Array.from(idx, (i) => data.targets[i]));
-      backward(loss);
-      return loss.item();
-    });
-    lossCount++;
-    seen += idx.length;
-    opt.step();
-    opts.onStep?.(step + 1, total);
-    if ((step + 1) % cfg.evalEvery === 0 || step + 1 === total) {
+  const run = opts.resume ? RunFolder.resume(out, cfg) : RunFolder.create(out, runFile);
+  try {
+    const saved = model.savedTensors(), params = model.trainableParameters();
+    const opt = new Adam(params.map(([, t]) => t), { lr: cfg.lr, weightDecay: cfg.weightDecay });
+    const optimizer: OptimizerState = { adam: opt, params };
+    const schedule = new BatchSchedule(data.splits.train, cfg.batch, cfg.epochs, cfg.seed);
+    let { step: start, best, seconds: priorSeconds } = run.restore(saved, optimizer) ?? { step: 0, best: null, seconds: 0 };
+    const stopAt = Math.min(schedule.total, start + (opts.stopAfter ?? Infinity));
+    let lossSum = 0, lossCount = 0, seen = 0, windowStart = performance.now();
+    const t0 = performance.now();
+    opts.onStart?.(schedule.total, start);
+    for (let step = start; step < stopAt; step++) {
+      opt.lr = cosineLr(cfg.lr, step, schedule.total);
+      const batch = schedule.at(step);
+      const loss = trainStep(model, data, batch, opt);
+      if (!Number.isFinite(loss)) {
+        throw new NonFiniteLossError(`step ${step + 1}: the training loss is ${loss}; the run stopped, and its last checkpoint (step ${start}${best !== null ? `, best at step ${best.step}` : ""}) is kept. A smaller --lr may help, or \`probegen zoo info\` shows whether the zoo holds non-finite weights`);
+      }
+      lossSum += loss; lossCount++; seen += batch.length;
+      opts.onStep?.(step + 1, schedule.total);
+      if ((step + 1) % cfg.evalEvery !== 0 && step + 1 !== schedule.total) continue;
+      // Evaluate, log, and keep the best and last checkpoints.
       const now = performance.now();
       const val = data.splits.val.length > 0 ? evaluateSplit(model, data, data.splits.val) : null;
       const test = data.splits.test.length > 0 ? evaluateSplit(model, data, data.splits.test) : null;
       const record: MetricsRecord = {
-        step: step + 1, epoch: (step + 1) / perEpoch, lr: opt.lr, trainLoss: lossSum / lossCount,
+        step: step + 1, epoch: (step + 1) / schedule.perEpoch, lr: opt.lr, trainLoss: lossSum / lossCount,
         val: val && splitMetrics(val), test: test && splitMetrics(test),
         modelsPerSec: seen / ((now - windowStart) / 1000), seconds: priorSeconds + (now - t0) / 1000,
       };
-      writeFileSync(metricsFile, `${JSON.stringify(record)}\n`, { flag: "a" });
-      metricsLines++;
+      run.log(record);
+      const metricsLines = run.loggedRecords;
       if (val !== null && (best === null || val.score > best.valScore)) {
         best = { step: step + 1, valScore: val.score };
-        saveCheckpoint(out, "best", params, { step: step + 1, adamSteps: opt.t, best, metricsLines, seconds: record.seconds });
+        run.checkpoint("best", saved, { step: step + 1, adamSteps: opt.t, best, metricsLines, seconds: record.seconds });
       }
-      saveCheckpoint(out, "last", params, { step: step + 1, adamSteps: opt.t, best, metricsLines, seconds: record.seconds }, opt);
-      lastRecord = record;
+      run.checkpoint("last", saved, { step: step + 1, adamSteps: opt.t, best, metricsLines, seconds: record.seconds }, optimizer);
+      start = step + 1;
       opts.onEval?.(record);
-      lossSum = 0; lossCount = 0; seen = 0;
-      windowStart = performance.now();
+      lossSum = 0; lossCount = 0; seen = 0; windowStart = performance.now();
     }
+    const result = summarize(run, cfg, data, model.flopsPerNetwork(), priorSeconds + (performance.now() - t0) / 1000, stopAt);
+    if (stopAt === schedule.total) run.writeResult(result);
+    return result;
+  } finally {
+    run.close();
+    data.dispose();
   }
-  const result = summarize(out, cfg, data.task, model.flopsPerNetwork(), priorSeconds + (performance.now() - t0) / 1000, lastRecord, stopAt);
-  if (stopAt === total) writeFileAtomic(join(out, "result.json"), `${JSON.stringify(result, null, 2)}\n`);
-  data.dispose();
-  return result;
 }
 
 function splitMetrics(e: SplitEvaluation): SplitMetrics {
@@ -214,19 +153,20 @@ function splitMetrics(e: SplitEvaluation): SplitMetrics {
     : { loss: e.loss, score: e.score, kendallTau: e.kendallTau, r2: e.r2, mae: e.mae };
 }
 
-function summarize(out: string, cfg: TrainConfig, task: "classification" | "regression", flops: number, seconds: number, last: MetricsRecord | null, steps: number): RunResult {
-  const records = readFileSync(join(out, "metrics.jsonl"), "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as MetricsRecord);
-  const lastRec = last ?? records[records.length - 1] ?? null;
+function summarize(run: RunFolder, cfg: TrainConfig, data: ZooData, flops: number, seconds: number, steps: number): RunResult {
+  const records = run.records();
+  const last = records[records.length - 1] ?? null;
   let best: RunResult["best"] = null;
   for (const r of records) {
     if (r.val !== null && (best === null || r.val.score > best.val)) best = { step: r.step, val: r.val.score, test: r.test?.score ?? NaN };
   }
   return {
-    run: out, method: cfg.method, probes: cfg.probes, steps,
+    run: run.dir, method: cfg.method, probes: cfg.probes, steps,
     best,
-    last: { step: lastRec?.step ?? 0, val: lastRec?.val?.score ?? null, test: lastRec?.test?.score ?? null },
-    score: task === "classification" ? "accuracy" : "kendallTau",
+    last: { step: last?.step ?? 0, val: last?.val?.score ?? null, test: last?.test?.score ?? null },
+    score: data.task === "classification" ? "accuracy" : "kendallTau",
     flopsPerNetwork: flops,
-    trainSeconds: records.length > 0 ? records[records.length - 1].seconds : seconds,
+    trainSeconds: last !== null ? last.seconds : seconds,
+    skippedNonFinite: data.skippedNonFinite.length,
   };
 }

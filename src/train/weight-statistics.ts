@@ -1,7 +1,10 @@
 // The weight-statistics baseline (StatNN, Unterthiner et al. 2020): each parameter tensor of a
 // network summarised by the mean, variance and 0/25/50/75/100% quantiles of its values; the
 // features are standardised with the training split's mean and deviation and fed to the head.
+// A representation beside the probe-based one: nothing in it trains.
+import { Tensor } from "../engine/index.js";
 import type { ZooArchitecture } from "../zoo/format.js";
+import type { Representation } from "./representation.js";
 import type { ZooData } from "./zoo-data.js";
 
 export const STATISTICS = ["mean", "variance", "q0", "q25", "q50", "q75", "q100"] as const;
@@ -58,4 +61,52 @@ export function weightStatisticsFlops(shapes: number[][]): number {
     const n = shape.reduce((a, b) => a * b, 1);
     return s + Math.ceil(n * Math.log2(Math.max(2, n))) + 4 * n;
   }, 0);
+}
+
+export class WeightStatistics implements Representation {
+  readonly features: number;
+  private readonly values: Float32Array;
+  /** Standardisation from the training split: saved with checkpoints, never trained. */
+  private readonly mean: Tensor;
+  private readonly std: Tensor;
+  private readonly flops: number;
+
+  constructor(data: ZooData) {
+    const { features, dim } = weightStatistics(data);
+    this.values = features;
+    this.features = dim;
+    const mean = new Float32Array(dim), std = new Float32Array(dim);
+    const train = data.splits.train;
+    for (const i of train) for (let j = 0; j < dim; j++) mean[j] += features[i * dim + j] / train.length;
+    for (const i of train) for (let j = 0; j < dim; j++) std[j] += (features[i * dim + j] - mean[j]) ** 2 / train.length;
+    for (let j = 0; j < dim; j++) std[j] = Math.sqrt(std[j]) || 1;
+    this.mean = Tensor.from(mean, [dim], { persistent: true });
+    this.std = Tensor.from(std, [dim], { persistent: true });
+    const count = data.architectureOf.length;
+    this.flops = data.architectures.reduce((s, a, k) => {
+      const n = data.architectureOf.reduce((c, x) => c + (x === k ? 1 : 0), 0);
+      return s + (weightStatisticsFlops(a.parameters.map((p) => p.shape)) * n) / Math.max(1, count);
+    }, 0);
+  }
+
+  represent(_data: ZooData, indices: ArrayLike<number>): Tensor {
+    const dim = this.features;
+    const x = Tensor.empty([indices.length, dim]);
+    for (let r = 0; r < indices.length; r++) {
+      for (let j = 0; j < dim; j++) x.data[r * dim + j] = (this.values[indices[r] * dim + j] - this.mean.data[j]) / this.std.data[j];
+    }
+    return x;
+  }
+
+  flopsPerNetwork(): number {
+    return this.flops;
+  }
+
+  trainable(): [string, Tensor][] {
+    return [];
+  }
+
+  saved(): [string, Tensor][] {
+    return [["statnn.mean", this.mean], ["statnn.std", this.std]];
+  }
 }

@@ -2,9 +2,17 @@
 // in a zoo of several), what to predict (class labels, or a scalar target such as test
 // accuracy), and the split indices. Batches are gathered by copying the chosen networks' rows.
 import { Tensor } from "../engine/index.js";
-import { SPLIT_NAMES, rangesIndices, type SplitName, type Zoo, type ZooArchitecture, type ZooManifest } from "../zoo/format.js";
+import { join } from "node:path";
+import { MANIFEST_FILE, SPLIT_NAMES, ZooFormatError, rangesIndices, type SplitName, type Zoo, type ZooArchitecture, type ZooManifest } from "../zoo/format.js";
+
+export interface ZooDataOptions {
+  /** Leave out networks holding a non-finite weight (otherwise such a zoo is refused, naming one). */
+  skipNonFinite?: boolean;
+}
 
 export class ZooData {
+  /** Networks left out for holding non-finite weights (skipNonFinite). */
+  readonly skippedNonFinite: number[];
   /** Per architecture: its networks' parameters stacked [n_k, ...shape], by name. */
   readonly groups: Map<string, Tensor>[];
   /** Each network's architecture (index into manifest.architectures). */
@@ -22,8 +30,10 @@ export class ZooData {
   readonly classes: number;
   /** Every per-network metadata field, by name. */
   readonly fields: Map<string, ArrayLike<number>>;
+  /** The zoo's zoo.json, for errors. */
+  readonly manifestFile: string;
 
-  constructor(zoo: Zoo) {
+  constructor(zoo: Zoo, opts: ZooDataOptions = {}) {
     const m = zoo.manifest;
     this.task = m.task.kind;
     const field = m.task.kind === "classification" ? "label" : m.task.target;
@@ -32,6 +42,7 @@ export class ZooData {
     }
     const all = zoo.readAll();
     this.manifest = m;
+    this.manifestFile = join(zoo.dir, MANIFEST_FILE);
     this.architectureOf = all.architecture;
     this.rowOf = new Int32Array(m.count);
     const seen = new Int32Array(m.architectures.length);
@@ -47,8 +58,36 @@ export class ZooData {
     if (bad >= 0) throw new Error(`${zoo.dir}: network ${bad} has label ${this.labels[bad]}, not one of the ${this.classes} classes in zoo.json`);
     const nan = this.targets.findIndex((t) => !Number.isFinite(t));
     if (nan >= 0) throw new Error(`${zoo.dir}: network ${nan} has target ${field} = ${this.targets[nan]}`);
-    this.splits = Object.fromEntries(SPLIT_NAMES.map((s) => [s, Int32Array.from(rangesIndices(m.splits[s]))])) as Record<SplitName, Int32Array>;
+    const nonFinite = this.nonFiniteNetworks();
+    if (nonFinite.length > 0 && opts.skipNonFinite !== true) {
+      const [i, param] = nonFinite[0];
+      const shard = m.shards.find((s) => i >= s.start && i < s.start + s.count)!;
+      throw new ZooFormatError(join(zoo.dir, shard.file), `network ${i} holds a non-finite weight in ${param}${nonFinite.length > 1 ? ` (and ${nonFinite.length - 1} more networks do)` : ""}; pass --skip-nonfinite to leave such networks out`);
+    }
+    this.skippedNonFinite = nonFinite.map(([i]) => i);
+    const skip = new Set(this.skippedNonFinite);
+    this.splits = Object.fromEntries(SPLIT_NAMES.map((s) => [s, Int32Array.from(rangesIndices(m.splits[s]).filter((i) => !skip.has(i)))])) as Record<SplitName, Int32Array>;
     if (this.splits.train.length === 0) throw new Error(`${zoo.dir}/zoo.json: the train split is empty`);
+  }
+
+  /** Networks holding a NaN or infinite parameter, with the first such parameter's name, in index order. */
+  private nonFiniteNetworks(): [number, string][] {
+    const networkOf = this.groups.map(() => [] as number[]);
+    this.architectureOf.forEach((k, i) => networkOf[k].push(i));
+    const found = new Map<number, string>();
+    this.groups.forEach((g, k) => {
+      for (const [name, t] of g) {
+        const per = t.size / Math.max(1, t.shape[0]);
+        const d = t.data;
+        for (let j = 0; j < d.length; j++) {
+          if (Number.isFinite(d[j])) continue;
+          const row = Math.floor(j / per);
+          if (!found.has(networkOf[k][row])) found.set(networkOf[k][row], name);
+          j = (row + 1) * per - 1;
+        }
+      }
+    });
+    return [...found].sort((a, b) => a[0] - b[0]);
   }
 
   get architectures(): readonly ZooArchitecture[] {

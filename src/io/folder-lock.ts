@@ -1,0 +1,82 @@
+// A lock on a folder that one probegen process writes (a training run, a zoo being built or
+// imported): a file made with O_EXCL holding the owner's pid, host and task. A second process
+// is refused while the owner lives; a lock whose process is gone (killed) is taken over.
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { FileWriteError, describeSystemError } from "../file-error.js";
+
+export const LOCK_FILE = ".probegen.lock";
+
+interface LockInfo { pid: number; host: string; task: string; since: string }
+
+/** Locks this process holds, so that a lock of our own pid is told apart from a stale one. */
+const held = new Set<string>();
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function readLock(file: string): LockInfo | null {
+  try {
+    const v = JSON.parse(readFileSync(file, "utf8")) as LockInfo;
+    return Number.isInteger(v.pid) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+export class FolderLock {
+  private released = false;
+  private readonly onExit = () => this.release();
+
+  private constructor(readonly file: string) {
+    held.add(file);
+    process.once("exit", this.onExit);
+  }
+
+  /** Takes the lock of `dir` for `task` (e.g. "a training run"); a FileWriteError if another live process holds it. */
+  static acquire(dir: string, task: string): FolderLock {
+    const file = join(dir, LOCK_FILE);
+    const info: LockInfo = { pid: process.pid, host: hostname(), task, since: new Date().toISOString() };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let fd: number;
+      try {
+        fd = openSync(file, "wx");
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw new FileWriteError(file, `cannot be made: ${describeSystemError(e)}`);
+        const owner = readLock(file);
+        const stale = owner === null
+          ? false
+          : owner.host === info.host && (owner.pid === process.pid ? !held.has(file) : !alive(owner.pid));
+        if (attempt === 0 && stale) {
+          rmSync(file, { force: true });
+          continue;
+        }
+        const who = owner === null ? "another probegen process" : `probegen process ${owner.pid} on ${owner.host} (${owner.task}, since ${owner.since})`;
+        throw new FileWriteError(dir, `is in use by ${who}; wait for it to finish, or remove ${file} if that process is gone`);
+      }
+      try {
+        writeSync(fd, JSON.stringify(info));
+      } finally {
+        closeSync(fd);
+      }
+      return new FolderLock(file);
+    }
+    throw new FileWriteError(file, "could not be taken");
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    held.delete(this.file);
+    process.removeListener("exit", this.onExit);
+    const owner = readLock(this.file);
+    if (owner?.pid === process.pid) rmSync(this.file, { force: true });
+  }
+}

@@ -1,0 +1,87 @@
+// A network represented by its answers to K probes: the probes come from a probe source (the
+// ProbeGen generator, learned or fixed probes), go through every network of a batch, and the
+// answers are concatenated. Networks of each architecture (and each variant, such as the
+// Small-CNN zoo's activation) are evaluated together as one zoo batch, then put back in order.
+import type { Rng, Tensor } from "../engine/index.js";
+import { IMAGE_SET_NAMES, loadImageSet, type ImageSet, type ImageSetName } from "../data/image-sets.js";
+import { evaluateInGroups } from "../nets/groups.js";
+import { represent, zooArchitectures, type NetworkArchitecture } from "../nets/family.js";
+import { makeProbeSource } from "../probes/make.js";
+import type { ProbeSource } from "../probes/source.js";
+import type { ZooManifest } from "../zoo/format.js";
+import type { TrainConfig } from "./config.js";
+import type { Representation } from "./representation.js";
+import type { ZooData } from "./zoo-data.js";
+
+/** The image set a zoo's networks were trained on, as its provenance records it. */
+function zooImageSet(manifest: ZooManifest, dataDir?: string): ImageSet {
+  const name = manifest.provenance.dataset;
+  if (typeof name !== "string" || !(IMAGE_SET_NAMES as readonly string[]).includes(name)) {
+    throw new RangeError(`data probes need the image set the zoo was trained on; its zoo.json provenance.dataset is ${JSON.stringify(name)} (expected one of ${IMAGE_SET_NAMES.join(", ")})`);
+  }
+  return loadImageSet(name as ImageSetName, dataDir);
+}
+
+/** The probe shape and outputs per probe every architecture shares; an error if they differ. */
+function commonProbeInterface(architectures: readonly NetworkArchitecture[]): { probeShape: number[]; outputs: number } {
+  const [first] = architectures;
+  architectures.forEach((a, k) => {
+    if (a.probeShape.join(",") !== first.probeShape.join(",") || a.outputsPerProbe !== first.outputsPerProbe) {
+      throw new RangeError(`architecture ${k} of the zoo takes probes [${a.probeShape.join(",")}] with ${a.outputsPerProbe} outputs, architecture 0 takes [${first.probeShape.join(",")}] with ${first.outputsPerProbe}: one probe set cannot serve both`);
+    }
+  });
+  return { probeShape: first.probeShape, outputs: first.outputsPerProbe };
+}
+
+export class ProbeRepresentation implements Representation {
+  readonly source: ProbeSource;
+  readonly architectures: readonly NetworkArchitecture[];
+  readonly features: number;
+  /** How many of the zoo's networks have each architecture (for the mean FLOPs). */
+  private readonly counts: number[];
+
+  constructor(config: TrainConfig, data: ZooData, rng: Rng) {
+    const m = data.manifest;
+    this.architectures = zooArchitectures(m, data.manifestFile);
+    this.counts = this.architectures.map((_, k) => data.architectureOf.reduce((n, a) => n + (a === k ? 1 : 0), 0));
+    const { probeShape, outputs } = commonProbeInterface(this.architectures);
+    this.source = makeProbeSource({
+      method: config.method as ProbeSource["method"], count: config.probes, latentDim: config.generator.latentDim,
+      generatorHidden: config.generator.hidden, generatorActivation: config.generator.activation,
+      generatorLayers: config.generator.layers, generatorWidth: config.generator.widthMultiplier, vanillaInit: config.vanillaInit,
+      imageSet: config.method === "data" ? zooImageSet(m, config.dataDir) : undefined,
+    }, probeShape, rng);
+    this.features = config.probes * outputs;
+  }
+
+  represent(data: ZooData, indices: ArrayLike<number>): Tensor {
+    const probes = this.source.forward();
+    return evaluateInGroups(Array.from(indices, (i) => data.architectureOf[i]), (k, rows) =>
+      this.representArchitecture(data, this.architectures[k], rows.map((r) => indices[r]), probes));
+  }
+
+  /** Networks of one architecture on the probes; a variant field splits them further. */
+  private representArchitecture(data: ZooData, arch: NetworkArchitecture, indices: number[], probes: Tensor): Tensor {
+    const field = arch.variantField;
+    if (field === null) return represent(arch, data.gather(indices), probes);
+    const codes = data.fields.get(field);
+    if (codes === undefined) throw new Error(`the zoo's architecture takes each network's variant from field "${field}", which the zoo lacks`);
+    return evaluateInGroups(indices.map((i) => codes[i]), (code, rows) =>
+      represent(arch.variant(code), data.gather(rows.map((r) => indices[r])), probes));
+  }
+
+  /** K network evaluations (the probes themselves are made once for all networks). */
+  flopsPerNetwork(): number {
+    const total = this.counts.reduce((a, b) => a + b, 0);
+    if (this.architectures.length === 1) return this.source.count * this.architectures[0].flopsPerProbe;
+    return this.architectures.reduce((s, a, k) => s + (this.source.count * a.flopsPerProbe * this.counts[k]) / Math.max(1, total), 0);
+  }
+
+  trainable(): [string, Tensor][] {
+    return this.source.namedParameters().map(([n, t]): [string, Tensor] => [`probe.${n}`, t]);
+  }
+
+  saved(): [string, Tensor][] {
+    return this.trainable();
+  }
+}

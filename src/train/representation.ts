@@ -1,0 +1,17 @@
+// What the head sees of each network. Two kinds: the network's answers to probes (ProbeGen,
+// vanilla and fixed probes), or statistics of its weights (the statnn baseline).
+import type { Tensor } from "../engine/index.js";
+import type { ZooData } from "./zoo-data.js";
+
+export interface Representation {
+  /** Features per network (the head's input size). */
+  readonly features: number;
+  /** [indices.length, features] for the networks of `data` at `indices` (tensors in the current scope). */
+  represent(data: ZooData, indices: ArrayLike<number>): Tensor;
+  /** Forward FLOPs to represent one network (the mean over the zoo's networks). */
+  flopsPerNetwork(): number;
+  /** Tensors the optimiser trains, by name. */
+  trainable(): [string, Tensor][];
+  /** Tensors a checkpoint keeps, by name: the trainable ones and fixed state (e.g. standardisation). */
+  saved(): [string, Tensor][];
+}
