@@ -2,7 +2,8 @@
 // epochs (about 51.6k steps), timed from opening the zoo to the last evaluation. The zoo holds
 // random SIREN weights and labels (fitting 70k real INRs takes hours): the cost of a step does
 // not depend on the values.
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
+import { makeDirectory } from "../io/dirs.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Rng } from "../engine/index.js";
@@ -29,7 +30,7 @@ export function writeSyntheticInrZoo(dir: string, splits: { train: number; val: 
     shards: planShards(count, 10000),
     provenance: { builder: "bench/paper-scale.ts (synthetic)", seed },
   };
-  mkdirSync(dir, { recursive: true });
+  makeDirectory(dir);
   const rng = new Rng(seed, "synthetic-zoo");
   for (const s of manifest.shards) {
     const arrays = shapes.map(([, shape]) => new Float32Array(s.count * shape.reduce((a, b) => a * b, 1)));

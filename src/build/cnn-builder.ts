@@ -17,7 +17,7 @@ import {
 import { CnnTrainer, jobRng, scoreCnns, type CnnJob, type CnnResult, type CnnScore } from "./cnn-train.js";
 import { encodeShard, planShards, type ZooManifest } from "../zoo/format.js";
 import { nfnSplits } from "../zoo/nfn-split.js";
-import { ShardCollector, openShardBuild, runShardWorkers, type ShardBuildReport } from "../zoo/shard-build.js";
+import { ShardCollector, openShardBuild, runShardBuild, runShardWorkers, type ShardBuildReport } from "../zoo/shard-build.js";
 import { PROBEGEN_VERSION } from "../version.js";
 
 export interface CnnZooOptions {
@@ -231,14 +231,15 @@ export type CnnBuildReport = ShardBuildReport;
 export async function buildCnnZoo(opts: CnnZooOptions, workers = 1): Promise<CnnBuildReport> {
   if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
   const b = describeCnnBuild(opts);
-  const { pending, onDone, finish } = openShardBuild<CnnProgress>(opts.out, b.manifest, opts.onProgress);
-  if (pending === null) return finish(0);
-  if (workers === 1) return finish(trainCnnShards(b, pending, onDone));
-  const { onProgress: _callback, ...cloneable } = opts;
-  let trained = 0;
-  await runShardWorkers<CnnProgress>(new URL("./cnn-build-worker.js", import.meta.url), { opts: cloneable }, b.manifest, pending, workers, (r) => {
-    trained++;
-    onDone(r);
+  const build = openShardBuild<CnnProgress>(opts.out, b.manifest, opts.onProgress);
+  return runShardBuild(build, async (pending) => {
+    if (workers === 1) return trainCnnShards(b, pending, build.onDone);
+    const { onProgress: _callback, ...cloneable } = opts;
+    let trained = 0;
+    await runShardWorkers<CnnProgress>(new URL("./cnn-build-worker.js", import.meta.url), { opts: cloneable }, b.manifest, pending, workers, (r) => {
+      trained++;
+      build.onDone(r);
+    });
+    return trained;
   });
-  return finish(trained);
 }

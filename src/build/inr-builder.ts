@@ -2,10 +2,11 @@
 // (see shard-build.ts).
 import { join } from "node:path";
 import { imagePixels, loadImageSet, type ImageSet, type ImageSetName } from "../data/image-sets.js";
-import { DWSNETS_SIREN, gridCoordinates, sirenParameterShapes, type SirenArchitecture } from "../nets/siren.js";
+import { DWSNETS_SIREN, gridCoordinates, parseSirenArchitecture, sirenParameterShapes, type SirenArchitecture } from "../nets/siren.js";
+import { allFinite } from "../engine/index.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { encodeShard, planShards, type ZooManifest } from "../zoo/format.js";
-import { ShardCollector, openShardBuild, runShardWorkers, type ShardBuildReport } from "../zoo/shard-build.js";
+import { ShardCollector, openShardBuild, runShardBuild, runShardBuildSync, runShardWorkers, type ShardBuildReport } from "../zoo/shard-build.js";
 import { DEFAULT_INR_RECIPE, InrFitter, type InrJob, type InrRecipe, type InrResult } from "./inr-fit.js";
 import { planInrZoo, type InrPlan, type InrPlanEntry } from "./inr-plan.js";
 import { PROBEGEN_VERSION } from "../version.js";
@@ -110,6 +111,9 @@ export function describeInrBuild(opts: InrZooOptions): InrBuild {
   const arch = opts.arch ?? DWSNETS_SIREN;
   const set = loadImageSet(opts.dataset, opts.dataDir);
   if (arch.inDim !== 2 || arch.outDim !== 1) throw new RangeError("INR zoos of images need SIRENs with 2 inputs and 1 output");
+  // The sine layers' initialisation divides by w0; a recipe that cannot fit is refused before anything is written.
+  parseSirenArchitecture(arch, "SIREN architecture");
+  if (!(recipe.lr > 0) || !Number.isFinite(recipe.lr)) throw new RangeError(`the learning rate must be a positive number, got ${recipe.lr}`);
   const plan = planInrZoo(set, opts.count, seed);
   const manifest = inrZooManifest({ ...opts, seed, recipe, arch }, set.labelNames, plan.splits, [set.rows, set.cols]);
   return { opts, seed, recipe, arch, set, plan, manifest };
@@ -121,6 +125,13 @@ export function fitInrShards(b: InrBuild, shards: readonly number[], onDone: (r:
   const fitter = new InrFitter(b.arch, b.recipe, opts.batch ?? 64, gridCoordinates(set.rows, set.cols), b.seed);
   const collector = new ShardCollector<InrResult>(manifest, shards, (si, results) => {
     const s = manifest.shards[si];
+    // A fit that diverged must not reach a zoo: its weights would be NaN, its PSNR meaningless.
+    for (const r of results) {
+      const bad = r.params.findIndex((p) => !allFinite(p));
+      if (bad >= 0 || Number.isNaN(r.psnr)) {
+        throw new Error(`INR ${r.index} diverged while fitting (${bad >= 0 ? `non-finite ${manifest.architectures[0].parameters[bad].name}` : "PSNR NaN"}); nothing of shard ${s.file} was written. A smaller --lr may help`);
+      }
+    }
     writeFileAtomic(join(opts.out, s.file), encodeInrShard(manifest, si, results, plan.entries));
   });
   function* jobs(): Generator<InrJob> {
@@ -150,8 +161,8 @@ const report = ({ built, ...rest }: ShardBuildReport): InrBuildReport => ({ ...r
 /** Builds (or resumes) an INR zoo on this thread. */
 export function buildInrZoo(opts: InrZooOptions): InrBuildReport {
   const b = describeInrBuild(opts);
-  const { pending, onDone, finish } = openShardBuild(opts.out, b.manifest, opts.onProgress);
-  return report(finish(pending === null ? 0 : fitInrShards(b, pending, onDone)));
+  const build = openShardBuild(opts.out, b.manifest, opts.onProgress);
+  return report(runShardBuildSync(build, (pending) => fitInrShards(b, pending, build.onDone)));
 }
 
 /**
@@ -162,13 +173,14 @@ export async function buildInrZooParallel(opts: InrZooOptions, workers: number):
   if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
   if (workers === 1) return buildInrZoo(opts);
   const b = describeInrBuild(opts);
-  const { pending, onDone, finish } = openShardBuild(opts.out, b.manifest, opts.onProgress);
-  if (pending === null) return report(finish(0));
-  const { onProgress: _callback, ...cloneable } = opts;
-  let fitted = 0;
-  await runShardWorkers<InrResult>(new URL("./inr-build-worker.js", import.meta.url), { opts: cloneable }, b.manifest, pending, workers, (r) => {
-    fitted++;
-    onDone(r);
-  });
-  return report(finish(fitted));
+  const build = openShardBuild(opts.out, b.manifest, opts.onProgress);
+  return report(await runShardBuild(build, async (pending) => {
+    const { onProgress: _callback, ...cloneable } = opts;
+    let fitted = 0;
+    await runShardWorkers<InrResult>(new URL("./inr-build-worker.js", import.meta.url), { opts: cloneable }, b.manifest, pending, workers, (r) => {
+      fitted++;
+      build.onDone(r);
+    });
+    return fitted;
+  }));
 }

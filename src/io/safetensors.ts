@@ -3,7 +3,7 @@
 // raw little-endian tensor bytes (offsets relative to the end of the header).
 // Writing is deterministic: tensors in the order given, the header padded with spaces to a
 // multiple of 8 bytes so that every tensor starts aligned.
-import { readFileSync } from "node:fs";
+import { readRegularFile } from "./read-file.js";
 import { FileFormatError } from "../file-error.js";
 
 export type SafeDtype = "F32" | "I32" | "U8" | "F64" | "I64" | "F16" | "BF16" | "I16" | "U16" | "I8" | "BOOL" | "U32" | "U64";
@@ -78,9 +78,16 @@ export function decodeSafetensors(bytes: Uint8Array, file = "<buffer>"): Safeten
   const dataStart = 8 + headerLen;
   const dataLen = bytes.length - dataStart;
   const tensors = new Map<string, SafeTensor>();
+  const spans: [number, number, string][] = [];
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header)) {
-    if (name === "__metadata__") { metadata = entry as Record<string, string>; continue; }
+    if (name === "__metadata__") {
+      if (entry === null || typeof entry !== "object" || Array.isArray(entry) || !Object.values(entry).every((v) => typeof v === "string")) {
+        throw new SafetensorsError(file, "__metadata__ is not a map of strings");
+      }
+      metadata = entry as Record<string, string>;
+      continue;
+    }
     const e = entry as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
     const dtype = e.dtype as SafeDtype;
     if (!(dtype in BYTES)) throw new SafetensorsError(file, `tensor ${name}: unknown dtype ${String(e.dtype)}`);
@@ -91,6 +98,7 @@ export function decodeSafetensors(bytes: Uint8Array, file = "<buffer>"): Safeten
       throw new SafetensorsError(file, `tensor ${name}: data offsets ${JSON.stringify(e.data_offsets)} do not fit ${dtype} [${e.shape.join(",")}]`);
     }
     if (end > dataLen) throw new SafetensorsError(file, `truncated: tensor ${name} ends at byte ${end} of a ${dataLen}-byte data section`);
+    spans.push([begin, end, name]);
     const raw = bytes.subarray(dataStart + begin, dataStart + end);
     // Copy into an aligned buffer: tensor data need not be 4-byte aligned in a foreign file.
     const aligned = new Uint8Array(raw.length);
@@ -99,15 +107,14 @@ export function decodeSafetensors(bytes: Uint8Array, file = "<buffer>"): Safeten
       : dtype === "I32" ? new Int32Array(aligned.buffer) : aligned;
     tensors.set(name, { dtype, shape: e.shape, data });
   }
+  // Tensors must not share bytes (the format forbids it; a writer that did was corrupt).
+  spans.sort((a, b) => a[0] - b[0]);
+  for (let i = 1; i < spans.length; i++) {
+    if (spans[i][0] < spans[i - 1][1]) throw new SafetensorsError(file, `corrupt: tensors ${spans[i - 1][2]} and ${spans[i][2]} overlap (data offsets ${spans[i - 1][0]}..${spans[i - 1][1]} and ${spans[i][0]}..${spans[i][1]})`);
+  }
   return { tensors, metadata };
 }
 
 export function readSafetensors(file: string): SafetensorsFile {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(file);
-  } catch (e) {
-    throw new SafetensorsError(file, (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message);
-  }
-  return decodeSafetensors(bytes, file);
+  return decodeSafetensors(readRegularFile(file), file);
 }

@@ -4,7 +4,7 @@
 // mix. The JSON sidecar repeats the metadata for people and tools.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { Adam, Tensor } from "../engine/index.js";
+import { firstNonFinite, type Adam, type Tensor } from "../engine/index.js";
 import { FileFormatError } from "../file-error.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { readRegularFile } from "../io/read-file.js";
@@ -79,7 +79,7 @@ export function loadCheckpoint(dir: string, name: "best" | "last", saved: [strin
       throw new CheckpointError(file, `${key} has shape [${t.shape.join(",")}] but the model expects [${into.shape.join(",")}]`);
     }
     const values = t.data as Float32Array;
-    const bad = values.findIndex((x) => !Number.isFinite(x));
+    const bad = firstNonFinite(values);
     if (bad >= 0) throw new CheckpointError(file, `tensor ${key} holds a non-finite value (${values[bad]} at ${bad}); this checkpoint cannot be used`);
     into.data.set(values);
   };

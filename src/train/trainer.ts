@@ -112,9 +112,8 @@ export function train(config: TrainConfig, out: string, opts: TrainOptions = {})
       opt.lr = cosineLr(cfg.lr, step, schedule.total);
       const batch = schedule.at(step);
       const loss = trainStep(model, data, batch, opt);
-      if (!Number.isFinite(loss)) {
-        throw new NonFiniteLossError(`step ${step + 1}: the training loss is ${loss}; the run stopped, and its last checkpoint (step ${start}${best !== null ? `, best at step ${best.step}` : ""}) is kept. A smaller --lr may help, or \`probegen zoo info\` shows whether the zoo holds non-finite weights`);
-      }
+      const stop = (what: string, value: number) => new NonFiniteLossError(`step ${step + 1}: the ${what} loss is ${value}; the run stopped, ${start > 0 ? `and its last checkpoint (step ${start}${best !== null ? `, best at step ${best.step}` : ""}) is kept` : "before its first checkpoint"}. A smaller --lr may help, or \`probegen zoo info\` shows whether the zoo holds non-finite weights`);
+      if (!Number.isFinite(loss)) throw stop("training", loss);
       lossSum += loss; lossCount++; seen += batch.length;
       opts.onStep?.(step + 1, schedule.total);
       if ((step + 1) % cfg.evalEvery !== 0 && step + 1 !== schedule.total) continue;
@@ -122,6 +121,8 @@ export function train(config: TrainConfig, out: string, opts: TrainOptions = {})
       const now = performance.now();
       const val = data.splits.val.length > 0 ? evaluateSplit(model, data, data.splits.val) : null;
       const test = data.splits.test.length > 0 ? evaluateSplit(model, data, data.splits.test) : null;
+      if (val !== null && !Number.isFinite(val.loss)) throw stop("validation", val.loss);
+      if (test !== null && !Number.isFinite(test.loss)) throw stop("test", test.loss);
       const record: MetricsRecord = {
         step: step + 1, epoch: (step + 1) / schedule.perEpoch, lr: opt.lr, trainLoss: lossSum / lossCount,
         val: val && splitMetrics(val), test: test && splitMetrics(test),

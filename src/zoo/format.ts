@@ -11,15 +11,20 @@
 // one architecture, so those zoos read in older versions too. Either version may carry `codes`
 // (names of a categorical field's values) and per-network strings (e.g. source paths, kept as
 // JSON in each shard's metadata).
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { encodeSafetensors, readSafetensors, type SafeArray, type SafeDtype } from "../io/safetensors.js";
 import { FileFormatError } from "../file-error.js";
+import { readRegularFile } from "../io/read-file.js";
 
 export const ZOO_FORMAT = "probegen-zoo";
 /** The newest version this probegen reads and writes. */
 export const ZOO_FORMAT_VERSION = 2;
 export const MANIFEST_FILE = "zoo.json";
+/** zoo.json may not be larger than this (a 10-million-network zoo's manifest is a few MB). */
+export const MANIFEST_LIMIT = 2 ** 28;
+/** Metadata field dtypes a zoo may hold. */
+export const FIELD_DTYPES: readonly SafeDtype[] = ["F32", "I32", "U8"];
 
 export type SplitName = "train" | "val" | "test";
 export const SPLIT_NAMES: readonly SplitName[] = ["train", "val", "test"];
@@ -163,6 +168,7 @@ export function validateManifest(raw: unknown, file: string): ZooManifest {
   if (!Array.isArray(z.fields)) fail("missing fields");
   for (const f of z.fields as unknown[]) {
     if (!isObject(f) || typeof f.name !== "string" || typeof f.dtype !== "string") fail(`invalid field entry ${JSON.stringify(f)}`);
+    if (!(FIELD_DTYPES as readonly unknown[]).includes((f as { dtype: unknown }).dtype)) fail(`field ${(f as { name: string }).name} has dtype ${String((f as { dtype: unknown }).dtype)}; zoo fields are ${FIELD_DTYPES.join(", ")}`);
   }
   const fields = z.fields as ZooField[];
   const strings = (z.strings ?? []) as ZooStringField[];
@@ -183,7 +189,8 @@ export function validateManifest(raw: unknown, file: string): ZooManifest {
     next += (s as { count: number }).count;
   }
   if (next !== count) fail(`shards hold ${next} networks but count is ${count}`);
-  const seen = new Uint8Array(count);
+  // Ranges are checked against each other, never expanded: a manifest's count costs nothing here.
+  const all: [number, number, SplitName][] = [];
   const splits = z.splits as Record<SplitName, Ranges> | undefined;
   for (const name of SPLIT_NAMES) {
     const r = splits?.[name];
@@ -191,11 +198,12 @@ export function validateManifest(raw: unknown, file: string): ZooManifest {
     for (const range of r) {
       const [a, b] = Array.isArray(range) ? range : [NaN, NaN];
       if (!Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b < a || b > count) fail(`split ${name}: invalid range ${JSON.stringify(range)}`);
-      for (let i = a; i < b; i++) {
-        if (seen[i]) fail(`split ${name}: network ${i} is in two splits`);
-        seen[i] = 1;
-      }
+      if (b > a) all.push([a, b, name]);
     }
+  }
+  all.sort((x, y) => x[0] - y[0]);
+  for (let i = 1; i < all.length; i++) {
+    if (all[i][0] < all[i - 1][1]) fail(`split ${all[i][2]}: network ${all[i][0]} is also in ${all[i - 1][2]}`);
   }
   return {
     format: ZOO_FORMAT, version: z.version as 1 | 2, family: z.family as string, architectures,
@@ -244,9 +252,10 @@ export class Zoo {
         ? "not found: the build in this folder has not finished (rerun the same `probegen zoo build` or `zoo import` to resume it)"
         : "not found (is this a probegen zoo folder?)");
     }
+    const text = Buffer.from(readRegularFile(file, MANIFEST_LIMIT)).toString("utf8");
     let parsed: unknown;
     try {
-      parsed = JSON.parse(readFileSync(file, "utf8"));
+      parsed = JSON.parse(text);
     } catch (e) {
       throw new ZooFormatError(file, `not valid JSON (${(e as Error).message})`);
     }
@@ -264,6 +273,20 @@ export class Zoo {
     return readShardFile(this.shardPath(i), this.manifest, this.manifest.shards[i].count, this.manifest.shards[i].start);
   }
 
+  /**
+   * Refuses a manifest whose shards cannot hold what it declares, before memory is set aside for
+   * it: each network's parameters take 4 bytes a value in its shard.
+   */
+  private checkSizes(): void {
+    const m = this.manifest;
+    const smallest = Math.min(...m.architectures.map((a) => a.parameters.reduce((s, p) => s + parameterSize(p), 0)));
+    m.shards.forEach((s, i) => {
+      const file = this.shardPath(i);
+      const size = existsSync(file) ? statSync(file).size : 0;
+      if (size < s.count * smallest * 4) throw new ZooFormatError(file, `holds ${size} bytes, too few for the ${s.count} networks zoo.json places in it (${s.count * smallest * 4} bytes of parameters at least)`);
+    });
+  }
+
   /** Total bytes of the manifest and shards. */
   bytes(): number {
     let total = statSync(join(this.dir, MANIFEST_FILE)).size;
@@ -277,6 +300,7 @@ export class Zoo {
    */
   readAll(): ShardData {
     const m = this.manifest;
+    this.checkSizes();
     const architecture = new Int32Array(m.count);
     const shards = m.shards.map((s, i) => {
       const shard = this.readShard(i);

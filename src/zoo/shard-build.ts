@@ -3,11 +3,14 @@
 // reads back whole and builds only the rest, so an interrupted build ends exactly as an
 // uninterrupted one. zoo.json is written last. Every zoo builder (INRs, CNNs) goes through this;
 // what differs is only how one shard's networks are made.
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
-import { writeFileAtomic } from "../io/atomic.js";
-import { MANIFEST_FILE, ZooFormatError, manifestJson, readShardFile, validateManifest, type ZooManifest } from "./format.js";
+import { removeStaleTemporaries, writeFileAtomic } from "../io/atomic.js";
+import { makeDirectory } from "../io/dirs.js";
+import { FolderLock, LOCK_FILE } from "../io/folder-lock.js";
+import { readRegularFile } from "../io/read-file.js";
+import { MANIFEST_FILE, MANIFEST_LIMIT, ZooFormatError, manifestJson, readShardFile, validateManifest, type ZooManifest } from "./format.js";
 
 export const BUILD_FILE = "build.json";
 
@@ -37,42 +40,57 @@ function describeDifference(a: ZooManifest, b: ZooManifest): string {
 }
 
 /**
- * Opens the output folder for a build: refuses one holding other settings, records build.json,
- * and returns the shards still to build (damaged ones removed), or null when the zoo is complete.
+ * Opens the output folder for a build: refuses a folder holding anything but an earlier build or
+ * zoo of the same settings, takes its lock, records build.json, and returns the shards still to
+ * build (damaged ones removed), or null when the zoo is complete.
  */
-export function startShardBuild(out: string, manifest: ZooManifest): number[] | null {
-  mkdirSync(out, { recursive: true });
+export function startShardBuild(out: string, manifest: ZooManifest): { pending: number[] | null; lock: FolderLock } {
   const manifestFile = join(out, MANIFEST_FILE);
   const buildFile = join(out, BUILD_FILE);
-  for (const f of [manifestFile, buildFile]) {
-    if (!existsSync(f)) continue;
-    let prior: ZooManifest;
-    try {
-      prior = validateManifest(JSON.parse(readFileSync(f, "utf8")), f);
-    } catch (e) {
-      throw new ZooFormatError(f, `exists but is not a zoo manifest (${(e as Error).message}); move it away to start over`);
+  if (existsSync(out) && !existsSync(manifestFile) && !existsSync(buildFile)) {
+    if (!statSync(out).isDirectory()) throw new ZooFormatError(out, "exists and is not a folder");
+    const others = readdirSync(out).filter((f) => f !== LOCK_FILE && !/^\..+\.\d+\.tmp$/.test(f));
+    if (others.length > 0) {
+      throw new ZooFormatError(out, `is not empty and holds no zoo.json or build.json (it has ${others.slice(0, 3).join(", ")}${others.length > 3 ? ", ..." : ""}): probegen writes only into a new or empty folder, or one of its own builds; choose another --out`);
     }
-    if (settingsOf(prior) !== settingsOf(manifest)) {
-      throw new ZooFormatError(f, `holds a ${f === manifestFile ? "zoo" : "build"} with other settings (${describeDifference(prior, manifest)}); choose another --out or remove the folder`);
-    }
-    if (f === manifestFile) return null;
   }
-  if (!existsSync(buildFile)) writeFileAtomic(buildFile, manifestJson(manifest));
-  // A shard counts as done only if it reads back whole and matches the manifest.
-  const pending: number[] = [];
-  manifest.shards.forEach((s, i) => {
-    const file = join(out, s.file);
-    if (existsSync(file)) {
+  makeDirectory(out);
+  const lock = FolderLock.acquire(out, "a zoo build");
+  try {
+    removeStaleTemporaries(out);
+    for (const f of [manifestFile, buildFile]) {
+      if (!existsSync(f)) continue;
+      let prior: ZooManifest;
       try {
-        readShardFile(file, manifest, s.count, s.start);
-        return;
-      } catch {
-        rmSync(file, { force: true });
+        prior = validateManifest(JSON.parse(Buffer.from(readRegularFile(f, MANIFEST_LIMIT)).toString("utf8")), f);
+      } catch (e) {
+        throw new ZooFormatError(f, `exists but is not a zoo manifest (${(e as Error).message.replace(`${f}: `, "")}); move it away to start over`);
       }
+      if (settingsOf(prior) !== settingsOf(manifest)) {
+        throw new ZooFormatError(f, `holds a ${f === manifestFile ? "zoo" : "build"} with other settings (${describeDifference(prior, manifest)}); choose another --out or remove the folder`);
+      }
+      if (f === manifestFile) return { pending: null, lock };
     }
-    pending.push(i);
-  });
-  return pending;
+    if (!existsSync(buildFile)) writeFileAtomic(buildFile, manifestJson(manifest));
+    // A shard counts as done only if it reads back whole and matches the manifest.
+    const pending: number[] = [];
+    manifest.shards.forEach((s, i) => {
+      const file = join(out, s.file);
+      if (existsSync(file)) {
+        try {
+          readShardFile(file, manifest, s.count, s.start);
+          return;
+        } catch {
+          rmSync(file, { force: true });
+        }
+      }
+      pending.push(i);
+    });
+    return { pending, lock };
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
 }
 
 /** A started build: what is left, a progress callback counting on from what was done, and the report. */
@@ -80,26 +98,59 @@ export interface OpenShardBuild<R> {
   /** Shards to build; null when the zoo is already complete. */
   pending: number[] | null;
   onDone: (r: R) => void;
+  /** Writes zoo.json (when shards were built), removes build.json, releases the folder. */
   finish: (built: number) => ShardBuildReport;
+  /** Releases the folder without finishing (the build failed; rerun to resume). */
+  abandon: () => void;
 }
 
 export function openShardBuild<R>(out: string, manifest: ZooManifest,
   onProgress?: (done: number, total: number, last: R | null) => void): OpenShardBuild<R> {
   const t0 = performance.now();
-  const pending = startShardBuild(out, manifest);
+  const { pending, lock } = startShardBuild(out, manifest);
   let done = manifest.shards.reduce((s, sh, i) => s + (pending === null || !pending.includes(i) ? sh.count : 0), 0);
-  if (pending !== null) onProgress?.(done, manifest.count, null);
+  try {
+    if (pending !== null) onProgress?.(done, manifest.count, null);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
   return {
     pending,
     onDone: (r) => onProgress?.(++done, manifest.count, r),
     finish: (built) => {
-      if (pending !== null) {
-        writeFileAtomic(join(out, MANIFEST_FILE), manifestJson(manifest));
-        rmSync(join(out, BUILD_FILE), { force: true });
+      try {
+        if (pending !== null) {
+          writeFileAtomic(join(out, MANIFEST_FILE), manifestJson(manifest));
+          rmSync(join(out, BUILD_FILE), { force: true });
+        }
+      } finally {
+        lock.release();
       }
       return { manifest, built, skippedShards: manifest.shards.length - (pending?.length ?? 0), seconds: (performance.now() - t0) / 1000 };
     },
+    abandon: () => lock.release(),
   };
+}
+
+/** Runs a build's work (returning how many networks it made) and finishes; releases the folder if it fails. */
+export async function runShardBuild<R>(build: OpenShardBuild<R>, work: (pending: number[]) => Promise<number> | number): Promise<ShardBuildReport> {
+  try {
+    return build.finish(build.pending === null ? 0 : await work(build.pending));
+  } catch (e) {
+    build.abandon();
+    throw e;
+  }
+}
+
+/** runShardBuild for work done on this thread, synchronously. */
+export function runShardBuildSync<R>(build: OpenShardBuild<R>, work: (pending: number[]) => number): ShardBuildReport {
+  try {
+    return build.finish(build.pending === null ? 0 : work(build.pending));
+  } catch (e) {
+    build.abandon();
+    throw e;
+  }
 }
 
 /**

@@ -6,7 +6,7 @@
 // - FMNIST: fmnist_inrs/<split>/model_<i>.pth, each state dict with an int `label` entry.
 // Import reads either into a probegen zoo (labels checked against every place they appear);
 // export writes a probegen INR zoo in either layout.
-import { mkdirSync } from "node:fs";
+import { makeDirectory } from "../../io/dirs.js";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { LABEL_NAMES, IMAGE_SET_NAMES, type ImageSetName } from "../../data/image-sets.js";
 import type { SirenArchitecture } from "../../nets/siren.js";
@@ -195,7 +195,7 @@ export function exportDwsnets(opts: DwsnetsExportOptions): ExportReport {
         ? `mnist-inrs/mnist_png_${testing ? "testing" : "training"}_${label}_${i}/checkpoints/model_final.pth`
         : `fmnist_inrs/${split}/model_${i}.pth`;
       const file = join(opts.out, rel);
-      mkdirSync(dirname(file), { recursive: true });
+      makeDirectory(dirname(file));
       const tensors = params.map((p): [string, { data: Float32Array; shape: number[] }] => {
         const per = p.shape.reduce((a, b) => a * b, 1);
         return [p.name, { data: all.params.get(p.name)!.subarray(i * per, (i + 1) * per), shape: p.shape }];

@@ -2,7 +2,8 @@
 // where, and whether it finished), so that a folder holding anything else is never written
 // into, and a rerun of the same export may write over its own earlier files. The files that say
 // the export is whole (a splits file) are written last.
-import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { makeDirectory } from "../../io/dirs.js";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../io/atomic.js";
 import { readRegularFile } from "../../io/read-file.js";
@@ -46,7 +47,7 @@ export class ExportFolder {
         throw new ImportError(out, `is not empty and holds no ${EXPORT_MARKER}: it is not a probegen export, so nothing is written into it; choose another --out`);
       }
     }
-    mkdirSync(out, { recursive: true });
+    makeDirectory(out);
     writeFileAtomic(marker, `${JSON.stringify({ exporter: "probegen zoo export", probegenVersion: PROBEGEN_VERSION, settings, complete: false }, null, 2)}\n`);
     return new ExportFolder(out, settings);
   }

@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { writeFileAtomic } from "../../io/atomic.js";
 import { SPLIT_NAMES, indicesToRanges, type SplitName, type ZooManifest } from "../format.js";
-import { openShardBuild, runShardWorkers, type ShardBuildReport } from "../shard-build.js";
+import { openShardBuild, runShardBuild, runShardWorkers, type ShardBuildReport } from "../shard-build.js";
 import { ImportError } from "./state-dict.js";
 
 /** What every import plan holds: the zoo to write and where. Plans are plain data (they go to workers). */
@@ -65,18 +65,15 @@ export function importShards<P extends ImportPlan>(plan: P, shards: readonly num
 export async function runImport<P extends ImportPlan>(plan: P, importShard: ShardImporter<P>, workers: number,
   onProgress?: (done: number, total: number) => void): Promise<ImportReport> {
   if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
-  const { pending, onDone, finish } = openShardBuild<null>(plan.out, plan.manifest, onProgress === undefined ? undefined : (d, t) => onProgress(d, t));
-  let imported = 0;
-  if (pending !== null && pending.length > 0) {
-    if (workers === 1 || pending.length === 1) {
-      imported = importShards(plan, pending, importShard, () => onDone(null));
-    } else {
-      await runShardWorkers<null>(new URL("./import-worker.js", import.meta.url), { plan }, plan.manifest, pending, workers, () => {
-        imported++;
-        onDone(null);
-      });
-    }
-  }
-  const report = finish(imported);
-  return { ...report, imported };
+  const build = openShardBuild<null>(plan.out, plan.manifest, onProgress === undefined ? undefined : (d, t) => onProgress(d, t));
+  const report = await runShardBuild(build, async (pending) => {
+    if (workers === 1 || pending.length <= 1) return importShards(plan, pending, importShard, () => build.onDone(null));
+    let imported = 0;
+    await runShardWorkers<null>(new URL("./import-worker.js", import.meta.url), { plan }, plan.manifest, pending, workers, () => {
+      imported++;
+      build.onDone(null);
+    });
+    return imported;
+  });
+  return { ...report, imported: report.built };
 }

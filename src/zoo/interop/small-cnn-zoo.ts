@@ -25,7 +25,8 @@ import { Zoo, encodeShard, planShards, soleArchitecture, type ZooField, type Zoo
 import { nfnSplits } from "../nfn-split.js";
 import { ExportFolder, type ExportReport } from "./export-folder.js";
 import { runImport, type ImportPlan, type ImportReport } from "./import-build.js";
-import { ImportError, allFinite } from "./state-dict.js";
+import { allFinite } from "../../engine/finite.js";
+import { ImportError } from "./state-dict.js";
 
 /** How the split file's first line is read: as the header it is, or as a row (pandas' header=None, as the official code). */
 export type SplitReading = "header" | "official";

@@ -1,6 +1,7 @@
 // A network's parameters out of a PyTorch checkpoint: the state dict's tensors in the order an
 // architecture declares them, with every name, shape and value checked. Errors name the file and
 // what differs (the parameter and both shapes).
+import { allFinite } from "../../engine/finite.js";
 import { FileFormatError } from "../../file-error.js";
 import { TorchTensor, type TorchCheckpoint } from "../../io/torch-checkpoint.js";
 import type { ZooParameter } from "../format.js";
@@ -28,11 +29,6 @@ export function tensorsOf(sd: Map<unknown, unknown>): Map<string, TorchTensor> {
 /** Parameter names and shapes of a state dict, in its order. */
 export function parametersOf(sd: Map<unknown, unknown>): ZooParameter[] {
   return [...tensorsOf(sd)].map(([name, t]) => ({ name, shape: [...t.shape] }));
-}
-
-export function allFinite(v: Float32Array): boolean {
-  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return false;
-  return true;
 }
 
 export interface ExtractedParameters {

@@ -6,7 +6,7 @@
 // network. Import makes a zoo of several architectures (format version 2), each network
 // evaluated with Neural Graphs' residual rule (see nets/cnn.ts); export writes any probegen CNN zoo
 // in this layout, with plain-dict configs that torch.load(weights_only=True) reads.
-import { mkdirSync } from "node:fs";
+import { makeDirectory } from "../../io/dirs.js";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { ActivationName } from "../../engine/index.js";
 import { cnnParameterShapes, residualSources, type CnnLayerSpec } from "../../nets/cnn.js";
@@ -265,7 +265,7 @@ export function exportWildPark(opts: WildParkExportOptions): ExportReport {
       const network = networkField !== undefined ? networkField[i] : i;
       const rel = `cnn_park/NN_tune_trainable_${String(network).padStart(5, "0")}/checkpoint_${String(step).padStart(6, "0")}/checkpoint.pt`;
       const file = join(opts.out, rel);
-      mkdirSync(dirname(file), { recursive: true });
+      makeDirectory(dirname(file));
       const tensors = m.architectures[k].parameters.map((p): [string, { data: Float32Array; shape: number[] }] => {
         const per = p.shape.reduce((a, b) => a * b, 1);
         return [p.name, { data: all.groups[k].get(p.name)!.subarray(rowOf[i] * per, (rowOf[i] + 1) * per), shape: p.shape }];
