@@ -4,7 +4,7 @@ export { gemm, gemmBatched, GEMM_WORK_FLOATS } from "./gemm";
 export * from "./elementwise";
 export * from "./broadcast";
 export * from "./loss";
-export * from "./adam";
+export * from "./optimizers";
 export {
   im2col, col2im, conv2dWorkFloats, conv2dForward, conv2dBackwardInput, conv2dBackwardWeight,
   convTranspose2dWorkFloats, convTranspose2dForward, convTranspose2dBackward,

@@ -163,6 +163,16 @@ test("adam kernel matches the reference, with and without weight decay", () => {
   }
 });
 
+test("rmsprop kernel equals the reference bit for bit (both compute each element in double precision)", () => {
+  const [w, r] = both(() => [vec(37), vec(37), vec(37, 0.1).map(Math.abs)],
+    (k, [p, g, v]) => k.rmspropStep(p, g, v, 0.0123, 0.9, 1e-7), [0, 2]);
+  for (let i = 0; i < 2; i++) assert.deepEqual(Array.from(w[i]), Array.from(r[i]), `rmsprop output ${i}`);
+  // One element by hand: v = 0.9 v + 0.1 g^2; p -= lr g / (sqrt(v) + eps).
+  const [p1] = both(() => [Float32Array.of(1), Float32Array.of(0.5), Float32Array.of(0.04)], (k, [p, g, v]) => k.rmspropStep(p, g, v, 0.1, 0.9, 1e-7), [0]);
+  const v = Math.fround(0.9 * Math.fround(0.04) + 0.1 * 0.5 * 0.5);
+  assert.equal(p1[0][0], Math.fround(1 - (0.1 * 0.5) / (Math.sqrt(v) + 1e-7)));
+});
+
 const convCases: Omit<ZooConvShape, "OH" | "OW">[] = [
   { nNet: 1, nImg: 2, xShared: true, C: 3, H: 7, W: 6, O: 4, KH: 3, KW: 3, strideH: 1, strideW: 1, padH: 1, padW: 1 },
   { nNet: 3, nImg: 2, xShared: true, C: 2, H: 9, W: 9, O: 5, KH: 3, KW: 3, strideH: 2, strideW: 2, padH: 1, padW: 1 },

@@ -4,7 +4,7 @@
 // network's data order, dropout masks and initialisation come from its own generator, and its
 // loss is the mean over its own minibatch, so a network comes out the same whichever slot,
 // batch or thread it was trained in. All networks of one trainer share an activation.
-import { Tensor, Rng, backward, getRuntime, kernels, noGrad, tidy, zooDropout } from "../engine/index.js";
+import { Tensor, Rng, backward, getRuntime, kernels, noGrad, optimizerStep, tidy, zooDropout, type OptimizerRule } from "../engine/index.js";
 import { cnnForward, cnnParameterShapes, type CnnArchitecture } from "../nets/cnn.js";
 import { initKernel, type CnnHyperparameters, type CnnRecipe } from "./cnn-recipe.js";
 
@@ -40,8 +40,14 @@ export interface CnnResult {
 }
 
 /** Keras' defaults for the moment estimates. */
-const ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-7 };
-const RMSPROP = { rho: 0.9, eps: 1e-7 };
+/** The optimisers of the Small CNN Zoo's recipe, with Keras' defaults (Adam's eps 1e-7, RMSProp's rho 0.9). */
+function kerasRule(optimizer: CnnHyperparameters["optimizer"], lr: number): OptimizerRule {
+  switch (optimizer) {
+    case "adam": return { kind: "adam", lr, beta1: 0.9, beta2: 0.999, eps: 1e-7 };
+    case "rmsprop": return { kind: "rmsprop", lr, rho: 0.9, eps: 1e-7 };
+    case "sgd": return { kind: "sgd", lr };
+  }
+}
 
 interface Slot {
   job: CnnJob;
@@ -231,27 +237,14 @@ export class CnnTrainer {
   private update(s: number, st: Slot, params: readonly Tensor[], n: number): boolean {
     const hp = st.job.hp;
     const t = st.step + 1;
+    const rule = kerasRule(hp.optimizer, hp.lr);
     const k = kernels();
     let finite = true;
     params.forEach((param, i) => {
       const p = this.slice(param, s, n), g = this.slice(param.grad!, s, n);
       // d/dw of l2 * sum(w^2)
       if (this.isKernel[i] && hp.l2 > 0) k.axpby(p, g, 2 * hp.l2, 1);
-      const m = this.slice(this.m[i], s), v = this.slice(this.v[i], s);
-      switch (hp.optimizer) {
-        case "adam":
-          k.adamStep(p, g, m, v, hp.lr, ADAM.beta1, ADAM.beta2, ADAM.eps, 1 - ADAM.beta1 ** t, Math.sqrt(1 - ADAM.beta2 ** t), 0);
-          break;
-        case "rmsprop":
-          for (let j = 0; j < p.length; j++) {
-            v[j] = RMSPROP.rho * v[j] + (1 - RMSPROP.rho) * g[j] * g[j];
-            p[j] -= (hp.lr * g[j]) / (Math.sqrt(v[j]) + RMSPROP.eps);
-          }
-          break;
-        case "sgd":
-          k.axpby(g, p, -hp.lr, 1);
-          break;
-      }
+      optimizerStep(rule, t, p, g, this.slice(this.m[i], s), this.slice(this.v[i], s));
       if (!Number.isFinite(k.sum(p))) finite = false;
     });
     return finite;

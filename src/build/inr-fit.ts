@@ -3,7 +3,7 @@
 // Each slot has its own Adam state and step count and its own loss (the mean over its pixels),
 // so an INR's result does not depend on which slot, batch or shard it was fitted in: a slot
 // that finishes is refilled from the queue at once.
-import { Tensor, backward, kernels, tidy, Rng } from "../engine/index.js";
+import { Tensor, backward, kernels, optimizerStep, tidy, Rng, type OptimizerRule } from "../engine/index.js";
 import { initSiren, sirenForward, sirenParameterShapes, type SirenArchitecture, type SirenInit } from "../nets/siren.js";
 
 export interface InrRecipe {
@@ -33,7 +33,6 @@ export interface InrResult {
   steps: number;
 }
 
-const BETA1 = 0.9, BETA2 = 0.999, EPS = 1e-8;
 
 export function psnrOf(mse: number): number {
   return mse > 0 ? 10 * Math.log10(1 / mse) : Infinity;
@@ -50,6 +49,8 @@ export class InrFitter {
   private readonly slotJob: (InrJob | null)[];
   private readonly slotSteps: Int32Array;
   private readonly points: number;
+  /** Adam with PyTorch's defaults, each INR's slice stepped with its own step count. */
+  private readonly rule: OptimizerRule;
 
   constructor(readonly arch: SirenArchitecture, readonly recipe: InrRecipe, readonly batch: number,
     coords: Float32Array, readonly seed: number) {
@@ -65,6 +66,7 @@ export class InrFitter {
     this.seedGrad = Tensor.zeros([batch, this.points, 1], { persistent: true });
     this.slotJob = new Array<InrJob | null>(batch).fill(null);
     this.slotSteps = new Int32Array(batch);
+    this.rule = { kind: "adam", lr: recipe.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
   }
 
   private slice(t: Tensor, slot: number): Float32Array {
@@ -126,10 +128,8 @@ export class InrFitter {
       for (let s = 0; s < this.batch; s++) {
         if (update[s]) {
           const t = ++this.slotSteps[s];
-          const bc1 = 1 - BETA1 ** t, bc2Sqrt = Math.sqrt(1 - BETA2 ** t);
           this.params.forEach((p, i) => {
-            k.adamStep(this.slice(p, s), this.slice(p.grad!, s), this.slice(this.m[i], s), this.slice(this.v[i], s),
-              this.recipe.lr, BETA1, BETA2, EPS, bc1, bc2Sqrt, 0);
+            optimizerStep(this.rule, t, this.slice(p, s), this.slice(p.grad!, s), this.slice(this.m[i], s), this.slice(this.v[i], s));
           });
         }
       }

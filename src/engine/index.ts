@@ -6,7 +6,7 @@ export type { Kernels, ConvGeometry, ZooConvShape, ConvTransposeShape } from "./
 export { ShapeError, fmtShape } from "./errors.js";
 export { Rng } from "./random.js";
 export { allFinite, firstNonFinite } from "./finite.js";
-export { Adam, cosineLr, type AdamOptions } from "./adam.js";
+export { Adam, cosineLr, optimizerStep, type AdamOptions, type OptimizerRule } from "./optimizers.js";
 export { parameter, uniformParameter, normalParameter } from "./init.js";
 export { getRuntime } from "./memory.js";
 export { add, sub, mul, scale, addScalar, reshape, sum, mean } from "./ops/elementwise.js";

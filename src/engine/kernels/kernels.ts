@@ -92,6 +92,8 @@ export interface Kernels {
   /** PyTorch Adam arithmetic; bc1 = 1 - b1^t, bc2Sqrt = sqrt(1 - b2^t) */
   adamStep(p: F32, g: F32, m: F32, v: F32, lr: number, beta1: number, beta2: number, eps: number,
     bc1: number, bc2Sqrt: number, weightDecay: number): void;
+  /** Keras RMSProp arithmetic, each element in double precision rounded once to float32 */
+  rmspropStep(p: F32, g: F32, v: F32, lr: number, rho: number, eps: number): void;
 
   im2col(x: F32, g: ConvGeometry, cols: F32): void;
   /** x += col2im(cols) */

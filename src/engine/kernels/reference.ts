@@ -192,6 +192,12 @@ export function createReferenceKernels(): Kernels {
         p[i] = p[i] - (lr / bc1) * (m[i] / (Math.sqrt(v[i]) / bc2Sqrt + eps));
       }
     },
+    rmspropStep(p, g, v, lr, rho, eps) {
+      for (let i = 0; i < p.length; i++) {
+        v[i] = rho * v[i] + (1 - rho) * g[i] * g[i];
+        p[i] -= (lr * g[i]) / (Math.sqrt(v[i]) + eps);
+      }
+    },
     im2col(x, g, cols) {
       const P = g.OH * g.OW;
       for (let c = 0; c < g.C; c++) for (let i = 0; i < g.KH; i++) for (let j = 0; j < g.KW; j++)

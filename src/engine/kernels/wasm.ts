@@ -47,7 +47,7 @@ export function createWasmKernels(): Kernels {
   const geluF = k("geluForward"), geluB = k("geluBackward");
   const addChannel = k("addChannel"), sumChannel = k("sumChannel");
   const meanLast = k("meanLast"), meanLastB = k("meanLastBackward");
-  const ce = k("softmaxCrossEntropy"), mse = k("mse"), adam = k("adamStep");
+  const ce = k("softmaxCrossEntropy"), mse = k("mse"), adam = k("adamStep"), rmsprop = k("rmspropStep");
   const im2col = k("im2col"), col2im = k("col2im");
   const convWork = k("conv2dWorkFloats"), convF = k("conv2dForward");
   const convBI = k("conv2dBackwardInput"), convBW = k("conv2dBackwardWeight");
@@ -101,6 +101,7 @@ export function createWasmKernels(): Kernels {
     mse: (pred, target, grad) => mse(p(pred), p(target), n(pred), grad === null ? 0 : p(grad)),
     adamStep: (pp, g, m, v, lr, b1, b2, eps, bc1, bc2Sqrt, wd) =>
       void adam(p(pp), p(g), p(m), p(v), n(pp), lr, b1, b2, eps, bc1, bc2Sqrt, wd),
+    rmspropStep: (pp, g, v, lr, rho, eps) => void rmsprop(p(pp), p(g), p(v), n(pp), lr, rho, eps),
     im2col: (x, g, cols) => void im2col(p(x), ...geo(g), p(cols)),
     col2im: (cols, g, x) => void col2im(p(cols), ...geo(g), p(x)),
     conv2dForward: (s, x, w, y, bias, relu) => void convF(...zoo(s), p(x), p(w), bias === null ? 0 : p(bias), b(relu), p(y), zooWork(s)),

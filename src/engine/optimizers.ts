@@ -1,7 +1,37 @@
-// Adam with PyTorch's semantics (bias correction; eps added to sqrt(v_hat); L2 weight decay
-// added to the gradient), stepping each parameter with one WASM kernel call.
+// The optimisers, in one place: the rules (Adam with PyTorch's arithmetic — bias correction, eps
+// added to sqrt(v_hat), L2 weight decay added to the gradient; RMSProp and SGD with Keras'), each
+// a kernel call on one parameter or on one network's slice of a zoo-batched parameter, so the
+// probing trainer and both zoo builders step the same way; the Adam optimiser over a model's
+// tensors; and the cosine schedule.
 import { kernels } from "./backend.js";
+import type { F32 } from "./kernels/kernels.js";
 import { Tensor } from "./tensor.js";
+
+export type OptimizerRule =
+  | { kind: "adam"; lr: number; beta1: number; beta2: number; eps: number; weightDecay?: number }
+  | { kind: "rmsprop"; lr: number; rho: number; eps: number }
+  | { kind: "sgd"; lr: number };
+
+/**
+ * Step t (from 1) of `rule` on the values p with gradient g. m and v are the rule's state for
+ * these values (Adam: both moments; RMSProp: v, the mean square; SGD: neither).
+ */
+export function optimizerStep(rule: OptimizerRule, t: number, p: F32, g: F32, m: F32, v: F32): void {
+  const k = kernels();
+  switch (rule.kind) {
+    case "adam": {
+      const bc1 = 1 - rule.beta1 ** t, bc2Sqrt = Math.sqrt(1 - rule.beta2 ** t);
+      k.adamStep(p, g, m, v, rule.lr, rule.beta1, rule.beta2, rule.eps, bc1, bc2Sqrt, rule.weightDecay ?? 0);
+      break;
+    }
+    case "rmsprop":
+      k.rmspropStep(p, g, v, rule.lr, rule.rho, rule.eps);
+      break;
+    case "sgd":
+      k.axpby(g, p, -rule.lr, 1);
+      break;
+  }
+}
 
 export interface AdamOptions {
   lr?: number;
@@ -11,6 +41,7 @@ export interface AdamOptions {
   weightDecay?: number;
 }
 
+/** Adam over a model's tensors, with its moments (for checkpoints). */
 export class Adam {
   lr: number;
   readonly beta1: number;
@@ -37,13 +68,10 @@ export class Adam {
   /** Updates every parameter that received a gradient in this pass. */
   step(): void {
     this.t += 1;
-    const bc1 = 1 - this.beta1 ** this.t;
-    const bc2Sqrt = Math.sqrt(1 - this.beta2 ** this.t);
-    const k = kernels();
+    const rule: OptimizerRule = { kind: "adam", lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay };
     this.params.forEach((p, i) => {
       if (!p.gradValid || p.grad === null) return;
-      k.adamStep(p.data, p.grad.data, this.m[i].data, this.v[i].data,
-        this.lr, this.beta1, this.beta2, this.eps, bc1, bc2Sqrt, this.weightDecay);
+      optimizerStep(rule, this.t, p.data, p.grad.data, this.m[i].data, this.v[i].data);
     });
   }
 

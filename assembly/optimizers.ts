@@ -1,4 +1,4 @@
-// One Adam step with PyTorch's arithmetic (torch.optim.Adam, foreach=False):
+// Optimiser steps on float32 parameters. Adam with PyTorch's arithmetic (torch.optim.Adam, foreach=False):
 //   g += wd * p;  m = lerp(m, g, 1 - b1);  v = b2 * v + (1 - b2) * g * g
 //   p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps)
 export function adamStep(
@@ -34,5 +34,19 @@ export function adamStep(
     store<f32>(m + o, mv);
     store<f32>(v + o, vv);
     store<f32>(p + o, pv - ss * (mv / (Mathf.sqrt(vv) / bc2Sqrt + eps)));
+  }
+}
+
+// One RMSProp step with Keras' arithmetic (tf.keras.optimizers.RMSprop, no momentum, not
+// centered): v = rho * v + (1 - rho) * g * g;  p -= lr * g / (sqrt(v) + eps).
+// Each element is computed in double precision and rounded once into its float32 slot, so the
+// result is bit for bit what the same expression in JavaScript gives (the reference kernel).
+export function rmspropStep(p: usize, g: usize, v: usize, n: i32, lr: f64, rho: f64, eps: f64): void {
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    const gi = <f64>load<f32>(g + o);
+    const vi = <f32>(rho * <f64>load<f32>(v + o) + (1 - rho) * gi * gi);
+    store<f32>(v + o, vi);
+    store<f32>(p + o, <f32>(<f64>load<f32>(p + o) - (lr * gi) / (Math.sqrt(<f64>vi) + eps)));
   }
 }
