@@ -86,7 +86,12 @@ test("tidy frees what it made and keeps what it returns; memory is reused", () =
   for (let i = 0; i < 50; i++) tidy(() => { Tensor.empty([1000]); });
   assert.ok(heap.stats().reservedBytes <= reserved + 4096, "freed blocks are reused");
   assert.equal(kept.b.disposed, true);
-  assert.throws(() => kept.b.item(), /1 elements|elements/);
+  assert.throws(() => kept.b.toArray(), /toArray\(\): tensor of shape \[3\] was disposed/);
+  // A one-element tensor, disposed: item() must not read freed memory (it once returned undefined).
+  const one = Tensor.scalar(7);
+  assert.equal(one.item(), 7);
+  one.dispose();
+  assert.throws(() => one.item(), /item\(\): tensor of shape \[\] was disposed/);
 });
 
 test("a request reuses a free block of a somewhat larger class before the memory grows; views share memory", () => {

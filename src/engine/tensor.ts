@@ -110,16 +110,26 @@ export class Tensor {
   get rank(): number { return this.shape.length; }
   get disposed(): boolean { return this.viewOf !== null ? this.viewOf.disposed : this.block === null; }
 
+  /** Throws when the tensor's memory was freed: its values are gone (reading them would give nothing, or another tensor's). */
+  private assertLive(op: string): void {
+    if (this.disposed) throw new ReferenceError(`${op}: tensor of shape ${fmtShape(this.shape)} was disposed`);
+  }
+
   /** The value of a one-element tensor. */
   item(): number {
+    this.assertLive("item()");
     if (this.size !== 1) throw new RangeError(`item(): tensor of shape ${fmtShape(this.shape)} has ${this.size} elements`);
     return this.data[0];
   }
 
-  toArray(): number[] { return Array.from(this.data); }
+  toArray(): number[] {
+    this.assertLive("toArray()");
+    return Array.from(this.data);
+  }
 
   /** A persistent, graph-free copy. */
   clone(opts: { persistent?: boolean } = {}): Tensor {
+    this.assertLive("clone()");
     const t = Tensor.empty(this.shape, opts);
     t.data.set(this.data);
     return t;
