@@ -1,7 +1,7 @@
 // A lock on a folder that one probegen process writes (a training run, a zoo being built or
 // imported): a file made with O_EXCL holding the owner's pid, host and task. A second process
 // is refused while the owner lives; a lock whose process is gone (killed) is taken over.
-import { closeSync, openSync, rmSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { FileWriteError, describeSystemError } from "../file-error.js";
@@ -17,9 +17,15 @@ const held = new Set<string>();
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+  // A killed process stays a zombie until its parent reaps it, and signals still reach it.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return true;
   }
 }
 
