@@ -9,7 +9,6 @@ import { join } from "node:path";
 import { Rng, Tensor, backward, scatterRows, tidy, zooDropout } from "../src/engine/index.js";
 import { cnnInputs } from "../src/data/cnn-input.js";
 import { loadImageSet } from "../src/data/image-sets.js";
-import { cnnForward } from "../src/nets/cnn.js";
 import { networkArchitecture } from "../src/nets/family.js";
 import type { ProbeRepresentation } from "../src/train/probe-representation.js";
 import { DEFAULT_TRAIN_CONFIG } from "../src/train/config.js";

@@ -11,9 +11,7 @@ import { fileURLToPath } from "node:url";
 import { Tensor, tidy } from "../src/engine/index.js";
 import { readTorchCheckpoint, decodeTorchCheckpoint, TorchTensor } from "../src/io/torch-checkpoint.js";
 import { PyObject } from "../src/io/pickle.js";
-import { cnnForward } from "../src/nets/cnn.js";
-import { networkArchitecture, type SizedCnnArchitecture } from "../src/nets/family.js";
-import { sirenForward, type SirenArchitecture } from "../src/nets/siren.js";
+import { networkArchitecture, parseSizedCnnArchitecture } from "../src/nets/family.js";
 import { Zoo, rangesIndices } from "../src/zoo/format.js";
 import { importDwsnets, exportDwsnets, planDwsnetsImport } from "../src/zoo/interop/dwsnets.js";
 import { importSmallCnnZoo, exportSmallCnnZoo } from "../src/zoo/interop/small-cnn-zoo.js";
@@ -50,8 +48,7 @@ function forwardOne(zoo: Zoo, index: number, inputs: Float32Array, inputShape: n
   return tidy(() => {
     const params = new Map(entry.parameters.map((p) => [p.name, Tensor.from(net.params.get(p.name)!, [1, ...p.shape])]));
     const x = Tensor.from(inputs, inputShape);
-    if (zoo.manifest.family === "siren") return Float32Array.from(sirenForward(entry.architecture as unknown as SirenArchitecture, params, x).data);
-    const bound = networkArchitecture("cnn", entry.architecture);
+    const bound = networkArchitecture(zoo.manifest.family, entry.architecture);
     const arch = bound.variantField === null ? bound : bound.variant(net.fields.get(bound.variantField)!);
     return Float32Array.from(arch.forward(params, x).data);
   });
@@ -148,7 +145,7 @@ test("CNN Wild Park imports every checkpoint with its architecture, and the resi
     assert.equal(net.fields.get("test_accuracy"), Math.fround(scores[i]));
     const e = (expected.cnn_wild_park.networks as { dir: string; config: Record<string, unknown>; params: Record<string, Fingerprint>; logits: number[][] }[])
       .find((x) => net.strings.get("source")!.startsWith(`${x.dir}/`))!;
-    const arch = zoo.manifest.architectures[net.architecture].architecture as unknown as SizedCnnArchitecture;
+    const arch = parseSizedCnnArchitecture(zoo.manifest.architectures[net.architecture].architecture);
     assert.deepEqual(arch.residual, e.config.residual);
     assert.deepEqual(arch.layers.map((l) => l.kernel), e.config.kernel_size);
     for (const [name, fp] of Object.entries(e.params)) assertFingerprint(net.params.get(name)!, fp.shape, fp, `${e.dir} ${name}`);
@@ -156,7 +153,7 @@ test("CNN Wild Park imports every checkpoint with its architecture, and the resi
     checked++;
   }
   assert.equal(checked, 24);
-  const n0 = zoo.manifest.architectures[zoo.network(0).architecture].architecture as unknown as SizedCnnArchitecture;
+  const n0 = parseSizedCnnArchitecture(zoo.manifest.architectures[zoo.network(0).architecture].architecture);
   assert.deepEqual(n0.layers.map((l) => l.activation), ["relu", "gelu", "tanh", "leaky_relu"], "network 0 is the fixed one of the fixtures");
   // --step last keeps each network's last checkpoint only.
   const last = await importWildPark({ splitsFile: join(FIX, "cnn-wild-park", "cnn_park_splits.json"), out: join(out, "..", "last"), steps: "last" });

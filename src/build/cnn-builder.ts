@@ -4,7 +4,7 @@
 // resumable (shard-build.ts); split by the NFN protocol; the target is test accuracy.
 import { join } from "node:path";
 import { Rng } from "../engine/index.js";
-import { CNN_INPUT_DESCRIPTION, CNN_INPUT_SIZE, cnnInputs } from "../data/cnn-input.js";
+import { CNN_INPUT_DESCRIPTION, cnnInputs } from "../data/cnn-input.js";
 import { loadImageSet, type ImageSetName } from "../data/image-sets.js";
 import { cnnParameterShapes, withActivation } from "../nets/cnn.js";
 import type { SizedCnnArchitecture } from "../nets/family.js";

@@ -132,9 +132,6 @@ function fail(detail: string): never {
   throw new Error(detail);
 }
 
-class Mark {}
-const MARK = new Mark();
-
 /**
  * Runs the pickle in `bytes` from `offset` to its STOP opcode and returns the value.
  * Errors are PickleErrors naming the file and the byte offset.

@@ -14,7 +14,7 @@ import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { parse as parseCsv } from "csv-parse/sync";
 import type { ActivationName } from "../../engine/index.js";
-import type { SizedCnnArchitecture } from "../../nets/family.js";
+import { parseSizedCnnArchitecture, type SizedCnnArchitecture } from "../../nets/family.js";
 import { cnnParameterShapes, residualSources } from "../../nets/cnn.js";
 import { csvText, readCsvColumns, type CsvColumn } from "../../io/csv-columns.js";
 import { NpyRowReader, NpyWriter } from "../../io/npy.js";
@@ -322,7 +322,7 @@ export function exportSmallCnnZoo(opts: SmallCnnZooExportOptions): ExportReport 
   const m = zoo.manifest;
   if (m.family !== "cnn") throw new ImportError(opts.zoo, `holds ${m.family} networks; the Small CNN Zoo layout holds CNNs`);
   const { architecture, parameters } = soleArchitecture(m, "the Small CNN Zoo layout");
-  const arch = architecture as unknown as SizedCnnArchitecture;
+  const arch = parseSizedCnnArchitecture(architecture);
   if (residualSources(arch).some((r) => r >= 0)) throw new ImportError(opts.zoo, "its CNNs have residual connections, which the Small CNN Zoo layout cannot describe");
   const byField = arch.activationByField;
   if (byField === undefined && arch.layers.some((l) => l.activation !== arch.layers[0].activation)) {

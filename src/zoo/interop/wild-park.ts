@@ -10,7 +10,7 @@ import { makeDirectory } from "../../io/dirs.js";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { ActivationName } from "../../engine/index.js";
 import { cnnParameterShapes, residualSources, type CnnLayerSpec } from "../../nets/cnn.js";
-import type { SizedCnnArchitecture } from "../../nets/family.js";
+import { parseSizedCnnArchitecture, type SizedCnnArchitecture } from "../../nets/family.js";
 import { readTorchCheckpoint, type TorchCheckpoint } from "../../io/torch-checkpoint.js";
 import { stateDictValue, writeTorchCheckpoint } from "../../io/torch-save.js";
 import { PROBEGEN_VERSION } from "../../version.js";
@@ -257,7 +257,7 @@ export function exportWildPark(opts: WildParkExportOptions): ExportReport {
   for (const split of SPLIT_NAMES) {
     for (const i of rangesIndices(m.splits[split])) {
       const k = all.architecture[i];
-      const base = m.architectures[k].architecture as unknown as SizedCnnArchitecture;
+      const base = parseSizedCnnArchitecture(m.architectures[k].architecture);
       // A variant field (the Small-CNN zoo's activation) makes each network's own architecture.
       const code = base.activationByField !== undefined ? all.fields.get(base.activationByField.field)?.[i] : undefined;
       const arch = code !== undefined ? { ...base, layers: base.layers.map((l) => ({ ...l, activation: base.activationByField!.names[code] })) } : base;
