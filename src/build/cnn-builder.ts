@@ -235,11 +235,6 @@ export async function buildCnnZoo(opts: CnnZooOptions, workers = 1): Promise<Cnn
   return runShardBuild(build, async (pending) => {
     if (workers === 1) return trainCnnShards(b, pending, build.onDone);
     const { onProgress: _callback, ...cloneable } = opts;
-    let trained = 0;
-    await runShardWorkers<CnnProgress>(new URL("./cnn-build-worker.js", import.meta.url), { opts: cloneable }, b.manifest, pending, workers, (r) => {
-      trained++;
-      build.onDone(r);
-    });
-    return trained;
+    return runShardWorkers<CnnProgress>(new URL("./cnn-build-worker.js", import.meta.url), { opts: cloneable }, b.manifest, pending, workers, build.onDone);
   });
 }

@@ -174,13 +174,7 @@ export async function buildInrZooParallel(opts: InrZooOptions, workers: number):
   if (workers === 1) return buildInrZoo(opts);
   const b = describeInrBuild(opts);
   const build = openShardBuild(opts.out, b.manifest, opts.onProgress);
-  return report(await runShardBuild(build, async (pending) => {
-    const { onProgress: _callback, ...cloneable } = opts;
-    let fitted = 0;
-    await runShardWorkers<InrResult>(new URL("./inr-build-worker.js", import.meta.url), { opts: cloneable }, b.manifest, pending, workers, (r) => {
-      fitted++;
-      build.onDone(r);
-    });
-    return fitted;
-  }));
+  const { onProgress: _callback, ...cloneable } = opts;
+  return report(await runShardBuild(build, (pending) =>
+    runShardWorkers<InrResult>(new URL("./inr-build-worker.js", import.meta.url), { opts: cloneable }, b.manifest, pending, workers, build.onDone)));
 }

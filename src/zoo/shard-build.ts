@@ -191,10 +191,11 @@ export class ShardCollector<R> {
  * Runs whole shards on `workers` worker threads (the largest shards first, each to the least
  * loaded worker). Shards do not depend on which thread builds them, so the zoo is the same as a
  * one-thread build. `script` is a worker module that builds the shards in workerData.shards and
- * posts one message per finished network.
+ * posts one message per finished network; returns how many networks were made.
  */
 export async function runShardWorkers<R>(script: URL, workerData: Record<string, unknown>, manifest: ZooManifest,
-  pending: readonly number[], workers: number, onMessage: (r: R) => void): Promise<void> {
+  pending: readonly number[], workers: number, onMessage: (r: R) => void): Promise<number> {
+  let messages = 0;
   const loads = Array.from({ length: Math.min(workers, pending.length) }, () => ({ count: 0, shards: [] as number[] }));
   for (const si of [...pending].sort((x, y) => manifest.shards[y].count - manifest.shards[x].count || x - y)) {
     const w = loads.reduce((best, l) => (l.count < best.count ? l : best));
@@ -206,11 +207,12 @@ export async function runShardWorkers<R>(script: URL, workerData: Record<string,
     await Promise.all(loads.map(({ shards }) => new Promise<void>((resolve, reject) => {
       const w = new Worker(script, { workerData: { ...workerData, shards } });
       threads.push(w);
-      w.on("message", onMessage);
+      w.on("message", (r: R) => { messages++; onMessage(r); });
       w.on("error", reject);
       w.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`a zoo building worker exited with code ${code}`))));
     })));
   } finally {
     for (const t of threads) await t.terminate();
   }
+  return messages;
 }

@@ -68,12 +68,7 @@ export async function runImport<P extends ImportPlan>(plan: P, importShard: Shar
   const build = openShardBuild<null>(plan.out, plan.manifest, onProgress === undefined ? undefined : (d, t) => onProgress(d, t));
   const report = await runShardBuild(build, async (pending) => {
     if (workers === 1 || pending.length <= 1) return importShards(plan, pending, importShard, () => build.onDone(null));
-    let imported = 0;
-    await runShardWorkers<null>(new URL("./import-worker.js", import.meta.url), { plan }, plan.manifest, pending, workers, () => {
-      imported++;
-      build.onDone(null);
-    });
-    return imported;
+    return runShardWorkers<null>(new URL("./import-worker.js", import.meta.url), { plan }, plan.manifest, pending, workers, build.onDone);
   });
   return { ...report, imported: report.built };
 }
