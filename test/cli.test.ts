@@ -48,6 +48,14 @@ test("bench --json --quick prints one JSON object with the figures", () => {
   assert.equal(r.stderr, "", "no progress lines mixed into --json runs");
 });
 
+test("bench: prediction rates in their quick form", () => {
+  const r = run("bench", "--json", "--quick", "--only", "predict");
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { predict: { inrs: number; cnns: number; inrsPerSec: number; cnnsPerSec: number } };
+  assert.deepEqual([out.predict.inrs, out.predict.cnns], [1000, 64]);
+  assert.ok(out.predict.inrsPerSec > out.predict.cnnsPerSec && out.predict.cnnsPerSec > 0, "a SIREN costs less to ask than a CNN");
+});
+
 test("bench: the CNN zoo builder in its quick form reports networks per second", () => {
   const r = run("bench", "--json", "--quick", "--only", "cnn");
   assert.equal(r.status, 0, r.stderr);

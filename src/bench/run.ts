@@ -6,10 +6,11 @@ import { makeW1, makeW2, trainer, type Workload } from "./workloads.js";
 import { fitBench, type FitFigures } from "./inr-fit.js";
 import { paperScaleBench, type PaperScaleFigures } from "./paper-scale.js";
 import { cnnBuildBench, type CnnBuildFigures } from "./cnn-build.js";
+import { predictBench, type PredictFigures } from "./predict.js";
 
-export const BENCH_WORKLOADS = ["w1", "w2", "w3", "fit", "cnn", "paper"] as const;
+export const BENCH_WORKLOADS = ["w1", "w2", "w3", "fit", "predict", "cnn", "paper"] as const;
 /** Run when --only is not given; "cnn" and "paper" take minutes and are run on request. */
-export const DEFAULT_BENCH_WORKLOADS = ["w1", "w2", "w3", "fit"] as const;
+export const DEFAULT_BENCH_WORKLOADS = ["w1", "w2", "w3", "fit", "predict"] as const;
 
 export interface BenchOptions {
   /** Which workloads: any of w1, w2, w3. */
@@ -26,6 +27,7 @@ export interface BenchResult {
   w2?: StepFigures & { modelsPerSec: number };
   w3?: { gemm256GFlops: number; batchedGemmGFlops: number };
   fit?: FitFigures;
+  predict?: PredictFigures;
   cnn?: CnnBuildFigures;
   paper?: PaperScaleFigures;
   memory: { peakRssMiB: number; peakTensorMiB: number };
@@ -97,6 +99,11 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
     log?.(`fit: ${n} MNIST INRs with the default zoo recipe ...`);
     result.fit = fitBench(n, quick ? { steps: 50 } : {});
     log?.(`fit: ${result.fit.inrsPerSec.toFixed(2)} INRs/s, mean PSNR ${result.fit.meanPsnr.toFixed(2)} dB, mean steps ${result.fit.meanSteps.toFixed(0)}`);
+  }
+  if (only.has("predict")) {
+    log?.("predict: a K=64 ProbeGen run's predictions for zoos of SIRENs and of small CNNs ...");
+    result.predict = predictBench(quick);
+    log?.(`predict: ${result.predict.inrsPerSec.toFixed(0)} INRs/s (${result.predict.inrs}), ${result.predict.cnnsPerSec.toFixed(0)} small CNNs/s (${result.predict.cnns})`);
   }
   if (only.has("cnn")) {
     const n = quick ? 4 : 64;

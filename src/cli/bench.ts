@@ -9,11 +9,12 @@ Measures, on one thread:
   W2     one training step of 32 small CNNs x 64 image probes from the 5-layer generator (steps/s)
   W3     GEMM 256x256x256 and batched 32 x (64x32 . 32x32) (GFLOP/s)
   fit    fitting MNIST INRs with the default zoo recipe (INRs/s, mean PSNR and steps)
+  predict  a K=64 ProbeGen run predicting 20,000 SIRENs and 1,024 small CNNs (networks/s)
   cnn    building a 64-network Small-CNN zoo on MNIST with the default recipe (networks/s,
          network-steps/s; about a minute; only with --only)
   paper  a paper-scale probing run: 55k training INRs (synthetic weights), K=64, 30 epochs,
          timed with zoo loading and evaluations (minutes; only with --only)
-and the peak resident memory. Without --only: w1, w2, w3 and fit.
+and the peak resident memory. Without --only: w1, w2, w3, fit and predict.
 
 Options:
   --json         print the figures as one JSON object on stdout
@@ -48,6 +49,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (r.w3) rows.push(["GEMM 256^3 GFLOP/s", r.w3.gemm256GFlops.toFixed(1)], ["batched GEMM GFLOP/s", r.w3.batchedGemmGFlops.toFixed(1)]);
   if (r.paper) rows.push(["paper-scale run seconds", r.paper.seconds.toFixed(1)], ["paper-scale steps/s", r.paper.stepsPerSec.toFixed(0)]);
   if (r.fit) rows.push(["INR fit INRs/s", r.fit.inrsPerSec.toFixed(2)], ["INR fit mean PSNR dB", r.fit.meanPsnr.toFixed(2)], ["INR fit mean steps", r.fit.meanSteps.toFixed(0)]);
+  if (r.predict) rows.push(["predict INRs/s", r.predict.inrsPerSec.toFixed(0)], ["predict small CNNs/s", r.predict.cnnsPerSec.toFixed(0)]);
   if (r.cnn) rows.push(["CNN zoo networks/s", r.cnn.networksPerSec.toFixed(2)], ["CNN zoo network-steps/s", r.cnn.networkStepsPerSec.toFixed(0)]);
   rows.push(["peak RSS MiB", r.memory.peakRssMiB.toFixed(0)], ["peak tensor MiB", r.memory.peakTensorMiB.toFixed(1)]);
   const w = Math.max(...rows.map(([k]) => k.length));

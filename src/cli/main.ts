@@ -6,6 +6,7 @@ import { benchCommand } from "./bench.js";
 import { zooCommand } from "./zoo.js";
 import { evalCommand, trainCommand } from "./train.js";
 import { demoCommand } from "./demo.js";
+import { predictCommand, probesCommand } from "./predict.js";
 
 const USAGE = `probegen ${PROBEGEN_VERSION}: learn what a trained network is from how it answers learned probes
 
@@ -19,6 +20,9 @@ Commands:
             zoo import dwsnets|small-cnn-zoo|wild-park, zoo export, zoo info, zoo render)
   train     train a probing model (ProbeGen, vanilla or fixed probes) on a zoo
   eval      evaluate a trained run: accuracy, per-class accuracy, confusion matrix
+  predict   predict networks nobody labelled with a trained run: files (.pth, .safetensors),
+            zoos, public layouts, or answers to its probes computed anywhere
+  probes    export a run's probes for models probegen cannot load (probes export)
   bench     measure training-step rates (W1, W2), GEMM throughput (W3), zoo building and memory
 
 Options:
@@ -33,6 +37,8 @@ const commands: Record<string, (argv: string[]) => number | Promise<number>> = {
   train: trainCommand,
   eval: evalCommand,
   demo: demoCommand,
+  predict: predictCommand,
+  probes: probesCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -45,7 +45,7 @@ export function parseNpyHeader(bytes: Uint8Array, file: string): NpyHeader {
   return { dtype, shape: parts.map((p) => Number(p.replace("L", ""))), fortranOrder: fortran === "True", dataOffset: start + len };
 }
 
-/** Reads a 2-D (or 1-D) array's rows on demand as float32, with every size checked against the file. */
+/** Reads an array's rows (what lies under its first axis) on demand as float32, with every size checked against the file. */
 export class NpyRowReader {
   readonly header: NpyHeader;
   readonly rows: number;
@@ -62,10 +62,11 @@ export class NpyRowReader {
       readSync(fd, head, 0, head.length, 0);
       this.header = parseNpyHeader(head, file);
       const { shape, dtype, fortranOrder, dataOffset } = this.header;
-      if (shape.length < 1 || shape.length > 2) throw new NpyError(file, `holds an array of ${shape.length} dimensions; rows of a 1- or 2-D array are read`);
-      if (fortranOrder && shape.length === 2 && shape[0] > 1 && shape[1] > 1) throw new NpyError(file, "is stored in Fortran (column-major) order; rows cannot be streamed (save it with np.ascontiguousarray)");
+      if (shape.length < 1) throw new NpyError(file, "holds a scalar, not rows");
+      if (fortranOrder && shape.filter((d) => d > 1).length > 1) throw new NpyError(file, "is stored in Fortran (column-major) order; rows cannot be streamed (save it with np.ascontiguousarray)");
       this.rows = shape[0];
-      this.rowLength = shape.length === 2 ? shape[1] : 1;
+      // A row is everything under the first axis ([N, K, outputs]: one network's K x outputs values).
+      this.rowLength = shape.slice(1).reduce((a, b) => a * b, 1);
       this.rowBytes = this.rowLength * dtype.size;
       const need = dataOffset + this.rows * this.rowBytes;
       if (need > size) throw new NpyError(file, `truncated: its header declares ${shape.join(" x ")} ${dtype.descr} values (${need} bytes with the header) but the file has ${size} bytes`);

@@ -47,7 +47,7 @@ function isInfo(v: unknown): v is Omit<CheckpointInfo, "seconds"> {
   const i = v as CheckpointInfo;
   return v !== null && typeof v === "object" && Number.isInteger(i.step) && i.step >= 0 && Number.isInteger(i.adamSteps) && i.adamSteps >= 0
     && Number.isInteger(i.metricsLines) && i.metricsLines >= 0
-    && (i.best === null || (typeof i.best === "object" && Number.isInteger(i.best.step) && Number.isFinite(i.best.valScore)));
+    && (i.best === null || (typeof i.best === "object" && Number.isInteger(i.best.step) && (i.best.valScore === null || Number.isFinite(i.best.valScore))));
 }
 
 /**
@@ -66,6 +66,8 @@ export function loadCheckpoint(dir: string, name: "best" | "last", saved: [strin
   }
   if (!isInfo(meta)) throw new CheckpointError(file, `its probegen_checkpoint metadata ${JSON.stringify(meta)} is not a checkpoint record`);
   const info: CheckpointInfo = { seconds: 0, ...meta };
+  // JSON writes a NaN best score (a constant prediction's Kendall's tau) as null.
+  if (info.best !== null && info.best.valScore === null) info.best = { ...info.best, valScore: NaN };
   // Elapsed time comes from the sidecar when it belongs to the same step.
   try {
     const side = JSON.parse(Buffer.from(readRegularFile(join(dir, `${name}.json`), 2 ** 20)).toString("utf8")) as CheckpointInfo;

@@ -29,6 +29,10 @@ export interface RunFile {
   task: "classification" | "regression";
   classes: number;
   labelNames: string[];
+  /** Regression: the zoo's target field (e.g. test_accuracy). */
+  target?: string;
+  /** The image set the zoo's networks were trained on, when the zoo records one (data probes need it). */
+  dataset?: string;
   zooCount: number;
   probegenVersion: string;
 }

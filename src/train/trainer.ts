@@ -95,7 +95,10 @@ export function train(config: TrainConfig, out: string, opts: TrainOptions = {})
   const model = new ProbingModel(cfg, zoo.manifest, data.outputs, data);
   const runFile: RunFile = {
     config: cfg, family: zoo.manifest.family, ...runArchitecture(zoo.manifest), classes: data.classes, task: data.task,
-    labelNames: zoo.manifest.task.labelNames ?? [], zooCount: zoo.count, probegenVersion: PROBEGEN_VERSION,
+    labelNames: zoo.manifest.task.labelNames ?? [],
+    ...(zoo.manifest.task.target !== undefined ? { target: zoo.manifest.task.target } : {}),
+    ...(typeof zoo.manifest.provenance.dataset === "string" ? { dataset: zoo.manifest.provenance.dataset } : {}),
+    zooCount: zoo.count, probegenVersion: PROBEGEN_VERSION,
   };
   const run = opts.resume ? RunFolder.resume(out, cfg) : RunFolder.create(out, runFile);
   try {
@@ -130,7 +133,7 @@ export function train(config: TrainConfig, out: string, opts: TrainOptions = {})
       };
       run.log(record);
       const metricsLines = run.loggedRecords;
-      if (val !== null && (best === null || val.score > best.valScore)) {
+      if (val !== null && isBetter(val.score, best?.valScore)) {
         best = { step: step + 1, valScore: val.score };
         run.checkpoint("best", saved, { step: step + 1, adamSteps: opt.t, best, metricsLines, seconds: record.seconds });
       }
@@ -148,6 +151,13 @@ export function train(config: TrainConfig, out: string, opts: TrainOptions = {})
   }
 }
 
+/** Whether a validation score beats the best so far: any number beats none, and NaN (a constant prediction's tau) beats nothing. */
+function isBetter(score: number, best: number | undefined): boolean {
+  if (best === undefined) return true;
+  if (Number.isNaN(score)) return false;
+  return Number.isNaN(best) || score > best;
+}
+
 function splitMetrics(e: SplitEvaluation): SplitMetrics {
   return e.kind === "classification"
     ? { loss: e.loss, score: e.score, accuracy: e.accuracy }
@@ -159,7 +169,9 @@ function summarize(run: RunFolder, cfg: TrainConfig, data: ZooData, flops: numbe
   const last = records[records.length - 1] ?? null;
   let best: RunResult["best"] = null;
   for (const r of records) {
-    if (r.val !== null && (best === null || r.val.score > best.val)) best = { step: r.step, val: r.val.score, test: r.test?.score ?? NaN };
+    // JSON records a NaN score (a constant prediction's Kendall's tau) as null.
+    const score = r.val?.score ?? NaN;
+    if (r.val !== null && isBetter(score, best?.val)) best = { step: r.step, val: score, test: r.test?.score ?? NaN };
   }
   return {
     run: run.dir, method: cfg.method, probes: cfg.probes, steps,

@@ -8,6 +8,8 @@ import { MANIFEST_FILE, SPLIT_NAMES, ZooFormatError, rangesIndices, type SplitNa
 export interface ZooDataOptions {
   /** Leave out networks holding a non-finite weight (otherwise such a zoo is refused, naming one). */
   skipNonFinite?: boolean;
+  /** Networks to predict, not to train on: labels or targets may be missing, the train split empty. */
+  unlabelled?: boolean;
 }
 
 export class ZooData {
@@ -34,15 +36,16 @@ export class ZooData {
   readonly manifestFile: string;
 
   constructor(zoo: Zoo, opts: ZooDataOptions = {}) {
-    const m = zoo.manifest;
+    this.manifest = zoo.manifest;
+    this.manifestFile = join(zoo.dir, MANIFEST_FILE);
+    const all = zoo.readAll();
+    const m = this.manifest;
     this.task = m.task.kind;
     const field = m.task.kind === "classification" ? "label" : m.task.target;
-    if (field === undefined || !m.fields.some((f) => f.name === field)) {
-      throw new Error(`${zoo.dir}/zoo.json: the zoo has no ${field ?? "regression target"} field to predict`);
+    const values = field === undefined ? undefined : all.fields.get(field) as ArrayLike<number> | undefined;
+    if (values === undefined && opts.unlabelled !== true) {
+      throw new Error(`${this.manifestFile}: the zoo has no ${field ?? "regression target"} field to predict`);
     }
-    const all = zoo.readAll();
-    this.manifest = m;
-    this.manifestFile = join(zoo.dir, MANIFEST_FILE);
     this.architectureOf = all.architecture;
     this.rowOf = new Int32Array(m.count);
     const seen = new Int32Array(m.architectures.length);
@@ -50,24 +53,24 @@ export class ZooData {
     this.groups = m.architectures.map((a, k) => new Map(a.parameters.map((p) =>
       [p.name, Tensor.from(all.groups[k].get(p.name)!, [seen[k], ...p.shape], { persistent: true })])));
     this.fields = all.fields as Map<string, ArrayLike<number>>;
-    const values = all.fields.get(field)! as ArrayLike<number>;
-    this.labels = this.task === "classification" ? Int32Array.from(values) : new Int32Array(0);
-    this.targets = this.task === "regression" ? Float32Array.from(values) : new Float32Array(0);
+    // Networks of unknown label or target (opts.unlabelled) have label -1 or target NaN.
+    this.labels = this.task === "classification" ? (values === undefined ? new Int32Array(m.count).fill(-1) : Int32Array.from(values)) : new Int32Array(0);
+    this.targets = this.task === "regression" ? (values === undefined ? new Float32Array(m.count).fill(NaN) : Float32Array.from(values)) : new Float32Array(0);
     this.classes = this.task === "classification" ? m.task.labelNames?.length ?? 0 : 0;
-    const bad = this.labels.findIndex((l) => l < 0 || l >= this.classes);
-    if (bad >= 0) throw new Error(`${zoo.dir}: network ${bad} has label ${this.labels[bad]}, not one of the ${this.classes} classes in zoo.json`);
-    const nan = this.targets.findIndex((t) => !Number.isFinite(t));
-    if (nan >= 0) throw new Error(`${zoo.dir}: network ${nan} has target ${field} = ${this.targets[nan]}`);
+    const bad = this.labels.findIndex((l) => (l < 0 && values !== undefined) || l >= this.classes);
+    if (bad >= 0) throw new Error(`${this.manifestFile}: network ${bad} has label ${this.labels[bad]}, not one of the ${this.classes} classes in zoo.json`);
+    const nan = values === undefined ? -1 : this.targets.findIndex((t) => !Number.isFinite(t));
+    if (nan >= 0) throw new Error(`${this.manifestFile}: network ${nan} has target ${field} = ${this.targets[nan]}`);
     const nonFinite = this.nonFiniteNetworks();
     if (nonFinite.length > 0 && opts.skipNonFinite !== true) {
       const [i, param] = nonFinite[0];
-      const shard = m.shards.find((s) => i >= s.start && i < s.start + s.count)!;
-      throw new ZooFormatError(join(zoo.dir, shard.file), `network ${i} holds a non-finite weight in ${param}${nonFinite.length > 1 ? ` (and ${nonFinite.length - 1} more networks do)` : ""}; pass --skip-nonfinite to leave such networks out`);
+      const shard = m.shards.find((s) => i >= s.start && i < s.start + s.count);
+      throw new ZooFormatError(shard === undefined ? this.manifestFile : join(zoo.dir, shard.file), `network ${i} holds a non-finite weight in ${param}${nonFinite.length > 1 ? ` (and ${nonFinite.length - 1} more networks do)` : ""}; pass --skip-nonfinite to leave such networks out`);
     }
     this.skippedNonFinite = nonFinite.map(([i]) => i);
     const skip = new Set(this.skippedNonFinite);
     this.splits = Object.fromEntries(SPLIT_NAMES.map((s) => [s, Int32Array.from(rangesIndices(m.splits[s]).filter((i) => !skip.has(i)))])) as Record<SplitName, Int32Array>;
-    if (this.splits.train.length === 0) throw new Error(`${zoo.dir}/zoo.json: the train split is empty`);
+    if (this.splits.train.length === 0 && opts.unlabelled !== true) throw new Error(`${this.manifestFile}: the train split is empty`);
   }
 
   /** Networks holding a NaN or infinite parameter, with the first such parameter's name, in index order. */

@@ -241,7 +241,16 @@ function typedArrayFor(dtype: SafeDtype, n: number): SafeArray {
 
 /** A zoo on disk: its manifest and lazily read shards. */
 export class Zoo {
-  private constructor(readonly dir: string, readonly manifest: ZooManifest) {}
+  private constructor(readonly dir: string, readonly manifest: ZooManifest, private readonly memory: ShardData | null = null) {}
+
+  /**
+   * A zoo held in memory (networks read from files to predict, say): `all` is what readAll()
+   * returns, as one shard. `name` stands for the folder in errors.
+   */
+  static inMemory(name: string, manifest: ZooManifest, all: ShardData): Zoo {
+    if (all.count !== manifest.count) throw new RangeError(`an in-memory zoo of ${manifest.count} networks given ${all.count}`);
+    return new Zoo(name, manifest, all);
+  }
 
   static open(dir: string): Zoo {
     const file = join(dir, MANIFEST_FILE);
@@ -270,6 +279,7 @@ export class Zoo {
 
   /** Reads and checks shard i against the manifest. */
   readShard(i: number): ShardData {
+    if (this.memory !== null) return this.memory;
     return readShardFile(this.shardPath(i), this.manifest, this.manifest.shards[i].count, this.manifest.shards[i].start);
   }
 
@@ -289,6 +299,7 @@ export class Zoo {
 
   /** Total bytes of the manifest and shards. */
   bytes(): number {
+    if (this.memory !== null) return 0;
     let total = statSync(join(this.dir, MANIFEST_FILE)).size;
     for (let i = 0; i < this.manifest.shards.length; i++) total += existsSync(this.shardPath(i)) ? statSync(this.shardPath(i)).size : 0;
     return total;
@@ -299,6 +310,7 @@ export class Zoo {
    * network's architecture, and every metadata field [count].
    */
   readAll(): ShardData {
+    if (this.memory !== null) return this.memory;
     const m = this.manifest;
     this.checkSizes();
     const architecture = new Int32Array(m.count);

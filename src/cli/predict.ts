@@ -1,0 +1,137 @@
+// probegen predict | probes export: a trained run put to use on networks nobody labelled.
+import { writeFileAtomic } from "../io/atomic.js";
+import { csvText } from "../io/csv-columns.js";
+import { SPLIT_NAMES } from "../zoo/format.js";
+import { CNN_ACTIVATION_NAMES } from "../nets/cnn.js";
+import { InputCollector } from "../predict/inputs.js";
+import { predictNetworks, predictResponses, type PredictionReport } from "../predict/predict.js";
+import { exportProbes } from "../predict/probes-export.js";
+import { TrainedRun } from "../predict/run-model.js";
+import { UsageError, choiceArg, intArg, parseCommandArgs, requiredArg } from "./args.js";
+
+export const PREDICT_USAGE = `Usage: probegen predict RUN NETWORK... [options]
+       probegen predict RUN --responses FILE.npy [options]
+
+Predicts with a trained run: which class each network is (with the top-3 probabilities), or its
+score (e.g. the test accuracy a CNN will reach). Each NETWORK is one of:
+  FILE.pth, FILE.pt      a PyTorch state dict (read safely: nothing in it is executed), or a
+                         CNN Wild Park checkpoint with its config
+  FILE.safetensors       a state dict
+  ZOO                    a probegen zoo folder: its test split, or --split / --index
+  SPLITS.json, DIR       a zoo in a public layout: a DWSNets or CNN Wild Park splits file, or a
+                         Small CNN Zoo folder (weights.npy, layout.csv, metrics.csv.gz)
+Every network must be of the run's family and architecture; a mismatch is an error naming the
+file, the parameter and both shapes. Where the input knows what a network is (a zoo's labels,
+an FMNIST INR's label entry), the truth and the run's score over them are shown too.
+
+--responses FILE.npy predicts from answers computed anywhere: float32 [N, K, outputs], network
+n's outputs on probe k of the run's exported probes (probegen probes export).
+
+Options:
+  --split NAME        the zoo split to predict (test)
+  --index LIST        zoo networks by index, e.g. 0,5,9
+  --activation NAME   the activation of bare weights, for a run whose networks each have their
+                      own (the Small CNN Zoo's): ${CNN_ACTIVATION_NAMES.join(", ")}
+  --checkpoint NAME   best (default when the run has one) or last
+  --json              the predictions as JSON on stdout
+  --csv               the predictions as CSV on stdout
+  --out FILE          also write the JSON report to FILE
+  -h, --help          show this help`;
+
+export const PROBES_USAGE = `Usage: probegen probes export RUN --out DIR [--checkpoint best|last] [--json]
+
+Writes a run's K probes to DIR for use outside probegen: probes.npy and probes.safetensors
+(float32 [K, ...one probe's shape]) and probes.json (their shape, value range and input space,
+and the layout in which a model's answers must come back: float32 [N, K, outputs], for
+\`probegen predict RUN --responses FILE.npy\`). DIR must be new, empty, or an earlier export of
+the same run.`;
+
+function printTable(r: PredictionReport): void {
+  const rows = r.predictions.map((p) => r.task === "classification"
+    ? [p.name, p.labelName!, p.top!.map((t) => `${t.label} ${(100 * t.probability).toFixed(1)}%`).join(", "), p.truth === undefined ? "" : `${p.truth}${p.correct ? "" : " (wrong)"}`]
+    : [p.name, p.score!.toFixed(4), p.truth === undefined ? "" : Number(p.truth).toFixed(4)]);
+  const header = r.task === "classification" ? ["network", "predicted", "top 3", "truth"] : ["network", "predicted", "truth"];
+  const hasTruth = r.predictions.some((p) => p.truth !== undefined);
+  const cols = hasTruth ? header.length : header.length - 1;
+  const widths = Array.from({ length: cols }, (_, c) => Math.max(header[c].length, ...rows.map((row) => row[c].length)));
+  const line = (row: string[]) => row.slice(0, cols).map((v, c) => (c === cols - 1 ? v : v.padEnd(widths[c]))).join("  ");
+  console.log(line(header));
+  console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  for (const row of rows) console.log(line(row));
+  if (r.metrics !== null) {
+    const m = r.metrics;
+    console.log(r.task === "classification"
+      ? `accuracy ${(100 * m.accuracy!).toFixed(2)}% over the ${m.known} networks whose class is known`
+      : `Kendall's tau ${m.kendallTau!.toFixed(4)}, R^2 ${m.r2!.toFixed(4)}, MAE ${m.mae!.toFixed(4)} over the ${m.known} networks whose value is known`);
+  }
+}
+
+function printCsv(r: PredictionReport): void {
+  if (r.task === "classification") {
+    console.log(csvText(["network", "predicted", "probability", "second", "second_probability", "third", "third_probability", "truth"], r.predictions.map((p) => [
+      p.name, p.labelName!, p.top![0].probability, p.top![1]?.label ?? "", p.top![1]?.probability ?? "", p.top![2]?.label ?? "", p.top![2]?.probability ?? "", p.truth ?? "",
+    ])).trimEnd());
+  } else {
+    console.log(csvText(["network", "predicted", "truth"], r.predictions.map((p) => [p.name, p.score!, p.truth ?? ""])).trimEnd());
+  }
+}
+
+export async function predictCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs({
+    args: argv, allowPositionals: true, strict: true,
+    options: {
+      split: { type: "string" }, index: { type: "string" }, activation: { type: "string" }, checkpoint: { type: "string" },
+      responses: { type: "string" }, out: { type: "string" },
+      json: { type: "boolean", default: false }, csv: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) { console.log(PREDICT_USAGE); return 0; }
+  if (positionals.length === 0) throw new UsageError("predict needs a run folder");
+  if (values.json && values.csv) throw new UsageError("--json and --csv: choose one");
+  const [runDir, ...networks] = positionals;
+  if (values.responses === undefined && networks.length === 0) throw new UsageError("predict needs networks to predict (files, zoos) or --responses FILE.npy");
+  if (values.responses !== undefined && networks.length > 0) throw new UsageError("--responses replaces the networks: give one or the other");
+  const run = TrainedRun.open(runDir, values.checkpoint === undefined ? undefined : choiceArg("checkpoint", values.checkpoint, ["best", "last"] as const));
+  let report: PredictionReport;
+  if (values.responses !== undefined) report = predictResponses(run, values.responses);
+  else {
+    const collector = new InputCollector(run, {
+      split: values.split === undefined ? undefined : choiceArg("split", values.split, SPLIT_NAMES),
+      indices: values.index === undefined ? undefined : values.index.split(",").map((x) => intArg("index", x.trim(), 0, 0)),
+      activation: values.activation === undefined ? undefined : choiceArg("activation", values.activation, CNN_ACTIVATION_NAMES),
+    });
+    try {
+      for (const n of networks) await collector.add(n);
+      report = predictNetworks(run, collector.gather());
+    } finally {
+      collector.cleanup();
+    }
+  }
+  if (values.out !== undefined) writeFileAtomic(requiredArg("out", values.out), `${JSON.stringify(report, null, 2)}\n`);
+  if (values.json) console.log(JSON.stringify(report, null, 2));
+  else if (values.csv) printCsv(report);
+  else printTable(report);
+  process.stderr.write(`${report.count} network${report.count === 1 ? "" : "s"} predicted in ${report.seconds.toFixed(2)} s (${report.networksPerSec.toFixed(0)} networks/s) with ${run.dir} (${run.checkpoint} checkpoint)\n`);
+  return 0;
+}
+
+export function probesCommand(argv: string[]): number {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === "-h" || sub === "--help") { console.log(PROBES_USAGE); return sub === undefined ? 2 : 0; }
+  if (sub !== "export") throw new UsageError(`unknown probes subcommand "${sub}" (expected export)`);
+  const { values, positionals } = parseCommandArgs({
+    args: rest, allowPositionals: true, strict: true,
+    options: { out: { type: "string" }, checkpoint: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } },
+  });
+  if (values.help) { console.log(PROBES_USAGE); return 0; }
+  if (positionals.length !== 1) throw new UsageError("probes export takes one run folder");
+  const run = TrainedRun.open(positionals[0], values.checkpoint === undefined ? undefined : choiceArg("checkpoint", values.checkpoint, ["best", "last"] as const));
+  const r = exportProbes(run, requiredArg("out", values.out));
+  if (values.json) console.log(JSON.stringify(r.description, null, 2));
+  else {
+    const d = r.description;
+    console.log(`wrote ${d.count} probes [${d.shape.join(", ")}] (values ${d.valueRange.min.toFixed(3)} to ${d.valueRange.max.toFixed(3)}) to ${r.out}: probes.npy, probes.safetensors, probes.json`);
+    console.log(`answers come back as float32 [N, ${d.responses.shape.slice(1).join(", ")}]: ${d.responses.meaning}; then \`probegen predict ${run.dir} --responses FILE.npy\``);
+  }
+  return 0;
+}

@@ -1,0 +1,138 @@
+// Predicting with a trained run: which class each network is (with the top probabilities), or
+// its score, zoo-batched in chunks; and the same from responses computed elsewhere (a model
+// probegen cannot load answers the run's exported probes, and its answers come back as a
+// [N, K, outputs] array). Both paths put the same numbers through the same head in the same
+// chunks, so the same answers give the same predictions, bit for bit.
+import { Tensor, noGrad, tidy } from "../engine/index.js";
+import { FileFormatError } from "../file-error.js";
+import { NpyRowReader } from "../io/npy.js";
+import { kendallTau } from "../train/kendall.js";
+import { regressionMetrics } from "../train/evaluate.js";
+import type { PredictionInputs } from "./inputs.js";
+import type { TrainedRun } from "./run-model.js";
+
+/** Networks per forward pass. */
+export const PREDICT_CHUNK = 256;
+
+export interface Prediction {
+  name: string;
+  /** Classification: the class index, its name, and the top classes with their probabilities. */
+  label?: number;
+  labelName?: string;
+  top?: { label: string; probability: number }[];
+  /** Regression: the predicted value. */
+  score?: number;
+  /** What the network truly is, when its input says: a class name, or a value. */
+  truth?: string | number;
+  correct?: boolean;
+}
+
+export interface PredictionReport {
+  run: string;
+  checkpoint: string;
+  task: "classification" | "regression";
+  count: number;
+  predictions: Prediction[];
+  /** Over the networks whose truth is known. */
+  metrics: { known: number; accuracy?: number; kendallTau?: number; r2?: number; mae?: number } | null;
+  seconds: number;
+  networksPerSec: number;
+}
+
+function softmax(row: Float32Array): number[] {
+  let max = -Infinity;
+  for (const v of row) max = Math.max(max, v);
+  const e = Array.from(row, (v) => Math.exp(v - max));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / s);
+}
+
+/** Predictions from the head's outputs [n, outputs] (rows in order). */
+function fromOutputs(run: TrainedRun, outputs: Float32Array, names: string[], truth: ArrayLike<number>, t0: number): PredictionReport {
+  const n = names.length;
+  const k = run.outputs;
+  const predictions: Prediction[] = [];
+  for (let i = 0; i < n; i++) {
+    const row = outputs.subarray(i * k, (i + 1) * k);
+    const known = Number.isFinite(truth[i]);
+    if (run.task === "classification") {
+      const p = softmax(row);
+      const order = p.map((v, c) => [v, c] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+      const label = order[0][1];
+      const nameOf = (c: number) => run.labelNames[c] ?? String(c);
+      predictions.push({
+        name: names[i], label, labelName: nameOf(label),
+        top: order.slice(0, 3).map(([v, c]) => ({ label: nameOf(c), probability: v })),
+        ...(known ? { truth: nameOf(truth[i]), correct: truth[i] === label } : {}),
+      });
+    } else {
+      predictions.push({ name: names[i], score: row[0], ...(known ? { truth: truth[i] } : {}) });
+    }
+  }
+  const knownIdx = predictions.map((_, i) => i).filter((i) => Number.isFinite(truth[i]));
+  let metrics: PredictionReport["metrics"] = null;
+  if (knownIdx.length > 0) {
+    if (run.task === "classification") {
+      metrics = { known: knownIdx.length, accuracy: knownIdx.filter((i) => predictions[i].correct).length / knownIdx.length };
+    } else {
+      const pred = knownIdx.map((i) => predictions[i].score!), actual = knownIdx.map((i) => truth[i]);
+      const m = knownIdx.length > 1 ? regressionMetrics(pred, actual) : { kendallTau: NaN, r2: NaN, mae: Math.abs(pred[0] - actual[0]) };
+      metrics = { known: knownIdx.length, kendallTau: knownIdx.length > 1 ? kendallTau(pred, actual) : NaN, r2: m.r2, mae: m.mae };
+    }
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  return { run: run.dir, checkpoint: run.checkpoint, task: run.task, count: n, predictions, metrics, seconds, networksPerSec: n / Math.max(seconds, 1e-9) };
+}
+
+/** The run's predictions for the gathered networks. */
+export function predictNetworks(run: TrainedRun, inputs: PredictionInputs): PredictionReport {
+  const t0 = performance.now();
+  const { model, data } = run.model(inputs.zoo);
+  const n = inputs.names.length;
+  const outputs = new Float32Array(n * run.outputs);
+  try {
+    noGrad(() => {
+      for (let s = 0; s < n; s += PREDICT_CHUNK) {
+        const idx = Int32Array.from({ length: Math.min(PREDICT_CHUNK, n - s) }, (_, j) => s + j);
+        tidy(() => { outputs.set(model.forward(data, idx).data, s * run.outputs); });
+      }
+    });
+  } finally {
+    data.dispose();
+  }
+  return fromOutputs(run, outputs, inputs.names, inputs.truth, t0);
+}
+
+/**
+ * The run's predictions from responses [N, K, outputs] in a .npy file, computed anywhere:
+ * network n's answers to the run's exported probes, in the probes' order.
+ */
+export function predictResponses(run: TrainedRun, file: string): PredictionReport {
+  const t0 = performance.now();
+  if (!run.usesProbes) throw new FileFormatError(file, "the run represents networks by weight statistics, not by answers to probes");
+  const reader = new NpyRowReader(file);
+  const { shape } = reader.header;
+  const k = run.probes, out = run.outputsPerProbe;
+  try {
+    if (shape.length !== 3 || shape[1] !== k || shape[2] !== out) {
+      throw new FileFormatError(file, `holds responses of shape [${shape.join(",")}]; this run needs [N, ${k}, ${out}] (N networks, ${k} probes, ${out} output${out > 1 ? "s" : ""} each)`);
+    }
+    const n = shape[0];
+    const features = k * out;
+    const { model } = run.headOnly();
+    const outputs = new Float32Array(n * run.outputs);
+    const rows = new Float32Array(PREDICT_CHUNK * features);
+    noGrad(() => {
+      for (let s = 0; s < n; s += PREDICT_CHUNK) {
+        const m = Math.min(PREDICT_CHUNK, n - s);
+        for (let j = 0; j < m; j++) reader.readRow(s + j, rows, j * features);
+        const bad = rows.subarray(0, m * features).findIndex((v) => !Number.isFinite(v));
+        if (bad >= 0) throw new FileFormatError(file, `response ${bad % features} of network ${s + Math.floor(bad / features)} is ${rows[bad]}`);
+        tidy(() => { outputs.set(model.forward(Tensor.from(rows.subarray(0, m * features), [m, features])).data, s * run.outputs); });
+      }
+    });
+    return fromOutputs(run, outputs, Array.from({ length: n }, (_, i) => `${file}#${i}`), new Float64Array(n).fill(NaN), t0);
+  } finally {
+    reader.close();
+  }
+}
