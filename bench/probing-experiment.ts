@@ -11,12 +11,9 @@ import { join } from "node:path";
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from "../src/train/config.js";
 import { train, type RunResult } from "../src/train/trainer.js";
 import type { RepresentationMethod } from "../src/probes/source.js";
+import { compareMarkdown, compareRuns, type CompareGroup } from "../src/report/compare.js";
 
 export type ExperimentMethod = RepresentationMethod | "vanilla-uniform" | "probegen6";
-export interface ExperimentRow {
-  method: ExperimentMethod; probes: number; score: RunResult["score"];
-  tests: number[]; mean: number; std: number; seconds: number; flops: number;
-}
 
 function methodConfig(method: ExperimentMethod): Partial<TrainConfig> {
   switch (method) {
@@ -26,46 +23,27 @@ function methodConfig(method: ExperimentMethod): Partial<TrainConfig> {
   }
 }
 
-export function meanStd(xs: number[]): [number, number] {
-  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) : 0;
-  return [m, sd];
-}
-
+/** Trains every method x K x seed into out/<method>-k<K>-seed<seed>, then compares them (probegen compare). */
 export function runExperiment(zoo: string, methods: ExperimentMethod[], probes: number[], seeds: number, epochs: number, out: string,
-  log: (s: string) => void = (s) => process.stderr.write(`${s}\n`), firstSeed = 0): ExperimentRow[] {
-  const rows: ExperimentRow[] = [];
+  log: (s: string) => void = (s) => process.stderr.write(`${s}\n`), firstSeed = 0): CompareGroup[] {
+  const dirs: string[] = [];
   for (const k of probes) {
     for (const method of methods) {
       if (method === "statnn" && k !== probes[0]) continue; // no probes: one row is enough
-      const results: RunResult[] = [];
       for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
         const dir = join(out, `${method}-k${k}-seed${seed}`);
         rmSync(dir, { recursive: true, force: true });
         const r = train({ ...DEFAULT_TRAIN_CONFIG, zoo, ...methodConfig(method), probes: k, seed, epochs }, dir);
-        results.push(r);
+        dirs.push(dir);
         log(`${method} K=${k} seed ${seed}: test ${show(r.score, r.best?.test)} (val ${show(r.score, r.best?.val)}) in ${r.trainSeconds.toFixed(1)} s`);
       }
-      const tests = results.map((r) => r.best?.test ?? NaN);
-      const [mean, std] = meanStd(tests);
-      rows.push({ method, probes: k, score: results[0].score, tests, mean, std, seconds: meanStd(results.map((r) => r.trainSeconds))[0], flops: results[0].flopsPerNetwork });
     }
   }
-  return rows;
+  return compareRuns(dirs);
 }
 
 const show = (score: RunResult["score"], v: number | undefined) =>
   v === undefined ? "n/a" : score === "accuracy" ? `${(100 * v).toFixed(2)}%` : `tau ${v.toFixed(4)}`;
-
-export function markdownTable(rows: ExperimentRow[]): string {
-  const acc = rows[0]?.score !== "kendallTau";
-  const f = (v: number) => (acc ? (100 * v).toFixed(2) : v.toFixed(3));
-  const lines = [`| method | K | ${acc ? "test accuracy (%)" : "test Kendall's tau"} | seeds | train time (s) | MFLOPs / network |`, "| --- | --- | --- | --- | --- | --- |"];
-  for (const r of rows) {
-    lines.push(`| ${r.method} | ${r.method === "statnn" ? "–" : r.probes} | ${f(r.mean)} ± ${f(r.std)} | ${r.tests.map(f).join(", ")} | ${r.seconds.toFixed(1)} | ${(r.flops / 1e6).toFixed(3)} |`);
-  }
-  return lines.join("\n");
-}
 
 const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isMain) {
@@ -79,5 +57,5 @@ if (isMain) {
   const rows = runExperiment(values.zoo, (values.methods ?? "probegen,vanilla,uniform").split(",") as ExperimentMethod[],
     (values.probes ?? "64,128").split(",").map(Number), Number(values.seeds ?? 3), Number(values.epochs ?? 30), values.out ?? "runs/experiment",
     undefined, Number(values["first-seed"] ?? 0));
-  console.log(markdownTable(rows));
+  console.log(compareMarkdown(rows));
 }

@@ -106,6 +106,8 @@ test("predict refuses networks that are not the run's, naming the file, the para
   const wp = join(root, "wp");
   await importWildPark({ splitsFile: join(FIX, "cnn-wild-park", "cnn_park_splits.json"), out: wp });
   await assert.rejects(predictArgs(runDir, [wp]), /wp\/zoo\.json: holds cnn networks; the run was trained on siren networks/);
+  const wpCheckpoint = join(FIX, "cnn-wild-park", "cifar10_zooV2", "NN_tune_trainable_00004", "checkpoint_000010", "checkpoint.pt");
+  await assert.rejects(predictArgs(runDir, [wpCheckpoint]), /checkpoint\.pt: is a checkpoint with a CNN config \(CNN Wild Park's\); the run was trained on siren networks/);
 });
 
 /** Answers of a zoo's networks to exported probes, computed by probegen's own forward, saved as [N, K, outputs]. */

@@ -47,3 +47,10 @@ test("the README's interop example exports a zoo in DWSNets' layout, reads a che
   assert.match(out, /^zip seq\.0\.weight seq\.0\.bias seq\.1\.weight seq\.1\.bias seq\.2\.weight seq\.2\.bias \[ 32, 2 \]$/m);
   assert.match(out, /^12 \{ train: \[ \[ 0, \d+ \] \], val: \[ \[ \d+, \d+ \] \], test: \[ \[ \d+, 12 \] \] \}$/m);
 });
+
+test("the README's predictor example predicts a test split with the run's own test accuracy and writes its report", () => {
+  const out = runExample(4);
+  // Same zoo and settings as the experiment example: the best checkpoint's test accuracy, 0.483.
+  assert.match(out, /^true \d (0\.\d\d ){3}0\.483$/m);
+  assert.match(out, /^7 0$/m);
+});

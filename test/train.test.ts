@@ -236,10 +236,13 @@ test("demo runs end to end on a tiny zoo and prints the comparison", () => {
   const out = JSON.parse(d.stdout);
   assert.deepEqual(out.rows.map((r: { method: string }) => r.method), ["probegen", "vanilla", "uniform"]);
   for (const r of out.rows) assert.ok(r.score === "accuracy" && r.test >= 0 && r.test <= 1 && r.flopsPerNetwork > 0);
+  assert.equal(out.report, join(cache, "runs", "demo-probegen-k64", "report.html"));
+  assert.match(readFileSync(out.report, "utf8"), /Confusion matrix \(accuracy/);
   const again = run("demo", "--count", "40", "--fit-steps", "20", "--epochs", "2", "--cache", cache);
   assert.equal(again.status, 0, again.stderr);
   assert.match(again.stderr, /reusing the demo zoo/);
   assert.match(again.stdout, /ProbeGen \(deep linear generator\)/);
+  assert.ok(again.stdout.trimEnd().endsWith(`report (curves, test results, probes): ${out.report}`), again.stdout);
 });
 
 test("demo --task cnn: a tiny Small-CNN zoo, test accuracy predicted by three probe sources", () => {
@@ -250,6 +253,8 @@ test("demo --task cnn: a tiny Small-CNN zoo, test accuracy predicted by three pr
   assert.equal(out.task, "cnn");
   assert.deepEqual(out.rows.map((r: { method: string }) => r.method), ["probegen", "vanilla", "dead-leaves"]);
   for (const r of out.rows) assert.ok(r.score === "kendallTau" && Math.abs(r.test) <= 1 && r.flopsPerNetwork > 0);
+  assert.equal(out.report, join(cache, "runs", "demo-probegen-k4", "report.html"));
+  assert.match(readFileSync(out.report, "utf8"), /predicted against true test_accuracy/);
   const again = run("demo", "--task", "cnn", "--count", "24", "--train-images", "320", "--epochs", "2", "--probes", "4", "--cache", cache);
   assert.equal(again.status, 0, again.stderr);
   assert.match(again.stderr, /reusing the demo zoo/);

@@ -2,7 +2,7 @@
 import { runBench, BENCH_WORKLOADS } from "../bench/run.js";
 import { UsageError, parseCommandArgs } from "./args.js";
 
-export const BENCH_USAGE = `Usage: probegen bench [--json] [--only w1,w2,w3,fit,cnn,paper] [--quick]
+export const BENCH_USAGE = `Usage: probegen bench [--json] [--only w1,w2,w3,fit,predict,cnn,paper] [--quick]
 
 Measures, on one thread:
   W1     one training step of 32 SIREN INRs x 64 ProbeGen probes with the 6-layer head (steps/s)

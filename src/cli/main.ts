@@ -7,6 +7,8 @@ import { zooCommand } from "./zoo.js";
 import { evalCommand, trainCommand } from "./train.js";
 import { demoCommand } from "./demo.js";
 import { predictCommand, probesCommand } from "./predict.js";
+import { compareCommand } from "./compare.js";
+import { reportCommand } from "./report.js";
 
 const USAGE = `probegen ${PROBEGEN_VERSION}: learn what a trained network is from how it answers learned probes
 
@@ -23,6 +25,8 @@ Commands:
   predict   predict networks nobody labelled with a trained run: files (.pth, .safetensors),
             zoos, public layouts, or answers to its probes computed anywhere
   probes    export a run's probes for models probegen cannot load (probes export)
+  report    a run as one self-contained HTML page: curves, test results, probes, config
+  compare   finished runs side by side: mean ± std over seeds per zoo, method and K
   bench     measure training-step rates (W1, W2), GEMM throughput (W3), zoo building and memory
 
 Options:
@@ -39,6 +43,8 @@ const commands: Record<string, (argv: string[]) => number | Promise<number>> = {
   demo: demoCommand,
   predict: predictCommand,
   probes: probesCommand,
+  compare: compareCommand,
+  report: reportCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

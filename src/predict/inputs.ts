@@ -140,6 +140,7 @@ export class InputCollector {
 
   /** A CNN Wild Park checkpoint: its config is its architecture. */
   private addWithConfig(file: string, config: Map<unknown, unknown>, tensors: Map<string, { shape: readonly number[]; values: () => Float32Array }>, truth?: number): void {
+    if (this.run.runFile.family !== "cnn") throw new PredictInputError(file, `is a checkpoint with a CNN config (CNN Wild Park's); the run was trained on ${this.run.runFile.family} networks`);
     const get = (k: string) => config.get(k);
     const n = get("n_layers") as number, channels = get("channels") as number[];
     const acts = get("activation") as string[];
@@ -180,8 +181,8 @@ export class InputCollector {
     }
   }
 
-  /** A probegen zoo: the chosen networks, with their labels or targets. */
-  addZoo(dir: string): void {
+  /** A probegen zoo: the chosen networks, with their labels or targets, named label#index. */
+  addZoo(dir: string, label = dir): void {
     const zoo = Zoo.open(dir);
     const m = zoo.manifest;
     const file = join(dir, MANIFEST_FILE);
@@ -219,7 +220,7 @@ export class InputCollector {
         const per = p.shape.reduce((x, y) => x * y, 1);
         return all.groups[k].get(p.name)!.slice(rowOf[i] * per, (rowOf[i] + 1) * per);
       });
-      const name = `${dir}#${i}${sources !== undefined ? ` (${sources[i]})` : ""}`;
+      const name = `${label}#${i}${sources !== undefined ? ` (${sources[i]})` : ""}`;
       for (const [pi, p] of params.entries()) {
         const bad = firstNonFinite(p);
         if (bad >= 0) throw new PredictInputError(file, `network ${i} holds a non-finite value in ${a.parameters[pi].name}`);
@@ -249,7 +250,7 @@ export class InputCollector {
     const before = { ...this.opts };
     this.opts.indices = indices ?? rangesIndices([[0, Zoo.open(out).count]]);
     try {
-      this.addZoo(out);
+      this.addZoo(out, path);
     } finally {
       Object.assign(this.opts, before);
     }
@@ -257,7 +258,8 @@ export class InputCollector {
 
   /** Adds one NETWORK argument, whatever it is. */
   async add(arg: string): Promise<void> {
-    const path = resolve(arg);
+    // Networks are named by the path as given, as the user wrote it.
+    const path = arg;
     if (!existsSync(path)) throw new PredictInputError(arg, "no such file or folder");
     if (statSync(path).isDirectory()) {
       if (existsSync(join(path, MANIFEST_FILE))) this.addZoo(path);

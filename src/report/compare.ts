@@ -1,0 +1,146 @@
+// Comparing finished runs: grouped by zoo, method and K (every other setting but the seed must
+// agree within a group), each group's test score at the best validation step as mean ± sample
+// standard deviation over its seeds, with steps, training time and FLOPs per network. The
+// results tables of the README are this command's --markdown output.
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { readRegularFile } from "../io/read-file.js";
+import { readRunFile, RunFolderError, type RunFile } from "../train/run-folder.js";
+import type { RunResult } from "../train/trainer.js";
+import type { TrainConfig } from "../train/config.js";
+
+export interface CompareGroup {
+  zoo: string;
+  /** The method, named for its variant where one is set (vanilla-uniform, probegen6). */
+  method: string;
+  /** K, or null for statnn (no probes). */
+  probes: number | null;
+  score: RunResult["score"];
+  runs: string[];
+  seeds: number[];
+  /** Test score at the best validation step, per run. */
+  tests: number[];
+  mean: number;
+  std: number;
+  steps: number;
+  /** Mean training seconds per run. */
+  seconds: number;
+  flopsPerNetwork: number;
+}
+
+const METHOD_ORDER = ["probegen", "probegen6", "vanilla", "vanilla-uniform", "uniform", "grid", "dead-leaves", "data", "statnn"];
+
+/** The method's name with its variant: what the README's experiments call it. */
+export function methodLabel(c: TrainConfig): string {
+  if (c.method === "vanilla" && c.vanillaInit === "uniform") return "vanilla-uniform";
+  if (c.method === "probegen" && c.generator.layers === 6) return "probegen6";
+  return c.method;
+}
+
+/** Mean and sample standard deviation (n - 1), as the tables report over seeds. */
+export function meanStd(xs: readonly number[]): [number, number] {
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) : 0;
+  return [m, sd];
+}
+
+interface LoadedRun { dir: string; runFile: RunFile; result: RunResult }
+
+function loadRun(dir: string): LoadedRun {
+  const runFile = readRunFile(dir);
+  const file = join(dir, "result.json");
+  if (!existsSync(file)) throw new RunFolderError(dir, "has not finished (no result.json); resume it with `probegen train --resume` or leave it out");
+  let result: RunResult;
+  try {
+    result = JSON.parse(Buffer.from(readRegularFile(file, 2 ** 24)).toString("utf8")) as RunResult;
+  } catch (e) {
+    throw new RunFolderError(file, `not valid JSON (${(e as Error).message})`);
+  }
+  return { dir: resolve(dir), runFile, result };
+}
+
+/**
+ * Run folders from the paths given: a run folder itself, or a folder of runs (an experiment's
+ * output), whose subfolders holding a config.json are taken in name order.
+ */
+export function runFolders(paths: readonly string[]): string[] {
+  return paths.flatMap((p) => {
+    if (existsSync(join(p, "config.json")) || !existsSync(p) || !statSync(p).isDirectory()) return [p];
+    const runs = readdirSync(p).sort().map((n) => join(p, n)).filter((d) => existsSync(join(d, "config.json")));
+    if (runs.length === 0) throw new RunFolderError(p, "is neither a run folder (config.json) nor a folder of runs");
+    return runs;
+  });
+}
+
+/** The groups of the given runs, ordered by K, then method. */
+export function compareRuns(dirs: readonly string[]): CompareGroup[] {
+  const groups = new Map<string, LoadedRun[]>();
+  for (const d of dirs) {
+    const r = loadRun(d);
+    const { seed: _seed, dataDir: _data, ...settings } = r.runFile.config;
+    const key = JSON.stringify(settings);
+    const list = groups.get(key);
+    if (list === undefined) groups.set(key, [r]);
+    else list.push(r);
+  }
+  const out: CompareGroup[] = [...groups.values()].map((runs) => {
+    runs.sort((a, b) => a.runFile.config.seed - b.runFile.config.seed);
+    const c = runs[0].runFile.config;
+    const tests = runs.map((r) => r.result.best?.test ?? NaN);
+    const [mean, std] = meanStd(tests);
+    return {
+      zoo: c.zoo, method: methodLabel(c), probes: c.method === "statnn" ? null : c.probes, score: runs[0].result.score,
+      runs: runs.map((r) => r.dir), seeds: runs.map((r) => r.runFile.config.seed), tests, mean, std,
+      steps: runs[0].result.steps, seconds: meanStd(runs.map((r) => r.result.trainSeconds))[0], flopsPerNetwork: runs[0].result.flopsPerNetwork,
+    };
+  });
+  const k = (g: CompareGroup) => g.probes ?? runsK(g);
+  return out.sort((a, b) => a.zoo.localeCompare(b.zoo) || k(a) - k(b) || rank(a.method) - rank(b.method));
+}
+
+/** statnn has no K; it sorts with the K its run recorded (the default), beside the other methods of that K. */
+function runsK(g: CompareGroup): number {
+  return readRunFile(g.runs[0]).config.probes;
+}
+
+function rank(method: string): number {
+  const i = METHOD_ORDER.indexOf(method);
+  return i < 0 ? METHOD_ORDER.length : i;
+}
+
+/** How a group's score is shown: accuracy in %, Kendall's tau as is. */
+function scoreFormat(g: CompareGroup, digits: { acc: number; tau: number }): (v: number) => string {
+  return g.score === "kendallTau" ? (v) => (Number.isNaN(v) ? "n/a" : v.toFixed(digits.tau)) : (v) => (Number.isNaN(v) ? "n/a" : (100 * v).toFixed(digits.acc));
+}
+
+/** Markdown tables, one per zoo (accuracy in %, or Kendall's tau). */
+export function compareMarkdown(groups: readonly CompareGroup[]): string {
+  const zoos = [...new Set(groups.map((g) => g.zoo))];
+  return zoos.map((zoo) => {
+    const mine = groups.filter((x) => x.zoo === zoo);
+    const acc = mine[0].score !== "kendallTau";
+    const lines = [
+      ...(zoos.length > 1 ? [`Zoo ${zoo}:`, ""] : []),
+      `| method | K | ${acc ? "test accuracy (%)" : "test Kendall's τ"} | per seed | steps | train time (s) | MFLOPs / network |`,
+      "| --- | --- | --- | --- | --- | --- | --- |",
+    ];
+    for (const g of mine) {
+      const f = scoreFormat(g, { acc: 2, tau: 3 });
+      lines.push(`| ${g.method} | ${g.probes ?? "–"} | ${f(g.mean)} ± ${f(g.std)} | ${g.tests.map(f).join(", ")} | ${g.steps} | ${g.seconds.toFixed(1)} | ${(g.flopsPerNetwork / 1e6).toFixed(3)} |`);
+    }
+    return lines.join("\n");
+  }).join("\n\n");
+}
+
+/** A plain table for a terminal. */
+export function compareText(groups: readonly CompareGroup[]): string {
+  const rows = groups.map((g) => {
+    const f = scoreFormat(g, { acc: 2, tau: 4 });
+    const unit = g.score === "kendallTau" ? " (tau)" : "%";
+    return [g.zoo, g.method, g.probes === null ? "-" : String(g.probes), `${f(g.mean)} ± ${f(g.std)}${unit}`, String(g.runs.length), String(g.steps), g.seconds.toFixed(1), (g.flopsPerNetwork / 1e6).toFixed(3)];
+  });
+  const header = ["zoo", "method", "K", "test score", "seeds", "steps", "train s", "MFLOPs/net"];
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const line = (r: string[]) => r.map((v, c) => v.padEnd(widths[c])).join("  ").trimEnd();
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
