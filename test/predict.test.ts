@@ -24,6 +24,7 @@ import { train } from "../src/train/trainer.js";
 import { Zoo, rangesIndices } from "../src/zoo/format.js";
 import { exportDwsnets } from "../src/zoo/interop/dwsnets.js";
 import { importWildPark } from "../src/zoo/interop/wild-park.js";
+import { exportSafetensors } from "../src/zoo/interop/safetensors-export.js";
 
 const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const FIX = fileURLToPath(new URL("../../test/fixtures/interop/", import.meta.url));
@@ -169,6 +170,18 @@ test("black-box use: answers to the exported probes, computed outside predict, g
   const withAct = await predictArgs(join(root, "cnn-run"), [file], { activation: act });
   const fromZoo = await predictArgs(join(root, "cnn-run"), [cnnZoo], { indices: [0] });
   assert.equal(withAct.predictions[0].score, fromZoo.predictions[0].score);
+  // Exported as .safetensors, each file carries its activation and target: no --activation, truths known.
+  const st = join(root, "cnn-st");
+  exportSafetensors({ zoo: cnnZoo, out: st });
+  const files = Array.from({ length: z.count }, (_, i) => join(st, "networks", `${String(i).padStart(6, "0")}.safetensors`));
+  const fromFiles = await predictArgs(join(root, "cnn-run"), files);
+  const allFromZoo = await predictArgs(join(root, "cnn-run"), [cnnZoo], { indices: Array.from({ length: z.count }, (_, i) => i) });
+  assert.deepEqual(probabilities(fromFiles), probabilities(allFromZoo));
+  assert.deepEqual(fromFiles.predictions.map((p) => p.truth), allFromZoo.predictions.map((p) => p.truth));
+  assert.deepEqual(fromFiles.metrics, allFromZoo.metrics);
+  assert.equal(readFileSync(join(st, "networks.csv"), "utf8").split("\n")[0], "file,index,split,test_accuracy,activation");
+  // An exported CNN is not an INR run's network: its recorded architecture says so.
+  await assert.rejects(predictArgs(inr().run, [files[0]]), /000000\.safetensors: is not of the run's architecture: architecture\.\w+ is/);
 });
 
 test("predict on the command line: a table, --json, --csv, a Wild Park run on checkpoints, and usage errors", () => {
@@ -193,6 +206,13 @@ test("predict on the command line: a table, --json, --csv, a Wild Park run on ch
   const wpOut = run("predict", join(root, "run"), ...ckpts, "--json");
   assert.equal(wpOut.status, 0, wpOut.stderr);
   assert.equal(JSON.parse(wpOut.stdout).predictions.length, 3);
+  // Its networks exported as .safetensors carry their architectures: the same predictions as from the zoo.
+  assert.equal(run("zoo", "export", wp, "--format", "safetensors", "--out", join(root, "wp-st")).status, 0);
+  const wpFiles = [0, 5, 11].map((i) => join(root, "wp-st", "networks", `${String(i).padStart(6, "0")}.safetensors`));
+  const wpSt = JSON.parse(run("predict", join(root, "run"), ...wpFiles, "--json").stdout) as PredictionReport;
+  const wpZoo = JSON.parse(run("predict", join(root, "run"), wp, "--index", "0,5,11", "--json").stdout) as PredictionReport;
+  assert.deepEqual(wpSt.predictions.map((p) => p.score), wpZoo.predictions.map((p) => p.score));
+  assert.deepEqual(wpSt.predictions.map((p) => p.truth), wpZoo.predictions.map((p) => p.truth));
   const bare = join(root, "bare.safetensors");
   writeFileSync(bare, encodeSafetensors([["fc.weight", { shape: [10, 8], data: new Float32Array(80) }]]));
   const refused = run("predict", join(root, "run"), bare);

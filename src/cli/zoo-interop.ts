@@ -1,4 +1,5 @@
 // probegen zoo import | export: the public zoos' own files in and out.
+import { exportSafetensors } from "../zoo/interop/safetensors-export.js";
 import { IMAGE_SET_NAMES } from "../data/image-sets.js";
 import { createProgress } from "../report/progress.js";
 import { Zoo } from "../zoo/format.js";
@@ -85,17 +86,21 @@ Options:
                      once more first); without it such a checkpoint stops the import
 ${IMPORT_COMMON}`;
 
-export const EXPORT_USAGE = `Usage: probegen zoo export DIR --format dwsnets|small-cnn-zoo|wild-park --out OUT [options]
+export const EXPORT_USAGE = `Usage: probegen zoo export DIR --format dwsnets|small-cnn-zoo|wild-park|safetensors --out OUT [options]
 
-Writes a probegen zoo in a public layout, so that the official Python code and its peers can
-read it: PyTorch checkpoints in torch's zip format (torch.load(weights_only=True) accepts them),
-NumPy's .npy, CSV. \`probegen zoo import\` of the result gives back the same parameters, bit for
-bit. OUT must be empty, new, or an earlier export of the same zoo.
+Writes a probegen zoo in a public layout (or as plain .safetensors files), so that the official
+Python code and its peers can read it: PyTorch checkpoints in torch's zip format
+(torch.load(weights_only=True) accepts them), NumPy's .npy, CSV. \`probegen zoo import\` of a
+public layout gives back the same parameters, bit for bit. OUT must be empty, new, or an
+earlier export of the same zoo.
 
   --format dwsnets        an INR zoo: one .pth per INR and <layout>_splits.json
   --format small-cnn-zoo  a CNN zoo of one architecture: weights.npy, layout.csv,
                           metrics.csv.gz, nfn_split.csv (the zoo's own order)
   --format wild-park      any CNN zoo: checkpoint.pt per network and cnn_park_splits.json
+  --format safetensors    any zoo: networks/NNNNNN.safetensors per network (its split, label or
+                          target, architecture and activation in the file's metadata, so
+                          \`probegen predict\` needs nothing else) and networks.csv
 
 Options:
   --out OUT              the folder to write (required)
@@ -222,7 +227,7 @@ export function exportCommand(argv: string[]): number {
   });
   if (values.help) { console.log(EXPORT_USAGE); return 0; }
   if (positionals.length !== 1) throw new UsageError("zoo export takes one zoo folder");
-  const format = choiceArg("format", values.format, ["dwsnets", "small-cnn-zoo", "wild-park"] as const);
+  const format = choiceArg("format", values.format, ["dwsnets", "small-cnn-zoo", "wild-park", "safetensors"] as const);
   const out = requiredArg("out", values.out);
   if (values.layout !== undefined && format !== "dwsnets") throw new UsageError("--layout is for --format dwsnets");
   const zoo = positionals[0];
@@ -232,11 +237,12 @@ export function exportCommand(argv: string[]): number {
   let report: ExportReport;
   if (format === "dwsnets") report = exportDwsnets({ zoo, out, layout: values.layout === undefined ? undefined : choiceArg("layout", values.layout, ["mnist", "fmnist"] as const), onProgress });
   else if (format === "small-cnn-zoo") report = exportSmallCnnZoo({ zoo, out, onProgress });
-  else report = exportWildPark({ zoo, out, onProgress });
+  else if (format === "wild-park") report = exportWildPark({ zoo, out, onProgress });
+  else report = exportSafetensors({ zoo, out, onProgress });
   bar.finish();
   if (values.json) console.log(JSON.stringify({ ...report, format }, null, 2));
   else {
-    console.log(`wrote ${report.networks} networks to ${out} in the ${format} layout (${report.seconds.toFixed(1)} s)`);
+    console.log(`wrote ${report.networks} networks to ${out} ${format === "safetensors" ? "as .safetensors files" : `in the ${format} layout`} (${report.seconds.toFixed(1)} s)`);
     if (format === "small-cnn-zoo") console.log("the layout does not record padding: import it back with the padding its networks use (--padding valid or 1)");
   }
   return 0;

@@ -18,6 +18,7 @@ import { readJsonFile } from "../zoo/interop/export-folder.js";
 import { importSmallCnnZoo } from "../zoo/interop/small-cnn-zoo.js";
 import { importWildPark } from "../zoo/interop/wild-park.js";
 import type { TrainedRun } from "./run-model.js";
+import { NETWORK_METADATA } from "../zoo/interop/safetensors-export.js";
 
 export class PredictInputError extends FileFormatError {}
 
@@ -120,6 +121,7 @@ export class InputCollector {
     else this.addBare(file, tensors, truth);
   }
 
+  /** A safetensors state dict; the metadata of `probegen zoo export --format safetensors` (architecture, activation, label or target) is used when present. */
   addSafetensors(file: string): void {
     const st = readSafetensors(file);
     const tensors = new Map<string, { shape: readonly number[]; values: () => Float32Array }>();
@@ -127,15 +129,43 @@ export class InputCollector {
       if (t.dtype !== "F32") throw new PredictInputError(file, `tensor ${k} is ${t.dtype}; parameters are read as F32`);
       tensors.set(k, { shape: t.shape, values: () => t.data as Float32Array });
     }
-    this.addBare(file, tensors);
+    const meta = st.metadata;
+    let spec: Record<string, unknown> | undefined;
+    if (meta[NETWORK_METADATA.architecture] !== undefined) {
+      try {
+        spec = JSON.parse(meta[NETWORK_METADATA.architecture]) as Record<string, unknown>;
+      } catch {
+        throw new PredictInputError(file, `its metadata's architecture is not JSON`);
+      }
+    }
+    const truthKey = this.run.task === "classification" ? NETWORK_METADATA.label : this.run.runFile.target;
+    const truth = truthKey !== undefined && meta[truthKey] !== undefined && meta[truthKey] !== "" ? Number(meta[truthKey]) : undefined;
+    this.addBare(file, tensors, truth !== undefined && Number.isFinite(truth) ? truth : undefined, meta[NETWORK_METADATA.activation], spec);
   }
 
-  private addBare(file: string, tensors: Map<string, { shape: readonly number[]; values: () => Float32Array }>, truth?: number): void {
+  /** Weights without a config; `spec`, when the file records one, is checked against the run's or (a run of many architectures) taken as the network's. */
+  private addBare(file: string, tensors: Map<string, { shape: readonly number[]; values: () => Float32Array }>, truth?: number, activation?: string, spec?: Record<string, unknown>): void {
     if (this.run.architecture === null) {
-      throw new PredictInputError(file, "the run was trained on networks of many architectures, and bare weights do not say their own; give a checkpoint with its config (CNN Wild Park's) or a zoo");
+      if (spec === undefined) {
+        throw new PredictInputError(file, "the run was trained on networks of many architectures, and bare weights do not say their own; give a checkpoint with its config (CNN Wild Park's), a file exported with its architecture (zoo export --format safetensors) or a zoo");
+      }
+      let arch: NetworkArchitecture;
+      try {
+        arch = networkArchitecture(this.run.runFile.family, spec, "architecture");
+      } catch (e) {
+        if (e instanceof ArchitectureError) throw new PredictInputError(file, e.message);
+        throw e;
+      }
+      this.checkInterface(file, arch);
+      this.networks.push({ name: file, spec, params: this.weightsFor(file, arch, tensors), truth });
+      return;
+    }
+    if (spec !== undefined) {
+      const diff = describeSpecDifference(spec, plainSpec(this.run));
+      if (diff !== "") throw new PredictInputError(file, `is not of the run's architecture: ${diff}`);
     }
     const arch = this.run.architecture.variantField === null ? this.run.architecture : this.run.architecture.variant(0);
-    this.networks.push({ name: file, spec: plainSpec(this.run), params: this.weightsFor(file, arch, tensors), variant: this.variantOf(file, undefined), truth });
+    this.networks.push({ name: file, spec: plainSpec(this.run), params: this.weightsFor(file, arch, tensors), variant: this.variantOf(file, activation), truth });
   }
 
   /** A CNN Wild Park checkpoint: its config is its architecture. */
