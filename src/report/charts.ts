@@ -59,8 +59,9 @@ export function confusionSpec(title: string, labels: string[], rows: { truth: st
 
 /** Predicted against true values, with the diagonal: rows {truth, predicted}. */
 export function scatterSpec(title: string, axisTitle: string, rows: { truth: number; predicted: number }[]): ChartSpec {
-  const lo = Math.min(...rows.map((r) => Math.min(r.truth, r.predicted)));
-  const hi = Math.max(...rows.map((r) => Math.max(r.truth, r.predicted)));
+  let lo = Math.min(...rows.map((r) => Math.min(r.truth, r.predicted)));
+  let hi = Math.max(...rows.map((r) => Math.max(r.truth, r.predicted)));
+  if (!(hi - lo > 1e-9)) { lo -= 0.5; hi += 0.5; } // one value everywhere (or none): an axis still has a width
   return {
     title, width: 320, height: 320, config: { axis: FONT, legend: FONT, title: { font: FONT.font } },
     layer: [
