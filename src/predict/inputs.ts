@@ -5,7 +5,7 @@
 // (a mismatch names the file, the parameter and both shapes), and what its probes are.
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { firstNonFinite, type ActivationName } from "../engine/index.js";
 import { FileFormatError } from "../file-error.js";
 import { readTorchCheckpoint, TorchTensor } from "../io/torch-checkpoint.js";

@@ -4,8 +4,7 @@
 // results tables of the README are this command's --markdown output.
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { readRegularFile } from "../io/read-file.js";
-import { readRunFile, RunFolderError, type RunFile } from "../train/run-folder.js";
+import { readRunFile, readRunResult, RunFolderError, type RunFile } from "../train/run-folder.js";
 import type { RunResult } from "../train/trainer.js";
 import type { TrainConfig } from "../train/config.js";
 
@@ -48,14 +47,8 @@ interface LoadedRun { dir: string; runFile: RunFile; result: RunResult }
 
 function loadRun(dir: string): LoadedRun {
   const runFile = readRunFile(dir);
-  const file = join(dir, "result.json");
-  if (!existsSync(file)) throw new RunFolderError(dir, "has not finished (no result.json); resume it with `probegen train --resume` or leave it out");
-  let result: RunResult;
-  try {
-    result = JSON.parse(Buffer.from(readRegularFile(file, 2 ** 24)).toString("utf8")) as RunResult;
-  } catch (e) {
-    throw new RunFolderError(file, `not valid JSON (${(e as Error).message})`);
-  }
+  const result = readRunResult(dir);
+  if (result === null) throw new RunFolderError(dir, "has not finished (no result.json); resume it with `probegen train --resume` or leave it out");
   return { dir: resolve(dir), runFile, result };
 }
 

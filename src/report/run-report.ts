@@ -12,8 +12,7 @@ import { TrainedRun, type CheckpointName } from "../predict/run-model.js";
 import { readRegularFile } from "../io/read-file.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { FileWriteError } from "../file-error.js";
-import { RunFolderError, type MetricsRecord } from "../train/run-folder.js";
-import type { RunResult } from "../train/trainer.js";
+import { readMetricsRecords, readRunResult } from "../train/run-folder.js";
 import { MANIFEST_FILE, Zoo, rangesIndices, rangesSize } from "../zoo/format.js";
 import { chartSvg, confusionSpec, linesSpec, probesOverImageSpec, scatterSpec, type ChartSpec } from "./charts.js";
 import { encodePng, toBytes } from "./png.js";
@@ -35,26 +34,6 @@ export interface RunReport {
 
 function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
-}
-
-function readJsonIn(file: string): unknown {
-  try {
-    return JSON.parse(Buffer.from(readRegularFile(file, 2 ** 26)).toString("utf8"));
-  } catch (e) {
-    throw new RunFolderError(file, `not valid JSON (${(e as Error).message})`);
-  }
-}
-
-function readRecords(dir: string): MetricsRecord[] {
-  const file = join(dir, "metrics.jsonl");
-  if (!existsSync(file)) return [];
-  return Buffer.from(readRegularFile(file, 2 ** 28)).toString("utf8").split("\n").filter((l) => l !== "").map((l, i) => {
-    try {
-      return JSON.parse(l) as MetricsRecord;
-    } catch {
-      throw new RunFolderError(file, `line ${i + 1} is not a JSON record`);
-    }
-  });
 }
 
 const GENERATOR = "probegen report";
@@ -114,10 +93,9 @@ export async function runReport(dir: string, opts: RunReportOptions = {}): Promi
     charts.push(caption);
     return `<figure class="chart">${await chartSvg(spec)}<figcaption>${escapeHtml(caption)}</figcaption></figure>`;
   };
-  const resultFile = join(dir, "result.json");
-  const result = existsSync(resultFile) ? readJsonIn(resultFile) as RunResult : null;
+  const result = readRunResult(dir);
   if (result === null) notes.push("The run has not finished (no result.json): the curves show what it logged so far.");
-  const records = readRecords(dir);
+  const records = readMetricsRecords(dir);
   const scoreName = rf.task === "classification" ? "accuracy" : "Kendall's τ";
   const zooDir = cfg.zoo;
   const zoo = existsSync(join(zooDir, MANIFEST_FILE)) ? Zoo.open(zooDir) : null;

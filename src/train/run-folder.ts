@@ -12,6 +12,7 @@ import { makeDirectory } from "../io/dirs.js";
 import { FolderLock, LOCK_FILE } from "../io/folder-lock.js";
 import { readRegularFile } from "../io/read-file.js";
 import { METHODS } from "../probes/source.js";
+import type { RunResult } from "./trainer.js";
 import { loadCheckpoint, saveCheckpoint, type CheckpointInfo, type OptimizerState } from "./checkpoint.js";
 import { validateTrainConfig, type TrainConfig } from "./config.js";
 import type { Tensor } from "../engine/index.js";
@@ -100,6 +101,25 @@ export function readRunFile(dir: string): RunFile {
   return v as RunFile;
 }
 
+/** The records of a run's metrics.jsonl (none when it has none yet). */
+export function readMetricsRecords(dir: string): MetricsRecord[] {
+  const file = join(dir, METRICS);
+  if (!existsSync(file)) return [];
+  return Buffer.from(readRegularFile(file)).toString("utf8").split("\n").filter((l) => l !== "").map((l, i) => {
+    try {
+      return JSON.parse(l) as MetricsRecord;
+    } catch {
+      throw new RunFolderError(file, `line ${i + 1} is not a JSON record`);
+    }
+  });
+}
+
+/** A run's result.json, or null when the run has not finished. */
+export function readRunResult(dir: string): RunResult | null {
+  const file = join(dir, RESULT);
+  return existsSync(file) ? readJson(file, 2 ** 24) as RunResult : null;
+}
+
 function differingSettings(a: TrainConfig, b: TrainConfig): string[] {
   return (Object.keys(b) as (keyof TrainConfig)[]).filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
 }
@@ -176,14 +196,7 @@ export class RunFolder {
 
   /** Every record logged so far. */
   records(): MetricsRecord[] {
-    const file = join(this.dir, METRICS);
-    return Buffer.from(readRegularFile(file)).toString("utf8").split("\n").filter((l) => l !== "").map((l, i) => {
-      try {
-        return JSON.parse(l) as MetricsRecord;
-      } catch {
-        throw new RunFolderError(file, `line ${i + 1} is not a JSON record`);
-      }
-    });
+    return readMetricsRecords(this.dir);
   }
 
   checkpoint(name: "best" | "last", saved: [string, Tensor][], info: CheckpointInfo, optimizer?: OptimizerState): void {

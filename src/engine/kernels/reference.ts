@@ -1,6 +1,6 @@
 // Plain TypeScript kernels: straightforward loops, accumulated in double precision. They
 // define what every kernel means; tests hold the WASM kernels to them.
-import type { ConvGeometry, ConvTransposeShape, F32, Kernels, ZooConvShape } from "./kernels.js";
+import type { ConvGeometry, ConvTransposeShape, F32, Kernels } from "./kernels.js";
 
 function erf(x: number): number {
   // Series for |x| < 3, continued fraction for erfc beyond: both to ~1e-14.
