@@ -92,6 +92,28 @@ export function gelu(x: Tensor): Tensor {
   return pointwise("gelu", x, (a, y) => k.geluForward(a, y), (a, _y, g, dx, acc) => k.geluBackward(a, g, dx, acc));
 }
 
+/** A named activation's kernels: forward x -> y, and backward adding g * dy/dx into dx. */
+export interface ActivationKernels {
+  forward(x: F32, y: F32): void;
+  backward(x: F32, y: F32, g: F32, dx: F32, acc: boolean): void;
+}
+
+/** The kernels of a named activation ("none" included, as a copy); `sin` uses frequency w0. */
+export function activationKernels(name: ActivationName, opts: { w0?: number; slope?: number } = {}): ActivationKernels {
+  const k = kernels();
+  const w0 = opts.w0 ?? 1, slope = name === "relu" ? 0 : opts.slope ?? 0.01;
+  switch (name) {
+    case "relu":
+    case "leaky_relu": return { forward: (a, y) => k.leakyReluForward(a, y, slope), backward: (a, _y, g, dx, acc) => k.leakyReluBackward(a, g, dx, slope, acc) };
+    case "gelu": return { forward: (a, y) => k.geluForward(a, y), backward: (a, _y, g, dx, acc) => k.geluBackward(a, g, dx, acc) };
+    case "tanh": return { forward: (a, y) => k.tanhForward(a, y), backward: (_a, y, g, dx, acc) => k.tanhBackward(y, g, dx, acc) };
+    case "sigmoid": return { forward: (a, y) => k.sigmoidForward(a, y), backward: (_a, y, g, dx, acc) => k.sigmoidBackward(y, g, dx, acc) };
+    case "sin": return { forward: (a, y) => k.sinForward(a, y, w0), backward: (a, _y, g, dx, acc) => k.sinBackward(a, g, dx, w0, acc) };
+    case "none": return { forward: (a, y) => y.set(a), backward: (_a, _y, g, dx, acc) => k.axpby(g, dx, 1, acc ? 1 : 0) };
+    default: throw new Error(`unknown activation "${String(name)}"`);
+  }
+}
+
 /** Applies a named activation; `sin` uses frequency w0. */
 export function activation(x: Tensor, name: ActivationName, opts: { w0?: number; slope?: number } = {}): Tensor {
   switch (name) {
