@@ -8,6 +8,7 @@ import { Zoo } from "../zoo/format.js";
 import { buildInrZooParallel } from "../build/inr-builder.js";
 import { buildCnnZoo } from "../build/cnn-builder.js";
 import { DEFAULT_CNN_RECIPE } from "../build/cnn-recipe.js";
+import { DEFAULT_WILD_PARK_RECIPE, buildWildParkZoo } from "../build/wild-park-builder.js";
 import { DEFAULT_INR_RECIPE } from "../build/inr-fit.js";
 import { summarizeZoo } from "../zoo/summary.js";
 import { UsageError, choiceArg, intArg, numArg, requiredArg, parseCommandArgs } from "./args.js";
@@ -17,6 +18,7 @@ export const ZOO_USAGE = `Usage: probegen zoo <build|import|export|info|render> 
 
   zoo build inr     fit a zoo of SIREN INRs, one per image of MNIST or Fashion-MNIST
   zoo build cnn     train a Small-CNN zoo (Unterthiner et al.) on MNIST or Fashion-MNIST
+  zoo build wild-park  train a CNN Wild Park (Neural Graphs): CNNs of mixed architectures
   zoo import KIND   read a public zoo: dwsnets (MNIST/FMNIST INRs), small-cnn-zoo, wild-park
   zoo export DIR    write a zoo in a public layout (dwsnets, small-cnn-zoo, wild-park)
   zoo info DIR      counts, labels, fit quality and size of a zoo
@@ -75,6 +77,39 @@ Options:
   --seed N               seed of every draw (0)
   --batch N              networks trained at once (32); does not change the result
   --shard-size N         networks per shard file (250)
+  --workers N            worker threads training shards side by side (1); the zoo is the same
+  --data DIR             folder with the image set's IDX files (default: its installed package)
+  --json                 print the build report as JSON on stdout
+  -h, --help             show this help`;
+
+const w = DEFAULT_WILD_PARK_RECIPE;
+const BUILD_WILD_PARK_USAGE = `Usage: probegen zoo build wild-park --dataset mnist|fmnist --count N --out DIR [options]
+
+Trains N CNNs of architectures drawn as Neural Graphs' CNN Wild Park sampler draws them: 2-5
+conv layers, each with 4/8/16/32 channels, a 3/5/7 kernel (stride 1, padding k//2), its own
+activation (relu, gelu, tanh, sigmoid, leaky_relu, none) and a residual from an earlier,
+non-preceding layer or none (Neural Graphs' rule), then global average pooling and a Linear to
+the 10 classes. Inputs are grayscale 28x28 padded to 32x32 in [-1,1]. Each network trains with
+AdamW on the same pool of training images in its own order, and is kept after each checkpoint
+epoch: every checkpoint is a sample whose target is its test accuracy, and all checkpoints of a
+network fall in one split (70/10/20% of networks train/val/test). Networks of different
+architectures train together in one ragged batch; rerun the same command to resume.
+
+Options:
+  --dataset NAME         mnist or fmnist (required)
+  --count N              number of networks (required); the zoo holds one sample per checkpoint
+  --out DIR              output folder (required)
+  --layers               draw 2-8 layers (Neural Graphs' later configuration) instead of 2-5
+  --channels             allow 64 channels as well
+  --checkpoints LIST     epochs after which each network is kept (${w.checkpoints.join(",")})
+  --train-images N       training images every network trains on (${w.trainImages})
+  --test-images N        test images every checkpoint is scored on (${w.testImages})
+  --batch-size N         images per optimiser step (${w.batchSize})
+  --lr X                 AdamW learning rate (${w.lr})
+  --weight-decay X       AdamW weight decay (${w.weightDecay})
+  --seed N               seed of every draw (0)
+  --batch N              networks trained at once (8); does not change the result
+  --shard-size N         networks per shard file (32)
   --workers N            worker threads training shards side by side (1); the zoo is the same
   --data DIR             folder with the image set's IDX files (default: its installed package)
   --json                 print the build report as JSON on stdout
@@ -156,6 +191,51 @@ async function buildCnn(rest: string[]): Promise<number> {
   return 0;
 }
 
+async function buildWildPark(rest: string[]): Promise<number> {
+  const { values } = parseCommandArgs({
+    args: rest,
+    options: {
+      ...BUILD_OPTIONS,
+      layers: { type: "boolean", default: false }, channels: { type: "boolean", default: false },
+      checkpoints: { type: "string" }, "train-images": { type: "string" }, "test-images": { type: "string" },
+      "batch-size": { type: "string" }, lr: { type: "string" }, "weight-decay": { type: "string" },
+    },
+    strict: true,
+  });
+  if (values.help) { console.log(BUILD_WILD_PARK_USAGE); return 0; }
+  const { dataset, count, out, seed, shardSize, workers } = buildArgs(values, 32);
+  const checkpoints = values.checkpoints === undefined ? w.checkpoints : values.checkpoints.split(",").map((e) => intArg("checkpoints", e.trim(), 0, 1, 100000));
+  if (!checkpoints.every((e, i) => i === 0 || e > checkpoints[i - 1])) throw new UsageError(`--checkpoints must be increasing epochs, got "${values.checkpoints}"`);
+  const recipe = {
+    checkpoints,
+    trainImages: intArg("train-images", values["train-images"], w.trainImages, 1),
+    testImages: intArg("test-images", values["test-images"], w.testImages, 1),
+    batchSize: intArg("batch-size", values["batch-size"], w.batchSize, 1, 4096),
+    lr: numArg("lr", values.lr, w.lr, 0, true),
+    weightDecay: numArg("weight-decay", values["weight-decay"], w.weightDecay, 0),
+  };
+  const progress = createProgress(`training ${dataset} Wild Park CNNs`, count * checkpoints.length, "checkpoints", values.json ? null : process.stderr);
+  const report = await buildWildParkZoo({
+    dataset, count, out, recipe, dataDir: values.data, seed, shardSize, wideLayers: values.layers, wideChannels: values.channels,
+    batch: intArg("batch", values.batch, 8, 1),
+    onProgress: (done) => progress.update(done),
+  }, workers);
+  progress.finish(`${report.built} networks trained, ${report.skippedShards} shard(s) already there`);
+  const summary = summarizeZoo(Zoo.open(out));
+  const result = {
+    out, networks: count, samples: report.manifest.count, architectures: report.manifest.architectures.length,
+    trained: report.built, skippedShards: report.skippedShards, seconds: report.seconds, networksPerSec: report.built / report.seconds,
+    testAccuracyQuantiles: summary.quantiles.test_accuracy, meanTestAccuracy: summary.means.test_accuracy, splits: summary.splits,
+  };
+  if (values.json) console.log(JSON.stringify(result, null, 2));
+  else {
+    const q = result.testAccuracyQuantiles.map((v) => (100 * v).toFixed(1)).join(" / ");
+    console.log(`zoo: ${out} (${count} networks x ${checkpoints.length} checkpoints = ${result.samples} samples: ${summary.splits.train} train, ${summary.splits.val} val, ${summary.splits.test} test)`);
+    console.log(`trained ${result.trained} in ${result.seconds.toFixed(1)} s (${result.networksPerSec.toFixed(3)} networks/s); test accuracy % min/25/50/75/max ${q}`);
+  }
+  return 0;
+}
+
 const INFO_USAGE = `Usage: probegen zoo info DIR [--json]
 
 Prints a zoo's counts per split, label histogram, quantiles of its per-network fields (PSNR,
@@ -168,9 +248,10 @@ Size 28 is the grid the INR was fitted on (default 112).`;
 
 async function build(argv: string[]): Promise<number> {
   const [kind, ...rest] = argv;
-  if (kind === "-h" || kind === "--help") { console.log(`${BUILD_USAGE}\n\n${BUILD_CNN_USAGE}`); return 0; }
+  if (kind === "-h" || kind === "--help") { console.log(`${BUILD_USAGE}\n\n${BUILD_CNN_USAGE}\n\n${BUILD_WILD_PARK_USAGE}`); return 0; }
   if (kind === "cnn") return buildCnn(rest);
-  if (kind !== "inr") throw new UsageError(kind === undefined ? "zoo build needs a zoo kind: `probegen zoo build inr|cnn ...`" : `unknown zoo kind "${kind}" (expected inr or cnn)`);
+  if (kind === "wild-park") return buildWildPark(rest);
+  if (kind !== "inr") throw new UsageError(kind === undefined ? "zoo build needs a zoo kind: `probegen zoo build inr|cnn|wild-park ...`" : `unknown zoo kind "${kind}" (expected inr, cnn or wild-park)`);
   const { values } = parseCommandArgs({
     args: rest,
     options: {

@@ -9,6 +9,8 @@ import { Tensor } from "./tensor.js";
 
 export type OptimizerRule =
   | { kind: "adam"; lr: number; beta1: number; beta2: number; eps: number; weightDecay?: number }
+  /** torch.optim.AdamW: the weights decay by (1 - lr * weightDecay) apart from the gradient, then Adam. */
+  | { kind: "adamw"; lr: number; beta1: number; beta2: number; eps: number; weightDecay: number }
   | { kind: "rmsprop"; lr: number; rho: number; eps: number }
   | { kind: "sgd"; lr: number };
 
@@ -22,6 +24,12 @@ export function optimizerStep(rule: OptimizerRule, t: number, p: F32, g: F32, m:
     case "adam": {
       const bc1 = 1 - rule.beta1 ** t, bc2Sqrt = Math.sqrt(1 - rule.beta2 ** t);
       k.adamStep(p, g, m, v, rule.lr, rule.beta1, rule.beta2, rule.eps, bc1, bc2Sqrt, rule.weightDecay ?? 0);
+      break;
+    }
+    case "adamw": {
+      const bc1 = 1 - rule.beta1 ** t, bc2Sqrt = Math.sqrt(1 - rule.beta2 ** t);
+      if (rule.weightDecay !== 0) k.axpby(p, p, 0, 1 - rule.lr * rule.weightDecay);
+      k.adamStep(p, g, m, v, rule.lr, rule.beta1, rule.beta2, rule.eps, bc1, bc2Sqrt, 0);
       break;
     }
     case "rmsprop":

@@ -32,6 +32,8 @@ export interface NetworkArchitecture {
    * metadata field holding a code per network; null when all networks share the architecture.
    */
   readonly variantField: string | null;
+  /** A CNN's architecture as the ragged forward takes it (networks of different CNN architectures evaluate together); null for other families. */
+  readonly cnn: CnnArchitecture | null;
   /** The architecture of the networks whose variant field holds `code`. */
   variant(code: number): NetworkArchitecture;
   /** B networks (stacked params) on K shared probes [K, ...probeShape] -> [B, K, outputs]. */
@@ -53,6 +55,7 @@ function siren(spec: Record<string, unknown>, path: string): NetworkArchitecture
     outputsPerProbe: a.outDim,
     flopsPerProbe: sirenFlopsPerPoint(a),
     variantField: null,
+    cnn: null,
     variant: () => bound,
     forward: (params, probes) => sirenForward(a, params, probes),
   };
@@ -85,6 +88,7 @@ function cnn(spec: Record<string, unknown>, path: string): NetworkArchitecture {
     outputsPerProbe: arch.classes,
     flopsPerProbe: cnnFlopsPerImage(arch, arch.inputSize),
     variantField: arch.activationByField?.field ?? null,
+    cnn: arch,
     variant(code) {
       const name = arch.activationByField?.names[code];
       if (name === undefined) throw new RangeError(`activation code ${code} is not one of ${JSON.stringify(arch.activationByField?.names ?? [])}`);

@@ -1,7 +1,9 @@
-// Zoos that mix architectures: each group of networks of equal architecture is evaluated as one
-// zoo batch, and the groups' output rows are put back in the networks' order.
-import { Tensor, scatterRows } from "../engine/index.js";
-import { cnnForward, cnnParameterShapes, type CnnArchitecture } from "./cnn.js";
+// Zoos that mix architectures: groups of networks of equal architecture, each evaluated as one
+// zoo batch with the output rows put back in the networks' order; and CNNs of any mix of
+// architectures as one ragged batch.
+import { scatterRows, type Tensor } from "../engine/index.js";
+import { cnnParameterShapes, type CnnArchitecture } from "./cnn.js";
+import { cnnForwardRagged, packRaggedCnn, raggedCnnLayout } from "./ragged-cnn.js";
 
 /**
  * keys[r]: the group of row r (e.g. an architecture's code). evaluate(key, rows) returns the
@@ -26,26 +28,19 @@ export interface CnnNetwork {
 }
 
 /**
- * CNNs of mixed architectures (CNN Wild Park's depths, widths, kernels and activations) on
- * shared images x [K, C, H, W] -> logits [networks.length, K, classes], evaluated in groups of
- * equal architecture.
+ * CNNs of mixed architectures (CNN Wild Park's depths, widths, kernels, activations and
+ * residuals) on shared images x [K, C, H, W] -> logits [networks.length, K, classes], all in one
+ * ragged batch (nets/ragged-cnn.ts), each network at its own size.
  */
 export function cnnForwardMixed(networks: readonly CnnNetwork[], x: Tensor): Tensor {
-  const keys = networks.map((n) => JSON.stringify(n.arch));
-  return evaluateInGroups(keys, (_key, rows) => {
-    const arch = networks[rows[0]].arch;
-    const stacked = new Map(cnnParameterShapes(arch).map(([name, shape]) => {
-      const size = shape.reduce((a, b) => a * b, 1);
-      const t = Tensor.empty([rows.length, ...shape]);
-      rows.forEach((r, j) => {
-        const p = networks[r].params.get(name);
-        if (p === undefined || p.length !== size) {
-          throw new RangeError(`network ${r}: parameter ${name} is ${p === undefined ? "missing" : `of size ${p.length}`}, its architecture needs [${shape.join(",")}]`);
-        }
-        t.data.set(p, j * size);
-      });
-      return [name, t];
-    }));
-    return cnnForward(arch, stacked, x);
+  const layout = raggedCnnLayout(networks.map((n) => n.arch));
+  const params = packRaggedCnn(layout, (r, name, size) => {
+    const p = networks[r].params.get(name);
+    if (p === undefined || p.length !== size) {
+      const shape = cnnParameterShapes(networks[r].arch).find(([n]) => n === name)![1];
+      throw new RangeError(`network ${r}: parameter ${name} is ${p === undefined ? "missing" : `of size ${p.length}`}, its architecture needs [${shape.join(",")}]`);
+    }
+    return p;
   });
+  return cnnForwardRagged(layout, params, x);
 }

@@ -2,7 +2,8 @@
 // ProbeGen generator, learned or fixed probes), go through every network of a batch, and the
 // answers are concatenated. Networks of each architecture (and each variant, such as the
 // Small-CNN zoo's activation) are evaluated together as one zoo batch, then put back in order.
-import type { Rng, Tensor } from "../engine/index.js";
+import { reshape, type Rng, type Tensor } from "../engine/index.js";
+import { cnnForwardRagged, packRaggedCnn, raggedCnnLayout } from "../nets/ragged-cnn.js";
 import { IMAGE_SET_NAMES, loadImageSet, type ImageSet, type ImageSetName } from "../data/image-sets.js";
 import { evaluateInGroups } from "../nets/groups.js";
 import { represent, zooArchitectures, type NetworkArchitecture } from "../nets/family.js";
@@ -39,6 +40,8 @@ export class ProbeRepresentation implements Representation {
   readonly features: number;
   /** How many of the zoo's networks have each architecture (for the mean FLOPs). */
   private readonly counts: number[];
+  /** Whether batches go through the ragged CNN forward (a zoo of several CNN architectures). */
+  private readonly ragged: boolean;
 
   constructor(config: TrainConfig, data: ZooData, rng: Rng) {
     const m = data.manifest;
@@ -52,12 +55,29 @@ export class ProbeRepresentation implements Representation {
       imageSet: config.method === "data" ? zooImageSet(m, config.dataDir) : undefined,
     }, probeShape, rng);
     this.features = config.probes * outputs;
+    this.ragged = this.architectures.length > 1 && this.architectures.every((a) => a.cnn !== null && a.variantField === null);
   }
 
   represent(data: ZooData, indices: ArrayLike<number>): Tensor {
     const probes = this.source.forward();
+    if (this.ragged) return this.representRagged(data, indices, probes);
     return evaluateInGroups(Array.from(indices, (i) => data.architectureOf[i]), (k, rows) =>
       this.representArchitecture(data, this.architectures[k], rows.map((r) => indices[r]), probes));
+  }
+
+  /**
+   * CNNs of many architectures (a Wild Park): the whole batch in one ragged forward, each network
+   * at its own size, rather than one zoo batch per architecture, which there would be groups of one.
+   */
+  private representRagged(data: ZooData, indices: ArrayLike<number>, probes: Tensor): Tensor {
+    const idx = Array.from(indices);
+    const layout = raggedCnnLayout(idx.map((i) => this.architectures[data.architectureOf[i]].cnn!));
+    const params = packRaggedCnn(layout, (n, name, size) => {
+      const i = idx[n], row = data.rowOf[i];
+      return data.groups[data.architectureOf[i]].get(name)!.data.subarray(row * size, (row + 1) * size);
+    });
+    const out = cnnForwardRagged(layout, params, probes);
+    return reshape(out, [out.shape[0], out.shape[1] * out.shape[2]]);
   }
 
   /** Networks of one architecture on the probes; a variant field splits them further. */
