@@ -12,6 +12,7 @@ import { Tensor, tidy } from "../src/engine/index.js";
 import { readTorchCheckpoint, decodeTorchCheckpoint, TorchTensor } from "../src/io/torch-checkpoint.js";
 import { PyObject } from "../src/io/pickle.js";
 import { networkArchitecture, parseSizedCnnArchitecture } from "../src/nets/family.js";
+import { cnnForwardMixed } from "../src/nets/groups.js";
 import { Zoo, rangesIndices } from "../src/zoo/format.js";
 import { importDwsnets, exportDwsnets, planDwsnetsImport } from "../src/zoo/interop/dwsnets.js";
 import { importSmallCnnZoo, exportSmallCnnZoo } from "../src/zoo/interop/small-cnn-zoo.js";
@@ -153,6 +154,13 @@ test("CNN Wild Park imports every checkpoint with its architecture, and the resi
     checked++;
   }
   assert.equal(checked, 24);
+  // All 24 checkpoints, 12 architectures, at once in one ragged batch: the same logits.
+  const nets = Array.from({ length: zoo.count }, (_, i) => {
+    const net = zoo.network(i);
+    return { arch: parseSizedCnnArchitecture(zoo.manifest.architectures[net.architecture].architecture), params: net.params };
+  });
+  const together = tidy(() => Float32Array.from(cnnForwardMixed(nets, Tensor.from(inputs, [2, 3, 32, 32])).data));
+  for (let i = 0; i < zoo.count; i++) assertClose(together.subarray(i * 20, (i + 1) * 20), forwardOne(zoo, i, inputs, [2, 3, 32, 32]), 1e-5, 1e-6, `checkpoint ${i} in the ragged batch`);
   const n0 = parseSizedCnnArchitecture(zoo.manifest.architectures[zoo.network(0).architecture].architecture);
   assert.deepEqual(n0.layers.map((l) => l.activation), ["relu", "gelu", "tanh", "leaky_relu"], "network 0 is the fixed one of the fixtures");
   // --step last keeps each network's last checkpoint only.

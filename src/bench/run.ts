@@ -2,15 +2,15 @@
 // Figures are medians of individually timed repetitions after warm-up; compare them within one
 // run, as ratios, since the machine is shared and noisy.
 import { getRuntime, kernels, Rng, Tensor } from "../engine/index.js";
-import { makeW1, makeW2, trainer, type Workload } from "./workloads.js";
+import { makeW1, makeW2, makeW4, trainer, type Workload } from "./workloads.js";
 import { fitBench, type FitFigures } from "./inr-fit.js";
 import { paperScaleBench, type PaperScaleFigures } from "./paper-scale.js";
 import { cnnBuildBench, type CnnBuildFigures } from "./cnn-build.js";
 import { predictBench, type PredictFigures } from "./predict.js";
 
-export const BENCH_WORKLOADS = ["w1", "w2", "w3", "fit", "predict", "cnn", "paper"] as const;
+export const BENCH_WORKLOADS = ["w1", "w2", "w3", "w4", "fit", "predict", "cnn", "paper"] as const;
 /** Run when --only is not given; "cnn" and "paper" take minutes and are run on request. */
-export const DEFAULT_BENCH_WORKLOADS = ["w1", "w2", "w3", "fit", "predict"] as const;
+export const DEFAULT_BENCH_WORKLOADS = ["w1", "w2", "w3", "w4", "fit", "predict"] as const;
 
 export interface BenchOptions {
   /** Which workloads: any of w1, w2, w3. */
@@ -25,6 +25,8 @@ export interface StepFigures { stepsPerSec: number; msPerStep: number; steps: nu
 export interface BenchResult {
   w1?: StepFigures & { modelsPerSec: number };
   w2?: StepFigures & { modelsPerSec: number };
+  /** With the peak tensor memory of its steps alone. */
+  w4?: StepFigures & { modelsPerSec: number; peakTensorMiB: number };
   w3?: { gemm256GFlops: number; batchedGemmGFlops: number };
   fit?: FitFigures;
   predict?: PredictFigures;
@@ -93,6 +95,18 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
     const nets = workload.labels.length;
     result[key] = { stepsPerSec: 1000 / t.ms, msPerStep: t.ms, steps: t.reps, loss: t.last, modelsPerSec: (nets * 1000) / t.ms };
     log?.(`${workload.name}: ${(1000 / t.ms).toFixed(2)} steps/s (${t.ms.toFixed(2)} ms/step, ${t.reps} timed steps)`);
+  }
+  if (only.has("w4")) {
+    log?.("W4: 32 mixed CNN Wild Park networks x 64 probes, deep_linear_5 generator, 6-layer head, MSE ...");
+    const w = makeW4(0);
+    const heap = getRuntime().heap;
+    const before = heap.stats().liveBytes;
+    heap.resetPeak();
+    // One step takes seconds: a warm-up step and two timed ones (one in the quick run).
+    const t = timeIt(trainer(w), 1, quick ? 1 : 2, 0);
+    const peak = (heap.stats().peakBytes - before) / 2 ** 20;
+    result.w4 = { stepsPerSec: 1000 / t.ms, msPerStep: t.ms, steps: t.reps, loss: t.last, modelsPerSec: (32 * 1000) / t.ms, peakTensorMiB: peak };
+    log?.(`W4: ${(1000 / t.ms).toFixed(3)} steps/s (${t.ms.toFixed(0)} ms/step), ${peak.toFixed(0)} MiB of tensors at the peak of a step`);
   }
   if (only.has("fit")) {
     const n = quick ? 8 : 128;

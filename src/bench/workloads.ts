@@ -2,6 +2,7 @@
 // W1: 32 SIRENs x 64 probes from the coordinate generator, 6-layer head, cross-entropy.
 // W2: 32 small CNNs x 64 probes from the 5-layer transposed-conv generator, head input 640,
 //     one output, MSE.
+// W4: W2 on 32 CNN Wild Park networks of drawn architectures (one ragged batch).
 import { Adam, Tensor, backward, crossEntropy, mseLoss, reshape, tidy, Rng, type HasParameters } from "../engine/index.js";
 import { DWSNETS_SIREN, sirenForward, sirenParameterShapes } from "../nets/siren.js";
 import { smallCnnZooArchitecture } from "../nets/small-cnn.js";
@@ -9,6 +10,9 @@ import { cnnForward, cnnParameterShapes } from "../nets/cnn.js";
 import { CoordinateGenerator } from "../probes/coordinate-generator.js";
 import { ImageGenerator } from "../probes/image-generator.js";
 import { MlpHead } from "../train/head.js";
+import { WILD_PARK_SPACE, drawWildParkArchitecture } from "../build/wild-park-architecture.js";
+import { torchDefaultInit } from "../build/wild-park-train.js";
+import { cnnForwardRagged, packRaggedCnn, raggedCnnLayout } from "../nets/ragged-cnn.js";
 
 export interface Workload {
   readonly name: string;
@@ -79,6 +83,31 @@ export function makeW2(seed = 0, B = 32, K = 64): Workload {
   };
   return {
     name: "W2", params: named(gen, head), zoo, labels,
+    probes: () => gen.forward(),
+    forward,
+    loss: () => mseLoss(forward(), labels),
+  };
+}
+
+export function makeW4(seed = 0, B = 32, K = 64): Workload {
+  const rng = new Rng(seed, "w4");
+  const gen = new ImageGenerator(K, rng.fork("gen"));
+  const head = new MlpHead(K * 10, 1, rng.fork("head"));
+  const zrng = rng.fork("zoo");
+  const archs = Array.from({ length: B }, () => drawWildParkArchitecture(WILD_PARK_SPACE, zrng, 1, 10));
+  const layout = raggedCnnLayout(archs);
+  const inits = archs.map((a, n) => {
+    const p = torchDefaultInit(a, zrng.fork(`init:${n}`));
+    return new Map(cnnParameterShapes(a).map(([name], i) => [name, p[i]]));
+  });
+  const packed = packRaggedCnn(layout, (n, name) => inits[n].get(name)!, { persistent: true });
+  const labels = Array.from({ length: B }, () => zrng.uniform());
+  const forward = () => {
+    const logits = cnnForwardRagged(layout, packed, gen.forward()); // [B, K, 10]
+    return head.forward(reshape(logits, [B, K * 10]));
+  };
+  return {
+    name: "W4", params: named(gen, head), zoo: new Map([["fc.weight", packed.fcWeight]]), labels,
     probes: () => gen.forward(),
     forward,
     loss: () => mseLoss(forward(), labels),

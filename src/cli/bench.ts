@@ -2,11 +2,13 @@
 import { runBench, BENCH_WORKLOADS } from "../bench/run.js";
 import { UsageError, parseCommandArgs } from "./args.js";
 
-export const BENCH_USAGE = `Usage: probegen bench [--json] [--only w1,w2,w3,fit,predict,cnn,paper] [--quick]
+export const BENCH_USAGE = `Usage: probegen bench [--json] [--only w1,w2,w3,w4,fit,predict,cnn,paper] [--quick]
 
 Measures, on one thread:
   W1     one training step of 32 SIREN INRs x 64 ProbeGen probes with the 6-layer head (steps/s)
   W2     one training step of 32 small CNNs x 64 image probes from the 5-layer generator (steps/s)
+  W4     one training step of 32 CNN Wild Park networks of drawn architectures (one ragged
+         batch) x 64 image probes from the 5-layer generator, MSE (steps/s, peak tensor memory)
   W3     GEMM 256x256x256 and batched 32 x (64x32 . 32x32) (GFLOP/s)
   fit    fitting MNIST INRs with the default zoo recipe (INRs/s, mean PSNR and steps)
   predict  a K=64 ProbeGen run predicting 20,000 SIRENs and 1,024 small CNNs (networks/s)
@@ -14,7 +16,7 @@ Measures, on one thread:
          network-steps/s; about a minute; only with --only)
   paper  a paper-scale probing run: 55k training INRs (synthetic weights), K=64, 30 epochs,
          timed with zoo loading and evaluations (minutes; only with --only)
-and the peak resident memory. Without --only: w1, w2, w3, fit and predict.
+and the peak resident memory. Without --only: w1, w2, w3, w4, fit and predict.
 
 Options:
   --json         print the figures as one JSON object on stdout
@@ -46,6 +48,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const rows: [string, string][] = [];
   if (r.w1) rows.push(["W1 steps/s", r.w1.stepsPerSec.toFixed(1)], ["W1 models/s", r.w1.modelsPerSec.toFixed(0)]);
   if (r.w2) rows.push(["W2 steps/s", r.w2.stepsPerSec.toFixed(2)], ["W2 models/s", r.w2.modelsPerSec.toFixed(1)]);
+  if (r.w4) rows.push(["W4 steps/s", r.w4.stepsPerSec.toFixed(3)], ["W4 models/s", r.w4.modelsPerSec.toFixed(2)], ["W4 peak tensor MiB", r.w4.peakTensorMiB.toFixed(0)]);
   if (r.w3) rows.push(["GEMM 256^3 GFLOP/s", r.w3.gemm256GFlops.toFixed(1)], ["batched GEMM GFLOP/s", r.w3.batchedGemmGFlops.toFixed(1)]);
   if (r.paper) rows.push(["paper-scale run seconds", r.paper.seconds.toFixed(1)], ["paper-scale steps/s", r.paper.stepsPerSec.toFixed(0)]);
   if (r.fit) rows.push(["INR fit INRs/s", r.fit.inrsPerSec.toFixed(2)], ["INR fit mean PSNR dB", r.fit.meanPsnr.toFixed(2)], ["INR fit mean steps", r.fit.meanSteps.toFixed(0)]);

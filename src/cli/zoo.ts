@@ -204,6 +204,7 @@ async function buildWildPark(rest: string[]): Promise<number> {
   });
   if (values.help) { console.log(BUILD_WILD_PARK_USAGE); return 0; }
   const { dataset, count, out, seed, shardSize, workers } = buildArgs(values, 32);
+  if (count < 3) throw new UsageError(`--count must be at least 3 (a network each to train, validate and test on), got ${count}`);
   const checkpoints = values.checkpoints === undefined ? w.checkpoints : values.checkpoints.split(",").map((e) => intArg("checkpoints", e.trim(), 0, 1, 100000));
   if (!checkpoints.every((e, i) => i === 0 || e > checkpoints[i - 1])) throw new UsageError(`--checkpoints must be increasing epochs, got "${values.checkpoints}"`);
   const recipe = {

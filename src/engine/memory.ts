@@ -97,6 +97,11 @@ export class Heap {
     return new Int32Array(this.memory.buffer, ptr, length);
   }
 
+  /** Starts measuring the peak again from what is live now (a benchmark's own peak). */
+  resetPeak(): void {
+    this.peakBytes = this.liveBytes;
+  }
+
   stats(): { liveBytes: number; peakBytes: number; reservedBytes: number } {
     return { liveBytes: this.liveBytes, peakBytes: this.peakBytes, reservedBytes: this.top };
   }
