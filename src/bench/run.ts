@@ -3,12 +3,13 @@
 // run, as ratios, since the machine is shared and noisy.
 import { getRuntime, kernels, Rng, Tensor } from "../engine/index.js";
 import { makeW1, makeW2, makeW4, trainer, type Workload } from "./workloads.js";
+import { wildParkBuildBench, type WildParkBuildFigures } from "./wild-park-build.js";
 import { fitBench, type FitFigures } from "./inr-fit.js";
 import { paperScaleBench, type PaperScaleFigures } from "./paper-scale.js";
 import { cnnBuildBench, type CnnBuildFigures } from "./cnn-build.js";
 import { predictBench, type PredictFigures } from "./predict.js";
 
-export const BENCH_WORKLOADS = ["w1", "w2", "w3", "w4", "fit", "predict", "cnn", "paper"] as const;
+export const BENCH_WORKLOADS = ["w1", "w2", "w3", "w4", "fit", "predict", "cnn", "wild-park", "paper"] as const;
 /** Run when --only is not given; "cnn" and "paper" take minutes and are run on request. */
 export const DEFAULT_BENCH_WORKLOADS = ["w1", "w2", "w3", "w4", "fit", "predict"] as const;
 
@@ -31,6 +32,7 @@ export interface BenchResult {
   fit?: FitFigures;
   predict?: PredictFigures;
   cnn?: CnnBuildFigures;
+  "wild-park"?: WildParkBuildFigures;
   paper?: PaperScaleFigures;
   memory: { peakRssMiB: number; peakTensorMiB: number };
   kernels: string;
@@ -124,6 +126,13 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
     log?.(`cnn: building a ${n}-network Small-CNN zoo on MNIST, one thread ...`);
     result.cnn = await cnnBuildBench(n, quick ? { trainImages: 640, testImages: 100, trainEvalImages: 50, epochsRange: [1, 1] } : {});
     log?.(`cnn: ${result.cnn.networksPerSec.toFixed(2)} networks/s (${result.cnn.networkStepsPerSec.toFixed(0)} network-steps/s, ${result.cnn.trainImagesPerSec.toFixed(0)} training images/s), mean steps ${result.cnn.meanSteps.toFixed(0)}, mean test accuracy ${(100 * result.cnn.meanTestAccuracy).toFixed(1)}%`);
+  }
+  if (only.has("wild-park")) {
+    const n = quick ? 3 : 8;
+    log?.(`wild-park: training ${n} Wild Park CNNs as one cohort and one at a time ...`);
+    const r = wildParkBuildBench(n, quick ? { trainImages: 64, testImages: 50, checkpoints: [1] } : { trainImages: 512, testImages: 200, checkpoints: [1] });
+    result["wild-park"] = r;
+    log?.(`wild-park: ${r.cohortNetworksPerSec.toFixed(3)} networks/s as one cohort (${r.cohortImagesPerSec.toFixed(0)} images/s), ${r.oneByOneNetworksPerSec.toFixed(3)} one at a time (${r.oneByOneImagesPerSec.toFixed(0)} images/s)`);
   }
   if (only.has("paper")) {
     log?.(quick ? "paper: a 2,000-network synthetic INR zoo, K=64, 1 epoch ..." : "paper: 55k/5k/10k synthetic INR zoo, K=64, 30 epochs (several minutes) ...");

@@ -2,7 +2,7 @@
 import { runBench, BENCH_WORKLOADS } from "../bench/run.js";
 import { UsageError, parseCommandArgs } from "./args.js";
 
-export const BENCH_USAGE = `Usage: probegen bench [--json] [--only w1,w2,w3,w4,fit,predict,cnn,paper] [--quick]
+export const BENCH_USAGE = `Usage: probegen bench [--json] [--only w1,w2,w3,w4,fit,predict,cnn,wild-park,paper] [--quick]
 
 Measures, on one thread:
   W1     one training step of 32 SIREN INRs x 64 ProbeGen probes with the 6-layer head (steps/s)
@@ -14,6 +14,8 @@ Measures, on one thread:
   predict  a K=64 ProbeGen run predicting 20,000 SIRENs and 1,024 small CNNs (networks/s)
   cnn    building a 64-network Small-CNN zoo on MNIST with the default recipe (networks/s,
          network-steps/s; about a minute; only with --only)
+  wild-park  training 8 Wild Park CNNs of drawn architectures as one ragged cohort and one at
+         a time, 512 images, one epoch (networks/s and images/s each; only with --only)
   paper  a paper-scale probing run: 55k training INRs (synthetic weights), K=64, 30 epochs,
          timed with zoo loading and evaluations (minutes; only with --only)
 and the peak resident memory. Without --only: w1, w2, w3, w4, fit and predict.
@@ -50,6 +52,10 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (r.w2) rows.push(["W2 steps/s", r.w2.stepsPerSec.toFixed(2)], ["W2 models/s", r.w2.modelsPerSec.toFixed(1)]);
   if (r.w4) rows.push(["W4 steps/s", r.w4.stepsPerSec.toFixed(3)], ["W4 models/s", r.w4.modelsPerSec.toFixed(2)], ["W4 peak tensor MiB", r.w4.peakTensorMiB.toFixed(0)]);
   if (r.w3) rows.push(["GEMM 256^3 GFLOP/s", r.w3.gemm256GFlops.toFixed(1)], ["batched GEMM GFLOP/s", r.w3.batchedGemmGFlops.toFixed(1)]);
+  if (r["wild-park"]) {
+    const p = r["wild-park"];
+    rows.push(["Wild Park cohort networks/s", p.cohortNetworksPerSec.toFixed(3)], ["Wild Park one-by-one networks/s", p.oneByOneNetworksPerSec.toFixed(3)]);
+  }
   if (r.paper) rows.push(["paper-scale run seconds", r.paper.seconds.toFixed(1)], ["paper-scale steps/s", r.paper.stepsPerSec.toFixed(0)]);
   if (r.fit) rows.push(["INR fit INRs/s", r.fit.inrsPerSec.toFixed(2)], ["INR fit mean PSNR dB", r.fit.meanPsnr.toFixed(2)], ["INR fit mean steps", r.fit.meanSteps.toFixed(0)]);
   if (r.predict) rows.push(["predict INRs/s", r.predict.inrsPerSec.toFixed(0)], ["predict small CNNs/s", r.predict.cnnsPerSec.toFixed(0)]);

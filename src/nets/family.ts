@@ -4,7 +4,7 @@
 // own module, and never sees an unchecked architecture.
 import { reshape, type ActivationName, type Tensor } from "../engine/index.js";
 import { parseSirenArchitecture, sirenFlopsPerPoint, sirenForward, sirenParameterShapes, type SirenArchitecture } from "./siren.js";
-import { CNN_ACTIVATION_NAMES, cnnFlopsPerImage, cnnForward, cnnParameterShapes, parseCnnArchitecture, withActivation, type CnnArchitecture } from "./cnn.js";
+import { CNN_ACTIVATION_NAMES, cnnFeatureSizes, cnnFlopsPerImage, cnnForward, cnnParameterShapes, parseCnnArchitecture, withActivation, type CnnArchitecture } from "./cnn.js";
 import { ArchitectureError, fieldsOf } from "./spec-check.js";
 import { ZooFormatError, type ZooManifest } from "../zoo/format.js";
 
@@ -27,6 +27,8 @@ export interface NetworkArchitecture {
   readonly outputsPerProbe: number;
   /** Forward FLOPs of one network on one probe. */
   readonly flopsPerProbe: number;
+  /** Values one network's layers hold for one probe (what a forward keeps in memory). */
+  readonly activationsPerProbe: number;
   /**
    * Zoos whose networks differ in one way the weights do not show (e.g. the activation) name a
    * metadata field holding a code per network; null when all networks share the architecture.
@@ -54,6 +56,7 @@ function siren(spec: Record<string, unknown>, path: string): NetworkArchitecture
     probeShape: [a.inDim],
     outputsPerProbe: a.outDim,
     flopsPerProbe: sirenFlopsPerPoint(a),
+    activationsPerProbe: a.hidden.reduce((s, h) => s + h, 0) + a.outDim,
     variantField: null,
     cnn: null,
     variant: () => bound,
@@ -87,6 +90,7 @@ function cnn(spec: Record<string, unknown>, path: string): NetworkArchitecture {
     probeShape: [arch.inChannels, arch.inputSize, arch.inputSize],
     outputsPerProbe: arch.classes,
     flopsPerProbe: cnnFlopsPerImage(arch, arch.inputSize),
+    activationsPerProbe: cnnFeatureSizes(arch, arch.inputSize).reduce((s, size, i) => s + arch.layers[i].channels * size * size, 0) + arch.classes,
     variantField: arch.activationByField?.field ?? null,
     cnn: arch,
     variant(code) {

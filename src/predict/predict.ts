@@ -92,8 +92,9 @@ export function predictNetworks(run: TrainedRun, inputs: PredictionInputs): Pred
   const outputs = new Float32Array(n * run.outputs);
   try {
     noGrad(() => {
-      for (let s = 0; s < n; s += PREDICT_CHUNK) {
-        const idx = Int32Array.from({ length: Math.min(PREDICT_CHUNK, n - s) }, (_, j) => s + j);
+      const chunk = Math.min(PREDICT_CHUNK, model.representation.networksPerPass());
+      for (let s = 0; s < n; s += chunk) {
+        const idx = Int32Array.from({ length: Math.min(chunk, n - s) }, (_, j) => s + j);
         tidy(() => { outputs.set(model.forward(data, idx).data, s * run.outputs); });
       }
     });

@@ -40,7 +40,7 @@ export function regressionMetrics(pred: ArrayLike<number>, actual: ArrayLike<num
   return { kendallTau: kendallTau(pred, actual), r2: ssTot > 0 ? 1 - ssRes / ssTot : NaN, mae: abs / n, mse: ssRes / n };
 }
 
-export function evaluateSplit(model: ProbingModel, data: ZooData, indices: Int32Array, chunk = 256): SplitEvaluation {
+export function evaluateSplit(model: ProbingModel, data: ZooData, indices: Int32Array, chunk = model.representation.networksPerPass()): SplitEvaluation {
   const regression = data.task === "regression";
   const labels = new Int32Array(indices.length);
   const values = new Float32Array(indices.length);

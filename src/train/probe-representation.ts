@@ -90,6 +90,15 @@ export class ProbeRepresentation implements Representation {
       represent(arch.variant(code), data.gather(rows.map((r) => indices[r])), probes));
   }
 
+  /**
+   * 256 networks, fewer where their feature maps would pass 1 GiB (about three copies of each
+   * layer's maps live at once): a Wild Park batch of 256 x 64 probes would hold tens of GiB.
+   */
+  networksPerPass(): number {
+    const perNetwork = 3 * this.source.count * Math.max(...this.architectures.map((a) => a.activationsPerProbe));
+    return Math.max(1, Math.min(256, Math.floor(2 ** 28 / perNetwork)));
+  }
+
   /** K network evaluations (the probes themselves are made once for all networks). */
   flopsPerNetwork(): number {
     const total = this.counts.reduce((a, b) => a + b, 0);

@@ -8,6 +8,8 @@ export interface Representation {
   readonly features: number;
   /** [indices.length, features] for the networks of `data` at `indices` (tensors in the current scope). */
   represent(data: ZooData, indices: ArrayLike<number>): Tensor;
+  /** How many networks one evaluation pass may take within its memory budget. */
+  networksPerPass(): number;
   /** Forward FLOPs to represent one network (the mean over the zoo's networks). */
   flopsPerNetwork(): number;
   /** Tensors the optimiser trains, by name. */

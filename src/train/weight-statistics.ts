@@ -102,6 +102,10 @@ export class WeightStatistics implements Representation {
     return this.flops;
   }
 
+  networksPerPass(): number {
+    return 256;
+  }
+
   trainable(): [string, Tensor][] {
     return [];
   }

@@ -55,7 +55,8 @@ export function raggedConv2d(x: Tensor, w: Tensor, b: Tensor, segments: readonly
       yOffset: s.y, ySize: nImg * g.O * g.OH * g.OW,
     };
   });
-  const y = Tensor.zeros([ySize]);
+  // Segments that tile the output leave nothing to clear.
+  const y = tiles(views.map((v) => [v.yOffset, v.ySize]), ySize) ? Tensor.empty([ySize]) : Tensor.zeros([ySize]);
   for (const v of views) {
     if (v.yOffset < 0 || v.yOffset + v.ySize > ySize) throw new ShapeError("raggedConv2d", `an output block [${v.yOffset}, ${v.yOffset + v.ySize}) is outside ${ySize} values`);
     k.conv2dForward(v.shape, v.x, v.w, y.data.subarray(v.yOffset, v.yOffset + v.ySize), v.b, false);
@@ -72,6 +73,16 @@ export function raggedConv2d(x: Tensor, w: Tensor, b: Tensor, segments: readonly
   });
 }
 
+/** Whether blocks [offset, size] cover [0, total) exactly, in order and without overlap. */
+function tiles(blocks: readonly [number, number][], total: number): boolean {
+  let at = 0;
+  for (const [offset, size] of blocks) {
+    if (offset !== at) return false;
+    at += size;
+  }
+  return at === total;
+}
+
 /** A block of x with its own activation. */
 export interface RaggedActivationSegment {
   offset: number;
@@ -84,7 +95,7 @@ export interface RaggedActivationSegment {
 /** Each segment's activation on its block; values outside every segment pass through unchanged. */
 export function raggedActivation(x: Tensor, segments: readonly RaggedActivationSegment[]): Tensor {
   const y = Tensor.empty(x.shape);
-  y.data.set(x.data);
+  if (!tiles(segments.map((s) => [s.offset, s.size]), x.size)) y.data.set(x.data);
   const ks = segments.map((s) => {
     within("raggedActivation", x, s.offset, s.size, "a block");
     return activationKernels(s.activation, { w0: s.w0 });
