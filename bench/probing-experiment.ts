@@ -4,7 +4,7 @@
 // probing with probes initialised U(-1,1) instead of N(0,1); "probegen6" is ProbeGen with the
 // 6-layer image generator (deep_linear_6).
 //   node dist/bench/probing-experiment.js --zoo DIR [--methods probegen,vanilla,uniform]
-//        [--probes 64,128] [--seeds 3] [--epochs 30] [--first-seed 0] [--out runs/experiment]
+//        [--probes 64,128] [--seeds 3] [--epochs 30] [--first-seed 0] [--eval-every 500] [--out runs/experiment]
 import { parseArgs } from "node:util";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
@@ -25,7 +25,7 @@ function methodConfig(method: ExperimentMethod): Partial<TrainConfig> {
 
 /** Trains every method x K x seed into out/<method>-k<K>-seed<seed>, then compares them (probegen compare). */
 export function runExperiment(zoo: string, methods: ExperimentMethod[], probes: number[], seeds: number, epochs: number, out: string,
-  log: (s: string) => void = (s) => process.stderr.write(`${s}\n`), firstSeed = 0): CompareGroup[] {
+  log: (s: string) => void = (s) => process.stderr.write(`${s}\n`), firstSeed = 0, evalEvery = DEFAULT_TRAIN_CONFIG.evalEvery): CompareGroup[] {
   const dirs: string[] = [];
   for (const k of probes) {
     for (const method of methods) {
@@ -33,7 +33,7 @@ export function runExperiment(zoo: string, methods: ExperimentMethod[], probes: 
       for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
         const dir = join(out, `${method}-k${k}-seed${seed}`);
         rmSync(dir, { recursive: true, force: true });
-        const r = train({ ...DEFAULT_TRAIN_CONFIG, zoo, ...methodConfig(method), probes: k, seed, epochs }, dir);
+        const r = train({ ...DEFAULT_TRAIN_CONFIG, zoo, ...methodConfig(method), probes: k, seed, epochs, evalEvery }, dir);
         dirs.push(dir);
         log(`${method} K=${k} seed ${seed}: test ${show(r.score, r.best?.test)} (val ${show(r.score, r.best?.val)}) in ${r.trainSeconds.toFixed(1)} s`);
       }
@@ -50,12 +50,12 @@ if (isMain) {
   const { values } = parseArgs({
     options: {
       zoo: { type: "string" }, methods: { type: "string" }, probes: { type: "string" }, seeds: { type: "string" },
-      epochs: { type: "string" }, out: { type: "string" }, "first-seed": { type: "string" },
+      epochs: { type: "string" }, out: { type: "string" }, "first-seed": { type: "string" }, "eval-every": { type: "string" },
     },
   });
   if (values.zoo === undefined) { console.error("usage: node dist/bench/probing-experiment.js --zoo DIR [...]"); process.exit(2); }
   const rows = runExperiment(values.zoo, (values.methods ?? "probegen,vanilla,uniform").split(",") as ExperimentMethod[],
     (values.probes ?? "64,128").split(",").map(Number), Number(values.seeds ?? 3), Number(values.epochs ?? 30), values.out ?? "runs/experiment",
-    undefined, Number(values["first-seed"] ?? 0));
+    undefined, Number(values["first-seed"] ?? 0), Number(values["eval-every"] ?? DEFAULT_TRAIN_CONFIG.evalEvery));
   console.log(compareMarkdown(rows));
 }
