@@ -53,6 +53,17 @@ Options:
   --json             print the build report as JSON on stdout
   -h, --help         show this help`;
 
+/** The options the builders of trained networks (CNN, Wild Park) share, as help lines. */
+function trainedNetworkOptions(batch: number, shardSize: number): string {
+  return `  --seed N               seed of every draw (0)
+  --batch N              networks trained at once (${batch}); does not change the result
+  --shard-size N         networks per shard file (${shardSize})
+  --workers N            worker threads training shards side by side (1); the zoo is the same
+  --data DIR             folder with the image set's IDX files (default: its installed package)
+  --json                 print the build report as JSON on stdout
+  -h, --help             show this help`;
+}
+
 const d = DEFAULT_CNN_RECIPE;
 const BUILD_CNN_USAGE = `Usage: probegen zoo build cnn --dataset mnist|fmnist --count N --out DIR [options]
 
@@ -74,13 +85,7 @@ Options:
   --train-eval-images N  own training images the train accuracy is measured on, at most (${d.trainEvalImages})
   --epochs LO,HI         epochs are drawn uniformly from LO..HI (${d.epochsRange.join(",")})
   --lr LO,HI             learning-rate range, log-uniform (${d.lrRange.join(",")})
-  --seed N               seed of every draw (0)
-  --batch N              networks trained at once (32); does not change the result
-  --shard-size N         networks per shard file (250)
-  --workers N            worker threads training shards side by side (1); the zoo is the same
-  --data DIR             folder with the image set's IDX files (default: its installed package)
-  --json                 print the build report as JSON on stdout
-  -h, --help             show this help`;
+${trainedNetworkOptions(32, 250)}`;
 
 const w = DEFAULT_WILD_PARK_RECIPE;
 const BUILD_WILD_PARK_USAGE = `Usage: probegen zoo build wild-park --dataset mnist|fmnist --count N --out DIR [options]
@@ -107,13 +112,7 @@ Options:
   --batch-size N         images per optimiser step (${w.batchSize})
   --lr X                 AdamW learning rate (${w.lr})
   --weight-decay X       AdamW weight decay (${w.weightDecay})
-  --seed N               seed of every draw (0)
-  --batch N              networks trained at once (8); does not change the result
-  --shard-size N         networks per shard file (32)
-  --workers N            worker threads training shards side by side (1); the zoo is the same
-  --data DIR             folder with the image set's IDX files (default: its installed package)
-  --json                 print the build report as JSON on stdout
-  -h, --help             show this help`;
+${trainedNetworkOptions(8, 32)}`;
 
 /** Options every `zoo build` kind takes. */
 const BUILD_OPTIONS = {
