@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildWildParkZoo, describeWildParkBuild } from "../src/build/wild-park-builder.js";
-import { scoreRagged } from "../src/build/wild-park-train.js";
+import { scoreRagged, trainWildParkCohort } from "../src/build/wild-park-train.js";
 import { parseSizedCnnArchitecture } from "../src/nets/family.js";
 import { packRaggedCnn, raggedCnnLayout } from "../src/nets/ragged-cnn.js";
 import { Zoo, rangesIndices } from "../src/zoo/format.js";
@@ -93,6 +93,22 @@ test("a tiny Wild Park builds the same bytes on 1 and 2 workers and after a resu
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+test("a network trains to the same bits alone as in a cohort of mixed architectures", () => {
+  const b = describeWildParkBuild({ dataset: "fmnist", count: 5, out: "", seed: 4, recipe: { trainImages: 32, testImages: 20, checkpoints: [1, 2] } });
+  const cohort = trainWildParkCohort(b.jobs, b.recipe, b.pool, b.test).done;
+  assert.equal(cohort.length, 5);
+  b.jobs.forEach((job, n) => {
+    const alone = trainWildParkCohort([job], b.recipe, b.pool, b.test).done[0];
+    alone.checkpoints.forEach((c, ci) => {
+      const other = cohort[n].checkpoints[ci];
+      assert.equal(c.testAccuracy, other.testAccuracy);
+      c.params.forEach((p, pi) => assert.ok(Buffer.from(p.buffer, p.byteOffset, p.byteLength).equals(Buffer.from(other.params[pi].buffer, other.params[pi].byteOffset, other.params[pi].byteLength)), `network ${n}, checkpoint ${ci}, parameter ${pi}`));
+    });
+  });
+  // And the networks did change from their initialisation: training happened.
+  assert.notDeepEqual(cohort[0].checkpoints[0].params[0], cohort[0].checkpoints[1].params[0]);
 });
 
 test("zoo build wild-park and demo --task wild-park from the command line (tiny), with usage errors", () => {
