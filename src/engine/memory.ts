@@ -28,6 +28,8 @@ export class Heap {
   private readonly blockSize = new Map<number, number>();
   private liveBytes = 0;
   private peakBytes = 0;
+  /** Bytes in the free lists. */
+  private freeBytes = 0;
 
   constructor(memory: WebAssembly.Memory, base: number) {
     this.memory = memory;
@@ -39,9 +41,13 @@ export class Heap {
   alloc(bytes: number): number {
     const size = sizeClass(bytes);
     let ptr = this.fromFreeLists(size);
+    // Work whose sizes change from call to call (ragged batches of mixed networks) leaves free
+    // blocks of classes nothing asks for again: merge them before growing the memory.
+    if (ptr < 0 && this.freeBytes >= size) ptr = this.fromMerged(size);
     let block = size;
     if (ptr >= 0) {
       block = this.blockSize.get(ptr)!;
+      this.freeBytes -= block;
     } else {
       ptr = this.top;
       const end = ptr + size;
@@ -79,6 +85,50 @@ export class Heap {
     return -1;
   }
 
+  /**
+   * Merges neighbouring free blocks, gives back a free run that ends at the top, and takes the
+   * smallest run that holds `size` bytes, splitting off what it does not need; -1 when none does.
+   */
+  private fromMerged(size: number): number {
+    const free: [number, number][] = [];
+    for (const list of this.freeLists.values()) for (const p of list) free.push([p, this.blockSize.get(p)!]);
+    this.freeLists.clear();
+    free.sort((a, b) => a[0] - b[0]);
+    const runs: [number, number][] = [];
+    for (const [p, s] of free) {
+      const last = runs[runs.length - 1];
+      if (last !== undefined && last[0] + last[1] === p) {
+        last[1] += s;
+        this.blockSize.delete(p);
+      } else runs.push([p, s]);
+    }
+    const top = runs[runs.length - 1];
+    if (top !== undefined && top[0] + top[1] === this.top) {
+      this.top = top[0];
+      this.blockSize.delete(top[0]);
+      this.freeBytes -= top[1];
+      runs.pop();
+    }
+    let best = -1;
+    runs.forEach(([, s], i) => { if (s >= size && (best < 0 || s < runs[best][1])) best = i; });
+    const put = (p: number, s: number) => {
+      this.blockSize.set(p, s);
+      let list = this.freeLists.get(s);
+      if (list === undefined) { list = []; this.freeLists.set(s, list); }
+      list.push(p);
+    };
+    let ptr = -1;
+    runs.forEach(([p, s], i) => {
+      if (i !== best) { put(p, s); return; }
+      ptr = p;
+      if (s - size >= 1024) {
+        this.blockSize.set(p, size);
+        put(p + size, s - size);
+      } else this.blockSize.set(p, s);
+    });
+    return ptr;
+  }
+
   /** Returns a block; `bytes` is what was asked of alloc (the block keeps its own size). */
   free(ptr: number, bytes: number): void {
     const size = this.blockSize.get(ptr);
@@ -87,6 +137,7 @@ export class Heap {
     if (list === undefined) { list = []; this.freeLists.set(size, list); }
     list.push(ptr);
     this.liveBytes -= size;
+    this.freeBytes += size;
   }
 
   f32(ptr: number, length: number): Float32Array {
@@ -102,8 +153,8 @@ export class Heap {
     this.peakBytes = this.liveBytes;
   }
 
-  stats(): { liveBytes: number; peakBytes: number; reservedBytes: number } {
-    return { liveBytes: this.liveBytes, peakBytes: this.peakBytes, reservedBytes: this.top };
+  stats(): { liveBytes: number; peakBytes: number; reservedBytes: number; freeBytes: number } {
+    return { liveBytes: this.liveBytes, peakBytes: this.peakBytes, reservedBytes: this.top, freeBytes: this.freeBytes };
   }
 }
 
