@@ -40,7 +40,7 @@ export class ProbeRepresentation implements Representation {
   readonly features: number;
   /** How many of the zoo's networks have each architecture (for the mean FLOPs). */
   private readonly counts: number[];
-  /** Whether batches go through the ragged CNN forward (a zoo of several CNN architectures). */
+  /** Whether batches go through the ragged CNN forward (a zoo of many CNN architectures, few networks each). */
   private readonly ragged: boolean;
 
   constructor(config: TrainConfig, data: ZooData, rng: Rng) {
@@ -55,7 +55,12 @@ export class ProbeRepresentation implements Representation {
       imageSet: config.method === "data" ? zooImageSet(m, config.dataDir) : undefined,
     }, probeShape, rng);
     this.features = config.probes * outputs;
-    this.ragged = this.architectures.length > 1 && this.architectures.every((a) => a.cnn !== null && a.variantField === null);
+    // Groups of equal architecture while they are big enough to batch well (8 networks or more
+    // per architecture on average): the fused zoo kernels, and the same numbers as a zoo of one
+    // architecture with variants (a Small-CNN zoo exported as a park and imported back trains
+    // to the same bytes). Ragged once most groups would be a network or two (a Wild Park).
+    this.ragged = this.architectures.length > 1 && data.architectureOf.length < 8 * this.architectures.length
+      && this.architectures.every((a) => a.cnn !== null && a.variantField === null);
   }
 
   represent(data: ZooData, indices: ArrayLike<number>): Tensor {
