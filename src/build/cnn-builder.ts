@@ -81,7 +81,8 @@ export interface CnnBuild {
   jobs: CnnJob[];
 }
 
-function pickSorted(rng: Rng, n: number, from: number): Int32Array {
+/** n of the indices 0..from-1, drawn without replacement, in increasing order (the builders' image choices). */
+export function pickSorted(rng: Rng, n: number, from: number): Int32Array {
   const all = rng.shuffle(Int32Array.from({ length: from }, (_, i) => i));
   return all.subarray(0, n).sort();
 }

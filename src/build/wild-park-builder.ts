@@ -12,6 +12,7 @@ import { writeFileAtomic } from "../io/atomic.js";
 import { encodeShard, indicesToRanges, shardFileName, type ZooManifest } from "../zoo/format.js";
 import { ShardCollector, openShardBuild, runShardBuild, runShardWorkers, type ShardBuildReport } from "../zoo/shard-build.js";
 import { PROBEGEN_VERSION } from "../version.js";
+import { pickSorted } from "./cnn-builder.js";
 import { WIDE_CHANNELS, WIDE_LAYERS, WILD_PARK_SPACE, drawWildParkArchitecture, type WildParkSpace } from "./wild-park-architecture.js";
 import { trainWildParkCohort, type ImagePool, type WildParkJob, type WildParkRecipe, type WildParkResult } from "./wild-park-train.js";
 
@@ -84,10 +85,6 @@ export interface WildParkBuild {
   jobs: WildParkJob[];
   /** Each network's architecture: its index in manifest.architectures. */
   archOf: number[];
-}
-
-function pickSorted(rng: Rng, n: number, from: number): Int32Array {
-  return rng.shuffle(Int32Array.from({ length: from }, (_, i) => i)).subarray(0, n).sort();
 }
 
 function imagePool(set: ReturnType<typeof loadImageSet>, split: "train" | "test", idx: Int32Array): ImagePool {
