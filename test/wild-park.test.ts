@@ -67,7 +67,8 @@ test("a tiny Wild Park builds the same bytes on 1 and 2 workers and after a resu
     const params = packRaggedCnn(layout, (n, name) => zoo.network(n).params.get(name)!);
     const scores = scoreRagged(layout, params, b0.test);
     scores.forEach((s, i) => assert.equal(Math.fround(s.accuracy), acc[i], `checkpoint ${i}`));
-    assert.ok(acc.some((v, i) => v !== acc[0] || i === 0) && acc.every((v) => v >= 0 && v <= 1));
+    assert.ok(new Set(acc).size > 1, "checkpoints score differently (a constant would mean scores not written per sample)");
+    assert.ok(acc.every((v) => v >= 0 && v <= 1));
     assert.equal(b0.recipe.batchSize, 8);
     assert.equal(all.fields.get("step")![1], 2 * (64 / 8), "two epochs of 64 images in steps of 8");
 

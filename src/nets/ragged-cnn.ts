@@ -127,6 +127,8 @@ export function cnnForwardRagged(layout: RaggedCnnLayout, p: RaggedCnnParams, x:
   const outs: Tensor[] = [];
   // Per network, per layer: offset of that layer's activated output in outs[layer].
   const offsets = layout.archs.map(() => [] as number[]);
+  // Per network, per layer: the size of that layer's maps (a residual must match it).
+  const sizes = layout.archs.map(() => [] as [number, number][]);
   layout.layers.forEach((L, i) => {
     let ySize = 0;
     const conv: RaggedConvSegment[] = [], acts: RaggedActivationSegment[] = [], res: RaggedResidualSegment[] = [];
@@ -140,11 +142,12 @@ export function cnnForwardRagged(layout: RaggedCnnLayout, p: RaggedCnnParams, x:
       const r = layout.residual[n][i];
       if (r >= 0) {
         const src = layout.archs[n].layers[r];
-        const srcSize = sizesOf(layout.archs[n], H0, W0)[r];
+        const srcSize = sizes[n][r];
         if (srcSize[0] !== OH || srcSize[1] !== OW) throw new ShapeError("cnnForwardRagged", `network ${n}: layer ${i}'s residual from layer ${r} is ${srcSize[0]}x${srcSize[1]}, its own output ${OH}x${OW}`);
         res.push({ y: ySize, cy: l.channels, source: r, r: offsets[n][r], cr: src.channels, plane: OH * OW });
       }
       offsets[n].push(ySize);
+      sizes[n].push([OH, OW]);
       at[n] = { source: i, offset: ySize, C: l.channels, H: OH, W: OW };
       ySize += nImg * l.channels * OH * OW;
     });
@@ -155,14 +158,4 @@ export function cnnForwardRagged(layout: RaggedCnnLayout, p: RaggedCnnParams, x:
   });
   const head: RaggedPoolLinearSegment[] = at.map((cur, n) => ({ source: cur.source, x: cur.offset, C: cur.C, plane: cur.H * cur.W, w: layout.fc.w[n], b: layout.fc.b[n] }));
   return raggedPoolLinear(outs, p.fcWeight, p.fcBias, head, nImg, layout.classes);
-}
-
-function sizesOf(a: CnnArchitecture, H: number, W: number): [number, number][] {
-  const out: [number, number][] = [];
-  for (const l of a.layers) {
-    H = Math.floor((H + 2 * l.padding - l.kernel) / l.stride) + 1;
-    W = Math.floor((W + 2 * l.padding - l.kernel) / l.stride) + 1;
-    out.push([H, W]);
-  }
-  return out;
 }

@@ -43,7 +43,7 @@ export function raggedConv2d(x: Tensor, w: Tensor, b: Tensor, segments: readonly
   const k = kernels();
   const views = segments.map((s) => {
     const g = s.geometry;
-    if ((g.H + 2 * g.padH - g.KH) / g.strideH + 1 < 1 || g.OH !== Math.floor((g.H + 2 * g.padH - g.KH) / g.strideH) + 1 || g.OW !== Math.floor((g.W + 2 * g.padW - g.KW) / g.strideW) + 1) {
+    if (g.OH < 1 || g.OW < 1 || g.OH !== Math.floor((g.H + 2 * g.padH - g.KH) / g.strideH) + 1 || g.OW !== Math.floor((g.W + 2 * g.padW - g.KW) / g.strideW) + 1) {
       throw new ShapeError("raggedConv2d", `a segment's output ${g.OH}x${g.OW} does not follow from its input ${g.H}x${g.W}, kernel ${g.KH}x${g.KW}`);
     }
     const shape = { ...g, nNet: 1, nImg, xShared: true };
