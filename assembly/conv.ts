@@ -28,40 +28,46 @@ export function im2colLd(
   x: usize, C: i32, H: i32, W: i32, KH: i32, KW: i32, sh: i32, sw: i32, ph: i32, pw: i32,
   OH: i32, OW: i32, cols: usize, ld: i32,
 ): void {
-  for (let c = 0; c < C; c++) {
+  im2colRows(x, C, H, W, KH, KW, sh, sw, ph, pw, OH, OW, cols, ld, 0, C * KH * KW);
+}
+
+// Rows [r0, r1) of im2col, row r stored at cols + (r - r0) * ld: a thread that owns some of a
+// weight gradient's columns unfolds only the rows they need.
+export function im2colRows(
+  x: usize, C: i32, H: i32, W: i32, KH: i32, KW: i32, sh: i32, sw: i32, ph: i32, pw: i32,
+  OH: i32, OW: i32, cols: usize, ld: i32, r0: i32, r1: i32,
+): void {
+  for (let r = r0; r < r1; r++) {
+    const c = r / (KH * KW), i = (r / KW) % KH, j = r % KW;
     const xc = x + bytes(c * H * W);
-    for (let i = 0; i < KH; i++) {
-      for (let j = 0; j < KW; j++) {
-        let dst = cols + bytes(((c * KH + i) * KW + j) * ld);
-        for (let oh = 0; oh < OH; oh++) {
-          const ih = oh * sh - ph + i;
-          if (ih < 0 || ih >= H) {
-            zeros(dst, OW);
-          } else {
-            const row = xc + bytes(ih * W);
-            let ow = 0;
-            if (sw <= 2) {
-              // Whole vectors, lanes outside [0, W) masked to zero. The loads may touch a few
-              // floats before or after the row; they are never stored (the heap keeps slack).
-              const lanes = i32x4.mul(i32x4(0, 1, 2, 3), i32x4.splat(sw));
-              const width = i32x4.splat(W), zero = i32x4.splat(0);
-              for (; ow + 4 <= OW; ow += 4) {
-                const iw0 = ow * sw - pw + j;
-                const iw = i32x4.add(lanes, i32x4.splat(iw0));
-                const inside = v128.and(i32x4.ge_s(iw, zero), i32x4.lt_s(iw, width));
-                const src = row + <usize>(<isize>iw0 << 2);
-                const v = sw == 1 ? v128.load(src) : v128.shuffle<f32>(v128.load(src), v128.load(src, 16), 0, 2, 4, 6);
-                v128.store(dst + bytes(ow), v128.and(v, inside));
-              }
-            }
-            for (; ow < OW; ow++) {
-              const iw = ow * sw - pw + j;
-              store<f32>(dst + bytes(ow), iw >= 0 && iw < W ? load<f32>(row + bytes(iw)) : 0);
-            }
+    let dst = cols + bytes((r - r0) * ld);
+    for (let oh = 0; oh < OH; oh++) {
+      const ih = oh * sh - ph + i;
+      if (ih < 0 || ih >= H) {
+        zeros(dst, OW);
+      } else {
+        const row = xc + bytes(ih * W);
+        let ow = 0;
+        if (sw <= 2) {
+          // Whole vectors, lanes outside [0, W) masked to zero. The loads may touch a few
+          // floats before or after the row; they are never stored (the heap keeps slack).
+          const lanes = i32x4.mul(i32x4(0, 1, 2, 3), i32x4.splat(sw));
+          const width = i32x4.splat(W), zero = i32x4.splat(0);
+          for (; ow + 4 <= OW; ow += 4) {
+            const iw0 = ow * sw - pw + j;
+            const iw = i32x4.add(lanes, i32x4.splat(iw0));
+            const inside = v128.and(i32x4.ge_s(iw, zero), i32x4.lt_s(iw, width));
+            const src = row + <usize>(<isize>iw0 << 2);
+            const v = sw == 1 ? v128.load(src) : v128.shuffle<f32>(v128.load(src), v128.load(src, 16), 0, 2, 4, 6);
+            v128.store(dst + bytes(ow), v128.and(v, inside));
           }
-          dst += bytes(OW);
+        }
+        for (; ow < OW; ow++) {
+          const iw = ow * sw - pw + j;
+          store<f32>(dst + bytes(ow), iw >= 0 && iw < W ? load<f32>(row + bytes(iw)) : 0);
         }
       }
+      dst += bytes(OW);
     }
   }
 }
@@ -160,12 +166,19 @@ export function conv2dWorkFloats(nNet: i32, C: i32, H: i32, W: i32, O: i32, KH: 
   return GEMM_WORK_FLOATS + align16(CKK * OH * OW) + nNet * align16(packed) + 64;
 }
 
+// The zoo conv kernels do the part of a call one thread owns: input images [u0, u1) (forward,
+// backward to the input), or networks [b0, b1) and weight columns [r0, r1) (backward to the
+// weights). Every output element is computed by one thread in the order a whole call uses, so
+// the results do not depend on how a call is split.
+
 // y[b,k] = conv(x, w[b]) (+ bias[b] when bias != 0), then ReLU when relu: the bias and the
 // activation are applied to each image's output while it is still in cache.
 export function conv2dForward(
   nNet: i32, nImg: i32, xShared: bool, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32,
   sh: i32, sw: i32, ph: i32, pw: i32, x: usize, w: usize, bias: usize, relu: bool, y: usize, work: usize,
+  u0: i32, u1: i32,
 ): void {
+  if (u1 <= u0) return;
   const OH = outSize(H, KH, sh, ph), OW = outSize(W, KW, sw, pw);
   const P = OH * OW, CKK = C * KH * KW;
   const direct = isPointwise(KH, KW, sh, sw, ph, pw);
@@ -173,10 +186,13 @@ export function conv2dForward(
   const cols = gw + bytes(GEMM_WORK_FLOATS);
   const packs = cols + bytes(align16(CKK * P));
   const packStride = align16(packedAFloats(O, CKK));
-  for (let b = 0; b < nNet; b++) packA(false, w + bytes(b * O * CKK), CKK, O, CKK, packs + bytes(b * packStride));
+  // only the filters of the networks these images feed
+  for (let b = firstNet(u0, nImg, xShared); b < lastNet(u1 - 1, nNet, nImg, xShared); b++) {
+    packA(false, w + bytes(b * O * CKK), CKK, O, CKK, packs + bytes(b * packStride));
+  }
   const imgIn = C * H * W, imgOut = O * P;
   // Each input image once (im2col once); a shared image feeds every network.
-  for (let u = 0; u < inputImages(nNet, nImg, xShared); u++) {
+  for (let u = u0; u < u1; u++) {
     let src = x + bytes(u * imgIn);
     if (!direct) { im2col(src, C, H, W, KH, KW, sh, sw, ph, pw, OH, OW, cols); src = cols; }
     const k = xShared ? u : u % nImg;
@@ -192,7 +208,9 @@ export function conv2dForward(
 export function conv2dBackwardInput(
   nNet: i32, nImg: i32, xShared: bool, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32,
   sh: i32, sw: i32, ph: i32, pw: i32, dy: usize, w: usize, dx: usize, acc: bool, work: usize,
+  u0: i32, u1: i32,
 ): void {
+  if (u1 <= u0) return;
   const OH = outSize(H, KH, sh, ph), OW = outSize(W, KW, sw, pw);
   const P = OH * OW, CKK = C * KH * KW;
   const direct = isPointwise(KH, KW, sh, sw, ph, pw);
@@ -200,10 +218,12 @@ export function conv2dBackwardInput(
   const cols = gw + bytes(GEMM_WORK_FLOATS);
   const packs = cols + bytes(align16(CKK * P));
   const packStride = align16(packedAFloats(CKK, O));
-  for (let b = 0; b < nNet; b++) packA(true, w + bytes(b * O * CKK), CKK, CKK, O, packs + bytes(b * packStride));
+  for (let b = firstNet(u0, nImg, xShared); b < lastNet(u1 - 1, nNet, nImg, xShared); b++) {
+    packA(true, w + bytes(b * O * CKK), CKK, CKK, O, packs + bytes(b * packStride));
+  }
   const imgIn = C * H * W, imgOut = O * P;
   const clear = !acc && !direct;
-  for (let u = 0; u < inputImages(nNet, nImg, xShared); u++) {
+  for (let u = u0; u < u1; u++) {
     const dxu = dx + bytes(u * imgIn);
     if (clear) memory.fill(dxu, 0, bytes(imgIn));
     const dst = direct ? dxu : cols;
@@ -218,24 +238,28 @@ export function conv2dBackwardInput(
   }
 }
 
-// dw[b] (+)= sum over images of dy[b,k] * im2col(x[b,k])^T.
+// dw[b] (+)= sum over images of dy[b,k] * im2col(x[b,k])^T, for networks [b0, b1) and the
+// columns [r0, r1) of each dw[b] (rows of im2col).
 export function conv2dBackwardWeight(
   nNet: i32, nImg: i32, xShared: bool, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32,
   sh: i32, sw: i32, ph: i32, pw: i32, x: usize, dy: usize, dw: usize, acc: bool, work: usize,
+  b0: i32, b1: i32, r0: i32, r1: i32,
 ): void {
+  if (b1 <= b0 || r1 <= r0) return;
   const OH = outSize(H, KH, sh, ph), OW = outSize(W, KW, sw, pw);
   const P = OH * OW, CKK = C * KH * KW;
   const direct = isPointwise(KH, KW, sh, sw, ph, pw);
   const gw = work;
   const cols = gw + bytes(GEMM_WORK_FLOATS);
   const imgIn = C * H * W, imgOut = O * P;
-  for (let u = 0; u < inputImages(nNet, nImg, xShared); u++) {
-    let src = x + bytes(u * imgIn);
-    if (!direct) { im2col(src, C, H, W, KH, KW, sh, sw, ph, pw, OH, OW, cols); src = cols; }
+  const uLo = xShared ? 0 : b0 * nImg, uHi = xShared ? nImg : b1 * nImg;
+  for (let u = uLo; u < uHi; u++) {
+    let src = x + bytes(u * imgIn + r0 * P);
+    if (!direct) { im2colRows(x + bytes(u * imgIn), C, H, W, KH, KW, sh, sw, ph, pw, OH, OW, cols, P, r0, r1); src = cols; }
     const k = xShared ? u : u % nImg;
     const beta: f32 = acc || k > 0 ? 1 : 0;
-    for (let b = firstNet(u, nImg, xShared); b < lastNet(u, nNet, nImg, xShared); b++) {
-      gemm(false, true, O, CKK, P, 1, dy + bytes((b * nImg + k) * imgOut), P, src, P, beta, dw + bytes(b * O * CKK), CKK, gw);
+    for (let b = max(b0, firstNet(u, nImg, xShared)); b < min(b1, lastNet(u, nNet, nImg, xShared)); b++) {
+      gemm(false, true, O, r1 - r0, P, 1, dy + bytes((b * nImg + k) * imgOut), P, src, P, beta, dw + bytes(b * O * CKK + r0), CKK, gw);
     }
   }
 }
@@ -285,13 +309,15 @@ function transposeImages(src: usize, dst: usize, nc: i32, C: i32, HW: i32, toCat
   }
 }
 
+// Images [i0, i1) of the batch; chunks as a whole call would cut them.
 export function convTranspose2dForward(
   n: i32, Cin: i32, H: i32, W: i32, Cout: i32, KH: i32, KW: i32, sh: i32, sw: i32, ph: i32, pw: i32,
-  OH: i32, OW: i32, x: usize, w: usize, y: usize, work: usize,
+  OH: i32, OW: i32, x: usize, w: usize, y: usize, work: usize, i0: i32, i1: i32,
 ): void {
+  if (i1 <= i0) return;
   const CKK = Cout * KH * KW, HW = H * W;
   if (isFootprint(H, W, KH, KW, ph, pw, OH, OW)) {
-    gemm(false, false, n, CKK, Cin, 1, x, Cin, w, CKK, 0, y, CKK, work);
+    gemm(false, false, i1 - i0, CKK, Cin, 1, x + bytes(i0 * Cin), Cin, w, CKK, 0, y + bytes(i0 * CKK), CKK, work);
     return;
   }
   const chunk = convTChunk(n, Cin, HW, CKK);
@@ -299,9 +325,9 @@ export function convTranspose2dForward(
   const cols = gw + bytes(GEMM_WORK_FLOATS);
   const xcat = cols + bytes(align16(CKK * HW * chunk));
   const imgOut = Cout * OH * OW;
-  memory.fill(y, 0, bytes(n * imgOut));
-  for (let n0 = 0; n0 < n; n0 += chunk) {
-    const nc = min(chunk, n - n0), NN = nc * HW;
+  memory.fill(y + bytes(i0 * imgOut), 0, bytes((i1 - i0) * imgOut));
+  for (let n0 = i0; n0 < i1; n0 += chunk) {
+    const nc = min(chunk, i1 - n0), NN = nc * HW;
     transposeImages(x + bytes(n0 * Cin * HW), xcat, nc, Cin, HW, true, false);
     gemm(true, false, CKK, NN, Cin, 1, w, CKK, xcat, NN, 0, cols, NN, gw);
     // the conv2d whose adjoint this is maps [Cout, OH, OW] to [Cin, H, W]
@@ -311,15 +337,19 @@ export function convTranspose2dForward(
   }
 }
 
-// dx (+)= conv2d(dy, w); dw (+)= sum_i x_i * im2col(dy_i)^T. Either output may be 0 (skipped).
+// dx (+)= conv2d(dy, w) for images [i0, i1); dw (+)= sum_i x_i * im2col(dy_i)^T for the columns
+// [r0, r1) of dw, over every image in a whole call's chunks (so the sum's order does not
+// depend on the split). Either output may be 0 (skipped).
 export function convTranspose2dBackward(
   n: i32, Cin: i32, H: i32, W: i32, Cout: i32, KH: i32, KW: i32, sh: i32, sw: i32, ph: i32, pw: i32,
   OH: i32, OW: i32, x: usize, w: usize, dy: usize, dx: usize, accX: bool, dw: usize, accW: bool, work: usize,
+  i0: i32, i1: i32, r0: i32, r1: i32,
 ): void {
   const CKK = Cout * KH * KW, HW = H * W;
+  const doX = dx != 0 && i1 > i0, doW = dw != 0 && r1 > r0;
   if (isFootprint(H, W, KH, KW, ph, pw, OH, OW)) {
-    if (dx != 0) gemm(false, true, n, Cin, CKK, 1, dy, CKK, w, CKK, accX ? 1 : 0, dx, Cin, work);
-    if (dw != 0) gemm(true, false, Cin, CKK, n, 1, x, Cin, dy, CKK, accW ? 1 : 0, dw, CKK, work);
+    if (doX) gemm(false, true, i1 - i0, Cin, CKK, 1, dy + bytes(i0 * CKK), CKK, w, CKK, accX ? 1 : 0, dx + bytes(i0 * Cin), Cin, work);
+    if (doW) gemm(true, false, Cin, r1 - r0, n, 1, x, Cin, dy + bytes(r0), CKK, accW ? 1 : 0, dw + bytes(r0), CKK, work);
     return;
   }
   const chunk = convTChunk(n, Cin, HW, CKK);
@@ -327,16 +357,28 @@ export function convTranspose2dBackward(
   const cols = gw + bytes(GEMM_WORK_FLOATS);
   const xcat = cols + bytes(align16(CKK * HW * chunk));
   const imgOut = Cout * OH * OW;
-  for (let n0 = 0; n0 < n; n0 += chunk) {
-    const nc = min(chunk, n - n0), NN = nc * HW;
-    for (let i = 0; i < nc; i++) {
-      im2colLd(dy + bytes((n0 + i) * imgOut), Cout, OH, OW, KH, KW, sh, sw, ph, pw, H, W, cols + bytes(i * HW), NN);
-    }
-    if (dw != 0) {
+  const whole = doX && doW && i0 == 0 && i1 == n && r0 == 0 && r1 == CKK;
+  if (doW) {
+    for (let n0 = 0; n0 < n; n0 += chunk) {
+      const nc = min(chunk, n - n0), NN = nc * HW;
+      for (let i = 0; i < nc; i++) {
+        im2colRows(dy + bytes((n0 + i) * imgOut), Cout, OH, OW, KH, KW, sh, sw, ph, pw, H, W, cols + bytes(i * HW), NN, r0, r1);
+      }
       transposeImages(x + bytes(n0 * Cin * HW), xcat, nc, Cin, HW, true, false);
-      gemm(false, true, Cin, CKK, NN, 1, xcat, NN, cols, NN, accW || n0 > 0 ? 1 : 0, dw, CKK, gw);
+      gemm(false, true, Cin, r1 - r0, NN, 1, xcat, NN, cols, NN, accW || n0 > 0 ? 1 : 0, dw + bytes(r0), CKK, gw);
+      if (whole) {
+        // one thread does all: the columns just unfolded serve dx too
+        gemm(false, false, Cin, NN, CKK, 1, w, CKK, cols, NN, 0, xcat, NN, gw);
+        transposeImages(dx + bytes(n0 * Cin * HW), xcat, nc, Cin, HW, false, accX);
+      }
     }
-    if (dx != 0) {
+  }
+  if (doX && !whole) {
+    for (let n0 = i0; n0 < i1; n0 += chunk) {
+      const nc = min(chunk, i1 - n0), NN = nc * HW;
+      for (let i = 0; i < nc; i++) {
+        im2colLd(dy + bytes((n0 + i) * imgOut), Cout, OH, OW, KH, KW, sh, sw, ph, pw, H, W, cols + bytes(i * HW), NN);
+      }
       gemm(false, false, Cin, NN, CKK, 1, w, CKK, cols, NN, 0, xcat, NN, gw);
       transposeImages(dx + bytes(n0 * Cin * HW), xcat, nc, Cin, HW, false, accX);
     }

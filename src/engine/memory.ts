@@ -4,6 +4,7 @@
 // the same memory later without changing any caller.
 import { readFileSync, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { KernelPool, defaultThreads } from "./threads.js";
 
 const PAGE = 65536;
 const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit
@@ -167,6 +168,8 @@ export interface KernelExports {
 export interface Runtime {
   heap: Heap;
   exports: KernelExports;
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
 }
 
 function wasmPath(): string {
@@ -187,8 +190,38 @@ export function getRuntime(): Runtime {
   const memory = new WebAssembly.Memory({ initial: 256, maximum: MAX_PAGES, shared: true });
   const instance = new WebAssembly.Instance(module, { env: { memory, abort: wasmAbort } });
   const exports = instance.exports as unknown as KernelExports;
-  runtime = { heap: new Heap(memory, exports.heapBase()), exports };
+  runtime = { heap: new Heap(memory, exports.heapBase()), exports, module, memory };
   return runtime;
+}
+
+let wantedThreads: number | null = null;
+let pool: KernelPool | null = null;
+
+/**
+ * Sets how many threads the kernels use (1: this thread only). The pool is started on the
+ * next kernel call; results are the same bytes for every count.
+ */
+export function setThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`threads must be a whole number >= 1, got ${n}`);
+  wantedThreads = n;
+  if (pool !== null && pool.threads !== n) {
+    pool.close();
+    pool = null;
+  }
+}
+
+/** The thread count kernels use: setThreads's, else PROBEGEN_THREADS, else every core. */
+export function threadCount(): number {
+  return wantedThreads ?? defaultThreads();
+}
+
+/** The started pool of kernel threads (started on first use). */
+export function kernelPool(): KernelPool {
+  if (pool !== null) return pool;
+  const { module, memory, exports } = getRuntime();
+  const names = Object.keys(exports).filter((k) => typeof exports[k] === "function");
+  pool = new KernelPool(threadCount(), module, memory, exports, names);
+  return pool;
 }
 
 function wasmAbort(_msg: number, _file: number, line: number, column: number): never {

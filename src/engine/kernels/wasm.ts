@@ -1,6 +1,6 @@
 // The default kernels: the AssemblyScript module compiled to WASM SIMD. A Float32Array view
 // into the shared memory is passed as its byteOffset, so nothing is copied.
-import { getRuntime, type KernelExports } from "../memory.js";
+import { getRuntime, kernelPool, type KernelExports } from "../memory.js";
 import type { ConvGeometry, ConvTransposeShape, F32, Kernels, ZooConvShape } from "./kernels.js";
 
 type Fn = (...args: number[]) => number;
@@ -11,21 +11,55 @@ function exported(ex: KernelExports, name: string): Fn {
   return f as Fn;
 }
 
+// How much work a thread's part of a call must have before the call is split: below it the
+// dispatch (tens of microseconds at worst, a few when the workers are spinning) costs more
+// than the part saves.
+const MIN_MACS_PER_PART = 1 << 16;
+const MIN_FLOATS_PER_PART = 1 << 15;
+
+/**
+ * [lo, hi) ranges covering [0, n) in at most `parts` pieces whose bounds are multiples of
+ * `unit`. A last piece of a single element is merged into the one before (a GEMM dimension
+ * of 1 takes a different path, and results must not depend on the split).
+ */
+export function splitRange(n: number, unit: number, parts: number): [number, number][] {
+  const units = Math.ceil(n / unit);
+  const p = Math.max(1, Math.min(parts, units));
+  const out: [number, number][] = [];
+  for (let t = 0; t < p; t++) {
+    const lo = Math.min(n, Math.floor((units * t) / p) * unit);
+    const hi = Math.min(n, Math.floor((units * (t + 1)) / p) * unit);
+    if (hi > lo) out.push([lo, hi]);
+  }
+  if (out.length > 1 && out[out.length - 1][1] - out[out.length - 1][0] < 2) {
+    const last = out.pop()!;
+    out[out.length - 1][1] = last[1];
+  }
+  return out;
+}
+
 export function createWasmKernels(): Kernels {
   const { heap, exports: ex } = getRuntime();
   const k = (name: string) => exported(ex, name);
   const gemmWork = ex.gemmWorkFloats();
   let workPtr = 0;
-  let workFloats = 0;
-  // One scratch block reused by every kernel call (kernels run one at a time per thread).
-  const work = (floats: number): number => {
-    if (floats > workFloats) {
-      if (workPtr !== 0) heap.free(workPtr, workFloats * 4);
-      workFloats = Math.max(floats, Math.ceil(workFloats * 1.5));
-      workPtr = heap.alloc(workFloats * 4);
+  let workBytes = 0;
+  // One scratch block reused by every kernel call, one region per thread (a call's parts run
+  // at once, kernel calls one after another). Returns the base; region t is t * stride later.
+  const work = (floats: number, parts: number): { base: number; stride: number } => {
+    const stride = Math.ceil(floats / 16) * 64;
+    const bytes = stride * parts;
+    if (bytes > workBytes) {
+      if (workPtr !== 0) heap.free(workPtr, workBytes);
+      workBytes = Math.max(bytes, Math.ceil(workBytes * 1.5));
+      workPtr = heap.alloc(workBytes);
     }
-    return workPtr;
+    return { base: workPtr, stride };
   };
+  const pool = () => kernelPool();
+  /** Parts worth making of a call with this much work (1 when the pool has one thread). */
+  const partsFor = (amount: number, perPart: number): number =>
+    Math.max(1, Math.min(pool().threads, Math.floor(amount / perPart)));
   // A view outside the shared memory would be read as an unrelated address: refuse it.
   const p = (a: F32 | Int32Array) => {
     if (!(a.buffer instanceof SharedArrayBuffer)) {
@@ -35,82 +69,179 @@ export function createWasmKernels(): Kernels {
   };
   const n = (a: F32) => a.length;
   const b = (v: boolean) => (v ? 1 : 0);
+  const run = (name: string, parts: number[][]) => pool().run(name, parts);
 
-  const gemm = k("gemm"), gemmBatched = k("gemmBatched");
-  const fill = k("fill"), axpby = k("axpby"), add = k("add"), sub = k("sub"), mul = k("mul");
-  const addScalar = k("addScalar"), sum = k("sum"), dot = k("dot");
-  const sinF = k("sinForward"), sinB = k("sinBackward"), cosF = k("cosForward"), cosB = k("cosBackward");
-  const biasSinF = k("biasSinForward");
-  const expF = k("expForward"), tanhF = k("tanhForward"), tanhB = k("tanhBackward");
-  const sigF = k("sigmoidForward"), sigB = k("sigmoidBackward");
-  const lreluF = k("leakyReluForward"), lreluB = k("leakyReluBackward");
-  const geluF = k("geluForward"), geluB = k("geluBackward");
-  const addChannel = k("addChannel"), sumChannel = k("sumChannel");
-  const meanLast = k("meanLast"), meanLastB = k("meanLastBackward");
-  const ce = k("softmaxCrossEntropy"), mse = k("mse"), adam = k("adamStep"), rmsprop = k("rmspropStep");
+  // Element-wise kernels (pointers..., n, scalars...): each part a contiguous run of elements,
+  // in whole cache lines.
+  const map = (name: string, ptrs: number[], count: number, rest: number[]) => {
+    const parts = partsFor(count, MIN_FLOATS_PER_PART);
+    if (parts === 1) { run(name, [[...ptrs, count, ...rest]]); return; }
+    run(name, splitRange(count, 16, parts).map(([lo, hi]) => [...ptrs.map((q) => q + 4 * lo), hi - lo, ...rest]));
+  };
+  const sum = k("sum"), dot = k("dot");
+  const ce = k("softmaxCrossEntropy"), mse = k("mse");
   const im2col = k("im2col"), col2im = k("col2im");
-  const convWork = k("conv2dWorkFloats"), convF = k("conv2dForward");
-  const convBI = k("conv2dBackwardInput"), convBW = k("conv2dBackwardWeight");
-  const convTWork = k("convTranspose2dWorkFloats"), convTF = k("convTranspose2dForward");
-  const convTB = k("convTranspose2dBackward");
+  const convWork = k("conv2dWorkFloats"), convTWork = k("convTranspose2dWorkFloats");
 
   const geo = (g: ConvGeometry) => [g.C, g.H, g.W, g.KH, g.KW, g.strideH, g.strideW, g.padH, g.padW, g.OH, g.OW];
   const zoo = (s: ZooConvShape) =>
     [s.nNet, s.nImg, b(s.xShared), s.C, s.H, s.W, s.O, s.KH, s.KW, s.strideH, s.strideW, s.padH, s.padW];
-  const zooWork = (s: ZooConvShape) =>
-    work(convWork(s.nNet, s.C, s.H, s.W, s.O, s.KH, s.KW, s.strideH, s.strideW, s.padH, s.padW));
+  const zooWorkFloats = (s: ZooConvShape) => convWork(s.nNet, s.C, s.H, s.W, s.O, s.KH, s.KW, s.strideH, s.strideW, s.padH, s.padW);
+  const zooMacs = (s: ZooConvShape) => s.nNet * s.nImg * s.O * s.C * s.KH * s.KW * s.OH * s.OW;
   const convT = (s: ConvTransposeShape) =>
     [s.n, s.Cin, s.H, s.W, s.Cout, s.KH, s.KW, s.strideH, s.strideW, s.padH, s.padW, s.OH, s.OW];
+  const convTMacs = (s: ConvTransposeShape) => s.n * s.Cin * s.Cout * s.KH * s.KW * s.H * s.W;
+
+  // GEMM parts: C's columns (or rows when it is taller than wide) in whole micro-kernel tiles;
+  // thin products (a dimension of 1) take a path of their own and stay whole.
+  const gemmSplit = (M: number, N: number, K: number): { cols: boolean; ranges: [number, number][] } | null => {
+    const parts = partsFor(M * N * K, MIN_MACS_PER_PART);
+    if (parts === 1 || M === 1 || N === 1 || K === 1) return null;
+    const cols = N >= M;
+    const ranges = splitRange(cols ? N : M, cols ? 8 : 4, parts);
+    return ranges.length > 1 ? { cols, ranges } : null;
+  };
 
   return {
     name: "wasm",
     gemm(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) {
-      gemm(b(tA), b(tB), M, N, K, alpha, p(A), lda, p(B), ldb, beta, p(C), ldc, work(gemmWork));
+      const sp = gemmSplit(M, N, K);
+      const w = work(gemmWork, sp === null ? 1 : sp.ranges.length);
+      const a = p(A), bb = p(B), c = p(C);
+      if (sp === null) { run("gemm", [[b(tA), b(tB), M, N, K, alpha, a, lda, bb, ldb, beta, c, ldc, w.base]]); return; }
+      run("gemm", sp.ranges.map(([lo, hi], t) => sp.cols
+        ? [b(tA), b(tB), M, hi - lo, K, alpha, a, lda, bb + 4 * (tB ? lo * ldb : lo), ldb, beta, c + 4 * lo, ldc, w.base + t * w.stride]
+        : [b(tA), b(tB), hi - lo, N, K, alpha, a + 4 * (tA ? lo : lo * lda), lda, bb, ldb, beta, c + 4 * lo * ldc, ldc, w.base + t * w.stride]));
     },
     gemmBatched(batch, tA, tB, M, N, K, alpha, A, lda, sA, B, ldb, sB, beta, C, ldc, sC) {
-      gemmBatched(batch, b(tA), b(tB), M, N, K, alpha, p(A), lda, sA, p(B), ldb, sB, beta, p(C), ldc, sC, work(gemmWork));
+      const a = p(A), bb = p(B), c = p(C);
+      const args = (nb: number, a0: number, b0: number, c0: number, m: number, nn: number, wp: number) =>
+        [nb, b(tA), b(tB), m, nn, K, alpha, a0, lda, sA, b0, ldb, sB, beta, c0, ldc, sC, wp];
+      const parts = partsFor(batch * M * N * K, MIN_MACS_PER_PART);
+      if (parts > 1 && sC !== 0 && batch > 1) {
+        // separate outputs: whole products per thread
+        const ranges = splitRange(batch, 1, parts);
+        const w = work(gemmWork, ranges.length);
+        run("gemmBatched", ranges.map(([lo, hi], t) =>
+          args(hi - lo, a + 4 * lo * sA, bb + 4 * lo * sB, c + 4 * lo * sC, M, N, w.base + t * w.stride)));
+        return;
+      }
+      // one output summed over the batch (or a single product): split C, each thread over the
+      // whole batch in order
+      const sp = parts > 1 ? gemmSplit(M, N, K * batch) : null;
+      const w = work(gemmWork, sp === null ? 1 : sp.ranges.length);
+      if (sp === null) { run("gemmBatched", [args(batch, a, bb, c, M, N, w.base)]); return; }
+      run("gemmBatched", sp.ranges.map(([lo, hi], t) => sp.cols
+        ? args(batch, a, bb + 4 * (tB ? lo * ldb : lo), c + 4 * lo, M, hi - lo, w.base + t * w.stride)
+        : args(batch, a + 4 * (tA ? lo : lo * lda), bb, c + 4 * lo * ldc, hi - lo, N, w.base + t * w.stride)));
     },
-    fill: (y, v) => void fill(p(y), n(y), v),
-    axpby: (x, y, a, bb) => void axpby(p(x), p(y), n(y), a, bb),
-    add: (a, bb, y) => void add(p(a), p(bb), p(y), n(y)),
-    sub: (a, bb, y) => void sub(p(a), p(bb), p(y), n(y)),
-    mul: (a, bb, y, acc) => void mul(p(a), p(bb), p(y), n(y), b(acc)),
-    addScalar: (x, y, c) => void addScalar(p(x), p(y), n(y), c),
-    sum: (x) => sum(p(x), n(x)),
-    dot: (x, y) => dot(p(x), p(y), n(x)),
-    sinForward: (x, y, w) => void sinF(p(x), p(y), n(y), w),
-    sinBackward: (x, dy, dx, w, acc) => void sinB(p(x), p(dy), p(dx), n(dx), w, b(acc)),
-    biasSinForward: (z, bias, y, dydz, n0, n1, n2, w) => void biasSinF(p(z), p(bias), p(y), p(dydz), n0, n1, n2, w),
-    cosForward: (x, y, w) => void cosF(p(x), p(y), n(y), w),
-    cosBackward: (x, dy, dx, w, acc) => void cosB(p(x), p(dy), p(dx), n(dx), w, b(acc)),
-    expForward: (x, y) => void expF(p(x), p(y), n(y)),
-    tanhForward: (x, y) => void tanhF(p(x), p(y), n(y)),
-    tanhBackward: (y, dy, dx, acc) => void tanhB(p(y), p(dy), p(dx), n(dx), b(acc)),
-    sigmoidForward: (x, y) => void sigF(p(x), p(y), n(y)),
-    sigmoidBackward: (y, dy, dx, acc) => void sigB(p(y), p(dy), p(dx), n(dx), b(acc)),
-    leakyReluForward: (x, y, s) => void lreluF(p(x), p(y), n(y), s),
-    leakyReluBackward: (x, dy, dx, s, acc) => void lreluB(p(x), p(dy), p(dx), n(dx), s, b(acc)),
-    geluForward: (x, y) => void geluF(p(x), p(y), n(y)),
-    geluBackward: (x, dy, dx, acc) => void geluB(p(x), p(dy), p(dx), n(dx), b(acc)),
-    addChannel: (x, bias, y, n0, n1, n2, n3) => void addChannel(p(x), p(bias), p(y), n0, n1, n2, n3),
-    sumChannel: (x, out, n0, n1, n2, n3, acc) => void sumChannel(p(x), p(out), n0, n1, n2, n3, b(acc)),
-    meanLast: (x, y, m, pp) => void meanLast(p(x), p(y), m, pp),
-    meanLastBackward: (dy, dx, m, pp, acc) => void meanLastB(p(dy), p(dx), m, pp, b(acc)),
+    fill: (y, v) => map("fill", [p(y)], n(y), [v]),
+    axpby: (x, y, a, bb) => map("axpby", [p(x), p(y)], n(y), [a, bb]),
+    add: (a, bb, y) => map("add", [p(a), p(bb), p(y)], n(y), []),
+    sub: (a, bb, y) => map("sub", [p(a), p(bb), p(y)], n(y), []),
+    mul: (a, bb, y, acc) => map("mul", [p(a), p(bb), p(y)], n(y), [b(acc)]),
+    addScalar: (x, y, c) => map("addScalar", [p(x), p(y)], n(y), [c]),
+    sum: (x) => sum(p(x), n(x)) as number,
+    dot: (x, y) => dot(p(x), p(y), n(x)) as number,
+    sinForward: (x, y, w) => map("sinForward", [p(x), p(y)], n(y), [w]),
+    sinBackward: (x, dy, dx, w, acc) => map("sinBackward", [p(x), p(dy), p(dx)], n(dx), [w, b(acc)]),
+    biasSinForward(z, bias, y, dydz, n0, n1, n2, w) {
+      const parts = partsFor(n0 * n1 * n2, MIN_FLOATS_PER_PART / 4);
+      const [zp, bp, yp, dp] = [p(z), p(bias), p(y), p(dydz)];
+      run("biasSinForward", splitRange(n0, 1, parts).map(([lo, hi]) => {
+        const o = 4 * lo * n1 * n2;
+        return [zp + o, bp + 4 * lo * n2, yp + o, dp + o, hi - lo, n1, n2, w];
+      }));
+    },
+    cosForward: (x, y, w) => map("cosForward", [p(x), p(y)], n(y), [w]),
+    cosBackward: (x, dy, dx, w, acc) => map("cosBackward", [p(x), p(dy), p(dx)], n(dx), [w, b(acc)]),
+    expForward: (x, y) => map("expForward", [p(x), p(y)], n(y), []),
+    tanhForward: (x, y) => map("tanhForward", [p(x), p(y)], n(y), []),
+    tanhBackward: (y, dy, dx, acc) => map("tanhBackward", [p(y), p(dy), p(dx)], n(dx), [b(acc)]),
+    sigmoidForward: (x, y) => map("sigmoidForward", [p(x), p(y)], n(y), []),
+    sigmoidBackward: (y, dy, dx, acc) => map("sigmoidBackward", [p(y), p(dy), p(dx)], n(dx), [b(acc)]),
+    leakyReluForward: (x, y, s) => map("leakyReluForward", [p(x), p(y)], n(y), [s]),
+    leakyReluBackward: (x, dy, dx, s, acc) => map("leakyReluBackward", [p(x), p(dy), p(dx)], n(dx), [s, b(acc)]),
+    geluForward: (x, y) => map("geluForward", [p(x), p(y)], n(y), []),
+    geluBackward: (x, dy, dx, acc) => map("geluBackward", [p(x), p(dy), p(dx)], n(dx), [b(acc)]),
+    addChannel(x, bias, y, n0, n1, n2, n3) {
+      const parts = partsFor(n0 * n1 * n2 * n3, MIN_FLOATS_PER_PART);
+      const [xp, bp, yp] = [p(x), p(bias), p(y)];
+      const plane = n1 * n2 * n3;
+      if (n0 > 1 || parts === 1) {
+        run("addChannel", splitRange(n0, 1, parts).map(([lo, hi]) =>
+          [xp + 4 * lo * plane, bp + 4 * lo * n2, yp + 4 * lo * plane, hi - lo, n1, n2, n3]));
+      } else {
+        run("addChannel", splitRange(n1, 1, parts).map(([lo, hi]) =>
+          [xp + 4 * lo * n2 * n3, bp, yp + 4 * lo * n2 * n3, 1, hi - lo, n2, n3]));
+      }
+    },
+    sumChannel(x, out, n0, n1, n2, n3, acc) {
+      // each output element sums its own i1, i3 in order: only n0 splits
+      const parts = partsFor(n0 * n1 * n2 * n3, MIN_FLOATS_PER_PART);
+      const [xp, op] = [p(x), p(out)];
+      run("sumChannel", splitRange(n0, 1, parts).map(([lo, hi]) =>
+        [xp + 4 * lo * n1 * n2 * n3, op + 4 * lo * n2, hi - lo, n1, n2, n3, b(acc)]));
+    },
+    meanLast(x, y, m, pp) {
+      const parts = partsFor(m * pp, MIN_FLOATS_PER_PART);
+      const [xp, yp] = [p(x), p(y)];
+      run("meanLast", splitRange(m, 1, parts).map(([lo, hi]) => [xp + 4 * lo * pp, yp + 4 * lo, hi - lo, pp]));
+    },
+    meanLastBackward(dy, dx, m, pp, acc) {
+      const parts = partsFor(m * pp, MIN_FLOATS_PER_PART);
+      const [dyp, dxp] = [p(dy), p(dx)];
+      run("meanLastBackward", splitRange(m, 1, parts).map(([lo, hi]) => [dyp + 4 * lo, dxp + 4 * lo * pp, hi - lo, pp, b(acc)]));
+    },
     softmaxCrossEntropy: (logits, labels, nn, c, grad) =>
-      ce(p(logits), p(labels), nn, c, grad === null ? 0 : p(grad)),
-    mse: (pred, target, grad) => mse(p(pred), p(target), n(pred), grad === null ? 0 : p(grad)),
+      ce(p(logits), p(labels), nn, c, grad === null ? 0 : p(grad)) as number,
+    mse: (pred, target, grad) => mse(p(pred), p(target), n(pred), grad === null ? 0 : p(grad)) as number,
     adamStep: (pp, g, m, v, lr, b1, b2, eps, bc1, bc2Sqrt, wd) =>
-      void adam(p(pp), p(g), p(m), p(v), n(pp), lr, b1, b2, eps, bc1, bc2Sqrt, wd),
-    rmspropStep: (pp, g, v, lr, rho, eps) => void rmsprop(p(pp), p(g), p(v), n(pp), lr, rho, eps),
+      map("adamStep", [p(pp), p(g), p(m), p(v)], n(pp), [lr, b1, b2, eps, bc1, bc2Sqrt, wd]),
+    rmspropStep: (pp, g, v, lr, rho, eps) => map("rmspropStep", [p(pp), p(g), p(v)], n(pp), [lr, rho, eps]),
     im2col: (x, g, cols) => void im2col(p(x), ...geo(g), p(cols)),
     col2im: (cols, g, x) => void col2im(p(cols), ...geo(g), p(x)),
-    conv2dForward: (s, x, w, y, bias, relu) => void convF(...zoo(s), p(x), p(w), bias === null ? 0 : p(bias), b(relu), p(y), zooWork(s)),
-    conv2dBackwardInput: (s, dy, w, dx, acc) => void convBI(...zoo(s), p(dy), p(w), p(dx), b(acc), zooWork(s)),
-    conv2dBackwardWeight: (s, x, dy, dw, acc) => void convBW(...zoo(s), p(x), p(dy), p(dw), b(acc), zooWork(s)),
-    convTranspose2dForward: (s, x, w, y) =>
-      void convTF(...convT(s), p(x), p(w), p(y), work(convTWork(s.n, s.Cin, s.H, s.W, s.Cout, s.KH, s.KW))),
-    convTranspose2dBackward: (s, x, w, dy, dx, accX, dw, accW) =>
-      void convTB(...convT(s), p(x), p(w), p(dy), dx === null ? 0 : p(dx), b(accX), dw === null ? 0 : p(dw), b(accW),
-        work(convTWork(s.n, s.Cin, s.H, s.W, s.Cout, s.KH, s.KW))),
+    conv2dForward(s, x, w, y, bias, relu) {
+      const images = s.xShared ? s.nImg : s.nNet * s.nImg;
+      const ranges = splitRange(images, 1, partsFor(zooMacs(s), MIN_MACS_PER_PART));
+      const wk = work(zooWorkFloats(s), ranges.length);
+      const head = [...zoo(s), p(x), p(w), bias === null ? 0 : p(bias), b(relu), p(y)];
+      run("conv2dForward", ranges.map(([lo, hi], t) => [...head, wk.base + t * wk.stride, lo, hi]));
+    },
+    conv2dBackwardInput(s, dy, w, dx, acc) {
+      const images = s.xShared ? s.nImg : s.nNet * s.nImg;
+      const ranges = splitRange(images, 1, partsFor(zooMacs(s), MIN_MACS_PER_PART));
+      const wk = work(zooWorkFloats(s), ranges.length);
+      const head = [...zoo(s), p(dy), p(w), p(dx), b(acc)];
+      run("conv2dBackwardInput", ranges.map(([lo, hi], t) => [...head, wk.base + t * wk.stride, lo, hi]));
+    },
+    conv2dBackwardWeight(s, x, dy, dw, acc) {
+      const parts = partsFor(zooMacs(s), MIN_MACS_PER_PART);
+      const CKK = s.C * s.KH * s.KW;
+      // whole networks per thread when there are enough, else columns of each weight gradient
+      const byNet = s.nNet >= parts;
+      const ranges = byNet ? splitRange(s.nNet, 1, parts) : splitRange(CKK, 8, parts);
+      const wk = work(zooWorkFloats(s), ranges.length);
+      const head = [...zoo(s), p(x), p(dy), p(dw), b(acc)];
+      run("conv2dBackwardWeight", ranges.map(([lo, hi], t) =>
+        [...head, wk.base + t * wk.stride, ...(byNet ? [lo, hi, 0, CKK] : [0, s.nNet, lo, hi])]));
+    },
+    convTranspose2dForward(s, x, w, y) {
+      const ranges = splitRange(s.n, 4, partsFor(convTMacs(s), MIN_MACS_PER_PART));
+      const wk = work(convTWork(s.n, s.Cin, s.H, s.W, s.Cout, s.KH, s.KW) as number, ranges.length);
+      const head = [...convT(s), p(x), p(w), p(y)];
+      run("convTranspose2dForward", ranges.map(([lo, hi], t) => [...head, wk.base + t * wk.stride, lo, hi]));
+    },
+    convTranspose2dBackward(s, x, w, dy, dx, accX, dw, accW) {
+      const parts = partsFor(convTMacs(s), MIN_MACS_PER_PART);
+      const CKK = s.Cout * s.KH * s.KW;
+      // dx by images and dw by columns: each thread one range of each
+      const xr = splitRange(s.n, 4, parts), wr = splitRange(CKK, 8, parts);
+      const count = Math.max(xr.length, wr.length);
+      const wk = work(convTWork(s.n, s.Cin, s.H, s.W, s.Cout, s.KH, s.KW) as number, count);
+      const head = [...convT(s), p(x), p(w), p(dy), dx === null ? 0 : p(dx), b(accX), dw === null ? 0 : p(dw), b(accW)];
+      run("convTranspose2dBackward", Array.from({ length: count }, (_, t) =>
+        [...head, wk.base + t * wk.stride, ...(xr[t] ?? [0, 0]), ...(wr[t] ?? [0, 0])]));
+    },
   };
 }

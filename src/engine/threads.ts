@@ -1,0 +1,171 @@
+// Kernels on every core. Worker threads instantiate the same WASM module on the same shared
+// memory, so a kernel call is split by handing each thread its own arguments (a range of
+// images, networks, rows or columns); no tensor is copied. The pool is started once and
+// reused: a call writes its per-thread arguments into a small shared block, bumps a counter,
+// runs its own part, and waits for the others. Workers spin briefly before sleeping, because
+// a training step issues kernels back to back and waking a sleeping thread costs more than a
+// small kernel.
+//
+// Every split the kernels use gives each output element to one thread, computed in the order a
+// whole call uses, so results are the same bytes for any thread count.
+import { Worker } from "node:worker_threads";
+import { availableParallelism } from "node:os";
+
+/** Arguments one thread's part of a call may take. */
+export const MAX_KERNEL_ARGS = 32;
+const SLOT = MAX_KERNEL_ARGS + 2; // [function index, argument count, arguments...]
+// ctrl: [generation, parts done, failed thread + 1, stop]
+const GEN = 0, DONE = 1, FAILED = 2, STOP = 3;
+/** Spin iterations before a waiting thread sleeps (tens of microseconds). */
+const SPINS = 20000;
+
+/** What a worker is started with. */
+export interface KernelWorkerData {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  ctrl: SharedArrayBuffer;
+  args: SharedArrayBuffer;
+  names: string[];
+  thread: number;
+}
+
+export type KernelFn = (...args: number[]) => unknown;
+
+/** One thread's part of a call: the exported kernel and its arguments. */
+export type KernelPart = readonly number[];
+
+export class KernelPool {
+  readonly threads: number;
+  private readonly ctrl: Int32Array;
+  private readonly args: Float64Array;
+  private readonly workers: Worker[] = [];
+  private readonly index = new Map<string, number>();
+  private readonly fns: KernelFn[];
+
+  constructor(threads: number, module: WebAssembly.Module, memory: WebAssembly.Memory, exports: Record<string, unknown>, names: readonly string[]) {
+    this.threads = threads;
+    const ctrl = new SharedArrayBuffer(4 * 4);
+    const args = new SharedArrayBuffer(8 * SLOT * threads);
+    this.ctrl = new Int32Array(ctrl);
+    this.args = new Float64Array(args);
+    this.fns = names.map((n, i) => {
+      this.index.set(n, i);
+      return exports[n] as KernelFn;
+    });
+    const url = new URL("./kernel-worker.js", import.meta.url);
+    for (let t = 1; t < threads; t++) {
+      const data: KernelWorkerData = { module, memory, ctrl, args, names: [...names], thread: t };
+      const w = new Worker(url, { workerData: data });
+      // The pool never keeps the process alive, and a worker that dies is reported at the next call.
+      w.unref();
+      w.on("error", () => Atomics.store(this.ctrl, FAILED, t + 1));
+      this.workers.push(w);
+    }
+  }
+
+  /**
+   * Runs `name` with parts[t] as thread t's arguments (parts.length <= threads; part 0 runs on
+   * this thread) and returns when every part is done.
+   */
+  run(name: string, parts: readonly KernelPart[]): void {
+    const f = this.index.get(name);
+    if (f === undefined) throw new Error(`probegen: kernel ${name} is not one the thread pool runs`);
+    if (parts.length === 1 || this.threads === 1) {
+      for (const p of parts) this.fns[f](...p);
+      return;
+    }
+    if (parts.length > this.threads) throw new RangeError(`${parts.length} parts for ${this.threads} threads`);
+    for (let t = 1; t < this.threads; t++) {
+      const at = t * SLOT;
+      const p = parts[t];
+      if (p === undefined) { this.args[at] = -1; continue; }
+      if (p.length > MAX_KERNEL_ARGS) throw new RangeError(`kernel ${name}: ${p.length} arguments (at most ${MAX_KERNEL_ARGS})`);
+      this.args[at] = f;
+      this.args[at + 1] = p.length;
+      for (let i = 0; i < p.length; i++) this.args[at + 2 + i] = p[i];
+    }
+    Atomics.store(this.ctrl, DONE, 0);
+    Atomics.add(this.ctrl, GEN, 1);
+    Atomics.notify(this.ctrl, GEN);
+    let failure: unknown = null;
+    try {
+      this.fns[f](...parts[0]);
+    } catch (e) {
+      failure = e;
+    }
+    this.waitForWorkers(name);
+    if (failure !== null) throw failure;
+  }
+
+  private waitForWorkers(name: string): void {
+    const others = this.threads - 1;
+    let spins = 0;
+    for (;;) {
+      const done = Atomics.load(this.ctrl, DONE);
+      if (done >= others) break;
+      const failed = Atomics.load(this.ctrl, FAILED);
+      if (failed !== 0) break;
+      if (++spins > SPINS) {
+        // sleeps at most a millisecond at a time so that a worker that died is noticed
+        Atomics.wait(this.ctrl, DONE, done, 1);
+      }
+    }
+    const failed = Atomics.load(this.ctrl, FAILED);
+    if (failed !== 0) {
+      throw new Error(`probegen: kernel ${name} failed on thread ${failed - 1}; the thread pool is unusable (restart, or use --threads 1)`);
+    }
+  }
+
+  /** Stops the workers (they finish no further calls). */
+  close(): void {
+    Atomics.store(this.ctrl, STOP, 1);
+    Atomics.add(this.ctrl, GEN, 1);
+    Atomics.notify(this.ctrl, GEN);
+    for (const w of this.workers) void w.terminate();
+  }
+}
+
+/** The worker side: waits for calls and runs its part of each. */
+export function serveKernelCalls(data: KernelWorkerData, exports: Record<string, unknown>): void {
+  const ctrl = new Int32Array(data.ctrl);
+  const args = new Float64Array(data.args);
+  const fns = data.names.map((n) => exports[n] as KernelFn);
+  const at = data.thread * SLOT;
+  // Each pool has its own control block starting at generation 0, and no call completes
+  // without this worker: a call made before it started is still its to serve.
+  let seen = 0;
+  for (;;) {
+    let spins = 0;
+    let gen = Atomics.load(ctrl, GEN);
+    while (gen === seen) {
+      if (++spins > SPINS) Atomics.wait(ctrl, GEN, seen);
+      gen = Atomics.load(ctrl, GEN);
+    }
+    seen = gen;
+    if (Atomics.load(ctrl, STOP) !== 0) return;
+    const f = args[at];
+    if (f >= 0) {
+      const n = args[at + 1];
+      const a: number[] = new Array(n);
+      for (let i = 0; i < n; i++) a[i] = args[at + 2 + i];
+      try {
+        fns[f](...a);
+      } catch {
+        Atomics.store(ctrl, FAILED, data.thread + 1);
+      }
+    }
+    Atomics.add(ctrl, DONE, 1);
+    Atomics.notify(ctrl, DONE);
+  }
+}
+
+/** The thread count commands use unless told otherwise: PROBEGEN_THREADS, else every core. */
+export function defaultThreads(): number {
+  const env = process.env.PROBEGEN_THREADS;
+  if (env !== undefined && env !== "") {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`PROBEGEN_THREADS must be a whole number >= 1, got "${env}"`);
+    return n;
+  }
+  return availableParallelism();
+}
