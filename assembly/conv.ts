@@ -2,7 +2,7 @@
 // Zoo-batched conv2d: nNet networks, each with its own filters w[b] = [O, C, KH, KW], applied
 // to nImg images per network (x [nNet, nImg, C, H, W]) or to nImg images shared by all
 // networks (x [nImg, C, H, W]). Output y [nNet, nImg, O, OH, OW].
-import { gemm, packA, gemmPackedA, packedAFloats, GEMM_WORK_FLOATS } from "./gemm";
+import { gemm, packA, packB, packBBlocked, macroKernel, gemmPackedA, packedAFloats, GEMM_WORK_FLOATS, KC, NC, MC, MR, NR } from "./gemm";
 
 @inline function outSize(n: i32, k: i32, s: i32, p: i32): i32 { return (n + 2 * p - k) / s + 1; }
 @inline function bytes(n: i32): usize { return (<usize>n) << 2; }
@@ -87,14 +87,17 @@ export function col2imLd(
   for (let c = 0; c < C; c++) {
     const xc = x + bytes(c * H * W);
     for (let i = 0; i < KH; i++) {
-      for (let j = 0; j < KW; j++) {
+      let j = 0;
+      if (sw == 2) {
+        // Kernel columns j and j+1 land on alternate pixels of the same row: interleaved, they
+        // fill whole vectors. Every pixel still gets its contributions in (i, j) order.
+        for (; j + 1 < KW; j += 2) {
+          col2imPair(cols + bytes(((c * KH + i) * KW + j) * ld), ld, xc, H, W, sh, ph, pw, i, j, OH, OW);
+        }
+      }
+      for (; j < KW; j++) {
         let src = cols + bytes(((c * KH + i) * KW + j) * ld);
-        let owLo = 0;
-        if (pw - j > 0) owLo = (pw - j + sw - 1) / sw;
-        let owHi = OW;
-        const lim = W - 1 + pw - j;
-        if (lim < 0) owHi = 0; else owHi = min(OW, lim / sw + 1);
-        if (owLo > owHi) owLo = owHi;
+        const owLo = owFirst(pw, j, sw), owHi = max(owLo, owEnd(W, pw, j, sw, OW));
         for (let oh = 0; oh < OH; oh++) {
           const ih = oh * sh - ph + i;
           if (ih >= 0 && ih < H) {
@@ -106,13 +109,14 @@ export function col2imLd(
                 v128.store(d, f32x4.add(v128.load(d), v128.load(src + bytes(ow))));
               }
             } else if (sw == 2) {
-              // interleave with zeros into the even lanes; the 8-float window stays inside the row
+              // a lone kernel column: interleaved with zeros into the even lanes; the 8-float
+              // window stays inside the row
               const z = f32x4.splat(0);
               for (; ow + 4 <= owHi && 2 * ow - pw + j + 8 <= W; ow += 4) {
                 const d = row + bytes(2 * ow - pw + j);
-                const c = v128.load(src + bytes(ow));
-                v128.store(d, f32x4.add(v128.load(d), v128.shuffle<f32>(c, z, 0, 4, 1, 5)));
-                v128.store(d, f32x4.add(v128.load(d, 16), v128.shuffle<f32>(c, z, 2, 6, 3, 7)), 16);
+                const v = v128.load(src + bytes(ow));
+                v128.store(d, f32x4.add(v128.load(d), v128.shuffle<f32>(v, z, 0, 4, 1, 5)));
+                v128.store(d, f32x4.add(v128.load(d, 16), v128.shuffle<f32>(v, z, 2, 6, 3, 7)), 16);
               }
             }
             for (; ow < owHi; ow++) {
@@ -123,6 +127,47 @@ export function col2imLd(
           src += bytes(OW);
         }
       }
+    }
+  }
+}
+
+// The output columns ow whose pixel ow * sw - pw + j lies in [0, W): [owFirst, owEnd).
+@inline function owFirst(pw: i32, j: i32, sw: i32): i32 { return pw - j > 0 ? (pw - j + sw - 1) / sw : 0; }
+@inline function owEnd(W: i32, pw: i32, j: i32, sw: i32, OW: i32): i32 {
+  const lim = W - 1 + pw - j;
+  return lim < 0 ? 0 : min(OW, lim / sw + 1);
+}
+
+// col2im of kernel columns j and j+1 (rows src and src + ld of cols) at stride 2.
+function col2imPair(src: usize, ld: i32, xc: usize, H: i32, W: i32, sh: i32, ph: i32, pw: i32, i: i32, j: i32, OH: i32, OW: i32): void {
+  const lo0 = owFirst(pw, j, 2), hi0 = max(lo0, owEnd(W, pw, j, 2, OW));
+  const lo1 = owFirst(pw, j + 1, 2), hi1 = max(lo1, owEnd(W, pw, j + 1, 2, OW));
+  const lo = max(lo0, lo1);
+  const hi = max(lo, min(hi0, hi1));
+  const s1 = src + bytes(ld);
+  for (let oh = 0; oh < OH; oh++) {
+    const ih = oh * sh - ph + i;
+    const rowOff = bytes(oh * OW);
+    if (ih >= 0 && ih < H) {
+      const row = xc + bytes(ih * W);
+      const a = src + rowOff, b = s1 + rowOff;
+      for (let ow = lo0; ow < lo; ow++) { const d = row + bytes(2 * ow - pw + j); store<f32>(d, load<f32>(d) + load<f32>(a + bytes(ow))); }
+      for (let ow = lo1; ow < lo; ow++) { const d = row + bytes(2 * ow - pw + j + 1); store<f32>(d, load<f32>(d) + load<f32>(b + bytes(ow))); }
+      let ow = lo;
+      // pixels 2ow - pw + j .. + 8 stay inside the row
+      for (; ow + 4 <= hi && 2 * ow - pw + j + 8 <= W; ow += 4) {
+        const d = row + bytes(2 * ow - pw + j);
+        const va = v128.load(a + bytes(ow)), vb = v128.load(b + bytes(ow));
+        v128.store(d, f32x4.add(v128.load(d), v128.shuffle<f32>(va, vb, 0, 4, 1, 5)));
+        v128.store(d, f32x4.add(v128.load(d, 16), v128.shuffle<f32>(va, vb, 2, 6, 3, 7)), 16);
+      }
+      for (; ow < hi; ow++) {
+        const d = row + bytes(2 * ow - pw + j);
+        store<f32>(d, load<f32>(d) + load<f32>(a + bytes(ow)));
+        store<f32>(d, load<f32>(d, 4) + load<f32>(b + bytes(ow)), 4);
+      }
+      for (let o = hi; o < hi0; o++) { const d = row + bytes(2 * o - pw + j); store<f32>(d, load<f32>(d) + load<f32>(a + bytes(o))); }
+      for (let o = hi; o < hi1; o++) { const d = row + bytes(2 * o - pw + j + 1); store<f32>(d, load<f32>(d) + load<f32>(b + bytes(o))); }
     }
   }
 }
@@ -196,15 +241,35 @@ export function conv2dForward(
     let src = x + bytes(u * imgIn);
     if (!direct) { im2col(src, C, H, W, KH, KW, sh, sw, ph, pw, OH, OW, cols); src = cols; }
     const k = xShared ? u : u % nImg;
-    for (let b = firstNet(u, nImg, xShared); b < lastNet(u, nNet, nImg, xShared); b++) {
-      const yk = y + bytes((b * nImg + k) * imgOut);
-      gemmPackedA(O, P, CKK, packs + bytes(b * packStride), false, src, P, 1, false, yk, P, gw);
-      if (bias != 0 || relu) biasRelu(yk, bias == 0 ? 0 : bias + bytes(b * O), O, P, relu);
+    const bLo = firstNet(u, nImg, xShared), bHi = lastNet(u, nNet, nImg, xShared);
+    if (bHi - bLo > 1) {
+      // A shared image is packed once for all networks (gemmPackedA would pack it per network).
+      const budget = KC * NC + MC * KC;
+      const ncMax = max(NR, (budget / CKK) & ~(NR - 1));
+      const pb = gw, tile = gw + bytes(budget);
+      for (let jc = 0; jc < P; jc += ncMax) {
+        const nc = min(ncMax, P - jc);
+        packB(false, src + bytes(jc), P, CKK, nc, pb);
+        for (let b = bLo; b < bHi; b++) {
+          macroKernel(O, nc, CKK, packs + bytes(b * packStride), pb, y + bytes((b * nImg + k) * imgOut + jc), P, 1, false, tile);
+        }
+      }
+    } else {
+      gemmPackedA(O, P, CKK, packs + bytes(bLo * packStride), false, src, P, 1, false, y + bytes((bLo * nImg + k) * imgOut), P, gw);
+    }
+    if (bias != 0 || relu) {
+      for (let b = bLo; b < bHi; b++) biasRelu(y + bytes((b * nImg + k) * imgOut), bias == 0 ? 0 : bias + bytes(b * O), O, P, relu);
     }
   }
 }
 
-// dx (+)= d/dx. With a shared input the contributions of all networks are summed.
+// Packed copies of op(A) in KC-deep slices, each [panels of MR rows][kc][MR], so that
+// macroKernel can take any (rows, slice) block of it: the form a GEMM over K = nNet * O reads.
+@inline function packedSlices(M: i32, K: i32): i32 { return ((M + MR - 1) / MR) * MR * K; }
+
+// dx (+)= d/dx. With a shared input the contributions of all networks are summed: one GEMM
+// whose K runs over every network's output channels (W^T of all networks side by side, dy of
+// all networks stacked), so the sum builds up in registers instead of in memory.
 export function conv2dBackwardInput(
   nNet: i32, nImg: i32, xShared: bool, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32,
   sh: i32, sw: i32, ph: i32, pw: i32, dy: usize, w: usize, dx: usize, acc: bool, work: usize,
@@ -217,11 +282,39 @@ export function conv2dBackwardInput(
   const gw = work;
   const cols = gw + bytes(GEMM_WORK_FLOATS);
   const packs = cols + bytes(align16(CKK * P));
+  const imgIn = C * H * W, imgOut = O * P;
+  if (xShared && nNet > 1) {
+    const K = nNet * O;
+    // w viewed [nNet * O, CKK] is the stacked W^T: op(A) = (that)^T
+    for (let pc = 0; pc < K; pc += KC) {
+      packA(true, w + bytes(pc * CKK), CKK, CKK, min(KC, K - pc), packs + bytes(packedSlices(CKK, pc)));
+    }
+    const pb = gw, tile = gw + bytes(KC * NC);
+    for (let u = u0; u < u1; u++) {
+      const dxu = dx + bytes(u * imgIn);
+      const dst = direct ? dxu : cols;
+      for (let jc = 0; jc < P; jc += NC) {
+        const nc = min(NC, P - jc);
+        for (let pc = 0; pc < K; pc += KC) {
+          const kc = min(KC, K - pc);
+          packBBlocked(dy + bytes(u * imgOut + jc), P, O, nImg * imgOut, pc, kc, nc, pb);
+          const slice = packs + bytes(packedSlices(CKK, pc));
+          for (let ic = 0; ic < CKK; ic += MC) {
+            macroKernel(min(MC, CKK - ic), nc, kc, slice + bytes(ic * kc), pb, dst + bytes(ic * P + jc), P, 1, pc > 0 || (direct && acc), tile);
+          }
+        }
+      }
+      if (!direct) {
+        if (!acc) memory.fill(dxu, 0, bytes(imgIn));
+        col2im(cols, C, H, W, KH, KW, sh, sw, ph, pw, OH, OW, dxu);
+      }
+    }
+    return;
+  }
   const packStride = align16(packedAFloats(CKK, O));
   for (let b = firstNet(u0, nImg, xShared); b < lastNet(u1 - 1, nNet, nImg, xShared); b++) {
     packA(true, w + bytes(b * O * CKK), CKK, CKK, O, packs + bytes(b * packStride));
   }
-  const imgIn = C * H * W, imgOut = O * P;
   const clear = !acc && !direct;
   for (let u = u0; u < u1; u++) {
     const dxu = dx + bytes(u * imgIn);
@@ -229,7 +322,6 @@ export function conv2dBackwardInput(
     const dst = direct ? dxu : cols;
     const k = xShared ? u : u % nImg;
     const b0 = firstNet(u, nImg, xShared);
-    // a shared image sums the contributions of every network
     for (let b = b0; b < lastNet(u, nNet, nImg, xShared); b++) {
       const accumulate = b > b0 || (direct && acc);
       gemmPackedA(CKK, P, O, packs + bytes(b * packStride), false, dy + bytes((b * nImg + k) * imgOut), P, 1, accumulate, dst, P, gw);

@@ -117,6 +117,32 @@ export function packB(trans: bool, B: usize, ldb: i32, kc: i32, nc: i32, dst: us
   }
 }
 
+// c + a * b: one fused multiply-add in the relaxed-SIMD build (rounded once), a multiply and an
+// add in the baseline build. The two builds differ in the last bits, each is deterministic.
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
+// packB (not transposed) of rows [p0, p0 + kc) of a matrix stacked from blocks of `rows` rows:
+// row p sits at B + (p / rows) * blockStride + (p % rows) * ldb floats. Gradients summed over a
+// zoo's networks stack each network's rows this way, so one GEMM sums them all.
+export function packBBlocked(B: usize, ldb: i32, rows: i32, blockStride: i32, p0: i32, kc: i32, nc: i32, dst: usize): void {
+  for (let j = 0; j < nc; j += NR) {
+    const cols = min(NR, nc - j);
+    for (let p = p0; p < p0 + kc; p++) {
+      const src = B + ((<usize>(p / rows) * <usize>blockStride + <usize>(p % rows) * <usize>ldb + <usize>j) << 2);
+      if (cols == NR) {
+        v128.store(dst, v128.load(src));
+        v128.store(dst, v128.load(src, 16), 16);
+      } else {
+        for (let c = 0; c < NR; c++) store<f32>(dst + (<usize>c << 2), c < cols ? load<f32>(src + (<usize>c << 2)) : 0);
+      }
+      dst += 32;
+    }
+  }
+}
+
 // 4x8 tile of C (row stride ldc) = alpha * pa * pb (+ C when accumulate).
 @inline function micro(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, alpha: f32, accumulate: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
@@ -126,17 +152,17 @@ export function packB(trans: bool, B: usize, ldb: i32, kc: i32, nc: i32, dst: us
   for (let p = 0; p < kc; p++) {
     const b0 = v128.load(pb), b1 = v128.load(pb, 16);
     let a = v128.load32_splat(pa);
-    c00 = f32x4.add(c00, f32x4.mul(a, b0));
-    c01 = f32x4.add(c01, f32x4.mul(a, b1));
+    c00 = madd(a, b0, c00);
+    c01 = madd(a, b1, c01);
     a = v128.load32_splat(pa, 4);
-    c10 = f32x4.add(c10, f32x4.mul(a, b0));
-    c11 = f32x4.add(c11, f32x4.mul(a, b1));
+    c10 = madd(a, b0, c10);
+    c11 = madd(a, b1, c11);
     a = v128.load32_splat(pa, 8);
-    c20 = f32x4.add(c20, f32x4.mul(a, b0));
-    c21 = f32x4.add(c21, f32x4.mul(a, b1));
+    c20 = madd(a, b0, c20);
+    c21 = madd(a, b1, c21);
     a = v128.load32_splat(pa, 12);
-    c30 = f32x4.add(c30, f32x4.mul(a, b0));
-    c31 = f32x4.add(c31, f32x4.mul(a, b1));
+    c30 = madd(a, b0, c30);
+    c31 = madd(a, b1, c31);
     pa += 16;
     pb += 32;
   }

@@ -3,6 +3,7 @@
 // existing views (a SharedArrayBuffer only gets longer), and worker threads can be handed
 // the same memory later without changing any caller.
 import { readFileSync, existsSync } from "node:fs";
+import v8 from "node:v8";
 import { fileURLToPath } from "node:url";
 import { KernelPool, defaultThreads } from "./threads.js";
 
@@ -170,11 +171,42 @@ export interface Runtime {
   exports: KernelExports;
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
+  /** Which build of the kernels runs. */
+  simd: SimdBuild;
 }
 
-function wasmPath(): string {
+/** The two builds of the kernels: baseline WASM SIMD, and with relaxed SIMD (fused multiply-add). */
+export type SimdBuild = "baseline" | "relaxed";
+
+function wasmPath(build: SimdBuild): string {
   // dist/src/engine/memory.js -> build/kernels.wasm
-  return fileURLToPath(new URL("../../../build/kernels.wasm", import.meta.url));
+  const file = build === "relaxed" ? "kernels-relaxed.wasm" : "kernels.wasm";
+  return fileURLToPath(new URL(`../../../build/${file}`, import.meta.url));
+}
+
+/**
+ * The build this process runs: PROBEGEN_SIMD when set, else the relaxed one where this Node
+ * validates it (Node 22 and later by default; Node 20 behind a V8 flag, set here before any
+ * module is compiled), else the baseline.
+ */
+function chooseBuild(): { build: SimdBuild; bytes: Buffer } {
+  const env = process.env.PROBEGEN_SIMD;
+  if (env !== undefined && env !== "" && env !== "baseline" && env !== "relaxed") {
+    throw new Error(`PROBEGEN_SIMD must be "baseline" or "relaxed", got "${env}"`);
+  }
+  const read = (build: SimdBuild) => {
+    const path = wasmPath(build);
+    if (!existsSync(path)) {
+      throw new Error(`probegen: WASM kernels not found at ${path}; run \`npm run build\` (npm ci runs it too)`);
+    }
+    return readFileSync(path);
+  };
+  if (env === "baseline") return { build: "baseline", bytes: read("baseline") };
+  const relaxed = read("relaxed");
+  if (!WebAssembly.validate(relaxed)) v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
+  if (WebAssembly.validate(relaxed)) return { build: "relaxed", bytes: relaxed };
+  if (env === "relaxed") throw new Error("PROBEGEN_SIMD=relaxed: this Node cannot run relaxed-SIMD WebAssembly");
+  return { build: "baseline", bytes: read("baseline") };
 }
 
 let runtime: Runtime | null = null;
@@ -182,15 +214,12 @@ let runtime: Runtime | null = null;
 /** The process-wide memory, heap and kernel instance, created on first use. */
 export function getRuntime(): Runtime {
   if (runtime !== null) return runtime;
-  const path = wasmPath();
-  if (!existsSync(path)) {
-    throw new Error(`probegen: WASM kernels not found at ${path}; run \`npm run build\` (npm ci runs it too)`);
-  }
-  const module = new WebAssembly.Module(readFileSync(path));
+  const { build, bytes } = chooseBuild();
+  const module = new WebAssembly.Module(bytes);
   const memory = new WebAssembly.Memory({ initial: 256, maximum: MAX_PAGES, shared: true });
   const instance = new WebAssembly.Instance(module, { env: { memory, abort: wasmAbort } });
   const exports = instance.exports as unknown as KernelExports;
-  runtime = { heap: new Heap(memory, exports.heapBase()), exports, module, memory };
+  runtime = { heap: new Heap(memory, exports.heapBase()), exports, module, memory, simd: build };
   return runtime;
 }
 
