@@ -361,7 +361,7 @@ export function conv2dBackwardWeight(
 // It is the adjoint of a conv2d from [Cout, OH, OW] to [Cin, H, W]. Images are laid side by
 // side in the GEMM's N dimension (chunks of up to CONVT_CHUNK_FLOATS of columns), so each chunk
 // is one large GEMM instead of many thin ones.
-const CONVT_CHUNK_FLOATS: i32 = 1 << 22;
+const CONVT_CHUNK_FLOATS: i32 = 1 << 18;
 
 @inline function convTChunk(n: i32, Cin: i32, HW: i32, CKK: i32): i32 {
   const perImage = (CKK + Cin) * HW;
@@ -429,19 +429,19 @@ export function convTranspose2dForward(
   }
 }
 
-// dx (+)= conv2d(dy, w) for images [i0, i1); dw (+)= sum_i x_i * im2col(dy_i)^T for the columns
-// [r0, r1) of dw, over every image in a whole call's chunks (so the sum's order does not
-// depend on the split). Either output may be 0 (skipped).
+// dx (+)= conv2d(dy, w) for images [i0, i1); dw (+)= sum_i x_i * im2col(dy_i)^T for the rows
+// [c0, c1) and columns [r0, r1) of dw, over every image in a whole call's chunks (so the sum's
+// order does not depend on the split). Either output may be 0 (skipped).
 export function convTranspose2dBackward(
   n: i32, Cin: i32, H: i32, W: i32, Cout: i32, KH: i32, KW: i32, sh: i32, sw: i32, ph: i32, pw: i32,
   OH: i32, OW: i32, x: usize, w: usize, dy: usize, dx: usize, accX: bool, dw: usize, accW: bool, work: usize,
-  i0: i32, i1: i32, r0: i32, r1: i32,
+  i0: i32, i1: i32, r0: i32, r1: i32, c0: i32, c1: i32,
 ): void {
   const CKK = Cout * KH * KW, HW = H * W;
-  const doX = dx != 0 && i1 > i0, doW = dw != 0 && r1 > r0;
+  const doX = dx != 0 && i1 > i0, doW = dw != 0 && r1 > r0 && c1 > c0;
   if (isFootprint(H, W, KH, KW, ph, pw, OH, OW)) {
     if (doX) gemm(false, true, i1 - i0, Cin, CKK, 1, dy + bytes(i0 * CKK), CKK, w, CKK, accX ? 1 : 0, dx + bytes(i0 * Cin), Cin, work);
-    if (doW) gemm(true, false, Cin, r1 - r0, n, 1, x, Cin, dy + bytes(r0), CKK, accW ? 1 : 0, dw + bytes(r0), CKK, work);
+    if (doW) gemm(true, false, c1 - c0, r1 - r0, n, 1, x + bytes(c0), Cin, dy + bytes(r0), CKK, accW ? 1 : 0, dw + bytes(c0 * CKK + r0), CKK, work);
     return;
   }
   const chunk = convTChunk(n, Cin, HW, CKK);
@@ -449,15 +449,18 @@ export function convTranspose2dBackward(
   const cols = gw + bytes(GEMM_WORK_FLOATS);
   const xcat = cols + bytes(align16(CKK * HW * chunk));
   const imgOut = Cout * OH * OW;
-  const whole = doX && doW && i0 == 0 && i1 == n && r0 == 0 && r1 == CKK;
+  const whole = doX && doW && i0 == 0 && i1 == n && r0 == 0 && r1 == CKK && c0 == 0 && c1 == Cin;
   if (doW) {
     for (let n0 = 0; n0 < n; n0 += chunk) {
       const nc = min(chunk, n - n0), NN = nc * HW;
       for (let i = 0; i < nc; i++) {
         im2colRows(dy + bytes((n0 + i) * imgOut), Cout, OH, OW, KH, KW, sh, sw, ph, pw, H, W, cols + bytes(i * HW), NN, r0, r1);
       }
-      transposeImages(x + bytes(n0 * Cin * HW), xcat, nc, Cin, HW, true, false);
-      gemm(false, true, Cin, r1 - r0, NN, 1, xcat, NN, cols, NN, accW || n0 > 0 ? 1 : 0, dw + bytes(r0), CKK, gw);
+      // channels [c0, c1) of the chunk's images side by side
+      for (let i = 0; i < nc; i++) {
+        for (let c = c0; c < c1; c++) memory.copy(xcat + bytes((c - c0) * NN + i * HW), x + bytes(((n0 + i) * Cin + c) * HW), bytes(HW));
+      }
+      gemm(false, true, c1 - c0, r1 - r0, NN, 1, xcat, NN, cols, NN, accW || n0 > 0 ? 1 : 0, dw + bytes(c0 * CKK + r0), CKK, gw);
       if (whole) {
         // one thread does all: the columns just unfolded serve dx too
         gemm(false, false, Cin, NN, CKK, 1, w, CKK, cols, NN, 0, xcat, NN, gw);

@@ -1,25 +1,28 @@
 // probegen's benchmarks: training-step rates of W1 and W2, GEMM throughput (W3), and memory.
 // Figures are medians of individually timed repetitions after warm-up; compare them within one
 // run, as ratios, since the machine is shared and noisy.
-import { getRuntime, kernels, Rng, Tensor } from "../engine/index.js";
+import { getRuntime, kernels, threadCount, Rng, Tensor } from "../engine/index.js";
 import { makeW1, makeW2, makeW4, trainer, type Workload } from "./workloads.js";
 import { wildParkBuildBench, type WildParkBuildFigures } from "./wild-park-build.js";
 import { fitBench, type FitFigures } from "./inr-fit.js";
-import { paperScaleBench, type PaperScaleFigures } from "./paper-scale.js";
+import { paperCnnBench, paperScaleBench, type PaperScaleFigures } from "./paper-scale.js";
 import { cnnBuildBench, type CnnBuildFigures } from "./cnn-build.js";
 import { predictBench, type PredictFigures } from "./predict.js";
 
-export const BENCH_WORKLOADS = ["w1", "w2", "w3", "w4", "fit", "predict", "cnn", "wild-park", "paper"] as const;
+export const BENCH_WORKLOADS = ["w1", "w2", "w3", "w4", "fit", "predict", "cnn", "wild-park", "paper", "paper-cnn"] as const;
 /** Run when --only is not given; "cnn" and "paper" take minutes and are run on request. */
 export const DEFAULT_BENCH_WORKLOADS = ["w1", "w2", "w3", "w4", "fit", "predict"] as const;
 
 export interface BenchOptions {
-  /** Which workloads: any of w1, w2, w3. */
+  /** Which workloads: any of BENCH_WORKLOADS. */
   only?: string[];
   /** Shorter runs (CI smoke test). */
   quick?: boolean;
   /** Progress lines go here (stderr by default); null silences them. */
   log?: ((line: string) => void) | null;
+  /** Epochs of the paper-scale runs (paper, paper-cnn) when fewer than the paper's; the time for
+   * the paper's epochs is then projected from it. */
+  paperEpochs?: number;
 }
 
 export interface StepFigures { stepsPerSec: number; msPerStep: number; steps: number; loss: number }
@@ -34,9 +37,13 @@ export interface BenchResult {
   cnn?: CnnBuildFigures;
   "wild-park"?: WildParkBuildFigures;
   paper?: PaperScaleFigures;
+  "paper-cnn"?: PaperScaleFigures;
   memory: { peakRssMiB: number; peakTensorMiB: number };
   kernels: string;
   node: string;
+  /** Kernel threads, and which build of the WASM kernels ran. */
+  threads: number;
+  simd: string;
 }
 
 function median(xs: number[]): number {
@@ -81,6 +88,8 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
     memory: { peakRssMiB: 0, peakTensorMiB: 0 },
     kernels: kernels().name,
     node: process.version,
+    threads: threadCount(),
+    simd: getRuntime().simd,
   };
   if (only.has("w3")) {
     log?.("W3: GEMM 256x256x256 and 32 x (64x32 . 32x32) ...");
@@ -134,10 +143,20 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
     result["wild-park"] = r;
     log?.(`wild-park: ${r.cohortNetworksPerSec.toFixed(3)} networks/s as one cohort (${r.cohortImagesPerSec.toFixed(0)} images/s), ${r.oneByOneNetworksPerSec.toFixed(3)} one at a time (${r.oneByOneImagesPerSec.toFixed(0)} images/s)`);
   }
+  const paperLine = (name: string, f: PaperScaleFigures) =>
+    `${name}: ${f.steps} steps in ${f.seconds.toFixed(1)} s (${f.stepsPerSec.toFixed(1)} steps/s, ${f.modelsPerSec.toFixed(0)} models/s), zoo loading and evaluations included` +
+    (f.epochs < f.paperEpochs ? `; ${f.paperEpochs} epochs projected: ${f.projectedSeconds.toFixed(0)} s` : "");
   if (only.has("paper")) {
-    log?.(quick ? "paper: a 2,000-network synthetic INR zoo, K=64, 1 epoch ..." : "paper: 55k/5k/10k synthetic INR zoo, K=64, 30 epochs (several minutes) ...");
-    result.paper = quick ? paperScaleBench({ train: 2000, val: 200, test: 200 }, 1) : paperScaleBench();
-    log?.(`paper: ${result.paper.steps} steps in ${result.paper.seconds.toFixed(1)} s (${result.paper.stepsPerSec.toFixed(0)} steps/s, ${result.paper.modelsPerSec.toFixed(0)} models/s), zoo loading and evaluations included`);
+    const epochs = quick ? 1 : opts.paperEpochs ?? 30;
+    log?.(quick ? "paper: a 2,000-network synthetic INR zoo, K=64, 1 epoch ..." : `paper: 55k/5k/10k synthetic INR zoo, K=64, ${epochs} epochs (minutes) ...`);
+    result.paper = quick ? paperScaleBench({ train: 2000, val: 200, test: 200 }, 1) : paperScaleBench(undefined, Math.min(epochs, 30));
+    log?.(paperLine("paper", result.paper));
+  }
+  if (only.has("paper-cnn")) {
+    const epochs = quick ? 1 : opts.paperEpochs ?? 150;
+    log?.(quick ? "paper-cnn: a 400-network synthetic Small-CNN zoo, K=64, 1 epoch ..." : `paper-cnn: 12k/3k/15k synthetic Small-CNN zoo, K=64, ${epochs} epochs (up to hours) ...`);
+    result["paper-cnn"] = quick ? paperCnnBench({ train: 400, val: 100, test: 100 }, 1) : paperCnnBench(undefined, Math.min(epochs, 150));
+    log?.(paperLine("paper-cnn", result["paper-cnn"]));
   }
   result.memory = {
     peakRssMiB: process.resourceUsage().maxRSS / 1024,

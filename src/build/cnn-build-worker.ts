@@ -2,6 +2,8 @@
 // and reports each finished network to the parent. It has its own kernels and tensor memory.
 import { parentPort, workerData } from "node:worker_threads";
 import { describeCnnBuild, trainCnnShards, type CnnZooOptions } from "./cnn-builder.js";
+import { setThreads } from "../engine/index.js";
 
-const { opts, shards } = workerData as { opts: CnnZooOptions; shards: number[] };
+const { opts, shards, kernelThreads } = workerData as { opts: CnnZooOptions; shards: number[]; kernelThreads: number };
+setThreads(kernelThreads);
 trainCnnShards(describeCnnBuild(opts), shards, (r) => parentPort!.postMessage(r));

@@ -60,3 +60,29 @@ export function requiredArg(name: string, value: string | undefined): string {
   if (value === undefined || value === "") throw new UsageError(`--${name} is required`);
   return value;
 }
+
+/** The --threads line every compute command's help shows. */
+export const THREADS_HELP = `  --threads N        kernel threads (default: every core, or PROBEGEN_THREADS); results are
+                     the same bytes for any N`;
+
+/**
+ * Takes `--threads N` (or `--threads=N`) out of a command's arguments, wherever it stands, and
+ * returns the count (undefined when absent) and the remaining arguments. Every command takes
+ * it, so it is read once, before the command parses its own options.
+ */
+export function takeThreadsOption(argv: readonly string[]): { threads: number | undefined; rest: string[] } {
+  const rest: string[] = [];
+  let threads: number | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--") { rest.push(...argv.slice(i)); break; }
+    let value: string | undefined;
+    if (a === "--threads") {
+      value = argv[++i];
+      if (value === undefined) throw new UsageError("--threads needs a value");
+    } else if (a.startsWith("--threads=")) value = a.slice("--threads=".length);
+    else { rest.push(a); continue; }
+    threads = intArg("threads", value, 1, 1, 1024);
+  }
+  return { threads, rest };
+}

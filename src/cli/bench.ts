@@ -1,10 +1,10 @@
 // probegen bench
 import { runBench, BENCH_WORKLOADS } from "../bench/run.js";
-import { UsageError, parseCommandArgs } from "./args.js";
+import { UsageError, intArg, parseCommandArgs, THREADS_HELP } from "./args.js";
 
-export const BENCH_USAGE = `Usage: probegen bench [--json] [--only w1,w2,w3,w4,fit,predict,cnn,wild-park,paper] [--quick]
+export const BENCH_USAGE = `Usage: probegen bench [--json] [--only w1,w2,w3,w4,fit,predict,cnn,wild-park,paper,paper-cnn] [--quick]
 
-Measures, on one thread:
+Measures, on the kernel threads of --threads (every core by default):
   W1     one training step of 32 SIREN INRs x 64 ProbeGen probes with the 6-layer head (steps/s)
   W2     one training step of 32 small CNNs x 64 image probes from the 5-layer generator (steps/s)
   W4     one training step of 32 CNN Wild Park networks of drawn architectures (one ragged
@@ -18,13 +18,19 @@ Measures, on one thread:
          a time, 512 images, one epoch (networks/s and images/s each; only with --only)
   paper  a paper-scale probing run: 55k training INRs (synthetic weights), K=64, 30 epochs,
          timed with zoo loading and evaluations (minutes; only with --only)
+  paper-cnn  the Small CNN Zoo at the paper's scale: 12k training networks (synthetic
+         weights), K=64, 150 epochs, val and test every 10 epochs (over an hour; only with
+         --only; --epochs N runs fewer and projects the time of 150)
 and the peak resident memory. Without --only: w1, w2, w3, w4, fit and predict.
 
 Options:
   --json         print the figures as one JSON object on stdout
   --only LIST    comma-separated subset of ${BENCH_WORKLOADS.join(",")}
   --quick        short runs (a smoke test, not a measurement)
-  -h, --help     show this help`;
+  --epochs N     paper, paper-cnn: train N epochs (at most the paper's) and project the
+                 time of the paper's epoch count from them
+  -h, --help     show this help
+${THREADS_HELP}`;
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs({
@@ -33,6 +39,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       json: { type: "boolean", default: false },
       only: { type: "string" },
       quick: { type: "boolean", default: false },
+      epochs: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -42,7 +49,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
   for (const o of only ?? []) {
     if (!(BENCH_WORKLOADS as readonly string[]).includes(o)) throw new UsageError(`--only: unknown workload "${o}" (expected ${BENCH_WORKLOADS.join(", ")})`);
   }
-  const r = await runBench({ only, quick: values.quick, log: values.json ? null : undefined });
+  const paperEpochs = values.epochs === undefined ? undefined : intArg("epochs", values.epochs, 1, 1);
+  const r = await runBench({ only, quick: values.quick, log: values.json ? null : undefined, paperEpochs });
   if (values.json) {
     console.log(JSON.stringify(r, null, 2));
     return 0;
@@ -56,13 +64,17 @@ export async function benchCommand(argv: string[]): Promise<number> {
     const p = r["wild-park"];
     rows.push(["Wild Park cohort networks/s", p.cohortNetworksPerSec.toFixed(3)], ["Wild Park one-by-one networks/s", p.oneByOneNetworksPerSec.toFixed(3)]);
   }
-  if (r.paper) rows.push(["paper-scale run seconds", r.paper.seconds.toFixed(1)], ["paper-scale steps/s", r.paper.stepsPerSec.toFixed(0)]);
+  for (const [name, f] of [["paper", r.paper], ["paper-cnn", r["paper-cnn"]]] as const) {
+    if (f === undefined) continue;
+    rows.push([`${name} run seconds (${f.epochs} epochs)`, f.seconds.toFixed(1)], [`${name} steps/s`, f.stepsPerSec.toFixed(1)]);
+    if (f.epochs < f.paperEpochs) rows.push([`${name} projected seconds (${f.paperEpochs} epochs)`, f.projectedSeconds.toFixed(0)]);
+  }
   if (r.fit) rows.push(["INR fit INRs/s", r.fit.inrsPerSec.toFixed(2)], ["INR fit mean PSNR dB", r.fit.meanPsnr.toFixed(2)], ["INR fit mean steps", r.fit.meanSteps.toFixed(0)]);
   if (r.predict) rows.push(["predict INRs/s", r.predict.inrsPerSec.toFixed(0)], ["predict small CNNs/s", r.predict.cnnsPerSec.toFixed(0)]);
   if (r.cnn) rows.push(["CNN zoo networks/s", r.cnn.networksPerSec.toFixed(2)], ["CNN zoo network-steps/s", r.cnn.networkStepsPerSec.toFixed(0)]);
   rows.push(["peak RSS MiB", r.memory.peakRssMiB.toFixed(0)], ["peak tensor MiB", r.memory.peakTensorMiB.toFixed(1)]);
   const w = Math.max(...rows.map(([k]) => k.length));
-  console.log(`\nprobegen bench (${r.kernels} kernels, 1 thread, node ${r.node})`);
+  console.log(`\nprobegen bench (${r.kernels} kernels, ${r.simd} SIMD, ${r.threads} thread${r.threads === 1 ? "" : "s"}, node ${r.node})`);
   for (const [k, v] of rows) console.log(`  ${k.padEnd(w)}  ${v}`);
   return 0;
 }

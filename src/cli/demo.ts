@@ -13,7 +13,7 @@ import { DEFAULT_INR_RECIPE } from "../build/inr-fit.js";
 import { buildCnnZoo } from "../build/cnn-builder.js";
 import { DEFAULT_CNN_RECIPE } from "../build/cnn-recipe.js";
 import { buildWildParkZoo } from "../build/wild-park-builder.js";
-import { choiceArg, intArg, parseCommandArgs } from "./args.js";
+import { choiceArg, intArg, parseCommandArgs, THREADS_HELP } from "./args.js";
 import type { RepresentationMethod } from "../probes/source.js";
 
 export const DEMO_USAGE = `Usage: probegen demo [--task inr|cnn|wild-park] [--count N] [--probes K] [--epochs N] [--cache DIR] [--json]
@@ -45,7 +45,8 @@ Options:
   --workers N     threads building the zoo (one per core, at most 4)
   --cache DIR     where the zoo and runs go ($XDG_CACHE_HOME/probegen or ~/.cache/probegen)
   --json          print the comparison as JSON on stdout
-  -h, --help      show this help`;
+  -h, --help      show this help
+${THREADS_HELP}`;
 
 export function defaultCacheDir(): string {
   return join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "probegen");

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The probegen command line.
 import { PROBEGEN_VERSION } from "../version.js";
-import { UsageError } from "./args.js";
+import { UsageError, takeThreadsOption } from "./args.js";
+import { setThreads } from "../engine/index.js";
 import { benchCommand } from "./bench.js";
 import { zooCommand } from "./zoo.js";
 import { evalCommand, trainCommand } from "./train.js";
@@ -32,6 +33,8 @@ Commands:
 Options:
   -h, --help     show help (also: probegen <command> --help)
   -v, --version  print the version
+  --threads N    threads the kernels use, after any command (default: every core, or
+                 PROBEGEN_THREADS); results are the same bytes for any N
 
 Run \`probegen <command> --help\` for a command's options.`;
 
@@ -60,7 +63,9 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    return await run(rest);
+    const { threads, rest: args } = takeThreadsOption(rest);
+    if (threads !== undefined) setThreads(threads);
+    return await run(args);
   } catch (e) {
     const err = e as Error & { code?: string };
     if (err instanceof UsageError || err.code?.startsWith("ERR_PARSE_ARGS")) {

@@ -7,7 +7,7 @@ import { InputCollector } from "../predict/inputs.js";
 import { predictNetworks, predictResponses, type PredictionReport } from "../predict/predict.js";
 import { exportProbes } from "../predict/probes-export.js";
 import { TrainedRun } from "../predict/run-model.js";
-import { UsageError, choiceArg, intArg, parseCommandArgs, requiredArg } from "./args.js";
+import { UsageError, choiceArg, intArg, parseCommandArgs, requiredArg, THREADS_HELP } from "./args.js";
 
 export const PREDICT_USAGE = `Usage: probegen predict RUN NETWORK... [options]
        probegen predict RUN --responses FILE.npy [options]
@@ -36,7 +36,8 @@ Options:
   --json              the predictions as JSON on stdout
   --csv               the predictions as CSV on stdout
   --out FILE          also write the JSON report to FILE
-  -h, --help          show this help`;
+  -h, --help          show this help
+${THREADS_HELP}`;
 
 export const PROBES_USAGE = `Usage: probegen probes export RUN --out DIR [--checkpoint best|last] [--json]
 
@@ -44,7 +45,8 @@ Writes a run's K probes to DIR for use outside probegen: probes.npy and probes.s
 (float32 [K, ...one probe's shape]) and probes.json (their shape, value range and input space,
 and the layout in which a model's answers must come back: float32 [N, K, outputs], for
 \`probegen predict RUN --responses FILE.npy\`). DIR must be new, empty, or an earlier export of
-the same run.`;
+the same run.
+${THREADS_HELP}`;
 
 function printTable(r: PredictionReport): void {
   const rows = r.predictions.map((p) => r.task === "classification"

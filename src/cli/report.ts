@@ -1,6 +1,6 @@
 // probegen report: a run as one self-contained HTML page.
 import { writeRunReport } from "../report/run-report.js";
-import { UsageError, choiceArg, intArg, parseCommandArgs } from "./args.js";
+import { UsageError, choiceArg, intArg, parseCommandArgs, THREADS_HELP } from "./args.js";
 
 export const REPORT_USAGE = `Usage: probegen report RUN [--out FILE.html] [--checkpoint best|last] [--renders N] [--json]
 
@@ -16,7 +16,8 @@ Options:
   --checkpoint NAME  best (default when the run has one) or last
   --renders N        test INRs drawn under coordinate probes (4)
   --json             print what was written as JSON
-  -h, --help         show this help`;
+  -h, --help         show this help
+${THREADS_HELP}`;
 
 export async function reportCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs({

@@ -10,7 +10,7 @@ import { ProbingModel } from "../train/probing-model.js";
 import { readRunFile, runArchitecture, train } from "../train/trainer.js";
 import { ZooData } from "../train/zoo-data.js";
 import { SPLIT_NAMES, Zoo } from "../zoo/format.js";
-import { UsageError, choiceArg, intArg, numArg, requiredArg, parseCommandArgs } from "./args.js";
+import { UsageError, choiceArg, intArg, numArg, requiredArg, parseCommandArgs, THREADS_HELP } from "./args.js";
 
 const d = DEFAULT_TRAIN_CONFIG;
 
@@ -49,13 +49,15 @@ Options:
                                such a zoo is refused, naming a network and its shard)
   --resume                     continue RUN from its last checkpoint
   --json                       print the result as JSON on stdout
-  -h, --help                   show this help`;
+  -h, --help                   show this help
+${THREADS_HELP}`;
 
 export const EVAL_USAGE = `Usage: probegen eval RUN [--zoo DIR] [--split test|val|train] [--checkpoint best|last] [--json]
 
 Evaluates a trained run (its best checkpoint by default) on a split of its zoo, or of another
 zoo of the same network family and architecture: accuracy, per-class accuracy and the
-confusion matrix.`;
+confusion matrix.
+${THREADS_HELP}`;
 
 function list(name: string, v: string | undefined, def: number[]): number[] {
   return v === undefined ? def : v.split(",").map((x) => intArg(name, x.trim(), 0, 1));

@@ -9,7 +9,7 @@ import type { ExportReport } from "../zoo/interop/export-folder.js";
 import type { ImportReport } from "../zoo/interop/import-build.js";
 import { exportSmallCnnZoo, importSmallCnnZoo } from "../zoo/interop/small-cnn-zoo.js";
 import { exportWildPark, importWildPark } from "../zoo/interop/wild-park.js";
-import { UsageError, choiceArg, intArg, numArg, requiredArg, parseCommandArgs } from "./args.js";
+import { UsageError, choiceArg, intArg, numArg, requiredArg, parseCommandArgs, THREADS_HELP } from "./args.js";
 
 const IMPORT_COMMON = `  --out DIR          the zoo to write (required); rerun the same command to resume
   --shard-size N     networks per shard file (1000)
@@ -43,7 +43,8 @@ Options:
   --w0 X             the SIRENs' sine frequency (30, as DWSNets)
   --skip-nonfinite   leave out INRs with NaN or infinite weights (every file is read once more
                      first); without it such an INR stops the import, naming its file
-${IMPORT_COMMON}`;
+${IMPORT_COMMON}
+${THREADS_HELP}`;
 
 const SMALL_CNN_USAGE = `Usage: probegen zoo import small-cnn-zoo DIR --out DIR [options]
 
@@ -66,7 +67,8 @@ Options:
   --stride N                 convolution stride (2)
   --input-size N             side of the square input images (32)
   --target COLUMN            the metrics column to predict (test_accuracy)
-${IMPORT_COMMON}`;
+${IMPORT_COMMON}
+${THREADS_HELP}`;
 
 const WILD_PARK_USAGE = `Usage: probegen zoo import wild-park SPLITS_JSON --out DIR [options]
 
@@ -84,7 +86,8 @@ Options:
   --input-size N     side of the square input images (32, CIFAR-10)
   --skip-nonfinite   leave out checkpoints with NaN or infinite weights (every file is read
                      once more first); without it such a checkpoint stops the import
-${IMPORT_COMMON}`;
+${IMPORT_COMMON}
+${THREADS_HELP}`;
 
 export const EXPORT_USAGE = `Usage: probegen zoo export DIR --format dwsnets|small-cnn-zoo|wild-park|safetensors --out OUT [options]
 
@@ -107,7 +110,8 @@ Options:
   --layout mnist|fmnist  dwsnets only: labels in folder names (mnist) or in each file (fmnist);
                          default by the zoo's image set
   --json                 print the report as JSON on stdout
-  -h, --help             show this help`;
+  -h, --help             show this help
+${THREADS_HELP}`;
 
 const COMMON_OPTIONS = {
   out: { type: "string" }, "shard-size": { type: "string" }, workers: { type: "string" },

@@ -11,7 +11,7 @@ import { DEFAULT_CNN_RECIPE } from "../build/cnn-recipe.js";
 import { DEFAULT_WILD_PARK_RECIPE, buildWildParkZoo } from "../build/wild-park-builder.js";
 import { DEFAULT_INR_RECIPE } from "../build/inr-fit.js";
 import { summarizeZoo } from "../zoo/summary.js";
-import { UsageError, choiceArg, intArg, numArg, requiredArg, parseCommandArgs } from "./args.js";
+import { UsageError, choiceArg, intArg, numArg, requiredArg, parseCommandArgs, THREADS_HELP } from "./args.js";
 import { exportCommand, importCommand } from "./zoo-interop.js";
 
 export const ZOO_USAGE = `Usage: probegen zoo <build|import|export|info|render> [options]
@@ -51,7 +51,8 @@ Options:
                      so use one per core and more shards than workers
   --data DIR         folder with the image set's IDX files (default: its installed package)
   --json             print the build report as JSON on stdout
-  -h, --help         show this help`;
+  -h, --help         show this help
+${THREADS_HELP}`;
 
 /** The options the builders of trained networks (CNN, Wild Park) share, as help lines. */
 function trainedNetworkOptions(batch: number, shardSize: number): string {
@@ -85,7 +86,8 @@ Options:
   --train-eval-images N  own training images the train accuracy is measured on, at most (${d.trainEvalImages})
   --epochs LO,HI         epochs are drawn uniformly from LO..HI (${d.epochsRange.join(",")})
   --lr LO,HI             learning-rate range, log-uniform (${d.lrRange.join(",")})
-${trainedNetworkOptions(32, 250)}`;
+${trainedNetworkOptions(32, 250)}
+${THREADS_HELP}`;
 
 const w = DEFAULT_WILD_PARK_RECIPE;
 const BUILD_WILD_PARK_USAGE = `Usage: probegen zoo build wild-park --dataset mnist|fmnist --count N --out DIR [options]
@@ -112,7 +114,8 @@ Options:
   --batch-size N         images per optimiser step (${w.batchSize})
   --lr X                 AdamW learning rate (${w.lr})
   --weight-decay X       AdamW weight decay (${w.weightDecay})
-${trainedNetworkOptions(8, 32)}`;
+${trainedNetworkOptions(8, 32)}
+${THREADS_HELP}`;
 
 /** Options every `zoo build` kind takes. */
 const BUILD_OPTIONS = {

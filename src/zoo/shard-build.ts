@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
+import { threadCount } from "../engine/index.js";
 import { removeStaleTemporaries, writeFileAtomic } from "../io/atomic.js";
 import { makeDirectory } from "../io/dirs.js";
 import { FolderLock, LOCK_FILE } from "../io/folder-lock.js";
@@ -205,7 +206,9 @@ export async function runShardWorkers<R>(script: URL, workerData: Record<string,
   const threads: Worker[] = [];
   try {
     await Promise.all(loads.map(({ shards }) => new Promise<void>((resolve, reject) => {
-      const w = new Worker(script, { workerData: { ...workerData, shards } });
+      // the cores are shared between the workers' kernels
+      const kernelThreads = Math.max(1, Math.floor(threadCount() / loads.length));
+      const w = new Worker(script, { workerData: { ...workerData, shards, kernelThreads } });
       threads.push(w);
       w.on("message", (r: R) => { messages++; onMessage(r); });
       w.on("error", reject);

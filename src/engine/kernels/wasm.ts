@@ -235,13 +235,20 @@ export function createWasmKernels(): Kernels {
     convTranspose2dBackward(s, x, w, dy, dx, accX, dw, accW) {
       const parts = partsFor(convTMacs(s), MIN_MACS_PER_PART);
       const CKK = s.Cout * s.KH * s.KW;
-      // dx by images and dw by columns: each thread one range of each
-      const xr = splitRange(s.n, 4, parts), wr = splitRange(CKK, 8, parts);
+      // dx by images; dw by its columns, or by its rows where it has few columns (an image's
+      // last layer): each thread one range of each
+      const xr = splitRange(s.n, 4, parts);
+      const byCols = CKK >= 16 * parts;
+      const wr = byCols ? splitRange(CKK, 8, parts) : splitRange(s.Cin, 4, parts);
       const count = Math.max(xr.length, wr.length);
       const wk = work(convTWork(s.n, s.Cin, s.H, s.W, s.Cout, s.KH, s.KW) as number, count);
       const head = [...convT(s), p(x), p(w), p(dy), dx === null ? 0 : p(dx), b(accX), dw === null ? 0 : p(dw), b(accW)];
-      run("convTranspose2dBackward", Array.from({ length: count }, (_, t) =>
-        [...head, wk.base + t * wk.stride, ...(xr[t] ?? [0, 0]), ...(wr[t] ?? [0, 0])]));
+      run("convTranspose2dBackward", Array.from({ length: count }, (_, t) => {
+        const r = wr[t];
+        const dwRange = r === undefined ? [0, 0, 0, 0] : byCols ? [r[0], r[1], 0, s.Cin] : [0, CKK, r[0], r[1]];
+        return [...head, wk.base + t * wk.stride, ...(xr[t] ?? [0, 0]), ...dwRange];
+      }));
     },
+
   };
 }

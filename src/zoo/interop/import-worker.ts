@@ -3,6 +3,8 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { importShards, type ImportPlan } from "./import-build.js";
 import { SHARD_IMPORTERS } from "./import-kinds.js";
+import { setThreads } from "../../engine/index.js";
 
-const { plan, shards } = workerData as { plan: ImportPlan; shards: number[] };
+const { plan, shards, kernelThreads } = workerData as { plan: ImportPlan; shards: number[]; kernelThreads: number };
+setThreads(kernelThreads);
 importShards(plan, shards, SHARD_IMPORTERS[plan.kind], () => parentPort!.postMessage(null));
