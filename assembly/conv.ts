@@ -40,34 +40,47 @@ export function im2colRows(
   for (let r = r0; r < r1; r++) {
     const c = r / (KH * KW), i = (r / KW) % KH, j = r % KW;
     const xc = x + bytes(c * H * W);
-    let dst = cols + bytes((r - r0) * ld);
-    for (let oh = 0; oh < OH; oh++) {
-      const ih = oh * sh - ph + i;
-      if (ih < 0 || ih >= H) {
-        zeros(dst, OW);
-      } else {
-        const row = xc + bytes(ih * W);
-        let ow = 0;
-        if (sw <= 2) {
-          // Whole vectors, lanes outside [0, W) masked to zero. The loads may touch a few
-          // floats before or after the row; they are never stored (the heap keeps slack).
-          const lanes = i32x4.mul(i32x4(0, 1, 2, 3), i32x4.splat(sw));
-          const width = i32x4.splat(W), zero = i32x4.splat(0);
-          for (; ow + 4 <= OW; ow += 4) {
-            const iw0 = ow * sw - pw + j;
-            const iw = i32x4.add(lanes, i32x4.splat(iw0));
-            const inside = v128.and(i32x4.ge_s(iw, zero), i32x4.lt_s(iw, width));
-            const src = row + <usize>(<isize>iw0 << 2);
-            const v = sw == 1 ? v128.load(src) : v128.shuffle<f32>(v128.load(src), v128.load(src, 16), 0, 2, 4, 6);
-            v128.store(dst + bytes(ow), v128.and(v, inside));
-          }
-        }
-        for (; ow < OW; ow++) {
-          const iw = ow * sw - pw + j;
-          store<f32>(dst + bytes(ow), iw >= 0 && iw < W ? load<f32>(row + bytes(iw)) : 0);
+    const dst = cols + bytes((r - r0) * ld);
+    // output rows whose input row oh * sh - ph + i lies inside [0, H); the others are zero
+    const ohLo = min(OH, ph - i > 0 ? (ph - i + sh - 1) / sh : 0);
+    const lim = H - 1 + ph - i;
+    const ohHi = max(ohLo, lim < 0 ? 0 : min(OH, lim / sh + 1));
+    if (ohLo > 0) zeros(dst, ohLo * OW);
+    if (ohHi < OH) zeros(dst + bytes(ohHi * OW), (OH - ohHi) * OW);
+    // Column blocks outside, output rows inside: a block's border mask and source offset are
+    // the same on every row, so they are worked out once.
+    const rowStep = bytes(sh * W);
+    const src0 = xc + bytes((ohLo * sh - ph + i) * W);
+    let ow = 0;
+    if (sw <= 2) {
+      // Whole vectors, lanes outside [0, W) masked to zero. The loads may touch a few floats
+      // before or after the row; they are never stored (the heap keeps slack).
+      const lanes = i32x4.mul(i32x4(0, 1, 2, 3), i32x4.splat(sw));
+      const width = i32x4.splat(W), zero = i32x4.splat(0);
+      for (; ow + 4 <= OW; ow += 4) {
+        const iw0 = ow * sw - pw + j;
+        const iw = i32x4.add(lanes, i32x4.splat(iw0));
+        const inside = v128.and(i32x4.ge_s(iw, zero), i32x4.lt_s(iw, width));
+        let src = src0 + <usize>(<isize>iw0 << 2);
+        let d = dst + bytes(ohLo * OW + ow);
+        for (let oh = ohLo; oh < ohHi; oh++) {
+          const v = sw == 1 ? v128.load(src) : v128.shuffle<f32>(v128.load(src), v128.load(src, 16), 0, 2, 4, 6);
+          v128.store(d, v128.and(v, inside));
+          src += rowStep;
+          d += bytes(OW);
         }
       }
-      dst += bytes(OW);
+    }
+    for (; ow < OW; ow++) {
+      const iw = ow * sw - pw + j;
+      const inside = iw >= 0 && iw < W;
+      let src = src0 + <usize>(<isize>iw << 2);
+      let d = dst + bytes(ohLo * OW + ow);
+      for (let oh = ohLo; oh < ohHi; oh++) {
+        store<f32>(d, inside ? load<f32>(src) : 0);
+        src += rowStep;
+        d += bytes(OW);
+      }
     }
   }
 }
@@ -87,46 +100,21 @@ export function col2imLd(
   for (let c = 0; c < C; c++) {
     const xc = x + bytes(c * H * W);
     for (let i = 0; i < KH; i++) {
+      // output rows whose input row lies inside [0, H): they alone add anything
+      const ohLo = min(OH, ph - i > 0 ? (ph - i + sh - 1) / sh : 0);
+      const lim = H - 1 + ph - i;
+      const ohHi = max(ohLo, lim < 0 ? 0 : min(OH, lim / sh + 1));
+      if (ohHi <= ohLo) continue;
+      const dst0 = xc + bytes((ohLo * sh - ph + i) * W);
+      // kernel column j's row of cols, from output row ohLo
+      const src0 = cols + bytes((c * KH + i) * KW * ld + ohLo * OW);
       let j = 0;
       if (sw == 2) {
         // Kernel columns j and j+1 land on alternate pixels of the same row: interleaved, they
         // fill whole vectors. Every pixel still gets its contributions in (i, j) order.
-        for (; j + 1 < KW; j += 2) {
-          col2imPair(cols + bytes(((c * KH + i) * KW + j) * ld), ld, xc, H, W, sh, ph, pw, i, j, OH, OW);
-        }
+        for (; j + 1 < KW; j += 2) col2imPair(src0 + bytes(j * ld), src0 + bytes((j + 1) * ld), dst0, sh * W, ohHi - ohLo, W, pw, j, OW);
       }
-      for (; j < KW; j++) {
-        let src = cols + bytes(((c * KH + i) * KW + j) * ld);
-        const owLo = owFirst(pw, j, sw), owHi = max(owLo, owEnd(W, pw, j, sw, OW));
-        for (let oh = 0; oh < OH; oh++) {
-          const ih = oh * sh - ph + i;
-          if (ih >= 0 && ih < H) {
-            const row = xc + bytes(ih * W);
-            let ow = owLo;
-            if (sw == 1) {
-              for (; ow + 4 <= owHi; ow += 4) {
-                const d = row + bytes(ow - pw + j);
-                v128.store(d, f32x4.add(v128.load(d), v128.load(src + bytes(ow))));
-              }
-            } else if (sw == 2) {
-              // a lone kernel column: interleaved with zeros into the even lanes; the 8-float
-              // window stays inside the row
-              const z = f32x4.splat(0);
-              for (; ow + 4 <= owHi && 2 * ow - pw + j + 8 <= W; ow += 4) {
-                const d = row + bytes(2 * ow - pw + j);
-                const v = v128.load(src + bytes(ow));
-                v128.store(d, f32x4.add(v128.load(d), v128.shuffle<f32>(v, z, 0, 4, 1, 5)));
-                v128.store(d, f32x4.add(v128.load(d, 16), v128.shuffle<f32>(v, z, 2, 6, 3, 7)), 16);
-              }
-            }
-            for (; ow < owHi; ow++) {
-              const d = row + bytes(ow * sw - pw + j);
-              store<f32>(d, load<f32>(d) + load<f32>(src + bytes(ow)));
-            }
-          }
-          src += bytes(OW);
-        }
-      }
+      for (; j < KW; j++) col2imColumn(src0 + bytes(j * ld), dst0, sh * W, ohHi - ohLo, W, sw, pw, j, OW);
     }
   }
 }
@@ -138,36 +126,75 @@ export function col2imLd(
   return lim < 0 ? 0 : min(OW, lim / sw + 1);
 }
 
-// col2im of kernel columns j and j+1 (rows src and src + ld of cols) at stride 2.
-function col2imPair(src: usize, ld: i32, xc: usize, H: i32, W: i32, sh: i32, ph: i32, pw: i32, i: i32, j: i32, OH: i32, OW: i32): void {
+// Adds one kernel column's row of cols (rows output rows, OW values each) into the image rows
+// starting at dst0, rowStep floats apart. Column blocks outside, rows inside: a block's bounds
+// are worked out once.
+function col2imColumn(src: usize, dst0: usize, rowStep: i32, rows: i32, W: i32, sw: i32, pw: i32, j: i32, OW: i32): void {
+  const lo = owFirst(pw, j, sw), hi = max(lo, owEnd(W, pw, j, sw, OW));
+  const step = bytes(rowStep), srcStep = bytes(OW);
+  let ow = lo;
+  if (sw == 1) {
+    for (; ow + 4 <= hi; ow += 4) {
+      let d = dst0 + bytes(ow - pw + j), s = src + bytes(ow);
+      for (let r = 0; r < rows; r++) {
+        v128.store(d, f32x4.add(v128.load(d), v128.load(s)));
+        d += step; s += srcStep;
+      }
+    }
+  } else if (sw == 2) {
+    // a lone kernel column: interleaved with zeros into the even lanes; the 8-float window
+    // stays inside the row
+    const z = f32x4.splat(0);
+    for (; ow + 4 <= hi && 2 * ow - pw + j + 8 <= W; ow += 4) {
+      let d = dst0 + bytes(2 * ow - pw + j), s = src + bytes(ow);
+      for (let r = 0; r < rows; r++) {
+        const v = v128.load(s);
+        v128.store(d, f32x4.add(v128.load(d), v128.shuffle<f32>(v, z, 0, 4, 1, 5)));
+        v128.store(d, f32x4.add(v128.load(d, 16), v128.shuffle<f32>(v, z, 2, 6, 3, 7)), 16);
+        d += step; s += srcStep;
+      }
+    }
+  }
+  for (; ow < hi; ow++) {
+    let d = dst0 + bytes(ow * sw - pw + j), s = src + bytes(ow);
+    for (let r = 0; r < rows; r++) {
+      store<f32>(d, load<f32>(d) + load<f32>(s));
+      d += step; s += srcStep;
+    }
+  }
+}
+
+// col2im of kernel columns j and j+1 (rows a and b of cols) at stride 2.
+function col2imPair(a: usize, b: usize, dst0: usize, rowStep: i32, rows: i32, W: i32, pw: i32, j: i32, OW: i32): void {
   const lo0 = owFirst(pw, j, 2), hi0 = max(lo0, owEnd(W, pw, j, 2, OW));
   const lo1 = owFirst(pw, j + 1, 2), hi1 = max(lo1, owEnd(W, pw, j + 1, 2, OW));
   const lo = max(lo0, lo1);
   const hi = max(lo, min(hi0, hi1));
-  const s1 = src + bytes(ld);
-  for (let oh = 0; oh < OH; oh++) {
-    const ih = oh * sh - ph + i;
-    const rowOff = bytes(oh * OW);
-    if (ih >= 0 && ih < H) {
-      const row = xc + bytes(ih * W);
-      const a = src + rowOff, b = s1 + rowOff;
-      for (let ow = lo0; ow < lo; ow++) { const d = row + bytes(2 * ow - pw + j); store<f32>(d, load<f32>(d) + load<f32>(a + bytes(ow))); }
-      for (let ow = lo1; ow < lo; ow++) { const d = row + bytes(2 * ow - pw + j + 1); store<f32>(d, load<f32>(d) + load<f32>(b + bytes(ow))); }
-      let ow = lo;
-      // pixels 2ow - pw + j .. + 8 stay inside the row
-      for (; ow + 4 <= hi && 2 * ow - pw + j + 8 <= W; ow += 4) {
-        const d = row + bytes(2 * ow - pw + j);
-        const va = v128.load(a + bytes(ow)), vb = v128.load(b + bytes(ow));
-        v128.store(d, f32x4.add(v128.load(d), v128.shuffle<f32>(va, vb, 0, 4, 1, 5)));
-        v128.store(d, f32x4.add(v128.load(d, 16), v128.shuffle<f32>(va, vb, 2, 6, 3, 7)), 16);
-      }
-      for (; ow < hi; ow++) {
-        const d = row + bytes(2 * ow - pw + j);
-        store<f32>(d, load<f32>(d) + load<f32>(a + bytes(ow)));
-        store<f32>(d, load<f32>(d, 4) + load<f32>(b + bytes(ow)), 4);
-      }
-      for (let o = hi; o < hi0; o++) { const d = row + bytes(2 * o - pw + j); store<f32>(d, load<f32>(d) + load<f32>(a + bytes(o))); }
-      for (let o = hi; o < hi1; o++) { const d = row + bytes(2 * o - pw + j + 1); store<f32>(d, load<f32>(d) + load<f32>(b + bytes(o))); }
+  const step = bytes(rowStep), srcStep = bytes(OW);
+  col2imScalars(a, dst0, step, srcStep, rows, lo0, lo, 2 * lo0 - pw + j);
+  col2imScalars(b, dst0, step, srcStep, rows, lo1, lo, 2 * lo1 - pw + j + 1);
+  let ow = lo;
+  // pixels 2ow - pw + j .. + 8 stay inside the row
+  for (; ow + 4 <= hi && 2 * ow - pw + j + 8 <= W; ow += 4) {
+    let d = dst0 + bytes(2 * ow - pw + j), sa = a + bytes(ow), sb = b + bytes(ow);
+    for (let r = 0; r < rows; r++) {
+      const va = v128.load(sa), vb = v128.load(sb);
+      v128.store(d, f32x4.add(v128.load(d), v128.shuffle<f32>(va, vb, 0, 4, 1, 5)));
+      v128.store(d, f32x4.add(v128.load(d, 16), v128.shuffle<f32>(va, vb, 2, 6, 3, 7)), 16);
+      d += step; sa += srcStep; sb += srcStep;
+    }
+  }
+  col2imScalars(a, dst0, step, srcStep, rows, ow, hi0, 2 * ow - pw + j);
+  col2imScalars(b, dst0, step, srcStep, rows, ow, hi1, 2 * ow - pw + j + 1);
+}
+
+// Output columns [from, to) of one kernel column at stride 2, pixel p0 for column `from`.
+@inline function col2imScalars(src: usize, dst0: usize, step: usize, srcStep: usize, rows: i32, from: i32, to: i32, p0: i32): void {
+  for (let ow = from; ow < to; ow++) {
+    let d = dst0 + bytes(p0 + 2 * (ow - from)), s = src + bytes(ow);
+    for (let r = 0; r < rows; r++) {
+      store<f32>(d, load<f32>(d) + load<f32>(s));
+      d += step; s += srcStep;
     }
   }
 }
