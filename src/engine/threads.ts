@@ -14,8 +14,10 @@ import { availableParallelism } from "node:os";
 /** Arguments one thread's part of a call may take. */
 export const MAX_KERNEL_ARGS = 32;
 const SLOT = MAX_KERNEL_ARGS + 2; // [function index, argument count, arguments...]
-// ctrl: [generation, parts done, failed thread + 1, stop]
-const GEN = 0, DONE = 1, FAILED = 2, STOP = 3;
+// ctrl: [generation, parts done, failed thread + 1, stop, workers started]
+const GEN = 0, DONE = 1, FAILED = 2, STOP = 3, READY = 4;
+/** How long a call waits for workers that have not started before it gives up. */
+const START_TIMEOUT_MS = 60_000;
 /** Spin iterations before a waiting thread sleeps (tens of microseconds). */
 const SPINS = 20000;
 
@@ -44,7 +46,7 @@ export class KernelPool {
 
   constructor(threads: number, module: WebAssembly.Module, memory: WebAssembly.Memory, exports: Record<string, unknown>, names: readonly string[]) {
     this.threads = threads;
-    const ctrl = new SharedArrayBuffer(4 * 4);
+    const ctrl = new SharedArrayBuffer(4 * 5);
     const args = new SharedArrayBuffer(8 * SLOT * threads);
     this.ctrl = new Int32Array(ctrl);
     this.args = new Float64Array(args);
@@ -55,7 +57,8 @@ export class KernelPool {
     const url = new URL("./kernel-worker.js", import.meta.url);
     for (let t = 1; t < threads; t++) {
       const data: KernelWorkerData = { module, memory, ctrl, args, names: [...names], thread: t };
-      const w = new Worker(url, { workerData: data });
+      // execArgv: [] so that the worker runs its module, not the parent's -e script or flags
+      const w = new Worker(url, { workerData: data, execArgv: [] });
       // The pool never keeps the process alive, and a worker that dies is reported at the next call.
       w.unref();
       w.on("error", () => Atomics.store(this.ctrl, FAILED, t + 1));
@@ -100,14 +103,22 @@ export class KernelPool {
   private waitForWorkers(name: string): void {
     const others = this.threads - 1;
     let spins = 0;
+    let since = 0;
     for (;;) {
       const done = Atomics.load(this.ctrl, DONE);
       if (done >= others) break;
       const failed = Atomics.load(this.ctrl, FAILED);
       if (failed !== 0) break;
       if (++spins > SPINS) {
-        // sleeps at most a millisecond at a time so that a worker that died is noticed
+        // Sleeps a millisecond at a time. The event loop is blocked here, so a worker that
+        // never started cannot report it: a call gives up on workers missing for a minute.
         Atomics.wait(this.ctrl, DONE, done, 1);
+        if (Atomics.load(this.ctrl, READY) < others) {
+          if (since === 0) since = performance.now();
+          else if (performance.now() - since > START_TIMEOUT_MS) {
+            throw new Error(`probegen: kernel threads did not start within ${START_TIMEOUT_MS / 1000} s; run with --threads 1 (PROBEGEN_THREADS=1)`);
+          }
+        }
       }
     }
     const failed = Atomics.load(this.ctrl, FAILED);
@@ -131,6 +142,7 @@ export function serveKernelCalls(data: KernelWorkerData, exports: Record<string,
   const args = new Float64Array(data.args);
   const fns = data.names.map((n) => exports[n] as KernelFn);
   const at = data.thread * SLOT;
+  Atomics.add(ctrl, READY, 1);
   // Each pool has its own control block starting at generation 0, and no call completes
   // without this worker: a call made before it started is still its to serve.
   let seen = 0;

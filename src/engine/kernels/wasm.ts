@@ -19,8 +19,9 @@ const MIN_FLOATS_PER_PART = 1 << 15;
 
 /**
  * [lo, hi) ranges covering [0, n) in at most `parts` pieces whose bounds are multiples of
- * `unit`. A last piece of a single element is merged into the one before (a GEMM dimension
- * of 1 takes a different path, and results must not depend on the split).
+ * `unit`. With units of several elements (GEMM tiles), a last piece of a single element is
+ * merged into the one before: a GEMM dimension of 1 takes a path of its own, and results must
+ * not depend on the split.
  */
 export function splitRange(n: number, unit: number, parts: number): [number, number][] {
   const units = Math.ceil(n / unit);
@@ -31,7 +32,7 @@ export function splitRange(n: number, unit: number, parts: number): [number, num
     const hi = Math.min(n, Math.floor((units * (t + 1)) / p) * unit);
     if (hi > lo) out.push([lo, hi]);
   }
-  if (out.length > 1 && out[out.length - 1][1] - out[out.length - 1][0] < 2) {
+  if (unit > 1 && out.length > 1 && out[out.length - 1][1] - out[out.length - 1][0] < 2) {
     const last = out.pop()!;
     out[out.length - 1][1] = last[1];
   }

@@ -1,0 +1,59 @@
+// Both builds of the WASM kernels: the baseline SIMD one and the relaxed-SIMD one (fused
+// multiply-add), each chosen with PROBEGEN_SIMD in a child process, against the reference
+// kernels computed here.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { Rng, Tensor, kernels, withBackend } from "../src/engine/index.js";
+import { assertClose } from "./helpers.js";
+
+const engine = fileURLToPath(new URL("../src/engine/index.js", import.meta.url));
+const [M, N, K] = [37, 45, 300];
+
+// A GEMM and a zoo convolution on seeded inputs, run by the chosen build on 2 threads.
+const CHILD = `
+import { Rng, Tensor, kernels, getRuntime, setThreads } from ${JSON.stringify(engine)};
+setThreads(2);
+const rng = new Rng(5, "simd");
+const t = (n) => { const x = Tensor.empty([n]); rng.fillNormal(x.data); return x.data; };
+const [M, N, K] = [${M}, ${N}, ${K}];
+const a = t(M * K), b = t(K * N), c = t(M * N);
+kernels().gemm(false, false, M, N, K, 1, a, K, b, N, 0, c, N);
+const s = { nNet: 3, nImg: 4, xShared: false, C: 3, H: 9, W: 9, O: 5, KH: 3, KW: 3, strideH: 2, strideW: 2, padH: 1, padW: 1, OH: 5, OW: 5 };
+const x = t(3 * 4 * 3 * 81), w = t(3 * 5 * 27), y = t(3 * 4 * 5 * 25);
+kernels().conv2dForward(s, x, w, y, null, false);
+console.log(JSON.stringify({ simd: getRuntime().simd, gemm: Array.from(c), conv: Array.from(y) }));
+`;
+
+function child(simd: string): { simd: string; gemm: number[]; conv: number[] } {
+  const out = execFileSync(process.execPath, ["--input-type=module", "-e", CHILD], { env: { ...process.env, PROBEGEN_SIMD: simd }, encoding: "utf8" });
+  return JSON.parse(out) as { simd: string; gemm: number[]; conv: number[] };
+}
+
+test("the baseline and the relaxed-SIMD builds both match the reference kernels", () => {
+  const rng = new Rng(5, "simd");
+  const t = (n: number) => { const x = Tensor.empty([n]); rng.fillNormal(x.data); return x.data; };
+  const a = t(M * K), b = t(K * N), c = t(M * N);
+  const s = { nNet: 3, nImg: 4, xShared: false, C: 3, H: 9, W: 9, O: 5, KH: 3, KW: 3, strideH: 2, strideW: 2, padH: 1, padW: 1, OH: 5, OW: 5 };
+  const x = t(3 * 4 * 3 * 81), w = t(3 * 5 * 27), y = t(3 * 4 * 5 * 25);
+  withBackend("reference", () => {
+    kernels().gemm(false, false, M, N, K, 1, a, K, b, N, 0, c, N);
+    kernels().conv2dForward(s, x, w, y, null, false);
+  });
+  const seen = new Map<string, { gemm: number[]; conv: number[] }>();
+  for (const build of ["baseline", "relaxed"]) {
+    const r = child(build);
+    assert.equal(r.simd, build, `PROBEGEN_SIMD=${build} runs the ${build} build`);
+    assertClose(r.gemm, c, 1e-5, 1e-5, `${build} gemm`);
+    assertClose(r.conv, y, 1e-5, 1e-5, `${build} conv2dForward`);
+    seen.set(build, r);
+  }
+  // each build is deterministic: a second run gives the same bytes
+  assert.deepEqual(child("relaxed").gemm, seen.get("relaxed")!.gemm);
+});
+
+test("PROBEGEN_SIMD rejects an unknown build by name", () => {
+  assert.throws(() => execFileSync(process.execPath, ["--input-type=module", "-e", CHILD], { env: { ...process.env, PROBEGEN_SIMD: "avx" }, encoding: "utf8", stdio: "pipe" }),
+    (e: Error & { stderr?: string }) => /PROBEGEN_SIMD must be "baseline" or "relaxed", got "avx"/.test(e.stderr ?? ""));
+});
