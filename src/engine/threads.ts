@@ -14,8 +14,9 @@ import { availableParallelism } from "node:os";
 /** Arguments one thread's part of a call may take. */
 export const MAX_KERNEL_ARGS = 32;
 const SLOT = MAX_KERNEL_ARGS + 2; // [function index, argument count, arguments...]
-// ctrl: [generation, parts done, failed thread + 1, stop, workers started]
-const GEN = 0, DONE = 1, FAILED = 2, STOP = 3, READY = 4;
+// ctrl: [generation, parts done, failed thread + 1, stop, workers started, workers asleep,
+// caller asleep]
+const GEN = 0, DONE = 1, FAILED = 2, STOP = 3, READY = 4, ASLEEP = 5, CALLER_ASLEEP = 6;
 /** How long a call waits for workers that have not started before it gives up. */
 const START_TIMEOUT_MS = 60_000;
 /** Spin iterations before a waiting thread sleeps (tens of microseconds). */
@@ -46,7 +47,7 @@ export class KernelPool {
 
   constructor(threads: number, module: WebAssembly.Module, memory: WebAssembly.Memory, exports: Record<string, unknown>, names: readonly string[]) {
     this.threads = threads;
-    const ctrl = new SharedArrayBuffer(4 * 5);
+    const ctrl = new SharedArrayBuffer(4 * 7);
     const args = new SharedArrayBuffer(8 * SLOT * threads);
     this.ctrl = new Int32Array(ctrl);
     this.args = new Float64Array(args);
@@ -89,7 +90,8 @@ export class KernelPool {
     }
     Atomics.store(this.ctrl, DONE, 0);
     Atomics.add(this.ctrl, GEN, 1);
-    Atomics.notify(this.ctrl, GEN);
+    // a wake-up is a system call: only for workers that went to sleep
+    if (Atomics.load(this.ctrl, ASLEEP) !== 0) Atomics.notify(this.ctrl, GEN);
     let failure: unknown = null;
     try {
       this.fns[f](...parts[0]);
@@ -112,7 +114,9 @@ export class KernelPool {
       if (++spins > SPINS) {
         // Sleeps a millisecond at a time. The event loop is blocked here, so a worker that
         // never started cannot report it: a call gives up on workers missing for a minute.
+        Atomics.store(this.ctrl, CALLER_ASLEEP, 1);
         Atomics.wait(this.ctrl, DONE, done, 1);
+        Atomics.store(this.ctrl, CALLER_ASLEEP, 0);
         if (Atomics.load(this.ctrl, READY) < others) {
           if (since === 0) since = performance.now();
           else if (performance.now() - since > START_TIMEOUT_MS) {
@@ -150,7 +154,13 @@ export function serveKernelCalls(data: KernelWorkerData, exports: Record<string,
     let spins = 0;
     let gen = Atomics.load(ctrl, GEN);
     while (gen === seen) {
-      if (++spins > SPINS) Atomics.wait(ctrl, GEN, seen);
+      if (++spins > SPINS) {
+        // Counted asleep before the generation is checked again inside wait: a call that bumps
+        // it after this sees the count and wakes this worker; one before makes wait return.
+        Atomics.add(ctrl, ASLEEP, 1);
+        Atomics.wait(ctrl, GEN, seen);
+        Atomics.sub(ctrl, ASLEEP, 1);
+      }
       gen = Atomics.load(ctrl, GEN);
     }
     seen = gen;
@@ -167,7 +177,8 @@ export function serveKernelCalls(data: KernelWorkerData, exports: Record<string,
       }
     }
     Atomics.add(ctrl, DONE, 1);
-    Atomics.notify(ctrl, DONE);
+    // a wake-up is a system call: only when the caller went to sleep
+    if (Atomics.load(ctrl, CALLER_ASLEEP) !== 0) Atomics.notify(ctrl, DONE);
   }
 }
 
