@@ -18,3 +18,4 @@ export function gemmWorkFloats(): i32 {
   return GEMM_WORK_FLOATS_VALUE;
 }
 import { GEMM_WORK_FLOATS as GEMM_WORK_FLOATS_VALUE } from "./gemm";
+export { maxPool2dForward, maxPool2dBackward } from "./pool";

@@ -13,7 +13,7 @@ export { add, sub, mul, scale, addScalar, reshape, sum, mean } from "./ops/eleme
 export { sin, biasSin, cos, tanh, sigmoid, relu, leakyRelu, gelu, activation, type ActivationName } from "./ops/activations.js";
 export { linear } from "./ops/linear.js";
 export { conv2d, convTranspose2d, type Conv2dOptions, type FusedConv2dOptions, type ConvTranspose2dOptions } from "./ops/conv.js";
-export { globalAvgPool } from "./ops/pool.js";
+export { globalAvgPool, maxPool2d } from "./ops/pool.js";
 export { zooDropout } from "./ops/dropout.js";
 export { scatterRows } from "./ops/rows.js";
 export { addLeadingChannels } from "./ops/channels.js";

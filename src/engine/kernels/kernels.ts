@@ -95,6 +95,12 @@ export interface Kernels {
   /** Keras RMSProp arithmetic, each element in double precision rounded once to float32 */
   rmspropStep(p: F32, g: F32, v: F32, lr: number, rho: number, eps: number): void;
 
+  /** Max pooling of planes [planes, H, W] with a square window K, stride and padding; argmax
+   * gets each output's position in its plane (PyTorch's: the first strict maximum, NaN wins) */
+  maxPool2dForward(x: F32, y: F32, argmax: Int32Array, planes: number, H: number, W: number, K: number, stride: number, pad: number, OH: number, OW: number): void;
+  /** dx (+)= dy routed to each window's maximum */
+  maxPool2dBackward(dy: F32, argmax: Int32Array, dx: F32, planes: number, H: number, W: number, OH: number, OW: number, acc: boolean): void;
+
   im2col(x: F32, g: ConvGeometry, cols: F32): void;
   /** x += col2im(cols) */
   col2im(cols: F32, g: ConvGeometry, x: F32): void;

@@ -156,6 +156,25 @@ export function createReferenceKernels(): Kernels {
     meanLast(x, y, m, p) {
       for (let i = 0; i < m; i++) { let s = 0; for (let j = 0; j < p; j++) s += x[i * p + j]; y[i] = s / p; }
     },
+    maxPool2dForward(x, y, argmax, planes, H, W, K, stride, pad, OH, OW) {
+      for (let n = 0; n < planes; n++) {
+        for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
+          const h0 = Math.max(oh * stride - pad, 0), h1 = Math.min(oh * stride - pad + K, H);
+          const w0 = Math.max(ow * stride - pad, 0), w1 = Math.min(ow * stride - pad + K, W);
+          let best = -Infinity, at = h0 * W + w0;
+          for (let ih = h0; ih < h1; ih++) for (let iw = w0; iw < w1; iw++) {
+            const v = x[n * H * W + ih * W + iw];
+            if (v > best || Number.isNaN(v)) { best = v; at = ih * W + iw; }
+          }
+          y[(n * OH + oh) * OW + ow] = best;
+          argmax[(n * OH + oh) * OW + ow] = at;
+        }
+      }
+    },
+    maxPool2dBackward(dy, argmax, dx, planes, H, W, OH, OW, acc) {
+      if (!acc) dx.fill(0, 0, planes * H * W);
+      for (let n = 0; n < planes; n++) for (let q = 0; q < OH * OW; q++) dx[n * H * W + argmax[n * OH * OW + q]] += dy[n * OH * OW + q];
+    },
     meanLastBackward(dy, dx, m, p, acc) {
       for (let i = 0; i < m; i++) for (let j = 0; j < p; j++) dx[i * p + j] = (acc ? dx[i * p + j] : 0) + dy[i] / p;
     },

@@ -194,6 +194,18 @@ export function createWasmKernels(): Kernels {
       const [dyp, dxp] = [p(dy), p(dx)];
       run("meanLastBackward", splitRange(m, 1, parts).map(([lo, hi]) => [dyp + 4 * lo, dxp + 4 * lo * pp, hi - lo, pp, b(acc)]));
     },
+    maxPool2dForward(x, y, argmax, planes, H, W, K, stride, pad, OH, OW) {
+      const parts = partsFor(planes * OH * OW * K * K, MIN_FLOATS_PER_PART);
+      const [xp, yp, ap] = [p(x), p(y), p(argmax)];
+      run("maxPool2dForward", splitRange(planes, 1, parts).map(([lo, hi]) =>
+        [xp + 4 * lo * H * W, yp + 4 * lo * OH * OW, ap + 4 * lo * OH * OW, hi - lo, H, W, K, stride, pad, OH, OW]));
+    },
+    maxPool2dBackward(dy, argmax, dx, planes, H, W, OH, OW, acc) {
+      const parts = partsFor(planes * H * W, MIN_FLOATS_PER_PART);
+      const [dyp, ap, dxp] = [p(dy), p(argmax), p(dx)];
+      run("maxPool2dBackward", splitRange(planes, 1, parts).map(([lo, hi]) =>
+        [dyp + 4 * lo * OH * OW, ap + 4 * lo * OH * OW, dxp + 4 * lo * H * W, hi - lo, H, W, OH, OW, b(acc)]));
+    },
     softmaxCrossEntropy: (logits, labels, nn, c, grad) =>
       ce(p(logits), p(labels), nn, c, grad === null ? 0 : p(grad)) as number,
     mse: (pred, target, grad) => mse(p(pred), p(target), n(pred), grad === null ? 0 : p(grad)) as number,

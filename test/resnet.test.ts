@@ -1,0 +1,157 @@
+// The ResNet family: torchvision's parameter layout with BatchNorm folded, zoo-batched forward
+// equal to one network at a time, folding equal to an explicit eval-mode BatchNorm, and
+// gradients to the inputs (max-pool included) against finite differences.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Rng, Tensor, conv2d, maxPool2d, tidy, kernels, withBackend } from "../src/engine/index.js";
+import { foldBatchNorm, foldTorchvisionResNet, resnet18, resnetConvs, resnetFlopsPerImage, resnetForward, resnetParameterShapes, type ResNetArchitecture } from "../src/nets/resnet.js";
+import { assertClose, gradCheck, randn } from "./helpers.js";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { readTorchCheckpoint, type TorchTensor } from "../src/io/torch-checkpoint.js";
+
+const rng = new Rng(18, "resnet");
+
+function stackedParams(arch: ResNetArchitecture, B: number, seed: number): Map<string, Tensor> {
+  const r = new Rng(seed, "resnet-params");
+  return new Map(resnetParameterShapes(arch).map(([name, shape]) => {
+    const t = Tensor.empty([B, ...shape]);
+    const fanIn = shape.slice(1).reduce((a, b) => a * b, 1);
+    r.fillNormal(t.data, 0, name.endsWith("bias") ? 0.1 : Math.sqrt(2 / fanIn));
+    return [name, t];
+  }));
+}
+
+test("ResNet-18's folded parameters: torchvision's layout less one of BatchNorm's two parameters per channel", () => {
+  const arch = resnet18(64, "imagenet", 1000, 3);
+  const shapes = resnetParameterShapes(arch);
+  const count = shapes.reduce((s, [, shape]) => s + shape.reduce((a, b) => a * b, 1), 0);
+  // torchvision.models.resnet18(): 11,689,512 parameters, 4,800 BatchNorm channels (weight and bias each)
+  assert.equal(count, 11_689_512 - 4_800);
+  const names = shapes.map(([n]) => n);
+  assert.equal(names[0], "conv1.weight");
+  assert.ok(names.includes("layer2.0.downsample.0.weight") && !names.includes("layer1.0.downsample.0.weight"), "downsampling only where a stage changes size");
+  assert.deepEqual(shapes.find(([n]) => n === "layer4.1.conv2.weight")![1], [512, 512, 3, 3]);
+  assert.equal(resnetConvs(resnet18(16)).length, 20);
+  // CIFAR stem on 32x32: 0.56 GFLOPs at width 64 (torchvision-style ResNet-18 for CIFAR is about 0.56 G multiply-adds x 2 ≈ 1.11 GFLOP)
+  const gflop = resnetFlopsPerImage(resnet18(64, "cifar"), 32) / 1e9;
+  assert.ok(gflop > 1.0 && gflop < 1.2, `CIFAR ResNet-18 forward ${gflop.toFixed(3)} GFLOP`);
+});
+
+test("BatchNorm folded into the convolution equals the convolution followed by eval-mode BatchNorm", () => {
+  const [O, C, K] = [5, 3, 3];
+  const x = randn(rng, [2, C, 7, 7]);
+  const w = randn(rng, [O, C, K, K]);
+  const bn = {
+    weight: Array.from({ length: O }, () => rng.uniform() + 0.5), bias: Array.from({ length: O }, () => rng.normal()),
+    runningMean: Array.from({ length: O }, () => rng.normal()), runningVar: Array.from({ length: O }, () => rng.uniform() + 0.1),
+  };
+  const f = foldBatchNorm(w.data, O, bn);
+  tidy(() => {
+    const plain = conv2d(x, w, null, { padding: 1 });
+    const folded = conv2d(x, Tensor.from(f.weight, [O, C, K, K]), Tensor.from(f.bias, [O]), { padding: 1 });
+    const expect = new Float32Array(plain.size);
+    const plane = 7 * 7;
+    for (let i = 0; i < plain.size; i++) {
+      const o = Math.floor(i / plane) % O;
+      expect[i] = (bn.weight[o] * (plain.data[i] - bn.runningMean[o])) / Math.sqrt(bn.runningVar[o] + 1e-5) + bn.bias[o];
+    }
+    assertClose(folded.data, expect, 1e-5, 1e-5, "folded conv");
+  });
+  assert.throws(() => foldBatchNorm(w.data, O, { ...bn, runningVar: [1, 1] }), /running_var has 2 entries, the convolution 5/);
+});
+
+test("a torchvision state dict folds by name, and a missing or mis-shaped entry is named", () => {
+  const arch: ResNetArchitecture = { inChannels: 1, width: 2, stem: "cifar", blocks: [1, 1], classes: 3 };
+  const dict = new Map<string, { data: Float32Array; shape: number[] }>();
+  for (const c of resnetConvs(arch)) {
+    dict.set(`${c.name}.weight`, { data: randn(rng, [c.outChannels * c.inChannels * c.kernel * c.kernel]).data.slice(), shape: [c.outChannels, c.inChannels, c.kernel, c.kernel] });
+    for (const [s, v] of [["weight", 1], ["bias", 0], ["running_mean", 0], ["running_var", 1]] as const) {
+      dict.set(`${c.bn}.${s}`, { data: new Float32Array(c.outChannels).fill(v), shape: [c.outChannels] });
+    }
+  }
+  dict.set("fc.weight", { data: new Float32Array(12), shape: [3, 4] });
+  dict.set("fc.bias", { data: new Float32Array(3), shape: [3] });
+  const folded = foldTorchvisionResNet(arch, (n) => dict.get(n));
+  assert.deepEqual([...folded.keys()], resnetParameterShapes(arch).map(([n]) => n));
+  // identity BatchNorm (gamma 1, beta 0, mean 0, var 1): weights scaled by 1/sqrt(1 + eps)
+  const w = dict.get("layer2.0.downsample.0.weight")!.data;
+  assert.ok(Math.abs(folded.get("layer2.0.downsample.0.weight")![0] - w[0] / Math.sqrt(1 + 1e-5)) < 1e-7);
+  dict.delete("layer1.0.bn2.running_var");
+  assert.throws(() => foldTorchvisionResNet(arch, (n) => dict.get(n)), /state dict has no layer1\.0\.bn2\.running_var/);
+  dict.set("layer1.0.bn2.running_var", { data: new Float32Array(3), shape: [3] });
+  assert.throws(() => foldTorchvisionResNet(arch, (n) => dict.get(n)), /layer1\.0\.bn2\.running_var has shape \[3\], this architecture's is \[2\]/);
+});
+
+test("zoo-batched forward equals each network alone, for both stems and shared or per-network images", () => {
+  for (const [stem, side] of [["cifar", 16], ["imagenet", 32]] as const) {
+    const arch: ResNetArchitecture = { inChannels: 3, width: 4, stem, blocks: [2, 2, 2, 2], classes: 10 };
+    const B = 3, K = 2;
+    const params = stackedParams(arch, B, 1);
+    tidy(() => {
+      const shared = randn(rng, [K, 3, side, side]);
+      const all = resnetForward(arch, params, shared);
+      assert.deepEqual(all.shape, [B, K, 10]);
+      for (let b = 0; b < B; b++) {
+        const one = new Map([...params].map(([n, t]) => [n, Tensor.from(t.data.slice(b * (t.size / B), (b + 1) * (t.size / B)), [1, ...t.shape.slice(1)])]));
+        const alone = resnetForward(arch, one, shared);
+        assertClose(alone.data, all.data.subarray(b * K * 10, (b + 1) * K * 10), 1e-5, 1e-5, `${stem} network ${b}`);
+      }
+      const per = randn(rng, [B, K, 3, side, side]);
+      const y = resnetForward(arch, params, per);
+      assert.deepEqual(y.shape, [B, K, 10]);
+      assert.ok(y.data.every(Number.isFinite));
+    });
+  }
+});
+
+test("max pooling matches the reference kernels and routes gradients to each window's maximum", () => {
+  const x = randn(rng, [3, 4, 9, 11]);
+  const run = (backend: "wasm" | "reference") => withBackend(backend, () => tidy(() => {
+    const y = maxPool2d(x, 3, 2, 1);
+    return Float32Array.from(y.data);
+  }));
+  const w = run("wasm"), r = run("reference");
+  assert.deepEqual(w, r);
+  assert.equal(w.length, 3 * 4 * 5 * 6);
+  // a window's maximum: output (0,0) of plane 0 covers rows 0..1, columns 0..1 of the input
+  assert.equal(w[0], Math.max(x.data[0], x.data[1], x.data[11], x.data[12]));
+  const xg = randn(rng, [2, 3, 7, 7]);
+  xg.requiresGrad = true;
+  gradCheck("maxPool2d", (t) => maxPool2d(t, 3, 2, 1), [xg], { eps: 1e-3 });
+  assert.equal(kernels().name, "wasm");
+});
+
+test("gradients to the probes through a ResNet (both stems) match finite differences", () => {
+  for (const [stem, side] of [["cifar", 8], ["imagenet", 16]] as const) {
+    const arch: ResNetArchitecture = { inChannels: 2, width: 3, stem, blocks: [1, 1], classes: 4 };
+    const params = stackedParams(arch, 2, 3);
+    const x = randn(rng, [3, 2, side, side]);
+    x.requiresGrad = true;
+    gradCheck(`resnet ${stem}`, (t) => resnetForward(arch, params, t), [x], { eps: 1e-3, rtol: 2e-2 });
+  }
+});
+
+test("torchvision ResNet-18s (width 4, both stems) saved by PyTorch: folded, our logits are PyTorch's", () => {
+  const dir = fileURLToPath(new URL("../../test/fixtures/resnet/", import.meta.url));
+  const expected = JSON.parse(readFileSync(`${dir}expected.json`, "utf8")) as {
+    width: number; classes: number; inChannels: number;
+    stems: Record<"cifar" | "imagenet", { file: string; side: number; input: number[]; logits: number[] }>;
+  };
+  for (const stem of ["cifar", "imagenet"] as const) {
+    const e = expected.stems[stem];
+    const arch = resnet18(expected.width, stem, expected.classes, expected.inChannels);
+    const ckpt = readTorchCheckpoint(`${dir}${e.file}`);
+    const dict = ckpt.value as Map<string, TorchTensor>;
+    const folded = foldTorchvisionResNet(arch, (n) => {
+      const t = dict.get(n);
+      return t === undefined ? undefined : { data: t.toFloat32(), shape: t.shape };
+    });
+    tidy(() => {
+      const params = new Map([...folded].map(([n, v]) => [n, Tensor.from(v, [1, ...resnetParameterShapes(arch).find(([m]) => m === n)![1]])]));
+      const y = resnetForward(arch, params, Tensor.from(Float32Array.from(e.input), [2, 3, e.side, e.side]));
+      assert.deepEqual(y.shape, [1, 2, expected.classes]);
+      assertClose(y.data, e.logits, 1e-4, 1e-4, `${stem} stem logits`);
+    });
+  }
+});
