@@ -6,7 +6,13 @@ import assert from "node:assert/strict";
 import { Rng, Tensor, conv2d, maxPool2d, tidy, kernels, withBackend } from "../src/engine/index.js";
 import { foldBatchNorm, foldTorchvisionResNet, resnet18, resnetConvs, resnetFlopsPerImage, resnetForward, resnetParameterShapes, type ResNetArchitecture } from "../src/nets/resnet.js";
 import { assertClose, gradCheck, randn } from "./helpers.js";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { networkArchitecture } from "../src/nets/family.js";
+import { writeSyntheticZoo } from "../src/bench/paper-scale.js";
+import { DEFAULT_TRAIN_CONFIG } from "../src/train/config.js";
+import { train } from "../src/train/trainer.js";
 import { fileURLToPath } from "node:url";
 import { readTorchCheckpoint, type TorchTensor } from "../src/io/torch-checkpoint.js";
 
@@ -153,5 +159,35 @@ test("torchvision ResNet-18s (width 4, both stems) saved by PyTorch: folded, our
       assert.deepEqual(y.shape, [1, 2, expected.classes]);
       assertClose(y.data, e.logits, 1e-4, 1e-4, `${stem} stem logits`);
     });
+  }
+});
+
+test("a zoo of ResNets is a network family: probing trains on it with the image generator and with vanilla probes", () => {
+  const dir = mkdtempSync(join(tmpdir(), "probegen-resnet-"));
+  try {
+    const arch = { inChannels: 1, width: 2, stem: "cifar" as const, blocks: [1, 1], classes: 10, inputSize: 32 };
+    const shapes = resnetParameterShapes(arch);
+    writeSyntheticZoo(join(dir, "zoo"), { train: 24, val: 8, test: 8 }, 0, {
+      family: "resnet", architecture: { ...arch }, shapes,
+      fields: [{ name: "test_accuracy", dtype: "F32", description: "random accuracy" }],
+      task: { kind: "regression", target: "test_accuracy" },
+      init: (r, views) => views.forEach((v, j) => r.fillNormal(v, 0, shapes[j][0].endsWith("bias") ? 0.1 : Math.sqrt(2 / shapes[j][1].slice(1).reduce((a, b) => a * b, 1)))),
+      labels: (r, n) => Float32Array.from({ length: n }, () => r.uniform()),
+      shardSize: 20,
+    });
+    const bound = networkArchitecture("resnet", arch);
+    assert.deepEqual(bound.probeShape, [1, 32, 32]);
+    assert.equal(bound.outputsPerProbe, 10);
+    assert.throws(() => networkArchitecture("resnet", { ...arch, stem: "vgg" }), /architecture\.stem is "vgg", expected/);
+    assert.throws(() => networkArchitecture("resnet", { ...arch, inputSize: 1 }), /inputSize 1 is smaller than the 2 pixels/);
+    for (const method of ["probegen", "vanilla"] as const) {
+      const r = train({ ...DEFAULT_TRAIN_CONFIG, zoo: join(dir, "zoo"), method, probes: 4, epochs: 2, batch: 8, head: { width: 16, depth: 2 } }, join(dir, `run-${method}`));
+      assert.equal(r.steps, 6);
+      assert.equal(r.score, "kendallTau");
+      assert.ok(r.last.test !== null && Number.isFinite(r.last.test), `${method}: a test score`);
+      assert.ok(r.flopsPerNetwork > 4 * resnetFlopsPerImage(arch, 32) * 0.99, `${method}: FLOPs count the ResNet forward on every probe`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -29,7 +29,7 @@ export interface PaperScaleFigures {
   projectedSeconds: number;
 }
 
-interface SyntheticFamily {
+export interface SyntheticFamily {
   family: ZooManifest["family"];
   architecture: ZooManifest["architectures"][number]["architecture"];
   shapes: [string, number[]][];
@@ -42,7 +42,7 @@ interface SyntheticFamily {
   shardSize: number;
 }
 
-function writeSyntheticZoo(dir: string, splits: { train: number; val: number; test: number }, seed: number, f: SyntheticFamily): void {
+export function writeSyntheticZoo(dir: string, splits: { train: number; val: number; test: number }, seed: number, f: SyntheticFamily): void {
   const count = splits.train + splits.val + splits.test;
   const manifest: ZooManifest = {
     format: "probegen-zoo", version: 1, family: f.family,

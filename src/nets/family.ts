@@ -6,6 +6,7 @@ import { reshape, type ActivationName, type Tensor } from "../engine/index.js";
 import { parseSirenArchitecture, sirenFlopsPerPoint, sirenForward, sirenParameterShapes, type SirenArchitecture } from "./siren.js";
 import { CNN_ACTIVATION_NAMES, cnnFeatureSizes, cnnFlopsPerImage, cnnForward, cnnParameterShapes, parseCnnArchitecture, withActivation, type CnnArchitecture } from "./cnn.js";
 import { ArchitectureError, fieldsOf } from "./spec-check.js";
+import { parseResNetArchitecture, resnetActivationsPerImage, resnetFlopsPerImage, resnetForward, resnetParameterShapes } from "./resnet.js";
 import { ZooFormatError, type ZooManifest } from "../zoo/format.js";
 
 /**
@@ -103,7 +104,24 @@ function cnn(spec: Record<string, unknown>, path: string): NetworkArchitecture {
   return bind(a);
 }
 
-const families = new Map<string, (spec: Record<string, unknown>, path: string) => NetworkArchitecture>([["siren", siren], ["cnn", cnn]]);
+function resnet(spec: Record<string, unknown>, path: string): NetworkArchitecture {
+  const a = parseResNetArchitecture(spec, path);
+  const bound: NetworkArchitecture = {
+    family: "resnet", spec,
+    parameters: resnetParameterShapes(a),
+    probeShape: [a.inChannels, a.inputSize, a.inputSize],
+    outputsPerProbe: a.classes,
+    flopsPerProbe: resnetFlopsPerImage(a, a.inputSize),
+    activationsPerProbe: resnetActivationsPerImage(a, a.inputSize),
+    variantField: null,
+    cnn: null,
+    variant: () => bound,
+    forward: (params, probes) => resnetForward(a, params, probes),
+  };
+  return bound;
+}
+
+const families = new Map<string, (spec: Record<string, unknown>, path: string) => NetworkArchitecture>([["siren", siren], ["cnn", cnn], ["resnet", resnet]]);
 
 export const FAMILY_NAMES: readonly string[] = [...families.keys()];
 

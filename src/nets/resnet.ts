@@ -6,6 +6,7 @@
 // statistics are folded into the convolution before it (foldBatchNorm), and the family's
 // parameters are the folded ones. Evaluated zoo-batched: parameters stacked over networks.
 import { add, conv2d, globalAvgPool, linear, maxPool2d, relu, ShapeError, Tensor } from "../engine/index.js";
+import { ArchitectureError, fieldsOf } from "./spec-check.js";
 
 export interface ResNetArchitecture {
   inChannels: number;
@@ -21,6 +22,34 @@ export const RESNET18_BLOCKS: readonly number[] = [2, 2, 2, 2];
 
 export function resnet18(width = 64, stem: ResNetArchitecture["stem"] = "cifar", classes = 10, inChannels = 3): ResNetArchitecture {
   return { inChannels, width, stem, blocks: [...RESNET18_BLOCKS], classes };
+}
+
+/** A ResNet as a zoo records it: the architecture and the side of its square inputs. */
+export type SizedResNetArchitecture = ResNetArchitecture & { inputSize: number };
+
+/** A ResNet architecture as recorded (zoo.json), checked: an ArchitectureError names the bad field. */
+export function parseResNetArchitecture(spec: unknown, path = "architecture"): SizedResNetArchitecture {
+  const f = fieldsOf(spec, path);
+  const arch: SizedResNetArchitecture = {
+    inChannels: f.int("inChannels", 1), width: f.int("width", 1), stem: f.choice("stem", ["cifar", "imagenet"] as const),
+    blocks: f.ints("blocks", 1), classes: f.int("classes", 1), inputSize: f.int("inputSize", 1),
+  };
+  if (arch.blocks.length === 0) throw new ArchitectureError(`${path}.blocks is empty: a ResNet has at least one stage`);
+  const min = arch.stem === "cifar" ? 2 ** (arch.blocks.length - 1) : 4 * 2 ** (arch.blocks.length - 1);
+  if (arch.inputSize < min) throw new ArchitectureError(`${path}.inputSize ${arch.inputSize} is smaller than the ${min} pixels its ${arch.blocks.length} stages halve`);
+  return arch;
+}
+
+/** Values one network's layers hold for one image of side `size` (every convolution's output, the logits). */
+export function resnetActivationsPerImage(arch: ResNetArchitecture, size: number): number {
+  let side = size, n = 0;
+  for (const c of resnetConvs(arch)) {
+    const inSide = c.name.endsWith("downsample.0") ? side * c.stride : side;
+    const out = Math.floor((inSide + 2 * c.padding - c.kernel) / c.stride) + 1;
+    n += c.outChannels * out * out;
+    if (!c.name.endsWith("downsample.0")) side = c.name === "conv1" && arch.stem === "imagenet" ? Math.floor((out - 1) / 2) + 1 : out;
+  }
+  return n + arch.classes;
 }
 
 /** One convolution of the network with its folded BatchNorm: where it sits and its geometry. */
