@@ -6,7 +6,10 @@ import assert from "node:assert/strict";
 import { Rng, Tensor, conv2d, maxPool2d, tidy, kernels, withBackend } from "../src/engine/index.js";
 import { foldBatchNorm, foldTorchvisionResNet, resnet18, resnetConvs, resnetFlopsPerImage, resnetForward, resnetParameterShapes, type ResNetArchitecture } from "../src/nets/resnet.js";
 import { assertClose, gradCheck, randn } from "./helpers.js";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { importTorchvision } from "../src/zoo/interop/torchvision.js";
+import { Zoo } from "../src/zoo/format.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { networkArchitecture } from "../src/nets/family.js";
@@ -187,6 +190,44 @@ test("a zoo of ResNets is a network family: probing trains on it with the image 
       assert.ok(r.last.test !== null && Number.isFinite(r.last.test), `${method}: a test score`);
       assert.ok(r.flopsPerNetwork > 4 * resnetFlopsPerImage(arch, 32) * 0.99, `${method}: FLOPs count the ResNet forward on every probe`);
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("zoo import torchvision: state dicts and a labels CSV become a ResNet zoo whose networks give PyTorch's logits", async () => {
+  const fixtures = fileURLToPath(new URL("../../test/fixtures/resnet/", import.meta.url));
+  const expected = JSON.parse(readFileSync(`${fixtures}expected.json`, "utf8")) as { stems: Record<string, { file: string; side: number; input: number[]; logits: number[] }> };
+  const dir = mkdtempSync(join(tmpdir(), "probegen-tv-"));
+  try {
+    const csv = join(dir, "labels.csv");
+    writeFileSync(csv, "file,label,split\nresnet18-w4-cifar.pth,3,train\nresnet18-w4-imagenet.pth,7,test\n");
+    const out = join(dir, "zoo");
+    const r = await importTorchvision({ dir: fixtures, labels: csv, out });
+    assert.equal(r.imported, 2);
+    const zoo = Zoo.open(out);
+    assert.equal(zoo.manifest.family, "resnet");
+    assert.equal(zoo.manifest.architectures.length, 2, "two stems, two architectures");
+    assert.deepEqual(zoo.manifest.splits, { train: [[0, 1]], val: [], test: [[1, 2]] });
+    ["cifar", "imagenet"].forEach((stem, i) => {
+      const net = zoo.network(i);
+      assert.equal(net.fields.get("label"), [3, 7][i]);
+      assert.equal(net.strings.get("source"), expected.stems[stem].file);
+      const bound = networkArchitecture("resnet", zoo.manifest.architectures[net.architecture].architecture);
+      tidy(() => {
+        const params = new Map(bound.parameters.map(([n, shape]) => [n, Tensor.from(net.params.get(n)!, [1, ...shape])]));
+        const e = expected.stems[stem];
+        const y = bound.forward(params, Tensor.from(Float32Array.from(e.input), [2, 3, e.side, e.side]));
+        assertClose(y.data, e.logits, 1e-4, 1e-4, `imported ${stem} ResNet`);
+      });
+    });
+    // bad input is named
+    writeFileSync(csv, "file,score\nresnet18-w4-cifar.pth,1\n");
+    await assert.rejects(importTorchvision({ dir: fixtures, labels: csv, out: join(dir, "z2") }), /needs exactly one of a "label" column .* columns: file, score/);
+    const notResnet = fileURLToPath(new URL("../../test/fixtures/interop/", import.meta.url));
+    const pth = execFileSync("find", [notResnet, "-name", "*.pth"], { encoding: "utf8" }).split("\n").find((l) => l.length > 0)!;
+    writeFileSync(csv, `file,target\n${pth},0.5\n`);
+    await assert.rejects(importTorchvision({ dir: fixtures, labels: csv, out: join(dir, "z3") }), /is not a torchvision ResNet state dict: it needs conv1\.weight/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

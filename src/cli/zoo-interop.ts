@@ -9,6 +9,7 @@ import type { ExportReport } from "../zoo/interop/export-folder.js";
 import type { ImportReport } from "../zoo/interop/import-build.js";
 import { exportSmallCnnZoo, importSmallCnnZoo } from "../zoo/interop/small-cnn-zoo.js";
 import { exportWildPark, importWildPark } from "../zoo/interop/wild-park.js";
+import { importTorchvision } from "../zoo/interop/torchvision.js";
 import { UsageError, choiceArg, intArg, numArg, requiredArg, parseCommandArgs, THREADS_HELP } from "./args.js";
 
 const IMPORT_COMMON = `  --out DIR          the zoo to write (required); rerun the same command to resume
@@ -17,7 +18,7 @@ const IMPORT_COMMON = `  --out DIR          the zoo to write (required); rerun t
   --json             print the import report as JSON on stdout
   -h, --help         show this help`;
 
-export const IMPORT_USAGE = `Usage: probegen zoo import <dwsnets|small-cnn-zoo|wild-park> SOURCE --out DIR [options]
+export const IMPORT_USAGE = `Usage: probegen zoo import <dwsnets|small-cnn-zoo|wild-park|torchvision> SOURCE --out DIR [options]
 
 Reads a model zoo in its public layout into a probegen zoo. Checkpoints are read by probegen's
 own pickle reader, which never executes code: a file that asks to call anything but a tensor or
@@ -26,6 +27,7 @@ data constructor is refused, naming the call.
   zoo import dwsnets SPLITS_JSON         DWSNets' MNIST or FMNIST INRs (.pth per INR + splits file)
   zoo import small-cnn-zoo DIR           the Small CNN Zoo (weights.npy, layout.csv, metrics.csv.gz)
   zoo import wild-park SPLITS_JSON       CNN Wild Park (checkpoint.pt per network and step)
+  zoo import torchvision DIR --labels CSV  torchvision ResNet state dicts (BatchNorm folded in)
 
 Run \`probegen zoo import <kind> --help\` for its options.`;
 
@@ -86,6 +88,21 @@ Options:
   --input-size N     side of the square input images (32, CIFAR-10)
   --skip-nonfinite   leave out checkpoints with NaN or infinite weights (every file is read
                      once more first); without it such a checkpoint stops the import
+${IMPORT_COMMON}
+${THREADS_HELP}`;
+
+const TORCHVISION_USAGE = `Usage: probegen zoo import torchvision DIR --labels FILE.csv --out DIR [options]
+
+DIR holds torchvision ResNet state dicts (torch.save(model.state_dict(), ...); a checkpoint
+holding one under "state_dict" or "model" also works). FILE.csv has a header line and the
+columns file (relative to DIR), label (a class index) or target (a number), and optionally
+split (train, val or test). Each file's architecture comes from its shapes (width, stem,
+blocks per stage, classes); eval-mode BatchNorm is folded into the convolutions.
+
+Options:
+  --labels FILE.csv  the networks and their labels (required)
+  --input-size N     side of the square inputs the networks take (32)
+  --split-seed N     seed of the 70/10/20 split when the CSV has no split column (0)
 ${IMPORT_COMMON}
 ${THREADS_HELP}`;
 
@@ -221,7 +238,30 @@ export async function importCommand(argv: string[]): Promise<number> {
     ], { skippedNonFinite: skipped });
     return 0;
   }
-  throw new UsageError(`unknown zoo layout "${kind}" (expected dwsnets, small-cnn-zoo or wild-park)`);
+  if (kind === "torchvision") {
+    const { values, positionals } = parseCommandArgs({
+      args: rest, allowPositionals: true, strict: true,
+      options: { ...COMMON_OPTIONS, labels: { type: "string" }, "input-size": { type: "string" }, "split-seed": { type: "string" } },
+    });
+    if (values.help) { console.log(TORCHVISION_USAGE); return 0; }
+    if (positionals.length !== 1) throw new UsageError("zoo import torchvision takes one folder");
+    const out = requiredArg("out", values.out);
+    const labels = requiredArg("labels", values.labels);
+    const p = progressFor();
+    const r = await importTorchvision({
+      dir: positionals[0], labels, out, inputSize: intArg("input-size", values["input-size"], 32, 1, 4096),
+      splitSeed: intArg("split-seed", values["split-seed"], 0, 0), shardSize: intArg("shard-size", values["shard-size"], 500, 1),
+      workers: intArg("workers", values.workers, 1, 1, 64), onProgress: p.onProgress,
+    });
+    p.finish();
+    const archs = r.plan.manifest.architectures.map((a) => {
+      const x = a.architecture as { width: number; stem: string; blocks: number[] };
+      return `width ${x.width}, ${x.stem} stem, blocks [${x.blocks.join(",")}]`;
+    });
+    printImport(r, out, values.json, started, [`ResNets: ${archs.join("; ")}; BatchNorm folded`, `split: ${String(r.plan.manifest.provenance.split)}`], { architectures: archs });
+    return 0;
+  }
+  throw new UsageError(`unknown zoo layout "${kind}" (expected dwsnets, small-cnn-zoo, wild-park or torchvision)`);
 }
 
 export function exportCommand(argv: string[]): number {

@@ -16,7 +16,7 @@ export interface ImportPlan {
   manifest: ZooManifest;
 }
 
-export type ImportKindName = "dwsnets" | "small-cnn-zoo" | "wild-park";
+export type ImportKindName = "dwsnets" | "small-cnn-zoo" | "wild-park" | "torchvision";
 
 /**
  * The folder a splits file's relative paths start from: `explicit` when given; otherwise the

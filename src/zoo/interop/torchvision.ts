@@ -1,0 +1,193 @@
+// torchvision ResNets: a folder of state dicts (`torch.save(model.state_dict(), ...)`, or a
+// checkpoint holding one under "state_dict" or "model") and a CSV naming each file with its label.
+// Each file's architecture is read from its tensors' shapes (width and input channels from
+// conv1, the stem from conv1's kernel, the blocks per stage from the layer names, the classes
+// from fc); BatchNorm is folded into the convolutions (nets/resnet.ts), so the zoo holds the
+// ResNet family's folded parameters.
+import { resolve, join, isAbsolute } from "node:path";
+import { parse as parseCsv } from "csv-parse/sync";
+import { readRegularFile } from "../../io/read-file.js";
+import { readTorchCheckpoint, TorchTensor, type TorchCheckpoint } from "../../io/torch-checkpoint.js";
+import { allFinite } from "../../engine/finite.js";
+import { Rng } from "../../engine/index.js";
+import { foldTorchvisionResNet, resnetParameterShapes, type SizedResNetArchitecture } from "../../nets/resnet.js";
+import { PROBEGEN_VERSION } from "../../version.js";
+import { SPLIT_NAMES, encodeShard, planShards, type SplitName, type ZooArchitecture, type ZooManifest } from "../format.js";
+import { runImport, splitsOf, type ImportPlan, type ImportReport } from "./import-build.js";
+import { ImportError, tensorsOf } from "./state-dict.js";
+
+export interface TorchvisionImportOptions {
+  /** Folder the CSV's file names are relative to. */
+  dir: string;
+  /** CSV with a `file` column and a `label` (class index) or `target` (number) column; an optional `split` column (train, val, test). */
+  labels: string;
+  out: string;
+  /** Side of the square inputs the networks take (32). */
+  inputSize?: number;
+  /** Seed of the 70/10/20 split used when the CSV has no split column (0). */
+  splitSeed?: number;
+  shardSize?: number;
+  workers?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface TorchvisionPlan extends ImportPlan {
+  kind: "torchvision";
+  files: string[];
+  sources: string[];
+  architecture: number[];
+  values: number[];
+}
+
+/** The state dict of a checkpoint: itself, or its state_dict or model entry. */
+function stateDict(ckpt: TorchCheckpoint): Map<string, TorchTensor> {
+  const v = ckpt.value;
+  if (!(v instanceof Map)) throw new ImportError(ckpt.file, "does not hold a state dict (a dict of tensors)");
+  for (const key of ["state_dict", "model"]) {
+    const inner = v.get(key);
+    if (inner instanceof Map) return tensorsOf(inner);
+  }
+  return tensorsOf(v);
+}
+
+/** A torchvision ResNet's architecture from its state dict's names and shapes. */
+export function torchvisionArchitecture(sd: Map<string, TorchTensor>, inputSize: number, file: string): SizedResNetArchitecture {
+  const conv1 = sd.get("conv1.weight"), fc = sd.get("fc.weight");
+  if (conv1 === undefined || fc === undefined || conv1.shape.length !== 4 || fc.shape.length !== 2) {
+    throw new ImportError(file, `is not a torchvision ResNet state dict: it needs conv1.weight [width, channels, k, k] and fc.weight [classes, features] (it holds ${[...sd.keys()].slice(0, 6).join(", ")}${sd.size > 6 ? ", ..." : ""})`);
+  }
+  const k = conv1.shape[2];
+  if (k !== 3 && k !== 7) throw new ImportError(file, `conv1 has a ${k}x${conv1.shape[3]} kernel; the ResNet family has the 3x3 CIFAR stem or torchvision's 7x7 one`);
+  const blocks: number[] = [];
+  for (let s = 1; sd.has(`layer${s}.0.conv1.weight`); s++) {
+    let n = 0;
+    while (sd.has(`layer${s}.${n}.conv1.weight`)) n++;
+    blocks.push(n);
+  }
+  if (blocks.length === 0) throw new ImportError(file, "has no layer1.0.conv1.weight: not a ResNet of BasicBlocks");
+  if (sd.has("layer1.0.conv3.weight")) throw new ImportError(file, "has Bottleneck blocks (conv3): the ResNet family covers BasicBlock ResNets (ResNet-18, -34)");
+  return { inChannels: conv1.shape[1], width: conv1.shape[0], stem: k === 3 ? "cifar" : "imagenet", blocks, classes: fc.shape[0], inputSize };
+}
+
+interface Row { file: string; value: number; split: SplitName | null }
+
+function readRows(csvFile: string): { rows: Row[]; task: "classification" | "regression" } {
+  const text = new TextDecoder().decode(readRegularFile(csvFile, 64 * 2 ** 20));
+  let records: Record<string, string>[];
+  try {
+    records = parseCsv(text, { columns: true, skip_empty_lines: true, trim: true }) as Record<string, string>[];
+  } catch (e) {
+    throw new ImportError(csvFile, `is not a CSV with a header line: ${(e as Error).message}`);
+  }
+  if (records.length === 0) throw new ImportError(csvFile, "lists no networks");
+  const cols = Object.keys(records[0]);
+  if (!cols.includes("file")) throw new ImportError(csvFile, `has no "file" column (columns: ${cols.join(", ")})`);
+  const hasLabel = cols.includes("label"), hasTarget = cols.includes("target");
+  if (hasLabel === hasTarget) throw new ImportError(csvFile, `needs exactly one of a "label" column (class indices) or a "target" column (numbers); columns: ${cols.join(", ")}`);
+  const rows = records.map((r, i): Row => {
+    const raw = hasLabel ? r.label : r.target;
+    const value = Number(raw);
+    if (raw === "" || !Number.isFinite(value) || (hasLabel && (!Number.isInteger(value) || value < 0))) {
+      throw new ImportError(csvFile, `row ${i + 2} (${r.file}): ${hasLabel ? "label" : "target"} "${raw}" is not ${hasLabel ? "a class index" : "a finite number"}`);
+    }
+    let split: SplitName | null = null;
+    if (cols.includes("split")) {
+      if (!(SPLIT_NAMES as readonly string[]).includes(r.split)) throw new ImportError(csvFile, `row ${i + 2} (${r.file}): split "${r.split}" is not train, val or test`);
+      split = r.split as SplitName;
+    }
+    return { file: r.file, value, split };
+  });
+  return { rows, task: hasLabel ? "classification" : "regression" };
+}
+
+export function planTorchvisionImport(opts: TorchvisionImportOptions): TorchvisionPlan {
+  const dir = resolve(opts.dir), csvFile = resolve(opts.labels);
+  const inputSize = opts.inputSize ?? 32;
+  const { rows, task } = readRows(csvFile);
+  const architectures: ZooArchitecture[] = [];
+  const index = new Map<string, number>();
+  const files = rows.map((r) => (isAbsolute(r.file) ? r.file : join(dir, r.file)));
+  const architecture = files.map((f) => {
+    const arch = torchvisionArchitecture(stateDict(readTorchCheckpoint(f, { storages: false })), inputSize, f);
+    const key = JSON.stringify(arch);
+    if (!index.has(key)) {
+      index.set(key, architectures.length);
+      architectures.push({ architecture: { ...arch }, parameters: resnetParameterShapes(arch).map(([name, shape]) => ({ name, shape })) });
+    }
+    return index.get(key)!;
+  });
+  // Without a split column: a seeded 70/10/20 split, each split at least one network where there are three
+  let splitOf: SplitName[];
+  if (rows.every((r) => r.split !== null)) splitOf = rows.map((r) => r.split!);
+  else if (rows.some((r) => r.split !== null)) throw new ImportError(csvFile, "gives a split for some rows and not others");
+  else {
+    const order = new Rng(opts.splitSeed ?? 0, "torchvision-split").shuffle(Int32Array.from(rows.keys()));
+    const n = rows.length;
+    const nTest = n >= 3 ? Math.max(1, Math.round(0.2 * n)) : 0, nVal = n >= 3 ? Math.max(1, Math.round(0.1 * n)) : 0;
+    splitOf = new Array<SplitName>(n).fill("train");
+    order.forEach((r, i) => { if (i < nTest) splitOf[r] = "test"; else if (i < nTest + nVal) splitOf[r] = "val"; });
+  }
+  const several = architectures.length > 1;
+  const labelClasses = task === "classification" ? Math.max(...rows.map((r) => r.value)) + 1 : 0;
+  const manifest: ZooManifest = {
+    format: "probegen-zoo", version: several ? 2 : 1, family: "resnet", architectures,
+    ...(several ? { architectureField: "architecture" } : {}),
+    fields: [
+      task === "classification"
+        ? { name: "label", dtype: "I32", description: "the CSV's label column" }
+        : { name: "target", dtype: "F32", description: "the CSV's target column" },
+      { name: "architecture", dtype: "I32", description: "index of the network's architecture in zoo.json" },
+    ],
+    strings: [{ name: "source", description: "the state dict's file as the CSV names it" }],
+    task: task === "classification"
+      ? { kind: "classification", labelNames: Array.from({ length: labelClasses }, (_, i) => String(i)) }
+      : { kind: "regression", target: "target" },
+    count: rows.length, splits: splitsOf(splitOf), shards: planShards(rows.length, opts.shardSize ?? 500),
+    provenance: {
+      importer: "probegen zoo import torchvision", probegenVersion: PROBEGEN_VERSION, source: dir, labels: csvFile, inputSize,
+      split: rows[0].split !== null ? "the CSV's split column" : `seeded 70/10/20 (seed ${opts.splitSeed ?? 0})`,
+      batchNorm: "eval mode, folded into each convolution: w' = w gamma / sqrt(var + eps), b' = beta - mean gamma / sqrt(var + eps), eps 1e-5",
+    },
+  };
+  return {
+    kind: "torchvision", out: opts.out, manifest, files, sources: rows.map((r) => r.file), architecture, values: rows.map((r) => r.value),
+  };
+}
+
+export function importTorchvisionShard(plan: TorchvisionPlan, si: number, onNetwork: () => void): Uint8Array {
+  const m = plan.manifest;
+  const { start, count } = m.shards[si];
+  const networks = [];
+  for (let i = start; i < start + count; i++) {
+    const file = plan.files[i];
+    const sd = stateDict(readTorchCheckpoint(file));
+    const a = m.architectures[plan.architecture[i]];
+    const arch = a.architecture as unknown as SizedResNetArchitecture;
+    if (JSON.stringify(torchvisionArchitecture(sd, arch.inputSize, file)) !== JSON.stringify(arch)) {
+      throw new ImportError(file, "changed since the import was planned (its architecture differs)");
+    }
+    let folded: Map<string, Float32Array>;
+    try {
+      folded = foldTorchvisionResNet(arch, (n) => {
+        const t = sd.get(n);
+        return t === undefined ? undefined : { data: t.toFloat32(), shape: t.shape };
+      });
+    } catch (e) {
+      throw new ImportError(file, (e as Error).message);
+    }
+    const params = a.parameters.map((p) => folded.get(p.name)!);
+    const bad = a.parameters.find((p, k) => !allFinite(params[k]));
+    if (bad !== undefined) throw new ImportError(file, `parameter ${bad.name} (BatchNorm folded in) holds non-finite values`);
+    networks.push({ architecture: plan.architecture[i], params });
+    onNetwork();
+  }
+  const slice = <T>(a: T[]) => a.slice(start, start + count);
+  const field = m.fields[0].name;
+  return encodeShard(m, si, networks, { [field]: slice(plan.values), architecture: slice(plan.architecture) }, { source: slice(plan.sources) });
+}
+
+export async function importTorchvision(opts: TorchvisionImportOptions): Promise<ImportReport & { plan: TorchvisionPlan }> {
+  const plan = planTorchvisionImport(opts);
+  const report = await runImport(plan, importTorchvisionShard, opts.workers ?? 1, opts.onProgress);
+  return { ...report, plan };
+}
