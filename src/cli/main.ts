@@ -20,7 +20,8 @@ Commands:
             probes on it, and compare them (about 3 minutes the first time); --task cnn
             predicts the test accuracy of Fashion-MNIST Small CNNs instead (about 10 minutes)
   zoo       build, import, export, inspect and render model zoos (zoo build inr|cnn|wild-park,
-            zoo import dwsnets|small-cnn-zoo|wild-park, zoo export, zoo info, zoo render)
+            zoo import dwsnets|small-cnn-zoo|wild-park|torchvision, zoo export, zoo info,
+            zoo render)
   train     train a probing model (ProbeGen, vanilla or fixed probes) on a zoo
   eval      evaluate a trained run: accuracy, per-class accuracy, confusion matrix
   predict   predict networks nobody labelled with a trained run: files (.pth, .safetensors),
