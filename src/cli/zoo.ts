@@ -6,6 +6,7 @@ import { encodePng, toBytes } from "../report/png.js";
 import { createProgress } from "../report/progress.js";
 import { Zoo } from "../zoo/format.js";
 import { buildInrZooParallel } from "../build/inr-builder.js";
+import { buildShapeInrZoo } from "../build/shape-inr-builder.js";
 import { buildCnnZoo } from "../build/cnn-builder.js";
 import { DEFAULT_CNN_RECIPE } from "../build/cnn-recipe.js";
 import { DEFAULT_WILD_PARK_RECIPE, buildWildParkZoo } from "../build/wild-park-builder.js";
@@ -239,6 +240,30 @@ async function buildWildPark(rest: string[]): Promise<number> {
   return 0;
 }
 
+const BUILD_SHAPE_INR_USAGE = `Usage: probegen zoo build shape-inr --count N --out DIR [options]
+
+Fits one SIREN (3 -> 32 -> 32 -> 1, sine layers as the image INRs') per procedural 3-D shape,
+zoo-batched, to its occupancy on a grid over [-1, 1]^3. Ten classes (sphere, cube, cylinder,
+cone, torus, capsule, pyramid, ellipsoid, prism, compound); INR i is of class i mod 10 in a
+random pose (rotation, scale). The first 70% are the train split, then 10% val, 20% test. The
+zoo is the same for any --batch and --workers; rerun the command to resume a stopped build.
+
+Options:
+  --count N          INRs (at least 3)
+  --out DIR          a new or empty folder, or this build's own
+  --seed S           poses (0)
+  --grid G           grid points per axis (16: 4,096 points)
+  --noise X          surface noise of the drawn shapes (0.01)
+  --steps N          Adam steps at most (1000)
+  --lr X             Adam learning rate (5e-4)
+  --psnr DB          stop an INR at this occupancy PSNR (30)
+  --batch N          INRs fitted at once (64)
+  --shard-size N     INRs per shard file (500)
+  --workers N        worker threads fitting shards side by side (1)
+  --json             print the result as JSON
+  -h, --help         show this help
+${THREADS_HELP}`;
+
 const INFO_USAGE = `Usage: probegen zoo info DIR [--json]
 
 Prints a zoo's counts per split, label histogram, quantiles of its per-network fields (PSNR,
@@ -249,12 +274,55 @@ const RENDER_USAGE = `Usage: probegen zoo render DIR --index I --out FILE.png [-
 Evaluates INR I of the zoo on a size x size grid over [-1,1]^2 and writes a grayscale PNG.
 Size 28 is the grid the INR was fitted on (default 112).`;
 
+async function buildShapeInr(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs({
+    args: argv,
+    options: {
+      count: { type: "string" }, out: { type: "string" }, seed: { type: "string" }, grid: { type: "string" }, noise: { type: "string" },
+      steps: { type: "string" }, lr: { type: "string" }, psnr: { type: "string" }, batch: { type: "string" }, "shard-size": { type: "string" },
+      workers: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) { console.log(BUILD_SHAPE_INR_USAGE); return 0; }
+  const count = intArg("count", requiredArg("count", values.count), 0, 3);
+  const out = requiredArg("out", values.out);
+  const progress = createProgress("fitting shape INRs", count, "INRs", values.json ? null : process.stderr);
+  let psnrSum = 0, fittedNow = 0;
+  const report = await buildShapeInrZoo({
+    count, out, seed: intArg("seed", values.seed, 0), grid: intArg("grid", values.grid, 16, 2, 64),
+    noise: numArg("noise", values.noise, 0.01, 0), batch: intArg("batch", values.batch, 64, 1),
+    shardSize: intArg("shard-size", values["shard-size"], 500, 1),
+    recipe: {
+      steps: intArg("steps", values.steps, DEFAULT_INR_RECIPE.steps, 0), lr: numArg("lr", values.lr, DEFAULT_INR_RECIPE.lr, 0, true),
+      psnr: numArg("psnr", values.psnr, 30),
+    },
+    onProgress: (done, _total, last) => {
+      if (last !== null) { psnrSum += last.psnr; fittedNow++; }
+      progress.update(done, fittedNow > 0 ? `mean PSNR ${(psnrSum / fittedNow).toFixed(2)} dB` : undefined);
+    },
+  }, intArg("workers", values.workers, 1, 1, 64));
+  progress.finish(`${report.fitted} fitted, ${report.skippedShards} shard(s) already there`);
+  const summary = summarizeZoo(Zoo.open(out));
+  const result = {
+    out, count, fitted: report.fitted, skippedShards: report.skippedShards, seconds: report.seconds,
+    inrsPerSec: report.fitted / report.seconds, meanPsnr: summary.means.psnr, meanSteps: summary.means.steps, splits: summary.splits,
+  };
+  if (values.json) console.log(JSON.stringify(result, null, 2));
+  else {
+    console.log(`zoo: ${out} (${count} shape INRs: ${summary.splits.train} train, ${summary.splits.val} val, ${summary.splits.test} test)`);
+    console.log(`fitted ${result.fitted} in ${result.seconds.toFixed(1)} s (${result.inrsPerSec.toFixed(2)} INRs/s); mean occupancy PSNR ${result.meanPsnr.toFixed(2)} dB, mean steps ${result.meanSteps.toFixed(0)}`);
+  }
+  return 0;
+}
+
 async function build(argv: string[]): Promise<number> {
   const [kind, ...rest] = argv;
-  if (kind === "-h" || kind === "--help") { console.log(`${BUILD_USAGE}\n\n${BUILD_CNN_USAGE}\n\n${BUILD_WILD_PARK_USAGE}`); return 0; }
+  if (kind === "-h" || kind === "--help") { console.log(`${BUILD_USAGE}\n\n${BUILD_CNN_USAGE}\n\n${BUILD_WILD_PARK_USAGE}\n\n${BUILD_SHAPE_INR_USAGE}`); return 0; }
   if (kind === "cnn") return buildCnn(rest);
   if (kind === "wild-park") return buildWildPark(rest);
-  if (kind !== "inr") throw new UsageError(kind === undefined ? "zoo build needs a zoo kind: `probegen zoo build inr|cnn|wild-park ...`" : `unknown zoo kind "${kind}" (expected inr, cnn or wild-park)`);
+  if (kind === "shape-inr") return buildShapeInr(rest);
+  if (kind !== "inr") throw new UsageError(kind === undefined ? "zoo build needs a zoo kind: `probegen zoo build inr|cnn|wild-park|shape-inr ...`" : `unknown zoo kind "${kind}" (expected inr, cnn, wild-park or shape-inr)`);
   const { values } = parseCommandArgs({
     args: rest,
     options: {
