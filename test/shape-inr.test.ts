@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildShapeInrZoo, grid3d, shapeTarget } from "../src/build/shape-inr-builder.js";
 import { Zoo } from "../src/zoo/format.js";
+import { parseSirenArchitecture, renderSiren3d } from "../src/nets/siren.js";
 import { DEFAULT_TRAIN_CONFIG } from "../src/train/config.js";
 import { train } from "../src/train/trainer.js";
 
@@ -48,6 +49,14 @@ test("zoo build shape-inr: labelled, split, the same bytes on 1 and 2 workers, r
     const psnr = all.fields.get("psnr") as Float32Array;
     assert.ok(psnr.every((p) => p > 5 && p < 60), `PSNRs ${[...psnr.slice(0, 5)]}`);
     assert.equal(zoo.manifest.architectures[0].architecture.inDim, 3);
+    // drawn down the z axis: the silhouette is at least the middle slice everywhere
+    const net = zoo.network(0);
+    const arch = parseSirenArchitecture(zoo.manifest.architectures[0].architecture);
+    const sil = renderSiren3d(arch, net.params, 12, null), mid = renderSiren3d(arch, net.params, 12, 0);
+    assert.equal(sil.length, 144);
+    assert.ok(sil.every((v, i) => Number.isFinite(v) && v >= mid[i]), "max over z >= the z = 0 slice");
+    assert.ok(sil.some((v, i) => v > mid[i] + 1e-3), "and larger somewhere");
+    assert.throws(() => renderSiren3d({ ...arch, inDim: 2 }, net.params, 4, 0), /draws SIRENs with 3 inputs, this one has 2/);
     const r = train({ ...DEFAULT_TRAIN_CONFIG, zoo: join(dir, "a"), probes: 8, epochs: 2, batch: 8, head: { width: 16, depth: 2 } }, join(dir, "run"));
     assert.equal(r.score, "accuracy");
     assert.ok(r.last.test !== null && r.last.test >= 0 && r.last.test <= 1);

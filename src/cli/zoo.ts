@@ -1,6 +1,6 @@
 // probegen zoo build | info | render
 import { IMAGE_SET_NAMES } from "../data/image-sets.js";
-import { DWSNETS_SIREN, SIREN_INITS, parseSirenArchitecture, renderSiren, type SirenArchitecture } from "../nets/siren.js";
+import { DWSNETS_SIREN, SIREN_INITS, parseSirenArchitecture, renderSiren, renderSiren3d, type SirenArchitecture } from "../nets/siren.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { encodePng, toBytes } from "../report/png.js";
 import { createProgress } from "../report/progress.js";
@@ -269,10 +269,12 @@ const INFO_USAGE = `Usage: probegen zoo info DIR [--json]
 Prints a zoo's counts per split, label histogram, quantiles of its per-network fields (PSNR,
 steps) and its size on disk.`;
 
-const RENDER_USAGE = `Usage: probegen zoo render DIR --index I --out FILE.png [--size 28|112]
+const RENDER_USAGE = `Usage: probegen zoo render DIR --index I --out FILE.png [--size 28|112] [--slice Z]
 
 Evaluates INR I of the zoo on a size x size grid over [-1,1]^2 and writes a grayscale PNG.
-Size 28 is the grid the INR was fitted on (default 112).`;
+Size 28 is the grid an image INR was fitted on (default 112). A shape INR (3 inputs) is drawn
+seen down the z axis: the largest occupancy along z (a silhouette), or with --slice Z its
+occupancy on the plane z = Z.`;
 
 async function buildShapeInr(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs({
@@ -400,7 +402,7 @@ function render(argv: string[]): number {
   const { values, positionals } = parseCommandArgs({
     args: argv, allowPositionals: true,
     options: {
-      index: { type: "string" }, out: { type: "string" }, size: { type: "string" },
+      index: { type: "string" }, out: { type: "string" }, size: { type: "string" }, slice: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -415,13 +417,19 @@ function render(argv: string[]): number {
   const out = requiredArg("out", values.out);
   const network = zoo.network(index);
   const { params, fields } = network;
-  const img = renderSiren(parseSirenArchitecture(zoo.manifest.architectures[network.architecture].architecture), params, size);
+  const arch = parseSirenArchitecture(zoo.manifest.architectures[network.architecture].architecture);
+  if (arch.inDim !== 2 && arch.inDim !== 3) throw new UsageError(`zoo render draws INRs of images (2 inputs) or shapes (3 inputs); these take ${arch.inDim}`);
+  if (values.slice !== undefined && arch.inDim !== 3) throw new UsageError("--slice is for shape INRs (3 inputs)");
+  const slice = values.slice === undefined ? null : numArg("slice", values.slice, 0, -1);
+  if (slice !== null && slice > 1) throw new UsageError(`--slice must be in [-1, 1], got ${slice}`);
+  const img = arch.inDim === 3 ? renderSiren3d(arch, params, size, slice) : renderSiren(arch, params, size);
   const bad = img.findIndex((v) => !Number.isFinite(v));
   if (bad >= 0) throw new Error(`${positionals[0]}: INR ${index} outputs ${img[bad]} at pixel ${bad}: its weights are not all finite, so there is nothing to draw`);
   writeFileAtomic(out, encodePng(size, size, 1, toBytes(img)));
   const label = fields.get("label");
   const names = zoo.manifest.task.labelNames;
-  console.log(`wrote ${out}: INR ${index}${label !== undefined ? ` (label ${names?.[label] ?? label})` : ""}, ${size}x${size}`);
+  const view = arch.inDim === 3 ? (slice === null ? ", largest occupancy along z" : `, slice z = ${slice}`) : "";
+  console.log(`wrote ${out}: INR ${index}${label !== undefined ? ` (label ${names?.[label] ?? label})` : ""}, ${size}x${size}${view}`);
   return 0;
 }
 

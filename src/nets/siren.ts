@@ -101,6 +101,37 @@ export function gridCoordinates(rows: number, cols: number): Float32Array {
   return out;
 }
 
+/**
+ * A 3-D SIREN (a shape INR) drawn as an image over (x, y) in [-1, 1]^2, row-major: its output on
+ * the plane z = slice, or, with slice null, the largest output along z over `depth` points
+ * (a silhouette of the occupancy, seen down the z axis).
+ */
+export function renderSiren3d(arch: SirenArchitecture, params: ReadonlyMap<string, Float32Array>, size: number, slice: number | null, depth = 33): Float32Array {
+  if (arch.inDim !== 3) throw new RangeError(`renderSiren3d draws SIRENs with 3 inputs, this one has ${arch.inDim}`);
+  const zs = slice !== null ? [slice] : Array.from({ length: depth }, (_, i) => (depth === 1 ? 0 : -1 + (2 * i) / (depth - 1)));
+  const plane = gridCoordinates(size, size);
+  const coords = new Float32Array(size * size * zs.length * 3);
+  let k = 0;
+  for (let p = 0; p < size * size; p++) {
+    for (const z of zs) { coords[k++] = plane[2 * p]; coords[k++] = plane[2 * p + 1]; coords[k++] = z; }
+  }
+  return tidy(() => {
+    const stacked = new Map(sirenParameterShapes(arch).map(([name, shape]) => {
+      const values = params.get(name);
+      if (values === undefined) throw new ShapeError("renderSiren3d", `missing parameter ${name}`);
+      return [name, Tensor.from(values, [1, ...shape])];
+    }));
+    const out = noGrad(() => sirenForward(arch, stacked, Tensor.from(coords, [coords.length / 3, 3]))).data;
+    const img = new Float32Array(size * size);
+    for (let p = 0; p < size * size; p++) {
+      let m = -Infinity;
+      for (let j = 0; j < zs.length; j++) m = Math.max(m, out[p * zs.length + j]);
+      img[p] = m;
+    }
+    return img;
+  });
+}
+
 /** One SIREN's output on a size x size grid over [-1, 1]^2, row-major ([size * size]). */
 export function renderSiren(arch: SirenArchitecture, params: ReadonlyMap<string, Float32Array>, size: number): Float32Array {
   return tidy(() => {
