@@ -6,7 +6,7 @@
 //   node dist/bench/probing-experiment.js --zoo DIR [--methods probegen,vanilla,uniform]
 //        [--probes 64,128] [--seeds 3] [--epochs 30] [--first-seed 0] [--eval-every 500] [--out runs/experiment]
 import { parseArgs } from "node:util";
-import { rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from "../src/train/config.js";
 import { train, type RunResult } from "../src/train/trainer.js";
@@ -23,7 +23,10 @@ function methodConfig(method: ExperimentMethod): Partial<TrainConfig> {
   }
 }
 
-/** Trains every method x K x seed into out/<method>-k<K>-seed<seed>, then compares them (probegen compare). */
+/**
+ * Trains every method x K x seed into out/<method>-k<K>-seed<seed> (keeping finished runs,
+ * resuming stopped ones), then compares them (probegen compare).
+ */
 export function runExperiment(zoo: string, methods: ExperimentMethod[], probes: number[], seeds: number, epochs: number, out: string,
   log: (s: string) => void = (s) => process.stderr.write(`${s}\n`), firstSeed = 0, evalEvery = DEFAULT_TRAIN_CONFIG.evalEvery): CompareGroup[] {
   const dirs: string[] = [];
@@ -32,10 +35,14 @@ export function runExperiment(zoo: string, methods: ExperimentMethod[], probes: 
       if (method === "statnn" && k !== probes[0]) continue; // no probes: one row is enough
       for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
         const dir = join(out, `${method}-k${k}-seed${seed}`);
-        rmSync(dir, { recursive: true, force: true });
-        const r = train({ ...DEFAULT_TRAIN_CONFIG, zoo, ...methodConfig(method), probes: k, seed, epochs, evalEvery }, dir);
         dirs.push(dir);
-        log(`${method} K=${k} seed ${seed}: test ${show(r.score, r.best?.test)} (val ${show(r.score, r.best?.val)}) in ${r.trainSeconds.toFixed(1)} s`);
+        // A finished run is kept and a stopped one resumed, so an experiment longer than a
+        // sitting is rerun until done; a folder that is not a run starts over.
+        if (existsSync(join(dir, "result.json"))) { log(`${method} K=${k} seed ${seed}: finished earlier, kept`); continue; }
+        const resume = existsSync(join(dir, "config.json"));
+        if (!resume) rmSync(dir, { recursive: true, force: true });
+        const r = train({ ...DEFAULT_TRAIN_CONFIG, zoo, ...methodConfig(method), probes: k, seed, epochs, evalEvery }, dir, { resume });
+        log(`${method} K=${k} seed ${seed}: test ${show(r.score, r.best?.test)} (val ${show(r.score, r.best?.val)}) in ${r.trainSeconds.toFixed(1)} s${resume ? " (resumed)" : ""}`);
       }
     }
   }
