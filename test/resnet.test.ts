@@ -128,6 +128,8 @@ test("max pooling matches the reference kernels and routes gradients to each win
   const xg = randn(rng, [2, 3, 7, 7]);
   xg.requiresGrad = true;
   gradCheck("maxPool2d", (t) => maxPool2d(t, 3, 2, 1), [xg], { eps: 1e-3 });
+  assert.throws(() => maxPool2d(xg, 2.5), /kernel 2\.5, stride 2\.5, padding 0: whole numbers/);
+  assert.throws(() => maxPool2d(xg, 3, 1, 2), /padding at most half the kernel/);
   assert.equal(kernels().name, "wasm");
 });
 
@@ -222,6 +224,10 @@ test("zoo import torchvision: state dicts and a labels CSV become a ResNet zoo w
       });
     });
     // bad input is named
+    writeFileSync(csv, "file,label\nresnet18-w4-cifar.pth,100000000\n");
+    await assert.rejects(importTorchvision({ dir: fixtures, labels: csv, out: join(dir, "z1") }), /row 2 \(resnet18-w4-cifar\.pth\): label "100000000" is not a class index below 100000/);
+    writeFileSync(csv, "file,label\n,1\n");
+    await assert.rejects(importTorchvision({ dir: fixtures, labels: csv, out: join(dir, "z1") }), /row 2: the file column is empty/);
     writeFileSync(csv, "file,score\nresnet18-w4-cifar.pth,1\n");
     await assert.rejects(importTorchvision({ dir: fixtures, labels: csv, out: join(dir, "z2") }), /needs exactly one of a "label" column .* columns: file, score/);
     const notResnet = fileURLToPath(new URL("../../test/fixtures/interop/", import.meta.url));

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { Rng, Tensor, setThreads, threadCount, kernels, withBackend, type Kernels, type ZooConvShape, type ConvTransposeShape } from "../src/engine/index.js";
 import { splitRange } from "../src/engine/kernels/wasm.js";
+import { KernelPool, defaultThreads } from "../src/engine/threads.js";
 import { makeW1, makeW2, makeW4, trainer } from "../src/bench/workloads.js";
 import { assertClose } from "./helpers.js";
 
@@ -24,7 +25,25 @@ function acrossThreads(what: string, inputs: Float32Array[], call: (k: Kernels, 
     call(k, bufs);
     return outIdx.map((i) => Float32Array.from(bufs[i]));
   };
-  const outs = [1, 2, 3].map((t) => { setThreads(t); return withBackend("wasm", () => run(kernels())); });
+  // the call must really be split on 2 and 3 threads, or the comparison proves nothing
+  let most = 0;
+  const plain = KernelPool.prototype.run;
+  KernelPool.prototype.run = function (this: KernelPool, name: string, parts: readonly (readonly number[])[]) {
+    most = Math.max(most, parts.length);
+    plain.call(this, name, parts);
+  };
+  let outs: Float32Array[][];
+  try {
+    outs = [1, 2, 3].map((t) => {
+      setThreads(t);
+      most = 0;
+      const o = withBackend("wasm", () => run(kernels()));
+      if (t > 1) assert.ok(most > 1, `${what}: not split on ${t} threads`);
+      return o;
+    });
+  } finally {
+    KernelPool.prototype.run = plain;
+  }
   for (const [t, o] of [[2, outs[1]], [3, outs[2]]] as const) {
     o.forEach((a, i) => assert.deepEqual(Buffer.from(a.buffer), Buffer.from(outs[0][i].buffer), `${what}: output ${i} on ${t} threads differs from 1 thread`));
   }
@@ -136,4 +155,19 @@ test("training steps of W1, W2 and W4 are the same bytes on 1 and 2 threads", ()
     assert.deepEqual(two.losses, one.losses, `${name} losses on 2 threads`);
     assert.equal(two.hash, one.hash, `${name} parameters after ${steps} steps on 2 threads`);
   }
+});
+
+test("PROBEGEN_THREADS takes decimal digits only, within the pool's limit", () => {
+  const saved = process.env.PROBEGEN_THREADS;
+  try {
+    process.env.PROBEGEN_THREADS = "3";
+    assert.equal(defaultThreads(), 3);
+    for (const bad of ["1e3", "0x10", "0", "2048", " 2", "two"]) {
+      process.env.PROBEGEN_THREADS = bad;
+      assert.throws(() => defaultThreads(), /PROBEGEN_THREADS must be a whole number in \[1, 1024\]/, bad);
+    }
+  } finally {
+    if (saved === undefined) delete process.env.PROBEGEN_THREADS; else process.env.PROBEGEN_THREADS = saved;
+  }
+  assert.throws(() => setThreads(0), /threads must be a whole number in \[1, 1024\], got 0/);
 });

@@ -119,28 +119,45 @@ export function describeInrBuild(opts: InrZooOptions): InrBuild {
   return { opts, seed, recipe, arch, set, plan, manifest };
 }
 
-/** Fits the INRs of the given shards, writing each shard as it completes; returns INRs fitted. */
-export function fitInrShards(b: InrBuild, shards: readonly number[], onDone: (r: InrResult) => void): number {
-  const { manifest, plan, set, opts } = b;
-  const fitter = new InrFitter(b.arch, b.recipe, opts.batch ?? 64, gridCoordinates(set.rows, set.cols), b.seed);
+/** What fitting a zoo's INRs into shard files needs besides the shards: shared by the INR builders. */
+export interface InrShardFitting {
+  manifest: ZooManifest;
+  out: string;
+  arch: SirenArchitecture;
+  recipe: InrRecipe;
+  seed: number;
+  /** INRs fitted at once. */
+  batch: number;
+  /** The points every INR is fitted on, arch.inDim coordinates each. */
+  coords: Float32Array;
+  /** INR i's targets at the points. */
+  target(index: number): Float32Array;
+  /** A finished shard's file bytes. */
+  encode(si: number, results: InrResult[]): Uint8Array;
+}
+
+/**
+ * Fits the INRs of the given shards, writing each shard as it completes; returns INRs fitted.
+ * A fit that diverged must not reach a zoo (its weights would be NaN, its PSNR meaningless):
+ * it stops the build before its shard is written.
+ */
+export function fitInrsIntoShards(f: InrShardFitting, shards: readonly number[], onDone: (r: InrResult) => void): number {
+  const { manifest } = f;
+  const fitter = new InrFitter(f.arch, f.recipe, f.batch, f.coords, f.seed);
   const collector = new ShardCollector<InrResult>(manifest, shards, (si, results) => {
     const s = manifest.shards[si];
-    // A fit that diverged must not reach a zoo: its weights would be NaN, its PSNR meaningless.
     for (const r of results) {
       const bad = r.params.findIndex((p) => !allFinite(p));
       if (bad >= 0 || Number.isNaN(r.psnr)) {
         throw new Error(`INR ${r.index} diverged while fitting (${bad >= 0 ? `non-finite ${manifest.architectures[0].parameters[bad].name}` : "PSNR NaN"}); nothing of shard ${s.file} was written. A smaller --lr may help`);
       }
     }
-    writeFileAtomic(join(opts.out, s.file), encodeInrShard(manifest, si, results, plan.entries));
+    writeFileAtomic(join(f.out, s.file), f.encode(si, results));
   });
   function* jobs(): Generator<InrJob> {
     for (const si of shards) {
       const s = manifest.shards[si];
-      for (let i = s.start; i < s.start + s.count; i++) {
-        const e = plan.entries[i];
-        yield { index: i, target: imagePixels(set, e.sourceSplit, e.sourceIndex) };
-      }
+      for (let i = s.start; i < s.start + s.count; i++) yield { index: i, target: f.target(i) };
     }
   }
   let fitted = 0;
@@ -154,6 +171,17 @@ export function fitInrShards(b: InrBuild, shards: readonly number[], onDone: (r:
     fitter.dispose();
   }
   return fitted;
+}
+
+/** Fits the INRs of the given shards, writing each shard as it completes; returns INRs fitted. */
+export function fitInrShards(b: InrBuild, shards: readonly number[], onDone: (r: InrResult) => void): number {
+  const { manifest, plan, set, opts } = b;
+  return fitInrsIntoShards({
+    manifest, out: opts.out, arch: b.arch, recipe: b.recipe, seed: b.seed, batch: opts.batch ?? 64,
+    coords: gridCoordinates(set.rows, set.cols),
+    target: (i) => imagePixels(set, plan.entries[i].sourceSplit, plan.entries[i].sourceIndex),
+    encode: (si, results) => encodeInrShard(manifest, si, results, plan.entries),
+  }, shards, onDone);
 }
 
 const report = ({ built, ...rest }: ShardBuildReport): InrBuildReport => ({ ...rest, fitted: built });

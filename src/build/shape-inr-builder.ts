@@ -2,14 +2,13 @@
 // zoo-batched to the shape's occupancy on a shared grid of points in [-1, 1]^3, written shard by
 // shard, resumably (shard-build.ts). Shape i is of class i mod 10 in a pose drawn from its own
 // seeded stream, so a shape does not depend on which shard or thread makes it.
-import { join } from "node:path";
 import { SHAPE_CLASSES, drawShape } from "../data/shapes3d.js";
 import { DWSNETS_SIREN, parseSirenArchitecture, sirenParameterShapes, type SirenArchitecture } from "../nets/siren.js";
-import { allFinite, Rng } from "../engine/index.js";
-import { writeFileAtomic } from "../io/atomic.js";
+import { Rng } from "../engine/index.js";
 import { encodeShard, planShards, type ZooManifest } from "../zoo/format.js";
-import { ShardCollector, openShardBuild, runShardBuild, runShardBuildSync, runShardWorkers, type ShardBuildReport } from "../zoo/shard-build.js";
-import { DEFAULT_INR_RECIPE, InrFitter, type InrJob, type InrRecipe, type InrResult } from "./inr-fit.js";
+import { openShardBuild, runShardBuild, runShardBuildSync, runShardWorkers, type ShardBuildReport } from "../zoo/shard-build.js";
+import { DEFAULT_INR_RECIPE, type InrRecipe, type InrResult } from "./inr-fit.js";
+import { fitInrsIntoShards } from "./inr-builder.js";
 import { PROBEGEN_VERSION } from "../version.js";
 
 /** The SIREN of a shape INR: the image INRs' 32-32 sine layers, on three coordinates. */
@@ -104,31 +103,13 @@ export function describeShapeInrBuild(opts: ShapeInrZooOptions): ShapeInrBuild {
 export function fitShapeInrShards(b: ShapeInrBuild, shards: readonly number[], onDone: (r: InrResult) => void): number {
   const { manifest, opts } = b;
   const noise = opts.noise ?? 0.01;
-  const fitter = new InrFitter(b.arch, b.recipe, opts.batch ?? 64, b.coords, b.seed);
-  const collector = new ShardCollector<InrResult>(manifest, shards, (si, results) => {
-    const s = manifest.shards[si];
-    for (const r of results) {
-      if (r.params.some((p) => !allFinite(p)) || Number.isNaN(r.psnr)) {
-        throw new Error(`shape INR ${r.index} diverged while fitting; nothing of shard ${s.file} was written. A smaller --lr may help`);
-      }
-    }
-    writeFileAtomic(join(opts.out, s.file), encodeShard(manifest, si, results, {
+  return fitInrsIntoShards({
+    manifest, out: opts.out, arch: b.arch, recipe: b.recipe, seed: b.seed, batch: opts.batch ?? 64, coords: b.coords,
+    target: (i) => shapeTarget(b.seed, i, b.coords, noise).target,
+    encode: (si, results) => encodeShard(manifest, si, results, {
       label: results.map((r) => r.index % SHAPE_CLASSES.length), psnr: results.map((r) => r.psnr), steps: results.map((r) => r.steps),
-    }));
-  });
-  function* jobs(): Generator<InrJob> {
-    for (const si of shards) {
-      const s = manifest.shards[si];
-      for (let i = s.start; i < s.start + s.count; i++) yield { index: i, target: shapeTarget(b.seed, i, b.coords, noise).target };
-    }
-  }
-  let fitted = 0;
-  try {
-    fitter.run(jobs(), (r) => { collector.add(r.index, r); fitted++; onDone(r); });
-  } finally {
-    fitter.dispose();
-  }
-  return fitted;
+    }),
+  }, shards, onDone);
 }
 
 export interface ShapeInrBuildReport extends Omit<ShardBuildReport, "built"> { fitted: number }

@@ -1,5 +1,6 @@
 // Argument helpers shared by the commands.
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { MAX_THREADS } from "../engine/threads.js";
 
 /** Bad command-line input: the command prints the message and its usage hint, exit code 2. */
 export class UsageError extends Error {
@@ -82,7 +83,7 @@ export function takeThreadsOption(argv: readonly string[]): { threads: number | 
       if (value === undefined) throw new UsageError("--threads needs a value");
     } else if (a.startsWith("--threads=")) value = a.slice("--threads=".length);
     else { rest.push(a); continue; }
-    threads = intArg("threads", value, 1, 1, 1024);
+    threads = intArg("threads", value, 1, 1, MAX_THREADS);
   }
   return { threads, rest };
 }

@@ -5,7 +5,7 @@
 import { readFileSync, existsSync } from "node:fs";
 import v8 from "node:v8";
 import { fileURLToPath } from "node:url";
-import { KernelPool, defaultThreads } from "./threads.js";
+import { KernelPool, MAX_THREADS, defaultThreads } from "./threads.js";
 
 const PAGE = 65536;
 const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit
@@ -231,7 +231,7 @@ let pool: KernelPool | null = null;
  * next kernel call; results are the same bytes for every count.
  */
 export function setThreads(n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`threads must be a whole number >= 1, got ${n}`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) throw new RangeError(`threads must be a whole number in [1, ${MAX_THREADS}], got ${n}`);
   wantedThreads = n;
   if (pool !== null && pool.threads !== n) {
     pool.close();

@@ -19,6 +19,8 @@ const SLOT = MAX_KERNEL_ARGS + 2; // [function index, argument count, arguments.
 const GEN = 0, DONE = 1, FAILED = 2, STOP = 3, READY = 4, ASLEEP = 5, CALLER_ASLEEP = 6;
 /** How long a call waits for workers that have not started before it gives up. */
 const START_TIMEOUT_MS = 60_000;
+/** The most kernel threads a pool starts (--threads and PROBEGEN_THREADS). */
+export const MAX_THREADS = 1024;
 /** Spin iterations before a waiting thread sleeps (tens of microseconds). */
 const SPINS = 20000;
 
@@ -79,6 +81,7 @@ export class KernelPool {
       return;
     }
     if (parts.length > this.threads) throw new RangeError(`${parts.length} parts for ${this.threads} threads`);
+    this.throwIfFailed(name);
     for (let t = 1; t < this.threads; t++) {
       const at = t * SLOT;
       const p = parts[t];
@@ -106,11 +109,11 @@ export class KernelPool {
     const others = this.threads - 1;
     let spins = 0;
     let since = 0;
+    // Every part is waited for, failed ones included (a worker whose kernel threw still reports
+    // it done), so no thread writes into memory after the call returns.
     for (;;) {
       const done = Atomics.load(this.ctrl, DONE);
       if (done >= others) break;
-      const failed = Atomics.load(this.ctrl, FAILED);
-      if (failed !== 0) break;
       if (++spins > SPINS) {
         // Sleeps a millisecond at a time. The event loop is blocked here, so a worker that
         // never started cannot report it: a call gives up on workers missing for a minute.
@@ -125,9 +128,14 @@ export class KernelPool {
         }
       }
     }
+    this.throwIfFailed(name);
+  }
+
+  /** A worker whose kernel threw, or that died between calls (its error event), ends the pool. */
+  private throwIfFailed(name: string): void {
     const failed = Atomics.load(this.ctrl, FAILED);
     if (failed !== 0) {
-      throw new Error(`probegen: kernel ${name} failed on thread ${failed - 1}; the thread pool is unusable (restart, or use --threads 1)`);
+      throw new Error(`probegen: kernel ${name}: kernel thread ${failed - 1} failed; the thread pool is unusable (restart, or use --threads 1)`);
     }
   }
 
@@ -186,8 +194,9 @@ export function serveKernelCalls(data: KernelWorkerData, exports: Record<string,
 export function defaultThreads(): number {
   const env = process.env.PROBEGEN_THREADS;
   if (env !== undefined && env !== "") {
-    const n = Number(env);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`PROBEGEN_THREADS must be a whole number >= 1, got "${env}"`);
+    // as --threads: decimal digits only ("1e3" or "0x10" are refused, not read as 1000 or 16)
+    const n = /^\d+$/.test(env) ? Number(env) : NaN;
+    if (!(n >= 1 && n <= MAX_THREADS)) throw new Error(`PROBEGEN_THREADS must be a whole number in [1, ${MAX_THREADS}], got "${env}"`);
     return n;
   }
   return availableParallelism();

@@ -115,32 +115,30 @@ export function renderSiren3d(arch: SirenArchitecture, params: ReadonlyMap<strin
   for (let p = 0; p < size * size; p++) {
     for (const z of zs) { coords[k++] = plane[2 * p]; coords[k++] = plane[2 * p + 1]; coords[k++] = z; }
   }
-  return tidy(() => {
-    const stacked = new Map(sirenParameterShapes(arch).map(([name, shape]) => {
-      const values = params.get(name);
-      if (values === undefined) throw new ShapeError("renderSiren3d", `missing parameter ${name}`);
-      return [name, Tensor.from(values, [1, ...shape])];
-    }));
-    const out = noGrad(() => sirenForward(arch, stacked, Tensor.from(coords, [coords.length / 3, 3]))).data;
-    const img = new Float32Array(size * size);
-    for (let p = 0; p < size * size; p++) {
-      let m = -Infinity;
-      for (let j = 0; j < zs.length; j++) m = Math.max(m, out[p * zs.length + j]);
-      img[p] = m;
-    }
-    return img;
-  });
+  const out = sirenOnPoints(arch, params, coords);
+  const img = new Float32Array(size * size);
+  for (let p = 0; p < size * size; p++) {
+    let m = -Infinity;
+    for (let j = 0; j < zs.length; j++) m = Math.max(m, out[p * zs.length + j]);
+    img[p] = m;
+  }
+  return img;
 }
 
 /** One SIREN's output on a size x size grid over [-1, 1]^2, row-major ([size * size]). */
 export function renderSiren(arch: SirenArchitecture, params: ReadonlyMap<string, Float32Array>, size: number): Float32Array {
+  return sirenOnPoints(arch, params, gridCoordinates(size, size));
+}
+
+/** One SIREN's output at each of the points (arch.inDim coordinates each). */
+function sirenOnPoints(arch: SirenArchitecture, params: ReadonlyMap<string, Float32Array>, coords: Float32Array): Float32Array {
   return tidy(() => {
     const stacked = new Map(sirenParameterShapes(arch).map(([name, shape]) => {
       const values = params.get(name);
       if (values === undefined) throw new ShapeError("renderSiren", `missing parameter ${name}`);
       return [name, Tensor.from(values, [1, ...shape])];
     }));
-    const out = noGrad(() => sirenForward(arch, stacked, Tensor.from(gridCoordinates(size, size), [size * size, arch.inDim])));
+    const out = noGrad(() => sirenForward(arch, stacked, Tensor.from(coords, [coords.length / arch.inDim, arch.inDim])));
     return Float32Array.from(out.data);
   });
 }

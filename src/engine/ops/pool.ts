@@ -25,8 +25,8 @@ export function globalAvgPool(x: Tensor): Tensor {
 export function maxPool2d(x: Tensor, kernel: number, stride = kernel, padding = 0): Tensor {
   if (x.rank < 3) throw new ShapeError("maxPool2d", `input ${fmtShape(x.shape)} needs at least [C,H,W]`);
   const [H, W] = x.shape.slice(-2);
-  if (!(kernel >= 1 && stride >= 1 && padding >= 0 && 2 * padding <= kernel)) {
-    throw new ShapeError("maxPool2d", `kernel ${kernel}, stride ${stride}, padding ${padding}: padding must be at most half the kernel`);
+  if (![kernel, stride, padding].every(Number.isInteger) || !(kernel >= 1 && stride >= 1 && padding >= 0 && 2 * padding <= kernel)) {
+    throw new ShapeError("maxPool2d", `kernel ${kernel}, stride ${stride}, padding ${padding}: whole numbers, kernel and stride >= 1, padding at most half the kernel`);
   }
   const OH = Math.floor((H + 2 * padding - kernel) / stride) + 1, OW = Math.floor((W + 2 * padding - kernel) / stride) + 1;
   if (OH < 1 || OW < 1) throw new ShapeError("maxPool2d", `input ${fmtShape(x.shape)} is smaller than the ${kernel}x${kernel} window`);

@@ -7,14 +7,14 @@
 import { resolve, join, isAbsolute } from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
 import { readRegularFile } from "../../io/read-file.js";
-import { readTorchCheckpoint, TorchTensor, type TorchCheckpoint } from "../../io/torch-checkpoint.js";
+import { readTorchCheckpoint, type TorchCheckpoint, type TorchTensor } from "../../io/torch-checkpoint.js";
 import { allFinite } from "../../engine/finite.js";
 import { Rng } from "../../engine/index.js";
-import { foldTorchvisionResNet, resnetParameterShapes, type SizedResNetArchitecture } from "../../nets/resnet.js";
+import { foldTorchvisionResNet, parseResNetArchitecture, resnetParameterShapes, type SizedResNetArchitecture } from "../../nets/resnet.js";
 import { PROBEGEN_VERSION } from "../../version.js";
 import { SPLIT_NAMES, encodeShard, planShards, type SplitName, type ZooArchitecture, type ZooManifest } from "../format.js";
 import { runImport, splitsOf, type ImportPlan, type ImportReport } from "./import-build.js";
-import { ImportError, tensorsOf } from "./state-dict.js";
+import { ImportError, stateDictOf, tensorsOf } from "./state-dict.js";
 
 export interface TorchvisionImportOptions {
   /** Folder the CSV's file names are relative to. */
@@ -39,15 +39,11 @@ export interface TorchvisionPlan extends ImportPlan {
   values: number[];
 }
 
-/** The state dict of a checkpoint: itself, or its state_dict or model entry. */
+/** The state dict of a checkpoint: its state_dict or model entry where it has one, else itself. */
 function stateDict(ckpt: TorchCheckpoint): Map<string, TorchTensor> {
   const v = ckpt.value;
-  if (!(v instanceof Map)) throw new ImportError(ckpt.file, "does not hold a state dict (a dict of tensors)");
-  for (const key of ["state_dict", "model"]) {
-    const inner = v.get(key);
-    if (inner instanceof Map) return tensorsOf(inner);
-  }
-  return tensorsOf(v);
+  const key = v instanceof Map ? ["state_dict", "model"].find((k) => v.get(k) instanceof Map) : undefined;
+  return tensorsOf(stateDictOf(ckpt, key));
 }
 
 /** A torchvision ResNet's architecture from its state dict's names and shapes. */
@@ -66,16 +62,24 @@ export function torchvisionArchitecture(sd: Map<string, TorchTensor>, inputSize:
   }
   if (blocks.length === 0) throw new ImportError(file, "has no layer1.0.conv1.weight: not a ResNet of BasicBlocks");
   if (sd.has("layer1.0.conv3.weight")) throw new ImportError(file, "has Bottleneck blocks (conv3): the ResNet family covers BasicBlock ResNets (ResNet-18, -34)");
-  return { inChannels: conv1.shape[1], width: conv1.shape[0], stem: k === 3 ? "cifar" : "imagenet", blocks, classes: fc.shape[0], inputSize };
+  // checked as a zoo.json's would be (empty dimensions, inputs too small for the stages)
+  try {
+    return parseResNetArchitecture({ inChannels: conv1.shape[1], width: conv1.shape[0], stem: k === 3 ? "cifar" : "imagenet", blocks, classes: fc.shape[0], inputSize });
+  } catch (e) {
+    throw new ImportError(file, (e as Error).message);
+  }
 }
 
 interface Row { file: string; value: number; split: SplitName | null }
+
+/** Labels name classes 0..MAX_CLASSES-1 (a zoo lists every class's name). */
+const MAX_CLASSES = 100_000;
 
 function readRows(csvFile: string): { rows: Row[]; task: "classification" | "regression" } {
   const text = new TextDecoder().decode(readRegularFile(csvFile, 64 * 2 ** 20));
   let records: Record<string, string>[];
   try {
-    records = parseCsv(text, { columns: true, skip_empty_lines: true, trim: true }) as Record<string, string>[];
+    records = parseCsv(text, { columns: true, skip_empty_lines: true, trim: true, bom: true }) as Record<string, string>[];
   } catch (e) {
     throw new ImportError(csvFile, `is not a CSV with a header line: ${(e as Error).message}`);
   }
@@ -87,9 +91,10 @@ function readRows(csvFile: string): { rows: Row[]; task: "classification" | "reg
   const rows = records.map((r, i): Row => {
     const raw = hasLabel ? r.label : r.target;
     const value = Number(raw);
-    if (raw === "" || !Number.isFinite(value) || (hasLabel && (!Number.isInteger(value) || value < 0))) {
-      throw new ImportError(csvFile, `row ${i + 2} (${r.file}): ${hasLabel ? "label" : "target"} "${raw}" is not ${hasLabel ? "a class index" : "a finite number"}`);
+    if (raw === "" || !Number.isFinite(value) || (hasLabel && (!Number.isInteger(value) || value < 0 || value >= MAX_CLASSES))) {
+      throw new ImportError(csvFile, `row ${i + 2} (${r.file}): ${hasLabel ? "label" : "target"} "${raw}" is not ${hasLabel ? `a class index below ${MAX_CLASSES}` : "a finite number"}`);
     }
+    if (r.file === "") throw new ImportError(csvFile, `row ${i + 2}: the file column is empty`);
     let split: SplitName | null = null;
     if (cols.includes("split")) {
       if (!(SPLIT_NAMES as readonly string[]).includes(r.split)) throw new ImportError(csvFile, `row ${i + 2} (${r.file}): split "${r.split}" is not train, val or test`);
