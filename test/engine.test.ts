@@ -139,6 +139,21 @@ test("backward through a graph whose tensors were freed is refused", () => {
   assert.equal(w.gradValid, false, "nothing was written");
 });
 
+test("a gradient accumulated by backward() calls in inner scopes lives as long as its tensor", () => {
+  tidy(() => {
+    const x = Tensor.from([1, 2, 3]).requireGrad();
+    for (let i = 1; i <= 3; i++) tidy(() => backward(sum(mul(x, Tensor.from([i, i, i])))));
+    // 1 + 2 + 3 per element: each call added to the buffer the first one made.
+    assert.deepEqual(Array.from(x.grad!.data), [6, 6, 6]);
+    const kept = tidy(() => {
+      const y = Tensor.from([5]).requireGrad();
+      tidy(() => backward(sum(mul(y, Tensor.from([2])))));
+      return y;
+    });
+    assert.deepEqual(Array.from(kept.grad!.data), [2], "a tensor moved to the outer scope keeps its gradient");
+  });
+});
+
 test("noGrad records no graph", () => {
   const w = Tensor.from([1, 2]).requireGrad();
   const y = noGrad(() => add(w, w));

@@ -183,6 +183,37 @@ test("fixed probes stay fixed while the head trains; learned probes move", () =>
   assert.ok(names.length > 0 && names.every((n) => n.startsWith("head.")), `only head tensors: ${names}`);
 });
 
+test("fixed probes: each network is evaluated once, and its kept answers are the ones a fresh evaluation gives", () => {
+  const data = new ZooData(Zoo.open(zooDir()));
+  try {
+    const gathered: number[] = [];
+    const gather = data.gather.bind(data);
+    data.gather = (indices) => { gathered.push(...Array.from(indices)); return gather(indices); };
+    const model = new ProbingModel(cfg({ method: "uniform" }), data.manifest, data.outputs, data);
+    const fresh = new ProbingModel(cfg({ method: "uniform" }), data.manifest, data.outputs, data);
+    const rep = (m: ProbingModel, idx: number[]) => tidy(() => Array.from(m.represent(data, idx).data));
+    const first = rep(model, [3, 1, 4, 1, 5]);
+    assert.deepEqual(gathered.slice().sort((a, b) => a - b), [1, 3, 4, 5], "each network once, a repeated one too");
+    gathered.length = 0;
+    const second = rep(model, [5, 9, 3]);
+    assert.deepEqual(gathered, [9], "only the network not seen before is evaluated");
+    const features = first.length / 5;
+    assert.deepEqual(second.slice(0, features), first.slice(4 * features), "network 5 answers as before");
+    assert.deepEqual(first.slice(features, 2 * features), first.slice(3 * features, 4 * features), "a network repeated in one batch");
+    // A model that never saw these networks computes the same answers.
+    assert.deepEqual(rep(fresh, [5, 9, 3]), second);
+    assert.ok(second.some((v) => v !== 0));
+    // Learned probes change, so a vanilla model evaluates every time.
+    gathered.length = 0;
+    const vanilla = new ProbingModel(cfg({ method: "vanilla" }), data.manifest, data.outputs, data);
+    rep(vanilla, [3, 1]);
+    rep(vanilla, [3, 1]);
+    assert.deepEqual(gathered, [3, 1, 3, 1]);
+  } finally {
+    data.dispose();
+  }
+});
+
 const run = runCli;
 
 test("train and eval CLI, and the errors a researcher can run into", () => {

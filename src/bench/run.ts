@@ -8,8 +8,9 @@ import { fitBench, type FitFigures } from "./inr-fit.js";
 import { paperCnnBench, paperScaleBench, type PaperScaleFigures } from "./paper-scale.js";
 import { cnnBuildBench, type CnnBuildFigures } from "./cnn-build.js";
 import { predictBench, type PredictFigures } from "./predict.js";
+import { resnetProbingBench, type ResNetProbingFigures } from "./resnet-probing.js";
 
-export const BENCH_WORKLOADS = ["w1", "w2", "w3", "w4", "fit", "predict", "cnn", "wild-park", "paper", "paper-cnn"] as const;
+export const BENCH_WORKLOADS = ["w1", "w2", "w3", "w4", "w5", "fit", "predict", "cnn", "wild-park", "paper", "paper-cnn"] as const;
 /** Run when --only is not given; "cnn" and "paper" take minutes and are run on request. */
 export const DEFAULT_BENCH_WORKLOADS = ["w1", "w2", "w3", "w4", "fit", "predict"] as const;
 
@@ -32,6 +33,7 @@ export interface BenchResult {
   /** With the peak tensor memory of its steps alone. */
   w4?: StepFigures & { modelsPerSec: number; peakTensorMiB: number };
   w3?: { gemm256GFlops: number; batchedGemmGFlops: number };
+  w5?: ResNetProbingFigures;
   fit?: FitFigures;
   predict?: PredictFigures;
   cnn?: CnnBuildFigures;
@@ -118,6 +120,16 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
     const peak = (heap.stats().peakBytes - before) / 2 ** 20;
     result.w4 = { stepsPerSec: 1000 / t.ms, msPerStep: t.ms, steps: t.reps, loss: t.last, modelsPerSec: (32 * 1000) / t.ms, peakTensorMiB: peak };
     log?.(`W4: ${(1000 / t.ms).toFixed(3)} steps/s (${t.ms.toFixed(0)} ms/step), ${peak.toFixed(0)} MiB of tensors at the peak of a step`);
+  }
+  if (only.has("w5")) {
+    const o = quick ? { width: 8, networks: 4, probes: 8 } : {};
+    log?.(quick ? "W5: 4 ResNet-18s of width 8 x 8 probes ..." : "W5: 32 ResNet-18s of width 64 x 64 probes, deep_linear_5 generator, 6-layer head, MSE, checkpointed (minutes) ...");
+    const r = resnetProbingBench(o);
+    result.w5 = r;
+    log?.(`W5: one step in ${r.stepSeconds.toFixed(1)} s (${r.passes} passes, ${r.gflopsPerSec.toFixed(1)} GFLOP/s), ${r.peakTensorMiB.toFixed(0)} MiB of tensors at the peak; a 6,000-model epoch ${(r.epochSeconds6000 / 3600).toFixed(1)} h`);
+    for (const c of r.perNetwork) {
+      log?.(`W5: width ${c.width} (${(c.parameters / 1e6).toFixed(2)}M parameters): probing ${c.probingGFlops.toFixed(1)} GFLOP per network, Neural Graphs' PNA ${c.graphGFlops.toFixed(1)} GFLOP and ${c.graphStateMiB.toFixed(0)} MiB of states per layer`);
+    }
   }
   if (only.has("fit")) {
     const n = quick ? 8 : 128;

@@ -2,13 +2,17 @@
 import { runBench, BENCH_WORKLOADS } from "../bench/run.js";
 import { UsageError, intArg, parseCommandArgs, THREADS_HELP } from "./args.js";
 
-export const BENCH_USAGE = `Usage: probegen bench [--json] [--only w1,w2,w3,w4,fit,predict,cnn,wild-park,paper,paper-cnn] [--quick]
+export const BENCH_USAGE = `Usage: probegen bench [--json] [--only w1,w2,w3,w4,w5,fit,predict,cnn,wild-park,paper,paper-cnn] [--quick]
 
 Measures, on the kernel threads of --threads (every core by default):
   W1     one training step of 32 SIREN INRs x 64 ProbeGen probes with the 6-layer head (steps/s)
   W2     one training step of 32 small CNNs x 64 image probes from the 5-layer generator (steps/s)
   W4     one training step of 32 CNN Wild Park networks of drawn architectures (one ragged
          batch) x 64 image probes from the 5-layer generator, MSE (steps/s, peak tensor memory)
+  W5     one training step of 32 ResNet-18s (width 64, 32x32 RGB) x 64 image probes from the
+         5-layer generator, MSE, checkpointed over networks (seconds, GFLOP/s, peak memory, the
+         paper's 6,000-model epoch) and the FLOPs per network of probing against Neural Graphs'
+         message passing, across widths (minutes; only with --only)
   W3     GEMM 256x256x256 and batched 32 x (64x32 . 32x32) (GFLOP/s)
   fit    fitting MNIST INRs with the default zoo recipe (INRs/s, mean PSNR and steps)
   predict  a K=64 ProbeGen run predicting 20,000 SIRENs and 1,024 small CNNs (networks/s)
@@ -59,6 +63,11 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (r.w1) rows.push(["W1 steps/s", r.w1.stepsPerSec.toFixed(1)], ["W1 models/s", r.w1.modelsPerSec.toFixed(0)]);
   if (r.w2) rows.push(["W2 steps/s", r.w2.stepsPerSec.toFixed(2)], ["W2 models/s", r.w2.modelsPerSec.toFixed(1)]);
   if (r.w4) rows.push(["W4 steps/s", r.w4.stepsPerSec.toFixed(3)], ["W4 models/s", r.w4.modelsPerSec.toFixed(2)], ["W4 peak tensor MiB", r.w4.peakTensorMiB.toFixed(0)]);
+  if (r.w5) {
+    rows.push(["W5 step seconds", r.w5.stepSeconds.toFixed(1)], ["W5 GFLOP/s", r.w5.gflopsPerSec.toFixed(1)], ["W5 peak tensor MiB", r.w5.peakTensorMiB.toFixed(0)],
+      ["W5 6,000-model epoch hours", (r.w5.epochSeconds6000 / 3600).toFixed(2)]);
+    for (const c of r.w5.perNetwork) rows.push([`ResNet-18 width ${c.width}: probing / graph GFLOP`, `${c.probingGFlops.toFixed(1)} / ${c.graphGFlops.toFixed(1)}`]);
+  }
   if (r.w3) rows.push(["GEMM 256^3 GFLOP/s", r.w3.gemm256GFlops.toFixed(1)], ["batched GEMM GFLOP/s", r.w3.batchedGemmGFlops.toFixed(1)]);
   if (r["wild-park"]) {
     const p = r["wild-park"];

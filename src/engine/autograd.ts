@@ -25,10 +25,11 @@ export function record(out: Tensor, op: string, inputs: readonly (Tensor | null 
  */
 export function gradSink(t: Tensor | null | undefined): { g: Float32Array; acc: boolean } | null {
   if (t == null || !t.requiresGrad) return null;
-  if (t.grad === null || t.grad.disposed) t.grad = Tensor.empty(t.shape, { persistent: t.persistent });
-  const acc = t.gradValid;
+  const fresh = t.grad === null || t.grad.disposed;
+  const g = t.gradBuffer();
+  const acc = t.gradValid && !fresh;
   t.gradValid = true;
-  return { g: t.grad.data, acc };
+  return { g: g.data, acc };
 }
 
 /** Marks the gradients of these tensors stale, so the next backward() overwrites them. */

@@ -141,8 +141,24 @@ export class Tensor {
     return this;
   }
 
+  /**
+   * The gradient buffer, allocated on first use. It lives exactly as long as this tensor (it is
+   * in no scope, and freed with the tensor), so a backward() run in an inner tidy() scope
+   * cannot free a gradient that an outer tensor still accumulates.
+   */
+  gradBuffer(): Tensor {
+    if (this.grad === null || this.grad.disposed) {
+      const own = !this.persistent && scopes.length > 0;
+      const g = Tensor.empty(this.shape, { persistent: !own });
+      if (own) scopes[scopes.length - 1].delete(g);
+      this.grad = g;
+    }
+    return this.grad;
+  }
+
   /** Detaches this tensor from every tidy() scope; it then lives until dispose() or GC. */
   makePersistent(): this {
+    if (this.grad !== null && !this.grad.disposed) this.grad.makePersistent();
     if (this.persistent || this.block === null) return this;
     this.persistent = true;
     for (const s of scopes) s.delete(this);

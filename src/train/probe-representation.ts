@@ -2,7 +2,7 @@
 // ProbeGen generator, learned or fixed probes), go through every network of a batch, and the
 // answers are concatenated. Networks of each architecture (and each variant, such as the
 // Small-CNN zoo's activation) are evaluated together as one zoo batch, then put back in order.
-import { reshape, type Rng, type Tensor } from "../engine/index.js";
+import { reshape, Tensor, type Rng } from "../engine/index.js";
 import { cnnForwardRagged, packRaggedCnn, raggedCnnLayout } from "../nets/ragged-cnn.js";
 import { IMAGE_SET_NAMES, loadImageSet, type ImageSet, type ImageSetName } from "../data/image-sets.js";
 import { evaluateInGroups } from "../nets/groups.js";
@@ -13,6 +13,13 @@ import type { ZooManifest } from "../zoo/format.js";
 import type { TrainConfig } from "./config.js";
 import type { Representation } from "./representation.js";
 import type { ZooData } from "./zoo-data.js";
+import { planPasses } from "./checkpointed-step.js";
+
+/** At most 256 MiB of kept fixed-probe answers (a 55k-INR zoo at K=64 needs 14 MiB). */
+const MAX_KEPT_FLOATS = 2 ** 26;
+
+/** Feature-map floats a training pass may hold (2 GiB of the 4 GiB WASM memory). */
+const STEP_BUDGET_FLOATS = 2 ** 29;
 
 /** The image set a zoo's networks were trained on, as its provenance records it. */
 function zooImageSet(manifest: ZooManifest, dataDir?: string): ImageSet {
@@ -40,6 +47,9 @@ export class ProbeRepresentation implements Representation {
   readonly features: number;
   /** How many of the zoo's networks have each architecture (for the mean FLOPs). */
   private readonly counts: number[];
+  /** Fixed probes: each network's answers, per zoo, once computed. */
+  private readonly answers = new WeakMap<ZooData, Map<number, Float32Array>>();
+  private keptFloats = 0;
   /** Whether batches go through the ragged CNN forward (a zoo of many CNN architectures, few networks each). */
   private readonly ragged: boolean;
 
@@ -64,7 +74,42 @@ export class ProbeRepresentation implements Representation {
   }
 
   represent(data: ZooData, indices: ArrayLike<number>): Tensor {
-    const probes = this.source.forward();
+    if (this.source.learned) return this.representOn(data, indices, this.source.forward());
+    // Fixed probes give a network the same answers at every step (nothing trains but the head,
+    // and networks are not augmented): each network is evaluated once and its answers kept,
+    // which makes a fixed-probe run cost one pass over the zoo instead of one per epoch.
+    let kept = this.answers.get(data);
+    if (kept === undefined) this.answers.set(data, (kept = new Map()));
+    const idx = Array.from(indices);
+    const missing = [...new Set(idx.filter((i) => !kept.has(i)))];
+    const fresh = missing.length > 0 ? this.representOn(data, missing, this.source.forward()) : null;
+    const out = Tensor.empty([idx.length, this.features]);
+    const row = (t: Float32Array, r: number) => t.subarray(r * this.features, (r + 1) * this.features);
+    const freshRow = new Map(missing.map((i, r) => [i, r]));
+    idx.forEach((i, r) => {
+      const f = freshRow.get(i);
+      out.data.set(f !== undefined ? row(fresh!.data, f) : kept.get(i)!, r * this.features);
+    });
+    // Kept outside the WASM memory, up to a bound, past which networks are evaluated every time.
+    for (const [i, r] of freshRow) {
+      if (this.keptFloats + this.features > MAX_KEPT_FLOATS) break;
+      kept.set(i, Float32Array.from(row(fresh!.data, r)));
+      this.keptFloats += this.features;
+    }
+    return out;
+  }
+
+  /**
+   * The training step's passes over a batch: positions grouped so each pass's feature maps
+   * stay within 2 GiB (the same estimate as networksPerPass); one pass unless the networks are
+   * large (ResNet-18s), when the step is checkpointed (checkpointed-step.ts).
+   */
+  stepPasses(data: ZooData, indices: ArrayLike<number>): number[][] {
+    return planPasses(Array.from(indices, (i) => 3 * this.source.count * this.architectures[data.architectureOf[i]].activationsPerProbe), STEP_BUDGET_FLOATS);
+  }
+
+  /** The networks' answers to the given probes (the source's, made once for a step), computed now. */
+  representOn(data: ZooData, indices: ArrayLike<number>, probes: Tensor): Tensor {
     if (this.ragged) return this.representRagged(data, indices, probes);
     return evaluateInGroups(Array.from(indices, (i) => data.architectureOf[i]), (k, rows) =>
       this.representArchitecture(data, this.architectures[k], rows.map((r) => indices[r]), probes));

@@ -4,13 +4,15 @@
 // (accuracy, or Kendall's tau for regression) kept. The run folder (run-folder.ts) holds the
 // settings, metrics and checkpoints; a stopped run resumes and ends with the same metrics.
 import { resolve } from "node:path";
-import { Adam, Rng, backward, cosineLr, crossEntropy, mseLoss, tidy } from "../engine/index.js";
+import { Adam, Rng, backward, cosineLr, crossEntropy, mseLoss, tidy, type Tensor } from "../engine/index.js";
 import { Zoo, type ZooManifest } from "../zoo/format.js";
 import { PROBEGEN_VERSION } from "../version.js";
 import type { OptimizerState } from "./checkpoint.js";
 import { validateTrainConfig, type TrainConfig } from "./config.js";
 import { evaluateSplit, type SplitEvaluation } from "./evaluate.js";
 import { ProbingModel } from "./probing-model.js";
+import { ProbeRepresentation } from "./probe-representation.js";
+import { checkpointedStep } from "./checkpointed-step.js";
 import { RunFolder, type MetricsRecord, type RunFile, type SplitMetrics } from "./run-folder.js";
 import { ZooData } from "./zoo-data.js";
 
@@ -74,14 +76,26 @@ class BatchSchedule {
 /** One step: the batch's loss, its gradient, and Adam's update (skipped when the loss is not finite). */
 function trainStep(model: ProbingModel, data: ZooData, batch: Int32Array, opt: Adam): number {
   opt.zeroGrad();
-  const loss = tidy(() => {
-    const out = model.forward(data, batch);
-    const l = data.task === "classification"
-      ? crossEntropy(out, Array.from(batch, (i) => data.labels[i]))
-      : mseLoss(out, Array.from(batch, (i) => data.targets[i]));
-    backward(l);
-    return l.item();
-  });
+  const lossOf = (out: Tensor) => data.task === "classification"
+    ? crossEntropy(out, Array.from(batch, (i) => data.labels[i]))
+    : mseLoss(out, Array.from(batch, (i) => data.targets[i]));
+  const rep = model.representation;
+  const passes = rep instanceof ProbeRepresentation ? rep.stepPasses(data, batch) : [Array.from(batch, (_, i) => i)];
+  const loss = passes.length > 1 && rep instanceof ProbeRepresentation
+    ? checkpointedStep({
+      probes: () => (rep.source.learned ? rep.source.forward() : null),
+      passes,
+      representPass: (at, probes) => {
+        const idx = at.map((p) => batch[p]);
+        return probes === null ? rep.represent(data, idx) : rep.representOn(data, idx, probes);
+      },
+      loss: (r) => lossOf(model.head.forward(r)),
+    })
+    : tidy(() => {
+      const l = lossOf(model.forward(data, batch));
+      backward(l);
+      return l.item();
+    });
   if (Number.isFinite(loss)) opt.step();
   return loss;
 }

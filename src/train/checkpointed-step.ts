@@ -1,0 +1,83 @@
+// A training step whose batch is too large to keep every network's activations at once
+// (ResNet-18s answering 64 probes hold about 150 MB each): gradient checkpointing over
+// networks. The batch is represented pass by pass with nothing kept for backward, the head
+// and loss run on the whole batch, and each pass is then evaluated again with its activations
+// and back-propagated from its slice of d(loss)/d(representation) into the step's probes. Peak
+// memory is one pass's activations; the cost is one more forward of the networks. The head's
+// gradients are exactly those of a one-pass step; the probes' gradient is the same sum taken
+// pass by pass (equal up to float rounding).
+import { Tensor, backward, noGrad, tidy } from "../engine/index.js";
+
+export interface CheckpointedStep {
+  /** Makes this step's probes with their graph into the probe source, or null for fixed probes (no gradient flows into them). */
+  probes(): Tensor | null;
+  /** The batch's positions, cut into passes (each a list of positions into the batch). */
+  passes: readonly (readonly number[])[];
+  /** Rows of the batch at these positions, [positions.length, features], on the given probes (null: the fixed source's own). */
+  representPass(positions: readonly number[], probes: Tensor | null): Tensor;
+  /** The loss of the whole batch's representation [batch, features] (the head and the loss function). */
+  loss(representation: Tensor): Tensor;
+}
+
+/**
+ * Runs forward and backward for one step, leaving gradients in the head's and the probe
+ * source's parameters (accumulated onto whatever zeroGrad left). Returns the loss.
+ */
+export function checkpointedStep(step: CheckpointedStep): number {
+  const rows = step.passes.reduce((n, p) => n + p.length, 0);
+  return tidy(() => {
+    const probes = step.probes();
+    // The probes once, detached: the passes read them without building graphs back into the source.
+    const fixed = probes === null ? null : Tensor.from(probes.data, probes.shape);
+    // Each pass's rows, copied out of the WASM memory its scope frees.
+    const answers = step.passes.map((pass) => noGrad(() => tidy(() => {
+      const r = step.representPass(pass, fixed);
+      if (r.rank !== 2 || r.shape[0] !== pass.length) throw new RangeError(`a pass of ${pass.length} networks gave a representation of shape [${r.shape.join(",")}]`);
+      return { features: r.shape[1], values: Float32Array.from(r.data) };
+    })));
+    if (answers.length === 0) throw new RangeError("checkpointedStep: a step needs at least one network");
+    const features = answers[0].features;
+    const reps = Tensor.empty([rows, features]);
+    step.passes.forEach((pass, k) => {
+      if (answers[k].features !== features) throw new RangeError(`passes gave ${features} and ${answers[k].features} features per network`);
+      pass.forEach((at, i) => reps.data.set(answers[k].values.subarray(i * features, (i + 1) * features), at * features));
+    });
+    const representation = reps.requireGrad();
+    const l = step.loss(representation);
+    backward(l);
+    if (probes !== null) {
+      const upstream = representation.grad!.data;
+      const leaf = Tensor.from(probes.data, probes.shape).requireGrad();
+      for (const pass of step.passes) {
+        tidy(() => {
+          const r = step.representPass(pass, leaf);
+          const seed = new Float32Array(r.size);
+          pass.forEach((at, i) => seed.set(upstream.subarray(at * features, (at + 1) * features), i * features));
+          backward(r, seed);
+        });
+      }
+      if (probes.requiresGrad) backward(probes, leaf.grad!.data);
+    }
+    return l.item();
+  });
+}
+
+/**
+ * Consecutive positions grouped so each group's cost (e.g. activation floats) stays within
+ * the budget; a network over the budget on its own is a pass by itself.
+ */
+export function planPasses(costs: readonly number[], budget: number): number[][] {
+  const passes: number[][] = [];
+  let current: number[] = [], used = 0;
+  costs.forEach((c, i) => {
+    if (current.length > 0 && used + c > budget) {
+      passes.push(current);
+      current = [];
+      used = 0;
+    }
+    current.push(i);
+    used += c;
+  });
+  if (current.length > 0) passes.push(current);
+  return passes;
+}
