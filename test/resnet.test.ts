@@ -17,6 +17,12 @@ import { writeSyntheticZoo } from "../src/bench/paper-scale.js";
 import { DEFAULT_TRAIN_CONFIG } from "../src/train/config.js";
 import { train } from "../src/train/trainer.js";
 import { fileURLToPath } from "node:url";
+import { messagePassingFlops, neuronGraph } from "../src/nets/neuron-graph-cost.js";
+import { resnetCostTable } from "../src/bench/resnet-probing.js";
+import { buildCnnZoo } from "../src/build/cnn-builder.js";
+import { resnetNet, scoreCnns } from "../src/build/cnn-train.js";
+import { loadImageSet } from "../src/data/image-sets.js";
+import { cnnInputs } from "../src/data/cnn-input.js";
 import { readTorchCheckpoint, type TorchTensor } from "../src/io/torch-checkpoint.js";
 
 const rng = new Rng(18, "resnet");
@@ -236,5 +242,61 @@ test("zoo import torchvision: state dicts and a labels CSV become a ResNet zoo w
     await assert.rejects(importTorchvision({ dir: fixtures, labels: csv, out: join(dir, "z3") }), /is not a torchvision ResNet state dict: it needs conv1\.weight/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the neuron graph of a network and the cost of message passing over it (the graph methods' side of W5)", () => {
+  const small = neuronGraph([{ inChannels: 1, outChannels: 4, kernel: 3 }, { inChannels: 4, outChannels: 10, kernel: 1 }]);
+  assert.deepEqual(small, { nodes: 15, edges: 44, edgeFeatures: 9 });
+  // Embedding 44 x 9 -> 2, then one layer: 44 edges x 6 x 2^2 and 15 nodes x 9 x 2^2 multiply-adds.
+  assert.equal(messagePassingFlops(small, { hidden: 2, layers: 1 }), 2 * (792 + 1056 + 540));
+  // ResNet-18 (width 64): 3 input channels, 4,800 conv channels, 10 classes; every conv's and fc's in x out.
+  const rows = resnetCostTable([64]);
+  const arch = resnet18(64, "cifar", 10, 3);
+  const g = neuronGraph([...resnetConvs(arch).map((c) => ({ inChannels: c.inChannels, outChannels: c.outChannels, kernel: c.kernel })), { inChannels: 512, outChannels: 10, kernel: 1 }]);
+  assert.deepEqual(g, { nodes: 4813, edges: 1_397_952, edgeFeatures: 9 });
+  // The CIFAR ResNet-18's 11,173,962 parameters less one of BatchNorm's two per channel, folded.
+  assert.equal(rows[0].parameters, 11_173_962 - 4_800);
+  assert.equal(rows[0].probingGFlops, (64 * resnetFlopsPerImage(arch, 32)) / 1e9);
+  assert.ok(rows[0].graphGFlops > 10 * rows[0].probingGFlops);
+});
+
+test("zoo build resnet: ResNet-18s trained with the Small-CNN zoo's draws, the same for any batch, scored as recorded, and probed", async () => {
+  const root = mkdtempSync(join(tmpdir(), "probegen-resnet-zoo-"));
+  try {
+    const base = { dataset: "fmnist" as const, count: 6, seed: 2, network: "resnet18" as const, width: 2, shardSize: 3,
+      recipe: { trainImages: 320, testImages: 100, trainEvalImages: 40, epochsRange: [1, 1] as [number, number] } };
+    const a = join(root, "a"), b = join(root, "b");
+    await buildCnnZoo({ ...base, out: a, batch: 6 });
+    await buildCnnZoo({ ...base, out: b, batch: 1 });
+    for (const f of ["shard-00000.safetensors", "shard-00001.safetensors", "zoo.json"]) {
+      assert.ok(readFileSync(join(a, f)).equals(readFileSync(join(b, f))), `${f}: the same bytes trained 6 at a time or one by one`);
+    }
+    const zoo = Zoo.open(a);
+    const m = zoo.manifest;
+    assert.equal(m.family, "resnet");
+    assert.equal(m.provenance.builder, "probegen zoo build resnet");
+    const arch = networkArchitecture(m.family, m.architectures[0].architecture);
+    assert.deepEqual(arch.probeShape, [1, 32, 32]);
+    const all = zoo.readAll();
+    assert.deepEqual(Array.from(all.fields.get("activation") as Uint8Array), [0, 0, 0, 0, 0, 0], "ReLU throughout");
+    assert.deepEqual(Array.from(all.fields.get("dropout") as Float32Array), [0, 0, 0, 0, 0, 0], "no dropout");
+    // The recorded test accuracy is what the stored (folded) weights score through resnetForward.
+    const acc = all.fields.get("test_accuracy") as Float32Array;
+    const set = loadImageSet("fmnist");
+    const testIdx = new Rng(2, "cnn-zoo:test-images").shuffle(Int32Array.from({ length: set.test.count }, (_, j) => j)).subarray(0, 100).sort();
+    const resnet = { ...resnet18(2, "cifar", 10, 1), inputSize: 32 };
+    for (const i of [0, 5]) {
+      const net = zoo.network(i);
+      const [score] = scoreCnns(resnetNet(resnet), [m.architectures[0].parameters.map((p) => net.params.get(p.name)!)], cnnInputs(set, "test", testIdx), Uint8Array.from(testIdx, (j) => set.test.labels[j]), 32);
+      assert.equal(Math.fround(score.accuracy), acc[i], `network ${i}`);
+      assert.ok(net.params.get("layer1.0.conv2.weight")!.some((v) => v !== 0), "a block's second convolution leaves zero once trained");
+    }
+    // Probing trains on it, the image generator making 1x32x32 probes.
+    const r = train({ ...DEFAULT_TRAIN_CONFIG, zoo: a, method: "probegen", probes: 4, epochs: 1, batch: 4, head: { width: 8, depth: 2 } }, join(root, "run"));
+    assert.equal(r.steps, 1);
+    assert.ok(Number.isFinite(r.last.test!));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 });

@@ -162,7 +162,7 @@ test("zoo CLI: build with --json, info, render, and usage errors", () => {
     [["zoo", "build", "inr", "--count", "5", "--out", dir], /--dataset is required/],
     [["zoo", "build", "inr", "--dataset", "cifar", "--count", "5", "--out", dir], /--dataset must be mnist or fmnist/],
     [["zoo", "build", "inr", "--dataset", "mnist", "--count", "0", "--out", dir], /--count must be an integer >= 1/],
-    [["zoo", "build", "mlp"], /unknown zoo kind "mlp" \(expected inr, cnn, wild-park or shape-inr\)/],
+    [["zoo", "build", "mlp"], /unknown zoo kind "mlp" \(expected inr, cnn, resnet, wild-park or shape-inr\)/],
     [["zoo", "build", "cnn", "--count", "5", "--out", dir], /--dataset is required/],
     [["zoo", "render", dir, "--index", "99", "--out", png], /--index must be an integer >= 0 and <= 5/],
   ] as [string[], RegExp][]) {

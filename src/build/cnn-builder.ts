@@ -1,7 +1,8 @@
 // Builds a Small-CNN zoo (Unterthiner et al. 2020, on MNIST or Fashion-MNIST): N networks of
 // 3 x [Conv 16, 3x3, stride 2, padding 1] + global average pooling + Linear(16, 10), each trained
 // with its own hyperparameters, then scored on the image set's test images. Shard by shard and
-// resumable (shard-build.ts); split by the NFN protocol; the target is test accuracy.
+// resumable (shard-build.ts); split by the NFN protocol; the target is test accuracy. The same
+// recipe builds a zoo of ResNet-18s (`network: "resnet18"`): ReLU, no dropout, no BatchNorm.
 import { join } from "node:path";
 import { Rng } from "../engine/index.js";
 import { CNN_INPUT_DESCRIPTION, cnnInputs } from "../data/cnn-input.js";
@@ -9,12 +10,13 @@ import { loadImageSet, type ImageSetName } from "../data/image-sets.js";
 import { cnnParameterShapes, withActivation } from "../nets/cnn.js";
 import type { SizedCnnArchitecture } from "../nets/family.js";
 import { smallCnnZooArchitecture } from "../nets/small-cnn.js";
+import { resnet18, resnetParameterShapes, type SizedResNetArchitecture } from "../nets/resnet.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import {
   CNN_ACTIVATIONS, CNN_INITS, CNN_OPTIMIZERS, DEFAULT_CNN_RECIPE, drawHyperparameters, trainingSize,
   type CnnHyperparameters, type CnnRecipe, type CnnZooActivation,
 } from "./cnn-recipe.js";
-import { CnnTrainer, jobRng, scoreCnns, type CnnJob, type CnnResult, type CnnScore } from "./cnn-train.js";
+import { CnnTrainer, jobRng, resnetNet, scoreCnns, type CnnJob, type CnnResult, type CnnScore } from "./cnn-train.js";
 import { encodeShard, planShards, type ZooManifest } from "../zoo/format.js";
 import { nfnSplits } from "../zoo/nfn-split.js";
 import { ShardCollector, openShardBuild, runShardBuild, runShardWorkers, type ShardBuildReport } from "../zoo/shard-build.js";
@@ -29,8 +31,11 @@ export interface CnnZooOptions {
   recipe?: Partial<CnnRecipe>;
   /** Networks trained at once (32); does not change the result. */
   batch?: number;
-  /** Networks per shard file (250). */
+  /** Networks per shard file (250; 50 for ResNets). */
   shardSize?: number;
+  /** The Small CNN Zoo's CNN (default), or ResNet-18s of `width` (8) with the CIFAR stem on the 32x32 inputs. */
+  network?: "small-cnn" | "resnet18";
+  width?: number;
   /** Called as networks finish training (their scores come when their shard is written). */
   onProgress?: (done: number, total: number, last: CnnProgress | null) => void;
 }
@@ -73,6 +78,8 @@ export interface CnnBuild {
   seed: number;
   recipe: CnnRecipe;
   arch: ReturnType<typeof smallCnnZooVariants>;
+  /** The ResNet every network is, in a ResNet zoo (null: the Small CNN Zoo's CNN). */
+  resnet: SizedResNetArchitecture | null;
   manifest: ZooManifest;
   /** Training image pool [n, 1, 32, 32], its labels and its indices in the image set's train split. */
   pool: { images: Float32Array; labels: Uint8Array; indices: Int32Array };
@@ -87,10 +94,12 @@ export function pickSorted(rng: Rng, n: number, from: number): Int32Array {
   return all.subarray(0, n).sort();
 }
 
-function makeJob(b: { seed: number; recipe: CnnRecipe }, index: number, attempt: number, keep?: CnnZooActivation): CnnJob {
+function makeJob(b: { seed: number; recipe: CnnRecipe; resnet: SizedResNetArchitecture | null }, index: number, attempt: number, keep?: CnnZooActivation): CnnJob {
   const job = { seed: b.seed, stream: `cnn:${index}`, attempt };
   const hp = drawHyperparameters(b.recipe, jobRng(job, "hp"));
   if (keep !== undefined) hp.activation = keep;
+  // A ResNet is ReLU throughout and has no dropout; the other draws are the recipe's.
+  if (b.resnet !== null) Object.assign(hp, { activation: "relu", dropout: 0 });
   const { images, steps } = trainingSize(b.recipe, hp);
   const subset = pickSorted(jobRng(job, "subset"), images, b.recipe.trainImages);
   return { ...job, index, hp, subset, steps };
@@ -110,24 +119,29 @@ export function describeCnnBuild(opts: CnnZooOptions): CnnBuild {
   check("--train-eval-images", recipe.trainEvalImages, 1, set.train.count);
   check("--epochs", recipe.epochsRange[0], 1, recipe.epochsRange[1]);
   const arch = smallCnnZooVariants();
+  const width = opts.width ?? 8;
+  if (!Number.isInteger(width) || width < 1 || width > 64) throw new RangeError(`--width must be an integer in [1, 64], got ${width}`);
+  const resnet: SizedResNetArchitecture | null = opts.network === "resnet18" ? { ...resnet18(width, "cifar", 10, 1), inputSize: arch.inputSize } : null;
   const poolIdx = pickSorted(new Rng(seed, "cnn-zoo:train-pool"), recipe.trainImages, set.train.count);
   const testIdx = pickSorted(new Rng(seed, "cnn-zoo:test-images"), recipe.testImages, set.test.count);
   const pool = { images: cnnInputs(set, "train", poolIdx), labels: Uint8Array.from(poolIdx, (i) => set.train.labels[i]), indices: poolIdx };
   const test = { images: cnnInputs(set, "test", testIdx), labels: Uint8Array.from(testIdx, (i) => set.test.labels[i]), indices: testIdx };
-  const jobs = Array.from({ length: opts.count }, (_, i) => makeJob({ seed, recipe }, i, 0));
+  const jobs = Array.from({ length: opts.count }, (_, i) => makeJob({ seed, recipe, resnet }, i, 0));
   const manifest: ZooManifest = {
     format: "probegen-zoo",
     version: 1,
-    family: "cnn",
-    architectures: [{ architecture: { ...arch }, parameters: cnnParameterShapes(arch).map(([name, shape]) => ({ name, shape })) }],
+    family: resnet === null ? "cnn" : "resnet",
+    architectures: [resnet === null
+      ? { architecture: { ...arch }, parameters: cnnParameterShapes(arch).map(([name, shape]) => ({ name, shape })) }
+      : { architecture: { ...resnet }, parameters: resnetParameterShapes(resnet).map(([name, shape]) => ({ name, shape })) }],
     fields: FIELDS,
     strings: [],
     task: { kind: "regression", target: "test_accuracy" },
     count: opts.count,
     splits: nfnSplits(opts.count),
-    shards: planShards(opts.count, opts.shardSize ?? 250),
+    shards: planShards(opts.count, opts.shardSize ?? (resnet === null ? 250 : 50)),
     provenance: {
-      builder: "probegen zoo build cnn",
+      builder: resnet === null ? "probegen zoo build cnn" : "probegen zoo build resnet",
       probegenVersion: PROBEGEN_VERSION,
       dataset: opts.dataset,
       seed,
@@ -137,13 +151,15 @@ export function describeCnnBuild(opts: CnnZooOptions): CnnBuild {
         draws: "activation, init, optimiser, train fraction uniform over their lists; lr, l2, init std log-uniform; dropout and epochs uniform",
         optimizerSettings: "adam(beta1=0.9, beta2=0.999, eps=1e-7), rmsprop(rho=0.9, eps=1e-7), sgd (no momentum): Keras defaults",
         loss: "softmax cross-entropy, mean over each network's own minibatch, plus l2 * sum of squared kernel weights",
-        padding: "1 (as the ProbeGen code re-implements the zoo; the original TF models use 'valid')",
+        ...(resnet === null ? { padding: "1 (as the ProbeGen code re-implements the zoo; the original TF models use 'valid')" } : {
+          network: "ResNet-18 layout without BatchNorm (convolutions with biases, as the family's folded form): relu, no dropout; each block's second convolution starts at zero (Fixup), so a network starts as its stem, shortcuts and fc",
+        }),
       },
       input: CNN_INPUT_DESCRIPTION,
       splitProtocol: "NFN: the second half is test; the first half shuffled by Python random.Random(0) into 80% train, 20% val",
     },
   };
-  return { opts, seed, recipe, arch, manifest, pool, test, jobs };
+  return { opts, seed, recipe, arch, resnet, manifest, pool, test, jobs };
 }
 
 function encodeCnnShard(b: CnnBuild, si: number, results: CnnResult[], scores: { test: CnnScore[]; train: CnnScore[] }): Uint8Array {
@@ -174,12 +190,13 @@ const MAX_ATTEMPTS = 20;
 export function trainCnnShards(b: CnnBuild, shards: readonly number[], onDone: (r: CnnProgress) => void): number {
   const { manifest, recipe, opts } = b;
   const size = b.arch.inputSize;
+  const family = (act: CnnZooActivation) => (b.resnet !== null ? resnetNet(b.resnet) : withActivation(b.arch, act));
   const score = (results: CnnResult[]) => {
     const test: CnnScore[] = new Array(results.length), train: CnnScore[] = new Array(results.length);
     for (const act of CNN_ACTIVATIONS) {
       const at = results.map((r, i) => [r, i] as const).filter(([r]) => r.hp.activation === act);
       if (at.length === 0) continue;
-      const arch = withActivation(b.arch, act);
+      const arch = family(act);
       const nets = at.map(([r]) => r.params);
       const te = scoreCnns(arch, nets, b.test.images, b.test.labels, size);
       const tr = scoreCnns(arch, nets, b.pool.images, b.pool.labels, size, { subsets: at.map(([r]) => r.subset.subarray(0, recipe.trainEvalImages)) });
@@ -209,7 +226,7 @@ export function trainCnnShards(b: CnnBuild, shards: readonly number[], onDone: (
         let trainer = trainers.get(act);
         if (trainer?.batch !== slots) {
           trainer?.dispose();
-          trainer = new CnnTrainer(withActivation(b.arch, act), recipe, slots, b.pool.images, b.pool.labels, size, redraw);
+          trainer = new CnnTrainer(family(act), recipe, slots, b.pool.images, b.pool.labels, size, redraw);
           trainers.set(act, trainer);
         }
         trainer.run(jobs[Symbol.iterator](), (r) => {

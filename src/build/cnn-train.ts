@@ -3,10 +3,50 @@
 // dropout), evaluated as one zoo-batched forward and backward (per-network inputs). Every
 // network's data order, dropout masks and initialisation come from its own generator, and its
 // loss is the mean over its own minibatch, so a network comes out the same whichever slot,
-// batch or thread it was trained in. All networks of one trainer share an activation.
+// batch or thread it was trained in. All networks of one trainer share an architecture: a
+// small CNN (with its activation) or a ResNet-18 (TrainableNet).
 import { Tensor, Rng, backward, getRuntime, kernels, noGrad, optimizerStep, tidy, zooDropout, type OptimizerRule } from "../engine/index.js";
 import { cnnForward, cnnParameterShapes, type CnnArchitecture } from "../nets/cnn.js";
+import { resnetForward, resnetParameterShapes, type ResNetArchitecture } from "../nets/resnet.js";
 import { initKernel, type CnnHyperparameters, type CnnRecipe } from "./cnn-recipe.js";
+
+/** What the trainer needs of a network family: its parameters and a zoo-batched forward to logits. */
+export interface TrainableNet {
+  readonly inChannels: number;
+  readonly classes: number;
+  readonly shapes: readonly [string, number[]][];
+  /** Logits [B, n, classes] of B networks (params [B, ...shape] by name) on x [B, n, C, H, W] or shared [n, C, H, W]. */
+  forward(params: ReadonlyMap<string, Tensor>, x: Tensor, afterActivation?: (layer: number, h: Tensor) => Tensor): Tensor;
+  /** Whether the family can apply dropout after its activations (through afterActivation). */
+  readonly dropout: boolean;
+  /** Kernels that start at zero whatever the initialiser: a residual branch's last convolution
+   * in a network without BatchNorm, so every block starts as the identity (Fixup). */
+  zeroInit(name: string): boolean;
+}
+
+/** A small CNN (cnn.ts) as the trainer sees it. */
+export function cnnNet(arch: CnnArchitecture): TrainableNet {
+  return {
+    inChannels: arch.inChannels, classes: arch.classes, shapes: cnnParameterShapes(arch), dropout: true,
+    forward: (params, x, afterActivation) => cnnForward(arch, params, x, afterActivation === undefined ? {} : { afterActivation }),
+    zeroInit: () => false,
+  };
+}
+
+/**
+ * A ResNet (resnet.ts), trained in its folded form: convolutions with biases and no BatchNorm,
+ * each block's second convolution zero-initialised so the untrained network is its stem, the
+ * shortcuts' downsampling and fc. Dropout does not apply.
+ */
+export function resnetNet(arch: ResNetArchitecture): TrainableNet {
+  return {
+    inChannels: arch.inChannels, classes: arch.classes, shapes: resnetParameterShapes(arch), dropout: false,
+    forward: (params, x) => resnetForward(arch, params, x),
+    zeroInit: (name) => /^layer\d+\.\d+\.conv2\.weight$/.test(name),
+  };
+}
+
+const trainable = (net: CnnArchitecture | TrainableNet): TrainableNet => ("forward" in net ? net : cnnNet(net));
 
 export interface CnnJob {
   /** Index of the network in its zoo. */
@@ -62,7 +102,8 @@ interface Slot {
 }
 
 export class CnnTrainer {
-  private readonly shapes: [string, number[]][];
+  readonly net: TrainableNet;
+  private readonly shapes: readonly [string, number[]][];
   private readonly params: Tensor[];
   private readonly m: Tensor[];
   private readonly v: Tensor[];
@@ -80,12 +121,13 @@ export class CnnTrainer {
    * pool: training images [n, C, H, W] flattened, poolLabels: their classes. redraw(job) gives
    * the next attempt of a network whose training diverged.
    */
-  constructor(readonly arch: CnnArchitecture, readonly recipe: CnnRecipe, readonly batch: number,
+  constructor(net: CnnArchitecture | TrainableNet, readonly recipe: CnnRecipe, readonly batch: number,
     private readonly pool: Float32Array, private readonly poolLabels: ArrayLike<number>, readonly inputSize: number,
     private readonly redraw: (job: CnnJob) => CnnJob) {
     if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batch must be a positive integer, got ${batch}`);
+    const arch = this.net = trainable(net);
     this.imageSize = arch.inChannels * inputSize * inputSize;
-    this.shapes = cnnParameterShapes(arch);
+    this.shapes = arch.shapes;
     this.isKernel = this.shapes.map(([n]) => n.endsWith("weight"));
     this.params = this.shapes.map(([, s]) => Tensor.zeros([batch, ...s], { persistent: true }));
     this.m = this.shapes.map(([, s]) => Tensor.zeros([batch, ...s], { persistent: true }));
@@ -107,10 +149,10 @@ export class CnnTrainer {
 
   private assign(slot: number, job: CnnJob): void {
     const init = jobRng(job, "init");
-    this.shapes.forEach(([, shape], i) => {
+    this.shapes.forEach(([name, shape], i) => {
       const p = this.slice(this.params[i], slot);
       if (this.isKernel[i]) initKernel(job.hp.init, job.hp.initStd, shape, init, p);
-      else p.fill(0);
+      if (!this.isKernel[i] || this.net.zeroInit(name)) p.fill(0);
       this.slice(this.m[i], slot).fill(0);
       this.slice(this.v[i], slot).fill(0);
     });
@@ -160,7 +202,7 @@ export class CnnTrainer {
    * as the last networks finish instead of carrying empty slots.
    */
   run(jobs: Iterator<CnnJob>, onDone: (r: CnnResult) => void): void {
-    const bs = this.recipe.batchSize, classes = this.arch.classes;
+    const bs = this.recipe.batchSize, classes = this.net.classes;
     const k = kernels();
     let exhausted = false;
     const next = (): CnnJob | null => {
@@ -186,8 +228,8 @@ export class CnnTrainer {
       for (const p of view.params) p.gradValid = false;
       const named = new Map(this.shapes.map(([name], i) => [name, view.params[i]]));
       tidy(() => {
-        const out = cnnForward(this.arch, named, view.x,
-          { afterActivation: (_i, h) => zooDropout(h, rates.subarray(0, n), dropRngs.slice(0, n)) });
+        const out = this.net.forward(named, view.x,
+          this.net.dropout ? (_i, h) => zooDropout(h, rates.subarray(0, n), dropRngs.slice(0, n)) : undefined);
         for (let s = 0; s < n; s++) {
           losses[s] = k.softmaxCrossEntropy(this.slice(out, s, n), this.labels.subarray(s * bs, (s + 1) * bs), bs, classes, this.slice(view.seedGrad, s, n));
         }
@@ -268,9 +310,10 @@ export interface CnnScore {
  * images [n, C, H, W] for all, or, when `subsets` is given, network i on images subsets[i] of
  * the pool. Evaluated `batch` networks x `chunk` images at a time, without gradients.
  */
-export function scoreCnns(arch: CnnArchitecture, nets: readonly Float32Array[][], images: Float32Array, labels: ArrayLike<number>,
+export function scoreCnns(family: CnnArchitecture | TrainableNet, nets: readonly Float32Array[][], images: Float32Array, labels: ArrayLike<number>,
   imageSize: number, opts: { subsets?: readonly Int32Array[]; batch?: number; chunk?: number } = {}): CnnScore[] {
-  const shapes = cnnParameterShapes(arch);
+  const arch = trainable(family);
+  const shapes = arch.shapes;
   const B = opts.batch ?? 32, chunk = opts.chunk ?? 256;
   const per = arch.inChannels * imageSize * imageSize, classes = arch.classes;
   const nShared = images.length / per;
@@ -303,7 +346,7 @@ export function scoreCnns(arch: CnnArchitecture, nets: readonly Float32Array[][]
               }
             });
           }
-          const out = cnnForward(arch, named, x).data; // [group, m, classes]
+          const out = arch.forward(named, x).data; // [group, m, classes]
           group.forEach((_, j) => {
             const sub = subsets?.[j];
             for (let r = 0; r < m; r++) {

@@ -20,7 +20,7 @@ Commands:
             probes on it, and compare them (about 3 minutes the first time); --task cnn
             predicts the test accuracy of Fashion-MNIST Small CNNs instead (about 10 minutes)
   zoo       build, import, export, inspect and render model zoos (zoo build
-            inr|cnn|wild-park|shape-inr,
+            inr|cnn|resnet|wild-park|shape-inr,
             zoo import dwsnets|small-cnn-zoo|wild-park|torchvision, zoo export, zoo info,
             zoo render)
   train     train a probing model (ProbeGen, vanilla or fixed probes) on a zoo

@@ -19,6 +19,7 @@ export const ZOO_USAGE = `Usage: probegen zoo <build|import|export|info|render> 
 
   zoo build inr     fit a zoo of SIREN INRs, one per image of MNIST or Fashion-MNIST
   zoo build cnn     train a Small-CNN zoo (Unterthiner et al.) on MNIST or Fashion-MNIST
+  zoo build resnet  train a zoo of ResNet-18s with the Small-CNN zoo's hyperparameter draws
   zoo build wild-park  train a CNN Wild Park (Neural Graphs): CNNs of mixed architectures
   zoo import KIND   read a public zoo: dwsnets (MNIST/FMNIST INRs), small-cnn-zoo, wild-park
   zoo export DIR    write a zoo in a public layout (dwsnets, small-cnn-zoo, wild-park)
@@ -90,6 +91,29 @@ Options:
 ${trainedNetworkOptions(32, 250)}
 ${THREADS_HELP}`;
 
+const BUILD_RESNET_USAGE = `Usage: probegen zoo build resnet --dataset mnist|fmnist --count N --out DIR [options]
+
+Trains N ResNet-18s (torchvision's layout: BasicBlocks [2, 2, 2, 2], downsampling shortcuts,
+global average pooling, fc; the CIFAR stem on grayscale 28x28 padded to 32x32 in [-1,1]) of
+width --width, each with hyperparameters drawn as the Small-CNN zoo's (initialiser and its std,
+optimiser, learning rate, L2, training fraction, epochs; ReLU and no dropout). The networks have
+no BatchNorm: they train in the family's folded form (convolutions with biases), each block's
+second convolution starting at zero (Fixup), so a network starts as its stem and shortcuts. The
+target is test accuracy, split as the Small-CNN zoo (NFN's protocol). Rerun to resume.
+
+Options:
+  --dataset NAME         mnist or fmnist (required)
+  --count N              number of networks (required)
+  --out DIR              output folder (required)
+  --width W              channels of the first stage; later stages double it (8; 64 is torchvision's)
+  --train-images N       training images pooled for the zoo (${d.trainImages})
+  --test-images N        test images every network is scored on (${d.testImages})
+  --train-eval-images N  own training images the train accuracy is measured on, at most (${d.trainEvalImages})
+  --epochs LO,HI         epochs are drawn uniformly from LO..HI (${d.epochsRange.join(",")})
+  --lr LO,HI             learning-rate range, log-uniform (${d.lrRange.join(",")})
+${trainedNetworkOptions(32, 50)}
+${THREADS_HELP}`;
+
 const w = DEFAULT_WILD_PARK_RECIPE;
 const BUILD_WILD_PARK_USAGE = `Usage: probegen zoo build wild-park --dataset mnist|fmnist --count N --out DIR [options]
 
@@ -148,18 +172,22 @@ function pairArg(name: string, v: string | undefined, def: [number, number], int
   return [parts[0], parts[1]];
 }
 
-async function buildCnn(rest: string[]): Promise<number> {
+/** zoo build cnn, and zoo build resnet (the same recipe on ResNet-18s). */
+async function buildCnn(rest: string[], network: "small-cnn" | "resnet18"): Promise<number> {
+  const resnet = network === "resnet18";
   const { values } = parseCommandArgs({
     args: rest,
     options: {
       ...BUILD_OPTIONS,
       "train-images": { type: "string" }, "test-images": { type: "string" }, "train-eval-images": { type: "string" },
-      epochs: { type: "string" }, lr: { type: "string" },
+      epochs: { type: "string" }, lr: { type: "string" }, ...(resnet ? { width: { type: "string" } } : {}),
     },
     strict: true,
   });
-  if (values.help) { console.log(BUILD_CNN_USAGE); return 0; }
-  const { dataset, count, out, seed, shardSize, workers } = buildArgs(values, 250);
+  if (values.help) { console.log(resnet ? BUILD_RESNET_USAGE : BUILD_CNN_USAGE); return 0; }
+  const { dataset, count, out, seed, shardSize, workers } = buildArgs(values, resnet ? 50 : 250);
+  const width = resnet ? intArg("width", (values as { width?: string }).width, 8, 1, 64) : undefined;
+  const noun = resnet ? "ResNets" : "CNNs";
   const recipe = {
     trainImages: intArg("train-images", values["train-images"], d.trainImages, 1),
     testImages: intArg("test-images", values["test-images"], d.testImages, 1),
@@ -167,10 +195,10 @@ async function buildCnn(rest: string[]): Promise<number> {
     epochsRange: pairArg("epochs", values.epochs, d.epochsRange, true),
     lrRange: pairArg("lr", values.lr, d.lrRange, false),
   };
-  const progress = createProgress(`training ${dataset} CNNs`, count, "CNNs", values.json ? null : process.stderr);
+  const progress = createProgress(`training ${dataset} ${noun}`, count, noun, values.json ? null : process.stderr);
   let retried = 0;
   const report = await buildCnnZoo({
-    dataset, count, out, recipe, dataDir: values.data, seed, shardSize,
+    dataset, count, out, recipe, dataDir: values.data, seed, shardSize, network, width,
     batch: intArg("batch", values.batch, 32, 1),
     onProgress: (done, _total, last) => {
       if (last !== null && last.attempt > 0) retried++;
@@ -188,8 +216,8 @@ async function buildCnn(rest: string[]): Promise<number> {
   if (values.json) console.log(JSON.stringify(result, null, 2));
   else {
     const q = result.testAccuracyQuantiles.map((v) => (100 * v).toFixed(1)).join(" / ");
-    console.log(`zoo: ${out} (${count} CNNs: ${summary.splits.train} train, ${summary.splits.val} val, ${summary.splits.test} test)`);
-    console.log(`trained ${result.trained} in ${result.seconds.toFixed(1)} s (${result.networksPerSec.toFixed(2)} CNNs/s); test accuracy % min/25/50/75/max ${q}`);
+    console.log(`zoo: ${out} (${count} ${noun}: ${summary.splits.train} train, ${summary.splits.val} val, ${summary.splits.test} test)`);
+    console.log(`trained ${result.trained} in ${result.seconds.toFixed(1)} s (${result.networksPerSec.toFixed(2)} ${noun}/s); test accuracy % min/25/50/75/max ${q}`);
   }
   return 0;
 }
@@ -320,11 +348,12 @@ async function buildShapeInr(argv: string[]): Promise<number> {
 
 async function build(argv: string[]): Promise<number> {
   const [kind, ...rest] = argv;
-  if (kind === "-h" || kind === "--help") { console.log(`${BUILD_USAGE}\n\n${BUILD_CNN_USAGE}\n\n${BUILD_WILD_PARK_USAGE}\n\n${BUILD_SHAPE_INR_USAGE}`); return 0; }
-  if (kind === "cnn") return buildCnn(rest);
+  if (kind === "-h" || kind === "--help") { console.log(`${BUILD_USAGE}\n\n${BUILD_CNN_USAGE}\n\n${BUILD_RESNET_USAGE}\n\n${BUILD_WILD_PARK_USAGE}\n\n${BUILD_SHAPE_INR_USAGE}`); return 0; }
+  if (kind === "cnn") return buildCnn(rest, "small-cnn");
+  if (kind === "resnet") return buildCnn(rest, "resnet18");
   if (kind === "wild-park") return buildWildPark(rest);
   if (kind === "shape-inr") return buildShapeInr(rest);
-  if (kind !== "inr") throw new UsageError(kind === undefined ? "zoo build needs a zoo kind: `probegen zoo build inr|cnn|wild-park|shape-inr ...`" : `unknown zoo kind "${kind}" (expected inr, cnn, wild-park or shape-inr)`);
+  if (kind !== "inr") throw new UsageError(kind === undefined ? "zoo build needs a zoo kind: `probegen zoo build inr|cnn|resnet|wild-park|shape-inr ...`" : `unknown zoo kind "${kind}" (expected inr, cnn, resnet, wild-park or shape-inr)`);
   const { values } = parseCommandArgs({
     args: rest,
     options: {
