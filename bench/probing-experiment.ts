@@ -6,10 +6,9 @@
 //   node dist/bench/probing-experiment.js --zoo DIR [--methods probegen,vanilla,uniform]
 //        [--probes 64,128] [--seeds 3] [--epochs 30] [--first-seed 0] [--eval-every 500] [--out runs/experiment]
 import { parseArgs } from "node:util";
-import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from "../src/train/config.js";
-import { train, type RunResult } from "../src/train/trainer.js";
+import { runPlan, type PlannedRun } from "../src/train/run-plan.js";
 import type { RepresentationMethod } from "../src/probes/source.js";
 import { compareMarkdown, compareRuns, type CompareGroup } from "../src/report/compare.js";
 
@@ -29,28 +28,21 @@ function methodConfig(method: ExperimentMethod): Partial<TrainConfig> {
  */
 export function runExperiment(zoo: string, methods: ExperimentMethod[], probes: number[], seeds: number, epochs: number, out: string,
   log: (s: string) => void = (s) => process.stderr.write(`${s}\n`), firstSeed = 0, evalEvery = DEFAULT_TRAIN_CONFIG.evalEvery): CompareGroup[] {
-  const dirs: string[] = [];
+  const runs: PlannedRun[] = [];
   for (const k of probes) {
     for (const method of methods) {
       if (method === "statnn" && k !== probes[0]) continue; // no probes: one row is enough
       for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
-        const dir = join(out, `${method}-k${k}-seed${seed}`);
-        dirs.push(dir);
-        // A finished run is kept and a stopped one resumed, so an experiment longer than a
-        // sitting is rerun until done; a folder that is not a run starts over.
-        if (existsSync(join(dir, "result.json"))) { log(`${method} K=${k} seed ${seed}: finished earlier, kept`); continue; }
-        const resume = existsSync(join(dir, "config.json"));
-        if (!resume) rmSync(dir, { recursive: true, force: true });
-        const r = train({ ...DEFAULT_TRAIN_CONFIG, zoo, ...methodConfig(method), probes: k, seed, epochs, evalEvery }, dir, { resume });
-        log(`${method} K=${k} seed ${seed}: test ${show(r.score, r.best?.test)} (val ${show(r.score, r.best?.val)}) in ${r.trainSeconds.toFixed(1)} s${resume ? " (resumed)" : ""}`);
+        runs.push({
+          dir: join(out, `${method}-k${k}-seed${seed}`), label: `${method} K=${k} seed ${seed}`,
+          config: { ...DEFAULT_TRAIN_CONFIG, zoo, ...methodConfig(method), probes: k, seed, epochs, evalEvery },
+        });
       }
     }
   }
-  return compareRuns(dirs);
+  runPlan(runs, { log });
+  return compareRuns(runs.map((r) => r.dir));
 }
-
-const show = (score: RunResult["score"], v: number | undefined) =>
-  v === undefined ? "n/a" : score === "accuracy" ? `${(100 * v).toFixed(2)}%` : `tau ${v.toFixed(4)}`;
 
 const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isMain) {

@@ -56,6 +56,13 @@ test("Adam follows PyTorch's update, bias correction and weight decay included",
   const untouched = Tensor.from([3]).requireGrad();
   new Adam([untouched], { lr: 1 }).step();
   assert.equal(untouched.data[0], 3);
+  // Per-parameter rates: each step moves a parameter by lr x its factor, and lr stays the schedule's.
+  const a = Tensor.from([0]).requireGrad(), b = Tensor.from([0]).requireGrad();
+  const opt3 = new Adam([a, b], { lr: 0.1, lrScales: [1, 0.25] });
+  for (const t of [a, b]) { t.grad = Tensor.from([1]); t.gradValid = true; }
+  opt3.step();
+  assert.ok(Math.abs(a.data[0] + 0.1) < 1e-6 && Math.abs(b.data[0] + 0.025) < 1e-6, `steps ${a.data[0]}, ${b.data[0]}`);
+  assert.throws(() => new Adam([a, b], { lrScales: [1] }), /one positive factor per parameter \(2\)/);
 });
 
 test("cosine annealing matches torch's CosineAnnealingLR", () => {

@@ -9,6 +9,7 @@ import { evalCommand, trainCommand } from "./train.js";
 import { demoCommand } from "./demo.js";
 import { predictCommand, probesCommand } from "./predict.js";
 import { compareCommand } from "./compare.js";
+import { ablateCommand } from "./ablate.js";
 import { reportCommand } from "./report.js";
 
 const USAGE = `probegen ${PROBEGEN_VERSION}: learn what a trained network is from how it answers learned probes
@@ -30,6 +31,8 @@ Commands:
   probes    export a run's probes for models probegen cannot load (probes export)
   report    a run as one self-contained HTML page: curves, test results, probes, config
   compare   finished runs side by side: mean ± std over seeds per zoo, method and K
+  ablate    the paper's ablations (generator activation, K, generator size, learning
+            rates) over seeds on a zoo: a table and a report with the curves
   bench     measure training-step rates (W1, W2), GEMM throughput (W3), zoo building and memory
 
 Options:
@@ -49,6 +52,7 @@ const commands: Record<string, (argv: string[]) => number | Promise<number>> = {
   predict: predictCommand,
   probes: probesCommand,
   compare: compareCommand,
+  ablate: ablateCommand,
   report: reportCommand,
 };
 

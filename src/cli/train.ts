@@ -32,6 +32,8 @@ Options:
   --epochs N                   (${d.epochs})
   --batch N                    networks per step (${d.batch})
   --lr X                       Adam learning rate, cosine-annealed to 0 (${d.lr})
+  --probe-lr X                 the probe source's own rate (generator and latents, or vanilla's
+                               probes), annealed alike (default: --lr)
   --weight-decay X             Adam L2 weight decay (${d.weightDecay})
   --seed N                     (${d.seed})
   --eval-every N               evaluate val and test every N steps (${d.evalEvery})
@@ -68,7 +70,7 @@ export function trainCommand(argv: string[]): number {
     args: argv,
     options: {
       zoo: { type: "string" }, out: { type: "string" }, method: { type: "string" }, probes: { type: "string" },
-      epochs: { type: "string" }, batch: { type: "string" }, lr: { type: "string" }, "weight-decay": { type: "string" },
+      epochs: { type: "string" }, batch: { type: "string" }, lr: { type: "string" }, "probe-lr": { type: "string" }, "weight-decay": { type: "string" },
       seed: { type: "string" }, "eval-every": { type: "string" }, "head-width": { type: "string" }, "head-depth": { type: "string" },
       latent: { type: "string" }, "generator-hidden": { type: "string" }, "generator-activation": { type: "string" },
       "vanilla-init": { type: "string" }, "generator-layers": { type: "string" }, "generator-width": { type: "string" },
@@ -87,6 +89,7 @@ export function trainCommand(argv: string[]): number {
     epochs: intArg("epochs", values.epochs, d.epochs, 1),
     batch: intArg("batch", values.batch, d.batch, 1),
     lr: numArg("lr", values.lr, d.lr, 0, true),
+    ...(values["probe-lr"] !== undefined ? { probeLr: numArg("probe-lr", values["probe-lr"], d.lr, 0, true) } : {}),
     weightDecay: numArg("weight-decay", values["weight-decay"], d.weightDecay, 0),
     seed: intArg("seed", values.seed, d.seed),
     evalEvery: intArg("eval-every", values["eval-every"], d.evalEvery, 1),

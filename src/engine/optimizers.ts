@@ -47,6 +47,9 @@ export interface AdamOptions {
   beta2?: number;
   eps?: number;
   weightDecay?: number;
+  /** Per parameter, a factor on lr (1 for all by default): separate rates for parts of a model
+   * under one schedule. */
+  lrScales?: readonly number[];
 }
 
 /** Adam over a model's tensors, with its moments (for checkpoints). */
@@ -57,6 +60,7 @@ export class Adam {
   readonly eps: number;
   readonly weightDecay: number;
   readonly params: readonly Tensor[];
+  readonly lrScales: readonly number[];
   /** Steps taken so far (PyTorch's `step` state). */
   t = 0;
   private readonly m: Tensor[];
@@ -69,6 +73,10 @@ export class Adam {
     this.beta2 = opts.beta2 ?? 0.999;
     this.eps = opts.eps ?? 1e-8;
     this.weightDecay = opts.weightDecay ?? 0;
+    this.lrScales = opts.lrScales ?? params.map(() => 1);
+    if (this.lrScales.length !== params.length || !this.lrScales.every((x) => x > 0)) {
+      throw new RangeError(`Adam: lrScales needs one positive factor per parameter (${params.length}), got [${this.lrScales.join(", ")}]`);
+    }
     this.m = params.map((p) => Tensor.zeros(p.shape, { persistent: true }));
     this.v = params.map((p) => Tensor.zeros(p.shape, { persistent: true }));
   }
@@ -79,7 +87,8 @@ export class Adam {
     const rule: OptimizerRule = { kind: "adam", lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay };
     this.params.forEach((p, i) => {
       if (!p.gradValid || p.grad === null) return;
-      optimizerStep(rule, this.t, p.data, p.grad.data, this.m[i].data, this.v[i].data);
+      const scale = this.lrScales[i];
+      optimizerStep(scale === 1 ? rule : { ...rule, lr: this.lr * scale }, this.t, p.data, p.grad.data, this.m[i].data, this.v[i].data);
     });
   }
 

@@ -2,18 +2,17 @@
 // URLs; no script, no font or stylesheet from elsewhere) that shows how the run learned, how
 // well its chosen checkpoint does on the zoo's test split, what its probes are, what it costs
 // and what it was trained on.
-import { existsSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseSirenArchitecture, renderSiren } from "../nets/siren.js";
 import { InputCollector } from "../predict/inputs.js";
 import { predictNetworks, type PredictionReport } from "../predict/predict.js";
 import { runProbes } from "../predict/probes-export.js";
 import { TrainedRun, type CheckpointName } from "../predict/run-model.js";
-import { readRegularFile } from "../io/read-file.js";
 import { writeFileAtomic } from "../io/atomic.js";
-import { FileWriteError } from "../file-error.js";
 import { readMetricsRecords, readRunResult } from "../train/run-folder.js";
 import { MANIFEST_FILE, Zoo, rangesIndices, rangesSize } from "../zoo/format.js";
+import { GENERATOR, STYLE, definitionList, escapeHtml, refuseForeignReport } from "./html.js";
 import { chartSvg, confusionSpec, linesSpec, probesOverImageSpec, scatterSpec, type ChartSpec } from "./charts.js";
 import { encodePng, toBytes } from "./png.js";
 
@@ -32,11 +31,7 @@ export interface RunReport {
   notes: string[];
 }
 
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
-}
 
-const GENERATOR = "probegen report";
 
 const pngDataUrl = (w: number, h: number, channels: 1 | 3, bytes: Uint8Array) => `data:image/png;base64,${Buffer.from(encodePng(w, h, channels, bytes)).toString("base64")}`;
 
@@ -65,22 +60,7 @@ function fmt(v: number | null | undefined, digits = 4): string {
   return v === null || v === undefined || !Number.isFinite(v) ? "–" : v.toFixed(digits);
 }
 
-function definitionList(rows: [string, string][]): string {
-  return `<dl>${rows.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join("")}</dl>`;
-}
 
-const STYLE = `
-body { font: 14px/1.45 system-ui, sans-serif; color: #222; margin: 2rem auto; max-width: 1100px; padding: 0 1rem; }
-h1 { font-size: 1.5rem; margin-bottom: 0.2rem; } h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
-.sub { color: #666; margin-top: 0; } .note { color: #8a5a00; background: #fff6e0; padding: 0.4rem 0.7rem; border-radius: 4px; }
-.charts { display: flex; flex-wrap: wrap; gap: 1.5rem; align-items: flex-start; }
-figure { margin: 0; } figcaption { color: #555; font-size: 12px; max-width: 460px; }
-.probes { display: grid; grid-template-columns: repeat(auto-fill, 68px); gap: 6px; }
-.probes img { width: 64px; height: 64px; image-rendering: pixelated; border: 1px solid #ccc; }
-dl { display: grid; grid-template-columns: max-content auto; gap: 0.2rem 1rem; } dt { color: #555; } dd { margin: 0; font-variant-numeric: tabular-nums; }
-pre { background: #f6f6f6; padding: 0.7rem; overflow: auto; font-size: 12px; }
-table { border-collapse: collapse; } td, th { padding: 0.15rem 0.6rem; text-align: right; border-bottom: 1px solid #eee; } th:first-child, td:first-child { text-align: left; }
-`;
 
 /** The report of the run in `dir`. */
 export async function runReport(dir: string, opts: RunReportOptions = {}): Promise<RunReport> {
@@ -226,13 +206,7 @@ ${provenance}
 
 /** Writes the report of the run in `dir` to `out` (default: report.html in the run folder); a file already there is replaced only when it is a probegen report. */
 export async function writeRunReport(dir: string, out = join(dir, "report.html"), opts: RunReportOptions = {}): Promise<RunReport & { out: string }> {
-  if (existsSync(out)) {
-    let ours = false;
-    try {
-      ours = statSync(out).isFile() && Buffer.from(readRegularFile(out, 2 ** 28)).subarray(0, 512).toString("utf8").includes(`content="${GENERATOR}"`);
-    } catch { /* not readable: not ours */ }
-    if (!ours) throw new FileWriteError(out, "exists and is not a probegen report; choose another --out or remove it");
-  }
+  refuseForeignReport(out);
   const report = await runReport(dir, opts);
   writeFileAtomic(out, report.html);
   return { ...report, out };

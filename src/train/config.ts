@@ -10,6 +10,8 @@ export interface TrainConfig {
   epochs: number;
   batch: number;
   lr: number;
+  /** The probe source's learning rate (the generator and latents, or vanilla's probes); lr when absent. */
+  probeLr?: number;
   weightDecay: number;
   seed: number;
   /** Evaluate val and test every this many steps (and at the end). */
@@ -53,5 +55,6 @@ export function validateTrainConfig(c: TrainConfig): void {
   int("latent size", c.generator.latentDim, 1);
   if (!(c.generator.widthMultiplier > 0)) throw new RangeError(`generator width multiplier must be positive, got ${c.generator.widthMultiplier}`);
   if (!(c.lr > 0)) throw new RangeError(`lr must be positive, got ${c.lr}`);
+  if (c.probeLr !== undefined && !(c.probeLr > 0)) throw new RangeError(`probe lr must be positive, got ${c.probeLr}`);
   if (!(c.weightDecay >= 0)) throw new RangeError(`weight decay must be >= 0, got ${c.weightDecay}`);
 }

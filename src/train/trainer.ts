@@ -117,7 +117,9 @@ export function train(config: TrainConfig, out: string, opts: TrainOptions = {})
   const run = opts.resume ? RunFolder.resume(out, cfg) : RunFolder.create(out, runFile);
   try {
     const saved = model.savedTensors(), params = model.trainableParameters();
-    const opt = new Adam(params.map(([, t]) => t), { lr: cfg.lr, weightDecay: cfg.weightDecay });
+    // The probe source may learn at its own rate; the cosine schedule scales both.
+    const lrScales = params.map(([name]) => (name.startsWith("probe.") && cfg.probeLr !== undefined ? cfg.probeLr / cfg.lr : 1));
+    const opt = new Adam(params.map(([, t]) => t), { lr: cfg.lr, weightDecay: cfg.weightDecay, lrScales });
     const optimizer: OptimizerState = { adam: opt, params };
     const schedule = new BatchSchedule(data.splits.train, cfg.batch, cfg.epochs, cfg.seed);
     let { step: start, best, seconds: priorSeconds } = run.restore(saved, optimizer) ?? { step: 0, best: null, seconds: 0 };

@@ -1,0 +1,139 @@
+// probegen ablate: one of the paper's ablation grids over seeds on one zoo, resumable run by
+// run, then its table (ablation.md) and its report with the curves (report.html).
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { ABLATION_GRIDS, ablationRuns, type AblationGrid } from "../train/ablation.js";
+import { DEFAULT_TRAIN_CONFIG, validateTrainConfig, type TrainConfig } from "../train/config.js";
+import { runPlan } from "../train/run-plan.js";
+import { ablationMarkdown, ablationReportHtml, ablationRows } from "../report/ablation-report.js";
+import { refuseForeignReport } from "../report/html.js";
+import { createProgress } from "../report/progress.js";
+import { writeFileAtomic } from "../io/atomic.js";
+import { readRegularFile } from "../io/read-file.js";
+import { FileWriteError } from "../file-error.js";
+import { zooArchitectures } from "../nets/family.js";
+import { Zoo, rangesSize } from "../zoo/format.js";
+import { UsageError, choiceArg, intArg, numArg, parseCommandArgs, requiredArg, THREADS_HELP } from "./args.js";
+
+const d = DEFAULT_TRAIN_CONFIG;
+
+export const ABLATE_USAGE = `Usage: probegen ablate --zoo DIR --grid NAME --out DIR [options]
+
+Trains one of the paper's ablation grids on a zoo, every variant over --seeds seeds, into
+OUT/<variant>-seed<S> (rerun the same command to resume: finished runs are kept, a stopped one
+resumes), then writes OUT/ablation.md, a table of each variant's test score at the best
+validation step (mean ± std over seeds) with its training loss, test loss and their gap, and
+OUT/report.html with the curves: the generalisation gap and the test score over training, and
+each variant's train, val and test loss.
+
+Grids (--grid):
+  activation   ProbeGen's deep linear generator, the same generator with ReLU between its
+               layers, and vanilla probing (the paper's Figure 4)
+  probes       ProbeGen and vanilla probing at K = 8, 16, 32, 64, 128 (its Table 6)
+  generator    the generator's depth (image zoos: 5 or 6 layers; INR zoos: one or two hidden
+               layers), widths x 0.5 / 1 / 2, latent size 8 / 32 / 128
+  lr           lr / 3, lr, lr x 3 for the whole model; then the head at lr with the generator
+               at lr / 3, lr x 3, lr x 10 (--probe-lr of train)
+
+Options:
+  --zoo DIR          the zoo (required)
+  --grid NAME        activation, probes, generator or lr (required)
+  --out DIR          a new or empty folder, or this ablation's own (required)
+  --seeds N          seeds per variant (3)
+  --first-seed S     the first seed (0)
+  --probes K         probes where the grid does not set K (${d.probes})
+  --epochs N         epochs per run (${d.epochs})
+  --eval-every N     steps between evaluations (default: about 20 evaluations per run)
+  --batch N          networks per step (${d.batch})
+  --lr X             the base learning rate (${d.lr})
+  --data DIR         folder of the image set's IDX files (data probes; not used by the grids)
+  --json             print the rows as JSON
+  -h, --help         show this help
+${THREADS_HELP}`;
+
+/** What OUT/ablation.json records: the folder belongs to this ablation. */
+interface AblationFile { grid: AblationGrid; zoo: string; seeds: number; firstSeed: number; base: Omit<TrainConfig, "seed"> }
+
+const FILE = "ablation.json";
+
+function claimFolder(out: string, plan: AblationFile): void {
+  const file = join(out, FILE);
+  if (existsSync(file)) {
+    let had: AblationFile;
+    try {
+      had = JSON.parse(Buffer.from(readRegularFile(file, 2 ** 24)).toString("utf8")) as AblationFile;
+    } catch (e) {
+      throw new FileWriteError(file, `is not an ablation's record (${(e as Error).message}); choose another --out`);
+    }
+    if (had.grid !== plan.grid || had.zoo !== plan.zoo || JSON.stringify(had.base) !== JSON.stringify(plan.base)) {
+      throw new FileWriteError(out, `holds the "${had.grid}" ablation of ${had.zoo} with other settings; choose another --out`);
+    }
+  } else if (existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).length > 0)) {
+    throw new FileWriteError(out, "exists and is not an ablation's folder (no ablation.json); choose a new or empty --out");
+  }
+  mkdirSync(out, { recursive: true });
+  writeFileAtomic(file, `${JSON.stringify(plan, null, 2)}\n`);
+}
+
+export async function ablateCommand(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs({
+    args: argv, strict: true,
+    options: {
+      zoo: { type: "string" }, grid: { type: "string" }, out: { type: "string" }, seeds: { type: "string" }, "first-seed": { type: "string" },
+      probes: { type: "string" }, epochs: { type: "string" }, "eval-every": { type: "string" }, batch: { type: "string" }, lr: { type: "string" },
+      data: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) { console.log(ABLATE_USAGE); return 0; }
+  const zooDir = resolve(requiredArg("zoo", values.zoo));
+  const grid = choiceArg("grid", requiredArg("grid", values.grid), ABLATION_GRIDS);
+  const out = resolve(requiredArg("out", values.out));
+  const seeds = intArg("seeds", values.seeds, 3, 1, 100);
+  const firstSeed = intArg("first-seed", values["first-seed"], 0, 0);
+  const epochs = intArg("epochs", values.epochs, d.epochs, 1);
+  const batch = intArg("batch", values.batch, d.batch, 1);
+  if (values["eval-every"] !== undefined && values["eval-every"].trim() === "") throw new UsageError("--eval-every needs a number");
+  const zoo = Zoo.open(zooDir);
+  const images = zooArchitectures(zoo.manifest, join(zooDir, "zoo.json"))[0].probeShape.length === 3;
+  const stepsPerRun = epochs * Math.ceil(rangesSize(zoo.manifest.splits.train) / batch);
+  const base: TrainConfig = {
+    ...d, zoo: zooDir, probes: intArg("probes", values.probes, d.probes, 1), epochs, batch,
+    lr: numArg("lr", values.lr, d.lr, 0, true),
+    evalEvery: intArg("eval-every", values["eval-every"], Math.max(1, Math.round(stepsPerRun / 20)), 1),
+    ...(values.data !== undefined ? { dataDir: values.data } : {}),
+  };
+  validateTrainConfig(base);
+  const { seed: _seed, ...recorded } = base;
+  claimFolder(out, { grid, zoo: zooDir, seeds, firstSeed, base: recorded });
+  const plan = ablationRuns(out, base, grid, images, seeds, firstSeed);
+  const runs = plan.flatMap((p) => p.runs);
+  const progress = createProgress(`ablation ${grid}`, runs.length, "runs", values.json ? null : process.stderr);
+  const tty = process.stderr.isTTY === true && process.env.CI !== "true";
+  let done = 0;
+  progress.update(0);
+  runPlan(runs, {
+    log: (line) => {
+      done++;
+      // Each run's line stays above the bar.
+      if (!values.json) process.stderr.write(`${tty ? "\r\x1b[K" : ""}${line}\n`);
+      progress.update(done);
+    },
+  });
+  progress.finish(`${runs.length} runs`);
+  const rows = ablationRows(plan.map((p) => ({ variant: p.variant, dirs: p.runs.map((r) => r.dir) })));
+  const table = ablationMarkdown(rows);
+  const description = `The "${grid}" ablation on ${zooDir}: ${seeds} seed${seeds === 1 ? "" : "s"} from ${firstSeed}, K = ${base.probes} where the grid does not set it, ${epochs} epochs of batch ${batch}, lr ${base.lr}; the test score is taken at the best validation step, losses at the last evaluation.`;
+  writeFileAtomic(join(out, "ablation.md"), `${description}\n\n${table}\n`);
+  const reportFile = join(out, "report.html");
+  refuseForeignReport(reportFile);
+  const report = await ablationReportHtml(`probegen ablation: ${grid}`, description, rows);
+  writeFileAtomic(reportFile, report.html);
+  if (values.json) {
+    console.log(JSON.stringify(rows.map((r) => ({ variant: r.variant.name, description: r.variant.description, probes: r.group.probes, score: r.group.score,
+      mean: r.group.mean, std: r.group.std, seeds: r.group.seeds, tests: r.group.tests, trainLoss: r.trainLoss, testLoss: r.testLoss, gap: r.gap,
+      steps: r.group.steps, seconds: r.group.seconds, runs: r.group.runs })), null, 2));
+  } else {
+    console.log(`${table}\n\ntable: ${join(out, "ablation.md")}\nreport: ${reportFile} (${report.charts} charts)`);
+  }
+  return 0;
+}
