@@ -183,3 +183,45 @@ test("zoo CLI: build with --json, info, render, and usage errors", () => {
   assert.equal(run("zoo", "info", "--help").status, 0);
   assert.equal(run("zoo", "render", "--help").status, 0);
 });
+
+test("a zoo built in parts (--shard I/N) on a shared folder: each part its own shards, zoo finish, the same bytes as one build", () => {
+  const root = mkdtempSync(join(tmpdir(), "probegen-parts-"));
+  try {
+    const base: InrZooOptions = { dataset: "mnist", count: 50, out: "", seed: 4, recipe: { steps: 20 }, batch: 25, shardSize: 10 };
+    const whole = join(root, "whole"), parts = join(root, "parts");
+    buildInrZoo({ ...base, out: whole });
+    // Part 1's stale temporary survives part 0's build; part 0's own is cleared.
+    const r0 = buildInrZoo({ ...base, out: parts, part: { index: 0, count: 3 } });
+    writeFileSync(join(parts, ".shard-00001.safetensors.otherhost.4242.tmp"), "half of part 1's shard");
+    writeFileSync(join(parts, ".shard-00003.safetensors.otherhost.4243.tmp"), "half of part 0's shard");
+    assert.deepEqual([r0.fitted, r0.complete], [20, false], "shards 0 and 3 of 5");
+    assert.deepEqual(readdirSync(parts).filter((f) => f.startsWith("shard-")).sort(), ["shard-00000.safetensors", "shard-00003.safetensors"]);
+    assert.equal(buildInrZoo({ ...base, out: parts, part: { index: 0, count: 3 } }).fitted, 0, "a part rerun keeps its shards");
+    assert.ok(existsSync(join(parts, ".shard-00001.safetensors.otherhost.4242.tmp")) && !existsSync(join(parts, ".shard-00003.safetensors.otherhost.4243.tmp")));
+    assert.equal(buildInrZoo({ ...base, out: parts, part: { index: 2, count: 3 } }).complete, false);
+    // Finishing early names what is missing and writes nothing.
+    const early = run("zoo", "finish", parts);
+    assert.equal(early.status, 1);
+    assert.match(early.stderr, /2 of 5 shards are missing or incomplete \(shard-00001\.safetensors, shard-00004\.safetensors\)/);
+    assert.ok(!existsSync(join(parts, "zoo.json")));
+    // The last part completes the zoo: the same bytes as one build.
+    const last = buildInrZoo({ ...base, out: parts, part: { index: 1, count: 3 } });
+    assert.deepEqual([last.fitted, last.complete], [20, true]);
+    for (const f of readdirSync(whole)) assert.ok(readFileSync(join(whole, f)).equals(readFileSync(join(parts, f))), `${f} as one build wrote it`);
+    assert.ok(!existsSync(join(parts, "build.json")));
+    assert.match(run("zoo", "finish", parts).stdout, /already complete \(50 networks\)/);
+    // zoo finish completes parts that all ran without the last one seeing the others.
+    const p2 = join(root, "p2");
+    for (const index of [0, 1, 2]) buildInrZoo({ ...base, out: p2, part: { index, count: 3 } });
+    rmSync(join(p2, "zoo.json"));
+    writeFileSync(join(p2, "build.json"), readFileSync(join(whole, "zoo.json")));
+    const fin = run("zoo", "finish", p2, "--json");
+    assert.equal(fin.status, 0, fin.stderr);
+    assert.deepEqual(JSON.parse(fin.stdout), { out: p2, networks: 50, shards: 5, alreadyComplete: false });
+    assert.ok(readFileSync(join(p2, "zoo.json")).equals(readFileSync(join(whole, "zoo.json"))));
+    assert.equal(run("zoo", "build", "inr", "--dataset", "mnist", "--count", "5", "--out", join(root, "x"), "--shard", "3/3").status, 2);
+    assert.match(run("zoo", "finish", root).stderr, /holds no build\.json/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -19,10 +19,12 @@ import {
 import { CnnTrainer, jobRng, resnetNet, scoreCnns, type CnnJob, type CnnResult, type CnnScore } from "./cnn-train.js";
 import { encodeShard, planShards, type ZooManifest } from "../zoo/format.js";
 import { nfnSplits } from "../zoo/nfn-split.js";
-import { ShardCollector, openShardBuild, runShardBuild, runShardWorkers, type ShardBuildReport } from "../zoo/shard-build.js";
+import { ShardCollector, openShardBuild, runShardBuild, runShardWorkers, type BuildPart, type ShardBuildReport } from "../zoo/shard-build.js";
 import { PROBEGEN_VERSION } from "../version.js";
 
 export interface CnnZooOptions {
+  /** Build only this part of the shards (--shard I/N); the last part to finish completes the zoo. */
+  part?: BuildPart;
   dataset: ImageSetName;
   dataDir?: string;
   count: number;
@@ -249,7 +251,7 @@ export type CnnBuildReport = ShardBuildReport;
 export async function buildCnnZoo(opts: CnnZooOptions, workers = 1): Promise<CnnBuildReport> {
   if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
   const b = describeCnnBuild(opts);
-  const build = openShardBuild<CnnProgress>(opts.out, b.manifest, opts.onProgress);
+  const build = openShardBuild<CnnProgress>(opts.out, b.manifest, opts.onProgress, opts.part);
   return runShardBuild(build, async (pending) => {
     if (workers === 1) return trainCnnShards(b, pending, build.onDone);
     const { onProgress: _callback, ...cloneable } = opts;

@@ -6,7 +6,7 @@ import { DWSNETS_SIREN, gridCoordinates, parseSirenArchitecture, sirenParameterS
 import { allFinite } from "../engine/index.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { encodeShard, planShards, type ZooManifest } from "../zoo/format.js";
-import { ShardCollector, openShardBuild, runShardBuild, runShardBuildSync, runShardWorkers, type ShardBuildReport } from "../zoo/shard-build.js";
+import { ShardCollector, openShardBuild, runShardBuild, runShardBuildSync, runShardWorkers, type BuildPart, type ShardBuildReport } from "../zoo/shard-build.js";
 import { DEFAULT_INR_RECIPE, InrFitter, type InrJob, type InrRecipe, type InrResult } from "./inr-fit.js";
 import { planInrZoo, type InrPlan, type InrPlanEntry } from "./inr-plan.js";
 import { PROBEGEN_VERSION } from "../version.js";
@@ -14,6 +14,8 @@ import { PROBEGEN_VERSION } from "../version.js";
 export { BUILD_FILE } from "../zoo/shard-build.js";
 
 export interface InrZooOptions {
+  /** Build only this part of the shards (--shard I/N); the last part to finish completes the zoo. */
+  part?: BuildPart;
   dataset: ImageSetName;
   /** Folder with the image set's IDX files (default: where its package installs them). */
   dataDir?: string;
@@ -31,14 +33,8 @@ export interface InrZooOptions {
   onProgress?: (done: number, total: number, last: InrResult | null) => void;
 }
 
-export interface InrBuildReport {
-  manifest: ZooManifest;
-  /** INRs fitted by this call (0 when everything was already built). */
-  fitted: number;
-  /** Shards found complete and skipped. */
-  skippedShards: number;
-  seconds: number;
-}
+/** A build's report, counting INRs fitted by this call (0 when everything was already built). */
+export interface InrBuildReport extends Omit<ShardBuildReport, "built"> { fitted: number }
 
 const FIELDS: ZooManifest["fields"] = [
   { name: "label", dtype: "I32", description: "class of the source image" },
@@ -189,7 +185,7 @@ const report = ({ built, ...rest }: ShardBuildReport): InrBuildReport => ({ ...r
 /** Builds (or resumes) an INR zoo on this thread. */
 export function buildInrZoo(opts: InrZooOptions): InrBuildReport {
   const b = describeInrBuild(opts);
-  const build = openShardBuild(opts.out, b.manifest, opts.onProgress);
+  const build = openShardBuild(opts.out, b.manifest, opts.onProgress, opts.part);
   return report(runShardBuildSync(build, (pending) => fitInrShards(b, pending, build.onDone)));
 }
 
@@ -201,7 +197,7 @@ export async function buildInrZooParallel(opts: InrZooOptions, workers: number):
   if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
   if (workers === 1) return buildInrZoo(opts);
   const b = describeInrBuild(opts);
-  const build = openShardBuild(opts.out, b.manifest, opts.onProgress);
+  const build = openShardBuild(opts.out, b.manifest, opts.onProgress, opts.part);
   const { onProgress: _callback, ...cloneable } = opts;
   return report(await runShardBuild(build, (pending) =>
     runShardWorkers<InrResult>(new URL("./inr-build-worker.js", import.meta.url), { opts: cloneable }, b.manifest, pending, workers, build.onDone)));

@@ -6,15 +6,17 @@ import { SHAPE_CLASSES, drawShape } from "../data/shapes3d.js";
 import { DWSNETS_SIREN, parseSirenArchitecture, sirenParameterShapes, type SirenArchitecture } from "../nets/siren.js";
 import { Rng } from "../engine/index.js";
 import { encodeShard, planShards, type ZooManifest } from "../zoo/format.js";
-import { openShardBuild, runShardBuild, runShardBuildSync, runShardWorkers, type ShardBuildReport } from "../zoo/shard-build.js";
+import { openShardBuild, runShardBuild, runShardBuildSync, runShardWorkers, type BuildPart, type ShardBuildReport } from "../zoo/shard-build.js";
 import { DEFAULT_INR_RECIPE, type InrRecipe, type InrResult } from "./inr-fit.js";
-import { fitInrsIntoShards } from "./inr-builder.js";
+import { fitInrsIntoShards, type InrBuildReport } from "./inr-builder.js";
 import { PROBEGEN_VERSION } from "../version.js";
 
 /** The SIREN of a shape INR: the image INRs' 32-32 sine layers, on three coordinates. */
 export const SHAPE_SIREN: SirenArchitecture = { ...DWSNETS_SIREN, inDim: 3 };
 
 export interface ShapeInrZooOptions {
+  /** Build only this part of the shards (--shard I/N); the last part to finish completes the zoo. */
+  part?: BuildPart;
   count: number;
   out: string;
   seed?: number;
@@ -112,14 +114,14 @@ export function fitShapeInrShards(b: ShapeInrBuild, shards: readonly number[], o
   }, shards, onDone);
 }
 
-export interface ShapeInrBuildReport extends Omit<ShardBuildReport, "built"> { fitted: number }
+export type ShapeInrBuildReport = InrBuildReport;
 const report = ({ built, ...rest }: ShardBuildReport): ShapeInrBuildReport => ({ ...rest, fitted: built });
 
 /** Builds (or resumes) a shape-INR zoo; with workers > 1 on worker threads, whole shards each (the same zoo). */
 export async function buildShapeInrZoo(opts: ShapeInrZooOptions, workers = 1): Promise<ShapeInrBuildReport> {
   if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
   const b = describeShapeInrBuild(opts);
-  const build = openShardBuild(opts.out, b.manifest, opts.onProgress);
+  const build = openShardBuild(opts.out, b.manifest, opts.onProgress, opts.part);
   if (workers === 1) return report(runShardBuildSync(build, (pending) => fitShapeInrShards(b, pending, build.onDone)));
   const { onProgress: _callback, ...cloneable } = opts;
   return report(await runShardBuild(build, (pending) =>

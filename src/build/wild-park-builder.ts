@@ -10,13 +10,15 @@ import { loadImageSet, type ImageSetName } from "../data/image-sets.js";
 import { cnnParameterShapes, type CnnArchitecture } from "../nets/cnn.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { encodeShard, indicesToRanges, shardFileName, type ZooManifest } from "../zoo/format.js";
-import { ShardCollector, openShardBuild, runShardBuild, runShardWorkers, type ShardBuildReport } from "../zoo/shard-build.js";
+import { ShardCollector, openShardBuild, runShardBuild, runShardWorkers, type BuildPart, type ShardBuildReport } from "../zoo/shard-build.js";
 import { PROBEGEN_VERSION } from "../version.js";
 import { pickSorted } from "./cnn-builder.js";
 import { WIDE_CHANNELS, WIDE_LAYERS, WILD_PARK_SPACE, drawWildParkArchitecture, type WildParkSpace } from "./wild-park-architecture.js";
 import { trainWildParkCohort, type ImagePool, type WildParkJob, type WildParkRecipe, type WildParkResult } from "./wild-park-train.js";
 
 export interface WildParkZooOptions {
+  /** Build only this part of the shards (--shard I/N); the last part to finish completes the zoo. */
+  part?: BuildPart;
   dataset: ImageSetName;
   dataDir?: string;
   /** Networks (each gives one sample per checkpoint). */
@@ -226,7 +228,7 @@ export async function buildWildParkZoo(opts: WildParkZooOptions, workers = 1): P
   const b = describeWildParkBuild(opts);
   const C = b.recipe.checkpoints.length;
   // Progress counts samples: a finished network brings all its checkpoints.
-  const build = openShardBuild<WildParkProgress>(opts.out, b.manifest, opts.onProgress);
+  const build = openShardBuild<WildParkProgress>(opts.out, b.manifest, opts.onProgress, opts.part);
   const onNetwork = (p: WildParkProgress) => { for (let c = 0; c < C; c++) build.onDone(p); };
   return runShardBuild(build, async (pending) => {
     if (workers === 1) return trainWildParkShards(b, pending, onNetwork);

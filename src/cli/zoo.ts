@@ -8,6 +8,7 @@ import { Zoo } from "../zoo/format.js";
 import { buildInrZooParallel } from "../build/inr-builder.js";
 import { buildShapeInrZoo } from "../build/shape-inr-builder.js";
 import { buildCnnZoo } from "../build/cnn-builder.js";
+import { finishShardBuild, parseBuildPart, type BuildPart, type ShardBuildReport } from "../zoo/shard-build.js";
 import { DEFAULT_CNN_RECIPE } from "../build/cnn-recipe.js";
 import { DEFAULT_WILD_PARK_RECIPE, buildWildParkZoo } from "../build/wild-park-builder.js";
 import { DEFAULT_INR_RECIPE } from "../build/inr-fit.js";
@@ -15,12 +16,13 @@ import { summarizeZoo } from "../zoo/summary.js";
 import { UsageError, choiceArg, intArg, numArg, requiredArg, parseCommandArgs, THREADS_HELP } from "./args.js";
 import { exportCommand, importCommand } from "./zoo-interop.js";
 
-export const ZOO_USAGE = `Usage: probegen zoo <build|import|export|info|render> [options]
+export const ZOO_USAGE = `Usage: probegen zoo <build|finish|import|export|info|render> [options]
 
   zoo build inr     fit a zoo of SIREN INRs, one per image of MNIST or Fashion-MNIST
   zoo build cnn     train a Small-CNN zoo (Unterthiner et al.) on MNIST or Fashion-MNIST
   zoo build resnet  train a zoo of ResNet-18s with the Small-CNN zoo's hyperparameter draws
   zoo build wild-park  train a CNN Wild Park (Neural Graphs): CNNs of mixed architectures
+  zoo finish DIR    complete a zoo built in parts (--shard I/N): check every shard, write zoo.json
   zoo import KIND   read a public zoo: dwsnets (MNIST/FMNIST INRs), small-cnn-zoo, wild-park
   zoo export DIR    write a zoo in a public layout (dwsnets, small-cnn-zoo, wild-park)
   zoo info DIR      counts, labels, fit quality and size of a zoo
@@ -51,6 +53,8 @@ Options:
   --shard-size N     INRs per shard file (1000)
   --workers N        worker threads fitting shards side by side (1); the zoo is the same,
                      so use one per core and more shards than workers
+  --shard I/N        build only part I of N (shards s with s % N = I) into a shared folder;
+                     the last part writes zoo.json (or: probegen zoo finish DIR)
   --data DIR         folder with the image set's IDX files (default: its installed package)
   --json             print the build report as JSON on stdout
   -h, --help         show this help
@@ -62,6 +66,9 @@ function trainedNetworkOptions(batch: number, shardSize: number): string {
   --batch N              networks trained at once (${batch}); does not change the result
   --shard-size N         networks per shard file (${shardSize})
   --workers N            worker threads training shards side by side (1); the zoo is the same
+  --shard I/N            build only part I of N (0 <= I < N: shards s with s % N = I), for
+                         SLURM arrays or Kubernetes Indexed Jobs on one shared folder; the
+                         last part to finish writes zoo.json (or: probegen zoo finish DIR)
   --data DIR             folder with the image set's IDX files (default: its installed package)
   --json                 print the build report as JSON on stdout
   -h, --help             show this help`;
@@ -146,14 +153,37 @@ ${THREADS_HELP}`;
 const BUILD_OPTIONS = {
   dataset: { type: "string" }, count: { type: "string" }, out: { type: "string" },
   seed: { type: "string" }, batch: { type: "string" }, "shard-size": { type: "string" }, data: { type: "string" },
-  workers: { type: "string" },
+  workers: { type: "string" }, shard: { type: "string" },
   json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
 } as const;
 
-interface BuildValues { dataset?: string; count?: string; out?: string; seed?: string; "shard-size"?: string; workers?: string }
+interface BuildValues { dataset?: string; count?: string; out?: string; seed?: string; "shard-size"?: string; workers?: string; shard?: string }
+
+/** --shard I/N: this process builds part I of N (a UsageError when malformed). */
+function partArg(v: string | undefined): BuildPart | undefined {
+  if (v === undefined) return undefined;
+  try {
+    return parseBuildPart(v);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/**
+ * After a build part: when other parts' shards are still missing, says so (and what completes
+ * the zoo) and returns true; false when the zoo is complete and the caller summarises it.
+ */
+function reportPart(report: Pick<ShardBuildReport, "complete" | "skippedShards" | "seconds">, built: number, out: string, part: BuildPart | undefined, json: boolean): boolean {
+  if (report.complete) return false;
+  const result = { out, part: part === undefined ? null : `${part.index}/${part.count}`, built, skippedShards: report.skippedShards, seconds: report.seconds, complete: false };
+  if (json) console.log(JSON.stringify(result, null, 2));
+  else console.log(`part ${result.part} of ${out}: built ${built} in ${report.seconds.toFixed(1)} s; other parts' shards are still missing. The last part to finish writes zoo.json, or run \`probegen zoo finish ${out}\` once every part has run.`);
+  return true;
+}
 
 function buildArgs(values: BuildValues, shardSizeDefault: number) {
   return {
+    part: partArg(values.shard),
     dataset: choiceArg("dataset", values.dataset, IMAGE_SET_NAMES),
     count: intArg("count", requiredArg("count", values.count), 0, 1),
     out: requiredArg("out", values.out),
@@ -185,7 +215,7 @@ async function buildCnn(rest: string[], network: "small-cnn" | "resnet18"): Prom
     strict: true,
   });
   if (values.help) { console.log(resnet ? BUILD_RESNET_USAGE : BUILD_CNN_USAGE); return 0; }
-  const { dataset, count, out, seed, shardSize, workers } = buildArgs(values, resnet ? 50 : 250);
+  const { dataset, count, out, seed, shardSize, workers, part } = buildArgs(values, resnet ? 50 : 250);
   const width = resnet ? intArg("width", (values as { width?: string }).width, 8, 1, 64) : undefined;
   const noun = resnet ? "ResNets" : "CNNs";
   const recipe = {
@@ -198,14 +228,16 @@ async function buildCnn(rest: string[], network: "small-cnn" | "resnet18"): Prom
   const progress = createProgress(`training ${dataset} ${noun}`, count, noun, values.json ? null : process.stderr);
   let retried = 0;
   const report = await buildCnnZoo({
-    dataset, count, out, recipe, dataDir: values.data, seed, shardSize, network, width,
+    dataset, count, out, recipe, dataDir: values.data, seed, shardSize, network, width, part,
     batch: intArg("batch", values.batch, 32, 1),
-    onProgress: (done, _total, last) => {
+    onProgress: (done, total, last) => {
+      progress.setTotal(total);
       if (last !== null && last.attempt > 0) retried++;
       progress.update(done, retried > 0 ? `${retried} retrained after diverging` : undefined);
     },
   }, workers);
   progress.finish(`${report.built} trained, ${report.skippedShards} shard(s) already there`);
+  if (reportPart(report, report.built, out, part, values.json)) return 0;
   const summary = summarizeZoo(Zoo.open(out));
   const result = {
     out, count, trained: report.built, skippedShards: report.skippedShards, seconds: report.seconds,
@@ -234,7 +266,7 @@ async function buildWildPark(rest: string[]): Promise<number> {
     strict: true,
   });
   if (values.help) { console.log(BUILD_WILD_PARK_USAGE); return 0; }
-  const { dataset, count, out, seed, shardSize, workers } = buildArgs(values, 32);
+  const { dataset, count, out, seed, shardSize, workers, part } = buildArgs(values, 32);
   if (count < 3) throw new UsageError(`--count must be at least 3 (a network each to train, validate and test on), got ${count}`);
   const checkpoints = values.checkpoints === undefined ? w.checkpoints : values.checkpoints.split(",").map((e) => intArg("checkpoints", e.trim(), 0, 1, 100000));
   if (!checkpoints.every((e, i) => i === 0 || e > checkpoints[i - 1])) throw new UsageError(`--checkpoints must be increasing epochs, got "${values.checkpoints}"`);
@@ -248,11 +280,12 @@ async function buildWildPark(rest: string[]): Promise<number> {
   };
   const progress = createProgress(`training ${dataset} Wild Park CNNs`, count * checkpoints.length, "checkpoints", values.json ? null : process.stderr);
   const report = await buildWildParkZoo({
-    dataset, count, out, recipe, dataDir: values.data, seed, shardSize, wideLayers: values.layers, wideChannels: values.channels,
+    dataset, count, out, recipe, dataDir: values.data, seed, shardSize, wideLayers: values.layers, wideChannels: values.channels, part,
     batch: intArg("batch", values.batch, 8, 1),
-    onProgress: (done) => progress.update(done),
+    onProgress: (done, total) => { progress.setTotal(total); progress.update(done); },
   }, workers);
   progress.finish(`${report.built} networks trained, ${report.skippedShards} shard(s) already there`);
+  if (reportPart(report, report.built, out, part, values.json)) return 0;
   const summary = summarizeZoo(Zoo.open(out));
   const result = {
     out, networks: count, samples: report.manifest.count, architectures: report.manifest.architectures.length,
@@ -288,6 +321,8 @@ Options:
   --batch N          INRs fitted at once (64)
   --shard-size N     INRs per shard file (500)
   --workers N        worker threads fitting shards side by side (1)
+  --shard I/N        build only part I of N (shards s with s % N = I) into a shared folder;
+                     the last part writes zoo.json (or: probegen zoo finish DIR)
   --json             print the result as JSON
   -h, --help         show this help
 ${THREADS_HELP}`;
@@ -310,11 +345,12 @@ async function buildShapeInr(argv: string[]): Promise<number> {
     options: {
       count: { type: "string" }, out: { type: "string" }, seed: { type: "string" }, grid: { type: "string" }, noise: { type: "string" },
       steps: { type: "string" }, lr: { type: "string" }, psnr: { type: "string" }, batch: { type: "string" }, "shard-size": { type: "string" },
-      workers: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
+      workers: { type: "string" }, shard: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
   });
   if (values.help) { console.log(BUILD_SHAPE_INR_USAGE); return 0; }
+  const part = partArg(values.shard);
   const count = intArg("count", requiredArg("count", values.count), 0, 3);
   const out = requiredArg("out", values.out);
   const progress = createProgress("fitting shape INRs", count, "INRs", values.json ? null : process.stderr);
@@ -322,17 +358,19 @@ async function buildShapeInr(argv: string[]): Promise<number> {
   const report = await buildShapeInrZoo({
     count, out, seed: intArg("seed", values.seed, 0), grid: intArg("grid", values.grid, 16, 2, 64),
     noise: numArg("noise", values.noise, 0.01, 0), batch: intArg("batch", values.batch, 64, 1),
-    shardSize: intArg("shard-size", values["shard-size"], 500, 1),
+    shardSize: intArg("shard-size", values["shard-size"], 500, 1), part,
     recipe: {
       steps: intArg("steps", values.steps, DEFAULT_INR_RECIPE.steps, 0), lr: numArg("lr", values.lr, DEFAULT_INR_RECIPE.lr, 0, true),
       psnr: numArg("psnr", values.psnr, 30),
     },
-    onProgress: (done, _total, last) => {
+    onProgress: (done, total, last) => {
+      progress.setTotal(total);
       if (last !== null) { psnrSum += last.psnr; fittedNow++; }
       progress.update(done, fittedNow > 0 ? `mean PSNR ${(psnrSum / fittedNow).toFixed(2)} dB` : undefined);
     },
   }, intArg("workers", values.workers, 1, 1, 64));
   progress.finish(`${report.fitted} fitted, ${report.skippedShards} shard(s) already there`);
+  if (reportPart(report, report.fitted, out, part, values.json)) return 0;
   const summary = summarizeZoo(Zoo.open(out));
   const result = {
     out, count, fitted: report.fitted, skippedShards: report.skippedShards, seconds: report.seconds,
@@ -364,7 +402,7 @@ async function build(argv: string[]): Promise<number> {
     strict: true,
   });
   if (values.help) { console.log(BUILD_USAGE); return 0; }
-  const { dataset, count, out, seed, shardSize, workers } = buildArgs(values, 1000);
+  const { dataset, count, out, seed, shardSize, workers, part } = buildArgs(values, 1000);
   const recipe = {
     steps: intArg("steps", values.steps, DEFAULT_INR_RECIPE.steps, 0),
     lr: numArg("lr", values.lr, DEFAULT_INR_RECIPE.lr, 0, true),
@@ -377,14 +415,16 @@ async function build(argv: string[]): Promise<number> {
   const progress = createProgress(`fitting ${dataset} INRs`, count, "INRs");
   let psnrSum = 0, fittedNow = 0;
   const report = await buildInrZooParallel({
-    dataset, count, out, recipe, arch, dataDir: values.data, seed, shardSize,
+    dataset, count, out, recipe, arch, dataDir: values.data, seed, shardSize, part,
     batch: intArg("batch", values.batch, 64, 1),
-    onProgress: (done, _total, last) => {
+    onProgress: (done, total, last) => {
+      progress.setTotal(total);
       if (last !== null) { psnrSum += last.psnr; fittedNow++; }
       progress.update(done, fittedNow > 0 ? `mean PSNR ${(psnrSum / fittedNow).toFixed(2)} dB` : undefined);
     },
   }, workers);
   progress.finish(`${report.fitted} fitted, ${report.skippedShards} shard(s) already there`);
+  if (reportPart(report, report.fitted, out, part, values.json)) return 0;
   const summary = summarizeZoo(Zoo.open(out));
   const result = {
     out, count, fitted: report.fitted, skippedShards: report.skippedShards, seconds: report.seconds,
@@ -462,6 +502,27 @@ function render(argv: string[]): number {
   return 0;
 }
 
+const FINISH_USAGE = `Usage: probegen zoo finish DIR [--json]
+
+Completes a zoo whose shards were built by parts (\`zoo build ... --shard I/N\` on several
+machines or array tasks, into one shared folder): checks that every shard build.json lists is
+there and reads back whole, then writes zoo.json. Missing shards are named, with the part that
+builds each (shard s belongs to part s % N); nothing is written then. A complete zoo is left as is.`;
+
+function finish(argv: string[]): number {
+  const { values, positionals } = parseCommandArgs({
+    args: argv, allowPositionals: true, strict: true,
+    options: { json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } },
+  });
+  if (values.help) { console.log(FINISH_USAGE); return 0; }
+  if (positionals.length !== 1) throw new UsageError("zoo finish needs one zoo folder");
+  const { manifest, alreadyComplete } = finishShardBuild(positionals[0]);
+  const result = { out: positionals[0], networks: manifest.count, shards: manifest.shards.length, alreadyComplete };
+  if (values.json) console.log(JSON.stringify(result, null, 2));
+  else console.log(alreadyComplete ? `${positionals[0]}: already complete (${manifest.count} networks)` : `${positionals[0]}: all ${manifest.shards.length} shards verified; zoo.json written (${manifest.count} networks)`);
+  return 0;
+}
+
 export function zooCommand(argv: string[]): number | Promise<number> {
   const [sub, ...rest] = argv;
   switch (sub) {
@@ -470,7 +531,8 @@ export function zooCommand(argv: string[]): number | Promise<number> {
     case "export": return exportCommand(rest);
     case "info": return info(rest);
     case "render": return render(rest);
+    case "finish": return finish(rest);
     case undefined: case "-h": case "--help": console.log(ZOO_USAGE); return sub === undefined ? 2 : 0;
-    default: throw new UsageError(`unknown zoo subcommand "${sub}" (expected build, import, export, info or render)`);
+    default: throw new UsageError(`unknown zoo subcommand "${sub}" (expected build, finish, import, export, info or render)`);
   }
 }

@@ -2,12 +2,17 @@
 // the target, so a reader (or a resumed build) never sees half a file. A failure (a full disk,
 // no permission) names the file and leaves no temporary file behind.
 import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
+import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { FileWriteError, describeSystemError } from "../file-error.js";
 
-/** The temporary name writeFileAtomic uses for `file` in this process. */
+/** This machine's name as it can appear in a file name. */
+const HOST = hostname().replace(/[^A-Za-z0-9_-]/g, "_") || "host";
+
+/** The temporary name writeFileAtomic uses for `file` in this process; the host is part of it, so
+ * processes of the same pid on machines sharing a folder (a build over NFS) never share one. */
 export function temporaryName(file: string): string {
-  return join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+  return join(dirname(file), `.${basename(file)}.${HOST}.${process.pid}.tmp`);
 }
 
 export function writeFileAtomic(file: string, data: Uint8Array | string): void {
@@ -37,13 +42,21 @@ export function writeFileAtomic(file: string, data: Uint8Array | string): void {
   }
 }
 
-/** Removes temporary files an interrupted writeFileAtomic left in `dir` (any process's). */
-export function removeStaleTemporaries(dir: string): void {
+/**
+ * Removes temporary files an interrupted writeFileAtomic left in `dir` (any process's), or only
+ * those of the given files (a build part, while other parts write theirs).
+ */
+export function removeStaleTemporaries(dir: string, only?: readonly string[]): void {
   let names: string[];
   try {
     names = readdirSync(dir);
   } catch {
     return;
   }
-  for (const n of names) if (/^\..+\.\d+\.tmp$/.test(n)) rmSync(join(dir, n), { force: true });
+  const mine = only === undefined ? null : new Set(only.map((f) => `.${basename(f)}.`));
+  for (const n of names) {
+    if (!/^\..+\.\d+\.tmp$/.test(n)) continue;
+    if (mine !== null && ![...mine].some((prefix) => n.startsWith(prefix))) continue;
+    rmSync(join(dir, n), { force: true });
+  }
 }

@@ -47,9 +47,10 @@ export class FolderLock {
     process.once("exit", this.onExit);
   }
 
-  /** Takes the lock of `dir` for `task` (e.g. "a training run"); a FileWriteError if another live process holds it. */
-  static acquire(dir: string, task: string): FolderLock {
-    const file = join(dir, LOCK_FILE);
+  /** Takes the lock of `dir` for `task` (e.g. "a training run"); a FileWriteError if another live
+   * process holds it. `name` gives a lock of its own to a part of the folder's work (a build part). */
+  static acquire(dir: string, task: string, name = LOCK_FILE): FolderLock {
+    const file = join(dir, name);
     const info: LockInfo = { pid: process.pid, host: hostname(), task, since: new Date().toISOString() };
     for (let attempt = 0; attempt < 2; attempt++) {
       let fd: number;

@@ -3,6 +3,8 @@
 export interface Progress {
   /** done out of total, with an optional note (e.g. the last PSNR). */
   update(done: number, note?: string): void;
+  /** Changes the total (a build part learns its share once the build is planned). */
+  setTotal(total: number): void;
   finish(note?: string): void;
 }
 
@@ -14,7 +16,7 @@ function fmtTime(s: number): string {
 
 export function createProgress(label: string, total: number, unit: string,
   stream: NodeJS.WriteStream | null = process.stderr): Progress {
-  if (stream === null) return { update() {}, finish() {} };
+  if (stream === null) return { update() {}, setTotal() {}, finish() {} };
   const tty = stream.isTTY === true && process.env.CI !== "true";
   const start = performance.now();
   let first: { t: number; done: number } | null = null;
@@ -45,6 +47,9 @@ export function createProgress(label: string, total: number, unit: string,
         lastLine = now;
         stream.write(`${line(done, note).text}\n`);
       }
+    },
+    setTotal(n) {
+      total = n;
     },
     finish(note) {
       const secs = (performance.now() - start) / 1000;

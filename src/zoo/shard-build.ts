@@ -17,6 +17,8 @@ export const BUILD_FILE = "build.json";
 
 export interface ShardBuildReport {
   manifest: ZooManifest;
+  /** Whether zoo.json is written (a build part leaves it to the last part, or to `zoo finish`). */
+  complete: boolean;
   /** Networks made by this call (0 when everything was already built). */
   built: number;
   /** Shards found complete and skipped. */
@@ -41,11 +43,35 @@ function describeDifference(a: ZooManifest, b: ZooManifest): string {
 }
 
 /**
+ * One of N parts of a build, for schedulers that run N copies of a command (SLURM job arrays,
+ * Kubernetes Indexed Jobs): part I builds the shards s with s % N === I. Parts share the folder
+ * (storage every machine sees) and each takes a lock of its own; the last part to find every
+ * shard in place writes zoo.json, as `probegen zoo finish` does.
+ */
+export interface BuildPart {
+  index: number;
+  count: number;
+}
+
+/** Parses I/N (0 <= I < N), as --shard takes it. */
+export function parseBuildPart(text: string): BuildPart {
+  const m = /^(\d{1,6})\/(\d{1,6})$/.exec(text.trim());
+  const part = m === null ? null : { index: Number(m[1]), count: Number(m[2]) };
+  if (part === null || part.count < 1 || part.index >= part.count) {
+    throw new RangeError(`--shard must be I/N with 0 <= I < N (e.g. 0/4, as SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX count), got "${text}"`);
+  }
+  return part;
+}
+
+const partShards = (m: ZooManifest, part: BuildPart | undefined) => m.shards.map((_, i) => i).filter((i) => part === undefined || i % part.count === part.index);
+
+/**
  * Opens the output folder for a build: refuses a folder holding anything but an earlier build or
  * zoo of the same settings, takes its lock, records build.json, and returns the shards still to
- * build (damaged ones removed), or null when the zoo is complete.
+ * build (damaged ones removed), or null when the zoo is complete. With a part, only that part's
+ * shards are looked at, and only its own lock and temporary files are touched.
  */
-export function startShardBuild(out: string, manifest: ZooManifest): { pending: number[] | null; lock: FolderLock } {
+export function startShardBuild(out: string, manifest: ZooManifest, part?: BuildPart): { pending: number[] | null; lock: FolderLock } {
   const manifestFile = join(out, MANIFEST_FILE);
   const buildFile = join(out, BUILD_FILE);
   if (existsSync(out) && !existsSync(manifestFile) && !existsSync(buildFile)) {
@@ -56,9 +82,12 @@ export function startShardBuild(out: string, manifest: ZooManifest): { pending: 
     }
   }
   makeDirectory(out);
-  const lock = FolderLock.acquire(out, "a zoo build");
+  const mine = partShards(manifest, part);
+  const lock = part === undefined
+    ? FolderLock.acquire(out, "a zoo build")
+    : FolderLock.acquire(out, `part ${part.index}/${part.count} of a zoo build`, `.probegen-part-${part.index}-of-${part.count}.lock`);
   try {
-    removeStaleTemporaries(out);
+    removeStaleTemporaries(out, part === undefined ? undefined : mine.map((i) => manifest.shards[i].file));
     for (const f of [manifestFile, buildFile]) {
       if (!existsSync(f)) continue;
       let prior: ZooManifest;
@@ -75,7 +104,8 @@ export function startShardBuild(out: string, manifest: ZooManifest): { pending: 
     if (!existsSync(buildFile)) writeFileAtomic(buildFile, manifestJson(manifest));
     // A shard counts as done only if it reads back whole and matches the manifest.
     const pending: number[] = [];
-    manifest.shards.forEach((s, i) => {
+    mine.forEach((i) => {
+      const s = manifest.shards[i];
       const file = join(out, s.file);
       if (existsSync(file)) {
         try {
@@ -94,6 +124,56 @@ export function startShardBuild(out: string, manifest: ZooManifest): { pending: 
   }
 }
 
+/** Writes zoo.json and removes build.json: the zoo is complete. */
+function writeZooManifest(out: string, manifest: ZooManifest): void {
+  writeFileAtomic(join(out, MANIFEST_FILE), manifestJson(manifest));
+  rmSync(join(out, BUILD_FILE), { force: true });
+}
+
+/** The shards of a build that are absent or do not read back whole (left as they are). */
+export function missingShards(out: string, manifest: ZooManifest): number[] {
+  return manifest.shards.map((_, i) => i).filter((i) => {
+    const s = manifest.shards[i];
+    try {
+      readShardFile(join(out, s.file), manifest, s.count, s.start);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+}
+
+/**
+ * `probegen zoo finish`: completes a zoo whose shards were built by parts (--shard I/N): checks
+ * that every shard of build.json reads back whole and matches it, then writes zoo.json. Throws,
+ * naming the missing shards, when some are not there yet.
+ */
+export function finishShardBuild(out: string): { manifest: ZooManifest; alreadyComplete: boolean } {
+  const manifestFile = join(out, MANIFEST_FILE), buildFile = join(out, BUILD_FILE);
+  if (existsSync(manifestFile) && !existsSync(buildFile)) {
+    return { manifest: validateManifest(JSON.parse(Buffer.from(readRegularFile(manifestFile, MANIFEST_LIMIT)).toString("utf8")), manifestFile), alreadyComplete: true };
+  }
+  if (!existsSync(buildFile)) throw new ZooFormatError(out, "holds no build.json: it is not a zoo build (or not one of probegen's)");
+  let manifest: ZooManifest;
+  try {
+    manifest = validateManifest(JSON.parse(Buffer.from(readRegularFile(buildFile, MANIFEST_LIMIT)).toString("utf8")), buildFile);
+  } catch (e) {
+    throw new ZooFormatError(buildFile, `is not a zoo manifest (${(e as Error).message.replace(`${buildFile}: `, "")})`);
+  }
+  const lock = FolderLock.acquire(out, "finishing a zoo build");
+  try {
+    const missing = missingShards(out, manifest);
+    if (missing.length > 0) {
+      const names = missing.slice(0, 5).map((i) => manifest.shards[i].file).join(", ");
+      throw new ZooFormatError(out, `${missing.length} of ${manifest.shards.length} shards are missing or incomplete (${names}${missing.length > 5 ? ", ..." : ""}); run the parts that build them (shard s belongs to part s % N of --shard I/N), then finish again`);
+    }
+    writeZooManifest(out, manifest);
+    return { manifest, alreadyComplete: false };
+  } finally {
+    lock.release();
+  }
+}
+
 /** A started build: what is left, a progress callback counting on from what was done, and the report. */
 export interface OpenShardBuild<R> {
   /** Shards to build; null when the zoo is already complete. */
@@ -106,29 +186,33 @@ export interface OpenShardBuild<R> {
 }
 
 export function openShardBuild<R>(out: string, manifest: ZooManifest,
-  onProgress?: (done: number, total: number, last: R | null) => void): OpenShardBuild<R> {
+  onProgress?: (done: number, total: number, last: R | null) => void, part?: BuildPart): OpenShardBuild<R> {
   const t0 = performance.now();
-  const { pending, lock } = startShardBuild(out, manifest);
-  let done = manifest.shards.reduce((s, sh, i) => s + (pending === null || !pending.includes(i) ? sh.count : 0), 0);
+  const { pending, lock } = startShardBuild(out, manifest, part);
+  const mine = partShards(manifest, part);
+  const total = mine.reduce((s, i) => s + manifest.shards[i].count, 0);
+  let done = mine.reduce((s, i) => s + (pending === null || !pending.includes(i) ? manifest.shards[i].count : 0), 0);
   try {
-    if (pending !== null) onProgress?.(done, manifest.count, null);
+    if (pending !== null) onProgress?.(done, total, null);
   } catch (e) {
     lock.release();
     throw e;
   }
   return {
     pending,
-    onDone: (r) => onProgress?.(++done, manifest.count, r),
+    onDone: (r) => onProgress?.(++done, total, r),
     finish: (built) => {
+      let complete = true;
       try {
         if (pending !== null) {
-          writeFileAtomic(join(out, MANIFEST_FILE), manifestJson(manifest));
-          rmSync(join(out, BUILD_FILE), { force: true });
+          // A part completes the zoo only when every other part's shards are in place too.
+          if (part === undefined || missingShards(out, manifest).length === 0) writeZooManifest(out, manifest);
+          else complete = false;
         }
       } finally {
         lock.release();
       }
-      return { manifest, built, skippedShards: manifest.shards.length - (pending?.length ?? 0), seconds: (performance.now() - t0) / 1000 };
+      return { manifest, built, skippedShards: mine.length - (pending?.length ?? 0), seconds: (performance.now() - t0) / 1000, complete };
     },
     abandon: () => lock.release(),
   };
