@@ -227,7 +227,9 @@ export function gemm(
     }
     return;
   }
-  if ((M == 1 || N == 1 || K == 1) && 3 * max(M, max(N, K)) + 64 <= GEMM_WORK_FLOATS) {
+  // Not for M == 1 alone: a row of C must come out the same whatever the other rows (a network
+  // predicted alone or in a batch), so single rows go through the tiles like any other.
+  if ((N == 1 || K == 1) && 3 * max(M, max(N, K)) + 64 <= GEMM_WORK_FLOATS) {
     thinGemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, work);
     return;
   }
@@ -285,8 +287,8 @@ export function gemm(
   return dst;
 }
 
-// Matrix-vector and outer products (M, N or K equal to 1), where packing for the 4x8 tile
-// would mostly compute zeros: dot products or axpys along whichever operand is contiguous.
+// Matrix-vector and outer products (N or K equal to 1), where packing for the 4x8 tile would
+// mostly compute zeros: dot products or axpys along whichever operand is contiguous.
 function thinGemm(
   transA: bool, transB: bool, M: i32, N: i32, K: i32, alpha: f32,
   A: usize, lda: i32, B: usize, ldb: i32, beta: f32, C: usize, ldc: i32, work: usize,
@@ -320,19 +322,6 @@ function thinGemm(
       store<f32>(c, beta == 0 ? v : load<f32>(c) + v);
     }
     return;
-  }
-  // M == 1: y[j] = sum_p a[p] op(B)[p, j], a = op(A)[0, :]
-  const a = contiguous(A, transA ? lda : 1, K, tmp);
-  if (transB) {
-    for (let j = 0; j < N; j++) store<f32>(y + (<usize>j << 2), dotf(a, B + ((<usize>j * <usize>ldb) << 2), K));
-  } else {
-    memory.fill(y, 0, <usize>N << 2);
-    for (let p = 0; p < K; p++) axpyf(load<f32>(a + (<usize>p << 2)), B + ((<usize>p * <usize>ldb) << 2), y, N);
-  }
-  for (let j = 0; j < N; j++) {
-    const c = C + (<usize>j << 2);
-    const v = alpha * load<f32>(y + (<usize>j << 2));
-    store<f32>(c, beta == 0 ? v : load<f32>(c) + v);
   }
 }
 

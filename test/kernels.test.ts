@@ -240,3 +240,22 @@ test("transposed conv2d forward and backward match the reference", () => {
     }
   }
 });
+
+test("a GEMM row does not depend on the other rows: a network alone is computed as in a batch", () => {
+  const k = wasm();
+  const rng = new Rng(11, "row-invariance");
+  // K = 600 spans three of the kernel's K blocks; N = 40 spans full and edge column tiles.
+  const M = 12, N = 40, K = 600;
+  for (const [transA, transB] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+    const A = randn(rng, [M * K]), B = randn(rng, [K * N]);
+    const lda = transA ? M : K, ldb = transB ? K : N;
+    const full = Tensor.zeros([M * N]);
+    k.gemm(transA, transB, M, N, K, 1, A.data, lda, B.data, ldb, 0, full.data, N);
+    for (const m of [1, 2, 3, 5, 9]) {
+      // The first m rows of op(A): for transA, a [K, m] slice of the [K, M] matrix keeps lda = M.
+      const part = Tensor.zeros([m * N]);
+      k.gemm(transA, transB, m, N, K, 1, A.data, lda, B.data, ldb, 0, part.data, N);
+      assert.deepEqual(Array.from(part.data), Array.from(full.data.subarray(0, m * N)), `transA ${transA}, transB ${transB}: ${m} rows`);
+    }
+  }
+});

@@ -213,6 +213,19 @@ test("predict on the command line: a table, --json, --csv, a Wild Park run on ch
   const wpZoo = JSON.parse(run("predict", join(root, "run"), wp, "--index", "0,5,11", "--json").stdout) as PredictionReport;
   assert.deepEqual(wpSt.predictions.map((p) => p.score), wpZoo.predictions.map((p) => p.score));
   assert.deepEqual(wpSt.predictions.map((p) => p.truth), wpZoo.predictions.map((p) => p.truth));
+  // --list and --shard I/N: parts of consecutive inputs whose outputs, in order, are the whole list's.
+  const list = join(root, "networks.txt");
+  writeFileSync(list, `# exported networks\n${wpFiles[0]}\n\n${wpFiles[1]}\n`);
+  const whole = run("predict", join(root, "run"), ...wpFiles.slice(0, 1), "--list", list, "--csv", "--index", "0");
+  assert.equal(whole.status, 0, whole.stderr);
+  const rowsOf = (out: string) => out.trim().split("\n").slice(1);
+  const parts = [0, 1, 2].map((i) => run("predict", join(root, "run"), wpFiles[0], "--list", list, "--csv", "--shard", `${i}/3`));
+  assert.deepEqual(parts.flatMap((p) => rowsOf(p.stdout)), rowsOf(whole.stdout));
+  assert.equal(rowsOf(whole.stdout).length, 3);
+  assert.match(parts[1].stderr, /part 1\/3: 1 of 3 inputs/);
+  assert.equal(run("predict", join(root, "run"), wpFiles[0], "--shard", "1/3").status, 2, "an empty part is a usage error");
+  writeFileSync(join(root, "empty.txt"), "# nothing\n");
+  assert.match(run("predict", join(root, "run"), "--list", join(root, "empty.txt")).stderr, /empty\.txt: lists no networks/);
   const bare = join(root, "bare.safetensors");
   writeFileSync(bare, encodeSafetensors([["fc.weight", { shape: [10, 8], data: new Float32Array(80) }]]));
   const refused = run("predict", join(root, "run"), bare);

@@ -87,3 +87,15 @@ export function takeThreadsOption(argv: readonly string[]): { threads: number | 
   }
   return { threads, rest };
 }
+
+/**
+ * --shard I/N (0 <= I < N, as SLURM_ARRAY_TASK_ID or a Kubernetes JOB_COMPLETION_INDEX count):
+ * this process does part I of N. Undefined when not given.
+ */
+export function shardArg(value: string | undefined): { index: number; count: number } | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d{1,6})\/(\d{1,6})$/.exec(value.trim());
+  const part = m === null ? null : { index: Number(m[1]), count: Number(m[2]) };
+  if (part === null || part.count < 1 || part.index >= part.count) throw new UsageError(`--shard must be I/N with 0 <= I < N (e.g. 0/4), got "${value}"`);
+  return part;
+}

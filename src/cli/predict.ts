@@ -7,7 +7,9 @@ import { InputCollector } from "../predict/inputs.js";
 import { predictNetworks, predictResponses, type PredictionReport } from "../predict/predict.js";
 import { exportProbes } from "../predict/probes-export.js";
 import { TrainedRun } from "../predict/run-model.js";
-import { UsageError, choiceArg, intArg, parseCommandArgs, requiredArg, THREADS_HELP } from "./args.js";
+import { UsageError, choiceArg, intArg, parseCommandArgs, requiredArg, shardArg, THREADS_HELP } from "./args.js";
+import { readRegularFile } from "../io/read-file.js";
+import { FileFormatError } from "../file-error.js";
 
 export const PREDICT_USAGE = `Usage: probegen predict RUN NETWORK... [options]
        probegen predict RUN --responses FILE.npy [options]
@@ -32,6 +34,10 @@ Options:
   --index LIST        zoo networks by index, e.g. 0,5,9
   --activation NAME   the activation of bare weights, for a run whose networks each have their
                       own (the Small CNN Zoo's): ${CNN_ACTIVATION_NAMES.join(", ")}
+  --list FILE         more networks, one path per line (blank lines and # comments skipped)
+  --shard I/N         predict only part I of N (0 <= I < N) of the networks given: the I-th
+                      of N equal consecutive runs of them, so the parts' outputs, taken in
+                      order, are the whole list's (for SLURM arrays or Kubernetes Indexed Jobs)
   --checkpoint NAME   best (default when the run has one) or last
   --json              the predictions as JSON on stdout
   --csv               the predictions as CSV on stdout
@@ -78,21 +84,36 @@ function printCsv(r: PredictionReport): void {
   }
 }
 
+/** The paths of a --list file: one per line, blank lines and # comments skipped. */
+function readNetworkList(file: string): string[] {
+  const text = Buffer.from(readRegularFile(file, 2 ** 30)).toString("utf8");
+  const paths = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
+  if (paths.length === 0) throw new FileFormatError(file, "lists no networks (one path per line)");
+  return paths;
+}
+
 export async function predictCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs({
     args: argv, allowPositionals: true, strict: true,
     options: {
       split: { type: "string" }, index: { type: "string" }, activation: { type: "string" }, checkpoint: { type: "string" },
-      responses: { type: "string" }, out: { type: "string" },
+      responses: { type: "string" }, out: { type: "string" }, list: { type: "string" }, shard: { type: "string" },
       json: { type: "boolean", default: false }, csv: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
     },
   });
   if (values.help) { console.log(PREDICT_USAGE); return 0; }
   if (positionals.length === 0) throw new UsageError("predict needs a run folder");
   if (values.json && values.csv) throw new UsageError("--json and --csv: choose one");
-  const [runDir, ...networks] = positionals;
-  if (values.responses === undefined && networks.length === 0) throw new UsageError("predict needs networks to predict (files, zoos) or --responses FILE.npy");
-  if (values.responses !== undefined && networks.length > 0) throw new UsageError("--responses replaces the networks: give one or the other");
+  const [runDir, ...given] = positionals;
+  const listed = values.list === undefined ? [] : readNetworkList(values.list);
+  const part = shardArg(values.shard);
+  const all = [...given, ...listed];
+  // Part I of N: inputs [floor(I n / N), floor((I + 1) n / N)), so the parts' outputs concatenate in order.
+  const networks = part === undefined ? all : all.slice(Math.floor((part.index * all.length) / part.count), Math.floor(((part.index + 1) * all.length) / part.count));
+  if (values.responses === undefined && all.length === 0) throw new UsageError("predict needs networks to predict (files, zoos, --list) or --responses FILE.npy");
+  if (values.responses !== undefined && all.length > 0) throw new UsageError("--responses replaces the networks: give one or the other");
+  if (values.responses !== undefined && part !== undefined) throw new UsageError("--shard divides the networks given; with --responses, split the .npy instead");
+  if (part !== undefined) process.stderr.write(`part ${part.index}/${part.count}: ${networks.length} of ${all.length} inputs\n`);
   const run = TrainedRun.open(runDir, values.checkpoint === undefined ? undefined : choiceArg("checkpoint", values.checkpoint, ["best", "last"] as const));
   let report: PredictionReport;
   if (values.responses !== undefined) report = predictResponses(run, values.responses);
@@ -103,6 +124,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
       activation: values.activation === undefined ? undefined : choiceArg("activation", values.activation, CNN_ACTIVATION_NAMES),
     });
     try {
+      if (networks.length === 0) throw new UsageError(`part ${part!.index}/${part!.count} of ${all.length} inputs is empty; use fewer parts`);
       for (const n of networks) await collector.add(n);
       report = predictNetworks(run, collector.gather());
     } finally {

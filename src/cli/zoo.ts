@@ -8,12 +8,12 @@ import { Zoo } from "../zoo/format.js";
 import { buildInrZooParallel } from "../build/inr-builder.js";
 import { buildShapeInrZoo } from "../build/shape-inr-builder.js";
 import { buildCnnZoo } from "../build/cnn-builder.js";
-import { finishShardBuild, parseBuildPart, type BuildPart, type ShardBuildReport } from "../zoo/shard-build.js";
+import { finishShardBuild, type BuildPart, type ShardBuildReport } from "../zoo/shard-build.js";
 import { DEFAULT_CNN_RECIPE } from "../build/cnn-recipe.js";
 import { DEFAULT_WILD_PARK_RECIPE, buildWildParkZoo } from "../build/wild-park-builder.js";
 import { DEFAULT_INR_RECIPE } from "../build/inr-fit.js";
 import { summarizeZoo } from "../zoo/summary.js";
-import { UsageError, choiceArg, intArg, numArg, requiredArg, parseCommandArgs, THREADS_HELP } from "./args.js";
+import { UsageError, choiceArg, intArg, numArg, requiredArg, parseCommandArgs, shardArg, THREADS_HELP } from "./args.js";
 import { exportCommand, importCommand } from "./zoo-interop.js";
 
 export const ZOO_USAGE = `Usage: probegen zoo <build|finish|import|export|info|render> [options]
@@ -159,16 +159,6 @@ const BUILD_OPTIONS = {
 
 interface BuildValues { dataset?: string; count?: string; out?: string; seed?: string; "shard-size"?: string; workers?: string; shard?: string }
 
-/** --shard I/N: this process builds part I of N (a UsageError when malformed). */
-function partArg(v: string | undefined): BuildPart | undefined {
-  if (v === undefined) return undefined;
-  try {
-    return parseBuildPart(v);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
-
 /**
  * After a build part: when other parts' shards are still missing, says so (and what completes
  * the zoo) and returns true; false when the zoo is complete and the caller summarises it.
@@ -183,7 +173,7 @@ function reportPart(report: Pick<ShardBuildReport, "complete" | "skippedShards" 
 
 function buildArgs(values: BuildValues, shardSizeDefault: number) {
   return {
-    part: partArg(values.shard),
+    part: shardArg(values.shard),
     dataset: choiceArg("dataset", values.dataset, IMAGE_SET_NAMES),
     count: intArg("count", requiredArg("count", values.count), 0, 1),
     out: requiredArg("out", values.out),
@@ -350,7 +340,7 @@ async function buildShapeInr(argv: string[]): Promise<number> {
     strict: true,
   });
   if (values.help) { console.log(BUILD_SHAPE_INR_USAGE); return 0; }
-  const part = partArg(values.shard);
+  const part = shardArg(values.shard);
   const count = intArg("count", requiredArg("count", values.count), 0, 3);
   const out = requiredArg("out", values.out);
   const progress = createProgress("fitting shape INRs", count, "INRs", values.json ? null : process.stderr);

@@ -53,16 +53,6 @@ export interface BuildPart {
   count: number;
 }
 
-/** Parses I/N (0 <= I < N), as --shard takes it. */
-export function parseBuildPart(text: string): BuildPart {
-  const m = /^(\d{1,6})\/(\d{1,6})$/.exec(text.trim());
-  const part = m === null ? null : { index: Number(m[1]), count: Number(m[2]) };
-  if (part === null || part.count < 1 || part.index >= part.count) {
-    throw new RangeError(`--shard must be I/N with 0 <= I < N (e.g. 0/4, as SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX count), got "${text}"`);
-  }
-  return part;
-}
-
 const partShards = (m: ZooManifest, part: BuildPart | undefined) => m.shards.map((_, i) => i).filter((i) => part === undefined || i % part.count === part.index);
 
 /**
