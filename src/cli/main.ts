@@ -10,6 +10,7 @@ import { demoCommand } from "./demo.js";
 import { predictCommand, probesCommand } from "./predict.js";
 import { compareCommand } from "./compare.js";
 import { ablateCommand } from "./ablate.js";
+import { workerCommand } from "./worker.js";
 import { reportCommand } from "./report.js";
 
 const USAGE = `probegen ${PROBEGEN_VERSION}: learn what a trained network is from how it answers learned probes
@@ -33,6 +34,7 @@ Commands:
   compare   finished runs side by side: mean ± std over seeds per zoo, method and K
   ablate    the paper's ablations (generator activation, K, generator size, learning
             rates) over seeds on a zoo: a table and a report with the curves
+  worker    build zoo shards from a job queue (zoo build ... --queue redis://HOST:PORT/NAME)
   bench     measure training-step rates (W1, W2), GEMM throughput (W3), zoo building and memory
 
 Options:
@@ -53,6 +55,7 @@ const commands: Record<string, (argv: string[]) => number | Promise<number>> = {
   probes: probesCommand,
   compare: compareCommand,
   ablate: ablateCommand,
+  worker: workerCommand,
   report: reportCommand,
 };
 

@@ -9,6 +9,9 @@ import { buildInrZooParallel } from "../build/inr-builder.js";
 import { buildShapeInrZoo } from "../build/shape-inr-builder.js";
 import { buildCnnZoo } from "../build/cnn-builder.js";
 import { finishShardBuild, type BuildPart, type ShardBuildReport } from "../zoo/shard-build.js";
+import { buildOnQueue, type BuildKind, type QueueBuildReport } from "../queue/shard-jobs.js";
+import { parseQueueAddress, type QueueAddress } from "../queue/queue-address.js";
+import type { Progress } from "../report/progress.js";
 import { DEFAULT_CNN_RECIPE } from "../build/cnn-recipe.js";
 import { DEFAULT_WILD_PARK_RECIPE, buildWildParkZoo } from "../build/wild-park-builder.js";
 import { DEFAULT_INR_RECIPE } from "../build/inr-fit.js";
@@ -55,6 +58,7 @@ Options:
                      so use one per core and more shards than workers
   --shard I/N        build only part I of N (shards s with s % N = I) into a shared folder;
                      the last part writes zoo.json (or: probegen zoo finish DIR)
+  --queue URL        build on a job queue (redis://HOST:PORT/NAME) by \`probegen worker\`s
   --data DIR         folder with the image set's IDX files (default: its installed package)
   --json             print the build report as JSON on stdout
   -h, --help         show this help
@@ -66,6 +70,8 @@ function trainedNetworkOptions(batch: number, shardSize: number): string {
   --batch N              networks trained at once (${batch}); does not change the result
   --shard-size N         networks per shard file (${shardSize})
   --workers N            worker threads training shards side by side (1); the zoo is the same
+  --queue URL            build on a job queue (redis://HOST:PORT/NAME): enqueue the missing
+                         shards for \`probegen worker\` processes, wait, write zoo.json
   --shard I/N            build only part I of N (0 <= I < N: shards s with s % N = I), for
                          SLURM arrays or Kubernetes Indexed Jobs on one shared folder; the
                          last part to finish writes zoo.json (or: probegen zoo finish DIR)
@@ -153,9 +159,29 @@ ${THREADS_HELP}`;
 const BUILD_OPTIONS = {
   dataset: { type: "string" }, count: { type: "string" }, out: { type: "string" },
   seed: { type: "string" }, batch: { type: "string" }, "shard-size": { type: "string" }, data: { type: "string" },
-  workers: { type: "string" }, shard: { type: "string" },
+  workers: { type: "string" }, shard: { type: "string" }, queue: { type: "string" },
   json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
 } as const;
+
+/**
+ * --queue: plans the build, enqueues its missing shards for \`probegen worker\` processes, shows
+ * their progress and writes zoo.json when every shard is in.
+ */
+async function onQueue(kind: BuildKind, opts: { out: string }, url: string, part: BuildPart | undefined, progress: Progress, json: boolean): Promise<QueueBuildReport> {
+  if (part !== undefined) throw new UsageError("--queue and --shard: choose one (the queue hands shards out itself)");
+  let address: QueueAddress;
+  try {
+    address = parseQueueAddress(url);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  return buildOnQueue(kind, opts as never, address, {
+    onProgress: (done, total) => { progress.setTotal(total); progress.update(done); },
+    log: json ? undefined : (line) => process.stderr.write(`${line}\n`),
+  });
+}
+
+const asFitted = ({ built, ...r }: QueueBuildReport) => ({ ...r, fitted: built });
 
 interface BuildValues { dataset?: string; count?: string; out?: string; seed?: string; "shard-size"?: string; workers?: string; shard?: string }
 
@@ -217,7 +243,7 @@ async function buildCnn(rest: string[], network: "small-cnn" | "resnet18"): Prom
   };
   const progress = createProgress(`training ${dataset} ${noun}`, count, noun, values.json ? null : process.stderr);
   let retried = 0;
-  const report = await buildCnnZoo({
+  const cnnOpts: Parameters<typeof buildCnnZoo>[0] = {
     dataset, count, out, recipe, dataDir: values.data, seed, shardSize, network, width, part,
     batch: intArg("batch", values.batch, 32, 1),
     onProgress: (done, total, last) => {
@@ -225,7 +251,8 @@ async function buildCnn(rest: string[], network: "small-cnn" | "resnet18"): Prom
       if (last !== null && last.attempt > 0) retried++;
       progress.update(done, retried > 0 ? `${retried} retrained after diverging` : undefined);
     },
-  }, workers);
+  };
+  const report = values.queue !== undefined ? await onQueue("cnn", cnnOpts, values.queue, part, progress, values.json) : await buildCnnZoo(cnnOpts, workers);
   progress.finish(`${report.built} trained, ${report.skippedShards} shard(s) already there`);
   if (reportPart(report, report.built, out, part, values.json)) return 0;
   const summary = summarizeZoo(Zoo.open(out));
@@ -269,11 +296,12 @@ async function buildWildPark(rest: string[]): Promise<number> {
     weightDecay: numArg("weight-decay", values["weight-decay"], w.weightDecay, 0),
   };
   const progress = createProgress(`training ${dataset} Wild Park CNNs`, count * checkpoints.length, "checkpoints", values.json ? null : process.stderr);
-  const report = await buildWildParkZoo({
+  const parkOpts: Parameters<typeof buildWildParkZoo>[0] = {
     dataset, count, out, recipe, dataDir: values.data, seed, shardSize, wideLayers: values.layers, wideChannels: values.channels, part,
     batch: intArg("batch", values.batch, 8, 1),
     onProgress: (done, total) => { progress.setTotal(total); progress.update(done); },
-  }, workers);
+  };
+  const report = values.queue !== undefined ? await onQueue("wild-park", parkOpts, values.queue, part, progress, values.json) : await buildWildParkZoo(parkOpts, workers);
   progress.finish(`${report.built} networks trained, ${report.skippedShards} shard(s) already there`);
   if (reportPart(report, report.built, out, part, values.json)) return 0;
   const summary = summarizeZoo(Zoo.open(out));
@@ -313,6 +341,7 @@ Options:
   --workers N        worker threads fitting shards side by side (1)
   --shard I/N        build only part I of N (shards s with s % N = I) into a shared folder;
                      the last part writes zoo.json (or: probegen zoo finish DIR)
+  --queue URL        build on a job queue (redis://HOST:PORT/NAME) by \`probegen worker\`s
   --json             print the result as JSON
   -h, --help         show this help
 ${THREADS_HELP}`;
@@ -335,7 +364,7 @@ async function buildShapeInr(argv: string[]): Promise<number> {
     options: {
       count: { type: "string" }, out: { type: "string" }, seed: { type: "string" }, grid: { type: "string" }, noise: { type: "string" },
       steps: { type: "string" }, lr: { type: "string" }, psnr: { type: "string" }, batch: { type: "string" }, "shard-size": { type: "string" },
-      workers: { type: "string" }, shard: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
+      workers: { type: "string" }, shard: { type: "string" }, queue: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
   });
@@ -345,7 +374,7 @@ async function buildShapeInr(argv: string[]): Promise<number> {
   const out = requiredArg("out", values.out);
   const progress = createProgress("fitting shape INRs", count, "INRs", values.json ? null : process.stderr);
   let psnrSum = 0, fittedNow = 0;
-  const report = await buildShapeInrZoo({
+  const shapeOpts: Parameters<typeof buildShapeInrZoo>[0] = {
     count, out, seed: intArg("seed", values.seed, 0), grid: intArg("grid", values.grid, 16, 2, 64),
     noise: numArg("noise", values.noise, 0.01, 0), batch: intArg("batch", values.batch, 64, 1),
     shardSize: intArg("shard-size", values["shard-size"], 500, 1), part,
@@ -358,7 +387,8 @@ async function buildShapeInr(argv: string[]): Promise<number> {
       if (last !== null) { psnrSum += last.psnr; fittedNow++; }
       progress.update(done, fittedNow > 0 ? `mean PSNR ${(psnrSum / fittedNow).toFixed(2)} dB` : undefined);
     },
-  }, intArg("workers", values.workers, 1, 1, 64));
+  };
+  const report = values.queue !== undefined ? asFitted(await onQueue("shape-inr", shapeOpts, values.queue, part, progress, values.json)) : await buildShapeInrZoo(shapeOpts, intArg("workers", values.workers, 1, 1, 64));
   progress.finish(`${report.fitted} fitted, ${report.skippedShards} shard(s) already there`);
   if (reportPart(report, report.fitted, out, part, values.json)) return 0;
   const summary = summarizeZoo(Zoo.open(out));
@@ -404,7 +434,7 @@ async function build(argv: string[]): Promise<number> {
   const arch: SirenArchitecture = { ...DWSNETS_SIREN, hidden, w0: numArg("w0", values.w0, DWSNETS_SIREN.w0, 0, true) };
   const progress = createProgress(`fitting ${dataset} INRs`, count, "INRs");
   let psnrSum = 0, fittedNow = 0;
-  const report = await buildInrZooParallel({
+  const inrOpts: Parameters<typeof buildInrZooParallel>[0] = {
     dataset, count, out, recipe, arch, dataDir: values.data, seed, shardSize, part,
     batch: intArg("batch", values.batch, 64, 1),
     onProgress: (done, total, last) => {
@@ -412,7 +442,8 @@ async function build(argv: string[]): Promise<number> {
       if (last !== null) { psnrSum += last.psnr; fittedNow++; }
       progress.update(done, fittedNow > 0 ? `mean PSNR ${(psnrSum / fittedNow).toFixed(2)} dB` : undefined);
     },
-  }, workers);
+  };
+  const report = values.queue !== undefined ? asFitted(await onQueue("inr", inrOpts, values.queue, part, progress, values.json)) : await buildInrZooParallel(inrOpts, workers);
   progress.finish(`${report.fitted} fitted, ${report.skippedShards} shard(s) already there`);
   if (reportPart(report, report.fitted, out, part, values.json)) return 0;
   const summary = summarizeZoo(Zoo.open(out));

@@ -26,7 +26,8 @@ export interface ShardBuildReport {
   seconds: number;
 }
 
-function settingsOf(m: ZooManifest): string {
+/** A manifest's settings: what two builds must share to be the same build (the version aside). */
+export function settingsOf(m: ZooManifest): string {
   return manifestJson({ ...m, provenance: { ...m.provenance, probegenVersion: undefined } });
 }
 
@@ -61,7 +62,7 @@ const partShards = (m: ZooManifest, part: BuildPart | undefined) => m.shards.map
  * build (damaged ones removed), or null when the zoo is complete. With a part, only that part's
  * shards are looked at, and only its own lock and temporary files are touched.
  */
-export function startShardBuild(out: string, manifest: ZooManifest, part?: BuildPart): { pending: number[] | null; lock: FolderLock } {
+export function startShardBuild(out: string, manifest: ZooManifest, part?: BuildPart, opts: { keepTemporaries?: boolean } = {}): { pending: number[] | null; lock: FolderLock } {
   const manifestFile = join(out, MANIFEST_FILE);
   const buildFile = join(out, BUILD_FILE);
   if (existsSync(out) && !existsSync(manifestFile) && !existsSync(buildFile)) {
@@ -77,7 +78,7 @@ export function startShardBuild(out: string, manifest: ZooManifest, part?: Build
     ? FolderLock.acquire(out, "a zoo build")
     : FolderLock.acquire(out, `part ${part.index}/${part.count} of a zoo build`, `.probegen-part-${part.index}-of-${part.count}.lock`);
   try {
-    removeStaleTemporaries(out, part === undefined ? undefined : mine.map((i) => manifest.shards[i].file));
+    if (!opts.keepTemporaries) removeStaleTemporaries(out, part === undefined ? undefined : mine.map((i) => manifest.shards[i].file));
     for (const f of [manifestFile, buildFile]) {
       if (!existsSync(f)) continue;
       let prior: ZooManifest;
@@ -115,7 +116,7 @@ export function startShardBuild(out: string, manifest: ZooManifest, part?: Build
 }
 
 /** Writes zoo.json and removes build.json: the zoo is complete. */
-function writeZooManifest(out: string, manifest: ZooManifest): void {
+export function writeZooManifest(out: string, manifest: ZooManifest): void {
   writeFileAtomic(join(out, MANIFEST_FILE), manifestJson(manifest));
   rmSync(join(out, BUILD_FILE), { force: true });
 }

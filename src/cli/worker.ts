@@ -1,0 +1,54 @@
+// probegen worker: builds zoo shards from a job queue, on any machine that sees the build folder.
+import { parseQueueAddress } from "../queue/queue-address.js";
+import { startQueueWorker } from "../queue/shard-jobs.js";
+import { UsageError, intArg, parseCommandArgs, requiredArg, THREADS_HELP } from "./args.js";
+
+export const WORKER_USAGE = `Usage: probegen worker --queue redis://HOST:PORT/NAME [options]
+
+Takes shard jobs from the queue a \`probegen zoo build ... --queue\` coordinator filled and builds
+each shard into the build's folder, which must be at the same path on every machine (shared
+storage such as NFS). Runs until stopped (SIGINT or SIGTERM finish the jobs in hand first). A
+worker killed mid-shard leaves its job to be retried elsewhere once its lock lapses; if Redis
+goes away, the worker says so and waits for it.
+
+Options:
+  --queue URL          redis://HOST:PORT/NAME (required)
+  --concurrency N      shards built at once by this process (1); each uses --threads kernel
+                       threads, so prefer one process per machine with every core
+  --lock-seconds S     how long a job's lock lasts without renewal, i.e. how soon the shard of
+                       a killed worker is retried (30)
+  -h, --help           show this help
+${THREADS_HELP}`;
+
+export async function workerCommand(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs({
+    args: argv, strict: true,
+    options: {
+      queue: { type: "string" }, concurrency: { type: "string" }, "lock-seconds": { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) { console.log(WORKER_USAGE); return 0; }
+  let address;
+  try {
+    address = parseQueueAddress(requiredArg("queue", values.queue));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const worker = startQueueWorker(address, {
+    concurrency: intArg("concurrency", values.concurrency, 1, 1, 64),
+    lockSeconds: intArg("lock-seconds", values["lock-seconds"], 30, 1, 86_400),
+    log,
+  });
+  log(`worker ${process.pid}: taking shard jobs from ${address.url}`);
+  await new Promise<void>((resolveStop) => {
+    const stop = (signal: string) => {
+      log(`worker ${process.pid}: ${signal}: finishing the jobs in hand`);
+      void worker.close().then(() => resolveStop());
+    };
+    process.once("SIGINT", () => stop("SIGINT"));
+    process.once("SIGTERM", () => stop("SIGTERM"));
+  });
+  return 0;
+}

@@ -1,0 +1,204 @@
+// Zoo builds on a job queue: one job per shard. The coordinator (`zoo build ... --queue`) plans
+// the build as a local one does (build.json, the shards still missing), enqueues those shards,
+// shows one progress bar over every worker, and writes zoo.json once every shard reads back
+// whole. Workers (`probegen worker --queue`) on any machine that sees the build folder take
+// shard jobs and build each with the kind's worker-thread script, which writes the shard
+// atomically; the main thread stays free to renew the job's lock and report progress.
+//
+// Failures: a worker killed mid-shard stops renewing its lock, so BullMQ moves the job back to
+// the queue (stalled) and another worker builds the shard again; its half-written temporary
+// file has its own name and is never taken for a shard. A job that fails `attempts` times is
+// reported with its shard and error. If Redis goes away, both sides wait for it; a job lost
+// with Redis's data is enqueued again, since the coordinator re-adds every missing shard whose
+// job is gone. Shards are deterministic, so the zoo is the same bytes as a one-machine build.
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { Queue, Worker, type Job } from "bullmq";
+import { describeCnnBuild, type CnnZooOptions } from "../build/cnn-builder.js";
+import { describeInrBuild, type InrZooOptions } from "../build/inr-builder.js";
+import { describeShapeInrBuild, type ShapeInrZooOptions } from "../build/shape-inr-builder.js";
+import { describeWildParkBuild, type WildParkZooOptions } from "../build/wild-park-builder.js";
+import { removeStaleTemporaries } from "../io/atomic.js";
+import { readRegularFile } from "../io/read-file.js";
+import { BUILD_FILE, missingShards, runShardWorkers, settingsOf, startShardBuild, writeZooManifest } from "../zoo/shard-build.js";
+import { MANIFEST_LIMIT, ZooFormatError, readShardFile, validateManifest, type ZooManifest } from "../zoo/format.js";
+import { connectionOf, redisWatch, type QueueAddress } from "./queue-address.js";
+
+export const BUILD_KINDS = ["inr", "cnn", "wild-park", "shape-inr"] as const;
+export type BuildKind = (typeof BUILD_KINDS)[number];
+
+type KindOptions = InrZooOptions | CnnZooOptions | WildParkZooOptions | ShapeInrZooOptions;
+
+/** How each kind describes its build, and the worker-thread script that builds its shards. */
+function kindOf(kind: BuildKind): { manifest: (opts: never) => ZooManifest; script: URL } {
+  switch (kind) {
+    case "inr": return { manifest: (o: InrZooOptions) => describeInrBuild(o).manifest, script: new URL("../build/inr-build-worker.js", import.meta.url) };
+    case "cnn": return { manifest: (o: CnnZooOptions) => describeCnnBuild(o).manifest, script: new URL("../build/cnn-build-worker.js", import.meta.url) };
+    case "wild-park": return { manifest: (o: WildParkZooOptions) => describeWildParkBuild(o).manifest, script: new URL("../build/wild-park-build-worker.js", import.meta.url) };
+    case "shape-inr": return { manifest: (o: ShapeInrZooOptions) => describeShapeInrBuild(o).manifest, script: new URL("../build/shape-inr-build-worker.js", import.meta.url) };
+  }
+}
+
+/** What a shard job carries: everything a worker needs to build the shard, as plain data. */
+export interface ShardJobData {
+  kind: BuildKind;
+  /** The build's options (out resolved; no callbacks). */
+  opts: Record<string, unknown>;
+  shard: number;
+}
+
+/** The job id of a shard of a build: the same for the same folder and settings, so enqueuing twice adds one job. */
+function jobId(out: string, manifest: ZooManifest, shard: number): string {
+  const h = createHash("sha256").update(out).update("\0").update(settingsOf(manifest)).digest("hex").slice(0, 20);
+  return `${h}-${shard}`;
+}
+
+export interface QueueBuildOptions {
+  /** Tries per shard before the build reports it failed (3). */
+  attempts?: number;
+  /** Called with (networks done, networks in the build) as shards progress. */
+  onProgress?: (done: number, total: number) => void;
+  log?: (line: string) => void;
+  /** Seconds between looks at the queue (1). */
+  pollSeconds?: number;
+}
+
+export interface QueueBuildReport {
+  manifest: ZooManifest;
+  /** Networks built by workers for this call, and the shards found already there. */
+  built: number;
+  skippedShards: number;
+  seconds: number;
+  complete: true;
+}
+
+/** A shard that failed on every try: the build stops, naming it. */
+export class ShardJobError extends Error {}
+
+/**
+ * Plans a build, enqueues its missing shards, waits for workers to build them and writes
+ * zoo.json. Throws ShardJobError when a shard fails on every try.
+ */
+export async function buildOnQueue(kind: BuildKind, opts: KindOptions, address: QueueAddress, o: QueueBuildOptions = {}): Promise<QueueBuildReport> {
+  const t0 = performance.now();
+  const log = o.log ?? (() => {});
+  const { onProgress: _callback, ...plain } = opts as KindOptions & { onProgress?: unknown };
+  const data: Record<string, unknown> = { ...plain, out: resolve(opts.out) };
+  const out = data.out as string;
+  const manifest = kindOf(kind).manifest(data as never);
+  // Temporaries stay: a worker of an earlier coordinator may be writing one now.
+  const { pending, lock } = startShardBuild(out, manifest, undefined, { keepTemporaries: true });
+  const queue = new Queue<ShardJobData>(address.name, { connection: connectionOf(address) });
+  const watch = redisWatch(address, "coordinator", log);
+  queue.on("error", watch.error);
+  try {
+    if (pending === null) return { manifest, built: 0, skippedShards: manifest.shards.length, seconds: 0, complete: true };
+    const attempts = o.attempts ?? 3;
+    const total = pending.reduce((s, i) => s + manifest.shards[i].count, 0);
+    const enqueue = async (shard: number) => queue.add("shard", { kind, opts: data, shard }, {
+      jobId: jobId(out, manifest, shard), attempts, backoff: { type: "fixed", delay: 1000 }, removeOnComplete: { age: 86_400 }, removeOnFail: { age: 7 * 86_400 },
+    });
+    for (const shard of pending) {
+      const job = await enqueue(shard);
+      // A job that failed every try in an earlier call is tried again.
+      if (await job.isFailed()) await job.retry("failed");
+    }
+    log(`coordinator: ${pending.length} shard job(s) on ${address.url}; start workers with \`probegen worker --queue ${address.url}\``);
+    const left = new Set(pending);
+    const progress = new Map<number, number>();
+    for (;;) {
+      for (const shard of [...left]) {
+        const job = await queue.getJob(jobId(out, manifest, shard));
+        if (job === undefined) {
+          // Lost with Redis's data (a restart without persistence): enqueue it again.
+          if (!shardDone(out, manifest, shard)) await enqueue(shard);
+          continue;
+        }
+        const state = await job.getState();
+        if (state === "completed") {
+          if (!shardDone(out, manifest, shard)) throw new ShardJobError(`shard ${shard} (${manifest.shards[shard].file}): a worker reported it built, but ${join(out, manifest.shards[shard].file)} does not read back whole; do the workers see the same folder?`);
+          left.delete(shard);
+          progress.set(shard, manifest.shards[shard].count);
+        } else if (state === "failed" && job.attemptsMade >= attempts) {
+          throw new ShardJobError(`shard ${shard} (${manifest.shards[shard].file}) failed on all ${attempts} tries; the last error: ${job.failedReason}`);
+        } else if (typeof job.progress === "number") {
+          progress.set(shard, job.progress);
+        }
+      }
+      watch.ready();
+      o.onProgress?.([...progress.values()].reduce((a, b) => a + b, 0), total);
+      if (left.size === 0) break;
+      await new Promise((r) => setTimeout(r, 1000 * (o.pollSeconds ?? 1)));
+    }
+    const missing = missingShards(out, manifest);
+    if (missing.length > 0) throw new ShardJobError(`shards ${missing.join(", ")} are missing after every job completed`);
+    removeStaleTemporaries(out);
+    writeZooManifest(out, manifest);
+    return { manifest, built: total, skippedShards: manifest.shards.length - pending.length, seconds: (performance.now() - t0) / 1000, complete: true };
+  } finally {
+    lock.release();
+    await queue.close();
+  }
+}
+
+function shardDone(out: string, m: ZooManifest, shard: number): boolean {
+  const s = m.shards[shard];
+  try {
+    readShardFile(join(out, s.file), m, s.count, s.start);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface QueueWorkerOptions {
+  /** Shard jobs this process builds at once (1). */
+  concurrency?: number;
+  /** Seconds a job's lock lasts without renewal: how soon a killed worker's shard is retried (30). */
+  lockSeconds?: number;
+  log?: (line: string) => void;
+}
+
+/** A shard job's work: checks the folder is this build's, then builds the shard unless it is there. */
+async function buildShardJob(job: Job<ShardJobData>, log: (line: string) => void): Promise<{ networks: number; skipped: boolean }> {
+  const { kind, opts, shard } = job.data;
+  if (!(BUILD_KINDS as readonly string[]).includes(kind)) throw new Error(`job ${job.id}: unknown build kind "${String(kind)}"`);
+  const out = opts.out as string;
+  const { manifest: describe, script } = kindOf(kind);
+  const manifest = describe(opts as never);
+  const buildFile = join(out, BUILD_FILE);
+  if (!existsSync(buildFile)) {
+    if (shardDone(out, manifest, shard)) return { networks: 0, skipped: true };
+    throw new ZooFormatError(out, `has no ${BUILD_FILE}: this machine does not see the build folder the coordinator planned (mount the same storage at the same path)`);
+  }
+  const planned = validateManifest(JSON.parse(Buffer.from(readRegularFile(buildFile, MANIFEST_LIMIT)).toString("utf8")), buildFile);
+  if (settingsOf(planned) !== settingsOf(manifest)) throw new ZooFormatError(buildFile, "is another build's plan than this job's; the folder was reused");
+  if (shardDone(out, manifest, shard)) return { networks: 0, skipped: true };
+  const t0 = performance.now();
+  log(`worker ${process.pid}: shard ${shard} of ${out}: started`);
+  let done = 0;
+  // One worker thread with the process's kernel threads (--threads) builds and writes the shard.
+  await runShardWorkers(script, { opts }, manifest, [shard], 1, () => {
+    done++;
+    void job.updateProgress(done).catch(() => {});
+  });
+  if (!shardDone(out, manifest, shard)) throw new ZooFormatError(join(out, manifest.shards[shard].file), "was not written whole");
+  log(`worker ${process.pid}: shard ${shard} of ${out}: ${done} networks in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return { networks: done, skipped: false };
+}
+
+/** Starts a worker on the queue (close() stops it after the jobs in hand). */
+export function startQueueWorker(address: QueueAddress, o: QueueWorkerOptions = {}): Worker<ShardJobData> {
+  const log = o.log ?? (() => {});
+  const concurrency = o.concurrency ?? 1;
+  const lock = 1000 * (o.lockSeconds ?? 30);
+  const worker = new Worker<ShardJobData>(address.name, (job) => buildShardJob(job, log), {
+    connection: connectionOf(address), concurrency, lockDuration: lock, stalledInterval: Math.max(1000, lock / 2), maxStalledCount: 3,
+  });
+  const watch = redisWatch(address, `worker ${process.pid}`, log);
+  worker.on("error", watch.error);
+  worker.on("ready", watch.ready);
+  worker.on("failed", (job, err) => log(`worker ${process.pid}: shard ${job?.data.shard ?? "?"} failed (try ${job?.attemptsMade ?? "?"}): ${err.message}`));
+  return worker;
+}

@@ -1,0 +1,169 @@
+// Zoo builds on a real job queue: Redis (Debian's redis-server, started here on a loopback
+// port) and `probegen worker` processes. A worker killed mid-shard, a shard that always fails,
+// and Redis stopped and restarted mid-build; the zoo is the same bytes as a one-machine build.
+// Every wait is bounded in time.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createConnection, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { buildInrZoo } from "../src/build/inr-builder.js";
+import { parseQueueAddress } from "../src/queue/queue-address.js";
+
+const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+const REDIS = "/usr/bin/redis-server";
+const haveRedis = existsSync(REDIS);
+// CI installs redis-server (.ci/run); elsewhere these tests need it installed.
+const skip = !haveRedis && process.env.CI !== "true" ? "redis-server is not installed (apt-get install redis-server)" : false;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function until(what: string, cond: () => boolean | Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+const accepts = (port: number) => new Promise<boolean>((resolve) => {
+  const c = createConnection({ host: "127.0.0.1", port }, () => { c.end(); resolve(true); });
+  c.once("error", () => resolve(false));
+});
+
+/** redis-server on 127.0.0.1:port only, appending to its log in dir (so a restart keeps the queue). */
+async function startRedis(port: number, dir: string): Promise<ChildProcess> {
+  const p = spawn(REDIS, ["--port", String(port), "--bind", "127.0.0.1", "--protected-mode", "yes", "--save", "", "--appendonly", "yes", "--dir", dir], { stdio: "ignore" });
+  await until("redis-server to accept connections", () => accepts(port), 10_000);
+  return p;
+}
+
+async function stop(p: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const exited = new Promise<void>((r) => p.once("exit", () => r()));
+  p.kill(signal);
+  await Promise.race([exited, sleep(15_000).then(() => { p.kill("SIGKILL"); })]);
+}
+
+/** A CLI child process whose stderr is collected. */
+function start(args: string[]): { p: ChildProcess; err: () => string; done: Promise<number | null> } {
+  const p = spawn(process.execPath, [cli, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "true" } });
+  let err = "";
+  p.stderr!.on("data", (d) => { err += String(d); });
+  p.stdout!.resume();
+  const done = new Promise<number | null>((r) => p.once("exit", (code) => r(code)));
+  return { p, err: () => err, done };
+}
+
+const worker = (url: string) => start(["worker", "--queue", url, "--threads", "1", "--lock-seconds", "2"]);
+const within = <T>(what: string, p: Promise<T>, ms: number) => Promise.race([p, sleep(ms).then(() => { throw new Error(`timed out after ${ms} ms: ${what}`); })]);
+
+function sameZoo(a: string, b: string): void {
+  const files = readdirSync(a).sort();
+  assert.deepEqual(readdirSync(b).sort(), files, "the same files, and no temporary left behind");
+  for (const f of files) assert.ok(readFileSync(join(a, f)).equals(readFileSync(join(b, f))), `${f} as the one-machine build wrote it`);
+}
+
+test("queue addresses: redis://HOST:PORT/NAME", () => {
+  assert.deepEqual(parseQueueAddress("redis://127.0.0.1:6390/zoo_1"), { host: "127.0.0.1", port: 6390, name: "zoo_1", url: "redis://127.0.0.1:6390/zoo_1" });
+  for (const bad of ["redis://host/zoo", "http://h:1/z", "redis://h:70000/z", "redis://h:1/", "redis://h:1/a/b"]) {
+    assert.throws(() => parseQueueAddress(bad), /--queue must be redis:\/\/HOST:PORT\/NAME/, bad);
+  }
+  const usage = spawnSync(process.execPath, [cli, "worker", "--queue", "redis://nowhere"], { encoding: "utf8" });
+  assert.equal(usage.status, 2);
+});
+
+test("three workers, one killed mid-shard: the shard is built again elsewhere and the zoo equals a local build", { skip, timeout: 240_000 }, async () => {
+  const root = mkdtempSync(join(tmpdir(), "probegen-queue-"));
+  const port = await freePort();
+  const redis = await startRedis(port, root);
+  const url = `redis://127.0.0.1:${port}/kill`;
+  const workers = [worker(url), worker(url), worker(url)];
+  try {
+    const opts = ["--dataset", "mnist", "--count", "300", "--steps", "30", "--shard-size", "25", "--seed", "5"];
+    const coordinator = start(["zoo", "build", "inr", ...opts, "--out", join(root, "q"), "--queue", url]);
+    await until("worker 0 to start a shard", () => /started/.test(workers[0].err()), 60_000);
+    workers[0].p.kill("SIGKILL");
+    const code = await within("the build", coordinator.done, 180_000);
+    assert.equal(code, 0, coordinator.err());
+    assert.match(coordinator.err(), /12 shard job\(s\) on redis:\/\/127\.0\.0\.1/);
+    buildInrZoo({ dataset: "mnist", count: 300, out: join(root, "local"), seed: 5, recipe: { steps: 30 }, shardSize: 25 });
+    sameZoo(join(root, "local"), join(root, "q"));
+    // The killed worker's shard was built by another (each shard's "started" appears once per try).
+    const started = workers.map((w) => [...w.err().matchAll(/shard (\d+) of .*: started/g)].map((m) => Number(m[1])));
+    const killedShard = started[0][0];
+    assert.ok(started[1].includes(killedShard) || started[2].includes(killedShard), `shard ${killedShard} retried: ${JSON.stringify(started)}`);
+  } finally {
+    for (const w of workers) await stop(w.p);
+    await stop(redis);
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("a shard that fails on every try is reported with its error; nothing is written as the zoo", { skip, timeout: 120_000 }, async () => {
+  const root = mkdtempSync(join(tmpdir(), "probegen-queue-fail-"));
+  const port = await freePort();
+  const redis = await startRedis(port, root);
+  const url = `redis://127.0.0.1:${port}/fail`;
+  const out = join(root, "q");
+  let w: ReturnType<typeof worker> | null = null;
+  try {
+    const coordinator = start(["zoo", "build", "inr", "--dataset", "mnist", "--count", "40", "--steps", "20", "--shard-size", "20", "--out", out, "--queue", url]);
+    await until("the build to be planned", () => /shard job\(s\) on/.test(coordinator.err()), 60_000);
+    // Shard 1 cannot be written: a folder of that name is in the way.
+    mkdirSync(join(out, "shard-00001.safetensors"));
+    writeFileSync(join(out, "shard-00001.safetensors", "x"), "in the way");
+    w = worker(url);
+    const code = await within("the failing build", coordinator.done, 90_000);
+    assert.equal(code, 1);
+    assert.match(coordinator.err(), /shard 1 \(shard-00001\.safetensors\) failed on all 3 tries; the last error: .*shard-00001\.safetensors: cannot be written/);
+    assert.ok(!existsSync(join(out, "zoo.json")));
+    assert.ok(existsSync(join(out, "shard-00000.safetensors")), "the other shard was built");
+    assert.equal(w.err().match(/shard 1 failed \(try/g)?.length, 3);
+  } finally {
+    if (w !== null) await stop(w.p);
+    await stop(redis);
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("Redis stopped mid-build and restarted: the coordinator and the worker wait, then the build resumes", { skip, timeout: 240_000 }, async () => {
+  const root = mkdtempSync(join(tmpdir(), "probegen-queue-redis-"));
+  const port = await freePort();
+  let redis = await startRedis(port, root);
+  const url = `redis://127.0.0.1:${port}/restart`;
+  const w = worker(url);
+  try {
+    const opts = ["--dataset", "mnist", "--count", "200", "--steps", "30", "--shard-size", "20", "--seed", "6"];
+    const coordinator = start(["zoo", "build", "inr", ...opts, "--out", join(root, "q"), "--queue", url]);
+    await until("a first shard", () => /networks in/.test(w.err()), 90_000);
+    await stop(redis);
+    await until("the coordinator to see Redis gone", () => /coordinator: Redis at .* is unreachable/.test(coordinator.err()), 20_000);
+    await sleep(1000);
+    redis = await startRedis(port, root);
+    const code = await within("the resumed build", coordinator.done, 180_000);
+    assert.equal(code, 0, coordinator.err());
+    assert.match(coordinator.err(), /coordinator: Redis at .* is back/);
+    assert.match(w.err(), /is unreachable/);
+    buildInrZoo({ dataset: "mnist", count: 200, out: join(root, "local"), seed: 6, recipe: { steps: 30 }, shardSize: 20 });
+    sameZoo(join(root, "local"), join(root, "q"));
+  } finally {
+    await stop(w.p);
+    await stop(redis);
+    rmSync(root, { recursive: true, force: true });
+  }
+});
