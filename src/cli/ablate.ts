@@ -13,7 +13,7 @@ import { readRegularFile } from "../io/read-file.js";
 import { FileWriteError } from "../file-error.js";
 import { zooArchitectures } from "../nets/family.js";
 import { Zoo, rangesSize } from "../zoo/format.js";
-import { UsageError, choiceArg, intArg, numArg, parseCommandArgs, requiredArg, THREADS_HELP } from "./args.js";
+import { choiceArg, intArg, numArg, parseCommandArgs, requiredArg, THREADS_HELP } from "./args.js";
 
 const d = DEFAULT_TRAIN_CONFIG;
 
@@ -92,7 +92,6 @@ export async function ablateCommand(argv: string[]): Promise<number> {
   const firstSeed = intArg("first-seed", values["first-seed"], 0, 0);
   const epochs = intArg("epochs", values.epochs, d.epochs, 1);
   const batch = intArg("batch", values.batch, d.batch, 1);
-  if (values["eval-every"] !== undefined && values["eval-every"].trim() === "") throw new UsageError("--eval-every needs a number");
   const zoo = Zoo.open(zooDir);
   const images = zooArchitectures(zoo.manifest, join(zooDir, "zoo.json"))[0].probeShape.length === 3;
   const stepsPerRun = epochs * Math.ceil(rangesSize(zoo.manifest.splits.train) / batch);

@@ -81,6 +81,16 @@ function trainedNetworkOptions(batch: number, shardSize: number): string {
 }
 
 const d = DEFAULT_CNN_RECIPE;
+
+/** The Small-CNN recipe's options (zoo build cnn and resnet), as help lines. */
+function cnnRecipeOptions(): string {
+  return `  --train-images N       training images pooled for the zoo; each network trains on its own
+                         random fraction of them (${d.trainImages})
+  --test-images N        test images every network is scored on (${d.testImages})
+  --train-eval-images N  own training images the train accuracy is measured on, at most (${d.trainEvalImages})
+  --epochs LO,HI         epochs are drawn uniformly from LO..HI (${d.epochsRange.join(",")})
+  --lr LO,HI             learning-rate range, log-uniform (${d.lrRange.join(",")})`;
+}
 const BUILD_CNN_USAGE = `Usage: probegen zoo build cnn --dataset mnist|fmnist --count N --out DIR [options]
 
 Trains N small CNNs (3 x [Conv 16, 3x3, stride 2, padding 1], global average pooling,
@@ -95,12 +105,7 @@ Options:
   --dataset NAME         mnist or fmnist (required)
   --count N              number of networks (required)
   --out DIR              output folder (required)
-  --train-images N       training images pooled for the zoo; each network trains on its own
-                         random fraction of them (${d.trainImages})
-  --test-images N        test images every network is scored on (${d.testImages})
-  --train-eval-images N  own training images the train accuracy is measured on, at most (${d.trainEvalImages})
-  --epochs LO,HI         epochs are drawn uniformly from LO..HI (${d.epochsRange.join(",")})
-  --lr LO,HI             learning-rate range, log-uniform (${d.lrRange.join(",")})
+${cnnRecipeOptions()}
 ${trainedNetworkOptions(32, 250)}
 ${THREADS_HELP}`;
 
@@ -119,11 +124,7 @@ Options:
   --count N              number of networks (required)
   --out DIR              output folder (required)
   --width W              channels of the first stage; later stages double it (8; 64 is torchvision's)
-  --train-images N       training images pooled for the zoo (${d.trainImages})
-  --test-images N        test images every network is scored on (${d.testImages})
-  --train-eval-images N  own training images the train accuracy is measured on, at most (${d.trainEvalImages})
-  --epochs LO,HI         epochs are drawn uniformly from LO..HI (${d.epochsRange.join(",")})
-  --lr LO,HI             learning-rate range, log-uniform (${d.lrRange.join(",")})
+${cnnRecipeOptions()}
 ${trainedNetworkOptions(32, 50)}
 ${THREADS_HELP}`;
 

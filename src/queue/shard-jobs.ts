@@ -21,8 +21,8 @@ import { describeShapeInrBuild, type ShapeInrZooOptions } from "../build/shape-i
 import { describeWildParkBuild, type WildParkZooOptions } from "../build/wild-park-builder.js";
 import { removeStaleTemporaries } from "../io/atomic.js";
 import { readRegularFile } from "../io/read-file.js";
-import { BUILD_FILE, missingShards, runShardWorkers, settingsOf, startShardBuild, writeZooManifest } from "../zoo/shard-build.js";
-import { MANIFEST_LIMIT, ZooFormatError, readShardFile, validateManifest, type ZooManifest } from "../zoo/format.js";
+import { BUILD_FILE, missingShards, runShardWorkers, settingsOf, shardInPlace, startShardBuild, writeZooManifest } from "../zoo/shard-build.js";
+import { MANIFEST_LIMIT, ZooFormatError, validateManifest, type ZooManifest } from "../zoo/format.js";
 import { connectionOf, redisWatch, type QueueAddress } from "./queue-address.js";
 
 export const BUILD_KINDS = ["inr", "cnn", "wild-park", "shape-inr"] as const;
@@ -112,12 +112,12 @@ export async function buildOnQueue(kind: BuildKind, opts: KindOptions, address: 
         const job = await queue.getJob(jobId(out, manifest, shard));
         if (job === undefined) {
           // Lost with Redis's data (a restart without persistence): enqueue it again.
-          if (!shardDone(out, manifest, shard)) await enqueue(shard);
+          if (!shardInPlace(out, manifest, shard)) await enqueue(shard);
           continue;
         }
         const state = await job.getState();
         if (state === "completed") {
-          if (!shardDone(out, manifest, shard)) throw new ShardJobError(`shard ${shard} (${manifest.shards[shard].file}): a worker reported it built, but ${join(out, manifest.shards[shard].file)} does not read back whole; do the workers see the same folder?`);
+          if (!shardInPlace(out, manifest, shard)) throw new ShardJobError(`shard ${shard} (${manifest.shards[shard].file}): a worker reported it built, but ${join(out, manifest.shards[shard].file)} does not read back whole; do the workers see the same folder?`);
           left.delete(shard);
           progress.set(shard, manifest.shards[shard].count);
         } else if (state === "failed" && job.attemptsMade >= attempts) {
@@ -142,16 +142,6 @@ export async function buildOnQueue(kind: BuildKind, opts: KindOptions, address: 
   }
 }
 
-function shardDone(out: string, m: ZooManifest, shard: number): boolean {
-  const s = m.shards[shard];
-  try {
-    readShardFile(join(out, s.file), m, s.count, s.start);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export interface QueueWorkerOptions {
   /** Shard jobs this process builds at once (1). */
   concurrency?: number;
@@ -167,14 +157,15 @@ async function buildShardJob(job: Job<ShardJobData>, log: (line: string) => void
   const out = opts.out as string;
   const { manifest: describe, script } = kindOf(kind);
   const manifest = describe(opts as never);
+  if (!Number.isInteger(shard) || shard < 0 || shard >= manifest.shards.length) throw new Error(`job ${job.id}: shard ${String(shard)} is not one of the build's ${manifest.shards.length}`);
   const buildFile = join(out, BUILD_FILE);
   if (!existsSync(buildFile)) {
-    if (shardDone(out, manifest, shard)) return { networks: 0, skipped: true };
+    if (shardInPlace(out, manifest, shard)) return { networks: 0, skipped: true };
     throw new ZooFormatError(out, `has no ${BUILD_FILE}: this machine does not see the build folder the coordinator planned (mount the same storage at the same path)`);
   }
   const planned = validateManifest(JSON.parse(Buffer.from(readRegularFile(buildFile, MANIFEST_LIMIT)).toString("utf8")), buildFile);
   if (settingsOf(planned) !== settingsOf(manifest)) throw new ZooFormatError(buildFile, "is another build's plan than this job's; the folder was reused");
-  if (shardDone(out, manifest, shard)) return { networks: 0, skipped: true };
+  if (shardInPlace(out, manifest, shard)) return { networks: 0, skipped: true };
   const t0 = performance.now();
   log(`worker ${process.pid}: shard ${shard} of ${out}: started`);
   let done = 0;
@@ -183,7 +174,7 @@ async function buildShardJob(job: Job<ShardJobData>, log: (line: string) => void
     done++;
     void job.updateProgress(done).catch(() => {});
   });
-  if (!shardDone(out, manifest, shard)) throw new ZooFormatError(join(out, manifest.shards[shard].file), "was not written whole");
+  if (!shardInPlace(out, manifest, shard)) throw new ZooFormatError(join(out, manifest.shards[shard].file), "was not written whole");
   log(`worker ${process.pid}: shard ${shard} of ${out}: ${done} networks in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return { networks: done, skipped: false };
 }

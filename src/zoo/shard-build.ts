@@ -121,17 +121,20 @@ export function writeZooManifest(out: string, manifest: ZooManifest): void {
   rmSync(join(out, BUILD_FILE), { force: true });
 }
 
+/** Whether shard i of a build is in its folder and reads back whole, matching the manifest. */
+export function shardInPlace(out: string, manifest: ZooManifest, i: number): boolean {
+  const s = manifest.shards[i];
+  try {
+    readShardFile(join(out, s.file), manifest, s.count, s.start);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The shards of a build that are absent or do not read back whole (left as they are). */
 export function missingShards(out: string, manifest: ZooManifest): number[] {
-  return manifest.shards.map((_, i) => i).filter((i) => {
-    const s = manifest.shards[i];
-    try {
-      readShardFile(join(out, s.file), manifest, s.count, s.start);
-      return false;
-    } catch {
-      return true;
-    }
-  });
+  return manifest.shards.map((_, i) => i).filter((i) => !shardInPlace(out, manifest, i));
 }
 
 /**
