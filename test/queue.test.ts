@@ -167,3 +167,34 @@ test("Redis stopped mid-build and restarted: the coordinator and the worker wait
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test("predict on the queue: jobs of consecutive inputs on two workers, collected in order, as a local predict", { skip, timeout: 240_000 }, async () => {
+  const root = mkdtempSync(join(tmpdir(), "probegen-queue-predict-"));
+  const port = await freePort();
+  const redis = await startRedis(port, root);
+  const url = `redis://127.0.0.1:${port}/predict`;
+  const workers = [worker(url), worker(url)];
+  try {
+    const zoo = join(root, "zoo");
+    buildInrZoo({ dataset: "mnist", count: 150, out: zoo, seed: 7, recipe: { steps: 20 }, shardSize: 150 });
+    const cliSync = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 120_000, env: { ...process.env, CI: "true" } });
+    assert.equal(cliSync("train", "--zoo", zoo, "--out", join(root, "run"), "--epochs", "1", "--probes", "8").status, 0);
+    assert.equal(cliSync("zoo", "export", zoo, "--format", "safetensors", "--out", join(root, "files")).status, 0);
+    const files = readdirSync(join(root, "files", "networks")).sort().map((f) => join(root, "files", "networks", f));
+    assert.equal(files.length, 150);
+    writeFileSync(join(root, "list.txt"), `${files.join("\n")}\n`);
+    const local = cliSync("predict", join(root, "run"), "--list", join(root, "list.txt"), "--csv");
+    assert.equal(local.status, 0, local.stderr);
+    const queued = start(["predict", join(root, "run"), "--list", join(root, "list.txt"), "--csv", "--queue", url]);
+    let out = "";
+    queued.p.stdout!.removeAllListeners("data");
+    queued.p.stdout!.on("data", (d) => { out += String(d); });
+    assert.equal(await within("the queued predict", queued.done, 180_000), 0, queued.err());
+    assert.match(queued.err(), /3 predict job\(s\) on redis:/);
+    assert.equal(out, local.stdout, "the same CSV, rows in the list's order");
+  } finally {
+    for (const w of workers) await stop(w.p);
+    await stop(redis);
+    rmSync(root, { recursive: true, force: true });
+  }
+});

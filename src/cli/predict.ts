@@ -9,6 +9,9 @@ import { exportProbes } from "../predict/probes-export.js";
 import { TrainedRun } from "../predict/run-model.js";
 import { UsageError, choiceArg, intArg, parseCommandArgs, requiredArg, shardArg, THREADS_HELP } from "./args.js";
 import { readRegularFile } from "../io/read-file.js";
+import { parseQueueAddress } from "../queue/queue-address.js";
+import { predictOnQueue } from "../queue/predict-jobs.js";
+import { createProgress } from "../report/progress.js";
 import { FileFormatError } from "../file-error.js";
 
 export const PREDICT_USAGE = `Usage: probegen predict RUN NETWORK... [options]
@@ -38,6 +41,9 @@ Options:
   --shard I/N         predict only part I of N (0 <= I < N) of the networks given: the I-th
                       of N equal consecutive runs of them, so the parts' outputs, taken in
                       order, are the whole list's (for SLURM arrays or Kubernetes Indexed Jobs)
+  --queue URL         predict on a job queue (redis://HOST:PORT/NAME): jobs of 64 consecutive
+                      inputs for \`probegen worker\` processes on machines that see the same
+                      paths; the predictions come back in order as one report
   --checkpoint NAME   best (default when the run has one) or last
   --json              the predictions as JSON on stdout
   --csv               the predictions as CSV on stdout
@@ -97,7 +103,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
     args: argv, allowPositionals: true, strict: true,
     options: {
       split: { type: "string" }, index: { type: "string" }, activation: { type: "string" }, checkpoint: { type: "string" },
-      responses: { type: "string" }, out: { type: "string" }, list: { type: "string" }, shard: { type: "string" },
+      responses: { type: "string" }, out: { type: "string" }, list: { type: "string" }, shard: { type: "string" }, queue: { type: "string" },
       json: { type: "boolean", default: false }, csv: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -112,17 +118,34 @@ export async function predictCommand(argv: string[]): Promise<number> {
   const networks = part === undefined ? all : all.slice(Math.floor((part.index * all.length) / part.count), Math.floor(((part.index + 1) * all.length) / part.count));
   if (values.responses === undefined && all.length === 0) throw new UsageError("predict needs networks to predict (files, zoos, --list) or --responses FILE.npy");
   if (values.responses !== undefined && all.length > 0) throw new UsageError("--responses replaces the networks: give one or the other");
+  if (values.responses !== undefined && values.queue !== undefined) throw new UsageError("--responses is predicted here; --queue is for network files");
   if (values.responses !== undefined && part !== undefined) throw new UsageError("--shard divides the networks given; with --responses, split the .npy instead");
   if (part !== undefined) process.stderr.write(`part ${part.index}/${part.count}: ${networks.length} of ${all.length} inputs\n`);
-  const run = TrainedRun.open(runDir, values.checkpoint === undefined ? undefined : choiceArg("checkpoint", values.checkpoint, ["best", "last"] as const));
+  const checkpoint = values.checkpoint === undefined ? undefined : choiceArg("checkpoint", values.checkpoint, ["best", "last"] as const);
+  const run = TrainedRun.open(runDir, checkpoint);
+  const inputOptions = {
+    split: values.split === undefined ? undefined : choiceArg("split", values.split, SPLIT_NAMES),
+    indices: values.index === undefined ? undefined : values.index.split(",").map((x) => intArg("index", x.trim(), 0, 0)),
+    activation: values.activation === undefined ? undefined : choiceArg("activation", values.activation, CNN_ACTIVATION_NAMES),
+  };
   let report: PredictionReport;
   if (values.responses !== undefined) report = predictResponses(run, values.responses);
-  else {
-    const collector = new InputCollector(run, {
-      split: values.split === undefined ? undefined : choiceArg("split", values.split, SPLIT_NAMES),
-      indices: values.index === undefined ? undefined : values.index.split(",").map((x) => intArg("index", x.trim(), 0, 0)),
-      activation: values.activation === undefined ? undefined : choiceArg("activation", values.activation, CNN_ACTIVATION_NAMES),
+  else if (values.queue !== undefined) {
+    if (part !== undefined) throw new UsageError("--queue and --shard: choose one (the queue hands the inputs out itself)");
+    let address;
+    try {
+      address = parseQueueAddress(values.queue);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    const progress = createProgress("predicting on the queue", networks.length, "inputs", process.stderr);
+    report = await predictOnQueue(runDir, checkpoint, networks, inputOptions, address, {
+      onProgress: (done) => progress.update(done),
+      log: (line) => process.stderr.write(`${line}\n`),
     });
+    progress.finish(`${report.count} networks`);
+  } else {
+    const collector = new InputCollector(run, inputOptions);
     try {
       if (networks.length === 0) throw new UsageError(`part ${part!.index}/${part!.count} of ${all.length} inputs is empty; use fewer parts`);
       for (const n of networks) await collector.add(n);

@@ -1,13 +1,14 @@
-// probegen worker: builds zoo shards from a job queue, on any machine that sees the build folder.
+// probegen worker: builds zoo shards and predicts networks from a job queue, on any machine that
+// sees the same folders.
 import { parseQueueAddress } from "../queue/queue-address.js";
-import { startQueueWorker } from "../queue/shard-jobs.js";
+import { startQueueWorker } from "../queue/worker.js";
 import { UsageError, intArg, parseCommandArgs, requiredArg, THREADS_HELP } from "./args.js";
 
 export const WORKER_USAGE = `Usage: probegen worker --queue redis://HOST:PORT/NAME [options]
 
-Takes shard jobs from the queue a \`probegen zoo build ... --queue\` coordinator filled and builds
-each shard into the build's folder, which must be at the same path on every machine (shared
-storage such as NFS). Runs until stopped (SIGINT or SIGTERM finish the jobs in hand first). A
+Takes jobs from the queue that \`probegen zoo build ... --queue\` or \`probegen predict ... --queue\`
+filled: builds each shard into the build's folder, or predicts a run of network files. Folders
+and files must be at the same paths on every machine (shared storage such as NFS). Runs until stopped (SIGINT or SIGTERM finish the jobs in hand first). A
 worker killed mid-shard leaves its job to be retried elsewhere once its lock lapses; if Redis
 goes away, the worker says so and waits for it.
 
@@ -41,7 +42,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
     lockSeconds: intArg("lock-seconds", values["lock-seconds"], 30, 1, 86_400),
     log,
   });
-  log(`worker ${process.pid}: taking shard jobs from ${address.url}`);
+  log(`worker ${process.pid}: taking jobs from ${address.url}`);
   await new Promise<void>((resolveStop) => {
     const stop = (signal: string) => {
       log(`worker ${process.pid}: ${signal}: finishing the jobs in hand`);

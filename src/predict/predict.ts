@@ -69,19 +69,18 @@ function fromOutputs(run: TrainedRun, outputs: Float32Array, names: string[], tr
       predictions.push({ name: names[i], score: row[0], ...(known ? { truth: truth[i] } : {}) });
     }
   }
-  const knownIdx = predictions.map((_, i) => i).filter((i) => Number.isFinite(truth[i]));
-  let metrics: PredictionReport["metrics"] = null;
-  if (knownIdx.length > 0) {
-    if (run.task === "classification") {
-      metrics = { known: knownIdx.length, accuracy: knownIdx.filter((i) => predictions[i].correct).length / knownIdx.length };
-    } else {
-      const pred = knownIdx.map((i) => predictions[i].score!), actual = knownIdx.map((i) => truth[i]);
-      const m = knownIdx.length > 1 ? regressionMetrics(pred, actual) : { kendallTau: NaN, r2: NaN, mae: Math.abs(pred[0] - actual[0]) };
-      metrics = { known: knownIdx.length, kendallTau: knownIdx.length > 1 ? kendallTau(pred, actual) : NaN, r2: m.r2, mae: m.mae };
-    }
-  }
   const seconds = (performance.now() - t0) / 1000;
-  return { run: run.dir, checkpoint: run.checkpoint, task: run.task, count: n, predictions, metrics, seconds, networksPerSec: n / Math.max(seconds, 1e-9) };
+  return { run: run.dir, checkpoint: run.checkpoint, task: run.task, count: n, predictions, metrics: predictionMetrics(run.task, predictions), seconds, networksPerSec: n / Math.max(seconds, 1e-9) };
+}
+
+/** The score over the predictions whose truth is known (null when none is). */
+export function predictionMetrics(task: PredictionReport["task"], predictions: readonly Prediction[]): PredictionReport["metrics"] {
+  const known = predictions.filter((p) => p.truth !== undefined);
+  if (known.length === 0) return null;
+  if (task === "classification") return { known: known.length, accuracy: known.filter((p) => p.correct).length / known.length };
+  const pred = known.map((p) => p.score!), actual = known.map((p) => Number(p.truth));
+  const m = known.length > 1 ? regressionMetrics(pred, actual) : { kendallTau: NaN, r2: NaN, mae: Math.abs(pred[0] - actual[0]) };
+  return { known: known.length, kendallTau: known.length > 1 ? kendallTau(pred, actual) : NaN, r2: m.r2, mae: m.mae };
 }
 
 /** The run's predictions for the gathered networks. */

@@ -14,7 +14,7 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { Queue, Worker, type Job } from "bullmq";
+import { Queue, type Job } from "bullmq";
 import { describeCnnBuild, type CnnZooOptions } from "../build/cnn-builder.js";
 import { describeInrBuild, type InrZooOptions } from "../build/inr-builder.js";
 import { describeShapeInrBuild, type ShapeInrZooOptions } from "../build/shape-inr-builder.js";
@@ -24,6 +24,7 @@ import { readRegularFile } from "../io/read-file.js";
 import { BUILD_FILE, missingShards, runShardWorkers, settingsOf, shardInPlace, startShardBuild, writeZooManifest } from "../zoo/shard-build.js";
 import { MANIFEST_LIMIT, ZooFormatError, validateManifest, type ZooManifest } from "../zoo/format.js";
 import { connectionOf, redisWatch, type QueueAddress } from "./queue-address.js";
+import { JobFailedError, runJobs, type JobSpec } from "./job-runner.js";
 
 export const BUILD_KINDS = ["inr", "cnn", "wild-park", "shape-inr"] as const;
 export type BuildKind = (typeof BUILD_KINDS)[number];
@@ -73,12 +74,9 @@ export interface QueueBuildReport {
   complete: true;
 }
 
-/** A shard that failed on every try: the build stops, naming it. */
-export class ShardJobError extends Error {}
-
 /**
  * Plans a build, enqueues its missing shards, waits for workers to build them and writes
- * zoo.json. Throws ShardJobError when a shard fails on every try.
+ * zoo.json. Throws JobFailedError when a shard fails on every try.
  */
 export async function buildOnQueue(kind: BuildKind, opts: KindOptions, address: QueueAddress, o: QueueBuildOptions = {}): Promise<QueueBuildReport> {
   const t0 = performance.now();
@@ -94,45 +92,21 @@ export async function buildOnQueue(kind: BuildKind, opts: KindOptions, address: 
   queue.on("error", watch.error);
   try {
     if (pending === null) return { manifest, built: 0, skippedShards: manifest.shards.length, seconds: 0, complete: true };
-    const attempts = o.attempts ?? 3;
-    const total = pending.reduce((s, i) => s + manifest.shards[i].count, 0);
-    const enqueue = async (shard: number) => queue.add("shard", { kind, opts: data, shard }, {
-      jobId: jobId(out, manifest, shard), attempts, backoff: { type: "fixed", delay: 1000 }, removeOnComplete: { age: 86_400 }, removeOnFail: { age: 7 * 86_400 },
-    });
-    for (const shard of pending) {
-      const job = await enqueue(shard);
-      // A job that failed every try in an earlier call is tried again.
-      if (await job.isFailed()) await job.retry("failed");
-    }
+    const specs: JobSpec<ShardJobData>[] = pending.map((shard) => ({
+      id: jobId(out, manifest, shard), name: "shard", data: { kind, opts: data, shard },
+      what: `shard ${shard} (${manifest.shards[shard].file})`, size: manifest.shards[shard].count,
+      settled: () => shardInPlace(out, manifest, shard),
+    }));
     log(`coordinator: ${pending.length} shard job(s) on ${address.url}; start workers with \`probegen worker --queue ${address.url}\``);
-    const left = new Set(pending);
-    const progress = new Map<number, number>();
-    for (;;) {
-      for (const shard of [...left]) {
-        const job = await queue.getJob(jobId(out, manifest, shard));
-        if (job === undefined) {
-          // Lost with Redis's data (a restart without persistence): enqueue it again.
-          if (!shardInPlace(out, manifest, shard)) await enqueue(shard);
-          continue;
-        }
-        const state = await job.getState();
-        if (state === "completed") {
-          if (!shardInPlace(out, manifest, shard)) throw new ShardJobError(`shard ${shard} (${manifest.shards[shard].file}): a worker reported it built, but ${join(out, manifest.shards[shard].file)} does not read back whole; do the workers see the same folder?`);
-          left.delete(shard);
-          progress.set(shard, manifest.shards[shard].count);
-        } else if (state === "failed" && job.attemptsMade >= attempts) {
-          throw new ShardJobError(`shard ${shard} (${manifest.shards[shard].file}) failed on all ${attempts} tries; the last error: ${job.failedReason}`);
-        } else if (typeof job.progress === "number") {
-          progress.set(shard, job.progress);
-        }
-      }
-      watch.ready();
-      o.onProgress?.([...progress.values()].reduce((a, b) => a + b, 0), total);
-      if (left.size === 0) break;
-      await new Promise((r) => setTimeout(r, 1000 * (o.pollSeconds ?? 1)));
-    }
+    await runJobs(queue, specs, {
+      attempts: o.attempts, pollSeconds: o.pollSeconds, onProgress: o.onProgress, onLook: watch.ready,
+      check: (i) => {
+        if (!shardInPlace(out, manifest, pending[i])) throw new JobFailedError(`${specs[i].what}: a worker reported it built, but ${join(out, manifest.shards[pending[i]].file)} does not read back whole; do the workers see the same folder?`);
+      },
+    });
+    const total = specs.reduce((n, x) => n + x.size, 0);
     const missing = missingShards(out, manifest);
-    if (missing.length > 0) throw new ShardJobError(`shards ${missing.join(", ")} are missing after every job completed`);
+    if (missing.length > 0) throw new JobFailedError(`shards ${missing.join(", ")} are missing after every job completed`);
     removeStaleTemporaries(out);
     writeZooManifest(out, manifest);
     return { manifest, built: total, skippedShards: manifest.shards.length - pending.length, seconds: (performance.now() - t0) / 1000, complete: true };
@@ -142,16 +116,8 @@ export async function buildOnQueue(kind: BuildKind, opts: KindOptions, address: 
   }
 }
 
-export interface QueueWorkerOptions {
-  /** Shard jobs this process builds at once (1). */
-  concurrency?: number;
-  /** Seconds a job's lock lasts without renewal: how soon a killed worker's shard is retried (30). */
-  lockSeconds?: number;
-  log?: (line: string) => void;
-}
-
 /** A shard job's work: checks the folder is this build's, then builds the shard unless it is there. */
-async function buildShardJob(job: Job<ShardJobData>, log: (line: string) => void): Promise<{ networks: number; skipped: boolean }> {
+export async function buildShardJob(job: Job<ShardJobData>, log: (line: string) => void): Promise<{ networks: number; skipped: boolean }> {
   const { kind, opts, shard } = job.data;
   if (!(BUILD_KINDS as readonly string[]).includes(kind)) throw new Error(`job ${job.id}: unknown build kind "${String(kind)}"`);
   const out = opts.out as string;
@@ -177,19 +143,4 @@ async function buildShardJob(job: Job<ShardJobData>, log: (line: string) => void
   if (!shardInPlace(out, manifest, shard)) throw new ZooFormatError(join(out, manifest.shards[shard].file), "was not written whole");
   log(`worker ${process.pid}: shard ${shard} of ${out}: ${done} networks in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return { networks: done, skipped: false };
-}
-
-/** Starts a worker on the queue (close() stops it after the jobs in hand). */
-export function startQueueWorker(address: QueueAddress, o: QueueWorkerOptions = {}): Worker<ShardJobData> {
-  const log = o.log ?? (() => {});
-  const concurrency = o.concurrency ?? 1;
-  const lock = 1000 * (o.lockSeconds ?? 30);
-  const worker = new Worker<ShardJobData>(address.name, (job) => buildShardJob(job, log), {
-    connection: connectionOf(address), concurrency, lockDuration: lock, stalledInterval: Math.max(1000, lock / 2), maxStalledCount: 3,
-  });
-  const watch = redisWatch(address, `worker ${process.pid}`, log);
-  worker.on("error", watch.error);
-  worker.on("ready", watch.ready);
-  worker.on("failed", (job, err) => log(`worker ${process.pid}: shard ${job?.data.shard ?? "?"} failed (try ${job?.attemptsMade ?? "?"}): ${err.message}`));
-  return worker;
 }
