@@ -34,7 +34,8 @@ Commands:
   compare   finished runs side by side: mean ± std over seeds per zoo, method and K
   ablate    the paper's ablations (generator activation, K, generator size, learning
             rates) over seeds on a zoo: a table and a report with the curves
-  worker    build zoo shards from a job queue (zoo build ... --queue redis://HOST:PORT/NAME)
+  worker    build zoo shards and predict networks from a job queue (zoo build or predict
+            with --queue redis://HOST:PORT/NAME)
   bench     measure training-step rates (W1, W2), GEMM throughput (W3), zoo building and memory
 
 Options:
