@@ -56,6 +56,8 @@ export function removeStaleTemporaries(dir: string, only?: readonly string[]): v
   const mine = only === undefined ? null : new Set(only.map((f) => `.${basename(f)}.`));
   for (const n of names) {
     if (!/^\..+\.\d+\.tmp$/.test(n)) continue;
+    // A rival's lock, written whole before it is linked into place (folder-lock.ts), is not ours to remove.
+    if (n.startsWith(".probegen.lock.")) continue;
     if (mine !== null && ![...mine].some((prefix) => n.startsWith(prefix))) continue;
     rmSync(join(dir, n), { force: true });
   }

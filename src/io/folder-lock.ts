@@ -1,7 +1,9 @@
 // A lock on a folder that one probegen process writes (a training run, a zoo being built or
-// imported): a file made with O_EXCL holding the owner's pid, host and task. A second process
+// imported): a file holding the owner's pid, host and task. It is written whole under a temporary
+// name and then hard-linked to the lock's name, which fails if the lock exists: a lock is never seen
+// half-written (an O_EXCL file would be empty for a moment, and its owner unknown to a rival). A second process
 // is refused while the owner lives; a lock whose process is gone (killed) is taken over.
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { linkSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { FileWriteError, describeSystemError } from "../file-error.js";
@@ -52,29 +54,33 @@ export class FolderLock {
   static acquire(dir: string, task: string, name = LOCK_FILE): FolderLock {
     const file = join(dir, name);
     const info: LockInfo = { pid: process.pid, host: hostname(), task, since: new Date().toISOString() };
-    for (let attempt = 0; attempt < 2; attempt++) {
-      let fd: number;
-      try {
-        fd = openSync(file, "wx");
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw new FileWriteError(file, `cannot be made: ${describeSystemError(e)}`);
-        const owner = readLock(file);
-        const stale = owner === null
-          ? false
-          : owner.host === info.host && (owner.pid === process.pid ? !held.has(file) : !alive(owner.pid));
-        if (attempt === 0 && stale) {
-          rmSync(file, { force: true });
-          continue;
+    const temp = `${file}.${info.host}.${process.pid}.tmp`;
+    try {
+      writeFileSync(temp, JSON.stringify(info));
+    } catch (e) {
+      throw new FileWriteError(file, `cannot be made: ${describeSystemError(e)}`);
+    }
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+          linkSync(temp, file);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw new FileWriteError(file, `cannot be made: ${describeSystemError(e)}`);
+          const owner = readLock(file);
+          const stale = owner === null
+            ? false
+            : owner.host === info.host && (owner.pid === process.pid ? !held.has(file) : !alive(owner.pid));
+          if (attempt === 0 && stale) {
+            rmSync(file, { force: true });
+            continue;
+          }
+          const who = owner === null ? "another probegen process" : `probegen process ${owner.pid} on ${owner.host} (${owner.task}, since ${owner.since})`;
+          throw new FileWriteError(dir, `is in use by ${who}; wait for it to finish, or remove ${file} if that process is gone`);
         }
-        const who = owner === null ? "another probegen process" : `probegen process ${owner.pid} on ${owner.host} (${owner.task}, since ${owner.since})`;
-        throw new FileWriteError(dir, `is in use by ${who}; wait for it to finish, or remove ${file} if that process is gone`);
+        return new FolderLock(file);
       }
-      try {
-        writeSync(fd, JSON.stringify(info));
-      } finally {
-        closeSync(fd);
-      }
-      return new FolderLock(file);
+    } finally {
+      rmSync(temp, { force: true });
     }
     throw new FileWriteError(file, "could not be taken");
   }
