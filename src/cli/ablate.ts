@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ABLATION_GRIDS, ablationRuns, type AblationGrid } from "../train/ablation.js";
-import { DEFAULT_TRAIN_CONFIG, validateTrainConfig, type TrainConfig } from "../train/config.js";
+import { DEFAULT_TRAIN_CONFIG, TRAIN_RECIPES, TRAIN_RECIPE_NAMES, validateTrainConfig, type TrainConfig } from "../train/config.js";
 import { runPlan } from "../train/run-plan.js";
 import { ablationMarkdown, ablationReportHtml, ablationRows } from "../report/ablation-report.js";
 import { refuseForeignReport } from "../report/html.js";
@@ -39,6 +39,8 @@ Options:
   --zoo DIR          the zoo (required)
   --grid NAME        activation, probes, generator or lr (required)
   --out DIR          a new or empty folder, or this ablation's own (required)
+  --recipe NAME      default, or paper: the paper's exact recipe (its generator started as
+                     initialised) as the base of every variant
   --seeds N          seeds per variant (3)
   --first-seed S     the first seed (0)
   --probes K         probes where the grid does not set K (${d.probes})
@@ -81,7 +83,7 @@ export async function ablateCommand(argv: string[]): Promise<number> {
     options: {
       zoo: { type: "string" }, grid: { type: "string" }, out: { type: "string" }, seeds: { type: "string" }, "first-seed": { type: "string" },
       probes: { type: "string" }, epochs: { type: "string" }, "eval-every": { type: "string" }, batch: { type: "string" }, lr: { type: "string" },
-      data: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
+      data: { type: "string" }, recipe: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
     },
   });
   if (values.help) { console.log(ABLATE_USAGE); return 0; }
@@ -95,8 +97,9 @@ export async function ablateCommand(argv: string[]): Promise<number> {
   const zoo = Zoo.open(zooDir);
   const images = zooArchitectures(zoo.manifest, join(zooDir, "zoo.json"))[0].probeShape.length === 3;
   const stepsPerRun = epochs * Math.ceil(rangesSize(zoo.manifest.splits.train) / batch);
+  const recipe = TRAIN_RECIPES[choiceArg("recipe", values.recipe, TRAIN_RECIPE_NAMES, "default")];
   const base: TrainConfig = {
-    ...d, zoo: zooDir, probes: intArg("probes", values.probes, d.probes, 1), epochs, batch,
+    ...recipe, zoo: zooDir, probes: intArg("probes", values.probes, d.probes, 1), epochs, batch,
     lr: numArg("lr", values.lr, d.lr, 0, true),
     evalEvery: intArg("eval-every", values["eval-every"], Math.max(1, Math.round(stepsPerRun / 20)), 1),
     ...(values.data !== undefined ? { dataDir: values.data } : {}),

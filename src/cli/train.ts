@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { METHODS } from "../probes/source.js";
 import { createProgress } from "../report/progress.js";
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from "../train/config.js";
+import { DEFAULT_TRAIN_CONFIG, PROBE_INITS, TRAIN_RECIPES, TRAIN_RECIPE_NAMES, type TrainConfig } from "../train/config.js";
 import { evaluateSplit } from "../train/evaluate.js";
 import { loadCheckpoint } from "../train/checkpoint.js";
 import { ProbingModel } from "../train/probing-model.js";
@@ -28,6 +28,8 @@ Options:
                                dead-leaves (fixed procedural images, for image inputs),
                                data (fixed real images of the zoo's image set, for image inputs)
                                or statnn (weight statistics, no probes)
+  --recipe default|paper       the settings the options below start from: probegen's (default)
+                               or the paper's exact recipe (paper: --probe-init random)
   --probes K                   number of probes (${d.probes})
   --epochs N                   (${d.epochs})
   --batch N                    networks per step (${d.batch})
@@ -43,6 +45,10 @@ Options:
   --generator-layers 5|6       image generator depth: deep_linear_5 or deep_linear_6 (${d.generator.layers})
   --generator-width X          image generator width multiplier (${d.generator.widthMultiplier})
   --generator-activation none|relu   relu is the paper's non-linear ablation (none)
+  --probe-init auto|random|dead-leaves|data   where ProbeGen's image generator starts: fitted
+                               to Dead Leaves or real images (of the zoo's image set) before
+                               training, or random as the paper; auto is dead-leaves for image
+                               zoos and random for coordinate (INR) zoos (${d.probeInit})
   --vanilla-init normal|uniform      initial vanilla probes N(0,1) as the paper (normal) or
                                U(-1,1), inside the INRs' domain
   --data DIR                   folder of the image set's IDX files, for data probes (default:
@@ -73,7 +79,7 @@ export function trainCommand(argv: string[]): number {
       epochs: { type: "string" }, batch: { type: "string" }, lr: { type: "string" }, "probe-lr": { type: "string" }, "weight-decay": { type: "string" },
       seed: { type: "string" }, "eval-every": { type: "string" }, "head-width": { type: "string" }, "head-depth": { type: "string" },
       latent: { type: "string" }, "generator-hidden": { type: "string" }, "generator-activation": { type: "string" },
-      "vanilla-init": { type: "string" }, "generator-layers": { type: "string" }, "generator-width": { type: "string" },
+      "vanilla-init": { type: "string" }, "probe-init": { type: "string" }, recipe: { type: "string" }, "generator-layers": { type: "string" }, "generator-width": { type: "string" },
       data: { type: "string" }, "skip-nonfinite": { type: "boolean", default: false },
       resume: { type: "boolean", default: false }, json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -82,6 +88,7 @@ export function trainCommand(argv: string[]): number {
   });
   if (values.help) { console.log(TRAIN_USAGE); return 0; }
   const out = requiredArg("out", values.out);
+  const d = TRAIN_RECIPES[choiceArg("recipe", values.recipe, TRAIN_RECIPE_NAMES, "default")];
   const config: TrainConfig = {
     zoo: requiredArg("zoo", values.zoo),
     method: choiceArg("method", values.method, METHODS, d.method),
@@ -101,6 +108,7 @@ export function trainCommand(argv: string[]): number {
       activation: choiceArg("generator-activation", values["generator-activation"], ["none", "relu"] as const, d.generator.activation),
       widthMultiplier: numArg("generator-width", values["generator-width"], d.generator.widthMultiplier, 0, true),
     },
+    probeInit: choiceArg("probe-init", values["probe-init"], PROBE_INITS, d.probeInit),
     vanillaInit: choiceArg("vanilla-init", values["vanilla-init"], ["normal", "uniform"] as const, d.vanillaInit),
     dataDir: values.data,
     ...(values["skip-nonfinite"] ? { skipNonFinite: true } : {}),

@@ -36,25 +36,30 @@ function gridPoints(count: number, dim: number): Float32Array {
   return out;
 }
 
+/** The values of K fixed probes, [K, ...shape] flattened (the same for a seed wherever they are made). */
+export function fixedProbeValues(method: "uniform" | "grid" | "dead-leaves" | "data", count: number, shape: readonly number[], rng: Rng,
+  imageSet?: ImageSet): Float32Array {
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (method === "data") {
+    if (imageSet === undefined) throw new RangeError("data probes need the image set the zoo was trained on (the zoo's provenance names none)");
+    return dataProbeImages(imageSet, count, shape, rng.fork("data"));
+  }
+  if (method === "dead-leaves") {
+    const [c, h, w] = shape;
+    if (shape.length !== 3 || h !== w || (c !== 1 && c !== 3)) throw new RangeError(`dead-leaves probes are square 1- or 3-channel images, not [${shape.join(",")}]`);
+    return deadLeaves(count, rng.fork("dead-leaves").next(), { size: h, channels: c as 1 | 3 });
+  }
+  if (shape.length !== 1) throw new RangeError(`${method} probes are coordinates; image inputs [${shape.join(",")}] take dead-leaves, data, vanilla or probegen probes`);
+  return method === "grid" ? gridPoints(count, size) : rng.fork("probes").fillUniform(new Float32Array(count * size), -1, 1);
+}
+
 export class FixedProbes implements ProbeSource {
   readonly learned = false;
   readonly probes: Tensor;
 
   constructor(readonly method: "uniform" | "grid" | "dead-leaves" | "data", readonly count: number, readonly shape: readonly number[], rng: Rng,
     imageSet?: ImageSet) {
-    const size = shape.reduce((a, b) => a * b, 1);
-    let values: Float32Array;
-    if (method === "data") {
-      if (imageSet === undefined) throw new RangeError("data probes need the image set the zoo was trained on (the zoo's provenance names none)");
-      values = dataProbeImages(imageSet, count, shape, rng.fork("data"));
-    } else if (method === "dead-leaves") {
-      const [c, h, w] = shape;
-      if (shape.length !== 3 || h !== w || (c !== 1 && c !== 3)) throw new RangeError(`dead-leaves probes are square 1- or 3-channel images, not [${shape.join(",")}]`);
-      values = deadLeaves(count, rng.fork("dead-leaves").next(), { size: h, channels: c as 1 | 3 });
-    } else {
-      if (shape.length !== 1) throw new RangeError(`${method} probes are coordinates; image inputs [${shape.join(",")}] take dead-leaves, data, vanilla or probegen probes`);
-      values = method === "grid" ? gridPoints(count, size) : rng.fork("probes").fillUniform(new Float32Array(count * size), -1, 1);
-    }
+    const values = fixedProbeValues(method, count, shape, rng, imageSet);
     this.probes = Tensor.from(values, [count, ...shape], { persistent: true });
   }
 

@@ -1,6 +1,10 @@
 // What a probing run is: the zoo, the probe method and every training setting.
 import type { RepresentationMethod } from "../probes/source.js";
 
+/** Where a ProbeGen generator starts: fitted to Dead Leaves or real images, or as initialised. */
+export type ProbeInit = "auto" | "random" | "dead-leaves" | "data";
+export const PROBE_INITS: readonly ProbeInit[] = ["auto", "random", "dead-leaves", "data"];
+
 export interface TrainConfig {
   /** Zoo folder. */
   zoo: string;
@@ -20,6 +24,8 @@ export interface TrainConfig {
   /** hidden: the coordinate generator's widths; layers: the image generator's depth (5 or 6);
    * widthMultiplier: scales the image generator's widths 128, 64, 32, 16. */
   generator: { latentDim: number; hidden: number[]; layers: 5 | 6; activation: "none" | "relu"; widthMultiplier: number };
+  /** Where ProbeGen's image probes start (probe-init.ts): "auto" is the default for the zoo's inputs. */
+  probeInit: ProbeInit;
   /** Initial vanilla probes: N(0,1) as the paper, or U(-1,1) inside the INRs' domain. */
   vanillaInit: "normal" | "uniform";
   /** Folder of the image set's IDX files for data probes (default: where its package installs them). */
@@ -39,8 +45,21 @@ export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, "zoo"> = {
   evalEvery: 500,
   head: { width: 256, depth: 6 },
   generator: { latentDim: 32, hidden: [32], layers: 5, activation: "none", widthMultiplier: 1 },
+  probeInit: "auto",
   vanillaInit: "normal",
 };
+
+/**
+ * Named starting points for a run's settings, which flags then override. "default" is probegen's
+ * own; "paper" is the paper's exact recipe: the same settings with the generator started as
+ * initialised (no fitted start).
+ */
+export type TrainRecipe = "default" | "paper";
+export const TRAIN_RECIPES: Readonly<Record<TrainRecipe, Omit<TrainConfig, "zoo">>> = {
+  default: DEFAULT_TRAIN_CONFIG,
+  paper: { ...DEFAULT_TRAIN_CONFIG, probeInit: "random" },
+};
+export const TRAIN_RECIPE_NAMES = Object.keys(TRAIN_RECIPES) as TrainRecipe[];
 
 export function validateTrainConfig(c: TrainConfig): void {
   const int = (name: string, v: number, min: number) => {
@@ -56,5 +75,6 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (!(c.generator.widthMultiplier > 0)) throw new RangeError(`generator width multiplier must be positive, got ${c.generator.widthMultiplier}`);
   if (!(c.lr > 0)) throw new RangeError(`lr must be positive, got ${c.lr}`);
   if (c.probeLr !== undefined && !(c.probeLr > 0)) throw new RangeError(`probe lr must be positive, got ${c.probeLr}`);
+  if (!PROBE_INITS.includes(c.probeInit)) throw new RangeError(`probe init must be one of ${PROBE_INITS.join(", ")}, got ${JSON.stringify(c.probeInit)}`);
   if (!(c.weightDecay >= 0)) throw new RangeError(`weight decay must be >= 0, got ${c.weightDecay}`);
 }

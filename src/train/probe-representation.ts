@@ -8,6 +8,10 @@ import { IMAGE_SET_NAMES, loadImageSet, type ImageSet, type ImageSetName } from 
 import { evaluateInGroups } from "../nets/groups.js";
 import { represent, zooArchitectures, type NetworkArchitecture } from "../nets/family.js";
 import { makeProbeSource } from "../probes/make.js";
+import { fixedProbeValues } from "../probes/fixed-probes.js";
+import { fitProbesTo } from "../probes/fit-probes.js";
+import { ImageGenerator } from "../probes/image-generator.js";
+import { resolveProbeInit } from "./probe-init.js";
 import type { ProbeSource } from "../probes/source.js";
 import type { ZooManifest } from "../zoo/format.js";
 import type { TrainConfig } from "./config.js";
@@ -50,10 +54,13 @@ export class ProbeRepresentation implements Representation {
   /** Fixed probes: each network's answers, per zoo, once computed. */
   private readonly answers = new WeakMap<ZooData, Map<number, Float32Array>>();
   private keptFloats = 0;
+  /** The mean squared error between the first probes and the images they were fitted to (probe-init.ts), if they were. */
+  readonly initialFit: number | null = null;
   /** Whether batches go through the ragged CNN forward (a zoo of many CNN architectures, few networks each). */
   private readonly ragged: boolean;
 
-  constructor(config: TrainConfig, data: ZooData, rng: Rng) {
+  /** startProbes: fit a generator to its starting images (config.probeInit, resolved by the trainer). */
+  constructor(config: TrainConfig, data: ZooData, rng: Rng, startProbes = false) {
     const m = data.manifest;
     this.architectures = zooArchitectures(m, data.manifestFile);
     this.counts = this.architectures.map((_, k) => data.architectureOf.reduce((n, a) => n + (a === k ? 1 : 0), 0));
@@ -64,6 +71,12 @@ export class ProbeRepresentation implements Representation {
       generatorLayers: config.generator.layers, generatorWidth: config.generator.widthMultiplier, vanillaInit: config.vanillaInit,
       imageSet: config.method === "data" ? zooImageSet(m, config.dataDir) : undefined,
     }, probeShape, rng);
+    const init = startProbes ? resolveProbeInit(config, probeShape, m) : "random";
+    if (init !== "random") {
+      const images = fixedProbeValues(init, config.probes, probeShape, rng.fork("probe-init"), init === "data" ? zooImageSet(m, config.dataDir) : undefined);
+      if (!(this.source instanceof ImageGenerator)) throw new RangeError(`--probe-init ${init} starts an image generator; this run's probe source is ${this.source.method}`);
+      this.initialFit = fitProbesTo(this.source, images);
+    }
     this.features = config.probes * outputs;
     // Groups of equal architecture while they are big enough to batch well (8 networks or more
     // per architecture on average): the fused zoo kernels, and the same numbers as a zoo of one

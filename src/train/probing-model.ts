@@ -13,10 +13,12 @@ export class ProbingModel {
   readonly representation: Representation;
   readonly head: MlpHead;
 
-  /** data: the zoo the model will see (statnn summarises its networks once, up front). */
-  constructor(config: TrainConfig, _manifest: ZooManifest, outputs: number, data: ZooData) {
+  /** data: the zoo the model will see (statnn summarises its networks once, up front).
+   * startProbes: fit a generator to its starting images (config.probeInit), as training does;
+   * a model whose parameters are then loaded from a checkpoint skips that work. */
+  constructor(config: TrainConfig, _manifest: ZooManifest, outputs: number, data: ZooData, opts: { startProbes?: boolean } = {}) {
     const rng = new Rng(config.seed, "model");
-    this.representation = config.method === "statnn" ? new WeightStatistics(data) : new ProbeRepresentation(config, data, rng.fork("probes"));
+    this.representation = config.method === "statnn" ? new WeightStatistics(data) : new ProbeRepresentation(config, data, rng.fork("probes"), opts.startProbes ?? false);
     this.head = new MlpHead(this.representation.features, outputs, rng.fork("head"), config.head);
   }
 

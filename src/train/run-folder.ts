@@ -89,6 +89,8 @@ export function readRunFile(dir: string): RunFile {
   if (typeof c.zoo !== "string") fail("config.zoo is not a folder name");
   if (!(METHODS as readonly unknown[]).includes(c.method)) fail(`config.method ${JSON.stringify(c.method)} is not one of ${METHODS.join(", ")}`);
   if (c.head === null || typeof c.head !== "object" || c.generator === null || typeof c.generator !== "object") fail("config.head or config.generator is missing");
+  // Runs from before --probe-init started their generators as initialised.
+  if (c.probeInit === undefined) c.probeInit = "random";
   try {
     validateTrainConfig(c);
   } catch (e) {
