@@ -83,7 +83,7 @@ test("training a CNN zoo starts the generator from the zoo's images; --recipe pa
     const m = new ProbingModel({ ...base, probeInit }, zoo.manifest, data.outputs, data, { startProbes: true });
     return tidy(() => Float32Array.from((m.representation as ProbeRepresentation).source.forward().data));
   };
-  const images = fixedProbeValues("data", 4, [1, 32, 32], new Rng(0, "model").fork("probes").fork("probe-init"),
+  const images = fixedProbeValues("data", 4, [1, 32, 32], new Rng(0, "model").fork("probes").fork("data"),
     (await import("../src/data/image-sets.js")).loadImageSet("fmnist")).map((v) => Math.max(-0.95, Math.min(0.95, v)));
   const fitted = mse(first("data"), images), grey = mse(first("random"), images);
   assert.ok(fitted < 0.02 && fitted < grey / 10, `fitted ${fitted}, random ${grey}`);

@@ -27,13 +27,16 @@ export interface CompareGroup {
   flopsPerNetwork: number;
 }
 
-const METHOD_ORDER = ["probegen", "probegen6", "vanilla", "vanilla-uniform", "uniform", "grid", "dead-leaves", "data", "statnn"];
+const METHOD_ORDER = ["probegen", "probegen-from-data", "probegen-from-dead-leaves", "probegen6", "probegen6-from-data", "probegen6-from-dead-leaves", "vanilla", "vanilla-uniform", "uniform", "grid", "dead-leaves", "data", "statnn"];
 
 /** The method's name with its variant: what the README's experiments call it. */
 export function methodLabel(c: TrainConfig): string {
   if (c.method === "vanilla" && c.vanillaInit === "uniform") return "vanilla-uniform";
-  if (c.method === "probegen" && c.generator.layers === 6) return "probegen6";
-  return c.method;
+  if (c.method !== "probegen") return c.method;
+  const name = c.generator.layers === 6 ? "probegen6" : "probegen";
+  // Runs from before --probe-init have none: they started as initialised.
+  const init = c.probeInit ?? "random";
+  return init === "random" || init === "auto" ? name : `${name}-from-${init}`;
 }
 
 /** Mean and sample standard deviation (n - 1), as the tables report over seeds. */

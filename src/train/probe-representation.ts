@@ -73,7 +73,9 @@ export class ProbeRepresentation implements Representation {
     }, probeShape, rng);
     const init = startProbes ? resolveProbeInit(config, probeShape, m) : "random";
     if (init !== "random") {
-      const images = fixedProbeValues(init, config.probes, probeShape, rng.fork("probe-init"), init === "data" ? zooImageSet(m, config.dataDir) : undefined);
+      // The images fixed probes of this method and seed would be (makeProbeSource's fork): a
+      // generator started from them is compared with those fixed probes on equal terms.
+      const images = fixedProbeValues(init, config.probes, probeShape, rng.fork(init), init === "data" ? zooImageSet(m, config.dataDir) : undefined);
       if (!(this.source instanceof ImageGenerator)) throw new RangeError(`--probe-init ${init} starts an image generator; this run's probe source is ${this.source.method}`);
       this.initialFit = fitProbesTo(this.source, images);
     }
