@@ -22,6 +22,7 @@ import { train } from "../src/train/trainer.js";
 import { ZooData } from "../src/train/zoo-data.js";
 import { Zoo, type ZooManifest } from "../src/zoo/format.js";
 import { readSafetensors } from "../src/io/safetensors.js";
+import { methodLabel } from "../src/report/compare.js";
 
 const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const tmp = (tag: string) => mkdtempSync(join(tmpdir(), `probegen-${tag}-`));
@@ -67,6 +68,13 @@ test("--probe-init: auto starts image generators from the zoo's images (Dead Lea
   assert.equal(r("data", "auto", image), "random");
   assert.throws(() => r("probegen", "data", coords), /--probe-init data needs image probes; this zoo's networks take coordinates \[2\]/);
   assert.throws(() => r("vanilla", "dead-leaves", image), /the vanilla method has none/);
+  // compare's names: what a run started from, and a rate of its own.
+  const label = (c: object) => methodLabel({ ...DEFAULT_TRAIN_CONFIG, zoo: "z", ...c });
+  assert.equal(label({ probeInit: "data" }), "probegen-from-data");
+  assert.equal(label({ probeInit: "dead-leaves", generator: { ...DEFAULT_TRAIN_CONFIG.generator, layers: 6 } }), "probegen6-from-dead-leaves");
+  assert.equal(label({ probeInit: "data", probeLr: 1e-4 }), "probegen-from-data (probe lr 0.0001)");
+  assert.equal(label({ probeInit: "random" }), "probegen");
+  assert.equal(label({ probeInit: undefined }), "probegen", "runs from before --probe-init started as initialised");
   assert.equal(TRAIN_RECIPES.paper.probeInit, "random");
   assert.equal(TRAIN_RECIPES.default.probeInit, "auto");
 });

@@ -32,11 +32,14 @@ const METHOD_ORDER = ["probegen", "probegen-from-data", "probegen-from-dead-leav
 /** The method's name with its variant: what the README's experiments call it. */
 export function methodLabel(c: TrainConfig): string {
   if (c.method === "vanilla" && c.vanillaInit === "uniform") return "vanilla-uniform";
+  if (c.method === "vanilla" && c.probeLr !== undefined && c.probeLr !== c.lr) return `vanilla (probe lr ${c.probeLr})`;
   if (c.method !== "probegen") return c.method;
   const name = c.generator.layers === 6 ? "probegen6" : "probegen";
   // Runs from before --probe-init have none: they started as initialised.
   const init = c.probeInit ?? "random";
-  return init === "random" || init === "auto" ? name : `${name}-from-${init}`;
+  const started = init === "random" || init === "auto" ? name : `${name}-from-${init}`;
+  // Two groups of otherwise equal runs are told apart by the generator's own rate.
+  return c.probeLr !== undefined && c.probeLr !== c.lr ? `${started} (probe lr ${c.probeLr})` : started;
 }
 
 /** Mean and sample standard deviation (n - 1), as the tables report over seeds. */
