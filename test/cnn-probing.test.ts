@@ -65,7 +65,9 @@ test("image probes on a CNN zoo: every method trains and scores by Kendall's tau
   // Seeded, so these are exact runs: the statistics see the scale directly, the probes through the logits.
   const stat = train({ ...base, method: "statnn", epochs: 30 }, join(root, "statnn"));
   assert.ok(stat.best!.test > 0.5, `statnn learns the target: test tau ${stat.best!.test}`);
-  const pg = train({ ...base, method: "probegen", epochs: 30 }, join(root, "probegen"));
+  // The generator as initialised, as this check was set: on 20 test networks τ moves by ±0.1
+  // between seeds and starts, and the threshold is for this exact run.
+  const pg = train({ ...base, method: "probegen", probeInit: "random", epochs: 30 }, join(root, "probegen"));
   assert.ok(pg.best!.test > 0.2, `probegen learns the target: test tau ${pg.best!.test}`);
   assert.ok(pg.flopsPerNetwork > stat.flopsPerNetwork, "probing costs more than statistics");
   const six = train({ ...base, method: "probegen", generator: { ...base.generator, layers: 6 } }, join(root, "pg6"));
