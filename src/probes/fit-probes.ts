@@ -29,7 +29,8 @@ export function fitProbesTo(generator: ImageGenerator, targets: Float32Array, op
   // Measured on 4 and 64 Fashion-MNIST and Dead Leaves images: at 0.01 and above, large early
   // steps saturate the tanh at ±1 for small K, where its gradient vanishes and the fit stalls.
   // Fitting before the tanh (against atanh of the targets) never stalls, but weighs the saturated
-  // background as much as the object and ended 2-4x further from the images.
+  // background as much as the object and, at K = 64, ended further from the images (mean squared
+  // error 0.034 and 0.098 against 0.015 and 0.070).
   const lr = opts.lr ?? 0.003, steps = opts.steps ?? 500;
   const adam = new Adam(generator.namedParameters().map(([, p]) => p), { lr });
   try {
