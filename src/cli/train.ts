@@ -47,8 +47,9 @@ Options:
   --generator-activation none|relu   relu is the paper's non-linear ablation (none)
   --probe-init auto|random|dead-leaves|data   where ProbeGen's image generator starts: fitted
                                to Dead Leaves or real images (of the zoo's image set) before
-                               training, or random as the paper; auto is dead-leaves for image
-                               zoos and random for coordinate (INR) zoos (${d.probeInit})
+                               training, or random as the paper; auto is data when the zoo names
+                               an image set probegen has (mnist, fmnist), dead-leaves for other
+                               image zoos, random for coordinate (INR) zoos (${d.probeInit})
   --vanilla-init normal|uniform      initial vanilla probes N(0,1) as the paper (normal) or
                                U(-1,1), inside the INRs' domain
   --data DIR                   folder of the image set's IDX files, for data probes (default:
