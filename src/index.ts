@@ -19,7 +19,7 @@ export { FixedProbes } from "./probes/fixed-probes.js";
 export { makeProbeSource, type ProbeOptions } from "./probes/make.js";
 export { PROBE_METHODS, METHODS, type ProbeMethod, type RepresentationMethod, type ProbeSource } from "./probes/source.js";
 export { MlpHead, type HeadOptions } from "./train/head.js";
-export { DEFAULT_TRAIN_CONFIG, type TrainConfig } from "./train/config.js";
+export { DEFAULT_TRAIN_CONFIG, TRAIN_RECIPES, PROBE_INITS, type TrainConfig, type TrainRecipe, type ProbeInit } from "./train/config.js";
 export { ProbingModel } from "./train/probing-model.js";
 export { ZooData } from "./train/zoo-data.js";
 export { train, readRunFile, type RunResult, type MetricsRecord, type TrainOptions } from "./train/trainer.js";
