@@ -74,6 +74,8 @@ test("--probe-init: auto starts image generators from the zoo's images (Dead Lea
   assert.equal(label({ probeInit: "dead-leaves", generator: { ...DEFAULT_TRAIN_CONFIG.generator, layers: 6 } }), "probegen6-from-dead-leaves");
   assert.equal(label({ probeInit: "data", probeLr: 1e-4 }), "probegen-from-data (probe lr 0.0001)");
   assert.equal(label({ probeInit: "random" }), "probegen");
+  assert.equal(label({ method: "vanilla", probeLr: 1e-4 }), "vanilla (probe lr 0.0001)");
+  assert.equal(label({ probeInit: "data", probeLr: DEFAULT_TRAIN_CONFIG.lr }), "probegen-from-data", "a probe rate equal to lr is no rate of its own");
   assert.equal(label({ probeInit: undefined }), "probegen", "runs from before --probe-init started as initialised");
   assert.equal(TRAIN_RECIPES.paper.probeInit, "random");
   assert.equal(TRAIN_RECIPES.default.probeInit, "auto");
@@ -109,6 +111,7 @@ test("training a CNN zoo starts the generator from the zoo's images; --recipe pa
   const bad = spawnSync(process.execPath, [cli, "train", "--zoo", zooDir, "--out", join(root, "bad"), "--method", "vanilla", "--probe-init", "data"], { encoding: "utf8" });
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /the vanilla method has none/);
+  assert.throws(() => train({ ...base, method: "statnn", probeInit: "data" }, join(root, "statnn")), /the statnn method has none/);
 
   // An INR zoo: the default run and the paper's are the same bytes.
   const inr = join(root, "inr");

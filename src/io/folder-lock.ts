@@ -3,7 +3,7 @@
 // name and then hard-linked to the lock's name, which fails if the lock exists: a lock is never seen
 // half-written (an O_EXCL file would be empty for a moment, and its owner unknown to a rival). A second process
 // is refused while the owner lives; a lock whose process is gone (killed) is taken over.
-import { linkSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, linkSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { FileWriteError, describeSystemError } from "../file-error.js";
@@ -40,6 +40,23 @@ function readLock(file: string): LockInfo | null {
   }
 }
 
+/** Puts the lock written at `temp` in place as `file`, failing with EEXIST if it exists. */
+function placeLock(temp: string, file: string, content: string): void {
+  try {
+    linkSync(temp, file);
+  } catch (e) {
+    // A file system without hard links (some network and FUSE mounts): an exclusive create, then
+    // the write; a rival may then, for a moment, find the lock empty and not name its owner.
+    if (!["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"].includes((e as NodeJS.ErrnoException).code ?? "")) throw e;
+    const fd = openSync(file, "wx");
+    try {
+      writeSync(fd, content);
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
 export class FolderLock {
   private released = false;
   private readonly onExit = () => this.release();
@@ -63,7 +80,7 @@ export class FolderLock {
     try {
       for (let attempt = 0; attempt < 2; attempt++) {
         try {
-          linkSync(temp, file);
+          placeLock(temp, file, JSON.stringify(info));
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw new FileWriteError(file, `cannot be made: ${describeSystemError(e)}`);
           const owner = readLock(file);

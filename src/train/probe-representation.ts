@@ -14,7 +14,7 @@ import { ImageGenerator } from "../probes/image-generator.js";
 import { resolveProbeInit } from "./probe-init.js";
 import type { ProbeSource } from "../probes/source.js";
 import type { ZooManifest } from "../zoo/format.js";
-import type { TrainConfig } from "./config.js";
+import type { ProbeInit, TrainConfig } from "./config.js";
 import type { Representation } from "./representation.js";
 import type { ZooData } from "./zoo-data.js";
 import { planPasses } from "./checkpointed-step.js";
@@ -54,12 +54,12 @@ export class ProbeRepresentation implements Representation {
   /** Fixed probes: each network's answers, per zoo, once computed. */
   private readonly answers = new WeakMap<ZooData, Map<number, Float32Array>>();
   private keptFloats = 0;
-  /** The mean squared error between the first probes and the images they were fitted to (probe-init.ts), if they were. */
-  readonly initialFit: number | null = null;
+  /** What the probes started from: the images a generator was fitted to (probe-init.ts), or "random". */
+  readonly start: Exclude<ProbeInit, "auto">;
   /** Whether batches go through the ragged CNN forward (a zoo of many CNN architectures, few networks each). */
   private readonly ragged: boolean;
 
-  /** startProbes: fit a generator to its starting images (config.probeInit, resolved by the trainer). */
+  /** startProbes: fit a generator to its starting images (config.probeInit), as training does. */
   constructor(config: TrainConfig, data: ZooData, rng: Rng, startProbes = false) {
     const m = data.manifest;
     this.architectures = zooArchitectures(m, data.manifestFile);
@@ -71,13 +71,13 @@ export class ProbeRepresentation implements Representation {
       generatorLayers: config.generator.layers, generatorWidth: config.generator.widthMultiplier, vanillaInit: config.vanillaInit,
       imageSet: config.method === "data" ? zooImageSet(m, config.dataDir) : undefined,
     }, probeShape, rng);
-    const init = startProbes ? resolveProbeInit(config, probeShape, m) : "random";
-    if (init !== "random") {
+    this.start = startProbes ? resolveProbeInit(config, probeShape, m) : "random";
+    if (this.start !== "random") {
+      if (!(this.source instanceof ImageGenerator)) throw new RangeError(`--probe-init ${this.start} starts an image generator; this run's probe source is ${this.source.method}`);
       // The images fixed probes of this method and seed would be (makeProbeSource's fork): a
       // generator started from them is compared with those fixed probes on equal terms.
-      const images = fixedProbeValues(init, config.probes, probeShape, rng.fork(init), init === "data" ? zooImageSet(m, config.dataDir) : undefined);
-      if (!(this.source instanceof ImageGenerator)) throw new RangeError(`--probe-init ${init} starts an image generator; this run's probe source is ${this.source.method}`);
-      this.initialFit = fitProbesTo(this.source, images);
+      const images = fixedProbeValues(this.start, config.probes, probeShape, rng.fork(this.start), this.start === "data" ? zooImageSet(m, config.dataDir) : undefined);
+      fitProbesTo(this.source, images);
     }
     this.features = config.probes * outputs;
     // Groups of equal architecture while they are big enough to batch well (8 networks or more

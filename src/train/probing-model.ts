@@ -5,6 +5,7 @@ import type { ZooManifest } from "../zoo/format.js";
 import type { TrainConfig } from "./config.js";
 import { MlpHead } from "./head.js";
 import { ProbeRepresentation } from "./probe-representation.js";
+import { resolveProbeInit } from "./probe-init.js";
 import type { Representation } from "./representation.js";
 import { WeightStatistics } from "./weight-statistics.js";
 import type { ZooData } from "./zoo-data.js";
@@ -18,8 +19,15 @@ export class ProbingModel {
    * a model whose parameters are then loaded from a checkpoint skips that work. */
   constructor(config: TrainConfig, _manifest: ZooManifest, outputs: number, data: ZooData, opts: { startProbes?: boolean } = {}) {
     const rng = new Rng(config.seed, "model");
+    // statnn has no generator: a start other than auto or random is refused, as for any method without one.
+    if (config.method === "statnn" && opts.startProbes === true) resolveProbeInit(config, [], data.manifest);
     this.representation = config.method === "statnn" ? new WeightStatistics(data) : new ProbeRepresentation(config, data, rng.fork("probes"), opts.startProbes ?? false);
     this.head = new MlpHead(this.representation.features, outputs, rng.fork("head"), config.head);
+  }
+
+  /** What the probes started from (see ProbeRepresentation.start); "random" for statnn. */
+  get probeStart(): "random" | "dead-leaves" | "data" {
+    return this.representation instanceof ProbeRepresentation ? this.representation.start : "random";
   }
 
   /** Head outputs for the networks of `data` at `indices`. */

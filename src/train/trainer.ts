@@ -3,7 +3,7 @@
 // every evalEvery steps and at the end, and the checkpoint with the best validation score
 // (accuracy, or Kendall's tau for regression) kept. The run folder (run-folder.ts) holds the
 // settings, metrics and checkpoints; a stopped run resumes and ends with the same metrics.
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { Adam, Rng, backward, cosineLr, crossEntropy, mseLoss, tidy, type Tensor } from "../engine/index.js";
 import { Zoo, type ZooManifest } from "../zoo/format.js";
 import { PROBEGEN_VERSION } from "../version.js";
@@ -15,8 +15,6 @@ import { ProbeRepresentation } from "./probe-representation.js";
 import { checkpointedStep } from "./checkpointed-step.js";
 import { RunFolder, type MetricsRecord, type RunFile, type SplitMetrics } from "./run-folder.js";
 import { ZooData } from "./zoo-data.js";
-import { resolveProbeInit } from "./probe-init.js";
-import { zooArchitectures } from "../nets/family.js";
 
 export { readRunFile, type MetricsRecord, type RunFile, type SplitMetrics } from "./run-folder.js";
 
@@ -104,13 +102,13 @@ function trainStep(model: ProbingModel, data: ZooData, batch: Int32Array, opt: A
 
 export function train(config: TrainConfig, out: string, opts: TrainOptions = {}): RunResult {
   validateTrainConfig(config);
-  const zoo = Zoo.open(resolve(config.zoo));
-  // The run records where its generator started, not "auto".
-  const probeShape = zooArchitectures(zoo.manifest, join(zoo.dir, "zoo.json"))[0].probeShape;
-  const cfg = { ...config, zoo: resolve(config.zoo), probeInit: resolveProbeInit(config, probeShape, zoo.manifest) };
-  const data = new ZooData(zoo, { skipNonFinite: cfg.skipNonFinite });
+  const zooDir = resolve(config.zoo);
+  const zoo = Zoo.open(zooDir);
+  const data = new ZooData(zoo, { skipNonFinite: config.skipNonFinite });
   // The model is built before the run folder, so a setting the zoo cannot take leaves no folder behind.
-  const model = new ProbingModel(cfg, zoo.manifest, data.outputs, data, { startProbes: true });
+  const model = new ProbingModel({ ...config, zoo: zooDir }, zoo.manifest, data.outputs, data, { startProbes: true });
+  // The run records where its generator started, not "auto".
+  const cfg = { ...config, zoo: zooDir, probeInit: model.probeStart };
   const runFile: RunFile = {
     config: cfg, family: zoo.manifest.family, ...runArchitecture(zoo.manifest), classes: data.classes, task: data.task,
     labelNames: zoo.manifest.task.labelNames ?? [],
