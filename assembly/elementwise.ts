@@ -74,8 +74,21 @@ export function sinBackward(x: usize, dy: usize, dx: usize, n: i32, w: f32, acc:
 
 // SIREN layer activation, fused: for z viewed [n0, n1, n2] with bias [n0, n2],
 // y = sin(w (z + bias)) and dydz = w cos(w (z + bias)), the derivative kept for backward.
+// dydz = 0: no derivative (nothing will go backward), the sine alone, the same bits.
 export function biasSinForward(z: usize, bias: usize, y: usize, dydz: usize, n0: i32, n1: i32, n2: i32, w: f32): void {
   const vw = f32x4.splat(w);
+  if (dydz == 0) {
+    for (let a = 0; a < n0; a++) {
+      const brow = bias + ((<usize>a * <usize>n2) << 2);
+      for (let r = 0; r < n1; r++) {
+        const base = (a * n1 + r) * n2;
+        let c = 0;
+        for (; c + 4 <= n2; c += 4) st(y, base + c, vsin(f32x4.mul(vw, f32x4.add(ld(z, base + c), v128.load(brow + (<usize>c << 2))))));
+        for (; c < n2; c++) sts(y, base + c, vsin(f32x4.mul(vw, f32x4.add(lds(z, base + c), f32x4.splat(load<f32>(brow + (<usize>c << 2)))))));
+      }
+    }
+    return;
+  }
   for (let a = 0; a < n0; a++) {
     const brow = bias + ((<usize>a * <usize>n2) << 2);
     for (let r = 0; r < n1; r++) {

@@ -95,10 +95,16 @@ test("elementwise kernels and their backward match, odd lengths included", () =>
     }
     for (const [n0, n2] of [[1, n], [3, 5]]) {
       const n1 = 2;
-      const [w, r] = both(() => [vec(n0 * n1 * n2), vec(n0 * n2), vec(n0 * n1 * n2), vec(n0 * n1 * n2)],
+      const zIn = vec(n0 * n1 * n2), bIn = vec(n0 * n2);
+      const [w, r] = both(() => [zIn, bIn, vec(n0 * n1 * n2), vec(n0 * n1 * n2)],
         (k, [z, b, y, d]) => k.biasSinForward(z, b, y, d, n0, n1, n2, 30), [2, 3]);
       assertClose(w[0], r[0], 0, 1e-4, `biasSin y n=${n}`);
       assertClose(w[1], r[1], 0, 30 * 1e-4, `biasSin dydz n=${n}`);
+      // Without the derivative (evaluation): the same sine, bit for bit, and nothing else written.
+      const [w0, r0] = both(() => [zIn, bIn, vec(n0 * n1 * n2)],
+        (k, [z, b, y]) => k.biasSinForward(z, b, y, null, n0, n1, n2, 30), [2]);
+      assert.deepEqual(w0[0], w[0], `biasSin without dydz n=${n}: y differs from the y computed with it`);
+      assertClose(w0[0], r0[0], 0, 1e-4, `biasSin y (no dydz) n=${n}`);
     }
     const x = vec(n);
     const sw = wasm().sum(x), sr = ref().sum(x);

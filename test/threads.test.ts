@@ -91,6 +91,8 @@ test("element-wise, broadcast and optimiser kernels split by rows", () => {
   acrossThreads("meanLast", [vec(5000 * 20), vec(5000)], (k, [x, y]) => k.meanLast(x, y, 5000, 20), [1]);
   acrossThreads("biasSinForward", [vec(16 * 64 * 64), vec(16 * 64), vec(16 * 64 * 64), vec(16 * 64 * 64)],
     (k, [z, b, y, d]) => k.biasSinForward(z, b, y, d, 16, 64, 64, 30), [2, 3], 1e-4);
+  acrossThreads("biasSinForward without dydz", [vec(16 * 64 * 64), vec(16 * 64), vec(16 * 64 * 64)],
+    (k, [z, b, y]) => k.biasSinForward(z, b, y, null, 16, 64, 64, 30), [2], 1e-4);
 });
 
 const conv = (c: Omit<ZooConvShape, "OH" | "OW">): ZooConvShape =>

@@ -58,8 +58,8 @@ export interface Kernels {
   /** y = sin(w x) */
   sinForward(x: F32, y: F32, w: number): void;
   sinBackward(x: F32, dy: F32, dx: F32, w: number, acc: boolean): void;
-  /** z viewed [n0, n1, n2], bias [n0, n2]: y = sin(w (z + bias)), dydz = w cos(w (z + bias)) */
-  biasSinForward(z: F32, bias: F32, y: F32, dydz: F32, n0: number, n1: number, n2: number, w: number): void;
+  /** z viewed [n0, n1, n2], bias [n0, n2]: y = sin(w (z + bias)), dydz = w cos(w (z + bias)) (skipped when null) */
+  biasSinForward(z: F32, bias: F32, y: F32, dydz: F32 | null, n0: number, n1: number, n2: number, w: number): void;
   /** y = cos(w x) */
   cosForward(x: F32, y: F32, w: number): void;
   cosBackward(x: F32, dy: F32, dx: F32, w: number, acc: boolean): void;

@@ -126,7 +126,7 @@ export function createReferenceKernels(): Kernels {
         const i = (a * n1 + r) * n2 + c;
         const arg = w * (z[i] + bias[a * n2 + c]);
         y[i] = Math.sin(arg);
-        dydz[i] = w * Math.cos(arg);
+        if (dydz !== null) dydz[i] = w * Math.cos(arg);
       }
     },
     cosForward: (x, y, w) => unary(x, y, (v) => Math.cos(w * v)),

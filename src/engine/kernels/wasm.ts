@@ -148,10 +148,10 @@ export function createWasmKernels(): Kernels {
     sinBackward: (x, dy, dx, w, acc) => map("sinBackward", [p(x), p(dy), p(dx)], n(dx), [w, b(acc)]),
     biasSinForward(z, bias, y, dydz, n0, n1, n2, w) {
       const parts = partsFor(n0 * n1 * n2, MIN_FLOATS_PER_PART / 4);
-      const [zp, bp, yp, dp] = [p(z), p(bias), p(y), p(dydz)];
+      const [zp, bp, yp, dp] = [p(z), p(bias), p(y), dydz === null ? 0 : p(dydz)];
       run("biasSinForward", splitRange(n0, 1, parts).map(([lo, hi]) => {
         const o = 4 * lo * n1 * n2;
-        return [zp + o, bp + 4 * lo * n2, yp + o, dp + o, hi - lo, n1, n2, w];
+        return [zp + o, bp + 4 * lo * n2, yp + o, dp === 0 ? 0 : dp + o, hi - lo, n1, n2, w];
       }));
     },
     cosForward: (x, y, w) => map("cosForward", [p(x), p(y)], n(y), [w]),
