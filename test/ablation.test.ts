@@ -1,5 +1,5 @@
-// probegen ablate: the grids' variants, a tiny grid run end to end (table, report, resume,
-// refusals), and the probe source's own learning rate the lr grid rests on.
+// probegen ablate: the grids' variants, every grid run end to end at a tiny size (one with its table, report,
+// resume and refusals), and the probe source's own learning rate the lr grid rests on.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -86,6 +86,37 @@ test("probegen ablate: a grid over seeds, its table and report, resumed, and the
     assert.equal(readFileSync(join(foreign, "notes.txt"), "utf8"), "keep me");
     assert.equal(run("ablate", "--zoo", zoo, "--grid", "depth", "--out", join(root, "x")).status, 2);
     assert.equal(run("ablate", "--help").status, 0);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("probegen ablate runs the probes, generator and lr grids end to end (one seed, one epoch)", () => {
+  const root = mkdtempSync(join(tmpdir(), "probegen-ablate-grids-"));
+  try {
+    const zoo = join(root, "zoo");
+    buildInrZoo({ dataset: "mnist", count: 40, out: zoo, seed: 2, recipe: { steps: 20 }, batch: 20, shardSize: 40 });
+    const expected: Record<string, string[]> = {
+      probes: [8, 16, 32, 64, 128].flatMap((k) => [`probegen-k${k}`, `vanilla-k${k}`]),
+      generator: ["probegen", "probegen-hidden2", "probegen-width0.5", "probegen-width2", "probegen-latent8", "probegen-latent128"],
+      lr: ["probegen-lr1e-4", "probegen-lr3e-4", "probegen-lr9e-4", "probegen-probelr1e-4", "probegen-probelr9e-4", "probegen-probelr3e-3"],
+    };
+    for (const [grid, variants] of Object.entries(expected)) {
+      const out = join(root, grid);
+      const r = run("ablate", "--zoo", zoo, "--grid", grid, "--out", out, "--seeds", "1", "--epochs", "1", "--probes", "4", "--batch", "8");
+      assert.equal(r.status, 0, r.stderr);
+      const rows = readFileSync(join(out, "ablation.md"), "utf8").split("\n").filter((l) => /^\| (probegen|vanilla)/.test(l));
+      assert.deepEqual(rows.map((l) => l.split("|")[1].trim()), variants, grid);
+      // Each run trained with its variant's settings, and every row has a finite score.
+      for (const v of variants) {
+        const result = JSON.parse(readFileSync(join(out, `${v}-seed0`, "result.json"), "utf8"));
+        assert.ok(Number.isFinite(result.best.test), `${grid}/${v}: ${JSON.stringify(result.best)}`);
+      }
+      const config = (v: string) => JSON.parse(readFileSync(join(out, `${v}-seed0`, "config.json"), "utf8")).config;
+      if (grid === "probes") assert.deepEqual([config("vanilla-k128").method, config("vanilla-k128").probes], ["vanilla", 128]);
+      if (grid === "generator") assert.deepEqual(config("probegen-hidden2").generator.hidden, [32, 32]);
+      if (grid === "lr") assert.ok(Math.abs(config("probegen-probelr3e-3").probeLr - 3e-3) < 1e-15, "the generator at 10 x lr");
+    }
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
