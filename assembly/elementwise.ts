@@ -251,3 +251,13 @@ export function dot(x: usize, y: usize, n: i32): f64 {
   for (; i < n; i++) s += <f64>load<f32>(x + (<usize>i << 2)) * <f64>load<f32>(y + (<usize>i << 2));
   return s;
 }
+
+// Rows of a stacked tensor, gathered: row i of dst is row rows[i] of src, each `per` floats
+// (a training batch's networks out of a zoo). One bulk copy per row; the caller checks the rows.
+export function gatherRows(src: usize, per: i32, rows: usize, count: i32, dst: usize): void {
+  const bytes = <usize>per << 2;
+  for (let i = 0; i < count; i++) {
+    const r = <usize>load<i32>(rows + (<usize>i << 2));
+    memory.copy(dst + <usize>i * bytes, src + r * bytes, bytes);
+  }
+}

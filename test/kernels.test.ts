@@ -161,6 +161,31 @@ test("losses match the reference in value and gradient", () => {
   assertClose(mw.data, mr.data, 1e-6, 1e-7, "mse gradient");
 });
 
+test("gatherRows copies the chosen rows as the reference does, and refuses rows outside the source", () => {
+  for (const [rowsIn, per] of [[100, 37], [5, 1], [300, 1024]] as const) {
+    const src = vec(rowsIn * per);
+    const picks = Int32Array.from({ length: 40 }, (_, i) => (i * 7919 + 3) % rowsIn);
+    const outs = [wasm(), ref()].map((k) => {
+      const s = Tensor.empty([src.length]); s.data.set(src);
+      const r = Tensor.empty([picks.length]);
+      const rows = new Int32Array(r.data.buffer, r.data.byteOffset, picks.length); rows.set(picks);
+      const d = Tensor.empty([picks.length * per]);
+      k.gatherRows(s.data, per, rows, d.data);
+      return Float32Array.from(d.data);
+    });
+    assert.deepEqual(outs[0], outs[1], `rows of ${per}`);
+    // Row i is source row picks[i], checked directly.
+    const i = 17, r = picks[i];
+    assert.deepEqual(outs[0].subarray(i * per, (i + 1) * per), src.subarray(r * per, (r + 1) * per));
+  }
+  const s = Tensor.empty([20]), d = Tensor.empty([8]), r = Tensor.empty([2]);
+  const rows = new Int32Array(r.data.buffer, r.data.byteOffset, 2);
+  rows.set([1, 5]);
+  assert.throws(() => wasm().gatherRows(s.data, 4, rows, d.data), /row 5 is outside the 5 rows of the source/);
+  rows.set([1, -1]);
+  assert.throws(() => wasm().gatherRows(s.data, 4, rows, d.data), /row -1 is outside/);
+});
+
 test("adam kernel matches the reference, with and without weight decay", () => {
   for (const wd of [0, 0.01]) {
     const [w, r] = both(() => [vec(37), vec(37), vec(37, 0.1), vec(37, 0.1).map(Math.abs)],

@@ -91,6 +91,12 @@ test("element-wise, broadcast and optimiser kernels split by rows", () => {
   acrossThreads("meanLast", [vec(5000 * 20), vec(5000)], (k, [x, y]) => k.meanLast(x, y, 5000, 20), [1]);
   acrossThreads("biasSinForward", [vec(16 * 64 * 64), vec(16 * 64), vec(16 * 64 * 64), vec(16 * 64 * 64)],
     (k, [z, b, y, d]) => k.biasSinForward(z, b, y, d, 16, 64, 64, 30), [2, 3], 1e-4);
+  {
+    const r = Tensor.empty([64]);
+    const rows = new Int32Array(r.data.buffer, r.data.byteOffset, 64);
+    rows.set(Array.from({ length: 64 }, (_, i) => (i * 37) % 500));
+    acrossThreads("gatherRows", [vec(500 * 1024), vec(64 * 1024)], (k, [src, dst]) => k.gatherRows(src, 1024, rows, dst), [1], 0);
+  }
   acrossThreads("biasSinForward without dydz", [vec(16 * 64 * 64), vec(16 * 64), vec(16 * 64 * 64)],
     (k, [z, b, y]) => k.biasSinForward(z, b, y, null, 16, 64, 64, 30), [2], 1e-4);
 });

@@ -1,7 +1,7 @@
 // A zoo held in tensor memory for training: every network's parameters stacked (per architecture,
 // in a zoo of several), what to predict (class labels, or a scalar target such as test
 // accuracy), and the split indices. Batches are gathered by copying the chosen networks' rows.
-import { Tensor } from "../engine/index.js";
+import { Tensor, kernels } from "../engine/index.js";
 import { join } from "node:path";
 import { MANIFEST_FILE, SPLIT_NAMES, ZooFormatError, rangesIndices, type SplitName, type Zoo, type ZooArchitecture, type ZooManifest } from "../zoo/format.js";
 
@@ -111,17 +111,20 @@ export class ZooData {
   /** The parameters of the given networks (all of one architecture), stacked [indices.length, ...] (tensors in the current scope). */
   gather(indices: ArrayLike<number>): Map<string, Tensor> {
     const arch = indices.length > 0 ? this.architectureOf[indices[0]] : 0;
+    const rowsHolder = Tensor.empty([indices.length]);
+    const rows = new Int32Array(rowsHolder.data.buffer, rowsHolder.data.byteOffset, indices.length);
+    for (let i = 0; i < indices.length; i++) {
+      if (this.architectureOf[indices[i]] !== arch) throw new RangeError(`gather: networks ${indices[0]} and ${indices[i]} have different architectures`);
+      rows[i] = this.rowOf[indices[i]];
+    }
+    const k = kernels();
     const out = new Map<string, Tensor>();
     for (const [name, t] of this.groups[arch]) {
-      const per = t.size / Math.max(1, t.shape[0]);
       const g = Tensor.empty([indices.length, ...t.shape.slice(1)]);
-      for (let i = 0; i < indices.length; i++) {
-        if (this.architectureOf[indices[i]] !== arch) throw new RangeError(`gather: networks ${indices[0]} and ${indices[i]} have different architectures`);
-        const r = this.rowOf[indices[i]];
-        g.data.set(t.data.subarray(r * per, (r + 1) * per), i * per);
-      }
+      k.gatherRows(t.data, t.size / Math.max(1, t.shape[0]), rows, g.data);
       out.set(name, g);
     }
+    rowsHolder.dispose();
     return out;
   }
 

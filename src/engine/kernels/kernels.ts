@@ -55,6 +55,8 @@ export interface Kernels {
   sum(x: F32): number;
   dot(x: F32, y: F32): number;
 
+  /** Row i of dst = row rows[i] of src, rows of `per` floats (every row index must lie inside src). */
+  gatherRows(src: F32, per: number, rows: Int32Array, dst: F32): void;
   /** y = sin(w x) */
   sinForward(x: F32, y: F32, w: number): void;
   sinBackward(x: F32, dy: F32, dx: F32, w: number, acc: boolean): void;

@@ -121,6 +121,9 @@ export function createReferenceKernels(): Kernels {
     dot(x, y) { let s = 0; for (let i = 0; i < x.length; i++) s += x[i] * y[i]; return s; },
     sinForward: (x, y, w) => unary(x, y, (v) => Math.sin(w * v)),
     sinBackward: (x, dy, dx, w, acc) => backward(x, dy, dx, acc, (v, g) => g * w * Math.cos(w * v)),
+    gatherRows(src, per, rows, dst) {
+      for (let i = 0; i < rows.length; i++) dst.set(src.subarray(rows[i] * per, (rows[i] + 1) * per), i * per);
+    },
     biasSinForward(z, bias, y, dydz, n0, n1, n2, w) {
       for (let a = 0; a < n0; a++) for (let r = 0; r < n1; r++) for (let c = 0; c < n2; c++) {
         const i = (a * n1 + r) * n2 + c;

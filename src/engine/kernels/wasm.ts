@@ -146,6 +146,20 @@ export function createWasmKernels(): Kernels {
     dot: (x, y) => dot(p(x), p(y), n(x)) as number,
     sinForward: (x, y, w) => map("sinForward", [p(x), p(y)], n(y), [w]),
     sinBackward: (x, dy, dx, w, acc) => map("sinBackward", [p(x), p(dy), p(dx)], n(dx), [w, b(acc)]),
+    gatherRows(src, per, rows, dst) {
+      const count = rows.length;
+      // The kernel copies without bounds: a row outside src would read unrelated memory.
+      const available = per > 0 ? src.length / per : 0;
+      for (let i = 0; i < count; i++) {
+        if (!(rows[i] >= 0 && rows[i] < available)) throw new RangeError(`gatherRows: row ${rows[i]} is outside the ${available} rows of the source`);
+      }
+      if (dst.length < count * per) throw new RangeError(`gatherRows: the destination holds ${dst.length} floats, ${count} rows of ${per} need ${count * per}`);
+      if (count === 0 || per === 0) return;
+      // Random rows of a large zoo miss the caches: two threads keep twice the misses in flight.
+      const parts = partsFor(count * per, MIN_FLOATS_PER_PART / 4);
+      const [sp, rp, dp] = [p(src), p(rows), p(dst)];
+      run("gatherRows", splitRange(count, 1, parts).map(([lo, hi]) => [sp, per, rp + 4 * lo, hi - lo, dp + 4 * lo * per]));
+    },
     biasSinForward(z, bias, y, dydz, n0, n1, n2, w) {
       const parts = partsFor(n0 * n1 * n2, MIN_FLOATS_PER_PART / 4);
       const [zp, bp, yp, dp] = [p(z), p(bias), p(y), dydz === null ? 0 : p(dydz)];
