@@ -184,6 +184,10 @@ test("gatherRows copies the chosen rows as the reference does, and refuses rows 
   assert.throws(() => wasm().gatherRows(s.data, 4, rows, d.data), /row 5 is outside the 5 rows of the source/);
   rows.set([1, -1]);
   assert.throws(() => wasm().gatherRows(s.data, 4, rows, d.data), /row -1 is outside/);
+  // A source that ends inside a row: that partial row is not a row (it would read past the source).
+  const ragged = Tensor.empty([22]);
+  rows.set([0, 5]);
+  assert.throws(() => wasm().gatherRows(ragged.data, 4, rows, d.data), /row 5 is outside the 5 rows of the source/);
 });
 
 test("adam kernel matches the reference, with and without weight decay", () => {

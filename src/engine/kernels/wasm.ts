@@ -149,7 +149,7 @@ export function createWasmKernels(): Kernels {
     gatherRows(src, per, rows, dst) {
       const count = rows.length;
       // The kernel copies without bounds: a row outside src would read unrelated memory.
-      const available = per > 0 ? src.length / per : 0;
+      const available = per > 0 ? Math.floor(src.length / per) : 0;
       for (let i = 0; i < count; i++) {
         if (!(rows[i] >= 0 && rows[i] < available)) throw new RangeError(`gatherRows: row ${rows[i]} is outside the ${available} rows of the source`);
       }
