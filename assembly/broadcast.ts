@@ -104,3 +104,56 @@ export function meanLastBackward(dy: usize, dx: usize, m: i32, p: i32, acc: bool
     }
   }
 }
+
+// y[2i] = mean of x[i, 0..p), y[2i+1] = sqrt(variance + eps): each plane's mean and standard
+// deviation, the variance taken about the mean in a second pass (no cancellation of large means).
+export function planeMoments(x: usize, y: usize, m: i32, p: i32, eps: f32): void {
+  const inv: f32 = 1 / <f32>p;
+  for (let i = 0; i < m; i++) {
+    const row = x + ((<usize>i * <usize>p) << 2);
+    let s = f32x4.splat(0);
+    let j = 0;
+    for (; j + 4 <= p; j += 4) s = f32x4.add(s, v128.load(row + (<usize>j << 2)));
+    let t = f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
+    for (; j < p; j++) t += load<f32>(row + (<usize>j << 2));
+    const mean = t * inv;
+    const vm = f32x4.splat(mean);
+    let q = f32x4.splat(0);
+    j = 0;
+    for (; j + 4 <= p; j += 4) {
+      const d = f32x4.sub(v128.load(row + (<usize>j << 2)), vm);
+      q = f32x4.add(q, f32x4.mul(d, d));
+    }
+    let u = f32x4.extract_lane(q, 0) + f32x4.extract_lane(q, 1) + f32x4.extract_lane(q, 2) + f32x4.extract_lane(q, 3);
+    for (; j < p; j++) {
+      const d = load<f32>(row + (<usize>j << 2)) - mean;
+      u += d * d;
+    }
+    store<f32>(y + (<usize>i << 3), mean);
+    store<f32>(y + (<usize>i << 3) + 4, Mathf.sqrt(u * inv + eps));
+  }
+}
+
+// dx[i, j] (+)= dy[2i] / p + dy[2i+1] (x[i, j] - mean_i) / (p std_i), from planeMoments' y
+export function planeMomentsBackward(x: usize, y: usize, dy: usize, dx: usize, m: i32, p: i32, acc: bool): void {
+  const inv: f32 = 1 / <f32>p;
+  for (let i = 0; i < m; i++) {
+    const mean = load<f32>(y + (<usize>i << 3));
+    const gm = load<f32>(dy + (<usize>i << 3)) * inv;
+    const gs = load<f32>(dy + (<usize>i << 3) + 4) * inv / load<f32>(y + (<usize>i << 3) + 4);
+    const xr = x + ((<usize>i * <usize>p) << 2);
+    const dr = dx + ((<usize>i * <usize>p) << 2);
+    const vm = f32x4.splat(mean), vgm = f32x4.splat(gm), vgs = f32x4.splat(gs);
+    let j = 0;
+    for (; j + 4 <= p; j += 4) {
+      const o = dr + (<usize>j << 2);
+      const g = f32x4.add(vgm, f32x4.mul(vgs, f32x4.sub(v128.load(xr + (<usize>j << 2)), vm)));
+      v128.store(o, acc ? f32x4.add(v128.load(o), g) : g);
+    }
+    for (; j < p; j++) {
+      const o = dr + (<usize>j << 2);
+      const g = gm + gs * (load<f32>(xr + (<usize>j << 2)) - mean);
+      store<f32>(o, acc ? load<f32>(o) + g : g);
+    }
+  }
+}

@@ -4,7 +4,8 @@
 // probing with probes initialised U(-1,1) instead of N(0,1); "probegen6" is ProbeGen with the
 // 6-layer image generator (deep_linear_6); both start their generator as initialised (the paper's
 // recipe), and "probegen-from-data" / "probegen-from-dead-leaves" start it fitted to images
-// (train's --probe-init; probegen's default for image zoos is from-data where it can be).
+// (train's --probe-init; probegen's default for image zoos is from-data where it can be). Any
+// method with "-hidden" appended reads the hidden layers too (train's --readout hidden).
 //   node dist/bench/probing-experiment.js --zoo DIR [--methods probegen,vanilla,uniform]
 //        [--probes 64,128] [--seeds 3] [--epochs 30] [--first-seed 0] [--eval-every 500] [--out runs/experiment]
 import { parseArgs } from "node:util";
@@ -14,11 +15,19 @@ import { runPlan, type PlannedRun } from "../src/train/run-plan.js";
 import type { RepresentationMethod } from "../src/probes/source.js";
 import { compareMarkdown, compareRuns, type CompareGroup } from "../src/report/compare.js";
 
-export type ExperimentMethod = RepresentationMethod | "vanilla-uniform" | "probegen6" | "probegen-from-data" | "probegen-from-dead-leaves";
+type BaseMethod = RepresentationMethod | "vanilla-uniform" | "probegen6" | "probegen-from-data" | "probegen-from-dead-leaves";
+/** A method, and with "-hidden" the same method with the hidden readout (--readout hidden). */
+export type ExperimentMethod = BaseMethod | `${BaseMethod}-hidden`;
 
 /** "probegen" and "probegen6" are the paper's recipe (the generator started as initialised), as
  * the README's tables were made; the -from- methods start it from images (--probe-init). */
 function methodConfig(method: ExperimentMethod): Partial<TrainConfig> {
+  if (method.endsWith("-hidden")) return { ...methodConfig(method.slice(0, -"-hidden".length) as BaseMethod), readout: "hidden" };
+  // The logits readout unless "-hidden" says otherwise: the rows of the README's tables.
+  return { readout: "logits", ...baseConfig(method as BaseMethod) };
+}
+
+function baseConfig(method: BaseMethod): Partial<TrainConfig> {
   switch (method) {
     case "vanilla-uniform": return { method: "vanilla", vanillaInit: "uniform" };
     case "probegen": return { method, probeInit: "random" };

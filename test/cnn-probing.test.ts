@@ -2,7 +2,7 @@
 // statistics, on a small synthetic regression zoo in the zoo format.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Rng } from "../src/engine/index.js";
@@ -11,7 +11,7 @@ import type { SizedCnnArchitecture } from "../src/nets/family.js";
 import { DEFAULT_TRAIN_CONFIG } from "../src/train/config.js";
 import { train } from "../src/train/trainer.js";
 import { manifestJson, planShards, type ZooManifest } from "../src/zoo/format.js";
-import { encodeSafetensors, type SafeArray } from "../src/io/safetensors.js";
+import { encodeSafetensors, readSafetensors, type SafeArray } from "../src/io/safetensors.js";
 
 const ARCH: SizedCnnArchitecture = {
   inChannels: 1, inputSize: 32, residual: false, classes: 10,
@@ -75,4 +75,30 @@ test("image probes on a CNN zoo: every method trains and scores by Kendall's tau
   assert.throws(() => train({ ...base, method: "uniform" }, join(root, "uniform")),
     /uniform probes are coordinates; image inputs \[1,32,32\] take dead-leaves, data, vanilla or probegen probes/);
   assert.ok(!existsSync(join(root, "uniform")), "a refused run leaves no folder");
+});
+
+test("the hidden readout: learned probes train through every layer's summaries, the run records its readout, statnn refuses it", () => {
+  const root = mkdtempSync(join(tmpdir(), "probegen-cnn-hidden-"));
+  const zoo = join(root, "zoo");
+  syntheticCnnZoo(zoo, 120);
+  const base = { ...DEFAULT_TRAIN_CONFIG, zoo, probes: 4, epochs: 3, lr: 3e-3, batch: 16, evalEvery: 5, head: { width: 32, depth: 3 } };
+  const logits = train({ ...base, method: "vanilla", readout: "logits" }, join(root, "logits"));
+  const hidden = train({ ...base, method: "vanilla", readout: "hidden" }, join(root, "hidden"));
+  const cfg = (dir: string) => JSON.parse(readFileSync(join(dir, "config.json"), "utf8")).config;
+  assert.equal(cfg(join(root, "hidden")).readout, "hidden");
+  assert.equal(cfg(join(root, "logits")).readout, "logits");
+  assert.notEqual(hidden.best!.val, logits.best!.val);
+  // The summaries cost 4 FLOPs per activation (4 probes x (4x16x16 + 4x8x8 maps + 10 logits)),
+  // and the head's first layer reads 4 probes x 2 layers x 6 statistics more, 32 wide.
+  assert.equal(hidden.flopsPerNetwork - logits.flopsPerNetwork, 4 * 4 * (4 * 16 * 16 + 4 * 8 * 8 + 10) + 2 * (4 * 2 * 6) * 32);
+  // A learned image generator trains with the hidden readout: against the same run with its
+  // generator nearly frozen (a probe rate of 1e-12), its latents move.
+  const pg = train({ ...base, method: "probegen", readout: "hidden" }, join(root, "pg-hidden"));
+  const still = train({ ...base, method: "probegen", readout: "hidden", probeLr: 1e-12 }, join(root, "pg-still"));
+  const latents = (dir: string) => readSafetensors(join(dir, "last.safetensors")).tensors.get("probe.latents")!.data as Float32Array;
+  const moved = latents(join(root, "pg-hidden")).reduce((m, v, i) => Math.max(m, Math.abs(v - latents(join(root, "pg-still"))[i])), 0);
+  assert.ok(moved > 1e-3 && moved < 1, `the latents moved by ${moved}`);
+  assert.notEqual(pg.best!.val, still.best!.val);
+  assert.throws(() => train({ ...base, method: "statnn", readout: "hidden" }, join(root, "statnn")), /--readout hidden reads what the hidden layers answer to probes; the statnn method has no probes/);
+  assert.ok(!existsSync(join(root, "statnn")));
 });

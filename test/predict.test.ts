@@ -140,7 +140,7 @@ test("black-box use: answers to the exported probes, computed outside predict, g
   const root = tmp("blackbox");
   const cnnZoo = join(root, "cnn");
   await buildCnnZoo({ dataset: "mnist", count: 16, out: cnnZoo, seed: 2, recipe: { trainImages: 640, testImages: 100, trainEvalImages: 50, epochsRange: [1, 1] } });
-  train({ ...DEFAULT_TRAIN_CONFIG, zoo: cnnZoo, probes: 6, epochs: 3, batch: 4, evalEvery: 2, head: { width: 16, depth: 2 } }, join(root, "cnn-run"));
+  train({ ...DEFAULT_TRAIN_CONFIG, zoo: cnnZoo, readout: "logits", probes: 6, epochs: 3, batch: 4, evalEvery: 2, head: { width: 16, depth: 2 } }, join(root, "cnn-run"));
   for (const [zooDir, runDir] of [[inr().zoo, inr().run], [cnnZoo, join(root, "cnn-run")]]) {
     const out = join(root, `probes-${zooDir === cnnZoo ? "cnn" : "inr"}`);
     const exported = exportProbes(TrainedRun.open(runDir), out);
@@ -182,6 +182,16 @@ test("black-box use: answers to the exported probes, computed outside predict, g
   assert.equal(readFileSync(join(st, "networks.csv"), "utf8").split("\n")[0], "file,index,split,test_accuracy,activation");
   // An exported CNN is not an INR run's network: its recorded architecture says so.
   await assert.rejects(predictArgs(inr().run, [files[0]]), /000000\.safetensors: is not of the run's architecture: architecture\.\w+ is/);
+  // A run that reads hidden layers predicts network files as it predicts its zoo, and refuses
+  // the black-box path, which carries outputs alone.
+  const hiddenRun = join(root, "cnn-hidden");
+  train({ ...DEFAULT_TRAIN_CONFIG, zoo: cnnZoo, readout: "hidden", probes: 6, epochs: 3, batch: 4, evalEvery: 2, head: { width: 16, depth: 2 } }, hiddenRun);
+  const hiddenFiles = await predictArgs(hiddenRun, files);
+  const hiddenZoo = await predictArgs(hiddenRun, [cnnZoo], { indices: Array.from({ length: z.count }, (_, i) => i) });
+  assert.deepEqual(probabilities(hiddenFiles), probabilities(hiddenZoo));
+  assert.notDeepEqual(probabilities(hiddenZoo), probabilities(allFromZoo));
+  assert.throws(() => exportProbes(TrainedRun.open(hiddenRun), join(root, "hidden-probes")), /config\.json: the run reads its networks' hidden layers \(--readout hidden\), so exported probes cannot serve it/);
+  assert.throws(() => predictResponses(TrainedRun.open(hiddenRun), join(root, "responses.npy")), /so responses \(.*responses\.npy\) cannot serve it: answers computed elsewhere carry the outputs alone/);
 });
 
 test("predict on the command line: a table, --json, --csv, a Wild Park run on checkpoints, and usage errors", () => {

@@ -10,9 +10,9 @@ import { cnnBuildBench, type CnnBuildFigures } from "./cnn-build.js";
 import { predictBench, type PredictFigures } from "./predict.js";
 import { resnetProbingBench, type ResNetProbingFigures } from "./resnet-probing.js";
 
-export const BENCH_WORKLOADS = ["w1", "w2", "w3", "w4", "w5", "fit", "predict", "cnn", "wild-park", "paper", "paper-cnn"] as const;
+export const BENCH_WORKLOADS = ["w1", "w2", "w2-hidden", "w3", "w4", "w4-hidden", "w5", "fit", "predict", "cnn", "wild-park", "paper", "paper-cnn"] as const;
 /** Run when --only is not given; "cnn" and "paper" take minutes and are run on request. */
-export const DEFAULT_BENCH_WORKLOADS = ["w1", "w2", "w3", "w4", "fit", "predict"] as const;
+export const DEFAULT_BENCH_WORKLOADS = ["w1", "w2", "w2-hidden", "w3", "w4", "w4-hidden", "fit", "predict"] as const;
 
 export interface BenchOptions {
   /** Which workloads: any of BENCH_WORKLOADS. */
@@ -30,6 +30,9 @@ export interface StepFigures { stepsPerSec: number; msPerStep: number; steps: nu
 export interface BenchResult {
   w1?: StepFigures & { modelsPerSec: number };
   w2?: StepFigures & { modelsPerSec: number };
+  /** W2 with the hidden readout; costRatio is its step time over W2's when both ran. */
+  "w2-hidden"?: StepFigures & { modelsPerSec: number; costRatio?: number };
+  "w4-hidden"?: StepFigures & { modelsPerSec: number; peakTensorMiB: number; costRatio?: number };
   /** With the peak tensor memory of its steps alone. */
   w4?: StepFigures & { modelsPerSec: number; peakTensorMiB: number };
   w3?: { gemm256GFlops: number; batchedGemmGFlops: number };
@@ -99,9 +102,10 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
     log?.(`W3: GEMM 256^3 ${result.w3.gemm256GFlops.toFixed(1)} GFLOP/s, batched ${result.w3.batchedGemmGFlops.toFixed(1)} GFLOP/s`);
   }
   // [warm-up steps, minimum timed steps, minimum ms] for full and quick runs
-  const stepRuns: [keyof BenchResult & ("w1" | "w2"), Workload, string, number[]][] = [];
+  const stepRuns: [keyof BenchResult & ("w1" | "w2" | "w2-hidden"), Workload, string, number[]][] = [];
   if (only.has("w1")) stepRuns.push(["w1", makeW1(0), "32 SIRENs x 64 probes, ProbeGen coordinate generator, 6-layer head", quick ? [5, 10, 300] : [30, 50, 3000]]);
   if (only.has("w2")) stepRuns.push(["w2", makeW2(0), "32 small CNNs x 64 probes, deep_linear_5 generator, 6-layer head", quick ? [1, 3, 500] : [3, 10, 5000]]);
+  if (only.has("w2-hidden")) stepRuns.push(["w2-hidden", makeW2(0, 32, 64, "hidden"), "W2 with every layer's channel summaries beside the logits", quick ? [1, 3, 500] : [3, 10, 5000]]);
   for (const [key, workload, what, [warmup, reps, ms]] of stepRuns) {
     log?.(`${workload.name}: ${what} ...`);
     const t = timeIt(trainer(workload), warmup, reps, ms);
@@ -109,17 +113,29 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
     result[key] = { stepsPerSec: 1000 / t.ms, msPerStep: t.ms, steps: t.reps, loss: t.last, modelsPerSec: (nets * 1000) / t.ms };
     log?.(`${workload.name}: ${(1000 / t.ms).toFixed(2)} steps/s (${t.ms.toFixed(2)} ms/step, ${t.reps} timed steps)`);
   }
-  if (only.has("w4")) {
-    log?.("W4: 32 mixed CNN Wild Park networks x 64 probes, deep_linear_5 generator, 6-layer head, MSE ...");
-    const w = makeW4(0);
+  const w2h = result["w2-hidden"];
+  if (w2h !== undefined && result.w2 !== undefined) {
+    w2h.costRatio = w2h.msPerStep / result.w2.msPerStep;
+    log?.(`W2: a hidden-readout step costs ${w2h.costRatio.toFixed(2)}x a logits step`);
+  }
+  for (const key of ["w4", "w4-hidden"] as const) {
+    if (!only.has(key)) continue;
+    const hidden = key === "w4-hidden";
+    log?.(hidden ? "W4 (hidden readout): W4 with every layer's channel summaries beside the logits ..." : "W4: 32 mixed CNN Wild Park networks x 64 probes, deep_linear_5 generator, 6-layer head, MSE ...");
+    const w = makeW4(0, 32, 64, hidden ? "hidden" : "logits");
     const heap = getRuntime().heap;
     const before = heap.stats().liveBytes;
     heap.resetPeak();
     // One step takes seconds: a warm-up step and two timed ones (one in the quick run).
     const t = timeIt(trainer(w), 1, quick ? 1 : 2, 0);
     const peak = (heap.stats().peakBytes - before) / 2 ** 20;
-    result.w4 = { stepsPerSec: 1000 / t.ms, msPerStep: t.ms, steps: t.reps, loss: t.last, modelsPerSec: (32 * 1000) / t.ms, peakTensorMiB: peak };
-    log?.(`W4: ${(1000 / t.ms).toFixed(3)} steps/s (${t.ms.toFixed(0)} ms/step), ${peak.toFixed(0)} MiB of tensors at the peak of a step`);
+    result[key] = { stepsPerSec: 1000 / t.ms, msPerStep: t.ms, steps: t.reps, loss: t.last, modelsPerSec: (32 * 1000) / t.ms, peakTensorMiB: peak };
+    log?.(`${w.name}: ${(1000 / t.ms).toFixed(3)} steps/s (${t.ms.toFixed(0)} ms/step), ${peak.toFixed(0)} MiB of tensors at the peak of a step`);
+  }
+  const w4h = result["w4-hidden"];
+  if (w4h !== undefined && result.w4 !== undefined) {
+    w4h.costRatio = w4h.msPerStep / result.w4.msPerStep;
+    log?.(`W4: a hidden-readout step costs ${w4h.costRatio.toFixed(2)}x a logits step`);
   }
   if (only.has("w5")) {
     const o = quick ? { width: 8, networks: 4, probes: 8 } : {};

@@ -3,10 +3,12 @@
 // W2: 32 small CNNs x 64 probes from the 5-layer transposed-conv generator, head input 640,
 //     one output, MSE.
 // W4: W2 on 32 CNN Wild Park networks of drawn architectures (one ragged batch).
+// W2 and W4 with the hidden readout: the same, each layer's channel summaries beside the logits.
 import { Adam, Tensor, backward, crossEntropy, mseLoss, reshape, tidy, Rng, type HasParameters } from "../engine/index.js";
 import { DWSNETS_SIREN, sirenForward, sirenParameterShapes } from "../nets/siren.js";
 import { smallCnnZooArchitecture } from "../nets/small-cnn.js";
-import { cnnForward, cnnParameterShapes } from "../nets/cnn.js";
+import { cnnForward, cnnForwardHidden, cnnParameterShapes } from "../nets/cnn.js";
+import { hiddenFeaturesPerProbe, type Readout } from "../nets/hidden-readout.js";
 import { CoordinateGenerator } from "../probes/coordinate-generator.js";
 import { ImageGenerator } from "../probes/image-generator.js";
 import { MlpHead } from "../train/head.js";
@@ -65,10 +67,12 @@ export function makeW1(seed = 0, B = 32, K = 64): Workload {
   };
 }
 
-export function makeW2(seed = 0, B = 32, K = 64): Workload {
+export function makeW2(seed = 0, B = 32, K = 64, readout: Readout = "logits"): Workload {
   const rng = new Rng(seed, "w2");
   const gen = new ImageGenerator(K, rng.fork("gen"));
-  const head = new MlpHead(K * 10, 1, rng.fork("head"));
+  const slots = readout === "hidden" ? 3 : 0;
+  const per = 10 + hiddenFeaturesPerProbe(slots);
+  const head = new MlpHead(K * per, 1, rng.fork("head"));
   const zrng = rng.fork("zoo");
   const arch = smallCnnZooArchitecture();
   const zoo = stackedZoo(cnnParameterShapes(arch), B, (name, shape, out) => {
@@ -78,21 +82,23 @@ export function makeW2(seed = 0, B = 32, K = 64): Workload {
   });
   const labels = Array.from({ length: B }, () => zrng.uniform());
   const forward = () => {
-    const logits = cnnForward(arch, zoo, gen.forward()); // [B, K, 10]
-    return head.forward(reshape(logits, [B, K * 10]));
+    const out = slots > 0 ? cnnForwardHidden(arch, zoo, gen.forward(), slots) : cnnForward(arch, zoo, gen.forward()); // [B, K, per]
+    return head.forward(reshape(out, [B, K * per]));
   };
   return {
-    name: "W2", params: named(gen, head), zoo, labels,
+    name: readout === "hidden" ? "W2 (hidden readout)" : "W2", params: named(gen, head), zoo, labels,
     probes: () => gen.forward(),
     forward,
     loss: () => mseLoss(forward(), labels),
   };
 }
 
-export function makeW4(seed = 0, B = 32, K = 64): Workload {
+export function makeW4(seed = 0, B = 32, K = 64, readout: Readout = "logits"): Workload {
   const rng = new Rng(seed, "w4");
   const gen = new ImageGenerator(K, rng.fork("gen"));
-  const head = new MlpHead(K * 10, 1, rng.fork("head"));
+  // The head is drawn after the zoo for the hidden readout, whose size the zoo's depth sets;
+  // the logits workload keeps its draws as they always were.
+  const headRng = rng.fork("head");
   const zrng = rng.fork("zoo");
   const archs = Array.from({ length: B }, () => drawWildParkArchitecture(WILD_PARK_SPACE, zrng, 1, 10));
   const layout = raggedCnnLayout(archs);
@@ -102,12 +108,15 @@ export function makeW4(seed = 0, B = 32, K = 64): Workload {
   });
   const packed = packRaggedCnn(layout, (n, name) => inits[n].get(name)!, { persistent: true });
   const labels = Array.from({ length: B }, () => zrng.uniform());
+  const slots = readout === "hidden" ? layout.layers.length : 0;
+  const per = 10 + hiddenFeaturesPerProbe(slots);
+  const head = new MlpHead(K * per, 1, headRng);
   const forward = () => {
-    const logits = cnnForwardRagged(layout, packed, gen.forward()); // [B, K, 10]
-    return head.forward(reshape(logits, [B, K * 10]));
+    const out = cnnForwardRagged(layout, packed, gen.forward(), slots > 0 ? { hiddenSlots: slots } : {}); // [B, K, per]
+    return head.forward(reshape(out, [B, K * per]));
   };
   return {
-    name: "W4", params: named(gen, head), zoo: new Map([["fc.weight", packed.fcWeight]]), labels,
+    name: readout === "hidden" ? "W4 (hidden readout)" : "W4", params: named(gen, head), zoo: new Map([["fc.weight", packed.fcWeight]]), labels,
     probes: () => gen.forward(),
     forward,
     loss: () => mseLoss(forward(), labels),

@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ABLATION_GRIDS, ablationRuns, type AblationGrid } from "../train/ablation.js";
-import { DEFAULT_TRAIN_CONFIG, TRAIN_RECIPES, TRAIN_RECIPE_NAMES, validateTrainConfig, type TrainConfig } from "../train/config.js";
+import { DEFAULT_TRAIN_CONFIG, TRAIN_RECIPES, TRAIN_RECIPE_NAMES, validateTrainConfig, type TrainConfig, READOUT_CHOICES } from "../train/config.js";
 import { runPlan } from "../train/run-plan.js";
 import { ablationMarkdown, ablationReportHtml, ablationRows } from "../report/ablation-report.js";
 import { refuseForeignReport } from "../report/html.js";
@@ -41,6 +41,8 @@ Options:
   --out DIR          a new or empty folder, or this ablation's own (required)
   --recipe NAME      default, or paper: the paper's exact recipe (its generator started as
                      initialised) as the base of every variant
+  --readout NAME     auto, logits or hidden: what every variant's head reads (train's
+                     --readout; ${d.readout})
   --seeds N          seeds per variant (3)
   --first-seed S     the first seed (0)
   --probes K         probes where the grid does not set K (${d.probes})
@@ -83,7 +85,7 @@ export async function ablateCommand(argv: string[]): Promise<number> {
     options: {
       zoo: { type: "string" }, grid: { type: "string" }, out: { type: "string" }, seeds: { type: "string" }, "first-seed": { type: "string" },
       probes: { type: "string" }, epochs: { type: "string" }, "eval-every": { type: "string" }, batch: { type: "string" }, lr: { type: "string" },
-      data: { type: "string" }, recipe: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
+      data: { type: "string" }, recipe: { type: "string" }, readout: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
     },
   });
   if (values.help) { console.log(ABLATE_USAGE); return 0; }
@@ -101,6 +103,7 @@ export async function ablateCommand(argv: string[]): Promise<number> {
   const base: TrainConfig = {
     ...recipe, zoo: zooDir, probes: intArg("probes", values.probes, d.probes, 1), epochs, batch,
     lr: numArg("lr", values.lr, d.lr, 0, true),
+    readout: choiceArg("readout", values.readout, READOUT_CHOICES, recipe.readout),
     evalEvery: intArg("eval-every", values["eval-every"], Math.max(1, Math.round(stepsPerRun / 20)), 1),
     ...(values.data !== undefined ? { dataDir: values.data } : {}),
   };

@@ -2,13 +2,15 @@
 import { runBench, BENCH_WORKLOADS } from "../bench/run.js";
 import { UsageError, intArg, parseCommandArgs, THREADS_HELP } from "./args.js";
 
-export const BENCH_USAGE = `Usage: probegen bench [--json] [--only w1,w2,w3,w4,w5,fit,predict,cnn,wild-park,paper,paper-cnn] [--quick]
+export const BENCH_USAGE = `Usage: probegen bench [--json] [--only w1,w2,w2-hidden,w3,w4,w4-hidden,w5,fit,predict,...] [--quick]
 
 Measures, on the kernel threads of --threads (every core by default):
   W1     one training step of 32 SIREN INRs x 64 ProbeGen probes with the 6-layer head (steps/s)
   W2     one training step of 32 small CNNs x 64 image probes from the 5-layer generator (steps/s)
   W4     one training step of 32 CNN Wild Park networks of drawn architectures (one ragged
          batch) x 64 image probes from the 5-layer generator, MSE (steps/s, peak tensor memory)
+  W2-hidden, W4-hidden   W2 and W4 with the hidden readout (every layer's channel summaries
+         beside the logits), and each one's step time over the logits step's
   W5     one training step of 32 ResNet-18s (width 64, 32x32 RGB) x 64 image probes from the
          5-layer generator, MSE, checkpointed over networks (seconds, GFLOP/s, peak memory, the
          paper's 6,000-model epoch) and the FLOPs per network of probing against Neural Graphs'
@@ -25,7 +27,8 @@ Measures, on the kernel threads of --threads (every core by default):
   paper-cnn  the Small CNN Zoo at the paper's scale: 12k training networks (synthetic
          weights), K=64, 150 epochs, val and test every 10 epochs (over an hour; only with
          --only; --epochs N runs fewer and projects the time of 150)
-and the peak resident memory. Without --only: w1, w2, w3, w4, fit and predict.
+and the peak resident memory. Without --only: w1, w2, w2-hidden, w3, w4, w4-hidden, fit and
+predict.
 
 Options:
   --json         print the figures as one JSON object on stdout
@@ -62,7 +65,10 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const rows: [string, string][] = [];
   if (r.w1) rows.push(["W1 steps/s", r.w1.stepsPerSec.toFixed(1)], ["W1 models/s", r.w1.modelsPerSec.toFixed(0)]);
   if (r.w2) rows.push(["W2 steps/s", r.w2.stepsPerSec.toFixed(2)], ["W2 models/s", r.w2.modelsPerSec.toFixed(1)]);
+  const w2h = r["w2-hidden"], w4h = r["w4-hidden"];
+  if (w2h) rows.push(["W2 hidden readout steps/s", w2h.stepsPerSec.toFixed(2)], ...(w2h.costRatio !== undefined ? [["W2 hidden / logits step time", w2h.costRatio.toFixed(2)] as [string, string]] : []));
   if (r.w4) rows.push(["W4 steps/s", r.w4.stepsPerSec.toFixed(3)], ["W4 models/s", r.w4.modelsPerSec.toFixed(2)], ["W4 peak tensor MiB", r.w4.peakTensorMiB.toFixed(0)]);
+  if (w4h) rows.push(["W4 hidden readout steps/s", w4h.stepsPerSec.toFixed(3)], ...(w4h.costRatio !== undefined ? [["W4 hidden / logits step time", w4h.costRatio.toFixed(2)] as [string, string]] : []));
   if (r.w5) {
     rows.push(["W5 step seconds", r.w5.stepSeconds.toFixed(1)], ["W5 GFLOP/s", r.w5.gflopsPerSec.toFixed(1)], ["W5 peak tensor MiB", r.w5.peakTensorMiB.toFixed(0)],
       ["W5 6,000-model epoch hours", (r.w5.epochSeconds6000 / 3600).toFixed(2)]);

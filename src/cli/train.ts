@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { METHODS } from "../probes/source.js";
 import { createProgress } from "../report/progress.js";
-import { DEFAULT_TRAIN_CONFIG, PROBE_INITS, TRAIN_RECIPES, TRAIN_RECIPE_NAMES, type TrainConfig } from "../train/config.js";
+import { DEFAULT_TRAIN_CONFIG, PROBE_INITS, READOUT_CHOICES, TRAIN_RECIPES, TRAIN_RECIPE_NAMES, type TrainConfig } from "../train/config.js";
 import { evaluateSplit } from "../train/evaluate.js";
 import { loadCheckpoint } from "../train/checkpoint.js";
 import { ProbingModel } from "../train/probing-model.js";
@@ -29,7 +29,8 @@ Options:
                                data (fixed real images of the zoo's image set, for image inputs)
                                or statnn (weight statistics, no probes)
   --recipe default|paper       the settings the options below start from: probegen's (default)
-                               or the paper's exact recipe (paper: --probe-init random)
+                               or the paper's exact recipe (paper: --probe-init random
+                               --readout logits)
   --probes K                   number of probes (${d.probes})
   --epochs N                   (${d.epochs})
   --batch N                    networks per step (${d.batch})
@@ -50,6 +51,11 @@ Options:
                                training, or random as the paper; auto is data when the zoo names
                                an image set probegen has (mnist, fmnist), dead-leaves for other
                                image zoos, random for coordinate (INR) zoos (${d.probeInit})
+  --readout auto|logits|hidden   what the head reads of each answer: the network's outputs
+                               (logits), or those and a summary of every hidden layer's
+                               response (hidden: per layer, statistics over channels of each
+                               channel's spatial mean and spread); auto is hidden for CNN and
+                               ResNet zoos, logits for INRs (${d.readout})
   --vanilla-init normal|uniform      initial vanilla probes N(0,1) as the paper (normal) or
                                U(-1,1), inside the INRs' domain
   --data DIR                   folder of the image set's IDX files, for data probes (default:
@@ -80,7 +86,7 @@ export function trainCommand(argv: string[]): number {
       epochs: { type: "string" }, batch: { type: "string" }, lr: { type: "string" }, "probe-lr": { type: "string" }, "weight-decay": { type: "string" },
       seed: { type: "string" }, "eval-every": { type: "string" }, "head-width": { type: "string" }, "head-depth": { type: "string" },
       latent: { type: "string" }, "generator-hidden": { type: "string" }, "generator-activation": { type: "string" },
-      "vanilla-init": { type: "string" }, "probe-init": { type: "string" }, recipe: { type: "string" }, "generator-layers": { type: "string" }, "generator-width": { type: "string" },
+      "vanilla-init": { type: "string" }, "probe-init": { type: "string" }, readout: { type: "string" }, recipe: { type: "string" }, "generator-layers": { type: "string" }, "generator-width": { type: "string" },
       data: { type: "string" }, "skip-nonfinite": { type: "boolean", default: false },
       resume: { type: "boolean", default: false }, json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -110,6 +116,7 @@ export function trainCommand(argv: string[]): number {
       widthMultiplier: numArg("generator-width", values["generator-width"], d.generator.widthMultiplier, 0, true),
     },
     probeInit: choiceArg("probe-init", values["probe-init"], PROBE_INITS, d.probeInit),
+    readout: choiceArg("readout", values.readout, READOUT_CHOICES, d.readout),
     vanillaInit: choiceArg("vanilla-init", values["vanilla-init"], ["normal", "uniform"] as const, d.vanillaInit),
     dataDir: values.data,
     ...(values["skip-nonfinite"] ? { skipNonFinite: true } : {}),

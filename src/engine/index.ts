@@ -16,6 +16,8 @@ export { conv2d, convTranspose2d, type Conv2dOptions, type FusedConv2dOptions, t
 export { globalAvgPool, maxPool2d } from "./ops/pool.js";
 export { zooDropout } from "./ops/dropout.js";
 export { scatterRows } from "./ops/rows.js";
+export { concatLast } from "./ops/concat.js";
+export { channelSummary, CHANNEL_SUMMARY_STATS, type ChannelSummarySegment } from "./ops/channel-summary.js";
 export { addLeadingChannels } from "./ops/channels.js";
 export { crossEntropy, mseLoss } from "./ops/losses.js";
 export { LinearLayer, ConvTranspose2dLayer, parametersOf, type HasParameters, type ConvTransposeSpec } from "./layers.js";

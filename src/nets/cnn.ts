@@ -5,6 +5,7 @@
 // layers.{i}.weight [B, O, C, k, k], layers.{i}.bias [B, O], fc.weight [B, classes, C], fc.bias.
 import { activation, addLeadingChannels, conv2d, globalAvgPool, linear, ShapeError, type ActivationName, type Tensor } from "../engine/index.js";
 import { ArchitectureError, fieldsOf } from "./spec-check.js";
+import { withHiddenReadout } from "./hidden-readout.js";
 
 export type CnnActivation = ActivationName;
 
@@ -112,6 +113,16 @@ export function cnnForward(arch: CnnArchitecture, params: ReadonlyMap<string, Te
     h = y;
   });
   return linear(globalAvgPool(h), get("fc.weight"), get("fc.bias"));
+}
+
+/**
+ * The hidden readout (hidden-readout.ts): logits and every conv layer's activated maps,
+ * [B, K, classes + slots * CHANNEL_SUMMARY_STATS].
+ */
+export function cnnForwardHidden(arch: CnnArchitecture, params: ReadonlyMap<string, Tensor>, x: Tensor, slots: number): Tensor {
+  const layers: Tensor[] = [];
+  const out = cnnForward(arch, params, x, { afterActivation: (_, h) => { layers.push(h); return h; } });
+  return withHiddenReadout(out, layers, slots);
 }
 
 /** The same architecture with every layer's activation set to `activation`. */

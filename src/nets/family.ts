@@ -3,10 +3,10 @@
 // batch of its networks on probes. Probing code goes through this, never through a family's
 // own module, and never sees an unchecked architecture.
 import { reshape, type ActivationName, type Tensor } from "../engine/index.js";
-import { parseSirenArchitecture, sirenFlopsPerPoint, sirenForward, sirenParameterShapes, type SirenArchitecture } from "./siren.js";
-import { CNN_ACTIVATION_NAMES, cnnFeatureSizes, cnnFlopsPerImage, cnnForward, cnnParameterShapes, parseCnnArchitecture, withActivation, type CnnArchitecture } from "./cnn.js";
+import { parseSirenArchitecture, sirenFlopsPerPoint, sirenForward, sirenForwardHidden, sirenParameterShapes, type SirenArchitecture } from "./siren.js";
+import { CNN_ACTIVATION_NAMES, cnnFeatureSizes, cnnFlopsPerImage, cnnForward, cnnForwardHidden, cnnParameterShapes, parseCnnArchitecture, withActivation, type CnnArchitecture } from "./cnn.js";
 import { ArchitectureError, fieldsOf } from "./spec-check.js";
-import { parseResNetArchitecture, resnetActivationsPerImage, resnetFlopsPerImage, resnetForward, resnetParameterShapes } from "./resnet.js";
+import { parseResNetArchitecture, resnetActivationsPerImage, resnetFlopsPerImage, resnetForward, resnetForwardHidden, resnetHiddenLayers, resnetParameterShapes } from "./resnet.js";
 import { ZooFormatError, type ZooManifest } from "../zoo/format.js";
 
 /**
@@ -41,11 +41,15 @@ export interface NetworkArchitecture {
   variant(code: number): NetworkArchitecture;
   /** B networks (stacked params) on K shared probes [K, ...probeShape] -> [B, K, outputs]. */
   forward(params: ReadonlyMap<string, Tensor>, probes: Tensor): Tensor;
+  /** Layers the hidden readout reads (hidden-readout.ts): conv layers, sine layers, a ResNet's stem and blocks. */
+  readonly hiddenLayers: number;
+  /** The hidden readout: [B, K, outputs + slots * CHANNEL_SUMMARY_STATS], slots >= hiddenLayers (a zoo's deepest network's). */
+  forwardHidden(params: ReadonlyMap<string, Tensor>, probes: Tensor, slots: number): Tensor;
 }
 
-/** B networks on K probes -> representation [B, K * outputs]. */
-export function represent(arch: NetworkArchitecture, params: ReadonlyMap<string, Tensor>, probes: Tensor): Tensor {
-  const out = arch.forward(params, probes);
+/** B networks on K probes -> representation [B, K * outputs], or with hidden slots the hidden readout's [B, K * (outputs + slots * CHANNEL_SUMMARY_STATS)]. */
+export function represent(arch: NetworkArchitecture, params: ReadonlyMap<string, Tensor>, probes: Tensor, hiddenSlots?: number): Tensor {
+  const out = hiddenSlots === undefined ? arch.forward(params, probes) : arch.forwardHidden(params, probes, hiddenSlots);
   return reshape(out, [out.shape[0], out.shape[1] * out.shape[2]]);
 }
 
@@ -62,6 +66,8 @@ function siren(spec: Record<string, unknown>, path: string): NetworkArchitecture
     cnn: null,
     variant: () => bound,
     forward: (params, probes) => sirenForward(a, params, probes),
+    hiddenLayers: a.hidden.length,
+    forwardHidden: (params, probes, slots) => sirenForwardHidden(a, params, probes, slots),
   };
   return bound;
 }
@@ -100,6 +106,8 @@ function cnn(spec: Record<string, unknown>, path: string): NetworkArchitecture {
       return bind({ ...withActivation(arch, name), activationByField: undefined });
     },
     forward: (params, probes) => cnnForward(arch, params, probes),
+    hiddenLayers: arch.layers.length,
+    forwardHidden: (params, probes, slots) => cnnForwardHidden(arch, params, probes, slots),
   });
   return bind(a);
 }
@@ -117,6 +125,8 @@ function resnet(spec: Record<string, unknown>, path: string): NetworkArchitectur
     cnn: null,
     variant: () => bound,
     forward: (params, probes) => resnetForward(a, params, probes),
+    hiddenLayers: resnetHiddenLayers(a),
+    forwardHidden: (params, probes, slots) => resnetForwardHidden(a, params, probes, slots),
   };
   return bound;
 }

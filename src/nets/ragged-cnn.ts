@@ -2,7 +2,8 @@
 // residual wiring) evaluated together: layer i of every network that has one is one ragged
 // convolution, each network keeping its own shape (engine/ops/ragged.ts). Parameters are packed
 // per layer index: weights[i] holds the layer-i kernels of those networks one after another.
-import { ShapeError, Tensor, type ConvGeometry } from "../engine/index.js";
+import { CHANNEL_SUMMARY_STATS, channelSummary, concatLast, ShapeError, Tensor, type ChannelSummarySegment, type ConvGeometry } from "../engine/index.js";
+import { hiddenFeaturesPerProbe } from "./hidden-readout.js";
 import { raggedActivation, raggedAddLeading, raggedConv2d, raggedPoolLinear, type RaggedActivationSegment, type RaggedConvSegment, type RaggedPoolLinearSegment, type RaggedResidualSegment } from "../engine/ops/ragged.js";
 import { cnnParameterShapes, residualSources, type CnnArchitecture } from "./cnn.js";
 
@@ -111,9 +112,11 @@ export function unpackRaggedCnn(layout: RaggedCnnLayout, p: RaggedCnnParams, net
 
 /**
  * Every network of the layout on images x -> logits [networks, nImg, classes]. x is
- * [nImg, C, H, W] shared by all networks, or [networks, nImg, C, H, W], one set each.
+ * [nImg, C, H, W] shared by all networks, or [networks, nImg, C, H, W], one set each. With
+ * hiddenSlots, the hidden readout (hidden-readout.ts) too: [networks, nImg, classes + hiddenSlots
+ * * CHANNEL_SUMMARY_STATS], layer i of each network in slot i.
  */
-export function cnnForwardRagged(layout: RaggedCnnLayout, p: RaggedCnnParams, x: Tensor): Tensor {
+export function cnnForwardRagged(layout: RaggedCnnLayout, p: RaggedCnnParams, x: Tensor, opts: { hiddenSlots?: number } = {}): Tensor {
   const B = layout.archs.length;
   const shared = x.rank === 4;
   if (!(shared || (x.rank === 5 && x.shape[0] === B)) || x.shape[x.rank - 3] !== layout.inChannels) {
@@ -157,5 +160,12 @@ export function cnnForwardRagged(layout: RaggedCnnLayout, p: RaggedCnnParams, x:
     outs.push(raggedActivation(y, acts));
   });
   const head: RaggedPoolLinearSegment[] = at.map((cur, n) => ({ source: cur.source, x: cur.offset, C: cur.C, plane: cur.H * cur.W, w: layout.fc.w[n], b: layout.fc.b[n] }));
-  return raggedPoolLinear(outs, p.fcWeight, p.fcBias, head, nImg, layout.classes);
+  const logits = raggedPoolLinear(outs, p.fcWeight, p.fcBias, head, nImg, layout.classes);
+  const slots = opts.hiddenSlots;
+  if (slots === undefined) return logits;
+  if (slots < layout.layers.length) throw new ShapeError("cnnForwardRagged", `${slots} hidden slots for networks of up to ${layout.layers.length} layers`);
+  const segments: ChannelSummarySegment[] = layout.archs.flatMap((a, n) => a.layers.map((l, i) => ({
+    source: i, offset: offsets[n][i], channels: l.channels, plane: sizes[n][i][0] * sizes[n][i][1], net: n, column: i * CHANNEL_SUMMARY_STATS,
+  })));
+  return concatLast([logits, channelSummary(outs, segments, B, nImg, hiddenFeaturesPerProbe(slots))]);
 }

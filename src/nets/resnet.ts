@@ -7,6 +7,7 @@
 // parameters are the folded ones. Evaluated zoo-batched: parameters stacked over networks.
 import { add, conv2d, globalAvgPool, linear, maxPool2d, relu, ShapeError, Tensor } from "../engine/index.js";
 import { ArchitectureError, fieldsOf } from "./spec-check.js";
+import { withHiddenReadout } from "./hidden-readout.js";
 
 export interface ResNetArchitecture {
   inChannels: number;
@@ -164,7 +165,7 @@ export function foldTorchvisionResNet(arch: ResNetArchitecture, get: (name: stri
  * B networks on images x ([K, C, H, W] shared, or [B, K, C, H, W]) -> logits [B, K, classes].
  * params: the folded parameters stacked over networks ([B, ...shape] by name).
  */
-export function resnetForward(arch: ResNetArchitecture, params: ReadonlyMap<string, Tensor>, x: Tensor): Tensor {
+export function resnetForward(arch: ResNetArchitecture, params: ReadonlyMap<string, Tensor>, x: Tensor, onHidden?: (layer: number, h: Tensor) => void): Tensor {
   const get = (name: string): Tensor => {
     const t = params.get(name);
     if (t === undefined) throw new ShapeError("resnetForward", `missing parameter ${name}`);
@@ -177,15 +178,30 @@ export function resnetForward(arch: ResNetArchitecture, params: ReadonlyMap<stri
   };
   let h = conv(x, "conv1", "relu");
   if (arch.stem === "imagenet") h = maxPool2d(h, 3, 2, 1);
+  let read = 0;
+  onHidden?.(read++, h);
   arch.blocks.forEach((n, s) => {
     for (let b = 0; b < n; b++) {
       const p = `layer${s + 1}.${b}`;
       const y = conv(conv(h, `${p}.conv1`, "relu"), `${p}.conv2`, "none");
       const shortcut = convs.has(`${p}.downsample.0`) ? conv(h, `${p}.downsample.0`, "none") : h;
       h = relu(add(y, shortcut));
+      onHidden?.(read++, h);
     }
   });
   return linear(globalAvgPool(h), get("fc.weight"), get("fc.bias"));
+}
+
+/** Layers the hidden readout reads: the stem's output and every block's. */
+export function resnetHiddenLayers(arch: ResNetArchitecture): number {
+  return 1 + arch.blocks.reduce((a, b) => a + b, 0);
+}
+
+/** The hidden readout (hidden-readout.ts): logits and the stem's and every block's maps, [B, K, classes + slots * CHANNEL_SUMMARY_STATS]. */
+export function resnetForwardHidden(arch: ResNetArchitecture, params: ReadonlyMap<string, Tensor>, x: Tensor, slots: number): Tensor {
+  const layers: Tensor[] = [];
+  const out = resnetForward(arch, params, x, (_, h) => layers.push(h));
+  return withHiddenReadout(out, layers, slots);
 }
 
 /** Forward multiply-adds x 2 of one network on one image of side `size` (convolutions and fc). */

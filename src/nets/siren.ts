@@ -4,6 +4,7 @@
 // [B, out, in] and seq.{i}.bias [B, out].
 import { addScalar, biasSin, linear, noGrad, tidy, Tensor, ShapeError, fmtShape } from "../engine/index.js";
 import { fieldsOf } from "./spec-check.js";
+import { withHiddenReadout } from "./hidden-readout.js";
 
 export interface SirenArchitecture {
   inDim: number;
@@ -35,7 +36,7 @@ export function sirenParameterShapes(arch: SirenArchitecture): [string, number[]
  * Evaluates B SIRENs at coordinates x ([K, inDim] shared, or [B, K, inDim]) -> [B, K, outDim].
  * params maps each name of sirenParameterShapes to a tensor stacked over the B networks.
  */
-export function sirenForward(arch: SirenArchitecture, params: ReadonlyMap<string, Tensor>, x: Tensor): Tensor {
+export function sirenForward(arch: SirenArchitecture, params: ReadonlyMap<string, Tensor>, x: Tensor, onHidden?: (layer: number, h: Tensor) => void): Tensor {
   const layers = arch.hidden.length + 1;
   let h = x;
   for (let i = 0; i < layers; i++) {
@@ -44,8 +45,16 @@ export function sirenForward(arch: SirenArchitecture, params: ReadonlyMap<string
     if (w.rank !== 3) throw new ShapeError("sirenForward", `seq.${i}.weight ${fmtShape(w.shape)} must be stacked [B,out,in]`);
     // Hidden layers: sin(w0 (x W^T + b)) with bias and frequency fused into the sine kernel.
     h = i < layers - 1 ? biasSin(linear(h, w), b, arch.w0) : linear(h, w, b);
+    if (i < layers - 1) onHidden?.(i, h);
   }
   return arch.outputOffset !== 0 ? addScalar(h, arch.outputOffset) : h;
+}
+
+/** The hidden readout (hidden-readout.ts): outputs and every sine layer's neurons, [B, K, outDim + slots * CHANNEL_SUMMARY_STATS]. */
+export function sirenForwardHidden(arch: SirenArchitecture, params: ReadonlyMap<string, Tensor>, x: Tensor, slots: number): Tensor {
+  const layers: Tensor[] = [];
+  const out = sirenForward(arch, params, x, (_, h) => layers.push(h));
+  return withHiddenReadout(out, layers, slots);
 }
 
 /** Forward FLOPs to evaluate one SIREN at one coordinate (2 per multiply-add, 1 per sine). */

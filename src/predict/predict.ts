@@ -110,6 +110,7 @@ export function predictNetworks(run: TrainedRun, inputs: PredictionInputs): Pred
 export function predictResponses(run: TrainedRun, file: string): PredictionReport {
   const t0 = performance.now();
   if (!run.usesProbes) throw new FileFormatError(file, "the run represents networks by weight statistics, not by answers to probes");
+  run.requireOutputsOnly(`responses (${file})`);
   const reader = new NpyRowReader(file);
   const { shape } = reader.header;
   const k = run.probes, out = run.outputsPerProbe;

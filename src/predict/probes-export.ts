@@ -33,6 +33,7 @@ export function runProbes(run: TrainedRun): Float32Array {
 }
 
 export function exportProbes(run: TrainedRun, out: string): ExportReport & { description: ProbesDescription } {
+  run.requireOutputsOnly("exported probes");
   const folder = ExportFolder.start(out, { format: "probes", run: resolve(run.dir), checkpoint: run.checkpoint });
   const values = runProbes(run);
   const shape = [run.probes, ...run.probeShape];

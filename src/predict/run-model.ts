@@ -54,6 +54,16 @@ export class TrainedRun {
   get probes(): number { return this.runFile.config.probes; }
   get usesProbes(): boolean { return this.runFile.config.method !== "statnn"; }
 
+  /**
+   * Refuses the black-box path (exported probes, responses computed elsewhere) for a run that
+   * reads its networks' hidden layers: answers from outside carry the outputs alone.
+   */
+  requireOutputsOnly(what: string): void {
+    if (this.runFile.config.readout === "hidden") {
+      throw new RunFolderError(join(this.dir, "config.json"), `the run reads its networks' hidden layers (--readout hidden), so ${what} cannot serve it: answers computed elsewhere carry the outputs alone. Predict the network files themselves (probegen predict ${this.dir} FILE...), or train a run with --readout logits for black-box networks`);
+    }
+  }
+
   /** The model of this run for the networks of `zoo` (their probes, head and statistics from the checkpoint). */
   model(zoo: Zoo): { model: ProbingModel; data: ZooData; info: CheckpointInfo } {
     const data = new ZooData(zoo, { unlabelled: true, skipNonFinite: false });

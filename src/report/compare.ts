@@ -14,6 +14,8 @@ export interface CompareGroup {
   method: string;
   /** K, or null for statnn (no probes). */
   probes: number | null;
+  /** What the head read of each answer (logits or hidden), or null for statnn (weight statistics). */
+  readout: "logits" | "hidden" | null;
   score: RunResult["score"];
   runs: string[];
   seeds: number[];
@@ -89,12 +91,14 @@ export function compareRuns(dirs: readonly string[]): CompareGroup[] {
     const [mean, std] = meanStd(tests);
     return {
       zoo: c.zoo, method: methodLabel(c), probes: c.method === "statnn" ? null : c.probes, score: runs[0].result.score,
+      readout: c.method === "statnn" ? null : c.readout === "hidden" ? "hidden" : "logits",
       runs: runs.map((r) => r.dir), seeds: runs.map((r) => r.runFile.config.seed), tests, mean, std,
       steps: runs[0].result.steps, seconds: meanStd(runs.map((r) => r.result.trainSeconds))[0], flopsPerNetwork: runs[0].result.flopsPerNetwork,
     };
   });
   const k = (g: CompareGroup) => g.probes ?? runsK(g);
-  return out.sort((a, b) => a.zoo.localeCompare(b.zoo) || k(a) - k(b) || rank(a.method) - rank(b.method));
+  const r = (g: CompareGroup) => (g.readout === "hidden" ? 1 : 0);
+  return out.sort((a, b) => a.zoo.localeCompare(b.zoo) || k(a) - k(b) || rank(a.method) - rank(b.method) || r(a) - r(b));
 }
 
 /** statnn has no K; it sorts with the K its run recorded (the default), beside the other methods of that K. */
@@ -120,12 +124,12 @@ export function compareMarkdown(groups: readonly CompareGroup[]): string {
     const acc = mine[0].score !== "kendallTau";
     const lines = [
       ...(zoos.length > 1 ? [`Zoo ${zoo}:`, ""] : []),
-      `| method | K | ${acc ? "test accuracy (%)" : "test Kendall's τ"} | per seed | steps | train time (s) | MFLOPs / network |`,
-      "| --- | --- | --- | --- | --- | --- | --- |",
+      `| method | readout | K | ${acc ? "test accuracy (%)" : "test Kendall's τ"} | per seed | steps | train time (s) | MFLOPs / network |`,
+      "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ];
     for (const g of mine) {
       const f = scoreFormat(g, { acc: 2, tau: 3 });
-      lines.push(`| ${g.method} | ${g.probes ?? "–"} | ${f(g.mean)} ± ${f(g.std)} | ${g.tests.map(f).join(", ")} | ${g.steps} | ${g.seconds.toFixed(1)} | ${(g.flopsPerNetwork / 1e6).toFixed(3)} |`);
+      lines.push(`| ${g.method} | ${g.readout ?? "–"} | ${g.probes ?? "–"} | ${f(g.mean)} ± ${f(g.std)} | ${g.tests.map(f).join(", ")} | ${g.steps} | ${g.seconds.toFixed(1)} | ${(g.flopsPerNetwork / 1e6).toFixed(3)} |`);
     }
     return lines.join("\n");
   }).join("\n\n");
@@ -136,9 +140,9 @@ export function compareText(groups: readonly CompareGroup[]): string {
   const rows = groups.map((g) => {
     const f = scoreFormat(g, { acc: 2, tau: 4 });
     const unit = g.score === "kendallTau" ? " (tau)" : "%";
-    return [g.zoo, g.method, g.probes === null ? "-" : String(g.probes), `${f(g.mean)} ± ${f(g.std)}${unit}`, String(g.runs.length), String(g.steps), g.seconds.toFixed(1), (g.flopsPerNetwork / 1e6).toFixed(3)];
+    return [g.zoo, g.method, g.readout ?? "-", g.probes === null ? "-" : String(g.probes), `${f(g.mean)} ± ${f(g.std)}${unit}`, String(g.runs.length), String(g.steps), g.seconds.toFixed(1), (g.flopsPerNetwork / 1e6).toFixed(3)];
   });
-  const header = ["zoo", "method", "K", "test score", "seeds", "steps", "train s", "MFLOPs/net"];
+  const header = ["zoo", "method", "readout", "K", "test score", "seeds", "steps", "train s", "MFLOPs/net"];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   const line = (r: string[]) => r.map((v, c) => v.padEnd(widths[c])).join("  ").trimEnd();
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");

@@ -1,9 +1,14 @@
 // What a probing run is: the zoo, the probe method and every training setting.
 import type { RepresentationMethod } from "../probes/source.js";
+import { READOUTS, type Readout } from "../nets/hidden-readout.js";
 
 /** Where a ProbeGen generator starts: fitted to Dead Leaves or real images, or as initialised. */
 export type ProbeInit = "auto" | "random" | "dead-leaves" | "data";
 export const PROBE_INITS: readonly ProbeInit[] = ["auto", "random", "dead-leaves", "data"];
+
+/** What the head reads of each network's answer to a probe (nets/hidden-readout.ts); "auto" is the default for the zoo's family (readout.ts). */
+export type ReadoutChoice = "auto" | Readout;
+export const READOUT_CHOICES: readonly ReadoutChoice[] = ["auto", ...READOUTS];
 
 export interface TrainConfig {
   /** Zoo folder. */
@@ -26,6 +31,8 @@ export interface TrainConfig {
   generator: { latentDim: number; hidden: number[]; layers: 5 | 6; activation: "none" | "relu"; widthMultiplier: number };
   /** Where ProbeGen's image probes start (probe-init.ts): "auto" is the default for the zoo's inputs. */
   probeInit: ProbeInit;
+  /** The network's outputs for each probe (logits), or those and its hidden layers' summaries (hidden). */
+  readout: ReadoutChoice;
   /** Initial vanilla probes: N(0,1) as the paper, or U(-1,1) inside the INRs' domain. */
   vanillaInit: "normal" | "uniform";
   /** Folder of the image set's IDX files for data probes (default: where its package installs them). */
@@ -46,6 +53,7 @@ export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, "zoo"> = {
   head: { width: 256, depth: 6 },
   generator: { latentDim: 32, hidden: [32], layers: 5, activation: "none", widthMultiplier: 1 },
   probeInit: "auto",
+  readout: "auto",
   vanillaInit: "normal",
 };
 
@@ -57,7 +65,7 @@ export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, "zoo"> = {
 export type TrainRecipe = "default" | "paper";
 export const TRAIN_RECIPES: Readonly<Record<TrainRecipe, Omit<TrainConfig, "zoo">>> = {
   default: DEFAULT_TRAIN_CONFIG,
-  paper: { ...DEFAULT_TRAIN_CONFIG, probeInit: "random" },
+  paper: { ...DEFAULT_TRAIN_CONFIG, probeInit: "random", readout: "logits" },
 };
 export const TRAIN_RECIPE_NAMES = Object.keys(TRAIN_RECIPES) as TrainRecipe[];
 
@@ -76,5 +84,6 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (!(c.lr > 0)) throw new RangeError(`lr must be positive, got ${c.lr}`);
   if (c.probeLr !== undefined && !(c.probeLr > 0)) throw new RangeError(`probe lr must be positive, got ${c.probeLr}`);
   if (!PROBE_INITS.includes(c.probeInit)) throw new RangeError(`probe init must be one of ${PROBE_INITS.join(", ")}, got ${JSON.stringify(c.probeInit)}`);
+  if (!READOUT_CHOICES.includes(c.readout)) throw new RangeError(`readout must be one of ${READOUT_CHOICES.join(", ")}, got ${JSON.stringify(c.readout)}`);
   if (!(c.weightDecay >= 0)) throw new RangeError(`weight decay must be >= 0, got ${c.weightDecay}`);
 }

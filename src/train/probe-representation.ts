@@ -18,6 +18,11 @@ import type { ProbeInit, TrainConfig } from "./config.js";
 import type { Representation } from "./representation.js";
 import type { ZooData } from "./zoo-data.js";
 import { planPasses } from "./checkpointed-step.js";
+import { resolveReadout } from "./readout.js";
+import { hiddenFeaturesPerProbe, type Readout } from "../nets/hidden-readout.js";
+
+/** The hidden summary's cost per activation: a sum and a squared deviation (planeMoments). */
+const SUMMARY_FLOPS_PER_ACTIVATION = 4;
 
 /** At most 256 MiB of kept fixed-probe answers (a 55k-INR zoo at K=64 needs 14 MiB). */
 const MAX_KEPT_FLOATS = 2 ** 26;
@@ -58,6 +63,10 @@ export class ProbeRepresentation implements Representation {
   readonly start: Exclude<ProbeInit, "auto">;
   /** Whether batches go through the ragged CNN forward (a zoo of many CNN architectures, few networks each). */
   private readonly ragged: boolean;
+  /** What the head reads of each answer (readout.ts). */
+  readonly readout: Readout;
+  /** With the hidden readout, the layer slots every network fills (the zoo's deepest network's layers); undefined otherwise. */
+  private readonly hiddenSlots: number | undefined;
 
   /** startProbes: fit a generator to its starting images (config.probeInit), as training does. */
   constructor(config: TrainConfig, data: ZooData, rng: Rng, startProbes = false) {
@@ -79,7 +88,9 @@ export class ProbeRepresentation implements Representation {
       const images = fixedProbeValues(this.start, config.probes, probeShape, rng.fork(this.start), this.start === "data" ? zooImageSet(m, config.dataDir) : undefined);
       fitProbesTo(this.source, images);
     }
-    this.features = config.probes * outputs;
+    this.readout = resolveReadout(config, m);
+    this.hiddenSlots = this.readout === "hidden" ? Math.max(...this.architectures.map((a) => a.hiddenLayers)) : undefined;
+    this.features = config.probes * (outputs + (this.hiddenSlots === undefined ? 0 : hiddenFeaturesPerProbe(this.hiddenSlots)));
     // Groups of equal architecture while they are big enough to batch well (8 networks or more
     // per architecture on average): the fused zoo kernels, and the same numbers as a zoo of one
     // architecture with variants (a Small-CNN zoo exported as a park and imported back trains
@@ -141,18 +152,18 @@ export class ProbeRepresentation implements Representation {
       const i = idx[n], row = data.rowOf[i];
       return data.groups[data.architectureOf[i]].get(name)!.data.subarray(row * size, (row + 1) * size);
     });
-    const out = cnnForwardRagged(layout, params, probes);
+    const out = cnnForwardRagged(layout, params, probes, { hiddenSlots: this.hiddenSlots });
     return reshape(out, [out.shape[0], out.shape[1] * out.shape[2]]);
   }
 
   /** Networks of one architecture on the probes; a variant field splits them further. */
   private representArchitecture(data: ZooData, arch: NetworkArchitecture, indices: number[], probes: Tensor): Tensor {
     const field = arch.variantField;
-    if (field === null) return represent(arch, data.gather(indices), probes);
+    if (field === null) return represent(arch, data.gather(indices), probes, this.hiddenSlots);
     const codes = data.fields.get(field);
     if (codes === undefined) throw new Error(`the zoo's architecture takes each network's variant from field "${field}", which the zoo lacks`);
     return evaluateInGroups(indices.map((i) => codes[i]), (code, rows) =>
-      represent(arch.variant(code), data.gather(rows.map((r) => indices[r])), probes));
+      represent(arch.variant(code), data.gather(rows.map((r) => indices[r])), probes, this.hiddenSlots));
   }
 
   /**
@@ -164,11 +175,12 @@ export class ProbeRepresentation implements Representation {
     return Math.max(1, Math.min(256, Math.floor(2 ** 28 / perNetwork)));
   }
 
-  /** K network evaluations (the probes themselves are made once for all networks). */
+  /** K network evaluations (the probes themselves are made once for all networks), and the hidden summaries' few FLOPs per activation. */
   flopsPerNetwork(): number {
     const total = this.counts.reduce((a, b) => a + b, 0);
-    if (this.architectures.length === 1) return this.source.count * this.architectures[0].flopsPerProbe;
-    return this.architectures.reduce((s, a, k) => s + (this.source.count * a.flopsPerProbe * this.counts[k]) / Math.max(1, total), 0);
+    const perProbe = (a: NetworkArchitecture) => a.flopsPerProbe + (this.hiddenSlots === undefined ? 0 : SUMMARY_FLOPS_PER_ACTIVATION * a.activationsPerProbe);
+    if (this.architectures.length === 1) return this.source.count * perProbe(this.architectures[0]);
+    return this.architectures.reduce((s, a, k) => s + (this.source.count * perProbe(a) * this.counts[k]) / Math.max(1, total), 0);
   }
 
   trainable(): [string, Tensor][] {

@@ -6,6 +6,8 @@ import type { TrainConfig } from "./config.js";
 import { MlpHead } from "./head.js";
 import { ProbeRepresentation } from "./probe-representation.js";
 import { resolveProbeInit } from "./probe-init.js";
+import { resolveReadout } from "./readout.js";
+import type { Readout } from "../nets/hidden-readout.js";
 import type { Representation } from "./representation.js";
 import { WeightStatistics } from "./weight-statistics.js";
 import type { ZooData } from "./zoo-data.js";
@@ -20,9 +22,17 @@ export class ProbingModel {
   constructor(config: TrainConfig, _manifest: ZooManifest, outputs: number, data: ZooData, opts: { startProbes?: boolean } = {}) {
     const rng = new Rng(config.seed, "model");
     // statnn has no generator: a start other than auto or random is refused, as for any method without one.
-    if (config.method === "statnn" && opts.startProbes === true) resolveProbeInit(config, [], data.manifest);
+    if (config.method === "statnn" && opts.startProbes === true) {
+      resolveProbeInit(config, [], data.manifest);
+      resolveReadout(config, data.manifest);
+    }
     this.representation = config.method === "statnn" ? new WeightStatistics(data) : new ProbeRepresentation(config, data, rng.fork("probes"), opts.startProbes ?? false);
     this.head = new MlpHead(this.representation.features, outputs, rng.fork("head"), config.head);
+  }
+
+  /** What the head reads of each network's answers (readout.ts); "logits" for statnn. */
+  get readout(): Readout {
+    return this.representation instanceof ProbeRepresentation ? this.representation.readout : "logits";
   }
 
   /** What the probes started from (see ProbeRepresentation.start); "random" for statnn. */

@@ -91,6 +91,8 @@ export function readRunFile(dir: string): RunFile {
   if (c.head === null || typeof c.head !== "object" || c.generator === null || typeof c.generator !== "object") fail("config.head or config.generator is missing");
   // Runs from before --probe-init started their generators as initialised.
   if (c.probeInit === undefined) c.probeInit = "random";
+  // Runs from before --readout read the logits alone.
+  if (c.readout === undefined) c.readout = "logits";
   try {
     validateTrainConfig(c);
   } catch (e) {

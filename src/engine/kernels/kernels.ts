@@ -85,6 +85,10 @@ export interface Kernels {
   /** y[m] = mean of x[m, 0..p) */
   meanLast(x: F32, y: F32, m: number, p: number): void;
   meanLastBackward(dy: F32, dx: F32, m: number, p: number, acc: boolean): void;
+  /** y[2i] = mean of x[i, 0..p), y[2i + 1] = sqrt(variance + eps) (the population variance) */
+  planeMoments(x: F32, y: F32, m: number, p: number, eps: number): void;
+  /** dx[i, j] (+)= dy[2i] / p + dy[2i + 1] (x[i, j] - mean_i) / (p std_i), with y from planeMoments */
+  planeMomentsBackward(x: F32, y: F32, dy: F32, dx: F32, m: number, p: number, acc: boolean): void;
 
   /** mean softmax cross-entropy of logits [n, c]; writes d(mean)/d(logits) when grad is given */
   softmaxCrossEntropy(logits: F32, labels: Int32Array, n: number, c: number, grad: F32 | null): number;

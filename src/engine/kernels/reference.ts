@@ -181,6 +181,23 @@ export function createReferenceKernels(): Kernels {
     meanLastBackward(dy, dx, m, p, acc) {
       for (let i = 0; i < m; i++) for (let j = 0; j < p; j++) dx[i * p + j] = (acc ? dx[i * p + j] : 0) + dy[i] / p;
     },
+    planeMoments(x, y, m, p, eps) {
+      for (let i = 0; i < m; i++) {
+        let s = 0;
+        for (let j = 0; j < p; j++) s += x[i * p + j];
+        const mean = s / p;
+        let q = 0;
+        for (let j = 0; j < p; j++) q += (x[i * p + j] - mean) ** 2;
+        y[2 * i] = mean;
+        y[2 * i + 1] = Math.sqrt(q / p + eps);
+      }
+    },
+    planeMomentsBackward(x, y, dy, dx, m, p, acc) {
+      for (let i = 0; i < m; i++) {
+        const mean = y[2 * i], gm = dy[2 * i] / p, gs = dy[2 * i + 1] / (p * y[2 * i + 1]);
+        for (let j = 0; j < p; j++) dx[i * p + j] = (acc ? dx[i * p + j] : 0) + gm + gs * (x[i * p + j] - mean);
+      }
+    },
     softmaxCrossEntropy(logits, labels, n, c, grad) {
       let total = 0;
       for (let i = 0; i < n; i++) {

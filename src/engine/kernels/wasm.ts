@@ -208,6 +208,16 @@ export function createWasmKernels(): Kernels {
       const [dyp, dxp] = [p(dy), p(dx)];
       run("meanLastBackward", splitRange(m, 1, parts).map(([lo, hi]) => [dyp + 4 * lo, dxp + 4 * lo * pp, hi - lo, pp, b(acc)]));
     },
+    planeMoments(x, y, m, pp, eps) {
+      const parts = partsFor(m * pp, MIN_FLOATS_PER_PART);
+      const [xp, yp] = [p(x), p(y)];
+      run("planeMoments", splitRange(m, 1, parts).map(([lo, hi]) => [xp + 4 * lo * pp, yp + 8 * lo, hi - lo, pp, eps]));
+    },
+    planeMomentsBackward(x, y, dy, dx, m, pp, acc) {
+      const parts = partsFor(m * pp, MIN_FLOATS_PER_PART);
+      const [xp, yp, dyp, dxp] = [p(x), p(y), p(dy), p(dx)];
+      run("planeMomentsBackward", splitRange(m, 1, parts).map(([lo, hi]) => [xp + 4 * lo * pp, yp + 8 * lo, dyp + 8 * lo, dxp + 4 * lo * pp, hi - lo, pp, b(acc)]));
+    },
     maxPool2dForward(x, y, argmax, planes, H, W, K, stride, pad, OH, OW) {
       const parts = partsFor(planes * OH * OW * K * K, MIN_FLOATS_PER_PART);
       const [xp, yp, ap] = [p(x), p(y), p(argmax)];
