@@ -16,14 +16,17 @@ import type { RepresentationMethod } from "../src/probes/source.js";
 import { compareMarkdown, compareRuns, type CompareGroup } from "../src/report/compare.js";
 
 type BaseMethod = RepresentationMethod | "vanilla-uniform" | "probegen6" | "probegen-from-data" | "probegen-from-dead-leaves";
-/** A method, and with "-hidden" the same method with the hidden readout (--readout hidden). */
-export type ExperimentMethod = BaseMethod | `${BaseMethod}-hidden`;
+/** A method, and with "-hidden" or "-labelled" the same method with that readout (--readout). */
+export type ExperimentMethod = BaseMethod | `${BaseMethod}-hidden` | `${BaseMethod}-labelled` | "auto";
 
 /** "probegen" and "probegen6" are the paper's recipe (the generator started as initialised), as
  * the README's tables were made; the -from- methods start it from images (--probe-init). */
 function methodConfig(method: ExperimentMethod): Partial<TrainConfig> {
-  if (method.endsWith("-hidden")) return { ...methodConfig(method.slice(0, -"-hidden".length) as BaseMethod), readout: "hidden" };
-  // The logits readout unless "-hidden" says otherwise: the rows of the README's tables.
+  if (method === "auto") return { method: "auto", readout: "auto", probeInit: "auto" };
+  for (const readout of ["hidden", "labelled"] as const) {
+    if (method.endsWith(`-${readout}`)) return { ...methodConfig(method.slice(0, -readout.length - 1) as BaseMethod), readout };
+  }
+  // The logits readout unless a suffix says otherwise: the rows of the README's tables.
   return { readout: "logits", ...baseConfig(method as BaseMethod) };
 }
 
@@ -34,7 +37,7 @@ function baseConfig(method: BaseMethod): Partial<TrainConfig> {
     case "probegen6": return { method: "probegen", probeInit: "random", generator: { ...DEFAULT_TRAIN_CONFIG.generator, layers: 6 } };
     case "probegen-from-data": return { method: "probegen", probeInit: "data" };
     case "probegen-from-dead-leaves": return { method: "probegen", probeInit: "dead-leaves" };
-    default: return { method };
+    default: return { method: method as RepresentationMethod };
   }
 }
 

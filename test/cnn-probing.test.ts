@@ -99,6 +99,6 @@ test("the hidden readout: learned probes train through every layer's summaries, 
   const moved = latents(join(root, "pg-hidden")).reduce((m, v, i) => Math.max(m, Math.abs(v - latents(join(root, "pg-still"))[i])), 0);
   assert.ok(moved > 1e-3 && moved < 1, `the latents moved by ${moved}`);
   assert.notEqual(pg.best!.val, still.best!.val);
-  assert.throws(() => train({ ...base, method: "statnn", readout: "hidden" }, join(root, "statnn")), /--readout hidden reads what the hidden layers answer to probes; the statnn method has no probes/);
+  assert.throws(() => train({ ...base, method: "statnn", readout: "hidden" }, join(root, "statnn")), /--readout hidden reads what networks answer to probes; the statnn method has no probes/);
   assert.ok(!existsSync(join(root, "statnn")));
 });

@@ -147,7 +147,7 @@ test("probing a zoo of mixed activations: each network is evaluated with its own
   await buildCnnZoo({ dataset: "fmnist", count: 12, shardSize: 12, recipe: RECIPE, seed: 1, out: zooDir });
   const zoo = Zoo.open(zooDir);
   const data = new ZooData(zoo);
-  const config = { ...DEFAULT_TRAIN_CONFIG, zoo: zooDir, method: "data" as const, probes: 3, head: { width: 8, depth: 2 } };
+  const config = { ...DEFAULT_TRAIN_CONFIG, zoo: zooDir, method: "data" as const, readout: "logits" as const, probes: 3, head: { width: 8, depth: 2 } };
   const model = new ProbingModel(config, zoo.manifest, 1, data);
   const probes = (model.representation as ProbeRepresentation).source.forward();
   assert.deepEqual(probes.shape, [3, 1, 32, 32]);
@@ -167,4 +167,23 @@ test("probing a zoo of mixed activations: each network is evaluated with its own
   const r = train({ ...config, epochs: 2, batch: 4, evalEvery: 2 }, join(root, "run"));
   assert.equal(r.score, "kendallTau");
   assert.ok(r.best !== null);
+  // Read with their classes (the default for data probes), each probe's answer becomes its 10
+  // probabilities, then the true class's probability, margin and correctness.
+  const labelled = new ProbingModel({ ...config, readout: "auto" }, zoo.manifest, 1, new ZooData(zoo));
+  const source = (labelled.representation as ProbeRepresentation).source;
+  assert.equal(labelled.readout, "labelled");
+  assert.ok(source.labels!.length === 3 && source.labels!.every((c) => c >= 0 && c < 10), "a class per probe");
+  tidy(() => {
+    const rep = labelled.represent(new ZooData(zoo), [0, 1]);
+    assert.deepEqual(rep.shape, [2, 3 * 13]);
+    for (let n = 0; n < 2; n++) for (let k = 0; k < 3; k++) {
+      const f = rep.data.subarray(n * 39 + k * 13, n * 39 + (k + 1) * 13);
+      const p = Array.from(f.subarray(0, 10));
+      assert.ok(Math.abs(p.reduce((a, b) => a + b, 0) - 1) < 1e-5, "probabilities");
+      assert.equal(f[10], p[source.labels![k]]);
+      const predicted = p.indexOf(Math.max(...p)) === source.labels![k];
+      assert.equal(f[12], predicted ? 1 : 0);
+      assert.equal(f[11] > 0, predicted, "a positive margin is a correct prediction");
+    }
+  });
 });

@@ -192,6 +192,16 @@ test("black-box use: answers to the exported probes, computed outside predict, g
   assert.notDeepEqual(probabilities(hiddenZoo), probabilities(allFromZoo));
   assert.throws(() => exportProbes(TrainedRun.open(hiddenRun), join(root, "hidden-probes")), /config\.json: the run reads its networks' hidden layers \(--readout hidden\), so exported probes cannot serve it/);
   assert.throws(() => predictResponses(TrainedRun.open(hiddenRun), join(root, "responses.npy")), /so responses \(.*responses\.npy\) cannot serve it: answers computed elsewhere carry the outputs alone/);
+  // A labelled run (the default for this MNIST zoo: data probes read with their classes) takes
+  // black-box answers too: it reads them with its probes' classes, as in training.
+  const labelledRun = join(root, "cnn-labelled");
+  train({ ...DEFAULT_TRAIN_CONFIG, zoo: cnnZoo, probes: 6, epochs: 3, batch: 4, evalEvery: 2, head: { width: 16, depth: 2 } }, labelledRun);
+  const recorded = JSON.parse(readFileSync(join(labelledRun, "config.json"), "utf8")).config;
+  assert.deepEqual([recorded.method, recorded.readout], ["data", "labelled"]);
+  exportProbes(TrainedRun.open(labelledRun), join(root, "labelled-probes"));
+  responsesOf(cnnZoo, Array.from({ length: z.count }, (_, i) => i), join(root, "labelled-probes", "probes.npy"), join(root, "labelled-responses.npy"));
+  const labelledDirect = await predictArgs(labelledRun, [cnnZoo], { indices: Array.from({ length: z.count }, (_, i) => i) });
+  assert.deepEqual(probabilities(predictResponses(TrainedRun.open(labelledRun), join(root, "labelled-responses.npy"))), probabilities(labelledDirect));
 });
 
 test("predict on the command line: a table, --json, --csv, a Wild Park run on checkpoints, and usage errors", () => {

@@ -69,7 +69,7 @@ test("--probe-init: auto starts image generators from the zoo's images (Dead Lea
   assert.throws(() => r("probegen", "data", coords), /--probe-init data needs image probes; this zoo's networks take coordinates \[2\]/);
   assert.throws(() => r("vanilla", "dead-leaves", image), /the vanilla method has none/);
   // compare's names: what a run started from, and a rate of its own.
-  const label = (c: object) => methodLabel({ ...DEFAULT_TRAIN_CONFIG, zoo: "z", ...c });
+  const label = (c: object) => methodLabel({ ...DEFAULT_TRAIN_CONFIG, method: "probegen", zoo: "z", ...c });
   assert.equal(label({ probeInit: "data" }), "probegen-from-data");
   assert.equal(label({ probeInit: "dead-leaves", generator: { ...DEFAULT_TRAIN_CONFIG.generator, layers: 6 } }), "probegen6-from-dead-leaves");
   assert.equal(label({ probeInit: "data", probeLr: 1e-4 }), "probegen-from-data (probe lr 0.0001)");
@@ -85,7 +85,7 @@ test("training a CNN zoo starts the generator from the zoo's images; --recipe pa
   const root = tmp("probe-init");
   const zooDir = join(root, "zoo");
   await buildCnnZoo({ dataset: "fmnist", count: 8, shardSize: 8, recipe: { trainImages: 320, testImages: 100, trainEvalImages: 50 }, seed: 1, out: zooDir });
-  const base = { ...DEFAULT_TRAIN_CONFIG, zoo: zooDir, probes: 4, epochs: 1, batch: 4, evalEvery: 1, head: { width: 8, depth: 2 } };
+  const base = { ...DEFAULT_TRAIN_CONFIG, method: "probegen" as const, zoo: zooDir, probes: 4, epochs: 1, batch: 4, evalEvery: 1, head: { width: 8, depth: 2 } };
   // The model as training builds it: its first probes are near the images they were fitted to.
   const zoo = Zoo.open(zooDir);
   const data = new ZooData(zoo);

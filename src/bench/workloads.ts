@@ -8,7 +8,9 @@ import { Adam, Tensor, backward, crossEntropy, mseLoss, reshape, tidy, Rng, type
 import { DWSNETS_SIREN, sirenForward, sirenParameterShapes } from "../nets/siren.js";
 import { smallCnnZooArchitecture } from "../nets/small-cnn.js";
 import { cnnForward, cnnForwardHidden, cnnParameterShapes } from "../nets/cnn.js";
-import { hiddenFeaturesPerProbe, type Readout } from "../nets/hidden-readout.js";
+import { hiddenFeaturesPerProbe } from "../nets/hidden-readout.js";
+
+type Readout = "logits" | "hidden";
 import { CoordinateGenerator } from "../probes/coordinate-generator.js";
 import { ImageGenerator } from "../probes/image-generator.js";
 import { MlpHead } from "../train/head.js";

@@ -1,9 +1,8 @@
 // probegen train | eval
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { METHODS } from "../probes/source.js";
 import { createProgress } from "../report/progress.js";
-import { DEFAULT_TRAIN_CONFIG, PROBE_INITS, READOUT_CHOICES, TRAIN_RECIPES, TRAIN_RECIPE_NAMES, type TrainConfig } from "../train/config.js";
+import { DEFAULT_TRAIN_CONFIG, METHOD_CHOICES, PROBE_INITS, READOUT_CHOICES, TRAIN_RECIPES, TRAIN_RECIPE_NAMES, type TrainConfig } from "../train/config.js";
 import { evaluateSplit } from "../train/evaluate.js";
 import { loadCheckpoint } from "../train/checkpoint.js";
 import { ProbingModel } from "../train/probing-model.js";
@@ -23,14 +22,16 @@ per evaluation), best and last checkpoints (safetensors + JSON) and result.json.
 Options:
   --zoo DIR                    the zoo (required)
   --out RUN                    the run folder (required)
-  --method NAME                probegen (deep linear generator, default), vanilla (learned
+  --method NAME                auto (the default predictor: data for image zoos of a set
+                               probegen has, MNIST or Fashion-MNIST; probegen otherwise),
+                               probegen (deep linear generator), vanilla (learned
                                probes), uniform (fixed U(-1,1)), grid (fixed, evenly spaced),
                                dead-leaves (fixed procedural images, for image inputs),
                                data (fixed real images of the zoo's image set, for image inputs)
                                or statnn (weight statistics, no probes)
   --recipe default|paper       the settings the options below start from: probegen's (default)
-                               or the paper's exact recipe (paper: --probe-init random
-                               --readout logits)
+                               or the paper's exact recipe (paper: --method probegen
+                               --probe-init random --readout logits)
   --probes K                   number of probes (${d.probes})
   --epochs N                   (${d.epochs})
   --batch N                    networks per step (${d.batch})
@@ -51,11 +52,14 @@ Options:
                                training, or random as the paper; auto is data when the zoo names
                                an image set probegen has (mnist, fmnist), dead-leaves for other
                                image zoos, random for coordinate (INR) zoos (${d.probeInit})
-  --readout auto|logits|hidden   what the head reads of each answer: the network's outputs
-                               (logits), or those and a summary of every hidden layer's
-                               response (hidden: per layer, statistics over channels of each
-                               channel's spatial mean and spread); auto is hidden for CNN and
-                               ResNet zoos, logits for INRs (${d.readout})
+  --readout NAME               what the head reads of each answer: logits (the network's
+                               outputs), hidden (those and a summary of every hidden layer's
+                               response: per layer, statistics over channels of each
+                               channel's spatial mean and spread), or labelled (for data
+                               probes, which carry classes: each probe's softmax
+                               probabilities, its true class's probability and logit margin,
+                               and whether the network predicts it); auto is labelled for
+                               data probes, logits otherwise (${d.readout})
   --vanilla-init normal|uniform      initial vanilla probes N(0,1) as the paper (normal) or
                                U(-1,1), inside the INRs' domain
   --data DIR                   folder of the image set's IDX files, for data probes (default:
@@ -98,7 +102,7 @@ export function trainCommand(argv: string[]): number {
   const d = TRAIN_RECIPES[choiceArg("recipe", values.recipe, TRAIN_RECIPE_NAMES, "default")];
   const config: TrainConfig = {
     zoo: requiredArg("zoo", values.zoo),
-    method: choiceArg("method", values.method, METHODS, d.method),
+    method: choiceArg("method", values.method, METHOD_CHOICES, d.method),
     probes: intArg("probes", values.probes, d.probes, 1),
     epochs: intArg("epochs", values.epochs, d.epochs, 1),
     batch: intArg("batch", values.batch, d.batch, 1),

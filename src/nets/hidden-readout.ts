@@ -4,10 +4,6 @@
 // slot count is its deepest network's, and a shallower network leaves its missing slots at 0.
 import { CHANNEL_SUMMARY_STATS, channelSummary, concatLast, ShapeError, type ChannelSummarySegment, type Tensor } from "../engine/index.js";
 
-/** How a network answers a probe: its outputs alone, or its outputs and its hidden layers' summaries. */
-export type Readout = "logits" | "hidden";
-export const READOUTS: readonly Readout[] = ["logits", "hidden"];
-
 /** Features the hidden readout adds to each probe's outputs, for `slots` layers. */
 export function hiddenFeaturesPerProbe(slots: number): number {
   return slots * CHANNEL_SUMMARY_STATS;

@@ -3,7 +3,8 @@
 // probegen cannot load answers the run's exported probes, and its answers come back as a
 // [N, K, outputs] array). Both paths put the same numbers through the same head in the same
 // chunks, so the same answers give the same predictions, bit for bit.
-import { Tensor, noGrad, tidy } from "../engine/index.js";
+import { Tensor, noGrad, reshape, tidy } from "../engine/index.js";
+import { labelledAnswers } from "../train/readouts.js";
 import { FileFormatError } from "../file-error.js";
 import { NpyRowReader } from "../io/npy.js";
 import { kendallTau } from "../train/kendall.js";
@@ -121,6 +122,8 @@ export function predictResponses(run: TrainedRun, file: string): PredictionRepor
     const n = shape[0];
     const features = k * out;
     const { model } = run.headOnly();
+    // A labelled run reads the answers with its probes' classes, as it did in training.
+    const labels = run.runFile.config.readout === "labelled" ? run.probeSource().labels ?? null : null;
     const outputs = new Float32Array(n * run.outputs);
     const rows = new Float32Array(PREDICT_CHUNK * features);
     noGrad(() => {
@@ -129,7 +132,11 @@ export function predictResponses(run: TrainedRun, file: string): PredictionRepor
         for (let j = 0; j < m; j++) reader.readRow(s + j, rows, j * features);
         const bad = rows.subarray(0, m * features).findIndex((v) => !Number.isFinite(v));
         if (bad >= 0) throw new FileFormatError(file, `response ${bad % features} of network ${s + Math.floor(bad / features)} is ${rows[bad]}`);
-        tidy(() => { outputs.set(model.forward(Tensor.from(rows.subarray(0, m * features), [m, features])).data, s * run.outputs); });
+        tidy(() => {
+          const answers = Tensor.from(rows.subarray(0, m * features), [m, features]);
+          const x = labels === null ? answers : labelledAnswers(reshape(answers, [m, k, out]), labels);
+          outputs.set(model.forward(x).data, s * run.outputs);
+        });
       }
     });
     return fromOutputs(run, outputs, Array.from({ length: n }, (_, i) => `${file}#${i}`), new Float64Array(n).fill(NaN), t0);

@@ -9,6 +9,7 @@ import { makeProbeSource } from "../probes/make.js";
 import type { ProbeSource } from "../probes/source.js";
 import { networkArchitecture, type NetworkArchitecture } from "../nets/family.js";
 import { MlpHead } from "../train/head.js";
+import { labelledFeaturesPerProbe } from "../train/readouts.js";
 import { ArchitectureError } from "../nets/spec-check.js";
 import { loadCheckpoint, type CheckpointInfo } from "../train/checkpoint.js";
 import { ProbingModel } from "../train/probing-model.js";
@@ -99,7 +100,8 @@ export class TrainedRun {
   /** The run's head alone, loaded: for responses computed elsewhere. */
   headOnly(): { model: MlpHead } {
     const cfg = this.runFile.config;
-    const head = new MlpHead(this.probes * this.outputsPerProbe, this.outputs, new Rng(cfg.seed, "model").fork("head"), cfg.head);
+    const perProbe = cfg.readout === "labelled" ? labelledFeaturesPerProbe(this.outputsPerProbe) : this.outputsPerProbe;
+    const head = new MlpHead(this.probes * perProbe, this.outputs, new Rng(cfg.seed, "model").fork("head"), cfg.head);
     loadCheckpoint(this.dir, this.checkpoint, head.namedParameters());
     return { model: head };
   }

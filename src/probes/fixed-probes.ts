@@ -8,18 +8,19 @@ import { cnnInputs } from "../data/cnn-input.js";
 import type { ImageSet } from "../data/image-sets.js";
 import type { ProbeSource } from "./source.js";
 
-/** K distinct images drawn from the set's training split, as [K, C, side, side] in [-1, 1]. */
-function dataProbeImages(set: ImageSet, count: number, shape: readonly number[], rng: Rng): Float32Array {
+/** K distinct images drawn from the set's training split, as [K, C, side, side] in [-1, 1], and their classes. */
+function dataProbeImages(set: ImageSet, count: number, shape: readonly number[], rng: Rng): { values: Float32Array; labels: Int32Array } {
   const [c, h, w] = shape;
   if (shape.length !== 3 || h !== w) throw new RangeError(`data probes are square images; this zoo's networks take [${shape.join(",")}]`);
   if (count > set.train.count) throw new RangeError(`${count} data probes asked of ${set.train.count} ${set.name} training images`);
   const picked = rng.shuffle(Int32Array.from({ length: set.train.count }, (_, i) => i)).subarray(0, count);
   const gray = cnnInputs(set, "train", picked, h);
-  if (c === 1) return gray;
+  const labels = Int32Array.from(picked, (i) => set.train.labels[i]);
+  if (c === 1) return { values: gray, labels };
   // Grayscale images for colour networks: the same plane in every channel.
   const out = new Float32Array(count * c * h * w), plane = h * w;
   for (let k = 0; k < count; k++) for (let ch = 0; ch < c; ch++) out.set(gray.subarray(k * plane, (k + 1) * plane), (k * c + ch) * plane);
-  return out;
+  return { values: out, labels };
 }
 
 function gridPoints(count: number, dim: number): Float32Array {
@@ -39,6 +40,12 @@ function gridPoints(count: number, dim: number): Float32Array {
 /** The values of K fixed probes, [K, ...shape] flattened (the same for a seed wherever they are made). */
 export function fixedProbeValues(method: "uniform" | "grid" | "dead-leaves" | "data", count: number, shape: readonly number[], rng: Rng,
   imageSet?: ImageSet): Float32Array {
+  return fixedProbes(method, count, shape, rng, imageSet).values;
+}
+
+/** The values of K fixed probes, and for data probes each image's class (null otherwise). */
+function fixedProbes(method: "uniform" | "grid" | "dead-leaves" | "data", count: number, shape: readonly number[], rng: Rng,
+  imageSet?: ImageSet): { values: Float32Array; labels: Int32Array | null } {
   const size = shape.reduce((a, b) => a * b, 1);
   if (method === "data") {
     if (imageSet === undefined) throw new RangeError("data probes need the image set the zoo was trained on (the zoo's provenance names none)");
@@ -47,20 +54,22 @@ export function fixedProbeValues(method: "uniform" | "grid" | "dead-leaves" | "d
   if (method === "dead-leaves") {
     const [c, h, w] = shape;
     if (shape.length !== 3 || h !== w || (c !== 1 && c !== 3)) throw new RangeError(`dead-leaves probes are square 1- or 3-channel images, not [${shape.join(",")}]`);
-    return deadLeaves(count, rng.fork("dead-leaves").next(), { size: h, channels: c as 1 | 3 });
+    return { values: deadLeaves(count, rng.fork("dead-leaves").next(), { size: h, channels: c as 1 | 3 }), labels: null };
   }
   if (shape.length !== 1) throw new RangeError(`${method} probes are coordinates; image inputs [${shape.join(",")}] take dead-leaves, data, vanilla or probegen probes`);
-  return method === "grid" ? gridPoints(count, size) : rng.fork("probes").fillUniform(new Float32Array(count * size), -1, 1);
+  return { values: method === "grid" ? gridPoints(count, size) : rng.fork("probes").fillUniform(new Float32Array(count * size), -1, 1), labels: null };
 }
 
 export class FixedProbes implements ProbeSource {
   readonly learned = false;
   readonly probes: Tensor;
+  readonly labels: Int32Array | null;
 
   constructor(readonly method: "uniform" | "grid" | "dead-leaves" | "data", readonly count: number, readonly shape: readonly number[], rng: Rng,
     imageSet?: ImageSet) {
-    const values = fixedProbeValues(method, count, shape, rng, imageSet);
+    const { values, labels } = fixedProbes(method, count, shape, rng, imageSet);
     this.probes = Tensor.from(values, [count, ...shape], { persistent: true });
+    this.labels = labels;
   }
 
   forward(): Tensor { return this.probes; }

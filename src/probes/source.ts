@@ -19,6 +19,8 @@ export interface ProbeSource extends HasParameters {
   readonly shape: readonly number[];
   /** Whether training changes the probes (false: only the head trains). */
   readonly learned: boolean;
+  /** Each probe's class, for probes that have one (real images: data probes); absent or null otherwise. */
+  readonly labels?: Int32Array | null;
   /** The K probes, [K, ...shape]; differentiable into the source's parameters when learned. */
   forward(): Tensor;
   /** Forward FLOPs to produce the probes once (shared by every network). */

@@ -7,6 +7,7 @@ import { join, resolve } from "node:path";
 import { readRunFile, readRunResult, RunFolderError, type RunFile } from "../train/run-folder.js";
 import type { RunResult } from "../train/trainer.js";
 import type { TrainConfig } from "../train/config.js";
+import { READOUTS, type Readout } from "../train/readouts.js";
 
 export interface CompareGroup {
   zoo: string;
@@ -14,8 +15,8 @@ export interface CompareGroup {
   method: string;
   /** K, or null for statnn (no probes). */
   probes: number | null;
-  /** What the head read of each answer (logits or hidden), or null for statnn (weight statistics). */
-  readout: "logits" | "hidden" | null;
+  /** What the head read of each answer (readouts.ts), or null for statnn (weight statistics). */
+  readout: Readout | null;
   score: RunResult["score"];
   runs: string[];
   seeds: number[];
@@ -91,13 +92,13 @@ export function compareRuns(dirs: readonly string[]): CompareGroup[] {
     const [mean, std] = meanStd(tests);
     return {
       zoo: c.zoo, method: methodLabel(c), probes: c.method === "statnn" ? null : c.probes, score: runs[0].result.score,
-      readout: c.method === "statnn" ? null : c.readout === "hidden" ? "hidden" : "logits",
+      readout: c.method === "statnn" || c.readout === "auto" ? null : c.readout,
       runs: runs.map((r) => r.dir), seeds: runs.map((r) => r.runFile.config.seed), tests, mean, std,
       steps: runs[0].result.steps, seconds: meanStd(runs.map((r) => r.result.trainSeconds))[0], flopsPerNetwork: runs[0].result.flopsPerNetwork,
     };
   });
   const k = (g: CompareGroup) => g.probes ?? runsK(g);
-  const r = (g: CompareGroup) => (g.readout === "hidden" ? 1 : 0);
+  const r = (g: CompareGroup) => (g.readout === null ? 0 : READOUTS.indexOf(g.readout));
   return out.sort((a, b) => a.zoo.localeCompare(b.zoo) || k(a) - k(b) || rank(a.method) - rank(b.method) || r(a) - r(b));
 }
 

@@ -163,7 +163,8 @@ export async function runReport(dir: string, opts: RunReportOptions = {}): Promi
   // Cost, config, provenance.
   const summary: [string, string][] = [
     ["method", `${cfg.method}${cfg.method === "probegen" ? ` (${cfg.generator.layers}-layer ${cfg.generator.activation} generator, latent ${cfg.generator.latentDim})` : ""}`],
-    ["readout", run.usesProbes ? (cfg.readout === "hidden" ? "hidden: the outputs and every hidden layer's channel summaries, per probe" : "logits: the outputs per probe") : "the weights' statistics"],
+    ["readout", !run.usesProbes ? "the weights' statistics" : cfg.readout === "hidden" ? "hidden: the outputs and every hidden layer's channel summaries, per probe"
+      : cfg.readout === "labelled" ? "labelled: per probe, the softmax probabilities and what they say of the probe's true class" : "logits: the outputs per probe"],
     ["probes K", run.usesProbes ? String(cfg.probes) : "none (weight statistics)"],
     ["networks", `${rf.family}, ${rf.zooCount} in the zoo`],
     ["task", rf.task === "classification" ? `classification, ${rf.classes} classes` : `regression of ${rf.target ?? "a target"}`],
@@ -185,7 +186,7 @@ export async function runReport(dir: string, opts: RunReportOptions = {}): Promi
 <html lang="en"><head><meta charset="utf-8"><meta name="generator" content="${GENERATOR}"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
 <body>
-<h1>${escapeHtml(cfg.method)}${cfg.readout === "hidden" ? " (hidden readout)" : ""} · K=${run.usesProbes ? cfg.probes : "–"} · ${escapeHtml(rf.family)} ${escapeHtml(rf.task)}</h1>
+<h1>${escapeHtml(cfg.method)}${cfg.readout === "hidden" || cfg.readout === "labelled" ? ` (${cfg.readout} readout)` : ""} · K=${run.usesProbes ? cfg.probes : "–"} · ${escapeHtml(rf.family)} ${escapeHtml(rf.task)}</h1>
 <p class="sub">${escapeHtml(resolve(dir))}</p>
 ${notes.map((n) => `<p class="note">${escapeHtml(n)}</p>`).join("\n")}
 ${definitionList(summary)}

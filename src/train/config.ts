@@ -1,19 +1,23 @@
 // What a probing run is: the zoo, the probe method and every training setting.
-import type { RepresentationMethod } from "../probes/source.js";
-import { READOUTS, type Readout } from "../nets/hidden-readout.js";
+import { METHODS, type RepresentationMethod } from "../probes/source.js";
+import { READOUTS, type Readout } from "./readouts.js";
 
 /** Where a ProbeGen generator starts: fitted to Dead Leaves or real images, or as initialised. */
 export type ProbeInit = "auto" | "random" | "dead-leaves" | "data";
 export const PROBE_INITS: readonly ProbeInit[] = ["auto", "random", "dead-leaves", "data"];
 
-/** What the head reads of each network's answer to a probe (nets/hidden-readout.ts); "auto" is the default for the zoo's family (readout.ts). */
+/** What the head reads of each network's answer to a probe (readouts.ts); "auto" is chosen for the zoo (default-predictor.ts). */
 export type ReadoutChoice = "auto" | Readout;
 export const READOUT_CHOICES: readonly ReadoutChoice[] = ["auto", ...READOUTS];
+
+/** A representation method, or "auto": the default predictor for the zoo (default-predictor.ts). */
+export type MethodChoice = RepresentationMethod | "auto";
+export const METHOD_CHOICES: readonly MethodChoice[] = ["auto", ...METHODS];
 
 export interface TrainConfig {
   /** Zoo folder. */
   zoo: string;
-  method: RepresentationMethod;
+  method: MethodChoice;
   /** Number of probes K (unused by statnn). */
   probes: number;
   epochs: number;
@@ -42,7 +46,7 @@ export interface TrainConfig {
 }
 
 export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, "zoo"> = {
-  method: "probegen",
+  method: "auto",
   probes: 64,
   epochs: 30,
   batch: 32,
@@ -65,7 +69,7 @@ export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, "zoo"> = {
 export type TrainRecipe = "default" | "paper";
 export const TRAIN_RECIPES: Readonly<Record<TrainRecipe, Omit<TrainConfig, "zoo">>> = {
   default: DEFAULT_TRAIN_CONFIG,
-  paper: { ...DEFAULT_TRAIN_CONFIG, probeInit: "random", readout: "logits" },
+  paper: { ...DEFAULT_TRAIN_CONFIG, method: "probegen", probeInit: "random", readout: "logits" },
 };
 export const TRAIN_RECIPE_NAMES = Object.keys(TRAIN_RECIPES) as TrainRecipe[];
 

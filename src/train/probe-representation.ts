@@ -18,8 +18,9 @@ import type { ProbeInit, TrainConfig } from "./config.js";
 import type { Representation } from "./representation.js";
 import type { ZooData } from "./zoo-data.js";
 import { planPasses } from "./checkpointed-step.js";
-import { resolveReadout } from "./readout.js";
-import { hiddenFeaturesPerProbe, type Readout } from "../nets/hidden-readout.js";
+import { resolveReadout } from "./default-predictor.js";
+import { hiddenFeaturesPerProbe } from "../nets/hidden-readout.js";
+import { labelledAnswers, labelledFeaturesPerProbe, type Readout } from "./readouts.js";
 
 /** The hidden summary's cost per activation: a sum and a squared deviation (planeMoments). */
 const SUMMARY_FLOPS_PER_ACTIVATION = 4;
@@ -63,19 +64,23 @@ export class ProbeRepresentation implements Representation {
   readonly start: Exclude<ProbeInit, "auto">;
   /** Whether batches go through the ragged CNN forward (a zoo of many CNN architectures, few networks each). */
   private readonly ragged: boolean;
-  /** What the head reads of each answer (readout.ts). */
+  /** What the head reads of each answer (readouts.ts). */
   readonly readout: Readout;
   /** With the hidden readout, the layer slots every network fills (the zoo's deepest network's layers); undefined otherwise. */
   private readonly hiddenSlots: number | undefined;
 
-  /** startProbes: fit a generator to its starting images (config.probeInit), as training does. */
-  constructor(config: TrainConfig, data: ZooData, rng: Rng, startProbes = false) {
+  /** The outputs per probe every network gives. */
+  private readonly outputs: number;
+
+  /** config.method must be resolved (default-predictor.ts). startProbes: fit a generator to its
+   * starting images (config.probeInit), as training does. */
+  constructor(config: TrainConfig & { method: ProbeSource["method"] }, data: ZooData, rng: Rng, startProbes = false) {
     const m = data.manifest;
     this.architectures = zooArchitectures(m, data.manifestFile);
     this.counts = this.architectures.map((_, k) => data.architectureOf.reduce((n, a) => n + (a === k ? 1 : 0), 0));
     const { probeShape, outputs } = commonProbeInterface(this.architectures);
     this.source = makeProbeSource({
-      method: config.method as ProbeSource["method"], count: config.probes, latentDim: config.generator.latentDim,
+      method: config.method, count: config.probes, latentDim: config.generator.latentDim,
       generatorHidden: config.generator.hidden, generatorActivation: config.generator.activation,
       generatorLayers: config.generator.layers, generatorWidth: config.generator.widthMultiplier, vanillaInit: config.vanillaInit,
       imageSet: config.method === "data" ? zooImageSet(m, config.dataDir) : undefined,
@@ -88,9 +93,13 @@ export class ProbeRepresentation implements Representation {
       const images = fixedProbeValues(this.start, config.probes, probeShape, rng.fork(this.start), this.start === "data" ? zooImageSet(m, config.dataDir) : undefined);
       fitProbesTo(this.source, images);
     }
-    this.readout = resolveReadout(config, m);
+    this.outputs = outputs;
+    // Labelled answers need a class per probe among the networks' outputs (data probes of the zoo's own set).
+    const labels = (this.source as ProbeSource).labels ?? null;
+    this.readout = resolveReadout(config, labels !== null && !this.source.learned && labels.every((c) => c < outputs));
     this.hiddenSlots = this.readout === "hidden" ? Math.max(...this.architectures.map((a) => a.hiddenLayers)) : undefined;
-    this.features = config.probes * (outputs + (this.hiddenSlots === undefined ? 0 : hiddenFeaturesPerProbe(this.hiddenSlots)));
+    const perProbe = this.readout === "labelled" ? labelledFeaturesPerProbe(outputs) : outputs + (this.hiddenSlots === undefined ? 0 : hiddenFeaturesPerProbe(this.hiddenSlots));
+    this.features = config.probes * perProbe;
     // Groups of equal architecture while they are big enough to batch well (8 networks or more
     // per architecture on average): the fused zoo kernels, and the same numbers as a zoo of one
     // architecture with variants (a Small-CNN zoo exported as a park and imported back trains
@@ -136,9 +145,11 @@ export class ProbeRepresentation implements Representation {
 
   /** The networks' answers to the given probes (the source's, made once for a step), computed now. */
   representOn(data: ZooData, indices: ArrayLike<number>, probes: Tensor): Tensor {
-    if (this.ragged) return this.representRagged(data, indices, probes);
-    return evaluateInGroups(Array.from(indices, (i) => data.architectureOf[i]), (k, rows) =>
-      this.representArchitecture(data, this.architectures[k], rows.map((r) => indices[r]), probes));
+    const out = this.ragged ? this.representRagged(data, indices, probes)
+      : evaluateInGroups(Array.from(indices, (i) => data.architectureOf[i]), (k, rows) =>
+        this.representArchitecture(data, this.architectures[k], rows.map((r) => indices[r]), probes));
+    if (this.readout !== "labelled") return out;
+    return labelledAnswers(reshape(out, [indices.length, this.source.count, this.outputs]), this.source.labels!);
   }
 
   /**

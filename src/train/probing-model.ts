@@ -6,8 +6,10 @@ import type { TrainConfig } from "./config.js";
 import { MlpHead } from "./head.js";
 import { ProbeRepresentation } from "./probe-representation.js";
 import { resolveProbeInit } from "./probe-init.js";
-import { resolveReadout } from "./readout.js";
-import type { Readout } from "../nets/hidden-readout.js";
+import { resolveMethod, resolveReadout } from "./default-predictor.js";
+import type { Readout } from "./readouts.js";
+import type { RepresentationMethod } from "../probes/source.js";
+import { zooArchitectures } from "../nets/family.js";
 import type { Representation } from "./representation.js";
 import { WeightStatistics } from "./weight-statistics.js";
 import type { ZooData } from "./zoo-data.js";
@@ -15,22 +17,27 @@ import type { ZooData } from "./zoo-data.js";
 export class ProbingModel {
   readonly representation: Representation;
   readonly head: MlpHead;
+  /** The representation method, resolved where the config left it at "auto" (default-predictor.ts). */
+  readonly method: RepresentationMethod;
 
   /** data: the zoo the model will see (statnn summarises its networks once, up front).
    * startProbes: fit a generator to its starting images (config.probeInit), as training does;
    * a model whose parameters are then loaded from a checkpoint skips that work. */
   constructor(config: TrainConfig, _manifest: ZooManifest, outputs: number, data: ZooData, opts: { startProbes?: boolean } = {}) {
     const rng = new Rng(config.seed, "model");
-    // statnn has no generator: a start other than auto or random is refused, as for any method without one.
-    if (config.method === "statnn" && opts.startProbes === true) {
-      resolveProbeInit(config, [], data.manifest);
-      resolveReadout(config, data.manifest);
+    const method = resolveMethod(config, zooArchitectures(data.manifest, data.manifestFile)[0].probeShape, data.manifest);
+    this.method = method;
+    // statnn has no generator and no readout: a start other than auto or random is refused, as
+    // for any method without one, and so is a readout of probes.
+    if (method === "statnn" && opts.startProbes === true) {
+      resolveProbeInit({ ...config, method }, [], data.manifest);
+      resolveReadout({ method, readout: config.readout }, false);
     }
-    this.representation = config.method === "statnn" ? new WeightStatistics(data) : new ProbeRepresentation(config, data, rng.fork("probes"), opts.startProbes ?? false);
+    this.representation = method === "statnn" ? new WeightStatistics(data) : new ProbeRepresentation({ ...config, method }, data, rng.fork("probes"), opts.startProbes ?? false);
     this.head = new MlpHead(this.representation.features, outputs, rng.fork("head"), config.head);
   }
 
-  /** What the head reads of each network's answers (readout.ts); "logits" for statnn. */
+  /** What the head reads of each network's answers (readouts.ts); "logits" for statnn. */
   get readout(): Readout {
     return this.representation instanceof ProbeRepresentation ? this.representation.readout : "logits";
   }

@@ -108,7 +108,7 @@ export function train(config: TrainConfig, out: string, opts: TrainOptions = {})
   // The model is built before the run folder, so a setting the zoo cannot take leaves no folder behind.
   const model = new ProbingModel({ ...config, zoo: zooDir }, zoo.manifest, data.outputs, data, { startProbes: true });
   // The run records where its generator started and what it read, not "auto".
-  const cfg = { ...config, zoo: zooDir, probeInit: model.probeStart, readout: model.readout };
+  const cfg = { ...config, zoo: zooDir, method: model.method, probeInit: model.probeStart, readout: model.readout };
   const runFile: RunFile = {
     config: cfg, family: zoo.manifest.family, ...runArchitecture(zoo.manifest), classes: data.classes, task: data.task,
     labelNames: zoo.manifest.task.labelNames ?? [],
