@@ -236,7 +236,7 @@ test("train and eval CLI, and the errors a researcher can run into", () => {
   const bad: [string[], number, RegExp][] = [
     [["train", "--zoo", zooDir(), "--out", join(out, "x"), "--probes", "0"], 2, /--probes must be an integer >= 1/],
     [["train", "--zoo", join(out, "nozoo"), "--out", join(out, "y")], 1, /nozoo: no such zoo folder/],
-    [["train", "--zoo", zooDir(), "--out", join(out, "z"), "--method", "magic"], 2, /--method must be probegen or vanilla or uniform or grid or dead-leaves or data or statnn/],
+    [["train", "--zoo", zooDir(), "--out", join(out, "z"), "--method", "magic"], 2, /--method must be auto or probegen or vanilla or uniform or grid or dead-leaves or data or statnn/],
     [["eval", join(out, "none")], 1, /config.json: not found/],
   ];
   for (const [args, code, re] of bad) {
