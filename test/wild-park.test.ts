@@ -10,7 +10,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildWildParkZoo, describeWildParkBuild } from "../src/build/wild-park-builder.js";
 import { scoreRagged, trainWildParkCohort } from "../src/build/wild-park-train.js";
-import { parseSizedCnnArchitecture } from "../src/nets/family.js";
+import { networkArchitecture, parseSizedCnnArchitecture } from "../src/nets/family.js";
+import { tidy } from "../src/engine/index.js";
+import { ProbingModel } from "../src/train/probing-model.js";
+import type { ProbeRepresentation } from "../src/train/probe-representation.js";
+import { readRunFile } from "../src/train/run-folder.js";
+import { assertClose } from "./helpers.js";
 import { packRaggedCnn, raggedCnnLayout } from "../src/nets/ragged-cnn.js";
 import { Zoo, rangesIndices } from "../src/zoo/format.js";
 import { exportWildPark, importWildPark } from "../src/zoo/interop/wild-park.js";
@@ -91,6 +96,24 @@ test("a tiny Wild Park builds the same bytes on 1 and 2 workers and after a resu
       assert.equal(r.steps, 4, `${method}: 8 training checkpoints in batches of 4, 2 epochs`);
       assert.ok(r.flopsPerNetwork > 0);
     }
+    // The hidden readout of the park is one ragged pass, equal to each network's own readout
+    // with the deepest network's slots; the labelled readout takes the data probes' classes.
+    const hidden = new ProbingModel({ ...DEFAULT_TRAIN_CONFIG, zoo: a, method: "dead-leaves", readout: "hidden", probes: 3 }, m, 1, data);
+    const rep = hidden.representation as ProbeRepresentation;
+    const width = 10 + 6 * deepest;
+    assert.equal(rep.features, 3 * width);
+    tidy(() => {
+      const all12 = Array.from({ length: 12 }, (_, i) => i);
+      const together = rep.represent(data, all12);
+      all12.forEach((n) => {
+        const arch = networkArchitecture("cnn", m.architectures[data.architectureOf[n]].architecture);
+        const alone = arch.forwardHidden(data.gather([n]), rep.source.forward(), deepest);
+        assertClose(together.data.subarray(n * 3 * width, (n + 1) * 3 * width), alone.data, 1e-5, 1e-6, `network ${n}`);
+      });
+    });
+    const labelled = train({ ...DEFAULT_TRAIN_CONFIG, zoo: a, probes: 4, epochs: 2, batch: 4 }, join(root, "run-default"));
+    assert.equal(readRunFile(join(root, "run-default")).config.readout, "labelled", "the default for a Fashion-MNIST park: data probes, labelled");
+    assert.equal(labelled.method, "data");
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
