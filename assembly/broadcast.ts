@@ -72,18 +72,20 @@ export function sumChannel(x: usize, out: usize, n0: i32, n1: i32, n2: i32, n3: 
   }
 }
 
+// The sum of p floats from row: four lanes, then the tail.
+@inline function rowSum(row: usize, p: i32): f32 {
+  let s = f32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= p; j += 4) s = f32x4.add(s, v128.load(row + (<usize>j << 2)));
+  let t = f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
+  for (; j < p; j++) t += load<f32>(row + (<usize>j << 2));
+  return t;
+}
+
 // y[m] = mean of x[m, 0..p)  (global average pooling over the last axis)
 export function meanLast(x: usize, y: usize, m: i32, p: i32): void {
   const inv: f32 = 1 / <f32>p;
-  for (let i = 0; i < m; i++) {
-    const row = x + ((<usize>i * <usize>p) << 2);
-    let s = f32x4.splat(0);
-    let j = 0;
-    for (; j + 4 <= p; j += 4) s = f32x4.add(s, v128.load(row + (<usize>j << 2)));
-    let t = f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
-    for (; j < p; j++) t += load<f32>(row + (<usize>j << 2));
-    store<f32>(y + (<usize>i << 2), t * inv);
-  }
+  for (let i = 0; i < m; i++) store<f32>(y + (<usize>i << 2), rowSum(x + ((<usize>i * <usize>p) << 2), p) * inv);
 }
 
 // dx[m, j] (+)= dy[m] / p
@@ -111,15 +113,10 @@ export function planeMoments(x: usize, y: usize, m: i32, p: i32, eps: f32): void
   const inv: f32 = 1 / <f32>p;
   for (let i = 0; i < m; i++) {
     const row = x + ((<usize>i * <usize>p) << 2);
-    let s = f32x4.splat(0);
-    let j = 0;
-    for (; j + 4 <= p; j += 4) s = f32x4.add(s, v128.load(row + (<usize>j << 2)));
-    let t = f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
-    for (; j < p; j++) t += load<f32>(row + (<usize>j << 2));
-    const mean = t * inv;
+    const mean = rowSum(row, p) * inv;
     const vm = f32x4.splat(mean);
     let q = f32x4.splat(0);
-    j = 0;
+    let j = 0;
     for (; j + 4 <= p; j += 4) {
       const d = f32x4.sub(v128.load(row + (<usize>j << 2)), vm);
       q = f32x4.add(q, f32x4.mul(d, d));

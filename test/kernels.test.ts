@@ -131,7 +131,7 @@ test("transcendental kernels are accurate far from zero", () => {
   assertClose(out.data.subarray(0, 4), [1, Math.E, 1 / Math.E, Math.exp(10)], 2e-7, 0, "exp");
 });
 
-test("channel broadcast, channel sums and last-axis means match", () => {
+test("channel broadcast, channel sums, last-axis means and plane moments match", () => {
   for (const [n0, n1, n2, n3] of [[1, 5, 7, 1], [3, 4, 6, 1], [2, 3, 5, 9], [2, 2, 16, 16]]) {
     const n = n0 * n1 * n2 * n3;
     let [w, r] = both(() => [vec(n), vec(n0 * n2), vec(n)], (k, [x, b, y]) => k.addChannel(x, b, y, n0, n1, n2, n3), [2]);
@@ -142,6 +142,12 @@ test("channel broadcast, channel sums and last-axis means match", () => {
     assertClose(w[0], r[0], 1e-5, 1e-6, "meanLast");
     [w, r] = both(() => [vec(n0 * n1 * n2), vec(n)], (k, [dy, dx]) => k.meanLastBackward(dy, dx, n0 * n1 * n2, n3, true), [1]);
     assertClose(w[0], r[0], 1e-6, 1e-6, "meanLastBackward");
+    const m = n0 * n1 * n2;
+    [w, r] = both(() => [vec(n), vec(2 * m)], (k, [x, y]) => k.planeMoments(x, y, m, n3, 1e-6), [1]);
+    assertClose(w[0], r[0], 1e-5, 1e-6, "planeMoments");
+    const moments = w[0];
+    [w, r] = both(() => [vec(n), Tensor.from(moments).data, vec(2 * m), vec(n)], (k, [x, y, dy, dx]) => k.planeMomentsBackward(x, y, dy, dx, m, n3, true), [3]);
+    assertClose(w[0], r[0], 1e-5, 1e-5, "planeMomentsBackward");
   }
 });
 

@@ -89,6 +89,9 @@ test("element-wise, broadcast and optimiser kernels split by rows", () => {
   acrossThreads("addChannel n0=1", [vec(n1 * n2 * n3 * 8), vec(n2), vec(n1 * n2 * n3 * 8)], (k, [x, b, y]) => k.addChannel(x, b, y, 1, n1 * 8, n2, n3), [2]);
   acrossThreads("sumChannel", [vec(n0 * n1 * n2 * n3), vec(n0 * n2)], (k, [x, o]) => k.sumChannel(x, o, n0, n1, n2, n3, true), [1], 1e-4);
   acrossThreads("meanLast", [vec(5000 * 20), vec(5000)], (k, [x, y]) => k.meanLast(x, y, 5000, 20), [1]);
+  acrossThreads("planeMoments", [vec(5000 * 20), vec(2 * 5000)], (k, [x, y]) => k.planeMoments(x, y, 5000, 20, 1e-6), [1]);
+  acrossThreads("planeMomentsBackward", [vec(5000 * 20), vec(2 * 5000).map(Math.abs), vec(2 * 5000), vec(5000 * 20)],
+    (k, [x, y, dy, dx]) => k.planeMomentsBackward(x, y, dy, dx, 5000, 20, true), [3]);
   acrossThreads("biasSinForward", [vec(16 * 64 * 64), vec(16 * 64), vec(16 * 64 * 64), vec(16 * 64 * 64)],
     (k, [z, b, y, d]) => k.biasSinForward(z, b, y, d, 16, 64, 64, 30), [2, 3], 1e-4);
   {

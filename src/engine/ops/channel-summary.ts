@@ -8,6 +8,7 @@ import { kernels } from "../backend.js";
 import { gradSink, record } from "../autograd.js";
 import { ShapeError } from "../errors.js";
 import { Tensor } from "../tensor.js";
+import { tiles } from "./ragged.js";
 
 /**
  * Per network, per image, per layer: over the channels c with spatial mean m_c and standard
@@ -30,16 +31,6 @@ export interface ChannelSummarySegment {
   /** Output row (network) and first column of its CHANNEL_SUMMARY_STATS. */
   net: number;
   column: number;
-}
-
-/** Whether blocks [offset, size] cover [0, total) exactly, in order. */
-function tiles(blocks: readonly [number, number][], total: number): boolean {
-  let at = 0;
-  for (const [offset, size] of blocks) {
-    if (offset !== at) return false;
-    at += size;
-  }
-  return at === total;
 }
 
 /**

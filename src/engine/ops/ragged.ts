@@ -74,7 +74,7 @@ export function raggedConv2d(x: Tensor, w: Tensor, b: Tensor, segments: readonly
 }
 
 /** Whether blocks [offset, size] cover [0, total) exactly, in order and without overlap. */
-function tiles(blocks: readonly [number, number][], total: number): boolean {
+export function tiles(blocks: readonly [number, number][], total: number): boolean {
   let at = 0;
   for (const [offset, size] of blocks) {
     if (offset !== at) return false;
