@@ -129,7 +129,8 @@ export function trainCommand(argv: string[]): number {
   let lastNote = "";
   const result = train(config, out, {
     resume: values.resume,
-    onStart: (total) => { bar = createProgress(`training ${config.method} K=${config.probes}`, total, "steps", values.json ? null : process.stderr); },
+    // The settings as resolved: what "auto" chose, named on the bar.
+    onStart: (total, _start, cfg) => { bar = createProgress(`training ${cfg.method}${cfg.method === "statnn" ? "" : ` (${cfg.readout})`} K=${cfg.probes}`, total, "steps", values.json ? null : process.stderr); },
     onStep: (step) => bar.update(step, lastNote),
     onEval: (r) => {
       const fmt = (m: typeof r.val) => (m === null ? "-" : m.accuracy !== undefined ? `${(100 * m.accuracy).toFixed(2)}%` : `tau ${m.score.toFixed(4)}`);
@@ -139,7 +140,7 @@ export function trainCommand(argv: string[]): number {
   bar.finish(lastNote);
   if (values.json) { console.log(JSON.stringify(result, null, 2)); return 0; }
   const pct = (v: number | null | undefined) => (v === null || v === undefined || Number.isNaN(v) ? "-" : `${(100 * v).toFixed(2)}%`);
-  console.log(`${out}: ${result.method}, K=${result.probes}, ${result.steps} steps in ${result.trainSeconds.toFixed(1)} s`);
+  console.log(`${out}: ${result.method}${result.method === "statnn" ? "" : ` (${result.readout} readout)`}, K=${result.probes}, ${result.steps} steps in ${result.trainSeconds.toFixed(1)} s`);
   const show = result.score === "accuracy" ? pct : (v: number | null | undefined) => (v === null || v === undefined ? "-" : `tau ${v.toFixed(4)}`);
   if (result.best) console.log(`best val ${show(result.best.val)} at step ${result.best.step}: test ${show(result.best.test)}`);
   console.log(`last: val ${show(result.last.val)}, test ${show(result.last.test)}; ${(result.flopsPerNetwork / 1e6).toFixed(3)} MFLOPs to represent one network`);

@@ -21,6 +21,8 @@ export { readRunFile, type MetricsRecord, type RunFile, type SplitMetrics } from
 export interface RunResult {
   run: string;
   method: string;
+  /** What the head read (readouts.ts); absent in results from before --readout (logits). */
+  readout?: string;
   probes: number;
   steps: number;
   /** Scores (accuracy, or Kendall's tau for regression) at the best validation score. */
@@ -39,8 +41,8 @@ export interface TrainOptions {
   resume?: boolean;
   /** Called after every evaluation. */
   onEval?: (r: MetricsRecord) => void;
-  /** Called once before the first step: the run's total steps and the step it starts at. */
-  onStart?: (total: number, start: number) => void;
+  /** Called once before the first step: the run's total steps, the step it starts at, and its settings as resolved (what "auto" chose). */
+  onStart?: (total: number, start: number, config: TrainConfig) => void;
   /** Called after every step with (step, total). */
   onStep?: (step: number, total: number) => void;
   /** Stop after this many steps in this call (tests use it to interrupt a run). */
@@ -128,7 +130,7 @@ export function train(config: TrainConfig, out: string, opts: TrainOptions = {})
     const stopAt = Math.min(schedule.total, start + (opts.stopAfter ?? Infinity));
     let lossSum = 0, lossCount = 0, seen = 0, windowStart = performance.now();
     const t0 = performance.now();
-    opts.onStart?.(schedule.total, start);
+    opts.onStart?.(schedule.total, start, cfg);
     for (let step = start; step < stopAt; step++) {
       opt.lr = cosineLr(cfg.lr, step, schedule.total);
       const batch = schedule.at(step);
@@ -192,7 +194,7 @@ function summarize(run: RunFolder, cfg: TrainConfig, data: ZooData, flops: numbe
     if (r.val !== null && isBetter(score, best?.val)) best = { step: r.step, val: score, test: r.test?.score ?? NaN };
   }
   return {
-    run: run.dir, method: cfg.method, probes: cfg.probes, steps,
+    run: run.dir, method: cfg.method, readout: cfg.readout, probes: cfg.probes, steps,
     best,
     last: { step: last?.step ?? 0, val: last?.val?.score ?? null, test: last?.test?.score ?? null },
     score: data.task === "classification" ? "accuracy" : "kendallTau",
