@@ -3,7 +3,7 @@
 // predictions as a direct predict.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -202,6 +202,14 @@ test("black-box use: answers to the exported probes, computed outside predict, g
   responsesOf(cnnZoo, Array.from({ length: z.count }, (_, i) => i), join(root, "labelled-probes", "probes.npy"), join(root, "labelled-responses.npy"));
   const labelledDirect = await predictArgs(labelledRun, [cnnZoo], { indices: Array.from({ length: z.count }, (_, i) => i) });
   assert.deepEqual(probabilities(predictResponses(TrainedRun.open(labelledRun), join(root, "labelled-responses.npy"))), probabilities(labelledDirect));
+  // A damaged run folder that claims the labelled readout for probes without classes is refused, naming its config.
+  const forged = join(root, "cnn-forged");
+  cpSync(labelledRun, forged, { recursive: true });
+  const cfgFile = join(forged, "config.json");
+  const rf = JSON.parse(readFileSync(cfgFile, "utf8"));
+  rf.config.method = "dead-leaves";
+  writeFileSync(cfgFile, JSON.stringify(rf));
+  assert.throws(() => predictResponses(TrainedRun.open(forged), join(root, "labelled-responses.npy")), /cnn-forged.config\.json: records the labelled readout, but its dead-leaves probes carry no classes/);
 });
 
 test("predict on the command line: a table, --json, --csv, a Wild Park run on checkpoints, and usage errors", () => {

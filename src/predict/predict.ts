@@ -5,6 +5,7 @@
 // chunks, so the same answers give the same predictions, bit for bit.
 import { Tensor, noGrad, reshape, tidy } from "../engine/index.js";
 import { labelledAnswers } from "../train/readouts.js";
+import { join } from "node:path";
 import { FileFormatError } from "../file-error.js";
 import { NpyRowReader } from "../io/npy.js";
 import { kendallTau } from "../train/kendall.js";
@@ -124,6 +125,9 @@ export function predictResponses(run: TrainedRun, file: string): PredictionRepor
     const { model } = run.headOnly();
     // A labelled run reads the answers with its probes' classes, as it did in training.
     const labels = run.runFile.config.readout === "labelled" ? run.probeSource().labels ?? null : null;
+    if (run.runFile.config.readout === "labelled" && labels === null) {
+      throw new FileFormatError(join(run.dir, "config.json"), `records the labelled readout, but its ${run.runFile.config.method} probes carry no classes`);
+    }
     const outputs = new Float32Array(n * run.outputs);
     const rows = new Float32Array(PREDICT_CHUNK * features);
     noGrad(() => {

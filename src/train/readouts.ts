@@ -26,12 +26,14 @@ export function labelledAnswers(out: Tensor, labels: ArrayLike<number>): Tensor 
   const [B, K, C] = out.shape;
   if (out.rank !== 3 || labels.length !== K) throw new ShapeError("labelledAnswers", `answers [${out.shape.join(",")}] for ${labels.length} labelled probes`);
   if (needsGrad(out)) throw new ShapeError("labelledAnswers", "the labelled readout is for fixed probes; these answers need a gradient");
+  for (let k = 0; k < K; k++) {
+    if (!(Number.isInteger(labels[k]) && labels[k] >= 0 && labels[k] < C)) throw new RangeError(`labelledAnswers: probe ${k}'s class ${labels[k]} is not one of the ${C} outputs`);
+  }
   const F = labelledFeaturesPerProbe(C);
   const y = Tensor.empty([B, K * F]);
   const z = out.data, o = y.data;
   for (let r = 0; r < B * K; r++) {
     const label = labels[r % K];
-    if (!(Number.isInteger(label) && label >= 0 && label < C)) throw new RangeError(`labelledAnswers: probe ${r % K}'s class ${label} is not one of the ${C} outputs`);
     const at = r * C, to = r * F;
     let max = -Infinity, arg = 0, other = -Infinity;
     for (let j = 0; j < C; j++) if (z[at + j] > max) { max = z[at + j]; arg = j; }
