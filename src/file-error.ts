@@ -18,6 +18,7 @@ export function describeSystemError(e: unknown): string {
   const known: Record<string, string> = {
     ENOENT: "no such file or folder", EACCES: "permission denied", EPERM: "operation not permitted", ENOSPC: "no space left on the device",
     EROFS: "read-only file system", ENOTDIR: "a part of the path is not a folder", EISDIR: "is a folder", EEXIST: "already exists", EDQUOT: "disk quota exceeded",
+    ELOOP: "a symbolic link loop (or too many links) on the path", ENAMETOOLONG: "the path is too long",
   };
   return err.code !== undefined && known[err.code] !== undefined ? `${known[err.code]} (${err.code})` : err.message;
 }

@@ -247,7 +247,11 @@ test("zoo import and export on the command line: --help, --json, named errors an
   assert.match(run("zoo", "info", join(dir, "scz")).stdout, /padding: 1, as the ProbeGen code evaluates them; step 86; split file reading: header/);
   const evil = join(FIX, "hostile", "executes-code.pth");
   writeFileSync(join(dir, "splits.json"), JSON.stringify({ train: { path: [evil], label: [3] } }));
-  const refused = run("zoo", "import", "dwsnets", join(dir, "splits.json"), "--out", join(dir, "evil"), "--dataset", "mnist");
+  // A path outside the splits file's folder is refused unless allowed; then the pickle itself is.
+  const outside = run("zoo", "import", "dwsnets", join(dir, "splits.json"), "--out", join(dir, "evil"), "--dataset", "mnist");
+  assert.equal(outside.status, 1);
+  assert.match(outside.stderr, /splits\.json: train entry 0: .*executes-code\.pth is outside .*; pass --allow-outside-root/);
+  const refused = run("zoo", "import", "dwsnets", join(dir, "splits.json"), "--out", join(dir, "evil"), "--dataset", "mnist", "--allow-outside-root");
   assert.equal(refused.status, 1);
   assert.match(refused.stderr, /executes-code\.pth: pickle at byte \d+: refused to call posix\.system/);
   for (const [args, re] of [

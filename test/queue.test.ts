@@ -192,6 +192,30 @@ test("predict on the queue: jobs of consecutive inputs on two workers, collected
     assert.equal(await within("the queued predict", queued.done, 180_000), 0, queued.err());
     assert.match(queued.err(), /3 predict job\(s\) on redis:/);
     assert.equal(out, local.stdout, "the same CSV, rows in the list's order");
+    // Issue 24.2: a file changed at the same path is predicted again, not answered from the
+    // finished job: with no worker running, the coordinator waits for one.
+    for (const w of workers) await stop(w.p);
+    writeFileSync(files[0], readFileSync(files[1]));
+    const changedLocal = cliSync("predict", join(root, "run"), "--list", join(root, "list.txt"), "--csv");
+    assert.notEqual(changedLocal.stdout, local.stdout);
+    const again = start(["predict", join(root, "run"), "--list", join(root, "list.txt"), "--csv", "--queue", url]);
+    let out2 = "";
+    again.p.stdout!.removeAllListeners("data");
+    again.p.stdout!.on("data", (d) => { out2 += String(d); });
+    await sleep(4000);
+    assert.equal(again.p.exitCode, null, `a stale answer came back at once: ${out2}`);
+    workers.push(worker(url));
+    assert.equal(await within("the predict of the changed file", again.done, 120_000), 0, again.err());
+    assert.equal(out2, changedLocal.stdout, "the new file's prediction");
+    // Issue 24.8: a worker whose Redis is gone still stops on SIGTERM, within --stop-seconds.
+    const late = start(["worker", "--queue", url, "--threads", "1", "--stop-seconds", "2"]);
+    await sleep(1500);
+    await stop(redis);
+    late.p.kill("SIGTERM");
+    const t0 = Date.now();
+    const code = await within("the worker's exit after SIGTERM", late.done, 15_000);
+    assert.ok(Date.now() - t0 < 10_000, `the worker took ${Date.now() - t0} ms to stop`);
+    assert.ok(code === 0 || code === 143, `exit ${code}: ${late.err()}`);
   } finally {
     for (const w of workers) await stop(w.p);
     await stop(redis);

@@ -132,7 +132,7 @@ test("report: a user's file is not overwritten, a run whose zoo is gone still re
   writeFileSync(mine, "<p>my notes</p>");
   const r = run("report", join(root, "stat-run"), "--out", mine);
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /mine\.html: exists and is not a probegen report/);
+  assert.match(r.stderr, /mine\.html: exists; it is not a probegen report, so probegen will not replace it/);
   assert.equal(readFileSync(mine, "utf8"), "<p>my notes</p>");
   const stat = await runReport(join(root, "stat-run"));
   assert.match(stat.html, /statistics of its weights \(StatNN\); it has no probes/);
@@ -196,8 +196,23 @@ test("compare: groups by method and K, mean ± sample std of the best-validation
   const unfinished = join(root, "cmp-unfinished");
   trainRun("cmp-unfinished", {});
   rmSync(join(unfinished, "result.json"));
-  const bad = run("compare", dirs[0], unfinished);
-  assert.equal(bad.status, 1);
-  assert.match(bad.stderr, /cmp-unfinished: has not finished \(no result\.json\)/);
+  // An unfinished run is named and left out; the finished ones are compared (issue 24.6).
+  const partial = run("compare", dirs[0], unfinished, "--json");
+  assert.equal(partial.status, 0, partial.stderr);
+  assert.match(partial.stderr, /left out 1 unfinished run\(s\) \(no result\.json yet.*\): .*cmp-unfinished/);
+  assert.equal((JSON.parse(partial.stdout) as unknown[]).length, 1);
+  assert.equal(run("compare", unfinished).status, 1, "nothing finished: nothing to compare");
+  // The same run twice is one seed, not two; a copy of a run (same settings and seed) is refused.
+  const twice = compareRuns([dirs[0], dirs[0], join(dirs[0], ".")]);
+  assert.deepEqual(twice.map((g) => g.seeds), [[0]]);
+  const copy = join(root, "cmp-copy");
+  cpSync(dirs[0], copy, { recursive: true });
+  assert.throws(() => compareRuns([dirs[0], copy]), /cmp-copy: has the same settings and seed \(0\) as .*cmp-probegen-0: one seed would count twice/);
+  // One seed shows as one seed, not "± 0.00"; groups that differ only in lr are named by it.
+  const text = run("compare", dirs[0], join(root, "cmp-vanilla-0"), join(root, "cmp-vanilla-lr")).stdout;
+  assert.match(text, /\(1 seed\)/);
+  assert.doesNotMatch(text, /± 0\.00%/);
+  assert.match(text, /vanilla \[lr 0\.0003\]/);
+  assert.match(text, /vanilla \[lr 0\.01\]/);
   assert.equal(run("compare", "--json", "--markdown", dirs[0]).status, 2);
 });

@@ -239,7 +239,8 @@ test("zoo import torchvision: state dicts and a labels CSV become a ResNet zoo w
     const notResnet = fileURLToPath(new URL("../../test/fixtures/interop/", import.meta.url));
     const pth = execFileSync("find", [notResnet, "-name", "*.pth"], { encoding: "utf8" }).split("\n").find((l) => l.length > 0)!;
     writeFileSync(csv, `file,target\n${pth},0.5\n`);
-    await assert.rejects(importTorchvision({ dir: fixtures, labels: csv, out: join(dir, "z3") }), /is not a torchvision ResNet state dict: it needs conv1\.weight/);
+    await assert.rejects(importTorchvision({ dir: fixtures, labels: csv, out: join(dir, "z3") }), /row 2: .*\.pth is outside .*; pass --allow-outside-root/);
+    await assert.rejects(importTorchvision({ dir: fixtures, labels: csv, out: join(dir, "z3"), allowOutsideRoot: true }), /is not a torchvision ResNet state dict: it needs conv1\.weight/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -116,7 +116,7 @@ export async function ablateCommand(argv: string[]): Promise<number> {
   const tty = process.stderr.isTTY === true && process.env.CI !== "true";
   let done = 0;
   progress.update(0);
-  runPlan(runs, {
+  await runPlan(runs, {
     log: (line) => {
       done++;
       // Each run's line stays above the bar.

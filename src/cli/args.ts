@@ -88,6 +88,14 @@ export function takeThreadsOption(argv: readonly string[]): { threads: number | 
   return { threads, rest };
 }
 
+/** Takes a boolean flag given anywhere after the command (--break-lock): whether it was there, and the rest. */
+export function takeFlag(argv: readonly string[], flag: string): { on: boolean; rest: string[] } {
+  const end = argv.indexOf("--");
+  const head = end < 0 ? argv : argv.slice(0, end);
+  const rest = head.filter((a) => a !== flag);
+  return { on: rest.length < head.length, rest: end < 0 ? rest : [...rest, ...argv.slice(end)] };
+}
+
 /**
  * --shard I/N (0 <= I < N, as SLURM_ARRAY_TASK_ID or a Kubernetes JOB_COMPLETION_INDEX count):
  * this process does part I of N. Undefined when not given.

@@ -1,5 +1,6 @@
 // probegen compare: finished runs side by side, grouped by zoo, method and K.
-import { compareMarkdown, compareRuns, compareText, runFolders } from "../report/compare.js";
+import { compareMarkdown, compareRuns, compareText, finishedRuns, runFolders } from "../report/compare.js";
+import { RunFolderError } from "../train/run-folder.js";
 import { UsageError, parseCommandArgs } from "./args.js";
 
 export const COMPARE_USAGE = `Usage: probegen compare RUN... [--json | --markdown]
@@ -25,7 +26,11 @@ export function compareCommand(argv: string[]): number {
   if (values.help) { console.log(COMPARE_USAGE); return 0; }
   if (positionals.length === 0) throw new UsageError("compare needs run folders");
   if (values.json && values.markdown) throw new UsageError("--json and --markdown: choose one");
-  const groups = compareRuns(runFolders(positionals));
+  const { finished, unfinished } = finishedRuns(runFolders(positionals));
+  // Runs still training (or stopped) are named and left out, not a reason to refuse the rest.
+  if (unfinished.length > 0) process.stderr.write(`left out ${unfinished.length} unfinished run(s) (no result.json yet; resume with probegen train --resume): ${unfinished.join(", ")}\n`);
+  if (finished.length === 0) throw new RunFolderError(positionals[0], "holds no finished run to compare");
+  const groups = compareRuns(finished);
   if (values.json) console.log(JSON.stringify(groups, null, 2));
   else if (values.markdown) console.log(compareMarkdown(groups));
   else console.log(compareText(groups));

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The probegen command line.
 import { PROBEGEN_VERSION } from "../version.js";
-import { UsageError, takeThreadsOption } from "./args.js";
+import { UsageError, takeFlag, takeThreadsOption } from "./args.js";
+import { breakLocks } from "../io/folder-lock.js";
+import { installInterruptHandlers } from "../io/interrupts.js";
 import { setThreads } from "../engine/index.js";
 import { benchCommand } from "./bench.js";
 import { zooCommand } from "./zoo.js";
@@ -43,6 +45,12 @@ Options:
   -v, --version  print the version
   --threads N    threads the kernels use, after any command (default: every core, or
                  PROBEGEN_THREADS); results are the same bytes for any N
+  --break-lock   after any command that writes a folder (train, ablate, zoo build, zoo
+                 import): take the folder's .probegen.lock even when it names a process on
+                 another machine whose lease (10 min after its last heartbeat) has not
+                 lapsed, such as a job requeued elsewhere. A live process on this machine
+                 keeps its lock. Signals (SIGINT, SIGTERM, SIGHUP) release locks; the
+                 folder stays resumable
 
 Run \`probegen <command> --help\` for a command's options.`;
 
@@ -73,8 +81,11 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const { threads, rest: args } = takeThreadsOption(rest);
+    const { threads, rest: afterThreads } = takeThreadsOption(rest);
     if (threads !== undefined) setThreads(threads);
+    const { on: breakLock, rest: args } = takeFlag(afterThreads, "--break-lock");
+    breakLocks(breakLock);
+    installInterruptHandlers();
     return await run(args);
   } catch (e) {
     const err = e as Error & { code?: string };

@@ -1,10 +1,10 @@
 // probegen predict | probes export: a trained run put to use on networks nobody labelled.
-import { writeFileAtomic } from "../io/atomic.js";
+import { checkOutputFile, writeOutputFile } from "../io/output-file.js";
 import { csvText } from "../io/csv-columns.js";
 import { SPLIT_NAMES } from "../zoo/format.js";
 import { CNN_ACTIVATION_NAMES } from "../nets/cnn.js";
 import { InputCollector } from "../predict/inputs.js";
-import { predictNetworks, predictResponses, type PredictionReport } from "../predict/predict.js";
+import { PREDICTION_FILE, predictNetworks, predictResponses, predictionFileText, type PredictionReport } from "../predict/predict.js";
 import { exportProbes } from "../predict/probes-export.js";
 import { TrainedRun } from "../predict/run-model.js";
 import { UsageError, choiceArg, intArg, parseCommandArgs, requiredArg, shardArg, THREADS_HELP } from "./args.js";
@@ -47,7 +47,8 @@ Options:
   --checkpoint NAME   best (default when the run has one) or last
   --json              the predictions as JSON on stdout
   --csv               the predictions as CSV on stdout
-  --out FILE          also write the JSON report to FILE
+  --out FILE          also write the JSON report to FILE: a new file, or an earlier
+                      prediction file; any other file there is refused, untouched
   -h, --help          show this help
 ${THREADS_HELP}`;
 
@@ -122,6 +123,8 @@ export async function predictCommand(argv: string[]): Promise<number> {
   if (values.responses !== undefined && part !== undefined) throw new UsageError("--shard divides the networks given; with --responses, split the .npy instead");
   if (part !== undefined) process.stderr.write(`part ${part.index}/${part.count}: ${networks.length} of ${all.length} inputs\n`);
   const checkpoint = values.checkpoint === undefined ? undefined : choiceArg("checkpoint", values.checkpoint, ["best", "last"] as const);
+  // Refused before any work: a file that is not an earlier prediction is never replaced.
+  if (values.out !== undefined) checkOutputFile(requiredArg("out", values.out), PREDICTION_FILE);
   const run = TrainedRun.open(runDir, checkpoint);
   const inputOptions = {
     split: values.split === undefined ? undefined : choiceArg("split", values.split, SPLIT_NAMES),
@@ -147,14 +150,18 @@ export async function predictCommand(argv: string[]): Promise<number> {
   } else {
     const collector = new InputCollector(run, inputOptions);
     try {
-      if (networks.length === 0) throw new UsageError(`part ${part!.index}/${part!.count} of ${all.length} inputs is empty; use fewer parts`);
+      // An empty part is not an error: a SLURM array of more tasks than inputs must not fail.
+      if (networks.length === 0) {
+        process.stderr.write(`part ${part!.index}/${part!.count} of ${all.length} inputs is empty: nothing to predict\n`);
+        return 0;
+      }
       for (const n of networks) await collector.add(n);
       report = predictNetworks(run, collector.gather());
     } finally {
       collector.cleanup();
     }
   }
-  if (values.out !== undefined) writeFileAtomic(requiredArg("out", values.out), `${JSON.stringify(report, null, 2)}\n`);
+  if (values.out !== undefined) writeOutputFile(values.out, predictionFileText(report), PREDICTION_FILE);
   if (values.json) console.log(JSON.stringify(report, null, 2));
   else if (values.csv) printCsv(report);
   else printTable(report);

@@ -1,4 +1,5 @@
 // probegen train | eval
+import { IMAGE_SET_NAMES } from "../data/image-sets.js";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { createProgress } from "../report/progress.js";
@@ -6,7 +7,7 @@ import { DEFAULT_TRAIN_CONFIG, METHOD_CHOICES, PROBE_INITS, READOUT_CHOICES, TRA
 import { evaluateSplit } from "../train/evaluate.js";
 import { loadCheckpoint } from "../train/checkpoint.js";
 import { ProbingModel } from "../train/probing-model.js";
-import { readRunFile, runArchitecture, train } from "../train/trainer.js";
+import { readRunFile, runArchitecture, trainYielding } from "../train/trainer.js";
 import { ZooData } from "../train/zoo-data.js";
 import { SPLIT_NAMES, Zoo } from "../zoo/format.js";
 import { UsageError, choiceArg, intArg, numArg, requiredArg, parseCommandArgs, THREADS_HELP } from "./args.js";
@@ -64,6 +65,10 @@ Options:
                                U(-1,1), inside the INRs' domain
   --data DIR                   folder of the image set's IDX files, for data probes (default:
                                its installed package)
+  --dataset mnist|fmnist       the image set the zoo's networks were trained on, for a zoo that
+                               does not record it (an imported public zoo): lets data probes and
+                               the default predictor use it; recorded in config.json; refused
+                               when the zoo records another
   --skip-nonfinite             leave out networks whose weights are not all finite (without it
                                such a zoo is refused, naming a network and its shard)
   --resume                     continue RUN from its last checkpoint
@@ -82,7 +87,7 @@ function list(name: string, v: string | undefined, def: number[]): number[] {
   return v === undefined ? def : v.split(",").map((x) => intArg(name, x.trim(), 0, 1));
 }
 
-export function trainCommand(argv: string[]): number {
+export async function trainCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs({
     args: argv,
     options: {
@@ -90,7 +95,7 @@ export function trainCommand(argv: string[]): number {
       epochs: { type: "string" }, batch: { type: "string" }, lr: { type: "string" }, "probe-lr": { type: "string" }, "weight-decay": { type: "string" },
       seed: { type: "string" }, "eval-every": { type: "string" }, "head-width": { type: "string" }, "head-depth": { type: "string" },
       latent: { type: "string" }, "generator-hidden": { type: "string" }, "generator-activation": { type: "string" },
-      "vanilla-init": { type: "string" }, "probe-init": { type: "string" }, readout: { type: "string" }, recipe: { type: "string" }, "generator-layers": { type: "string" }, "generator-width": { type: "string" },
+      "vanilla-init": { type: "string" }, "probe-init": { type: "string" }, readout: { type: "string" }, dataset: { type: "string" }, recipe: { type: "string" }, "generator-layers": { type: "string" }, "generator-width": { type: "string" },
       data: { type: "string" }, "skip-nonfinite": { type: "boolean", default: false },
       resume: { type: "boolean", default: false }, json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -123,11 +128,12 @@ export function trainCommand(argv: string[]): number {
     readout: choiceArg("readout", values.readout, READOUT_CHOICES, d.readout),
     vanillaInit: choiceArg("vanilla-init", values["vanilla-init"], ["normal", "uniform"] as const, d.vanillaInit),
     dataDir: values.data,
+    ...(values.dataset !== undefined ? { dataset: choiceArg("dataset", values.dataset, IMAGE_SET_NAMES) } : {}),
     ...(values["skip-nonfinite"] ? { skipNonFinite: true } : {}),
   };
   let bar = createProgress("", 0, "steps", null);
   let lastNote = "";
-  const result = train(config, out, {
+  const result = await trainYielding(config, out, {
     resume: values.resume,
     // The settings as resolved: what "auto" chose, named on the bar.
     onStart: (total, _start, cfg) => { bar = createProgress(`training ${cfg.method}${cfg.method === "statnn" ? "" : ` (${cfg.readout})`} K=${cfg.probes}`, total, "steps", values.json ? null : process.stderr); },

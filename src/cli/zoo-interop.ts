@@ -43,6 +43,8 @@ Options:
                      its parent and the working folder that holds the first path)
   --dataset NAME     ${IMAGE_SET_NAMES.join(" or ")}: names the classes (default: from the paths)
   --w0 X             the SIRENs' sine frequency (30, as DWSNets)
+  --allow-outside-root  take files the list names outside the root (refused by default:
+                     a list is not trusted to point anywhere on the machine)
   --skip-nonfinite   leave out INRs with NaN or infinite weights (every file is read once more
                      first); without it such an INR stops the import, naming its file
 ${IMPORT_COMMON}
@@ -69,6 +71,9 @@ Options:
   --stride N                 convolution stride (2)
   --input-size N             side of the square input images (32)
   --target COLUMN            the metrics column to predict (test_accuracy)
+  --dataset NAME             the image set the networks were trained on (${IMAGE_SET_NAMES.join(" or ")}),
+                             for data probes; default: metrics' config.dataset, else the
+                             folder's name (mnist, fashion_mnist)
 ${IMPORT_COMMON}
 ${THREADS_HELP}`;
 
@@ -86,6 +91,10 @@ Options:
   --step all|last    every checkpoint listed is a sample (all, the default, as the public code),
                      or only each network's last
   --input-size N     side of the square input images (32, CIFAR-10)
+  --dataset NAME     the image set the networks were trained on (${IMAGE_SET_NAMES.join(" or ")}), for
+                     data probes; default: the checkpoints' config, else their paths
+  --allow-outside-root  take files the list names outside the root (refused by default:
+                     a list is not trusted to point anywhere on the machine)
   --skip-nonfinite   leave out checkpoints with NaN or infinite weights (every file is read
                      once more first); without it such a checkpoint stops the import
 ${IMPORT_COMMON}
@@ -103,6 +112,8 @@ Options:
   --labels FILE.csv  the networks and their labels (required)
   --input-size N     side of the square inputs the networks take (32)
   --split-seed N     seed of the 70/10/20 split when the CSV has no split column (0)
+  --allow-outside-root  take files FILE.csv names outside DIR (refused by default:
+                     a list is not trusted to point anywhere on the machine)
 ${IMPORT_COMMON}
 ${THREADS_HELP}`;
 
@@ -168,7 +179,7 @@ export async function importCommand(argv: string[]): Promise<number> {
   if (kind === "dwsnets") {
     const { values, positionals } = parseCommandArgs({
       args: rest, allowPositionals: true, strict: true,
-      options: { ...COMMON_OPTIONS, root: { type: "string" }, dataset: { type: "string" }, w0: { type: "string" }, "skip-nonfinite": { type: "boolean", default: false } },
+      options: { ...COMMON_OPTIONS, root: { type: "string" }, dataset: { type: "string" }, w0: { type: "string" }, "skip-nonfinite": { type: "boolean", default: false }, "allow-outside-root": { type: "boolean", default: false } },
     });
     if (values.help) { console.log(DWSNETS_USAGE); return 0; }
     if (positionals.length !== 1) throw new UsageError("zoo import dwsnets takes one splits file");
@@ -177,7 +188,7 @@ export async function importCommand(argv: string[]): Promise<number> {
     const r = await importDwsnets({
       splitsFile: positionals[0], out, root: values.root,
       dataset: values.dataset === undefined ? undefined : choiceArg("dataset", values.dataset, IMAGE_SET_NAMES),
-      w0: numArg("w0", values.w0, 30, 0, true), skipNonFinite: values["skip-nonfinite"],
+      w0: numArg("w0", values.w0, 30, 0, true), skipNonFinite: values["skip-nonfinite"], allowOutsideRoot: values["allow-outside-root"],
       shardSize: intArg("shard-size", values["shard-size"], 1000, 1), workers: intArg("workers", values.workers, 1, 1, 64), onProgress: p.onProgress,
     });
     p.finish();
@@ -192,7 +203,7 @@ export async function importCommand(argv: string[]): Promise<number> {
       args: rest, allowPositionals: true, strict: true,
       options: {
         ...COMMON_OPTIONS, split: { type: "string" }, "split-reading": { type: "string" }, step: { type: "string" }, padding: { type: "string" },
-        stride: { type: "string" }, "input-size": { type: "string" }, target: { type: "string" },
+        stride: { type: "string" }, "input-size": { type: "string" }, target: { type: "string" }, dataset: { type: "string" },
       },
     });
     if (values.help) { console.log(SMALL_CNN_USAGE); return 0; }
@@ -205,7 +216,8 @@ export async function importCommand(argv: string[]): Promise<number> {
       splitReading: choiceArg("split-reading", values["split-reading"], ["header", "official"] as const, "header"),
       step: intArg("step", values.step, 86, 0), padding: padding === "valid" ? 0 : 1,
       stride: intArg("stride", values.stride, 2, 1, 16), inputSize: intArg("input-size", values["input-size"], 32, 1, 4096),
-      target: values.target, shardSize: intArg("shard-size", values["shard-size"], 1000, 1),
+      target: values.target, dataset: values.dataset === undefined ? undefined : choiceArg("dataset", values.dataset, IMAGE_SET_NAMES),
+      shardSize: intArg("shard-size", values["shard-size"], 1000, 1),
       workers: intArg("workers", values.workers, 1, 1, 64), onProgress: p.onProgress,
     });
     p.finish();
@@ -219,7 +231,10 @@ export async function importCommand(argv: string[]): Promise<number> {
   if (kind === "wild-park") {
     const { values, positionals } = parseCommandArgs({
       args: rest, allowPositionals: true, strict: true,
-      options: { ...COMMON_OPTIONS, root: { type: "string" }, step: { type: "string" }, "input-size": { type: "string" }, "skip-nonfinite": { type: "boolean", default: false } },
+      options: {
+        ...COMMON_OPTIONS, root: { type: "string" }, step: { type: "string" }, "input-size": { type: "string" }, "skip-nonfinite": { type: "boolean", default: false },
+        dataset: { type: "string" }, "allow-outside-root": { type: "boolean", default: false },
+      },
     });
     if (values.help) { console.log(WILD_PARK_USAGE); return 0; }
     if (positionals.length !== 1) throw new UsageError("zoo import wild-park takes one splits file");
@@ -228,6 +243,7 @@ export async function importCommand(argv: string[]): Promise<number> {
     const r = await importWildPark({
       splitsFile: positionals[0], out, root: values.root, steps: choiceArg("step", values.step, ["all", "last"] as const, "all"),
       inputSize: intArg("input-size", values["input-size"], 32, 1, 4096), skipNonFinite: values["skip-nonfinite"],
+      dataset: values.dataset === undefined ? undefined : choiceArg("dataset", values.dataset, IMAGE_SET_NAMES), allowOutsideRoot: values["allow-outside-root"],
       shardSize: intArg("shard-size", values["shard-size"], 1000, 1), workers: intArg("workers", values.workers, 1, 1, 64), onProgress: p.onProgress,
     });
     p.finish();
@@ -241,7 +257,7 @@ export async function importCommand(argv: string[]): Promise<number> {
   if (kind === "torchvision") {
     const { values, positionals } = parseCommandArgs({
       args: rest, allowPositionals: true, strict: true,
-      options: { ...COMMON_OPTIONS, labels: { type: "string" }, "input-size": { type: "string" }, "split-seed": { type: "string" } },
+      options: { ...COMMON_OPTIONS, labels: { type: "string" }, "input-size": { type: "string" }, "split-seed": { type: "string" }, "allow-outside-root": { type: "boolean", default: false } },
     });
     if (values.help) { console.log(TORCHVISION_USAGE); return 0; }
     if (positionals.length !== 1) throw new UsageError("zoo import torchvision takes one folder");
@@ -250,7 +266,7 @@ export async function importCommand(argv: string[]): Promise<number> {
     const p = progressFor();
     const r = await importTorchvision({
       dir: positionals[0], labels, out, inputSize: intArg("input-size", values["input-size"], 32, 1, 4096),
-      splitSeed: intArg("split-seed", values["split-seed"], 0, 0), shardSize: intArg("shard-size", values["shard-size"], 500, 1),
+      splitSeed: intArg("split-seed", values["split-seed"], 0, 0), allowOutsideRoot: values["allow-outside-root"], shardSize: intArg("shard-size", values["shard-size"], 500, 1),
       workers: intArg("workers", values.workers, 1, 1, 64), onProgress: p.onProgress,
     });
     p.finish();

@@ -1,8 +1,8 @@
 // probegen zoo build | info | render
 import { IMAGE_SET_NAMES } from "../data/image-sets.js";
 import { DWSNETS_SIREN, SIREN_INITS, parseSirenArchitecture, renderSiren, renderSiren3d, type SirenArchitecture } from "../nets/siren.js";
-import { writeFileAtomic } from "../io/atomic.js";
-import { encodePng, toBytes } from "../report/png.js";
+import { PNG_FILE, encodePng, toBytes } from "../report/png.js";
+import { checkOutputFile, writeOutputFile } from "../io/output-file.js";
 import { createProgress } from "../report/progress.js";
 import { Zoo } from "../zoo/format.js";
 import { buildInrZooParallel } from "../build/inr-builder.js";
@@ -506,6 +506,7 @@ function render(argv: string[]): number {
   const index = intArg("index", requiredArg("index", values.index), 0, 0, zoo.count - 1);
   const size = intArg("size", values.size, 112, 1, 4096);
   const out = requiredArg("out", values.out);
+  checkOutputFile(out, PNG_FILE);
   const network = zoo.network(index);
   const { params, fields } = network;
   const arch = parseSirenArchitecture(zoo.manifest.architectures[network.architecture].architecture);
@@ -516,7 +517,7 @@ function render(argv: string[]): number {
   const img = arch.inDim === 3 ? renderSiren3d(arch, params, size, slice) : renderSiren(arch, params, size);
   const bad = img.findIndex((v) => !Number.isFinite(v));
   if (bad >= 0) throw new Error(`${positionals[0]}: INR ${index} outputs ${img[bad]} at pixel ${bad}: its weights are not all finite, so there is nothing to draw`);
-  writeFileAtomic(out, encodePng(size, size, 1, toBytes(img)));
+  writeOutputFile(out, encodePng(size, size, 1, toBytes(img)), PNG_FILE);
   const label = fields.get("label");
   const names = zoo.manifest.task.labelNames;
   const view = arch.inDim === 3 ? (slice === null ? ", largest occupancy along z" : `, slice z = ${slice}`) : "";

@@ -16,6 +16,10 @@ export type CsvColumn =
   | { kind: "codes"; names: string[]; codes: Int32Array }
   | { kind: "strings"; values: string[] };
 
+/** Bytes a CSV row may take (64 KiB: the Small CNN Zoo's metrics rows are under 2 KiB), and the header. */
+export const MAX_ROW_BYTES = 65_536;
+const HEADER_BYTES = 1 << 20;
+
 /** Distinct strings up to which a text column is kept as codes. */
 export const MAX_CODES = 256;
 
@@ -75,13 +79,25 @@ export interface CsvColumns {
  * Reads a CSV file with a header row (gzipped when its name ends in .gz). Stops with an error
  * past `maxRows` rows, so a small compressed file cannot expand without bound.
  */
-export async function readCsvColumns(file: string, maxRows = Infinity): Promise<CsvColumns> {
+export async function readCsvColumns(file: string, maxRows = Infinity, maxBytesPerRow = MAX_ROW_BYTES): Promise<CsvColumns> {
   // Refuses what is not a regular file before a stream is opened on it.
   closeSync(openRegularFile(file).fd);
   const source = createReadStream(file);
-  const parser = parse({ columns: false, relax_column_count: false, skip_empty_lines: true });
+  // A record longer than any real one is refused at once (csv-parse would otherwise grow it without bound).
+  const parser = parse({ columns: false, relax_column_count: false, skip_empty_lines: true, max_record_size: maxBytesPerRow });
   const input = file.endsWith(".gz") ? source.pipe(createGunzip()) : source;
   input.on("error", (e: Error) => parser.destroy(e));
+  // A gzip bomb (a few MB inflating to GB) stops as soon as it passes what maxRows rows could hold.
+  const maxBytes = Number.isFinite(maxRows) ? HEADER_BYTES + maxRows * maxBytesPerRow : Infinity;
+  let inflated = 0;
+  input.on("data", (chunk: Buffer) => {
+    inflated += chunk.length;
+    if (inflated > maxBytes) {
+      const e = new CsvError(file, `holds more than ${maxBytes} bytes of text, more than ${maxRows} rows of at most ${maxBytesPerRow} bytes could; refusing to read on (a corrupt or hostile ${file.endsWith(".gz") ? "gzip " : ""}file)`);
+      source.destroy();
+      parser.destroy(e);
+    }
+  });
   input.pipe(parser);
   let header: string[] | null = null;
   let builders: ColumnBuilder[] = [];
@@ -101,6 +117,7 @@ export async function readCsvColumns(file: string, maxRows = Infinity): Promise<
   } catch (e) {
     source.destroy();
     if (e instanceof CsvError) throw e;
+    if ((e as { code?: string }).code === "CSV_MAX_RECORD_SIZE") throw new CsvError(file, `has a record longer than ${maxBytesPerRow} bytes; refusing to read on (a corrupt or hostile file)`);
     throw new CsvError(file, `not a readable CSV${file.endsWith(".gz") ? " (gzip)" : ""} file: ${(e as Error).message}`);
   }
   if (header === null) throw new CsvError(file, "is empty (no header row)");

@@ -3,13 +3,29 @@
 // name and then hard-linked to the lock's name, which fails if the lock exists: a lock is never seen
 // half-written (an O_EXCL file would be empty for a moment, and its owner unknown to a rival). A second process
 // is refused while the owner lives; a lock whose process is gone (killed) is taken over.
-import { closeSync, linkSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+// A lock from another machine cannot be checked that way (a SLURM job requeued on another node
+// finds its old node's lock): its owner refreshes the lock's time every HEARTBEAT_MS, and a lock
+// not refreshed for LEASE_MS is taken as abandoned. `--break-lock` (breakLocks) takes any lock
+// whose owner is not a live process on this machine. A signal releases the lock (interrupts.ts).
+import { closeSync, linkSync, openSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { FileWriteError, describeSystemError } from "../file-error.js";
 import { readRegularFile } from "./read-file.js";
+import { atInterrupt } from "./interrupts.js";
 
 export const LOCK_FILE = ".probegen.lock";
+
+/** How often a held lock's time is refreshed (30 s), and how long a lock of another machine stays valid unrefreshed (10 min). */
+export const HEARTBEAT_MS = 30_000;
+export const LEASE_MS = 10 * 60_000;
+
+let breakForeign = false;
+
+/** `--break-lock`: take locks whose owners are not live processes on this machine, lease or not. */
+export function breakLocks(on: boolean): void {
+  breakForeign = on;
+}
 
 interface LockInfo { pid: number; host: string; task: string; since: string }
 
@@ -40,6 +56,15 @@ function readLock(file: string): LockInfo | null {
   }
 }
 
+/** Milliseconds since the lock at `file` was written or refreshed (0 when it cannot be read). */
+function lockAge(file: string): number {
+  try {
+    return Math.max(0, Date.now() - statSync(file).mtimeMs);
+  } catch {
+    return 0;
+  }
+}
+
 /** Puts the lock written at `temp` in place as `file`, failing with EEXIST if it exists. */
 function placeLock(temp: string, file: string, content: string): void {
   try {
@@ -60,10 +85,26 @@ function placeLock(temp: string, file: string, content: string): void {
 export class FolderLock {
   private released = false;
   private readonly onExit = () => this.release();
+  private readonly forget: () => void;
+  private readonly timer: NodeJS.Timeout;
+  private touched = Date.now();
 
   private constructor(readonly file: string) {
     held.add(file);
     process.once("exit", this.onExit);
+    this.forget = atInterrupt(this.onExit);
+    // unref: a heartbeat never keeps a finished process alive.
+    this.timer = setInterval(() => this.heartbeat(true), HEARTBEAT_MS).unref();
+  }
+
+  /** Refreshes the lock's time (at most every HEARTBEAT_MS unless `now`), so other machines see its owner live. */
+  heartbeat(now = false): void {
+    if (this.released || (!now && Date.now() - this.touched < HEARTBEAT_MS)) return;
+    this.touched = Date.now();
+    try {
+      const t = new Date();
+      utimesSync(this.file, t, t);
+    } catch { /* a lock removed by hand: nothing to refresh */ }
   }
 
   /** Takes the lock of `dir` for `task` (e.g. "a training run"); a FileWriteError if another live
@@ -84,15 +125,21 @@ export class FolderLock {
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw new FileWriteError(file, `cannot be made: ${describeSystemError(e)}`);
           const owner = readLock(file);
+          const here = owner !== null && owner.host === info.host;
+          const liveHere = here && (owner.pid === process.pid ? held.has(file) : alive(owner.pid));
+          const age = lockAge(file);
           const stale = owner === null
-            ? false
-            : owner.host === info.host && (owner.pid === process.pid ? !held.has(file) : !alive(owner.pid));
+            ? breakForeign
+            : here ? !liveHere : breakForeign || age > LEASE_MS;
           if (attempt === 0 && stale) {
             rmSync(file, { force: true });
             continue;
           }
           const who = owner === null ? "another probegen process" : `probegen process ${owner.pid} on ${owner.host} (${owner.task}, since ${owner.since})`;
-          throw new FileWriteError(dir, `is in use by ${who}; wait for it to finish, or remove ${file} if that process is gone`);
+          const advice = here
+            ? `wait for it to finish`
+            : `wait for it to finish; if that process is gone (a job requeued on another machine), the lock lapses ${Math.ceil(Math.max(0, LEASE_MS - age) / 60_000)} min after its last heartbeat, or rerun with --break-lock to take it now`;
+          throw new FileWriteError(dir, `is in use by ${who}; ${advice}`);
         }
         return new FolderLock(file);
       }
@@ -107,6 +154,8 @@ export class FolderLock {
     this.released = true;
     held.delete(this.file);
     process.removeListener("exit", this.onExit);
+    this.forget();
+    clearInterval(this.timer);
     const owner = readLock(this.file);
     if (owner?.pid === process.pid) rmSync(this.file, { force: true });
   }

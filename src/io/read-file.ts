@@ -10,6 +10,9 @@ function describeErrno(e: unknown): string {
   if (err.code === "ENOENT") return "no such file";
   if (err.code === "EACCES" || err.code === "EPERM") return "permission denied";
   if (err.code === "EISDIR") return "is a folder, not a file";
+  if (err.code === "ELOOP") return "a symbolic link loop (or too many links) on the path";
+  if (err.code === "ENOTDIR") return "a part of the path is not a folder";
+  if (err.code === "ENAMETOOLONG") return "the path is too long";
   return err.message;
 }
 
@@ -45,6 +48,26 @@ export function readRegularFile(file: string, limit = 2 ** 31 - 1): Uint8Array {
       off += n;
     }
     return out;
+  } catch (e) {
+    if (e instanceof FileFormatError) throw e;
+    throw new FileReadError(file, describeErrno(e));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The first `n` bytes of a regular file (fewer when it is shorter). */
+export function readFileHead(file: string, n: number): Uint8Array {
+  const { fd, size } = openRegularFile(file);
+  try {
+    const out = new Uint8Array(Math.min(n, size));
+    let off = 0;
+    while (off < out.length) {
+      const got = readSync(fd, out, off, out.length - off, off);
+      if (got === 0) break;
+      off += got;
+    }
+    return out.subarray(0, off);
   } catch (e) {
     if (e instanceof FileFormatError) throw e;
     throw new FileReadError(file, describeErrno(e));

@@ -17,7 +17,7 @@ import { NUMPY_CALLS, buildNumpy } from "./numpy-pickle.js";
 import { unwrapOmegaConf } from "./omegaconf.js";
 import { plainBytes } from "./bytes.js";
 import { PickleError, PyGlobal, unpickle, type PickleCall } from "./pickle.js";
-import { readRegularFile } from "./read-file.js";
+import { readFileHead, readRegularFile } from "./read-file.js";
 import { isZip, readZip } from "./zip.js";
 
 export class TorchCheckpointError extends FileFormatError {}
@@ -250,6 +250,11 @@ export interface ReadCheckpointOptions {
 
 /** Reads a PyTorch checkpoint file; errors name the file and what is wrong. */
 export function readTorchCheckpoint(file: string, opts: ReadCheckpointOptions = {}): TorchCheckpoint {
+  // The first bytes say what it is: a large file that is neither format is refused unread.
+  const head = readFileHead(file, 4);
+  if (!isZip(head) && !(head.length >= 2 && head[0] === 0x80)) {
+    throw new TorchCheckpointError(file, head.length === 0 ? "empty file" : "not a PyTorch checkpoint (neither a zip archive nor a legacy pickle stream)");
+  }
   const bytes = readRegularFile(file);
   return decodeTorchCheckpoint(bytes, file, opts);
 }

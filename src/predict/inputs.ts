@@ -7,8 +7,9 @@ import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { firstNonFinite, type ActivationName } from "../engine/index.js";
-import { FileFormatError } from "../file-error.js";
-import { readTorchCheckpoint, TorchTensor } from "../io/torch-checkpoint.js";
+import { FileFormatError, FileWriteError, describeSystemError } from "../file-error.js";
+import { atInterrupt } from "../io/interrupts.js";
+import { readTorchCheckpoint, TorchTensor, type TorchCheckpoint } from "../io/torch-checkpoint.js";
 import { readSafetensors } from "../io/safetensors.js";
 import { networkArchitecture, parseSizedCnnArchitecture, type NetworkArchitecture } from "../nets/family.js";
 import { ArchitectureError } from "../nets/spec-check.js";
@@ -16,7 +17,7 @@ import { MANIFEST_FILE, SPLIT_NAMES, Zoo, rangesIndices, type ShardData, type Sp
 import { importDwsnets } from "../zoo/interop/dwsnets.js";
 import { readJsonFile } from "../zoo/interop/export-folder.js";
 import { importSmallCnnZoo } from "../zoo/interop/small-cnn-zoo.js";
-import { importWildPark } from "../zoo/interop/wild-park.js";
+import { importWildPark, wildParkArchitecture } from "../zoo/interop/wild-park.js";
 import type { TrainedRun } from "./run-model.js";
 import { NETWORK_METADATA } from "../zoo/interop/safetensors-export.js";
 
@@ -72,8 +73,19 @@ function plainSpec(run: TrainedRun): Record<string, unknown> {
 export class InputCollector {
   readonly networks: InputNetwork[] = [];
   private readonly temporaries: string[] = [];
+  private readonly forgets: (() => void)[] = [];
+  private readonly added: string[] = [];
 
   constructor(private readonly run: TrainedRun, private readonly opts: InputOptions) {}
+
+  /** A true class as a file gives it, checked against the run's classes: a wrong label must not count in accuracy. */
+  private classOf(file: string, what: string, v: unknown): number {
+    const classes = this.run.outputs;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v >= classes) {
+      throw new PredictInputError(file, `${what} is ${JSON.stringify(v)}, not one of the run's ${classes} classes (an integer 0 to ${classes - 1})`);
+    }
+    return v;
+  }
 
   /** Checks a network's weights against an architecture: every parameter, by name and shape, finite. */
   private weightsFor(file: string, arch: NetworkArchitecture, tensors: Map<string, { shape: readonly number[]; values: () => Float32Array }>): Float32Array[] {
@@ -116,8 +128,8 @@ export class InputCollector {
     for (const [k, t] of sd) if (typeof k === "string" && t instanceof TorchTensor) tensors.set(k, { shape: t.shape, values: () => t.toFloat32() });
     const config = v instanceof Map ? v.get("config") : undefined;
     const label = sd.get("label");
-    const truth = typeof label === "number" && this.run.task === "classification" ? label : undefined;
-    if (config instanceof Map) this.addWithConfig(file, config, tensors, truth);
+    const truth = this.run.task === "classification" && label !== undefined ? this.classOf(file, "its label entry", label) : undefined;
+    if (config instanceof Map) this.addWithConfig(ckpt, tensors, truth);
     else this.addBare(file, tensors, truth);
   }
 
@@ -139,8 +151,14 @@ export class InputCollector {
       }
     }
     const truthKey = this.run.task === "classification" ? NETWORK_METADATA.label : this.run.runFile.target;
-    const truth = truthKey !== undefined && meta[truthKey] !== undefined && meta[truthKey] !== "" ? Number(meta[truthKey]) : undefined;
-    this.addBare(file, tensors, truth !== undefined && Number.isFinite(truth) ? truth : undefined, meta[NETWORK_METADATA.activation], spec);
+    const raw = truthKey !== undefined && meta[truthKey] !== undefined && meta[truthKey] !== "" ? meta[truthKey] : undefined;
+    let truth: number | undefined;
+    if (raw !== undefined && this.run.task === "classification") truth = this.classOf(file, `its metadata's ${truthKey}`, /^\d+$/.test(raw) ? Number(raw) : raw);
+    else if (raw !== undefined) {
+      truth = Number(raw);
+      if (!Number.isFinite(truth)) throw new PredictInputError(file, `its metadata's ${truthKey} is ${JSON.stringify(raw)}, not a finite number`);
+    }
+    this.addBare(file, tensors, truth, meta[NETWORK_METADATA.activation], spec);
   }
 
   /** Weights without a config; `spec`, when the file records one, is checked against the run's or (a run of many architectures) taken as the network's. */
@@ -169,20 +187,10 @@ export class InputCollector {
   }
 
   /** A CNN Wild Park checkpoint: its config is its architecture. */
-  private addWithConfig(file: string, config: Map<unknown, unknown>, tensors: Map<string, { shape: readonly number[]; values: () => Float32Array }>, truth?: number): void {
+  private addWithConfig(ckpt: TorchCheckpoint, tensors: Map<string, { shape: readonly number[]; values: () => Float32Array }>, truth?: number): void {
+    const file = ckpt.file;
     if (this.run.runFile.family !== "cnn") throw new PredictInputError(file, `is a checkpoint with a CNN config (CNN Wild Park's); the run was trained on ${this.run.runFile.family} networks`);
-    const get = (k: string) => config.get(k);
-    const n = get("n_layers") as number, channels = get("channels") as number[];
-    const acts = get("activation") as string[];
-    const names: Record<string, string> = { sine: "sin" };
-    const spec: Record<string, unknown> = {
-      inChannels: channels?.[0],
-      layers: Array.from({ length: Number.isInteger(n) ? n : 0 }, (_, i) => ({
-        channels: channels?.[i + 1], kernel: (get("kernel_size") as number[])?.[i], stride: (get("stride") as number[])?.[i],
-        padding: (get("padding") as number[])?.[i], activation: names[acts?.[i]] ?? acts?.[i], ...(acts?.[i] === "sine" ? { w0: 30 } : {}),
-      })),
-      residual: get("residual"), classes: get("n_classes"), inputSize: this.run.probeShape[1],
-    };
+    const spec = { ...wildParkArchitecture(ckpt, this.run.probeShape[1]) } as Record<string, unknown>;
     let arch: NetworkArchitecture;
     try {
       arch = networkArchitecture(this.run.runFile.family, spec, "config");
@@ -263,18 +271,40 @@ export class InputCollector {
 
   /** A zoo in a public layout: imported into a temporary probegen zoo, all its networks taken. */
   async addPublic(path: string): Promise<void> {
-    const tmp = mkdtempSync(join(tmpdir(), "probegen-predict-"));
+    // What the layout holds is checked against the run before anything is copied.
+    const needs = (family: string, layout: string) => {
+      if (this.run.runFile.family !== family) throw new PredictInputError(path, `is ${layout}, of ${family} networks; the run was trained on ${this.run.runFile.family} networks`);
+    };
+    const isFolder = statSync(path).isDirectory();
+    let doc: Record<string, { label?: unknown; score?: unknown }> | null = null;
+    let kind: "dwsnets" | "wild-park" | "small-cnn-zoo";
+    if (isFolder) kind = "small-cnn-zoo";
+    else {
+      doc = readJsonFile(path) as Record<string, { label?: unknown; score?: unknown }>;
+      const first = SPLIT_NAMES.map((s) => doc?.[s]).find((s) => s !== undefined);
+      if (first?.label !== undefined) kind = "dwsnets";
+      else if (first?.score !== undefined) kind = "wild-park";
+      else throw new PredictInputError(path, "is a JSON file but neither a DWSNets nor a CNN Wild Park splits file");
+    }
+    needs(kind === "dwsnets" ? "siren" : "cnn", kind === "dwsnets" ? "a DWSNets splits file" : kind === "wild-park" ? "a CNN Wild Park splits file" : "a Small CNN Zoo folder");
+    let tmp: string;
+    try {
+      tmp = mkdtempSync(join(tmpdir(), "probegen-predict-"));
+    } catch (e) {
+      throw new FileWriteError(tmpdir(), `cannot hold a temporary folder for ${path}'s import: ${describeSystemError(e)}; set TMPDIR to a writable folder`);
+    }
     this.temporaries.push(tmp);
+    // A signal mid-import removes the copy too (interrupts.ts).
+    this.forgets.push(atInterrupt(() => rmSync(tmp, { recursive: true, force: true })));
     const out = join(tmp, "zoo");
-    if (statSync(path).isDirectory()) {
+    if (isFolder) {
       const padding = ((plainSpec(this.run).layers as { padding: number }[] | undefined)?.[0]?.padding ?? 0) === 1 ? 1 : 0;
       await importSmallCnnZoo({ dir: path, out, padding, splitFile: existsSync(join(path, "nfn_split.csv")) ? join(path, "nfn_split.csv") : undefined });
+    } else if (kind === "dwsnets") {
+      const d = this.run.runFile.dataset;
+      await importDwsnets({ splitsFile: path, out, dataset: d === "mnist" || d === "fmnist" ? d : undefined });
     } else {
-      const doc = readJsonFile(path) as Record<string, { label?: unknown; score?: unknown }>;
-      const first = SPLIT_NAMES.map((s) => doc?.[s]).find((s) => s !== undefined);
-      if (first?.label !== undefined) await importDwsnets({ splitsFile: path, out, dataset: this.run.runFile.dataset === "fmnist" ? "fmnist" : "mnist" });
-      else if (first?.score !== undefined) await importWildPark({ splitsFile: path, out, inputSize: this.run.probeShape[1] });
-      else throw new PredictInputError(path, "is a JSON file but neither a DWSNets nor a CNN Wild Park splits file");
+      await importWildPark({ splitsFile: path, out, inputSize: this.run.probeShape[1] });
     }
     const indices = this.opts.indices;
     const before = { ...this.opts };
@@ -288,10 +318,17 @@ export class InputCollector {
 
   /** Adds one NETWORK argument, whatever it is. */
   async add(arg: string): Promise<void> {
+    this.added.push(arg);
     // Networks are named by the path as given, as the user wrote it.
     const path = arg;
-    if (!existsSync(path)) throw new PredictInputError(arg, "no such file or folder");
-    if (statSync(path).isDirectory()) {
+    let isDir: boolean;
+    try {
+      isDir = statSync(path).isDirectory();
+    } catch (e) {
+      // The cause as the system gives it: a missing file, a symbolic link loop, a part that is no folder.
+      throw new PredictInputError(arg, describeSystemError(e));
+    }
+    if (isDir) {
       if (existsSync(join(path, MANIFEST_FILE))) this.addZoo(path);
       else if (existsSync(join(path, "weights.npy"))) await this.addPublic(path);
       else throw new PredictInputError(arg, "is a folder but neither a probegen zoo (zoo.json) nor a Small CNN Zoo (weights.npy)");
@@ -304,7 +341,7 @@ export class InputCollector {
   /** Everything added, as one in-memory zoo whose networks keep their order. */
   gather(): PredictionInputs {
     const nets = this.networks;
-    if (nets.length === 0) throw new PredictInputError("(inputs)", "no networks to predict");
+    if (nets.length === 0) throw new PredictInputError(this.added.join(", ") || "(inputs)", `holds no networks to predict (an empty ${this.opts.split ?? "test"} split? choose another with --split or --index)`);
     const keys = new Map<string, number>();
     const architectures: ZooArchitecture[] = [];
     const archOf = nets.map((n) => {
@@ -356,5 +393,6 @@ export class InputCollector {
   /** Removes what public-layout imports left in the temporary folder. */
   cleanup(): void {
     for (const t of this.temporaries) rmSync(t, { recursive: true, force: true });
+    for (const f of this.forgets) f();
   }
 }

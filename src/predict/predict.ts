@@ -3,6 +3,7 @@
 // probegen cannot load answers the run's exported probes, and its answers come back as a
 // [N, K, outputs] array). Both paths put the same numbers through the same head in the same
 // chunks, so the same answers give the same predictions, bit for bit.
+import { headText, type OutputKind } from "../io/output-file.js";
 import { Tensor, noGrad, reshape, tidy } from "../engine/index.js";
 import { labelledAnswers } from "../train/readouts.js";
 import { join } from "node:path";
@@ -27,6 +28,23 @@ export interface Prediction {
   /** What the network truly is, when its input says: a class name, or a value. */
   truth?: string | number;
   correct?: boolean;
+}
+
+/** What `predict --out` files say they are, first thing. */
+export const PREDICTION_GENERATOR = "probegen predict";
+
+/** A prediction file: its generator field, or (files written before it had one) a report's first fields. */
+export const PREDICTION_FILE: OutputKind = {
+  what: "a probegen prediction file",
+  recognise: (head) => {
+    const t = headText(head);
+    return t.startsWith(`{\n  "generator": "${PREDICTION_GENERATOR}"`) || (t.startsWith('{\n  "run": "') && t.includes('\n  "predictions": ['));
+  },
+};
+
+/** The text of a prediction file for `report`. */
+export function predictionFileText(report: PredictionReport): string {
+  return `${JSON.stringify({ generator: PREDICTION_GENERATOR, ...report }, null, 2)}\n`;
 }
 
 export interface PredictionReport {

@@ -40,7 +40,12 @@ export async function runJobs<D, R>(queue: Queue, specs: readonly JobSpec<D>[], 
     jobId: s.id, attempts, backoff: { type: "fixed", delay: 1000 }, removeOnComplete: { age: 86_400 }, removeOnFail: { age: 7 * 86_400 },
   });
   for (const s of specs) {
-    const job = await enqueue(s);
+    let job = await enqueue(s);
+    // A job finished earlier whose work is gone since (a shard deleted): done again, not trusted.
+    if (s.settled !== undefined && await job.isCompleted() && !s.settled()) {
+      await job.remove();
+      job = await enqueue(s);
+    }
     if (await job.isFailed()) await job.retry("failed");
   }
   const total = specs.reduce((n, s) => n + s.size, 0);

@@ -3,7 +3,8 @@
 // Redis as the job's result); the coordinator collects them in order into one report, scored
 // over every network whose truth is known.
 import { createHash } from "node:crypto";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
+import { fingerprint } from "./fingerprint.js";
 import { Queue } from "bullmq";
 import { InputCollector, type InputOptions } from "../predict/inputs.js";
 import { predictNetworks, predictionMetrics, type Prediction, type PredictionReport } from "../predict/predict.js";
@@ -16,6 +17,16 @@ export interface PredictJobData {
   checkpoint: CheckpointName | null;
   inputs: string[];
   options: InputOptions;
+  /** What the run's checkpoint and the inputs held when the job was queued (fingerprint.ts): part
+   * of the job's id, so a finished job is reused only for the same files, and checked by the worker. */
+  runFingerprint: string;
+  inputsFingerprint: string;
+}
+
+/** The files of a run that its predictions depend on, hashed whole. */
+function runFingerprint(runDir: string, checkpoint: CheckpointName): string {
+  const files = ["config.json", `${checkpoint}.safetensors`, `${checkpoint}.json`].map((f) => join(runDir, f));
+  return fingerprint(files, () => true);
 }
 
 /** Inputs per job (64): files load in seconds, so a job stays short and a lost one cheap. */
@@ -24,6 +35,12 @@ export const PREDICT_JOB_INPUTS = 64;
 /** A worker's side: the job's inputs predicted with the run. */
 export async function predictJob(data: PredictJobData): Promise<{ predictions: Prediction[] }> {
   const run = TrainedRun.open(data.run, data.checkpoint ?? undefined);
+  if (typeof data.runFingerprint === "string" && runFingerprint(run.dir, run.checkpoint) !== data.runFingerprint) {
+    throw new Error(`${data.run}: the run's ${run.checkpoint} checkpoint changed after the job was queued (or this worker sees another folder at that path); run predict again`);
+  }
+  if (typeof data.inputsFingerprint === "string" && fingerprint(data.inputs) !== data.inputsFingerprint) {
+    throw new Error(`${data.inputs[0]}${data.inputs.length > 1 ? ", ..." : ""}: an input changed after the job was queued (or this worker sees other files at those paths); run predict again`);
+  }
   const collector = new InputCollector(run, data.options);
   try {
     for (const input of data.inputs) await collector.add(input);
@@ -39,11 +56,12 @@ export async function predictOnQueue(runDir: string, checkpoint: CheckpointName 
   const t0 = performance.now();
   const run = TrainedRun.open(runDir, checkpoint);
   const files = inputs.map((f) => resolve(f));
-  const base: Omit<PredictJobData, "inputs"> = { run: resolve(run.dir), checkpoint: checkpoint ?? null, options };
+  const runPath = resolve(run.dir);
+  const base = { run: runPath, checkpoint: checkpoint ?? null, options, runFingerprint: runFingerprint(runPath, run.checkpoint) };
   const specs: JobSpec<PredictJobData>[] = [];
   for (let a = 0; a < files.length; a += PREDICT_JOB_INPUTS) {
     const chunk = files.slice(a, a + PREDICT_JOB_INPUTS);
-    const data = { ...base, inputs: chunk };
+    const data: PredictJobData = { ...base, inputs: chunk, inputsFingerprint: fingerprint(chunk) };
     const id = createHash("sha256").update(JSON.stringify(data)).digest("hex").slice(0, 24);
     specs.push({ id: `predict-${id}`, name: "predict", data, what: `inputs ${a + 1}-${a + chunk.length} (${chunk[0]}${chunk.length > 1 ? ", ..." : ""})`, size: chunk.length });
   }

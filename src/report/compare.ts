@@ -8,6 +8,7 @@ import { readRunFile, readRunResult, RunFolderError, type RunFile } from "../tra
 import type { RunResult } from "../train/trainer.js";
 import type { TrainConfig } from "../train/config.js";
 import { READOUTS, type Readout } from "../train/readouts.js";
+import { realPathOr } from "../io/paths.js";
 
 export interface CompareGroup {
   zoo: string;
@@ -18,11 +19,14 @@ export interface CompareGroup {
   /** What the head read of each answer (readouts.ts), or null for statnn (weight statistics). */
   readout: Readout | null;
   score: RunResult["score"];
+  /** The settings that set this group apart from others of its zoo, method, readout and K ("lr 0.001"), or "". */
+  settings: string;
   runs: string[];
   seeds: number[];
   /** Test score at the best validation step, per run. */
   tests: number[];
   mean: number;
+  /** Sample standard deviation over the seeds; 0 for a single seed, which the tables show as "1 seed". */
   std: number;
   steps: number;
   /** Mean training seconds per run. */
@@ -74,16 +78,46 @@ export function runFolders(paths: readonly string[]): string[] {
   });
 }
 
+/** Runs given, split into those finished and the folders of those still running or stopped. */
+export function finishedRuns(dirs: readonly string[]): { finished: string[]; unfinished: string[] } {
+  const finished: string[] = [], unfinished: string[] = [];
+  for (const d of dirs) {
+    readRunFile(d);
+    (readRunResult(d) === null ? unfinished : finished).push(d);
+  }
+  return { finished, unfinished };
+}
+
+/** The settings of a run that make its group: everything but the seed and where data is read from. */
+function groupSettings(c: TrainConfig): Record<string, unknown> {
+  const { seed: _seed, dataDir: _data, ...settings } = c;
+  return settings;
+}
+
+/** Flattened settings ("head.width": 256), for naming how groups differ. */
+function flatten(v: unknown, prefix = ""): [string, string][] {
+  if (v !== null && typeof v === "object" && !Array.isArray(v)) return Object.entries(v).flatMap(([k, x]) => flatten(x, prefix === "" ? k : `${prefix}.${k}`));
+  return [[prefix, JSON.stringify(v)]];
+}
+
 /** The groups of the given runs, ordered by K, then method. */
 export function compareRuns(dirs: readonly string[]): CompareGroup[] {
   const groups = new Map<string, LoadedRun[]>();
+  const seen = new Map<string, string>();
   for (const d of dirs) {
+    // The same folder given twice (compare R R, or R and its parent) is one run, not two seeds.
+    const real = realPathOr(d);
+    if (seen.has(real)) continue;
+    seen.set(real, d);
     const r = loadRun(d);
-    const { seed: _seed, dataDir: _data, ...settings } = r.runFile.config;
-    const key = JSON.stringify(settings);
+    const key = JSON.stringify(groupSettings(r.runFile.config));
     const list = groups.get(key);
     if (list === undefined) groups.set(key, [r]);
-    else list.push(r);
+    else {
+      const twin = list.find((x) => x.runFile.config.seed === r.runFile.config.seed);
+      if (twin !== undefined) throw new RunFolderError(r.dir, `has the same settings and seed (${r.runFile.config.seed}) as ${twin.dir}: one seed would count twice; leave one of them out`);
+      list.push(r);
+    }
   }
   const out: CompareGroup[] = [...groups.values()].map((runs) => {
     runs.sort((a, b) => a.runFile.config.seed - b.runFile.config.seed);
@@ -92,14 +126,25 @@ export function compareRuns(dirs: readonly string[]): CompareGroup[] {
     const [mean, std] = meanStd(tests);
     return {
       zoo: c.zoo, method: methodLabel(c), probes: c.method === "statnn" ? null : c.probes, score: runs[0].result.score,
-      readout: c.method === "statnn" || c.readout === "auto" ? null : c.readout,
+      readout: c.method === "statnn" || c.readout === "auto" ? null : c.readout, settings: "",
       runs: runs.map((r) => r.dir), seeds: runs.map((r) => r.runFile.config.seed), tests, mean, std,
       steps: runs[0].result.steps, seconds: meanStd(runs.map((r) => r.result.trainSeconds))[0], flopsPerNetwork: runs[0].result.flopsPerNetwork,
     };
   });
+  // Groups that would show as the same row (runs differing only in --lr, say) are named by what differs.
+  const configs = [...groups.values()].map((runs) => runs[0].runFile.config);
+  const row = (g: CompareGroup) => JSON.stringify([g.zoo, g.method, g.readout, g.probes]);
+  const byRow = new Map<string, number[]>();
+  out.forEach((g, i) => byRow.set(row(g), [...(byRow.get(row(g)) ?? []), i]));
+  for (const members of byRow.values()) {
+    if (members.length < 2) continue;
+    const flat = members.map((i) => new Map(flatten(groupSettings(configs[i]))));
+    const keys = [...new Set(flat.flatMap((f) => [...f.keys()]))].filter((k) => new Set(flat.map((f) => f.get(k))).size > 1);
+    members.forEach((i, j) => { out[i].settings = keys.map((k) => `${k} ${flat[j].get(k) ?? "-"}`).join(", "); });
+  }
   const k = (g: CompareGroup) => g.probes ?? runsK(g);
   const r = (g: CompareGroup) => (g.readout === null ? 0 : READOUTS.indexOf(g.readout));
-  return out.sort((a, b) => a.zoo.localeCompare(b.zoo) || k(a) - k(b) || rank(a.method) - rank(b.method) || r(a) - r(b));
+  return out.sort((a, b) => a.zoo.localeCompare(b.zoo) || k(a) - k(b) || rank(a.method) - rank(b.method) || r(a) - r(b) || a.settings.localeCompare(b.settings));
 }
 
 /** statnn has no K; it sorts with the K its run recorded (the default), beside the other methods of that K. */
@@ -117,6 +162,16 @@ function scoreFormat(g: CompareGroup, digits: { acc: number; tau: number }): (v:
   return g.score === "kendallTau" ? (v) => (Number.isNaN(v) ? "n/a" : v.toFixed(digits.tau)) : (v) => (Number.isNaN(v) ? "n/a" : (100 * v).toFixed(digits.acc));
 }
 
+/** The method with the settings that tell its group apart, when another group would look the same. */
+function methodCell(g: CompareGroup): string {
+  return g.settings === "" ? g.method : `${g.method} [${g.settings}]`;
+}
+
+/** mean ± std over the seeds; one seed has no spread to show. */
+function spread(g: CompareGroup, f: (v: number) => string): string {
+  return g.tests.length === 1 ? `${f(g.mean)} (1 seed)` : `${f(g.mean)} ± ${f(g.std)}`;
+}
+
 /** Markdown tables, one per zoo (accuracy in %, or Kendall's tau). */
 export function compareMarkdown(groups: readonly CompareGroup[]): string {
   const zoos = [...new Set(groups.map((g) => g.zoo))];
@@ -130,7 +185,7 @@ export function compareMarkdown(groups: readonly CompareGroup[]): string {
     ];
     for (const g of mine) {
       const f = scoreFormat(g, { acc: 2, tau: 3 });
-      lines.push(`| ${g.method} | ${g.readout ?? "–"} | ${g.probes ?? "–"} | ${f(g.mean)} ± ${f(g.std)} | ${g.tests.map(f).join(", ")} | ${g.steps} | ${g.seconds.toFixed(1)} | ${(g.flopsPerNetwork / 1e6).toFixed(3)} |`);
+      lines.push(`| ${methodCell(g)} | ${g.readout ?? "–"} | ${g.probes ?? "–"} | ${spread(g, f)} | ${g.tests.map(f).join(", ")} | ${g.steps} | ${g.seconds.toFixed(1)} | ${(g.flopsPerNetwork / 1e6).toFixed(3)} |`);
     }
     return lines.join("\n");
   }).join("\n\n");
@@ -141,7 +196,7 @@ export function compareText(groups: readonly CompareGroup[]): string {
   const rows = groups.map((g) => {
     const f = scoreFormat(g, { acc: 2, tau: 4 });
     const unit = g.score === "kendallTau" ? " (tau)" : "%";
-    return [g.zoo, g.method, g.readout ?? "-", g.probes === null ? "-" : String(g.probes), `${f(g.mean)} ± ${f(g.std)}${unit}`, String(g.runs.length), String(g.steps), g.seconds.toFixed(1), (g.flopsPerNetwork / 1e6).toFixed(3)];
+    return [g.zoo, methodCell(g), g.readout ?? "-", g.probes === null ? "-" : String(g.probes), `${spread(g, f)}${unit}`, String(g.runs.length), String(g.steps), g.seconds.toFixed(1), (g.flopsPerNetwork / 1e6).toFixed(3)];
   });
   const header = ["zoo", "method", "readout", "K", "test score", "seeds", "steps", "train s", "MFLOPs/net"];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));

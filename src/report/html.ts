@@ -1,8 +1,6 @@
 // What probegen's HTML reports share: escaping, the style sheet, and the rule that a report is
 // written only where nothing or an earlier probegen report is.
-import { existsSync, statSync } from "node:fs";
-import { readRegularFile } from "../io/read-file.js";
-import { FileWriteError } from "../file-error.js";
+import { checkOutputFile, headText, type OutputKind } from "../io/output-file.js";
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
@@ -28,12 +26,13 @@ pre { background: #f6f6f6; padding: 0.7rem; overflow: auto; font-size: 12px; }
 table { border-collapse: collapse; } td, th { padding: 0.15rem 0.6rem; text-align: right; border-bottom: 1px solid #eee; } th:first-child, td:first-child { text-align: left; }
 `;
 
+/** An HTML report, recognised by its generator meta tag near the top. */
+export const REPORT_FILE: OutputKind = {
+  what: "a probegen report",
+  recognise: (head) => headText(head).slice(0, 512).includes(`content="${GENERATOR}"`),
+};
+
 /** Refuses to write a report over a file that is not a probegen report. */
 export function refuseForeignReport(out: string): void {
-  if (!existsSync(out)) return;
-  let ours = false;
-  try {
-    ours = statSync(out).isFile() && Buffer.from(readRegularFile(out, 2 ** 28)).subarray(0, 512).toString("utf8").includes(`content="${GENERATOR}"`);
-  } catch { /* not readable: not ours */ }
-  if (!ours) throw new FileWriteError(out, "exists and is not a probegen report; choose another --out or remove it");
+  checkOutputFile(out, REPORT_FILE);
 }

@@ -1,6 +1,7 @@
 // A minimal PNG encoder (8-bit grayscale or RGB, no interlace) for rendering INRs and probes.
 import { deflateSync } from "node:zlib";
 import { crc32 } from "../io/crc32.js";
+import type { OutputKind } from "../io/output-file.js";
 
 function chunk(type: string, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + data.length);
@@ -11,6 +12,15 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
   view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
   return out;
 }
+
+/** The tEXt chunk every probegen PNG carries: how `zoo render --out` knows an earlier render of its own. */
+const SOFTWARE_TEXT = Uint8Array.from(Buffer.from("Software\0probegen", "latin1"));
+
+/** A PNG written by probegen (encodePng), recognised by its signature and Software text. */
+export const PNG_FILE: OutputKind = {
+  what: "a PNG written by probegen",
+  recognise: (head) => head.length > 8 && head[0] === 0x89 && head[1] === 0x50 && Buffer.from(head.buffer, head.byteOffset, head.byteLength).includes(Buffer.from(SOFTWARE_TEXT)),
+};
 
 /** PNG bytes of a width x height image; pixels row-major, `channels` (1 or 3) bytes each. */
 export function encodePng(width: number, height: number, channels: 1 | 3, pixels: Uint8Array): Uint8Array {
@@ -29,6 +39,7 @@ export function encodePng(width: number, height: number, channels: 1 | 3, pixels
   const parts = [
     Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     chunk("IHDR", ihdr),
+    chunk("tEXt", SOFTWARE_TEXT),
     chunk("IDAT", deflateSync(raw, { level: 9 })),
     chunk("IEND", new Uint8Array(0)),
   ];

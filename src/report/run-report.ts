@@ -33,6 +33,21 @@ export interface RunReport {
 
 
 
+/** Evaluations drawn per curve, at most. */
+export const CURVE_POINTS = 1000;
+
+/** At most `n` of the records, evenly spaced by position, always with the first, the last and the one at step `keep`. */
+export function downsampleRecords<T extends { step: number }>(records: readonly T[], n: number, keep?: number): T[] {
+  if (records.length <= n) return [...records];
+  const picked = new Set<number>();
+  for (let i = 0; i < n; i++) picked.add(Math.round((i * (records.length - 1)) / (n - 1)));
+  if (keep !== undefined) {
+    const k = records.findIndex((r) => r.step === keep);
+    if (k >= 0) picked.add(k);
+  }
+  return [...picked].sort((a, b) => a - b).map((i) => records[i]);
+}
+
 const pngDataUrl = (w: number, h: number, channels: 1 | 3, bytes: Uint8Array) => `data:image/png;base64,${Buffer.from(encodePng(w, h, channels, bytes)).toString("base64")}`;
 
 /** Image probes [K, C, H, W] as PNG data URLs, on one intensity scale for all (their min to max). */
@@ -75,7 +90,10 @@ export async function runReport(dir: string, opts: RunReportOptions = {}): Promi
   };
   const result = readRunResult(dir);
   if (result === null) notes.push("The run has not finished (no result.json): the curves show what it logged so far.");
-  const records = readMetricsRecords(dir);
+  const logged = readMetricsRecords(dir);
+  // A page stays small however long the run: curves of at most CURVE_POINTS evaluations.
+  const records = downsampleRecords(logged, CURVE_POINTS, result?.best?.step);
+  if (records.length < logged.length) notes.push(`The curves show ${records.length} of the ${logged.length} evaluations logged, evenly spaced (with the first, the best and the last).`);
   const scoreName = rf.task === "classification" ? "accuracy" : "Kendall's τ";
   const zooDir = cfg.zoo;
   const zoo = existsSync(join(zooDir, MANIFEST_FILE)) ? Zoo.open(zooDir) : null;

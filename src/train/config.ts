@@ -1,4 +1,5 @@
 // What a probing run is: the zoo, the probe method and every training setting.
+import { IMAGE_SET_NAMES } from "../data/image-sets.js";
 import { METHODS, type RepresentationMethod } from "../probes/source.js";
 import { READOUTS, type Readout } from "./readouts.js";
 
@@ -41,6 +42,9 @@ export interface TrainConfig {
   vanillaInit: "normal" | "uniform";
   /** Folder of the image set's IDX files for data probes (default: where its package installs them). */
   dataDir?: string;
+  /** The image set the zoo's networks were trained on, for a zoo that does not record it (an
+   * import of a public zoo); refused when the zoo records another. */
+  dataset?: string;
   /** Leave out networks whose weights are not all finite (otherwise such a zoo is refused). */
   skipNonFinite?: boolean;
 }
@@ -84,6 +88,7 @@ export function validateTrainConfig(c: TrainConfig): void {
   int("head depth", c.head.depth, 1);
   int("head width", c.head.width, 1);
   int("latent size", c.generator.latentDim, 1);
+  if (c.dataset !== undefined && !(IMAGE_SET_NAMES as readonly string[]).includes(c.dataset)) throw new RangeError(`dataset must be one of ${IMAGE_SET_NAMES.join(", ")}, got ${JSON.stringify(c.dataset)}`);
   if (!(c.generator.widthMultiplier > 0)) throw new RangeError(`generator width multiplier must be positive, got ${c.generator.widthMultiplier}`);
   if (!(c.lr > 0)) throw new RangeError(`lr must be positive, got ${c.lr}`);
   if (c.probeLr !== undefined && !(c.probeLr > 0)) throw new RangeError(`probe lr must be positive, got ${c.probeLr}`);

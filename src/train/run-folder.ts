@@ -4,13 +4,14 @@
 // empty folder (a folder holding anything else is never written into); a resumed run restores
 // its last checkpoint and drops the metrics logged after it, so that it ends as an
 // uninterrupted run would.
-import { appendFileSync, existsSync, readdirSync, statSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, readSync, readdirSync, statSync } from "node:fs";
+import { StringDecoder } from "node:string_decoder";
 import { join } from "node:path";
 import { FileFormatError, FileWriteError, describeSystemError } from "../file-error.js";
 import { removeStaleTemporaries, writeFileAtomic } from "../io/atomic.js";
 import { makeDirectory } from "../io/dirs.js";
 import { FolderLock, LOCK_FILE } from "../io/folder-lock.js";
-import { readRegularFile } from "../io/read-file.js";
+import { openRegularFile, readRegularFile } from "../io/read-file.js";
 import { METHODS } from "../probes/source.js";
 import type { RunResult } from "./trainer.js";
 import { loadCheckpoint, saveCheckpoint, type CheckpointInfo, type OptimizerState } from "./checkpoint.js";
@@ -109,13 +110,67 @@ export function readRunFile(dir: string): RunFile {
 export function readMetricsRecords(dir: string): MetricsRecord[] {
   const file = join(dir, METRICS);
   if (!existsSync(file)) return [];
-  return Buffer.from(readRegularFile(file)).toString("utf8").split("\n").filter((l) => l !== "").map((l, i) => {
+  const records: MetricsRecord[] = [];
+  let line = 0;
+  // Read in pieces and parsed line by line: a long run's log can pass the longest string V8 makes.
+  forEachLine(file, METRICS_LIMIT, (text) => {
+    line++;
+    if (text === "") return;
+    let r: unknown;
     try {
-      return JSON.parse(l) as MetricsRecord;
+      r = JSON.parse(text);
     } catch {
-      throw new RunFolderError(file, `line ${i + 1} is not a JSON record`);
+      throw new RunFolderError(file, `line ${line} is not a JSON record`);
     }
+    const why = metricsRecordProblem(r, records.length > 0 ? records[records.length - 1].step : -1);
+    if (why !== null) throw new RunFolderError(file, `line ${line}: ${why}`);
+    records.push(r as MetricsRecord);
   });
+  return records;
+}
+
+/** metrics.jsonl of more than this (1 GiB, some four million evaluations) is not a run's. */
+const METRICS_LIMIT = 2 ** 30;
+
+/** What is wrong with a metrics record (numbers where numbers belong, steps increasing), or null. */
+function metricsRecordProblem(r: unknown, lastStep: number): string | null {
+  if (r === null || typeof r !== "object" || Array.isArray(r)) return "is not a JSON object";
+  const o = r as Record<string, unknown>;
+  // NaN and infinities are written by JSON as null.
+  const num = (v: unknown) => v === null || typeof v === "number";
+  if (!Number.isInteger(o.step) || (o.step as number) < 0) return `step is ${JSON.stringify(o.step)}, not a step count`;
+  if ((o.step as number) <= lastStep) return `step ${String(o.step)} does not follow step ${lastStep}: the log repeats or reorders evaluations`;
+  for (const k of ["epoch", "lr", "trainLoss", "modelsPerSec", "seconds"]) if (o[k] !== undefined && !num(o[k])) return `${k} is ${JSON.stringify(o[k])}, not a number`;
+  for (const split of ["val", "test"]) {
+    const m = o[split];
+    if (m === null || m === undefined) continue;
+    if (typeof m !== "object" || Array.isArray(m)) return `${split} is ${JSON.stringify(m)}, not an evaluation`;
+    for (const [k, v] of Object.entries(m as Record<string, unknown>)) if (!num(v)) return `${split}.${k} is ${JSON.stringify(v)}, not a number`;
+  }
+  return null;
+}
+
+/** Calls `each` with every line of a regular file of at most `limit` bytes, reading it in 16 MiB pieces. */
+function forEachLine(file: string, limit: number, each: (line: string) => void): void {
+  const { fd, size } = openRegularFile(file);
+  try {
+    if (size > limit) throw new RunFolderError(file, `is ${size} bytes, more than the ${limit} a run's log may be`);
+    const buf = Buffer.alloc(Math.min(size, 1 << 24) || 1);
+    let carry = "";
+    const decoder = new StringDecoder("utf8");
+    for (let off = 0; off < size;) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, size - off), off);
+      if (n === 0) break;
+      off += n;
+      const parts = (carry + decoder.write(buf.subarray(0, n))).split("\n");
+      carry = parts.pop()!;
+      if (carry.length > 1 << 24) throw new RunFolderError(file, "has a line longer than 16 MiB: not a log of evaluations");
+      for (const p of parts) each(p);
+    }
+    if (carry !== "") each(carry);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** A run's result.json, or null when the run has not finished. */
@@ -209,6 +264,11 @@ export class RunFolder {
 
   writeResult(result: unknown): void {
     writeFileAtomic(join(this.dir, RESULT), `${JSON.stringify(result, null, 2)}\n`);
+  }
+
+  /** Tells other machines the run is alive (a step of a long synchronous loop, whose timers wait). */
+  heartbeat(): void {
+    this.lock.heartbeat();
   }
 
   close(): void {

@@ -4,7 +4,7 @@
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { TrainConfig } from "./config.js";
-import { train, type RunResult } from "./trainer.js";
+import { trainYielding, type RunResult } from "./trainer.js";
 
 export interface PlannedRun {
   /** Its run folder. */
@@ -27,17 +27,18 @@ export function showScore(score: RunResult["score"], v: number | null | undefine
 }
 
 /** Trains every run that has not finished; returns how many trained now. */
-export function runPlan(runs: readonly PlannedRun[], progress: PlanProgress = {}): number {
+export async function runPlan(runs: readonly PlannedRun[], progress: PlanProgress = {}): Promise<number> {
   let trained = 0;
-  runs.forEach((r, i) => {
-    if (existsSync(join(r.dir, "result.json"))) { progress.log?.(`${r.label}: finished earlier, kept`); return; }
+  for (const [i, r] of runs.entries()) {
+    if (existsSync(join(r.dir, "result.json"))) { progress.log?.(`${r.label}: finished earlier, kept`); continue; }
     const resume = existsSync(join(r.dir, "config.json"));
     // A folder left without its config.json never started training: it starts over.
     if (!resume) rmSync(r.dir, { recursive: true, force: true });
     progress.onRun?.(i, runs.length, r);
-    const res = train(r.config, r.dir, { resume });
+    // Yielding between steps: a signal stops the plan at a step boundary, resumable.
+    const res = await trainYielding(r.config, r.dir, { resume });
     trained++;
     progress.log?.(`${r.label}: test ${showScore(res.score, res.best?.test)} (val ${showScore(res.score, res.best?.val)}) in ${res.trainSeconds.toFixed(1)} s${resume ? " (resumed)" : ""}`);
-  });
+  }
   return trained;
 }

@@ -3,9 +3,9 @@
 // every evalEvery steps and at the end, and the checkpoint with the best validation score
 // (accuracy, or Kendall's tau for regression) kept. The run folder (run-folder.ts) holds the
 // settings, metrics and checkpoints; a stopped run resumes and ends with the same metrics.
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { Adam, Rng, backward, cosineLr, crossEntropy, mseLoss, tidy, type Tensor } from "../engine/index.js";
-import { Zoo, type ZooManifest } from "../zoo/format.js";
+import { MANIFEST_FILE, Zoo, ZooFormatError, type ZooManifest } from "../zoo/format.js";
 import { PROBEGEN_VERSION } from "../version.js";
 import type { OptimizerState } from "./checkpoint.js";
 import { validateTrainConfig, type TrainConfig } from "./config.js";
@@ -102,10 +102,52 @@ function trainStep(model: ProbingModel, data: ZooData, batch: Int32Array, opt: A
   return loss;
 }
 
+/** The zoo as the run sees it: with the image set --dataset names, when the zoo records none. */
+function withDataset(zoo: Zoo, dataset: string | undefined): Zoo {
+  if (dataset === undefined) return zoo;
+  const recorded = zoo.manifest.provenance.dataset;
+  if (typeof recorded === "string" && recorded !== "" && recorded !== dataset) {
+    throw new ZooFormatError(join(zoo.dir, MANIFEST_FILE), `records that its networks were trained on ${recorded}; --dataset ${dataset} contradicts it`);
+  }
+  zoo.manifest.provenance = { ...zoo.manifest.provenance, dataset };
+  return zoo;
+}
+
+/** Trains a probing model on a zoo into the run folder `out` (or resumes it); returns the run's result. */
 export function train(config: TrainConfig, out: string, opts: TrainOptions = {}): RunResult {
+  const steps = trainSteps(config, out, opts);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * train, giving the event loop a turn between steps (every YIELD_MS at most), so that a signal
+ * (Ctrl-C, a scheduler's SIGTERM) is handled at a step boundary: the lock released and nothing
+ * half-written (src/io/interrupts.ts). The command line trains this way.
+ */
+export async function trainYielding(config: TrainConfig, out: string, opts: TrainOptions = {}): Promise<RunResult> {
+  const steps = trainSteps(config, out, opts);
+  let last = performance.now();
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    if (performance.now() - last >= YIELD_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      last = performance.now();
+    }
+  }
+}
+
+/** Milliseconds of training between turns of the event loop. */
+const YIELD_MS = 50;
+
+/** The training loop, one step per iteration; the result when it ends. */
+function* trainSteps(config: TrainConfig, out: string, opts: TrainOptions): Generator<void, RunResult> {
   validateTrainConfig(config);
   const zooDir = resolve(config.zoo);
-  const zoo = Zoo.open(zooDir);
+  const zoo = withDataset(Zoo.open(zooDir), config.dataset);
   const data = new ZooData(zoo, { skipNonFinite: config.skipNonFinite });
   // The model is built before the run folder, so a setting the zoo cannot take leaves no folder behind.
   const model = new ProbingModel({ ...config, zoo: zooDir }, zoo.manifest, data.outputs, data, { startProbes: true });
@@ -139,7 +181,11 @@ export function train(config: TrainConfig, out: string, opts: TrainOptions = {})
       if (!Number.isFinite(loss)) throw stop("training", loss);
       lossSum += loss; lossCount++; seen += batch.length;
       opts.onStep?.(step + 1, schedule.total);
-      if ((step + 1) % cfg.evalEvery !== 0 && step + 1 !== schedule.total) continue;
+      run.heartbeat();
+      if ((step + 1) % cfg.evalEvery !== 0 && step + 1 !== schedule.total) {
+        yield;
+        continue;
+      }
       // Evaluate, log, and keep the best and last checkpoints.
       const now = performance.now();
       const val = data.splits.val.length > 0 ? evaluateSplit(model, data, data.splits.val) : null;
@@ -161,6 +207,7 @@ export function train(config: TrainConfig, out: string, opts: TrainOptions = {})
       start = step + 1;
       opts.onEval?.(record);
       lossSum = 0; lossCount = 0; seen = 0; windowStart = performance.now();
+      yield;
     }
     const result = summarize(run, cfg, data, model.flopsPerNetwork(), priorSeconds + (performance.now() - t0) / 1000, stopAt);
     if (stopAt === schedule.total) run.writeResult(result);

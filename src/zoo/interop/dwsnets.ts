@@ -14,7 +14,7 @@ import { readTorchCheckpoint } from "../../io/torch-checkpoint.js";
 import { stateDictValue, writeTorchCheckpoint } from "../../io/torch-save.js";
 import { PROBEGEN_VERSION } from "../../version.js";
 import { SPLIT_NAMES, Zoo, encodeShard, planShards, rangesIndices, soleArchitecture, type SplitName, type ZooManifest, type ZooParameter } from "../format.js";
-import { findRoot, runImport, splitsOf, type ImportPlan, type ImportReport } from "./import-build.js";
+import { checkListedFiles, findRoot, reconcileDataset, runImport, splitsOf, type ImportPlan, type ImportReport } from "./import-build.js";
 import { ExportFolder, readJsonFile, type ExportReport } from "./export-folder.js";
 import { ImportError, extractParameters, parametersOf, stateDictOf } from "./state-dict.js";
 
@@ -25,6 +25,8 @@ export interface DwsnetsImportOptions {
   out: string;
   /** Folder the splits file's paths are relative to (default: the splits file's folder). */
   root?: string;
+  /** Take files the splits file names outside the root (refused by default). */
+  allowOutsideRoot?: boolean;
   /** Names the classes; inferred from the paths when they say (mnist_png_..., fmnist_...). */
   dataset?: ImageSetName;
   /** Sine frequency of the SIRENs (DWSNets: 30). */
@@ -50,7 +52,7 @@ const MNIST_FOLDER = /mnist_png_(training|testing)_(\d+)_(\d+)/;
 interface SplitEntry { file: string; source: string; label: number; split: SplitName }
 
 /** The splits file's entries, in train, val, test order; labels parsed and checked; paths resolved from `root` (see findRoot). */
-function readSplits(splitsFile: string, explicitRoot?: string): { entries: SplitEntry[]; root: string } {
+function readSplits(splitsFile: string, explicitRoot?: string, allowOutsideRoot = false): { entries: SplitEntry[]; root: string } {
   const doc = readJsonFile(splitsFile);
   if (doc === null || typeof doc !== "object" || Array.isArray(doc)) throw new ImportError(splitsFile, "is not a JSON object of splits");
   const entries: SplitEntry[] = [];
@@ -58,9 +60,10 @@ function readSplits(splitsFile: string, explicitRoot?: string): { entries: Split
     const s = (doc as Record<string, unknown>)[split];
     if (s === undefined) continue;
     const { path, label } = (s ?? {}) as { path?: unknown; label?: unknown };
-    if (!Array.isArray(path) || !Array.isArray(label) || path.length !== label.length || !path.every((p) => typeof p === "string")) {
-      throw new ImportError(splitsFile, `split "${split}" must hold "path" and "label" lists of the same length`);
-    }
+    if (!Array.isArray(path) || !Array.isArray(label)) throw new ImportError(splitsFile, `split "${split}" must hold "path" and "label" lists`);
+    if (path.length !== label.length) throw new ImportError(splitsFile, `split "${split}" lists ${path.length} paths and ${label.length} labels; they must be of the same length`);
+    const bad = path.findIndex((p) => typeof p !== "string" || p === "");
+    if (bad >= 0) throw new ImportError(splitsFile, `${split} entry ${bad}: the path is ${JSON.stringify(path[bad])}, not a file name`);
     path.forEach((p: string, i) => {
       const l = typeof label[i] === "string" && /^\d+$/.test(label[i]) ? Number(label[i]) : label[i];
       if (!Number.isInteger(l) || (l as number) < 0 || (l as number) > 9) throw new ImportError(splitsFile, `${split} entry ${i} (${p}) has label ${JSON.stringify(label[i])}, not a class 0-9`);
@@ -70,6 +73,8 @@ function readSplits(splitsFile: string, explicitRoot?: string): { entries: Split
   if (entries.length === 0) throw new ImportError(splitsFile, "lists no networks (expected train, val and test splits)");
   const root = findRoot(splitsFile, entries.map((e) => e.source), explicitRoot);
   for (const e of entries) e.file = isAbsolute(e.source) ? e.source : join(root, e.source);
+  const within = entries.map((e, i) => i - entries.findIndex((x) => x.split === e.split));
+  checkListedFiles(splitsFile, entries.map((e) => e.file), entries.map((e) => e.source), (i) => `${entries[i].split} entry ${within[i]}`, root, allowOutsideRoot);
   return { entries, root };
 }
 
@@ -88,7 +93,7 @@ function sirenOf(params: ZooParameter[], w0: number, file: string): SirenArchite
 
 export function planDwsnetsImport(opts: DwsnetsImportOptions): DwsnetsPlan {
   const splitsFile = resolve(opts.splitsFile);
-  const read = readSplits(splitsFile, opts.root);
+  const read = readSplits(splitsFile, opts.root, opts.allowOutsideRoot);
   let entries = read.entries;
   const root = read.root;
   const mnist = entries.every((e) => MNIST_FOLDER.test(e.source));
@@ -99,7 +104,9 @@ export function planDwsnetsImport(opts: DwsnetsImportOptions): DwsnetsPlan {
       if (folderLabel !== e.label) throw new ImportError(e.file, `its folder says label ${folderLabel}, ${splitsFile} says ${e.label}`);
     }
   }
-  const dataset = opts.dataset ?? (mnist ? "mnist" : entries.every((e) => /fmnist|fashion/i.test(e.source)) ? "fmnist" : undefined);
+  // The MNIST layout (labels in mnist_png_* folder names) is MNIST's; other paths only hint, and --dataset overrides them.
+  const dataset = (mnist ? reconcileDataset(opts.dataset, "mnist", splitsFile)
+    : opts.dataset ?? (entries.every((e) => /fmnist|fashion/i.test(e.source)) ? "fmnist" : undefined)) as ImageSetName | undefined;
   if (dataset === undefined) throw new ImportError(splitsFile, `its paths do not say which image set the INRs draw; pass --dataset ${IMAGE_SET_NAMES.join(" or ")}`);
   const first = readTorchCheckpoint(entries[0].file);
   const parameters = parametersOf(stateDictOf(first));

@@ -2,6 +2,7 @@
 // shards, resumably and optionally on worker threads, through the same shard build the zoo
 // builders use. An import that stops midway leaves build.json and no zoo.json; rerun, it keeps
 // the shards that read back whole and imports the rest.
+import { isInside, realPathOr } from "../../io/paths.js";
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { writeFileAtomic } from "../../io/atomic.js";
@@ -33,6 +34,36 @@ export function findRoot(splitsFile: string, paths: readonly string[], explicit?
   const found = candidates.find((c) => existsSync(join(c, first)));
   if (found === undefined) throw new ImportError(splitsFile, `lists ${first}, which is under none of ${candidates.join(", ")}; pass --root DIR, the folder its paths start from`);
   return found;
+}
+
+/**
+ * Refuses a list of network files (a splits file's, a labels CSV's) that names one file twice (one
+ * network would count twice, and could sit in train and in test at once) or, unless allowed, a
+ * file outside `root` (a list is not trusted to point anywhere on the machine). `where(i)` names
+ * entry i as the list's reader says it ("test entry 3", "row 5").
+ */
+export function checkListedFiles(listFile: string, files: readonly string[], sources: readonly string[], where: (i: number) => string, root: string, allowOutsideRoot = false): void {
+  const seen = new Map<string, number>();
+  files.forEach((f, i) => {
+    if (!allowOutsideRoot && !isInside(root, f)) {
+      throw new ImportError(listFile, `${where(i)}: ${sources[i]} is outside ${root}; pass --allow-outside-root if the networks are meant to be elsewhere`);
+    }
+    const key = realPathOr(f);
+    const first = seen.get(key);
+    if (first !== undefined) throw new ImportError(listFile, `${where(first)} and ${where(i)} name the same file (${sources[first]}${sources[i] !== sources[first] ? `, ${sources[i]}` : ""}): one network would count twice, and could sit in train and in test at once`);
+    seen.set(key, i);
+  });
+}
+
+/**
+ * The image set a zoo's networks were trained on: the user's `--dataset`, checked against what the
+ * files say (`found`, with `where` naming the file that says it), or what the files say.
+ */
+export function reconcileDataset(given: string | undefined, found: string | undefined, where: string): string | undefined {
+  if (given !== undefined && found !== undefined && given !== found) {
+    throw new ImportError(where, `says its networks were trained on ${found}, but --dataset ${given} was given; leave --dataset out, or check which files these are`);
+  }
+  return given ?? found;
 }
 
 /** The zoo's splits when network i belongs to split splitOf[i]. */

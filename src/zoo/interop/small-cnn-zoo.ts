@@ -10,7 +10,7 @@
 // [out, in, kh, kw]; dense [in, out] becomes [out, in]). Rows of weights.npy are read one at a
 // time: a 5 GB file is never in memory. Export writes a probegen CNN zoo in these files.
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { parse as parseCsv } from "csv-parse/sync";
 import type { ActivationName } from "../../engine/index.js";
@@ -24,7 +24,7 @@ import { PROBEGEN_VERSION } from "../../version.js";
 import { Zoo, encodeShard, planShards, soleArchitecture, type ZooField, type ZooManifest, type ZooStringField } from "../format.js";
 import { nfnSplits } from "../nfn-split.js";
 import { ExportFolder, type ExportReport } from "./export-folder.js";
-import { runImport, type ImportPlan, type ImportReport } from "./import-build.js";
+import { reconcileDataset, runImport, type ImportPlan, type ImportReport } from "./import-build.js";
 import { allFinite } from "../../engine/finite.js";
 import { ImportError } from "./state-dict.js";
 
@@ -47,6 +47,8 @@ export interface SmallCnnZooImportOptions {
   inputSize?: number;
   /** The metrics column to predict (test_accuracy). */
   target?: string;
+  /** The image set the networks were trained on (mnist, fmnist), when metrics.csv.gz's config.dataset or the folder's name does not say. */
+  dataset?: string;
   shardSize?: number;
   workers?: number;
   onProgress?: (done: number, total: number) => void;
@@ -145,9 +147,19 @@ function architectureOf(layout: ParsedLayout, file: string, o: { stride: number;
 function readPermutation(file: string, reading: SplitReading, rows: number): number[] {
   const lines = Buffer.from(readRegularFile(file, 2 ** 30)).toString("utf8").split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "");
   const body = reading === "header" ? lines.slice(1) : lines;
+  // A row listed twice would put one network in two places (train and test, say). The official
+  // reading's extra first row (the header "0" read as a row) is the one repeat it makes by design.
+  const lineOf = new Map<number, number>();
   return body.map((l, i) => {
-    const v = Number(l.replace(/^"|"$/g, ""));
-    if (!Number.isInteger(v) || v < 0 || v >= rows) throw new ImportError(file, `line ${i + (reading === "header" ? 2 : 1)}: ${JSON.stringify(l)} is not a row of weights.npy (0..${rows - 1})`);
+    const cell = l.replace(/^"|"$/g, "");
+    const v = /^\d+$/.test(cell) ? Number(cell) : NaN;
+    const line = i + (reading === "header" ? 2 : 1);
+    if (!Number.isInteger(v) || v < 0 || v >= rows) throw new ImportError(file, `line ${line}: ${JSON.stringify(l)} is not a row of weights.npy (0..${rows - 1})`);
+    const prior = lineOf.get(v);
+    if (prior !== undefined && !(reading === "official" && prior === 1)) {
+      throw new ImportError(file, `lines ${prior} and ${line} both list row ${v}: a split file is a permutation of the rows, each listed once`);
+    }
+    lineOf.set(v, line);
     return v;
   });
 }
@@ -159,6 +171,12 @@ function datasetName(col: CsvColumn | undefined, rows: number[]): string | undef
   if (used.size !== 1) return undefined;
   const v = [...used][0];
   return ({ mnist: "mnist", fmnist: "fmnist", fashion_mnist: "fmnist", "fashion-mnist": "fmnist" } as Record<string, string>)[v.toLowerCase()] ?? v;
+}
+
+/** The image set a Small CNN Zoo folder's name gives (the public archive unpacks to mnist/, fashion_mnist/, cifar10/, svhn_cropped/). */
+function datasetOfFolder(dir: string): string | undefined {
+  const name = basename(dir).toLowerCase();
+  return /^(fashion[_-]?mnist|fmnist)$/.test(name) ? "fmnist" : name === "mnist" ? "mnist" : undefined;
 }
 
 export async function planSmallCnnZooImport(opts: SmallCnnZooImportOptions): Promise<SmallCnnZooPlan> {
@@ -233,7 +251,7 @@ export async function planSmallCnnZooImport(opts: SmallCnnZooImportOptions): Pro
           : "official: the first line read as a row, as the ProbeGen/NFN code does (pandas header=None)",
         step, padding: padding === 0 ? "valid (0), as the networks were trained" : "1, as the ProbeGen code evaluates them",
         stride: opts.stride ?? 2, inputSize: opts.inputSize ?? 32, rows: npy.rows, atStep: atStep.length, skippedNonFinite: skipped,
-        dataset: datasetName(metrics.columns.get("config.dataset"), rows) ?? null,
+        dataset: reconcileDataset(opts.dataset, datasetName(metrics.columns.get("config.dataset"), rows), metricsFile) ?? datasetOfFolder(dir) ?? null,
         split: "NFN: second half test, first half shuffled by Python's random.Random(0) into 80% train and 20% val",
       },
     };

@@ -13,7 +13,7 @@ import { Rng } from "../../engine/index.js";
 import { foldTorchvisionResNet, parseResNetArchitecture, resnetParameterShapes, type SizedResNetArchitecture } from "../../nets/resnet.js";
 import { PROBEGEN_VERSION } from "../../version.js";
 import { SPLIT_NAMES, encodeShard, planShards, type SplitName, type ZooArchitecture, type ZooManifest } from "../format.js";
-import { runImport, splitsOf, type ImportPlan, type ImportReport } from "./import-build.js";
+import { checkListedFiles, runImport, splitsOf, type ImportPlan, type ImportReport } from "./import-build.js";
 import { ImportError, stateDictOf, tensorsOf } from "./state-dict.js";
 
 export interface TorchvisionImportOptions {
@@ -29,6 +29,8 @@ export interface TorchvisionImportOptions {
   shardSize?: number;
   workers?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Take files the CSV names outside `dir` (refused by default: a CSV is not trusted to point anywhere). */
+  allowOutsideRoot?: boolean;
 }
 
 export interface TorchvisionPlan extends ImportPlan {
@@ -72,6 +74,9 @@ export function torchvisionArchitecture(sd: Map<string, TorchTensor>, inputSize:
 
 interface Row { file: string; value: number; split: SplitName | null }
 
+/** A decimal number as a CSV target may be written: 0.5, -3, 1.2e-3 (not hex, not Infinity). */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
 /** Labels name classes 0..MAX_CLASSES-1 (a zoo lists every class's name). */
 const MAX_CLASSES = 100_000;
 
@@ -90,7 +95,8 @@ function readRows(csvFile: string): { rows: Row[]; task: "classification" | "reg
   if (hasLabel === hasTarget) throw new ImportError(csvFile, `needs exactly one of a "label" column (class indices) or a "target" column (numbers); columns: ${cols.join(", ")}`);
   const rows = records.map((r, i): Row => {
     const raw = hasLabel ? r.label : r.target;
-    const value = Number(raw);
+    // Decimal only: Number() would also take "0x10" (16), "1e1" (10) and " " (0).
+    const value = (hasLabel ? /^\d+$/ : DECIMAL).test(raw) ? Number(raw) : NaN;
     if (raw === "" || !Number.isFinite(value) || (hasLabel && (!Number.isInteger(value) || value < 0 || value >= MAX_CLASSES))) {
       throw new ImportError(csvFile, `row ${i + 2} (${r.file}): ${hasLabel ? "label" : "target"} "${raw}" is not ${hasLabel ? `a class index below ${MAX_CLASSES}` : "a finite number"}`);
     }
@@ -112,6 +118,7 @@ export function planTorchvisionImport(opts: TorchvisionImportOptions): Torchvisi
   const architectures: ZooArchitecture[] = [];
   const index = new Map<string, number>();
   const files = rows.map((r) => (isAbsolute(r.file) ? r.file : join(dir, r.file)));
+  checkListedFiles(csvFile, files, rows.map((r) => r.file), (i) => `row ${i + 2}`, dir, opts.allowOutsideRoot);
   const architecture = files.map((f) => {
     const arch = torchvisionArchitecture(stateDict(readTorchCheckpoint(f, { storages: false })), inputSize, f);
     const key = JSON.stringify(arch);
@@ -133,7 +140,14 @@ export function planTorchvisionImport(opts: TorchvisionImportOptions): Torchvisi
     order.forEach((r, i) => { if (i < nTest) splitOf[r] = "test"; else if (i < nTest + nVal) splitOf[r] = "val"; });
   }
   const several = architectures.length > 1;
-  const labelClasses = task === "classification" ? Math.max(...rows.map((r) => r.value)) + 1 : 0;
+  // The classes are the networks' outputs: a label they cannot give is a wrong label, not a new class.
+  const labelClasses = task === "classification" ? Math.max(...architectures.map((a) => Number(a.architecture.classes))) : 0;
+  if (task === "classification") {
+    rows.forEach((r, i) => {
+      const classes = Number(architectures[architecture[i]].architecture.classes);
+      if (r.value >= classes) throw new ImportError(csvFile, `row ${i + 2} (${r.file}): label ${r.value} is not one of the network's ${classes} classes (0 to ${classes - 1})`);
+    });
+  }
   const manifest: ZooManifest = {
     format: "probegen-zoo", version: several ? 2 : 1, family: "resnet", architectures,
     ...(several ? { architectureField: "architecture" } : {}),

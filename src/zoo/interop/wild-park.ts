@@ -16,7 +16,7 @@ import { stateDictValue, writeTorchCheckpoint } from "../../io/torch-save.js";
 import { PROBEGEN_VERSION } from "../../version.js";
 import { SPLIT_NAMES, Zoo, encodeShard, planShards, rangesIndices, type SplitName, type ZooArchitecture, type ZooManifest } from "../format.js";
 import { ExportFolder, readJsonFile, type ExportReport } from "./export-folder.js";
-import { findRoot, runImport, splitsOf, type ImportPlan, type ImportReport } from "./import-build.js";
+import { checkListedFiles, findRoot, reconcileDataset, runImport, splitsOf, type ImportPlan, type ImportReport } from "./import-build.js";
 import { ImportError, extractParameters, stateDictOf } from "./state-dict.js";
 
 export interface WildParkImportOptions {
@@ -29,6 +29,10 @@ export interface WildParkImportOptions {
   /** Side of the square input images (32, CIFAR-10). */
   inputSize?: number;
   skipNonFinite?: boolean;
+  /** The image set the networks were trained on (mnist, fmnist), when the checkpoints' config and paths do not say. */
+  dataset?: string;
+  /** Take files the splits file names outside the root (refused by default). */
+  allowOutsideRoot?: boolean;
   shardSize?: number;
   workers?: number;
   onProgress?: (done: number, total: number) => void;
@@ -99,9 +103,36 @@ function architectureOf(c: CnnConfig, inputSize: number, file: string): SizedCnn
   return arch;
 }
 
+/** The architecture a CNN Wild Park checkpoint's config gives, checked as the importer checks it
+ * (predict reads such checkpoints too, and must refuse what the importer refuses, before allocating). */
+export function wildParkArchitecture(ckpt: TorchCheckpoint, inputSize: number): SizedCnnArchitecture {
+  return architectureOf(configOf(ckpt), inputSize, ckpt.file);
+}
+
+/** An image set's name as probegen says it, from a config's dataset entry or a path. */
+function imageSetIn(text: string): string | undefined {
+  const t = text.toLowerCase();
+  if (/(^|[^a-z])(fmnist|fashion[_-]?mnist)/.test(t)) return "fmnist";
+  if (/(^|[^a-z])mnist/.test(t)) return "mnist";
+  if (/(^|[^a-z])cifar[_-]?10/.test(t)) return "cifar10";
+  return undefined;
+}
+
+/**
+ * The image set of a park: --dataset, checked against the checkpoint config's dataset entry when
+ * it has one; else that entry; else what the path suggests (cifar10_zooV2/...), which a
+ * --dataset overrides, since folder names are only a hint.
+ */
+function parkDataset(given: string | undefined, ckpt: TorchCheckpoint, source: string): string | undefined {
+  const config = ckpt.value instanceof Map ? ckpt.value.get("config") : undefined;
+  const named = config instanceof Map && typeof config.get("dataset") === "string" ? config.get("dataset") as string : undefined;
+  if (named !== undefined) return reconcileDataset(given, imageSetIn(named) ?? named, ckpt.file);
+  return given ?? imageSetIn(source);
+}
+
 interface Entry { file: string; source: string; score: number; step: number; split: SplitName; network: string }
 
-function readEntries(splitsFile: string, explicitRoot?: string): { entries: Entry[]; root: string } {
+function readEntries(splitsFile: string, explicitRoot?: string, allowOutsideRoot = false): { entries: Entry[]; root: string } {
   const doc = readJsonFile(splitsFile);
   if (doc === null || typeof doc !== "object" || Array.isArray(doc)) throw new ImportError(splitsFile, "is not a JSON object of splits");
   const entries: Entry[] = [];
@@ -109,14 +140,16 @@ function readEntries(splitsFile: string, explicitRoot?: string): { entries: Entr
     const s = (doc as Record<string, unknown>)[split];
     if (s === undefined) continue;
     const { path, score, step } = (s ?? {}) as { path?: unknown; score?: unknown; step?: unknown };
-    if (!Array.isArray(path) || !Array.isArray(score) || path.length !== score.length || !path.every((p) => typeof p === "string")) {
-      throw new ImportError(splitsFile, `split "${split}" must hold "path" and "score" lists of the same length`);
-    }
+    if (!Array.isArray(path) || !Array.isArray(score)) throw new ImportError(splitsFile, `split "${split}" must hold "path" and "score" lists`);
+    if (path.length !== score.length) throw new ImportError(splitsFile, `split "${split}" lists ${path.length} paths and ${score.length} scores; they must be of the same length`);
+    const bad = path.findIndex((p) => typeof p !== "string" || p === "");
+    if (bad >= 0) throw new ImportError(splitsFile, `${split} entry ${bad}: the path is ${JSON.stringify(path[bad])}, not a file name`);
     if (step !== undefined && (!Array.isArray(step) || step.length !== path.length)) throw new ImportError(splitsFile, `split "${split}": "step" must list one step per path`);
     path.forEach((p: string, i) => {
       const sc = score[i], st = Array.isArray(step) ? step[i] : Number(/checkpoint_0*(\d+)/.exec(p)?.[1] ?? 0);
-      if (typeof sc !== "number" || !Number.isFinite(sc)) throw new ImportError(splitsFile, `${split} entry ${i} (${p}) has score ${JSON.stringify(sc)}`);
-      if (!Number.isInteger(st)) throw new ImportError(splitsFile, `${split} entry ${i} (${p}) has step ${JSON.stringify(st)}`);
+      // Scores are test accuracies, fractions in [0, 1]; a step counts epochs from 0.
+      if (typeof sc !== "number" || !Number.isFinite(sc) || sc < 0 || sc > 1) throw new ImportError(splitsFile, `${split} entry ${i} (${p}) has score ${JSON.stringify(sc)}, not a test accuracy in [0, 1]`);
+      if (!Number.isInteger(st) || (st as number) < 0) throw new ImportError(splitsFile, `${split} entry ${i} (${p}) has step ${JSON.stringify(st)}, not a count of epochs (0 or more)`);
       // A network is the folder above its checkpoint folders.
       const network = dirname(dirname(p));
       entries.push({ file: p, source: p, score: sc, step: st as number, split, network });
@@ -126,6 +159,8 @@ function readEntries(splitsFile: string, explicitRoot?: string): { entries: Entr
   // The ProbeGen code reads the paths under <dataset_dir>/cnn_wild.
   const root = findRoot(splitsFile, entries.map((e) => e.source), explicitRoot, ["cnn_wild"]);
   for (const e of entries) e.file = isAbsolute(e.source) ? e.source : join(root, e.source);
+  const within = entries.map((e, i) => i - entries.findIndex((x) => x.split === e.split));
+  checkListedFiles(splitsFile, entries.map((e) => e.file), entries.map((e) => e.source), (i) => `${entries[i].split} entry ${within[i]}`, root, allowOutsideRoot);
   const splitOf = new Map<string, SplitName>();
   for (const e of entries) {
     const prior = splitOf.get(e.network);
@@ -138,7 +173,7 @@ function readEntries(splitsFile: string, explicitRoot?: string): { entries: Entr
 export function planWildParkImport(opts: WildParkImportOptions): WildParkPlan {
   const splitsFile = resolve(opts.splitsFile);
   const inputSize = opts.inputSize ?? 32;
-  const read = readEntries(splitsFile, opts.root);
+  const read = readEntries(splitsFile, opts.root, opts.allowOutsideRoot);
   let entries = read.entries;
   const root = read.root;
   if ((opts.steps ?? "all") === "last") {
@@ -146,6 +181,7 @@ export function planWildParkImport(opts: WildParkImportOptions): WildParkPlan {
     for (const e of entries) last.set(e.network, Math.max(last.get(e.network) ?? -Infinity, e.step));
     entries = entries.filter((e) => e.step === last.get(e.network));
   }
+  const dataset = parkDataset(opts.dataset, readTorchCheckpoint(entries[0].file, { storages: false }), entries[0].source);
   // The architecture of each network, from one of its checkpoints' config (read without tensors).
   const archOfNetwork = new Map<string, string>();
   const architectures: ZooArchitecture[] = [];
@@ -190,6 +226,7 @@ export function planWildParkImport(opts: WildParkImportOptions): WildParkPlan {
       splitsFile, root, steps: opts.steps ?? "all", inputSize, networks: networks.length,
       residuals: "Neural Graphs' rule: residual[i] = j adds layer j's activated output to the first min(channels) channels of layer i, before its activation",
       skippedNonFinite: skipped,
+      ...(dataset !== undefined ? { dataset } : {}),
     },
   };
   return {
