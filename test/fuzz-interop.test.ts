@@ -10,13 +10,22 @@ import { fileURLToPath } from "node:url";
 import { Rng } from "../src/engine/index.js";
 import { FileFormatError } from "../src/file-error.js";
 import { decodeTorchCheckpoint, TorchTensor } from "../src/io/torch-checkpoint.js";
-import { NpyRowReader } from "../src/io/npy.js";
 import { isZip, readZip, writeZip } from "../src/io/zip.js";
 import { planSmallCnnZooImport } from "../src/zoo/interop/small-cnn-zoo.js";
 import { planDwsnetsImport } from "../src/zoo/interop/dwsnets.js";
 import { planWildParkImport } from "../src/zoo/interop/wild-park.js";
+import { planTorchvisionImport } from "../src/zoo/interop/torchvision.js";
+import { buildInrZoo } from "../src/build/inr-builder.js";
+import { DEFAULT_TRAIN_CONFIG } from "../src/train/config.js";
+import { train } from "../src/train/trainer.js";
+import { TrainedRun } from "../src/predict/run-model.js";
+import { InputCollector } from "../src/predict/inputs.js";
+import { predictResponses } from "../src/predict/predict.js";
+import { readNetworkList } from "../src/cli/predict.js";
+import { NpyRowReader, NpyWriter } from "../src/io/npy.js";
 
 const FIX = fileURLToPath(new URL("../../test/fixtures/interop/", import.meta.url));
+const RESNETS = fileURLToPath(new URL("../../test/fixtures/resnet/", import.meta.url));
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {
@@ -145,5 +154,62 @@ test("fuzzed .npy, CSV, split and JSON files: every case plans an import or fail
       }
     }
   }
+  assert.ok(named > total / 3, `${named} of ${total} cases failed with named errors`);
+});
+
+test("fuzzed inputs of predict: responses .npy files, --list files and label CSVs read or fail naming a file", async () => {
+  const rng = new Rng(13, "fuzz-predict");
+  const root = mkdtempSync(join(tmpdir(), "probegen-fuzz-predict-"));
+  const zoo = join(root, "zoo");
+  buildInrZoo({ dataset: "mnist", count: 30, out: zoo, seed: 6, recipe: { steps: 10 }, shardSize: 30 });
+  train({ ...DEFAULT_TRAIN_CONFIG, zoo, probes: 4, epochs: 1, batch: 8, head: { width: 8, depth: 2 } }, join(root, "run"));
+  const run = TrainedRun.open(join(root, "run"));
+  let named = 0, total = 0;
+  // Responses: a valid [N, K, 1] float32 array, then damaged.
+  const good = join(root, "responses.npy");
+  const w = new NpyWriter(good, [3, 4, 1]);
+  w.append(Float32Array.from({ length: 12 }, (_, i) => i / 12));
+  w.finish();
+  predictResponses(run, good);
+  const bytes = readFileSync(good);
+  for (let c = 0; c < 80; c++) {
+    const file = join(root, `r${c}.npy`);
+    writeFileSync(file, mutate(bytes, rng));
+    total++;
+    if (expectNamedErrorOrValue(`responses case ${c}`, file, () => predictResponses(run, file))) named++;
+  }
+  // --list files: text damaged; a list names files that may not exist, each named in its error.
+  const listText = Buffer.from(`# networks\n${zoo}\n\n${zoo}\n`);
+  writeFileSync(join(root, "list.txt"), listText);
+  assert.deepEqual(readNetworkList(join(root, "list.txt")), [zoo, zoo]);
+  for (let c = 0; c < 40; c++) {
+    const file = join(root, `l${c}.txt`);
+    writeFileSync(file, mutate(listText, rng));
+    total++;
+    const collector = new InputCollector(run, { indices: [0] });
+    try {
+      for (const p of readNetworkList(file)) await collector.add(p);
+    } catch (e) {
+      assert.ok(e instanceof FileFormatError, `list case ${c}: ${(e as Error).name}: ${(e as Error).message}`);
+      named++;
+    } finally {
+      collector.cleanup();
+    }
+  }
+  // Label CSVs of torchvision imports.
+  const csvText = Buffer.from("file,label,split\nresnet18-w4-cifar.pth,3,train\nresnet18-w4-imagenet.pth,7,test\n");
+  for (let c = 0; c < 40; c++) {
+    const file = join(root, `labels${c}.csv`);
+    writeFileSync(file, mutate(csvText, rng));
+    total++;
+    try {
+      planTorchvisionImport({ dir: RESNETS, labels: file, out: join(root, `tv${c}`) });
+    } catch (e) {
+      assert.ok(e instanceof FileFormatError, `labels case ${c}: ${(e as Error).name}: ${(e as Error).message}`);
+      assert.ok(e.message.startsWith(file) || e.message.startsWith(RESNETS), `labels case ${c}: the error names the CSV or a file it lists: ${e.message}`);
+      named++;
+    }
+  }
+  // (Most damage to such small files is caught; the undamaged files above read.)
   assert.ok(named > total / 3, `${named} of ${total} cases failed with named errors`);
 });

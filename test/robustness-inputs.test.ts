@@ -3,7 +3,7 @@
 // hold, image sets named for imported zoos, nonsense refused with messages that name the file.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync, openSync, closeSync } from "node:fs";
+import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -254,4 +254,113 @@ test("24.10-12 nonsense is refused, naming the file: Wild Park scores and steps,
   const c = new InputCollector(TrainedRun.open(inr().run), { indices: [] });
   await c.add(inr().zoo);
   assert.throws(() => c.gather(), new RegExp(`${inr().zoo.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: holds no networks to predict`));
+});
+
+/** A .npy file of the given header dict text and data bytes. */
+function rawNpy(file: string, dict: string, data: Uint8Array): void {
+  let header = `${dict}`;
+  const pad = 64 - ((10 + header.length + 1) % 64);
+  header = `${header}${" ".repeat(pad % 64)}\n`;
+  const head = Buffer.alloc(10);
+  Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(head);
+  head.writeUInt16LE(header.length, 8);
+  writeFileSync(file, Buffer.concat([head, Buffer.from(header, "latin1"), data]));
+}
+
+test("24.10-11 more nonsense: integer weights, bool or empty responses, a .npy header giving its shape twice, shards missing, malformed jobs, usage ranges", async () => {
+  const dir = tmp("nonsense2");
+  const { run: runDir, zoo } = inr();
+  // Integer and bool tensors are not weights.
+  const z = Zoo.open(zoo);
+  const params = z.manifest.architectures[0].parameters;
+  const net = z.network(0);
+  const ints = params.map((p, i): [string, { data: Float32Array; shape: number[] }] => [p.name, { data: net.params.get(p.name)!, shape: p.shape }]);
+  const file = join(dir, "int.pth");
+  // A torch tensor written from an Int32Array is an int32 (IntStorage) tensor.
+  const asInt = ints.map(([n, t], i) => [n, i === 0 ? { data: Int32Array.from(t.data, (v) => Math.round(v)), shape: t.shape } : t] as [string, { data: Float32Array; shape: number[] }]);
+  writeTorchCheckpoint(file, stateDictValue(asInt));
+  const r = run("predict", runDir, file);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`int\\.pth: tensor ${params[0].name.replace(".", "\\.")} is int32; weights are floating point`));
+  // Responses: bool values, no networks, a header that gives its shape twice.
+  const k = 8, out = 1;
+  rawNpy(join(dir, "bool.npy"), `{'descr': '|b1', 'fortran_order': False, 'shape': (1, ${k}, ${out}), }`, new Uint8Array(k * out));
+  const b = run("predict", runDir, "--responses", join(dir, "bool.npy"));
+  assert.equal(b.status, 1);
+  assert.match(b.stderr, /bool\.npy: holds \|b1 values; responses are a network's outputs, floating point/);
+  rawNpy(join(dir, "empty.npy"), `{'descr': '<f4', 'fortran_order': False, 'shape': (0, ${k}, ${out}), }`, new Uint8Array(0));
+  const e = run("predict", runDir, "--responses", join(dir, "empty.npy"));
+  assert.equal(e.status, 1);
+  assert.match(e.stderr, /empty\.npy: holds the responses of no networks \(N = 0\)/);
+  rawNpy(join(dir, "twice.npy"), `{'descr': '<f4', 'fortran_order': False, 'shape': (5, ${k}, ${out}), 'shape': (1, ${k}, ${out}), }`, new Uint8Array(4 * k * out * 5));
+  const t = run("predict", runDir, "--responses", join(dir, "twice.npy"));
+  assert.equal(t.status, 1);
+  assert.match(t.stderr, /twice\.npy: header gives 'shape' more than once/);
+  // A missing shard is named as missing.
+  const copy = join(dir, "zoo");
+  cpSync(zoo, copy, { recursive: true });
+  rmSync(join(copy, "shard-00001.safetensors"));
+  const m = run("train", "--zoo", copy, "--out", join(dir, "r"), "--epochs", "1", "--probes", "4");
+  assert.equal(m.status, 1);
+  assert.match(m.stderr, /shard-00001\.safetensors: is missing: zoo\.json places 20 networks in it/);
+  // A queue job whose data is not what its kind needs fails naming what is wrong.
+  const { jobDataProblem } = await import("../src/queue/worker.js");
+  assert.equal(jobDataProblem("predict", { run: "r", inputs: [], options: {}, checkpoint: null }), "inputs is not a list of paths");
+  assert.equal(jobDataProblem("shard", { kind: "inr", opts: {}, shard: 0 }), "opts.out is not a folder path");
+  assert.equal(jobDataProblem("predict", { run: "r", inputs: ["a"], options: {}, checkpoint: null }), null);
+  // Out-of-range sizes are usage errors (exit 2), as other bad options are.
+  for (const args of [["zoo", "build", "inr", "--dataset", "mnist", "--count", "99999999", "--out", join(dir, "c")], ["zoo", "build", "cnn", "--dataset", "mnist", "--count", "4", "--train-images", "10", "--out", join(dir, "c")], ["train", "--zoo", zoo, "--out", join(dir, "c"), "--probes", "100000000"]]) {
+    const x = run(...args);
+    assert.equal(x.status, 2, `${args.join(" ")}: ${x.stderr}`);
+  }
+  // A zoo without a val split trains, saying what that means.
+  const noVal = join(dir, "noval");
+  cpSync(zoo, noVal, { recursive: true });
+  const manifest = JSON.parse(readFileSync(join(noVal, "zoo.json"), "utf8"));
+  manifest.splits.train = [...manifest.splits.train, ...manifest.splits.val];
+  manifest.splits.val = [];
+  writeFileSync(join(noVal, "zoo.json"), JSON.stringify(manifest));
+  const nv = run("train", "--zoo", noVal, "--out", join(dir, "nv"), "--epochs", "1", "--probes", "4");
+  assert.equal(nv.status, 0, nv.stderr);
+  assert.match(nv.stderr, /warning: .*noval has no val split: no checkpoint is chosen by validation/);
+});
+
+test("24.10-12 logs, names and lists: bad metrics records, escape codes, formula cells, --list relative to its file, no empty export folder", () => {
+  const dir = tmp("nonsense3");
+  const { run: runDir, zoo } = inr();
+  const copy = join(dir, "run");
+  cpSync(runDir, copy, { recursive: true });
+  const lines = readFileSync(join(copy, "metrics.jsonl"), "utf8").trim().split("\n");
+  for (const [bad, re] of [
+    [[lines[0], lines[0]], /metrics\.jsonl: line 2: step \d+ does not follow step \d+/],
+    [[lines[0].replace(/"trainLoss":[^,]+/, '"trainLoss":"low"')], /metrics\.jsonl: line 1: trainLoss is "low", not a number/],
+  ] as [string[], RegExp][]) {
+    writeFileSync(join(copy, "metrics.jsonl"), `${bad.join("\n")}\n`);
+    const r = run("report", copy, "--out", join(dir, "r.html"));
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, re);
+  }
+  // A file name with an escape sequence is shown, not obeyed.
+  const evil = join(dir, "a\x1b[2Jb.pth");
+  writeFileSync(evil, "not a checkpoint");
+  const e = run("predict", runDir, evil);
+  assert.equal(e.status, 1);
+  assert.ok(!e.stderr.includes("\x1b"), "no raw escape reaches the terminal");
+  assert.match(e.stderr, /a\\x1b\[2Jb\.pth/);
+  // --list: paths relative to the list's folder; CSV names that a spreadsheet would run are quoted.
+  const sub = join(dir, "lists");
+  cpSync(zoo, join(sub, "=zoo"), { recursive: true });
+  writeFileSync(join(sub, "list.txt"), "=zoo\n");
+  const csv = spawnSync(process.execPath, [cli, "predict", runDir, "--list", join(sub, "list.txt"), "--index", "0", "--csv"], { encoding: "utf8", cwd: tmpdir(), env: { ...process.env, CI: "true" } });
+  assert.equal(csv.status, 0, csv.stderr);
+  assert.ok(csv.stdout.split("\n")[1].startsWith(`${join(sub, "=zoo")}#0,`), csv.stdout);
+  const formula = spawnSync(process.execPath, [cli, "predict", runDir, "=zoo", "--index", "0", "--csv"], { encoding: "utf8", cwd: sub, env: { ...process.env, CI: "true" } });
+  assert.equal(formula.status, 0, formula.stderr);
+  assert.ok(formula.stdout.split("\n")[1].startsWith("'=zoo#0,"), formula.stdout);
+  // A probes export that fails leaves no folder behind.
+  const statnn = join(dir, "statnn");
+  assert.equal(run("train", "--zoo", zoo, "--out", statnn, "--method", "statnn", "--epochs", "1").status, 0);
+  const p = run("probes", "export", statnn, "--out", join(dir, "probes"));
+  assert.equal(p.status, 1);
+  assert.equal(existsSync(join(dir, "probes")), false);
 });

@@ -107,3 +107,9 @@ export function shardArg(value: string | undefined): { index: number; count: num
   if (part === null || part.count < 1 || part.index >= part.count) throw new UsageError(`--shard must be I/N with 0 <= I < N (e.g. 0/4), got "${value}"`);
   return part;
 }
+
+/** Text safe for a terminal: control characters (escape sequences in a file's name) shown as \\xNN, not obeyed. */
+export function printable(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The probegen command line.
 import { PROBEGEN_VERSION } from "../version.js";
-import { UsageError, takeFlag, takeThreadsOption } from "./args.js";
+import { UsageError, printable, takeFlag, takeThreadsOption } from "./args.js";
 import { breakLocks } from "../io/folder-lock.js";
 import { installInterruptHandlers } from "../io/interrupts.js";
 import { setThreads } from "../engine/index.js";
@@ -89,11 +89,12 @@ async function main(argv: string[]): Promise<number> {
     return await run(args);
   } catch (e) {
     const err = e as Error & { code?: string };
-    if (err instanceof UsageError || err.code?.startsWith("ERR_PARSE_ARGS")) {
-      console.error(`probegen ${cmd}: ${err.message}\nRun \`probegen ${cmd} --help\` for usage.`);
+    // A value out of range that names its option (a builder's "--count must be ...") is a usage error too.
+    if (err instanceof UsageError || err.code?.startsWith("ERR_PARSE_ARGS") || (err instanceof RangeError && err.message.startsWith("--"))) {
+      console.error(`probegen ${cmd}: ${printable(err.message)}\nRun \`probegen ${cmd} --help\` for usage.`);
       return 2;
     }
-    console.error(`probegen ${cmd}: ${err.message}`);
+    console.error(`probegen ${cmd}: ${printable(err.message)}`);
     if (process.env.PROBEGEN_DEBUG) console.error(err.stack);
     return 1;
   }

@@ -1,13 +1,14 @@
 // probegen predict | probes export: a trained run put to use on networks nobody labelled.
 import { checkOutputFile, writeOutputFile } from "../io/output-file.js";
 import { csvText } from "../io/csv-columns.js";
+import { dirname, isAbsolute, join } from "node:path";
 import { SPLIT_NAMES } from "../zoo/format.js";
 import { CNN_ACTIVATION_NAMES } from "../nets/cnn.js";
 import { InputCollector } from "../predict/inputs.js";
 import { PREDICTION_FILE, predictNetworks, predictResponses, predictionFileText, type PredictionReport } from "../predict/predict.js";
 import { exportProbes } from "../predict/probes-export.js";
 import { TrainedRun } from "../predict/run-model.js";
-import { UsageError, choiceArg, intArg, parseCommandArgs, requiredArg, shardArg, THREADS_HELP } from "./args.js";
+import { UsageError, choiceArg, intArg, parseCommandArgs, printable, requiredArg, shardArg, THREADS_HELP } from "./args.js";
 import { readRegularFile } from "../io/read-file.js";
 import { parseQueueAddress } from "../queue/queue-address.js";
 import { predictOnQueue } from "../queue/predict-jobs.js";
@@ -37,7 +38,8 @@ Options:
   --index LIST        zoo networks by index, e.g. 0,5,9
   --activation NAME   the activation of bare weights, for a run whose networks each have their
                       own (the Small CNN Zoo's): ${CNN_ACTIVATION_NAMES.join(", ")}
-  --list FILE         more networks, one path per line (blank lines and # comments skipped)
+  --list FILE         more networks, one path per line (blank lines and # comments skipped);
+                      relative paths start from FILE's folder
   --shard I/N         predict only part I of N (0 <= I < N) of the networks given: the I-th
                       of N equal consecutive runs of them, so the parts' outputs, taken in
                       order, are the whole list's (for SLURM arrays or Kubernetes Indexed Jobs)
@@ -63,8 +65,8 @@ ${THREADS_HELP}`;
 
 function printTable(r: PredictionReport): void {
   const rows = r.predictions.map((p) => r.task === "classification"
-    ? [p.name, p.labelName!, p.top!.map((t) => `${t.label} ${(100 * t.probability).toFixed(1)}%`).join(", "), p.truth === undefined ? "" : `${p.truth}${p.correct ? "" : " (wrong)"}`]
-    : [p.name, p.score!.toFixed(4), p.truth === undefined ? "" : Number(p.truth).toFixed(4)]);
+    ? [printable(p.name), p.labelName!, p.top!.map((t) => `${t.label} ${(100 * t.probability).toFixed(1)}%`).join(", "), p.truth === undefined ? "" : `${p.truth}${p.correct ? "" : " (wrong)"}`]
+    : [printable(p.name), p.score!.toFixed(4), p.truth === undefined ? "" : Number(p.truth).toFixed(4)]);
   const header = r.task === "classification" ? ["network", "predicted", "top 3", "truth"] : ["network", "predicted", "truth"];
   const hasTruth = r.predictions.some((p) => p.truth !== undefined);
   const cols = hasTruth ? header.length : header.length - 1;
@@ -81,22 +83,28 @@ function printTable(r: PredictionReport): void {
   }
 }
 
+/** A text cell as a spreadsheet cannot take for a formula (=, +, -, @ first, as OWASP advises), quoted by a leading '. */
+export function neutraliseCell(v: string): string {
+  return /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+}
+
 function printCsv(r: PredictionReport): void {
   if (r.task === "classification") {
     console.log(csvText(["network", "predicted", "probability", "second", "second_probability", "third", "third_probability", "truth"], r.predictions.map((p) => [
-      p.name, p.labelName!, p.top![0].probability, p.top![1]?.label ?? "", p.top![1]?.probability ?? "", p.top![2]?.label ?? "", p.top![2]?.probability ?? "", p.truth ?? "",
+      neutraliseCell(p.name), neutraliseCell(p.labelName!), p.top![0].probability, p.top![1]?.label ?? "", p.top![1]?.probability ?? "", p.top![2]?.label ?? "", p.top![2]?.probability ?? "", p.truth ?? "",
     ])).trimEnd());
   } else {
-    console.log(csvText(["network", "predicted", "truth"], r.predictions.map((p) => [p.name, p.score!, p.truth ?? ""])).trimEnd());
+    console.log(csvText(["network", "predicted", "truth"], r.predictions.map((p) => [neutraliseCell(p.name), p.score!, p.truth ?? ""])).trimEnd());
   }
 }
 
 /** The paths of a --list file: one per line, blank lines and # comments skipped. */
-function readNetworkList(file: string): string[] {
+export function readNetworkList(file: string): string[] {
   const text = Buffer.from(readRegularFile(file, 2 ** 30)).toString("utf8");
   const paths = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
   if (paths.length === 0) throw new FileFormatError(file, "lists no networks (one path per line)");
-  return paths;
+  // Relative paths start from the list's own folder, as a splits file's do, wherever predict runs.
+  return paths.map((p) => (isAbsolute(p) ? p : join(dirname(file), p)));
 }
 
 export async function predictCommand(argv: string[]): Promise<number> {

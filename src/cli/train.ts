@@ -3,13 +3,13 @@ import { IMAGE_SET_NAMES } from "../data/image-sets.js";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { createProgress } from "../report/progress.js";
-import { DEFAULT_TRAIN_CONFIG, METHOD_CHOICES, PROBE_INITS, READOUT_CHOICES, TRAIN_RECIPES, TRAIN_RECIPE_NAMES, type TrainConfig } from "../train/config.js";
+import { DEFAULT_TRAIN_CONFIG, MAX_HEAD_WIDTH, MAX_PROBES, METHOD_CHOICES, PROBE_INITS, READOUT_CHOICES, TRAIN_RECIPES, TRAIN_RECIPE_NAMES, type TrainConfig } from "../train/config.js";
 import { evaluateSplit } from "../train/evaluate.js";
 import { loadCheckpoint } from "../train/checkpoint.js";
 import { ProbingModel } from "../train/probing-model.js";
 import { readRunFile, runArchitecture, trainYielding } from "../train/trainer.js";
 import { ZooData } from "../train/zoo-data.js";
-import { SPLIT_NAMES, Zoo } from "../zoo/format.js";
+import { SPLIT_NAMES, Zoo, rangesSize } from "../zoo/format.js";
 import { UsageError, choiceArg, intArg, numArg, requiredArg, parseCommandArgs, THREADS_HELP } from "./args.js";
 
 const d = DEFAULT_TRAIN_CONFIG;
@@ -108,7 +108,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const config: TrainConfig = {
     zoo: requiredArg("zoo", values.zoo),
     method: choiceArg("method", values.method, METHOD_CHOICES, d.method),
-    probes: intArg("probes", values.probes, d.probes, 1),
+    probes: intArg("probes", values.probes, d.probes, 1, MAX_PROBES),
     epochs: intArg("epochs", values.epochs, d.epochs, 1),
     batch: intArg("batch", values.batch, d.batch, 1),
     lr: numArg("lr", values.lr, d.lr, 0, true),
@@ -116,7 +116,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     weightDecay: numArg("weight-decay", values["weight-decay"], d.weightDecay, 0),
     seed: intArg("seed", values.seed, d.seed),
     evalEvery: intArg("eval-every", values["eval-every"], d.evalEvery, 1),
-    head: { width: intArg("head-width", values["head-width"], d.head.width, 1), depth: intArg("head-depth", values["head-depth"], d.head.depth, 1) },
+    head: { width: intArg("head-width", values["head-width"], d.head.width, 1, MAX_HEAD_WIDTH), depth: intArg("head-depth", values["head-depth"], d.head.depth, 1) },
     generator: {
       latentDim: intArg("latent", values.latent, d.generator.latentDim, 1),
       hidden: list("generator-hidden", values["generator-hidden"], d.generator.hidden),
@@ -131,6 +131,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
     ...(values.dataset !== undefined ? { dataset: choiceArg("dataset", values.dataset, IMAGE_SET_NAMES) } : {}),
     ...(values["skip-nonfinite"] ? { skipNonFinite: true } : {}),
   };
+  // A zoo without a val or test split trains, but the user should know what that means.
+  const splits = Zoo.open(config.zoo).manifest.splits;
+  if (rangesSize(splits.val) === 0) process.stderr.write(`warning: ${config.zoo} has no val split: no checkpoint is chosen by validation (best = last), and nothing guards against overfitting\n`);
+  if (rangesSize(splits.test) === 0) process.stderr.write(`warning: ${config.zoo} has no test split: the run reports no test score\n`);
   let bar = createProgress("", 0, "steps", null);
   let lastNote = "";
   const result = await trainYielding(config, out, {

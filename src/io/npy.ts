@@ -34,6 +34,10 @@ export function parseNpyHeader(bytes: Uint8Array, file: string): NpyHeader {
   } else throw new NpyError(file, `.npy format version ${major}.${bytes[7]} is not supported`);
   if (start + len > bytes.length) throw new NpyError(file, `truncated: the header claims ${len} bytes`);
   const text = Buffer.from(bytes.subarray(start, start + len)).toString(major === 3 ? "utf8" : "latin1");
+  // Python reads a repeated key as its last value, a regular expression as its first: refuse either reading.
+  for (const key of ["descr", "fortran_order", "shape"]) {
+    if ((text.match(new RegExp(`['"]${key}['"]\\s*:`, "g")) ?? []).length > 1) throw new NpyError(file, `header gives '${key}' more than once: ${JSON.stringify(text.trim().slice(0, 120))}`);
+  }
   const descr = /['"]descr['"]\s*:\s*['"]([^'"]+)['"]/.exec(text)?.[1];
   const fortran = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(text)?.[1];
   const shapeText = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(text)?.[1];

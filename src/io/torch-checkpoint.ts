@@ -24,6 +24,14 @@ export class TorchCheckpointError extends FileFormatError {}
 
 export type TorchDtype = "float32" | "float64" | "float16" | "bfloat16" | "int64" | "int32" | "int16" | "int8" | "uint8" | "bool";
 
+const FLOAT_DTYPES: ReadonlySet<TorchDtype> = new Set(["float32", "float64", "float16", "bfloat16"]);
+
+/** A tensor's values as weights: float32, refused (naming the file and tensor) when it is not floating point. */
+export function floatWeights(t: TorchTensor, file: string, name: string): Float32Array {
+  if (!FLOAT_DTYPES.has(t.dtype)) throw new TorchCheckpointError(file, `tensor ${name} is ${t.dtype}; weights are floating point (float32, float64, float16 or bfloat16)`);
+  return t.toFloat32();
+}
+
 /** Storage classes by name, with the dtype and bytes per element they hold. */
 export const STORAGE_TYPES: Readonly<Record<string, { dtype: TorchDtype; size: number }>> = {
   FloatStorage: { dtype: "float32", size: 4 }, DoubleStorage: { dtype: "float64", size: 8 },

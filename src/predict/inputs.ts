@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { firstNonFinite, type ActivationName } from "../engine/index.js";
 import { FileFormatError, FileWriteError, describeSystemError } from "../file-error.js";
 import { atInterrupt } from "../io/interrupts.js";
-import { readTorchCheckpoint, TorchTensor, type TorchCheckpoint } from "../io/torch-checkpoint.js";
+import { floatWeights, readTorchCheckpoint, TorchTensor, type TorchCheckpoint } from "../io/torch-checkpoint.js";
 import { readSafetensors } from "../io/safetensors.js";
 import { networkArchitecture, parseSizedCnnArchitecture, type NetworkArchitecture } from "../nets/family.js";
 import { ArchitectureError } from "../nets/spec-check.js";
@@ -125,7 +125,7 @@ export class InputCollector {
       : v instanceof Map && v.get("state_dict") instanceof Map ? v.get("state_dict") as Map<unknown, unknown> : v;
     if (!(sd instanceof Map)) throw new PredictInputError(file, "holds no state dict (a dict of tensors)");
     const tensors = new Map<string, { shape: readonly number[]; values: () => Float32Array }>();
-    for (const [k, t] of sd) if (typeof k === "string" && t instanceof TorchTensor) tensors.set(k, { shape: t.shape, values: () => t.toFloat32() });
+    for (const [k, t] of sd) if (typeof k === "string" && t instanceof TorchTensor) tensors.set(k, { shape: t.shape, values: () => floatWeights(t, file, k) });
     const config = v instanceof Map ? v.get("config") : undefined;
     const label = sd.get("label");
     const truth = this.run.task === "classification" && label !== undefined ? this.classOf(file, "its label entry", label) : undefined;

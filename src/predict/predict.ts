@@ -139,6 +139,8 @@ export function predictResponses(run: TrainedRun, file: string): PredictionRepor
       throw new FileFormatError(file, `holds responses of shape [${shape.join(",")}]; this run needs [N, ${k}, ${out}] (N networks, ${k} probes, ${out} output${out > 1 ? "s" : ""} each)`);
     }
     const n = shape[0];
+    if (n === 0) throw new FileFormatError(file, "holds the responses of no networks (N = 0)");
+    if (reader.header.dtype.kind !== "f") throw new FileFormatError(file, `holds ${reader.header.dtype.descr} values; responses are a network's outputs, floating point (float32)`);
     const features = k * out;
     const { model } = run.headOnly();
     // A labelled run reads the answers with its probes' classes, as it did in training.

@@ -34,8 +34,9 @@ export function runProbes(run: TrainedRun): Float32Array {
 
 export function exportProbes(run: TrainedRun, out: string): ExportReport & { description: ProbesDescription } {
   run.requireOutputsOnly("exported probes");
-  const folder = ExportFolder.start(out, { format: "probes", run: resolve(run.dir), checkpoint: run.checkpoint });
+  // The probes first: a run that cannot give them (statnn) fails before any folder is made.
   const values = runProbes(run);
+  const folder = ExportFolder.start(out, { format: "probes", run: resolve(run.dir), checkpoint: run.checkpoint });
   const shape = [run.probes, ...run.probeShape];
   let min = Infinity, max = -Infinity;
   for (const v of values) { min = Math.min(min, v); max = Math.max(max, v); }

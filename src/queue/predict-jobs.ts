@@ -69,6 +69,8 @@ export async function predictOnQueue(runDir: string, checkpoint: CheckpointName 
   const watch = redisWatch(address, "coordinator", o.log ?? (() => {}));
   queue.on("error", watch.error);
   try {
+    // Said once Redis answers: while it cannot be reached, the watch says that instead.
+    await queue.waitUntilReady();
     o.log?.(`coordinator: ${specs.length} predict job(s) on ${address.url}; start workers with \`probegen worker --queue ${address.url}\``);
     const results = await runJobs<PredictJobData, { predictions: Prediction[] }>(queue, specs, {
       onProgress: o.onProgress, onLook: watch.ready,

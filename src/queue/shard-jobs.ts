@@ -97,6 +97,8 @@ export async function buildOnQueue(kind: BuildKind, opts: KindOptions, address: 
       what: `shard ${shard} (${manifest.shards[shard].file})`, size: manifest.shards[shard].count,
       settled: () => shardInPlace(out, manifest, shard),
     }));
+    // Said once Redis answers: while it cannot be reached, the watch says that instead.
+    await queue.waitUntilReady();
     log(`coordinator: ${pending.length} shard job(s) on ${address.url}; start workers with \`probegen worker --queue ${address.url}\``);
     await runJobs(queue, specs, {
       attempts: o.attempts, pollSeconds: o.pollSeconds, onProgress: o.onProgress, onLook: watch.ready,

@@ -19,6 +19,10 @@ export function startQueueWorker(address: QueueAddress, o: QueueWorkerOptions = 
   const concurrency = o.concurrency ?? 1;
   const lock = 1000 * (o.lockSeconds ?? 30);
   const worker = new Worker(address.name, async (job: Job) => {
+    // Anything can be put on a queue: a job's data is checked before use, so that a malformed one
+    // fails naming what is wrong instead of with a TypeError.
+    const problem = jobDataProblem(job.name, job.data);
+    if (problem !== null) throw new Error(`job ${job.id}: malformed ${job.name} job: ${problem}`);
     if (job.name === "shard") return buildShardJob(job as Job<ShardJobData>, log);
     // On this thread: a job of 64 inputs predicts in seconds, well within its lock.
     if (job.name === "predict") return predictJob((job as Job<PredictJobData>).data);
@@ -34,4 +38,21 @@ export function startQueueWorker(address: QueueAddress, o: QueueWorkerOptions = 
     log(`worker ${process.pid}: ${what} failed (try ${job?.attemptsMade ?? "?"}): ${err.message}`);
   });
   return worker;
+}
+
+/** What is wrong with a job's data for its kind, or null. */
+export function jobDataProblem(name: string, data: unknown): string | null {
+  if (data === null || typeof data !== "object" || Array.isArray(data)) return "its data is not an object";
+  const d = data as Record<string, unknown>;
+  if (name === "shard") {
+    if (typeof d.kind !== "string") return "kind is not a string";
+    if (d.opts === null || typeof d.opts !== "object" || typeof (d.opts as Record<string, unknown>).out !== "string") return "opts.out is not a folder path";
+    if (!Number.isInteger(d.shard)) return "shard is not an integer";
+  } else if (name === "predict") {
+    if (typeof d.run !== "string") return "run is not a folder path";
+    if (!Array.isArray(d.inputs) || d.inputs.length === 0 || !d.inputs.every((x) => typeof x === "string")) return "inputs is not a list of paths";
+    if (d.options === null || typeof d.options !== "object") return "options is not an object";
+    if (d.checkpoint !== null && d.checkpoint !== "best" && d.checkpoint !== "last") return "checkpoint is not best, last or null";
+  }
+  return null;
 }

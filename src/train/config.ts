@@ -77,11 +77,19 @@ export const TRAIN_RECIPES: Readonly<Record<TrainRecipe, Omit<TrainConfig, "zoo"
 };
 export const TRAIN_RECIPE_NAMES = Object.keys(TRAIN_RECIPES) as TrainRecipe[];
 
+/** Bounds on settings that would only exhaust memory. */
+export const MAX_PROBES = 16_384;
+export const MAX_HEAD_WIDTH = 16_384;
+
 export function validateTrainConfig(c: TrainConfig): void {
   const int = (name: string, v: number, min: number) => {
     if (!Number.isInteger(v) || v < min) throw new RangeError(`${name} must be an integer >= ${min}, got ${v}`);
   };
   int("probes", c.probes, 1);
+  // Far past any run's need, and past what the 4 GiB of tensor memory could hold with a head.
+  if (c.probes > MAX_PROBES) throw new RangeError(`probes must be at most ${MAX_PROBES}, got ${c.probes}`);
+  if (c.head.width > MAX_HEAD_WIDTH) throw new RangeError(`head width must be at most ${MAX_HEAD_WIDTH}, got ${c.head.width}`);
+  if (!Number.isSafeInteger(c.seed)) throw new RangeError(`seed must be an integer, got ${JSON.stringify(c.seed)}`);
   int("epochs", c.epochs, 1);
   int("batch", c.batch, 1);
   int("evalEvery", c.evalEvery, 1);

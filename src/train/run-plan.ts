@@ -36,7 +36,14 @@ export async function runPlan(runs: readonly PlannedRun[], progress: PlanProgres
     if (!resume) rmSync(r.dir, { recursive: true, force: true });
     progress.onRun?.(i, runs.length, r);
     // Yielding between steps: a signal stops the plan at a step boundary, resumable.
-    const res = await trainYielding(r.config, r.dir, { resume });
+    let res: RunResult;
+    try {
+      res = await trainYielding(r.config, r.dir, { resume });
+    } catch (e) {
+      // Which run of the plan stopped (an ablation variant), and where it is.
+      if (e instanceof Error) e.message = `${r.label} (${r.dir}): ${e.message}`;
+      throw e;
+    }
     trained++;
     progress.log?.(`${r.label}: test ${showScore(res.score, res.best?.test)} (val ${showScore(res.score, res.best?.val)}) in ${res.trainSeconds.toFixed(1)} s${resume ? " (resumed)" : ""}`);
   }

@@ -150,7 +150,18 @@ function* trainSteps(config: TrainConfig, out: string, opts: TrainOptions): Gene
   const zoo = withDataset(Zoo.open(zooDir), config.dataset);
   const data = new ZooData(zoo, { skipNonFinite: config.skipNonFinite });
   // The model is built before the run folder, so a setting the zoo cannot take leaves no folder behind.
-  const model = new ProbingModel({ ...config, zoo: zooDir }, zoo.manifest, data.outputs, data, { startProbes: true });
+  let model: ProbingModel;
+  try {
+    model = new ProbingModel({ ...config, zoo: zooDir }, zoo.manifest, data.outputs, data, { startProbes: true });
+  } catch (e) {
+    // Say which settings did not fit, and for which zoo, not only how many bytes.
+    if (e instanceof RangeError && e.message.startsWith("out of tensor memory")) {
+      const outputs = data.outputs;
+      data.dispose();
+      throw new RangeError(`${out}: a model of ${config.probes} probes and a ${config.head.width}-wide head for ${zooDir}'s ${outputs} outputs does not fit: ${e.message}; use fewer --probes or a narrower --head-width`);
+    }
+    throw e;
+  }
   // The run records where its generator started and what it read, not "auto".
   const cfg = { ...config, zoo: zooDir, method: model.method, probeInit: model.probeStart, readout: model.readout };
   const runFile: RunFile = {

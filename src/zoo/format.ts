@@ -292,7 +292,8 @@ export class Zoo {
     const smallest = Math.min(...m.architectures.map((a) => a.parameters.reduce((s, p) => s + parameterSize(p), 0)));
     m.shards.forEach((s, i) => {
       const file = this.shardPath(i);
-      const size = existsSync(file) ? statSync(file).size : 0;
+      if (!existsSync(file)) throw new ZooFormatError(file, `is missing: zoo.json places ${s.count} networks in it (a build interrupted, or a shard removed; rerun the build to make it again)`);
+      const size = statSync(file).size;
       if (size < s.count * smallest * 4) throw new ZooFormatError(file, `holds ${size} bytes, too few for the ${s.count} networks zoo.json places in it (${s.count * smallest * 4} bytes of parameters at least)`);
     });
   }

@@ -3,7 +3,7 @@
 // what differs (the parameter and both shapes).
 import { allFinite } from "../../engine/finite.js";
 import { FileFormatError } from "../../file-error.js";
-import { TorchTensor, type TorchCheckpoint } from "../../io/torch-checkpoint.js";
+import { TorchTensor, floatWeights, type TorchCheckpoint } from "../../io/torch-checkpoint.js";
 import type { ZooParameter } from "../format.js";
 
 export class ImportError extends FileFormatError {}
@@ -48,7 +48,7 @@ export function extractParameters(sd: Map<unknown, unknown>, parameters: readonl
     if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
       throw new ImportError(file, `parameter ${p.name} has shape [${t.shape.join(",")}], but the zoo's architecture needs [${p.shape.join(",")}]`);
     }
-    const v = t.toFloat32();
+    const v = floatWeights(t, file, p.name);
     if (nonFinite === null && !allFinite(v)) nonFinite = p.name;
     values.push(v);
   }

@@ -7,7 +7,7 @@
 import { resolve, join, isAbsolute } from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
 import { readRegularFile } from "../../io/read-file.js";
-import { readTorchCheckpoint, type TorchCheckpoint, type TorchTensor } from "../../io/torch-checkpoint.js";
+import { floatWeights, readTorchCheckpoint, type TorchCheckpoint, type TorchTensor } from "../../io/torch-checkpoint.js";
 import { allFinite } from "../../engine/finite.js";
 import { Rng } from "../../engine/index.js";
 import { foldTorchvisionResNet, parseResNetArchitecture, resnetParameterShapes, type SizedResNetArchitecture } from "../../nets/resnet.js";
@@ -189,7 +189,7 @@ export function importTorchvisionShard(plan: TorchvisionPlan, si: number, onNetw
     try {
       folded = foldTorchvisionResNet(arch, (n) => {
         const t = sd.get(n);
-        return t === undefined ? undefined : { data: t.toFloat32(), shape: t.shape };
+        return t === undefined ? undefined : { data: floatWeights(t, file, n), shape: t.shape };
       });
     } catch (e) {
       throw new ImportError(file, (e as Error).message);
