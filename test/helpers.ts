@@ -1,6 +1,12 @@
 // Shared test utilities: seeded tensors and a central finite-difference gradient check.
 import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Tensor, Rng, backward, noGrad, tidy } from "../src/engine/index.js";
+import { buildInrZoo } from "../src/build/inr-builder.js";
+import { DEFAULT_TRAIN_CONFIG } from "../src/train/config.js";
+import { train } from "../src/train/trainer.js";
 
 export function randn(rng: Rng, shape: readonly number[], std = 1): Tensor {
   const t = Tensor.empty(shape);
@@ -90,4 +96,22 @@ export function gradCheck(name: string, f: (...xs: Tensor[]) => Tensor, inputs: 
         `${name}: d/d input${idx}[${i}] analytic ${an[i].toExponential(4)} vs finite difference ${fd.toExponential(4)} (error ${(err / scale).toExponential(2)} of max ${scale.toExponential(2)})`);
     }
   });
+}
+
+/**
+ * A small MNIST INR zoo and a run trained on it, made on first use and shared by the tests of a
+ * file: (zoo, run) folders under a temporary folder named by `tag`.
+ */
+export function lazyInrRun(tag: string, seed: number, o: { count?: number; probes?: number } = {}): () => { zoo: string; run: string } {
+  let made: { zoo: string; run: string } | null = null;
+  return () => {
+    if (made === null) {
+      const root = mkdtempSync(join(tmpdir(), `probegen-${tag}-`));
+      const zoo = join(root, "zoo");
+      buildInrZoo({ dataset: "mnist", count: o.count ?? 40, out: zoo, seed, recipe: { steps: 20 }, shardSize: 20 });
+      train({ ...DEFAULT_TRAIN_CONFIG, zoo, probes: o.probes ?? 8, epochs: 2, batch: 8, evalEvery: 3, head: { width: 16, depth: 2 } }, join(root, "run"));
+      made = { zoo, run: join(root, "run") };
+    }
+    return made;
+  };
 }

@@ -3,17 +3,15 @@
 // hold, image sets named for imported zoos, nonsense refused with messages that name the file.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { lazyInrRun } from "./helpers.js";
 import { gzipSync } from "node:zlib";
-import { buildInrZoo } from "../src/build/inr-builder.js";
 import { buildCnnZoo } from "../src/build/cnn-builder.js";
 import { stateDictValue, writeTorchCheckpoint } from "../src/io/torch-save.js";
-import { DEFAULT_TRAIN_CONFIG } from "../src/train/config.js";
-import { train } from "../src/train/trainer.js";
 import { Zoo } from "../src/zoo/format.js";
 import { importTorchvision } from "../src/zoo/interop/torchvision.js";
 import { importDwsnets } from "../src/zoo/interop/dwsnets.js";
@@ -29,19 +27,7 @@ const RESNETS = fileURLToPath(new URL("../../test/fixtures/resnet/", import.meta
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 120_000, env: { ...process.env, CI: "true" } });
 const tmp = (tag: string) => mkdtempSync(join(tmpdir(), `probegen-${tag}-`));
 
-const inr = (() => {
-  let m: { zoo: string; run: string } | null = null;
-  return () => {
-    if (m === null) {
-      const root = tmp("inputs-inr");
-      const zoo = join(root, "zoo");
-      buildInrZoo({ dataset: "mnist", count: 40, out: zoo, seed: 5, recipe: { steps: 20 }, shardSize: 20 });
-      train({ ...DEFAULT_TRAIN_CONFIG, zoo, probes: 8, epochs: 2, batch: 8, evalEvery: 3, head: { width: 16, depth: 2 } }, join(root, "run"));
-      m = { zoo, run: join(root, "run") };
-    }
-    return m;
-  };
-})();
+const inr = lazyInrRun("inputs-inr", 5);
 
 /** A Wild Park run: the fixture park imported and trained briefly. */
 const park = (() => {
@@ -363,4 +349,16 @@ test("24.10-12 logs, names and lists: bad metrics records, escape codes, formula
   const p = run("probes", "export", statnn, "--out", join(dir, "probes"));
   assert.equal(p.status, 1);
   assert.equal(existsSync(join(dir, "probes")), false);
+});
+
+test("24.8 predict's temporary imports of public layouts never accumulate: removed after use, and those of killed processes swept", () => {
+  const { run: runDir } = park();
+  const copies = () => readdirSync(tmpdir()).filter((n) => n.startsWith("probegen-predict-"));
+  const abandoned = join(tmpdir(), "probegen-predict-999999999-abcdef");
+  mkdirSync(join(abandoned, "zoo"), { recursive: true });
+  const before = copies().filter((n) => !n.startsWith("probegen-predict-999999999-"));
+  const r = run("predict", runDir, join(FIX, "cnn-wild-park", "cnn_park_splits.json"), "--json");
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(existsSync(abandoned), false, "a dead process's copy is swept");
+  assert.deepEqual(copies().filter((n) => !before.includes(n)), [], "this predict's own copy is gone");
 });

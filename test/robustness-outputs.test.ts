@@ -8,9 +8,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn, spawnSync, execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { buildInrZoo } from "../src/build/inr-builder.js";
-import { DEFAULT_TRAIN_CONFIG } from "../src/train/config.js";
-import { train } from "../src/train/trainer.js";
+import { lazyInrRun } from "./helpers.js";
 import { FolderLock, LEASE_MS, LOCK_FILE, breakLocks } from "../src/io/folder-lock.js";
 import { checkOutputFile, writeOutputFile } from "../src/io/output-file.js";
 import { PREDICTION_FILE } from "../src/predict/predict.js";
@@ -23,19 +21,7 @@ const FIX = fileURLToPath(new URL("../../test/fixtures/interop/", import.meta.ur
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 120_000, env: { ...process.env, CI: "true" } });
 const tmp = (tag: string) => mkdtempSync(join(tmpdir(), `probegen-${tag}-`));
 
-const made = (() => {
-  let m: { zoo: string; run: string } | null = null;
-  return () => {
-    if (m === null) {
-      const root = tmp("outputs");
-      const zoo = join(root, "zoo");
-      buildInrZoo({ dataset: "mnist", count: 40, out: zoo, seed: 3, recipe: { steps: 20 }, shardSize: 20 });
-      train({ ...DEFAULT_TRAIN_CONFIG, zoo, probes: 8, epochs: 2, batch: 8, evalEvery: 3, head: { width: 16, depth: 2 } }, join(root, "run"));
-      m = { zoo, run: join(root, "run") };
-    }
-    return m;
-  };
-})();
+const made = lazyInrRun("outputs", 3);
 
 /** A device node in a temporary folder (never a real one under /dev): /dev/null's numbers, or a FIFO where mknod is not allowed. */
 function deviceNode(dir: string): { path: string; kind: "character device" | "FIFO" } {
@@ -161,6 +147,28 @@ test("24.8 SIGINT and SIGTERM during train release the lock, and the run resumes
     assert.equal(resumed.status, 0, resumed.stderr);
     assert.deepEqual(readFileSync(join(out, "last.safetensors")), readFileSync(join(whole, "last.safetensors")), `${signal}: the resumed run's weights differ`);
   }
+});
+
+test("24.8 SIGINT during zoo build (one worker) stops it at once, releases the lock, and the rerun gives an uninterrupted build's bytes", async () => {
+  const root = tmp("signal-build");
+  const args = (out: string) => [cli, "zoo", "build", "inr", "--dataset", "mnist", "--count", "48", "--shard-size", "4", "--steps", "150", "--out", out, "--threads", "1"];
+  const whole = join(root, "whole");
+  assert.equal(spawnSync(process.execPath, args(whole), { encoding: "utf8", env: { ...process.env, CI: "true" } }).status, 0);
+  const out = join(root, "stopped");
+  const child = spawn(process.execPath, args(out), { env: { ...process.env, CI: "true" }, stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  child.stderr.on("data", (d: Buffer) => { err += d.toString(); });
+  const t0 = Date.now();
+  while (!existsSync(join(out, "shard-00000.safetensors")) && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 20));
+  child.kill("SIGINT");
+  const sent = Date.now();
+  const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+  assert.ok(Date.now() - sent < 5000, `the build took ${Date.now() - sent} ms to stop`);
+  assert.equal(code, 130, err);
+  assert.equal(existsSync(join(out, LOCK_FILE)), false, "SIGINT left the lock");
+  assert.equal(existsSync(join(out, "zoo.json")), false, "stopped before the end");
+  assert.equal(spawnSync(process.execPath, args(out), { encoding: "utf8", env: { ...process.env, CI: "true" } }).status, 0);
+  for (const f of readdirSync(whole)) assert.deepEqual(readFileSync(join(out, f)), readFileSync(join(whole, f)), f);
 });
 
 test("24.8 a lock from another machine lapses after its lease or gives way to --break-lock; a live local one never does", () => {

@@ -273,8 +273,8 @@ test("8. the small ones: stale temporaries, unwritable files, overlapping tensor
   // Numbers on the command line.
   for (const [args, re] of [
     [["--lr", "0"], /--lr must be a number > 0, got "0"/],
-    [["--probes", "0x10"], /--probes must be an integer >= 1, got "0x10"/],
-    [["--probes", "-5"], /--probes must be an integer >= 1, got "-5"/],
+    [["--probes", "0x10"], /--probes must be an integer >= 1 and <= 16384, got "0x10"/],
+    [["--probes", "-5"], /--probes must be an integer >= 1 and <= 16384, got "-5"/],
     [["--lr", "1e-3x"], /--lr must be a number > 0, got "1e-3x"/],
   ] as [string[], RegExp][]) {
     const r = run("train", "--zoo", zoo(), "--out", join(tmp("num"), "r"), ...args);

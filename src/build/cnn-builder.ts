@@ -19,7 +19,7 @@ import {
 import { CnnTrainer, jobRng, resnetNet, scoreCnns, type CnnJob, type CnnResult, type CnnScore } from "./cnn-train.js";
 import { encodeShard, planShards, type ZooManifest } from "../zoo/format.js";
 import { nfnSplits } from "../zoo/nfn-split.js";
-import { ShardCollector, openShardBuild, runShardBuild, runShardWorkers, type BuildPart, type ShardBuildReport } from "../zoo/shard-build.js";
+import { ShardCollector, openShardBuild, runShardBuild, runShardWorkers, type BuildPart, type ShardBuildReport, onThisThread } from "../zoo/shard-build.js";
 import { PROBEGEN_VERSION } from "../version.js";
 
 export interface CnnZooOptions {
@@ -253,7 +253,7 @@ export async function buildCnnZoo(opts: CnnZooOptions, workers = 1): Promise<Cnn
   const b = describeCnnBuild(opts);
   const build = openShardBuild<CnnProgress>(opts.out, b.manifest, opts.onProgress, opts.part);
   return runShardBuild(build, async (pending) => {
-    if (workers === 1) return trainCnnShards(b, pending, build.onDone);
+    if (onThisThread(workers)) return trainCnnShards(b, pending, build.onDone);
     const { onProgress: _callback, ...cloneable } = opts;
     return runShardWorkers<CnnProgress>(new URL("./cnn-build-worker.js", import.meta.url), { opts: cloneable }, b.manifest, pending, workers, build.onDone);
   });

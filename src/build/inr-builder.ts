@@ -6,7 +6,7 @@ import { DWSNETS_SIREN, gridCoordinates, parseSirenArchitecture, sirenParameterS
 import { allFinite } from "../engine/index.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { encodeShard, planShards, type ZooManifest } from "../zoo/format.js";
-import { ShardCollector, openShardBuild, runShardBuild, runShardBuildSync, runShardWorkers, type BuildPart, type ShardBuildReport } from "../zoo/shard-build.js";
+import { ShardCollector, openShardBuild, runShardBuild, runShardBuildSync, runShardWorkers, type BuildPart, type ShardBuildReport, onThisThread } from "../zoo/shard-build.js";
 import { DEFAULT_INR_RECIPE, InrFitter, type InrJob, type InrRecipe, type InrResult } from "./inr-fit.js";
 import { planInrZoo, type InrPlan, type InrPlanEntry } from "./inr-plan.js";
 import { PROBEGEN_VERSION } from "../version.js";
@@ -195,7 +195,7 @@ export function buildInrZoo(opts: InrZooOptions): InrBuildReport {
  */
 export async function buildInrZooParallel(opts: InrZooOptions, workers: number): Promise<InrBuildReport> {
   if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
-  if (workers === 1) return buildInrZoo(opts);
+  if (onThisThread(workers)) return buildInrZoo(opts);
   const b = describeInrBuild(opts);
   const build = openShardBuild(opts.out, b.manifest, opts.onProgress, opts.part);
   const { onProgress: _callback, ...cloneable } = opts;

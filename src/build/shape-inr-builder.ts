@@ -6,7 +6,7 @@ import { SHAPE_CLASSES, drawShape } from "../data/shapes3d.js";
 import { DWSNETS_SIREN, parseSirenArchitecture, sirenParameterShapes, type SirenArchitecture } from "../nets/siren.js";
 import { Rng } from "../engine/index.js";
 import { encodeShard, planShards, type ZooManifest } from "../zoo/format.js";
-import { openShardBuild, runShardBuild, runShardBuildSync, runShardWorkers, type BuildPart, type ShardBuildReport } from "../zoo/shard-build.js";
+import { openShardBuild, runShardBuild, runShardBuildSync, runShardWorkers, type BuildPart, type ShardBuildReport, onThisThread } from "../zoo/shard-build.js";
 import { DEFAULT_INR_RECIPE, type InrRecipe, type InrResult } from "./inr-fit.js";
 import { fitInrsIntoShards, type InrBuildReport } from "./inr-builder.js";
 import { PROBEGEN_VERSION } from "../version.js";
@@ -122,7 +122,7 @@ export async function buildShapeInrZoo(opts: ShapeInrZooOptions, workers = 1): P
   if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
   const b = describeShapeInrBuild(opts);
   const build = openShardBuild(opts.out, b.manifest, opts.onProgress, opts.part);
-  if (workers === 1) return report(runShardBuildSync(build, (pending) => fitShapeInrShards(b, pending, build.onDone)));
+  if (onThisThread(workers)) return report(runShardBuildSync(build, (pending) => fitShapeInrShards(b, pending, build.onDone)));
   const { onProgress: _callback, ...cloneable } = opts;
   return report(await runShardBuild(build, (pending) =>
     runShardWorkers<InrResult>(new URL("./shape-inr-build-worker.js", import.meta.url), { opts: cloneable }, b.manifest, pending, workers, build.onDone)));

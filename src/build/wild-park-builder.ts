@@ -10,7 +10,7 @@ import { loadImageSet, type ImageSetName } from "../data/image-sets.js";
 import { cnnParameterShapes, type CnnArchitecture } from "../nets/cnn.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { encodeShard, indicesToRanges, shardFileName, type ZooManifest } from "../zoo/format.js";
-import { ShardCollector, openShardBuild, runShardBuild, runShardWorkers, type BuildPart, type ShardBuildReport } from "../zoo/shard-build.js";
+import { ShardCollector, openShardBuild, runShardBuild, runShardWorkers, type BuildPart, type ShardBuildReport, onThisThread } from "../zoo/shard-build.js";
 import { PROBEGEN_VERSION } from "../version.js";
 import { pickSorted } from "./cnn-builder.js";
 import { WIDE_CHANNELS, WIDE_LAYERS, WILD_PARK_SPACE, drawWildParkArchitecture, type WildParkSpace } from "./wild-park-architecture.js";
@@ -231,7 +231,7 @@ export async function buildWildParkZoo(opts: WildParkZooOptions, workers = 1): P
   const build = openShardBuild<WildParkProgress>(opts.out, b.manifest, opts.onProgress, opts.part);
   const onNetwork = (p: WildParkProgress) => { for (let c = 0; c < C; c++) build.onDone(p); };
   return runShardBuild(build, async (pending) => {
-    if (workers === 1) return trainWildParkShards(b, pending, onNetwork);
+    if (onThisThread(workers)) return trainWildParkShards(b, pending, onNetwork);
     const { onProgress: _callback, ...cloneable } = opts;
     return runShardWorkers<WildParkProgress>(new URL("./wild-park-build-worker.js", import.meta.url), { opts: cloneable }, b.manifest, pending, workers, onNetwork);
   });

@@ -1,5 +1,6 @@
 // probegen ablate: one of the paper's ablation grids over seeds on one zoo, resumable run by
 // run, then its table (ablation.md) and its report with the curves (report.html).
+import { installInterruptHandlers } from "../io/interrupts.js";
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ABLATION_GRIDS, ablationRuns, type AblationGrid } from "../train/ablation.js";
@@ -80,6 +81,7 @@ function claimFolder(out: string, plan: AblationFile): void {
 }
 
 export async function ablateCommand(argv: string[]): Promise<number> {
+  installInterruptHandlers();
   const { values } = parseCommandArgs({
     args: argv, strict: true,
     options: {

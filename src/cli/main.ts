@@ -3,7 +3,7 @@
 import { PROBEGEN_VERSION } from "../version.js";
 import { UsageError, printable, takeFlag, takeThreadsOption } from "./args.js";
 import { breakLocks } from "../io/folder-lock.js";
-import { installInterruptHandlers } from "../io/interrupts.js";
+import { buildOffMainThread } from "../zoo/shard-build.js";
 import { setThreads } from "../engine/index.js";
 import { benchCommand } from "./bench.js";
 import { zooCommand } from "./zoo.js";
@@ -85,12 +85,13 @@ async function main(argv: string[]): Promise<number> {
     if (threads !== undefined) setThreads(threads);
     const { on: breakLock, rest: args } = takeFlag(afterThreads, "--break-lock");
     breakLocks(breakLock);
-    installInterruptHandlers();
+    // Builds run on worker threads even with one worker, so a signal is handled at once.
+    buildOffMainThread(true);
     return await run(args);
   } catch (e) {
     const err = e as Error & { code?: string };
     // A value out of range that names its option (a builder's "--count must be ...") is a usage error too.
-    if (err instanceof UsageError || err.code?.startsWith("ERR_PARSE_ARGS") || (err instanceof RangeError && err.message.startsWith("--"))) {
+    if (err instanceof UsageError || err.code?.startsWith("ERR_PARSE_ARGS") || (err instanceof RangeError && /^--[\w-]+ must be /.test(err.message))) {
       console.error(`probegen ${cmd}: ${printable(err.message)}\nRun \`probegen ${cmd} --help\` for usage.`);
       return 2;
     }

@@ -1,4 +1,5 @@
 // probegen predict | probes export: a trained run put to use on networks nobody labelled.
+import { installInterruptHandlers } from "../io/interrupts.js";
 import { checkOutputFile, writeOutputFile } from "../io/output-file.js";
 import { csvText } from "../io/csv-columns.js";
 import { dirname, isAbsolute, join } from "node:path";
@@ -108,6 +109,7 @@ export function readNetworkList(file: string): string[] {
 }
 
 export async function predictCommand(argv: string[]): Promise<number> {
+  installInterruptHandlers();
   const { values, positionals } = parseCommandArgs({
     args: argv, allowPositionals: true, strict: true,
     options: {
@@ -163,7 +165,11 @@ export async function predictCommand(argv: string[]): Promise<number> {
         process.stderr.write(`part ${part!.index}/${part!.count} of ${all.length} inputs is empty: nothing to predict\n`);
         return 0;
       }
-      for (const n of networks) await collector.add(n);
+      for (const n of networks) {
+        await collector.add(n);
+        // A turn of the event loop between inputs: a signal is handled here, not after them all.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       report = predictNetworks(run, collector.gather());
     } finally {
       collector.cleanup();

@@ -1,4 +1,5 @@
 // probegen train | eval
+import { installInterruptHandlers } from "../io/interrupts.js";
 import { IMAGE_SET_NAMES } from "../data/image-sets.js";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -88,6 +89,7 @@ function list(name: string, v: string | undefined, def: number[]): number[] {
 }
 
 export async function trainCommand(argv: string[]): Promise<number> {
+  installInterruptHandlers();
   const { values } = parseCommandArgs({
     args: argv,
     options: {

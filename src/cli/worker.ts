@@ -3,7 +3,7 @@
 import { parseQueueAddress } from "../queue/queue-address.js";
 import { startQueueWorker } from "../queue/worker.js";
 import { UsageError, intArg, parseCommandArgs, requiredArg, THREADS_HELP } from "./args.js";
-import { runInterruptCleanups, signalExitCode, takeOverInterrupts } from "../io/interrupts.js";
+import { installInterruptHandlers, runInterruptCleanups, signalExitCode, takeOverInterrupts } from "../io/interrupts.js";
 
 export const WORKER_USAGE = `Usage: probegen worker --queue redis://HOST:PORT/NAME [options]
 
@@ -27,6 +27,7 @@ Options:
 ${THREADS_HELP}`;
 
 export async function workerCommand(argv: string[]): Promise<number> {
+  installInterruptHandlers();
   const { values } = parseCommandArgs({
     args: argv, strict: true,
     options: {

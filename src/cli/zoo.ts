@@ -3,6 +3,7 @@ import { IMAGE_SET_NAMES } from "../data/image-sets.js";
 import { DWSNETS_SIREN, SIREN_INITS, parseSirenArchitecture, renderSiren, renderSiren3d, type SirenArchitecture } from "../nets/siren.js";
 import { PNG_FILE, encodePng, toBytes } from "../report/png.js";
 import { checkOutputFile, writeOutputFile } from "../io/output-file.js";
+import { installInterruptHandlers } from "../io/interrupts.js";
 import { createProgress } from "../report/progress.js";
 import { Zoo } from "../zoo/format.js";
 import { buildInrZooParallel } from "../build/inr-builder.js";
@@ -549,12 +550,13 @@ function finish(argv: string[]): number {
 export function zooCommand(argv: string[]): number | Promise<number> {
   const [sub, ...rest] = argv;
   switch (sub) {
-    case "build": return build(rest);
-    case "import": return importCommand(rest);
+    // The commands that hold a lock release it on a signal (their long work runs off this thread).
+    case "build": installInterruptHandlers(); return build(rest);
+    case "import": installInterruptHandlers(); return importCommand(rest);
     case "export": return exportCommand(rest);
     case "info": return info(rest);
     case "render": return render(rest);
-    case "finish": return finish(rest);
+    case "finish": installInterruptHandlers(); return finish(rest);
     case undefined: case "-h": case "--help": console.log(ZOO_USAGE); return sub === undefined ? 2 : 0;
     default: throw new UsageError(`unknown zoo subcommand "${sub}" (expected build, finish, import, export, info or render)`);
   }

@@ -3,7 +3,7 @@
 // (a DWSNets or CNN Wild Park splits file, a Small CNN Zoo folder), gathered into one in-memory
 // zoo. Every network is checked against the run: its family, its parameters' names and shapes
 // (a mismatch names the file, the parameter and both shapes), and what its probes are.
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { firstNonFinite, type ActivationName } from "../engine/index.js";
@@ -22,6 +22,30 @@ import type { TrainedRun } from "./run-model.js";
 import { NETWORK_METADATA } from "../zoo/interop/safetensors-export.js";
 
 export class PredictInputError extends FileFormatError {}
+
+/** Temporary imports of public layouts: probegen-predict-<pid>-XXXXXX in the system's temporary folder. */
+const COPY_PREFIX = "probegen-predict-";
+
+/** Removes the temporary imports of predict processes that are gone (killed before they could). */
+function removeAbandonedCopies(): void {
+  let names: string[];
+  try {
+    names = readdirSync(tmpdir());
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const pid = Number(/^probegen-predict-(\d+)-/.exec(n)?.[1]);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+      continue; // its owner still runs
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EPERM") continue;
+    }
+    rmSync(join(tmpdir(), n), { recursive: true, force: true });
+  }
+}
 
 export interface InputOptions {
   /** Networks of a zoo to take: a split, or indices (default: the test split). */
@@ -289,7 +313,8 @@ export class InputCollector {
     needs(kind === "dwsnets" ? "siren" : "cnn", kind === "dwsnets" ? "a DWSNets splits file" : kind === "wild-park" ? "a CNN Wild Park splits file" : "a Small CNN Zoo folder");
     let tmp: string;
     try {
-      tmp = mkdtempSync(join(tmpdir(), "probegen-predict-"));
+      removeAbandonedCopies();
+      tmp = mkdtempSync(join(tmpdir(), `${COPY_PREFIX}${process.pid}-`));
     } catch (e) {
       throw new FileWriteError(tmpdir(), `cannot hold a temporary folder for ${path}'s import: ${describeSystemError(e)}; set TMPDIR to a writable folder`);
     }

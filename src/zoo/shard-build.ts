@@ -266,6 +266,19 @@ export class ShardCollector<R> {
   }
 }
 
+let offMainThread = false;
+
+/** The command line builds even a one-worker build on a worker thread, so that its main thread
+ * stays free to handle a signal (io/interrupts.ts): the zoo is the same bytes either way. */
+export function buildOffMainThread(on: boolean): void {
+  offMainThread = on;
+}
+
+/** Whether a build of `workers` workers runs on this thread. */
+export function onThisThread(workers: number): boolean {
+  return workers === 1 && !offMainThread;
+}
+
 /**
  * Runs whole shards on `workers` worker threads (the largest shards first, each to the least
  * loaded worker). Shards do not depend on which thread builds them, so the zoo is the same as a

@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { writeFileAtomic } from "../../io/atomic.js";
 import { SPLIT_NAMES, indicesToRanges, type SplitName, type ZooManifest } from "../format.js";
-import { openShardBuild, runShardBuild, runShardWorkers, type ShardBuildReport } from "../shard-build.js";
+import { openShardBuild, runShardBuild, runShardWorkers, type ShardBuildReport, onThisThread } from "../shard-build.js";
 import { ImportError } from "./state-dict.js";
 
 /** What every import plan holds: the zoo to write and where. Plans are plain data (they go to workers). */
@@ -98,7 +98,7 @@ export async function runImport<P extends ImportPlan>(plan: P, importShard: Shar
   if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
   const build = openShardBuild<null>(plan.out, plan.manifest, onProgress === undefined ? undefined : (d, t) => onProgress(d, t));
   const report = await runShardBuild(build, async (pending) => {
-    if (workers === 1 || pending.length <= 1) return importShards(plan, pending, importShard, () => build.onDone(null));
+    if (onThisThread(workers) || pending.length === 0 || (pending.length === 1 && onThisThread(1))) return importShards(plan, pending, importShard, () => build.onDone(null));
     return runShardWorkers<null>(new URL("./import-worker.js", import.meta.url), { plan }, plan.manifest, pending, workers, build.onDone);
   });
   return { ...report, imported: report.built };
