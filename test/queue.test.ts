@@ -107,6 +107,12 @@ test("three workers, one killed mid-shard: the shard is built again elsewhere an
     const started = workers.map((w) => [...w.err().matchAll(/shard (\d+) of .*: started/g)].map((m) => Number(m[1])));
     const killedShard = started[0][0];
     assert.ok(started[1].includes(killedShard) || started[2].includes(killedShard), `shard ${killedShard} retried: ${JSON.stringify(started)}`);
+    // Issue 24.2: the same build again after its folder was removed: its finished jobs (the same
+    // ids) are not taken as done, since their shards are gone; every shard is built again.
+    rmSync(join(root, "q"), { recursive: true });
+    const again = start(["zoo", "build", "inr", ...opts, "--out", join(root, "q"), "--queue", url]);
+    assert.equal(await within("the rebuild of a removed zoo", again.done, 180_000), 0, again.err());
+    sameZoo(join(root, "local"), join(root, "q"));
   } finally {
     for (const w of workers) await stop(w.p);
     await stop(redis);

@@ -299,6 +299,18 @@ test("24.10-11 more nonsense: integer weights, bool or empty responses, a .npy h
     const x = run(...args);
     assert.equal(x.status, 2, `${args.join(" ")}: ${x.stderr}`);
   }
+  // Settings too large for tensor memory, and a forged seed, are named with their run.
+  const big = run("train", "--zoo", zoo, "--out", join(dir, "big"), "--probes", "16384", "--head-width", "16384");
+  assert.equal(big.status, 1);
+  assert.match(big.stderr, /big: a model of 16384 probes and a 16384-wide head for .*zoo's 10 outputs does not fit: out of tensor memory/);
+  const forged = join(dir, "forged");
+  cpSync(runDir, forged, { recursive: true });
+  const rf = JSON.parse(readFileSync(join(forged, "config.json"), "utf8"));
+  rf.config.seed = "x";
+  writeFileSync(join(forged, "config.json"), JSON.stringify(rf));
+  const fs = run("predict", forged, zoo);
+  assert.equal(fs.status, 1);
+  assert.match(fs.stderr, /forged\/config\.json: not a probegen run file: seed must be an integer, got "x"/);
   // A zoo without a val split trains, saying what that means.
   const noVal = join(dir, "noval");
   cpSync(zoo, noVal, { recursive: true });
