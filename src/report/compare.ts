@@ -167,9 +167,9 @@ function methodCell(g: CompareGroup): string {
   return g.settings === "" ? g.method : `${g.method} [${g.settings}]`;
 }
 
-/** mean ± std over the seeds; one seed has no spread to show. */
-function spread(g: CompareGroup, f: (v: number) => string): string {
-  return g.tests.length === 1 ? `${f(g.mean)} (1 seed)` : `${f(g.mean)} ± ${f(g.std)}`;
+/** mean ± std over the seeds (with the unit after them); one seed has no spread to show. */
+function spread(g: CompareGroup, f: (v: number) => string, unit = ""): string {
+  return g.tests.length === 1 ? `${f(g.mean)}${unit} (1 seed)` : `${f(g.mean)} ± ${f(g.std)}${unit}`;
 }
 
 /** Markdown tables, one per zoo (accuracy in %, or Kendall's tau). */
@@ -196,7 +196,7 @@ export function compareText(groups: readonly CompareGroup[]): string {
   const rows = groups.map((g) => {
     const f = scoreFormat(g, { acc: 2, tau: 4 });
     const unit = g.score === "kendallTau" ? " (tau)" : "%";
-    return [g.zoo, methodCell(g), g.readout ?? "-", g.probes === null ? "-" : String(g.probes), `${spread(g, f)}${unit}`, String(g.runs.length), String(g.steps), g.seconds.toFixed(1), (g.flopsPerNetwork / 1e6).toFixed(3)];
+    return [g.zoo, methodCell(g), g.readout ?? "-", g.probes === null ? "-" : String(g.probes), spread(g, f, unit), String(g.runs.length), String(g.steps), g.seconds.toFixed(1), (g.flopsPerNetwork / 1e6).toFixed(3)];
   });
   const header = ["zoo", "method", "readout", "K", "test score", "seeds", "steps", "train s", "MFLOPs/net"];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
