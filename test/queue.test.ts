@@ -228,3 +228,21 @@ test("predict on the queue: jobs of consecutive inputs on two workers, collected
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test("a coordinator whose Redis cannot be reached says so, not that jobs are queued, and SIGTERM stops it leaving no lock", { timeout: 60_000 }, async () => {
+  const root = mkdtempSync(join(tmpdir(), "probegen-queue-down-"));
+  const port = await freePort();
+  try {
+    const out = join(root, "zoo");
+    const c = start(["zoo", "build", "inr", "--dataset", "mnist", "--count", "20", "--steps", "5", "--shard-size", "10", "--out", out, "--queue", `redis://127.0.0.1:${port}/down`]);
+    await until("the coordinator to find Redis unreachable", () => /Redis at 127\.0\.0\.1:\d+ is unreachable/.test(c.err()), 20_000);
+    await sleep(500);
+    assert.doesNotMatch(c.err(), /shard job\(s\) on redis:/);
+    assert.ok(existsSync(join(out, ".probegen.lock")), "the coordinator holds the build's lock");
+    c.p.kill("SIGTERM");
+    assert.equal(await within("the coordinator's exit", c.done, 10_000), 143, c.err());
+    assert.equal(existsSync(join(out, ".probegen.lock")), false, "SIGTERM left the lock");
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -19,6 +19,8 @@ import { importSmallCnnZoo } from "../src/zoo/interop/small-cnn-zoo.js";
 import { importWildPark, exportWildPark } from "../src/zoo/interop/wild-park.js";
 import { downsampleRecords } from "../src/report/run-report.js";
 import { InputCollector } from "../src/predict/inputs.js";
+import { runPlan } from "../src/train/run-plan.js";
+import { DEFAULT_TRAIN_CONFIG } from "../src/train/config.js";
 import { TrainedRun } from "../src/predict/run-model.js";
 
 const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
@@ -373,4 +375,15 @@ test("24.8 predict's temporary imports of public layouts never accumulate: remov
   assert.equal(r.status, 0, r.stderr);
   assert.equal(existsSync(abandoned), false, "a dead process's copy is swept");
   assert.deepEqual(copies().filter((n) => !before.includes(n)), [], "this predict's own copy is gone");
+});
+
+test("24.11 a run of a plan (an ablation variant) that stops on a NaN loss is named with its label and folder", async () => {
+  const { zoo } = inr();
+  const dir = join(tmp("plan-nan"), "variant");
+  const config = { ...DEFAULT_TRAIN_CONFIG, zoo, probes: 4, epochs: 3, batch: 8, evalEvery: 2, lr: 1e30, head: { width: 8, depth: 2 } };
+  await assert.rejects(runPlan([{ dir, label: "lr x 1e30, seed 0", config }]), (e: Error) => {
+    assert.ok(e.message.startsWith(`lr x 1e30, seed 0 (${dir}): step `), e.message);
+    assert.match(e.message, /loss is NaN/);
+    return true;
+  });
 });
