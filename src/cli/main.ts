@@ -5,15 +5,6 @@ import { UsageError, printable, takeFlag, takeThreadsOption } from "./args.js";
 import { breakLocks } from "../io/folder-lock.js";
 import { buildOffMainThread } from "../zoo/shard-build.js";
 import { setThreads } from "../engine/index.js";
-import { benchCommand } from "./bench.js";
-import { zooCommand } from "./zoo.js";
-import { evalCommand, trainCommand } from "./train.js";
-import { demoCommand } from "./demo.js";
-import { predictCommand, probesCommand } from "./predict.js";
-import { compareCommand } from "./compare.js";
-import { ablateCommand } from "./ablate.js";
-import { workerCommand } from "./worker.js";
-import { reportCommand } from "./report.js";
 
 const USAGE = `probegen ${PROBEGEN_VERSION}: learn what a trained network is from how it answers learned probes
 
@@ -54,18 +45,21 @@ Options:
 
 Run \`probegen <command> --help\` for a command's options.`;
 
-const commands: Record<string, (argv: string[]) => number | Promise<number>> = {
-  bench: benchCommand,
-  zoo: zooCommand,
-  train: trainCommand,
-  eval: evalCommand,
-  demo: demoCommand,
-  predict: predictCommand,
-  probes: probesCommand,
-  compare: compareCommand,
-  ablate: ablateCommand,
-  worker: workerCommand,
-  report: reportCommand,
+type Command = (argv: string[]) => number | Promise<number>;
+
+/** Each command's module, loaded when it runs: `zoo info` does not load BullMQ, Vega or the kernels' workers. */
+const commands: Record<string, () => Promise<Command>> = {
+  bench: async () => (await import("./bench.js")).benchCommand,
+  zoo: async () => (await import("./zoo.js")).zooCommand,
+  train: async () => (await import("./train.js")).trainCommand,
+  eval: async () => (await import("./train.js")).evalCommand,
+  demo: async () => (await import("./demo.js")).demoCommand,
+  predict: async () => (await import("./predict.js")).predictCommand,
+  probes: async () => (await import("./predict.js")).probesCommand,
+  compare: async () => (await import("./compare.js")).compareCommand,
+  ablate: async () => (await import("./ablate.js")).ablateCommand,
+  worker: async () => (await import("./worker.js")).workerCommand,
+  report: async () => (await import("./report.js")).reportCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -75,8 +69,8 @@ async function main(argv: string[]): Promise<number> {
     return cmd === undefined ? 2 : 0;
   }
   if (cmd === "-v" || cmd === "--version") { console.log(PROBEGEN_VERSION); return 0; }
-  const run = commands[cmd];
-  if (run === undefined) {
+  const load = commands[cmd];
+  if (load === undefined) {
     console.error(`probegen: unknown command "${cmd}"\n\n${USAGE}`);
     return 2;
   }
@@ -87,6 +81,7 @@ async function main(argv: string[]): Promise<number> {
     breakLocks(breakLock);
     // Builds run on worker threads even with one worker, so a signal is handled at once.
     buildOffMainThread(true);
+    const run = await load();
     return await run(args);
   } catch (e) {
     const err = e as Error & { code?: string };

@@ -12,7 +12,6 @@ import { TrainedRun } from "../predict/run-model.js";
 import { UsageError, choiceArg, intArg, parseCommandArgs, printable, requiredArg, shardArg, THREADS_HELP } from "./args.js";
 import { readRegularFile } from "../io/read-file.js";
 import { parseQueueAddress } from "../queue/queue-address.js";
-import { predictOnQueue } from "../queue/predict-jobs.js";
 import { createProgress } from "../report/progress.js";
 import { FileFormatError } from "../file-error.js";
 
@@ -152,6 +151,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
       throw new UsageError((e as Error).message);
     }
     const progress = createProgress("predicting on the queue", networks.length, "inputs", process.stderr);
+    const { predictOnQueue } = await import("../queue/predict-jobs.js");
     report = await predictOnQueue(runDir, checkpoint, networks, inputOptions, address, {
       onProgress: (done) => progress.update(done),
       log: (line) => process.stderr.write(`${line}\n`),

@@ -10,7 +10,7 @@ import { buildInrZooParallel } from "../build/inr-builder.js";
 import { buildShapeInrZoo } from "../build/shape-inr-builder.js";
 import { buildCnnZoo } from "../build/cnn-builder.js";
 import { finishShardBuild, type BuildPart, type ShardBuildReport } from "../zoo/shard-build.js";
-import { buildOnQueue, type BuildKind, type QueueBuildReport } from "../queue/shard-jobs.js";
+import type { BuildKind, QueueBuildReport } from "../queue/shard-jobs.js";
 import { parseQueueAddress, type QueueAddress } from "../queue/queue-address.js";
 import type { Progress } from "../report/progress.js";
 import { DEFAULT_CNN_RECIPE } from "../build/cnn-recipe.js";
@@ -177,6 +177,8 @@ async function onQueue(kind: BuildKind, opts: { out: string }, url: string, part
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  // The queue's client (BullMQ) loads only for a queued build.
+  const { buildOnQueue } = await import("../queue/shard-jobs.js");
   return buildOnQueue(kind, opts as never, address, {
     onProgress: (done, total) => { progress.setTotal(total); progress.update(done); },
     log: json ? undefined : (line) => process.stderr.write(`${line}\n`),
