@@ -9,6 +9,7 @@ import { Tensor, Rng, backward, getRuntime, kernels, noGrad, optimizerStep, tidy
 import { cnnForward, cnnParameterShapes, type CnnArchitecture } from "../nets/cnn.js";
 import { resnetForward, resnetParameterShapes, type ResNetArchitecture } from "../nets/resnet.js";
 import { initKernel, type CnnHyperparameters, type CnnRecipe } from "./cnn-recipe.js";
+import { scoreLogitsRow } from "../train/metrics.js";
 
 /** What the trainer needs of a network family: its parameters and a zoo-batched forward to logits. */
 export interface TrainableNet {
@@ -352,13 +353,9 @@ export function scoreCnns(family: CnnArchitecture | TrainableNet, nets: readonly
             for (let r = 0; r < m; r++) {
               if (sub !== undefined && c0 + r >= sub.length) break;
               const label = sub === undefined ? labels[c0 + r] : labels[sub[c0 + r]];
-              const row = (j * m + r) * classes;
-              let best = 0, max = -Infinity;
-              for (let c = 0; c < classes; c++) if (out[row + c] > max) { max = out[row + c]; best = c; }
-              let z = 0;
-              for (let c = 0; c < classes; c++) z += Math.exp(out[row + c] - max);
-              lossSum[j] += Math.log(z) + max - out[row + label];
-              if (best === label) correct[j]++;
+              const s = scoreLogitsRow(out, (j * m + r) * classes, classes, label);
+              lossSum[j] += s.loss;
+              if (s.correct) correct[j]++;
               seen[j]++;
             }
           });

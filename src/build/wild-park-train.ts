@@ -4,6 +4,7 @@
 // network's blocks never mix with another's, so it comes out the same in any cohort.
 import { Rng, Tensor, backward, getRuntime, kernels, noGrad, optimizerStep, tidy, type OptimizerRule } from "../engine/index.js";
 import { cnnParameterShapes, type CnnArchitecture } from "../nets/cnn.js";
+import { scoreLogitsRow } from "../train/metrics.js";
 import { cnnForwardRagged, packRaggedCnn, raggedCnnLayout, raggedCnnTensors, unpackRaggedCnn, type RaggedCnnLayout, type RaggedCnnParams } from "../nets/ragged-cnn.js";
 
 /** How a park's networks are trained. */
@@ -80,13 +81,9 @@ export function scoreRagged(layout: RaggedCnnLayout, params: RaggedCnnParams, te
         const out = cnnForwardRagged(layout, params, x).data;
         for (let n = 0; n < B; n++) {
           for (let r = 0; r < m; r++) {
-            const row = (n * m + r) * classes, label = test.labels[c0 + r];
-            let best = 0, max = -Infinity;
-            for (let c = 0; c < classes; c++) if (out[row + c] > max) { max = out[row + c]; best = c; }
-            let z = 0;
-            for (let c = 0; c < classes; c++) z += Math.exp(out[row + c] - max);
-            loss[n] += Math.log(z) + max - out[row + label];
-            if (best === label && Number.isFinite(max)) correct[n]++;
+            const s = scoreLogitsRow(out, (n * m + r) * classes, classes, test.labels[c0 + r]);
+            loss[n] += s.loss;
+            if (s.correct) correct[n]++;
           }
         }
       });
