@@ -14,7 +14,7 @@ import { buildCnnZoo } from "../src/build/cnn-builder.js";
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from "../src/train/config.js";
 import { train, type RunResult } from "../src/train/trainer.js";
 import { compareMarkdown, compareRuns, meanStd } from "../src/report/compare.js";
-import { runReport } from "../src/report/run-report.js";
+import { generatorDescription, runReport } from "../src/report/run-report.js";
 
 const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 120_000, env: { ...process.env, CI: "true" } });
@@ -215,4 +215,16 @@ test("compare: groups by method and K, mean ± sample std of the best-validation
   assert.match(text, /vanilla \[lr 0\.0003\]/);
   assert.match(text, /vanilla \[lr 0\.01\]/);
   assert.equal(run("compare", "--json", "--markdown", dirs[0]).status, 2);
+});
+
+test("report labels: a coordinate generator named as built, an image generator as deep_linear_N, whole steps on the axis of a single evaluation", async () => {
+  trainRun("one-eval", { evalEvery: 10_000, epochs: 6, generator: { ...DEFAULT_TRAIN_CONFIG.generator, hidden: [16, 8] } });
+  const r = await runReport(join(root, "one-eval"));
+  assert.match(r.html, /probegen \(coordinate generator Linear\(32,16\) → Linear\(16,8\) → Linear\(8,2\), no activation, latent 32\)/);
+  assert.doesNotMatch(r.html, /5-layer/);
+  const steps = [...r.html.matchAll(/<text[^>]*>([\d.]+)<\/text>/g)].map((m) => m[1]);
+  assert.ok(steps.length > 0);
+  assert.ok(!steps.some((t) => /\.0{3,}$/.test(t)), `a tick like 25.000000: ${steps.join(" ")}`);
+  assert.equal(generatorDescription({ ...DEFAULT_TRAIN_CONFIG, zoo: "z", generator: { ...DEFAULT_TRAIN_CONFIG.generator, layers: 6, activation: "relu", widthMultiplier: 2 } }, [1, 32, 32]),
+    "image generator deep_linear_6, ReLU between layers, latent 32, widths ×2");
 });

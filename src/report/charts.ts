@@ -24,7 +24,8 @@ export function linesSpec(title: string, yTitle: string, rows: { step: number; s
     data: { values: rows },
     mark: { type: "line", point: true },
     encoding: {
-      x: { field: "step", type: "quantitative", title: "step" },
+      // Steps are whole numbers: a curve of one evaluation would otherwise be ticked "25.000000".
+      x: { field: "step", type: "quantitative", title: "step", axis: { format: "d", tickMinStep: 1 } },
       y: { field: "value", type: "quantitative", title: yTitle, scale: { zero: false } },
       color: { field: "series", type: "nominal", title: null },
     },

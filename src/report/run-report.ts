@@ -2,6 +2,7 @@
 // URLs; no script, no font or stylesheet from elsewhere) that shows how the run learned, how
 // well its chosen checkpoint does on the zoo's test split, what its probes are, what it costs
 // and what it was trained on.
+import type { TrainConfig } from "../train/config.js";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseSirenArchitecture, renderSiren } from "../nets/siren.js";
@@ -32,6 +33,20 @@ export interface RunReport {
 }
 
 
+
+/**
+ * The generator a ProbeGen run trained, as it is built (probes/make.ts): for coordinates its
+ * Linear layers from the latent to a probe, for images the deep linear image generator.
+ */
+export function generatorDescription(cfg: TrainConfig, probeShape: readonly number[]): string {
+  const g = cfg.generator;
+  const act = g.activation === "relu" ? "ReLU between layers" : "no activation";
+  if (probeShape.length === 1) {
+    const dims = [g.latentDim, ...g.hidden, probeShape[0]];
+    return `coordinate generator ${dims.slice(1).map((d, i) => `Linear(${dims[i]},${d})`).join(" → ")}, ${act}, latent ${g.latentDim}`;
+  }
+  return `image generator deep_linear_${g.layers}, ${act}, latent ${g.latentDim}${g.widthMultiplier !== 1 ? `, widths ×${g.widthMultiplier}` : ""}`;
+}
 
 /** Evaluations drawn per curve, at most. */
 export const CURVE_POINTS = 1000;
@@ -180,7 +195,7 @@ export async function runReport(dir: string, opts: RunReportOptions = {}): Promi
 
   // Cost, config, provenance.
   const summary: [string, string][] = [
-    ["method", `${cfg.method}${cfg.method === "probegen" ? ` (${cfg.generator.layers}-layer ${cfg.generator.activation} generator, latent ${cfg.generator.latentDim})` : ""}`],
+    ["method", `${cfg.method}${cfg.method === "probegen" ? ` (${generatorDescription(cfg, run.probeShape)})` : ""}`],
     ["readout", !run.usesProbes ? "the weights' statistics" : cfg.readout === "hidden" ? "hidden: the outputs and every hidden layer's channel summaries, per probe"
       : cfg.readout === "labelled" ? "labelled: per probe, the softmax probabilities and what they say of the probe's true class" : "logits: the outputs per probe"],
     ["probes K", run.usesProbes ? String(cfg.probes) : "none (weight statistics)"],
