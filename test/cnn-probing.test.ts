@@ -2,6 +2,7 @@
 // statistics, on a small synthetic regression zoo in the zoo format.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { assertBestIsBestValidation } from "./helpers.js";
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -71,7 +72,11 @@ test("image probes on a CNN zoo: every method trains and scores by Kendall's tau
   assert.ok(pg.best!.test > 0.2, `probegen learns the target: test tau ${pg.best!.test}`);
   assert.ok(pg.flopsPerNetwork > stat.flopsPerNetwork, "probing costs more than statistics");
   const six = train({ ...base, method: "probegen", generator: { ...base.generator, layers: 6 } }, join(root, "pg6"));
-  assert.ok(six.best !== null);
+  // A 6-layer generator trained: its best is its best validation, and it differs from the 5-layer one.
+  assertBestIsBestValidation(join(root, "pg6"), six);
+  const generatorLayers = (dir: string) => new Set([...readSafetensors(join(root, dir, "best.safetensors")).tensors.keys()].flatMap((n) => /^probe\.gen\.(\d+)\./.exec(n)?.[1] ?? [])).size;
+  assert.equal(generatorLayers("pg6"), 6);
+  assert.equal(generatorLayers("probegen"), 5);
   assert.throws(() => train({ ...base, method: "uniform" }, join(root, "uniform")),
     /uniform probes are coordinates; image inputs \[1,32,32\] take dead-leaves, data, vanilla or probegen probes/);
   assert.ok(!existsSync(join(root, "uniform")), "a refused run leaves no folder");

@@ -1,6 +1,6 @@
 // Shared test utilities: seeded tensors and a central finite-difference gradient check.
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Tensor, Rng, backward, noGrad, tidy } from "../src/engine/index.js";
@@ -114,4 +114,26 @@ export function lazyInrRun(tag: string, seed: number, o: { count?: number; probe
     }
     return made;
   };
+}
+
+/**
+ * Asserts what a finished run's `best` must be: the first evaluation of the highest validation
+ * score in its metrics.jsonl, with that evaluation's test score, and a best checkpoint of that
+ * step. (A check that best is not null holds for any run on a zoo with a val split.)
+ */
+export function assertBestIsBestValidation(runDir: string, result: { best: { step: number; val: number; test: number } | null }): void {
+  const records = readFileSync(join(runDir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { step: number; val: { score: number | null } | null; test: { score: number | null } | null });
+  // As the trainer keeps it: any evaluation beats none, a number beats NaN (JSON's null), and only a higher score beats a number.
+  let top: (typeof records)[number] | null = null;
+  const score = (r: (typeof records)[number]) => r.val?.score ?? NaN;
+  for (const r of records) {
+    if (r.val === null) continue;
+    if (top === null || (!Number.isNaN(score(r)) && (Number.isNaN(score(top)) || score(r) > score(top)))) top = r;
+  }
+  assert.ok(top !== null, `${runDir}: no evaluation with a validation score`);
+  assert.ok(result.best !== null, `${runDir}: no best`);
+  assert.equal(result.best.step, top.step, `${runDir}: best step`);
+  assert.equal(result.best.val, score(top));
+  assert.equal(result.best.test, top.test?.score ?? NaN);
+  assert.equal(JSON.parse(readFileSync(join(runDir, "best.json"), "utf8")).step, top.step, `${runDir}: the best checkpoint's step`);
 }

@@ -17,7 +17,7 @@ import { Zoo, rangesIndices } from "../src/zoo/format.js";
 import { importDwsnets, exportDwsnets, planDwsnetsImport } from "../src/zoo/interop/dwsnets.js";
 import { importSmallCnnZoo, exportSmallCnnZoo } from "../src/zoo/interop/small-cnn-zoo.js";
 import { importWildPark, exportWildPark } from "../src/zoo/interop/wild-park.js";
-import { assertClose } from "./helpers.js";
+import { assertClose, assertBestIsBestValidation } from "./helpers.js";
 import { gunzipSync } from "node:zlib";
 import { buildInrZoo } from "../src/build/inr-builder.js";
 import { buildCnnZoo } from "../src/build/cnn-builder.js";
@@ -385,7 +385,7 @@ test("probegen train runs on each imported zoo, mixed architectures included, an
   assert.ok(shallowest < deepest, "the fixture park mixes depths");
   const saved = readSafetensors(join(dir, "run-wp-statnn", "best.safetensors")).tensors.get("statnn.mean")!;
   assert.deepEqual(saved.shape, [(2 * deepest + 2) * 7]);
-  assert.ok(s.best !== null);
+  assertBestIsBestValidation(join(dir, "run-wp-statnn"), s);
   const cliRun = run("train", "--zoo", join(dir, "wp"), "--out", join(dir, "run-cli"), "--method", "dead-leaves", "--probes", "4", "--epochs", "1", "--json");
   assert.equal(cliRun.status, 0, cliRun.stderr);
   assert.equal(JSON.parse(cliRun.stdout).score, "kendallTau");

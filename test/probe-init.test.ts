@@ -2,6 +2,7 @@
 // before training, or as initialised (--recipe paper); coordinate generators are untouched.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { assertBestIsBestValidation } from "./helpers.js";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -107,7 +108,7 @@ test("training a CNN zoo starts the generator from the zoo's images; --recipe pa
   assert.equal(readRunFile(join(root, "paper")).config.probeInit, "random");
   const latents = (run: string) => Array.from(readSafetensors(join(root, run, "last.safetensors")).tensors.get("probe.latents")!.data as Float32Array);
   assert.notDeepEqual(latents("auto"), latents("paper"));
-  assert.ok(auto.best !== null);
+  assertBestIsBestValidation(join(root, "auto"), auto);
   const bad = spawnSync(process.execPath, [cli, "train", "--zoo", zooDir, "--out", join(root, "bad"), "--method", "vanilla", "--probe-init", "data"], { encoding: "utf8" });
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /the vanilla method has none/);

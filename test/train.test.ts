@@ -1,6 +1,7 @@
 // Probe sources, the probing trainer (determinism, resume, checkpoints), eval and the demo.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { assertBestIsBestValidation } from "./helpers.js";
 import { mkdtempSync, readFileSync, writeFileSync, cpSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -116,7 +117,8 @@ test("the weight-statistics baseline: 7 statistics per tensor, standardised by t
   data.dispose();
   const run = join(tmp("statnn"), "r");
   const r = train(cfg({ method: "statnn" }), run);
-  assert.ok(r.best !== null && r.flopsPerNetwork > 0);
+  assertBestIsBestValidation(run, r);
+  assert.ok(r.flopsPerNetwork > 0);
   const names = Object.keys(JSON.parse(readFileSync(join(run, "best.safetensors")).subarray(8, 8 + Number(readFileSync(join(run, "best.safetensors")).readBigUInt64LE(0))).toString()));
   assert.ok(names.includes("statnn.mean") && names.includes("statnn.std"), "standardisation saved with the checkpoint");
   const e = runCli("eval", run, "--json");
