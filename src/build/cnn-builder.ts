@@ -255,6 +255,6 @@ export async function buildCnnZoo(opts: CnnZooOptions, workers = 1): Promise<Cnn
   return runShardBuild(build, async (pending) => {
     if (onThisThread(workers)) return trainCnnShards(b, pending, build.onDone);
     const { onProgress: _callback, ...cloneable } = opts;
-    return runShardWorkers<CnnProgress>(new URL("./cnn-build-worker.js", import.meta.url), { opts: cloneable }, b.manifest, pending, workers, build.onDone);
+    return runShardWorkers<CnnProgress>(new URL("./shard-worker.js", import.meta.url), { kind: "cnn", opts: cloneable }, b.manifest, pending, workers, build.onDone);
   });
 }

@@ -200,5 +200,5 @@ export async function buildInrZooParallel(opts: InrZooOptions, workers: number):
   const build = openShardBuild(opts.out, b.manifest, opts.onProgress, opts.part);
   const { onProgress: _callback, ...cloneable } = opts;
   return report(await runShardBuild(build, (pending) =>
-    runShardWorkers<InrResult>(new URL("./inr-build-worker.js", import.meta.url), { opts: cloneable }, b.manifest, pending, workers, build.onDone)));
+    runShardWorkers<InrResult>(new URL("./shard-worker.js", import.meta.url), { kind: "inr", opts: cloneable }, b.manifest, pending, workers, build.onDone)));
 }

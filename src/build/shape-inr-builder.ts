@@ -125,5 +125,5 @@ export async function buildShapeInrZoo(opts: ShapeInrZooOptions, workers = 1): P
   if (onThisThread(workers)) return report(runShardBuildSync(build, (pending) => fitShapeInrShards(b, pending, build.onDone)));
   const { onProgress: _callback, ...cloneable } = opts;
   return report(await runShardBuild(build, (pending) =>
-    runShardWorkers<InrResult>(new URL("./shape-inr-build-worker.js", import.meta.url), { opts: cloneable }, b.manifest, pending, workers, build.onDone)));
+    runShardWorkers<InrResult>(new URL("./shard-worker.js", import.meta.url), { kind: "shape-inr", opts: cloneable }, b.manifest, pending, workers, build.onDone)));
 }

@@ -233,6 +233,6 @@ export async function buildWildParkZoo(opts: WildParkZooOptions, workers = 1): P
   return runShardBuild(build, async (pending) => {
     if (onThisThread(workers)) return trainWildParkShards(b, pending, onNetwork);
     const { onProgress: _callback, ...cloneable } = opts;
-    return runShardWorkers<WildParkProgress>(new URL("./wild-park-build-worker.js", import.meta.url), { opts: cloneable }, b.manifest, pending, workers, onNetwork);
+    return runShardWorkers<WildParkProgress>(new URL("./shard-worker.js", import.meta.url), { kind: "wild-park", opts: cloneable }, b.manifest, pending, workers, onNetwork);
   });
 }

@@ -15,10 +15,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Queue, type Job } from "bullmq";
-import { describeCnnBuild, type CnnZooOptions } from "../build/cnn-builder.js";
-import { describeInrBuild, type InrZooOptions } from "../build/inr-builder.js";
-import { describeShapeInrBuild, type ShapeInrZooOptions } from "../build/shape-inr-builder.js";
-import { describeWildParkBuild, type WildParkZooOptions } from "../build/wild-park-builder.js";
+import { BUILD_KINDS, BUILD_KIND_DEFS, SHARD_WORKER, type BuildKind, type KindOptions } from "../build/build-kinds.js";
 import { removeStaleTemporaries } from "../io/atomic.js";
 import { readRegularFile } from "../io/read-file.js";
 import { BUILD_FILE, missingShards, runShardWorkers, settingsOf, shardInPlace, startShardBuild, writeZooManifest } from "../zoo/shard-build.js";
@@ -26,20 +23,7 @@ import { MANIFEST_LIMIT, ZooFormatError, validateManifest, type ZooManifest } fr
 import { connectionOf, redisWatch, type QueueAddress } from "./queue-address.js";
 import { JobFailedError, runJobs, type JobSpec } from "./job-runner.js";
 
-export const BUILD_KINDS = ["inr", "cnn", "wild-park", "shape-inr"] as const;
-export type BuildKind = (typeof BUILD_KINDS)[number];
-
-type KindOptions = InrZooOptions | CnnZooOptions | WildParkZooOptions | ShapeInrZooOptions;
-
-/** How each kind describes its build, and the worker-thread script that builds its shards. */
-function kindOf(kind: BuildKind): { manifest: (opts: never) => ZooManifest; script: URL } {
-  switch (kind) {
-    case "inr": return { manifest: (o: InrZooOptions) => describeInrBuild(o).manifest, script: new URL("../build/inr-build-worker.js", import.meta.url) };
-    case "cnn": return { manifest: (o: CnnZooOptions) => describeCnnBuild(o).manifest, script: new URL("../build/cnn-build-worker.js", import.meta.url) };
-    case "wild-park": return { manifest: (o: WildParkZooOptions) => describeWildParkBuild(o).manifest, script: new URL("../build/wild-park-build-worker.js", import.meta.url) };
-    case "shape-inr": return { manifest: (o: ShapeInrZooOptions) => describeShapeInrBuild(o).manifest, script: new URL("../build/shape-inr-build-worker.js", import.meta.url) };
-  }
-}
+export { BUILD_KINDS, type BuildKind };
 
 /** What a shard job carries: everything a worker needs to build the shard, as plain data. */
 export interface ShardJobData {
@@ -84,7 +68,7 @@ export async function buildOnQueue(kind: BuildKind, opts: KindOptions, address: 
   const { onProgress: _callback, ...plain } = opts as KindOptions & { onProgress?: unknown };
   const data: Record<string, unknown> = { ...plain, out: resolve(opts.out) };
   const out = data.out as string;
-  const manifest = kindOf(kind).manifest(data as never);
+  const manifest = BUILD_KIND_DEFS[kind].manifest(data as never);
   // Temporaries stay: a worker of an earlier coordinator may be writing one now.
   const { pending, lock } = startShardBuild(out, manifest, undefined, { keepTemporaries: true });
   const queue = new Queue<ShardJobData>(address.name, { connection: connectionOf(address) });
@@ -123,8 +107,7 @@ export async function buildShardJob(job: Job<ShardJobData>, log: (line: string) 
   const { kind, opts, shard } = job.data;
   if (!(BUILD_KINDS as readonly string[]).includes(kind)) throw new Error(`job ${job.id}: unknown build kind "${String(kind)}"`);
   const out = opts.out as string;
-  const { manifest: describe, script } = kindOf(kind);
-  const manifest = describe(opts as never);
+  const manifest = BUILD_KIND_DEFS[kind].manifest(opts as never);
   if (!Number.isInteger(shard) || shard < 0 || shard >= manifest.shards.length) throw new Error(`job ${job.id}: shard ${String(shard)} is not one of the build's ${manifest.shards.length}`);
   const buildFile = join(out, BUILD_FILE);
   if (!existsSync(buildFile)) {
@@ -138,7 +121,7 @@ export async function buildShardJob(job: Job<ShardJobData>, log: (line: string) 
   log(`worker ${process.pid}: shard ${shard} of ${out}: started`);
   let done = 0;
   // One worker thread with the process's kernel threads (--threads) builds and writes the shard.
-  await runShardWorkers(script, { opts }, manifest, [shard], 1, () => {
+  await runShardWorkers(SHARD_WORKER, { kind, opts }, manifest, [shard], 1, () => {
     done++;
     void job.updateProgress(done).catch(() => {});
   });
