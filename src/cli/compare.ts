@@ -10,7 +10,7 @@ Each RUN is a run folder, or a folder of runs (an experiment's output).
 Groups finished runs by zoo, method (with its variant) and K — every other setting but the seed
 must agree within a group — and gives each group's test score at the best validation step
 (accuracy, or Kendall's tau) as mean ± sample standard deviation over its seeds, the seeds' own
-scores, steps, training time and the FLOPs to represent one network. The README's results tables
+scores, steps, training time and the FLOPs to represent one network. The results tables of docs/results.md
 are its --markdown output.
 
 Options:

@@ -26,9 +26,12 @@ export const ZOO_USAGE = `Usage: probegen zoo <build|finish|import|export|info|r
   zoo build cnn     train a Small-CNN zoo (Unterthiner et al.) on MNIST or Fashion-MNIST
   zoo build resnet  train a zoo of ResNet-18s with the Small-CNN zoo's hyperparameter draws
   zoo build wild-park  train a CNN Wild Park (Neural Graphs): CNNs of mixed architectures
+  zoo build shape-inr  fit occupancy INRs of procedural 3-D shapes (the point-cloud benchmark)
   zoo finish DIR    complete a zoo built in parts (--shard I/N): check every shard, write zoo.json
-  zoo import KIND   read a public zoo: dwsnets (MNIST/FMNIST INRs), small-cnn-zoo, wild-park
-  zoo export DIR    write a zoo in a public layout (dwsnets, small-cnn-zoo, wild-park)
+  zoo import KIND   read a public zoo: dwsnets (MNIST/FMNIST INRs), small-cnn-zoo, wild-park,
+                    torchvision (ResNet state dicts and a labels CSV)
+  zoo export DIR    write a zoo in a public layout (dwsnets, small-cnn-zoo, wild-park) or as
+                    safetensors files
   zoo info DIR      counts, labels, fit quality and size of a zoo
   zoo render DIR    draw one INR of a zoo as a PNG
 

@@ -1,7 +1,7 @@
 // Comparing finished runs: grouped by zoo, method and K (every other setting but the seed must
 // agree within a group), each group's test score at the best validation step as mean ± sample
 // standard deviation over its seeds, with steps, training time and FLOPs per network. The
-// results tables of the README are this command's --markdown output.
+// results tables of docs/results.md are this command's --markdown output.
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { readRunFile, readRunResult, RunFolderError, type RunFile } from "../train/run-folder.js";

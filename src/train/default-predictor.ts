@@ -1,5 +1,5 @@
 // The default predictor: which representation method and readout a run takes when its settings
-// leave them at "auto". Chosen by measurement on the four benchmark zoos (README, results):
+// leave them at "auto". Chosen by measurement on the four benchmark zoos (docs/results.md):
 // - image zoos whose image set probegen has (MNIST, Fashion-MNIST): fixed real images of that
 //   set, read with their classes (the labelled readout), ahead of every other method on the
 //   Small-CNN zoo, the Wild Park and the ResNet zoo;
