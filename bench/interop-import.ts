@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { writeSyntheticInrZoo } from "../src/bench/paper-scale.js";
+import { writeSyntheticInrZoo } from "../src/workloads/paper-scale.js";
 import { CIFAR10_GS_ROWS, writeSparseSmallCnnZoo } from "./sparse-small-cnn-zoo.js";
 
 const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));

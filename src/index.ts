@@ -30,16 +30,16 @@ export { evaluateSplit, type SplitEvaluation } from "./train/evaluate.js";
 export { classificationReport, type ClassificationReport } from "./train/metrics.js";
 export { loadCheckpoint, saveCheckpoint } from "./train/checkpoint.js";
 export { Zoo, ZooFormatError, manifestJson, type ZooManifest, type ZooArchitecture, type SplitName } from "./zoo/format.js";
-export { buildInrZoo, buildInrZooParallel, type InrZooOptions, type InrBuildReport } from "./build/inr-builder.js";
-export { buildCnnZoo, smallCnnZooVariants, type CnnZooOptions, type CnnBuildReport, type CnnProgress } from "./build/cnn-builder.js";
+export { buildInrZoo, buildInrZooParallel, type InrZooOptions, type InrBuildReport } from "./zoo/build/inr-builder.js";
+export { buildCnnZoo, smallCnnZooVariants, type CnnZooOptions, type CnnBuildReport, type CnnProgress } from "./zoo/build/cnn-builder.js";
 export {
   DEFAULT_CNN_RECIPE, CNN_ACTIVATIONS, CNN_INITS, CNN_OPTIMIZERS, drawHyperparameters,
   type CnnRecipe, type CnnHyperparameters,
-} from "./build/cnn-recipe.js";
-export { CnnTrainer, scoreCnns, type CnnJob, type CnnResult, type CnnScore } from "./build/cnn-train.js";
+} from "./zoo/build/cnn-recipe.js";
+export { CnnTrainer, scoreCnns, type CnnJob, type CnnResult, type CnnScore } from "./zoo/build/cnn-train.js";
 export { nfnSplitIndices, nfnSplits } from "./zoo/nfn-split.js";
 export { PythonRandom } from "./zoo/python-random.js";
-export { InrFitter, DEFAULT_INR_RECIPE, type InrRecipe } from "./build/inr-fit.js";
+export { InrFitter, DEFAULT_INR_RECIPE, type InrRecipe } from "./zoo/build/inr-fit.js";
 export { summarizeZoo, type ZooSummary } from "./zoo/summary.js";
 export { encodeSafetensors, decodeSafetensors, readSafetensors } from "./io/safetensors.js";
 export { readTorchCheckpoint, decodeTorchCheckpoint, TorchTensor, TorchCheckpointError, type TorchCheckpoint, type TorchDtype } from "./io/torch-checkpoint.js";

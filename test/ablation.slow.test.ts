@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { buildInrZoo } from "../src/build/inr-builder.js";
+import { buildInrZoo } from "../src/zoo/build/inr-builder.js";
 import { ablationVariants } from "../src/train/ablation.js";
 import { DEFAULT_TRAIN_CONFIG } from "../src/train/config.js";
 import { train, type MetricsRecord } from "../src/train/trainer.js";

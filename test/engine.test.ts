@@ -5,7 +5,7 @@ import {
   Adam, Rng, ShapeError, Tensor, backward, conv2d, convTranspose2d, cosineLr, crossEntropy, getRuntime,
   linear, mseLoss, add, mul, sum, tidy, noGrad, relu,
 } from "../src/engine/index.js";
-import { makeW1, makeW2, trainer } from "../src/bench/workloads.js";
+import { makeW1, makeW2, trainer } from "../src/workloads/workloads.js";
 
 test("Rng is deterministic per seed and stream, with the documented distributions", () => {
   const a = new Rng(42), b = new Rng(42), c = new Rng(42, "other"), d = new Rng(43);

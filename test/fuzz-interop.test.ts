@@ -15,7 +15,7 @@ import { planSmallCnnZooImport } from "../src/zoo/interop/small-cnn-zoo.js";
 import { planDwsnetsImport } from "../src/zoo/interop/dwsnets.js";
 import { planWildParkImport } from "../src/zoo/interop/wild-park.js";
 import { planTorchvisionImport } from "../src/zoo/interop/torchvision.js";
-import { buildInrZoo } from "../src/build/inr-builder.js";
+import { buildInrZoo } from "../src/zoo/build/inr-builder.js";
 import { DEFAULT_TRAIN_CONFIG } from "../src/train/config.js";
 import { train } from "../src/train/trainer.js";
 import { TrainedRun } from "../src/predict/run-model.js";

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Tensor, Rng, backward, noGrad, tidy } from "../src/engine/index.js";
-import { buildInrZoo } from "../src/build/inr-builder.js";
+import { buildInrZoo } from "../src/zoo/build/inr-builder.js";
 import { DEFAULT_TRAIN_CONFIG } from "../src/train/config.js";
 import { train } from "../src/train/trainer.js";
 

@@ -19,8 +19,8 @@ import { importSmallCnnZoo, exportSmallCnnZoo } from "../src/zoo/interop/small-c
 import { importWildPark, exportWildPark } from "../src/zoo/interop/wild-park.js";
 import { assertClose, assertBestIsBestValidation } from "./helpers.js";
 import { gunzipSync } from "node:zlib";
-import { buildInrZoo } from "../src/build/inr-builder.js";
-import { buildCnnZoo } from "../src/build/cnn-builder.js";
+import { buildInrZoo } from "../src/zoo/build/inr-builder.js";
+import { buildCnnZoo } from "../src/zoo/build/cnn-builder.js";
 import { train } from "../src/train/trainer.js";
 import { DEFAULT_TRAIN_CONFIG } from "../src/train/config.js";
 import { readSafetensors } from "../src/io/safetensors.js";

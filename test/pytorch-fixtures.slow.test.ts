@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { backward, tidy, withBackend, type BackendName } from "../src/engine/index.js";
-import { makeW1, makeW2, type Workload } from "../src/bench/workloads.js";
+import { makeW1, makeW2, type Workload } from "../src/workloads/workloads.js";
 import { assertClose } from "./helpers.js";
 
 interface Fixture {

@@ -10,7 +10,7 @@ import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildInrZoo } from "../src/build/inr-builder.js";
+import { buildInrZoo } from "../src/zoo/build/inr-builder.js";
 import { parseQueueAddress } from "../src/queue/queue-address.js";
 
 const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));

@@ -6,7 +6,7 @@ import { Rng, Tensor, tidy } from "../src/engine/index.js";
 import { cnnForward, cnnParameterShapes, type CnnArchitecture } from "../src/nets/cnn.js";
 import { cnnForwardRagged, packRaggedCnn, raggedCnnLayout, raggedCnnTensors, unpackRaggedCnn } from "../src/nets/ragged-cnn.js";
 import { cnnForwardMixed } from "../src/nets/groups.js";
-import { WILD_PARK_SPACE, drawWildParkArchitecture } from "../src/build/wild-park-architecture.js";
+import { WILD_PARK_SPACE, drawWildParkArchitecture } from "../src/zoo/build/wild-park-architecture.js";
 import { assertClose, gradCheck, randn } from "./helpers.js";
 
 /** Depths 1-4, widths 1-3, kernels 1/3/5, every activation, residuals from wider and narrower layers. */

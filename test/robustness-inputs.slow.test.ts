@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { lazyInrRun } from "./helpers.js";
 import { gzipSync } from "node:zlib";
-import { buildCnnZoo } from "../src/build/cnn-builder.js";
+import { buildCnnZoo } from "../src/zoo/build/cnn-builder.js";
 import { stateDictValue, writeTorchCheckpoint } from "../src/io/torch-save.js";
 import { Zoo } from "../src/zoo/format.js";
 import { importTorchvision } from "../src/zoo/interop/torchvision.js";

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn, spawnSync, execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { buildInrZoo } from "../src/build/inr-builder.js";
+import { buildInrZoo } from "../src/zoo/build/inr-builder.js";
 import { decodeSafetensors, encodeSafetensors, readSafetensors, type SafeArray } from "../src/io/safetensors.js";
 import { writeFileAtomic } from "../src/io/atomic.js";
 import { makeDirectory } from "../src/io/dirs.js";

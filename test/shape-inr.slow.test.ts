@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildShapeInrZoo, grid3d, shapeTarget } from "../src/build/shape-inr-builder.js";
+import { buildShapeInrZoo, grid3d, shapeTarget } from "../src/zoo/build/shape-inr-builder.js";
 import { Zoo } from "../src/zoo/format.js";
 import { parseSirenArchitecture, renderSiren3d } from "../src/nets/siren.js";
 import { DEFAULT_TRAIN_CONFIG } from "../src/train/config.js";

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { Rng, Tensor, setThreads, threadCount, kernels, withBackend, type Kernels, type ZooConvShape, type ConvTransposeShape } from "../src/engine/index.js";
 import { splitRange } from "../src/engine/kernels/wasm.js";
 import { KernelPool, defaultThreads } from "../src/engine/threads.js";
-import { makeW1, makeW2, makeW4, trainer } from "../src/bench/workloads.js";
+import { makeW1, makeW2, makeW4, trainer } from "../src/workloads/workloads.js";
 import { assertClose } from "./helpers.js";
 
 const rng = new Rng(77, "threads");

@@ -11,7 +11,7 @@ import { Adam, Rng, backward, crossEntropy, tidy } from "../src/engine/index.js"
 import { ProbingModel } from "../src/train/probing-model.js";
 import type { ProbeRepresentation } from "../src/train/probe-representation.js";
 import { readSafetensors } from "../src/io/safetensors.js";
-import { buildInrZoo } from "../src/build/inr-builder.js";
+import { buildInrZoo } from "../src/zoo/build/inr-builder.js";
 import { makeProbeSource } from "../src/probes/make.js";
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from "../src/train/config.js";
 import { train, type MetricsRecord } from "../src/train/trainer.js";

@@ -6,11 +6,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { buildInrZoo, buildInrZooParallel, type InrZooOptions } from "../src/build/inr-builder.js";
+import { buildInrZoo, buildInrZooParallel, type InrZooOptions } from "../src/zoo/build/inr-builder.js";
 import { Zoo, rangesIndices } from "../src/zoo/format.js";
 import { imagePixels, loadImageSet } from "../src/data/image-sets.js";
 import { DWSNETS_SIREN, renderSiren } from "../src/nets/siren.js";
-import { psnrOf } from "../src/build/inr-fit.js";
+import { psnrOf } from "../src/zoo/build/inr-fit.js";
 
 const tmp = (tag: string) => mkdtempSync(join(tmpdir(), `probegen-${tag}-`));
 const small = (out: string, extra: Partial<InrZooOptions> = {}): InrZooOptions =>

@@ -1,5 +1,5 @@
 // probegen bench
-import { runBench, BENCH_WORKLOADS } from "../bench/run.js";
+import { runBench, BENCH_WORKLOADS } from "../workloads/run.js";
 import { UsageError, intArg, parseCommandArgs, THREADS_HELP } from "./args.js";
 
 export const BENCH_USAGE = `Usage: probegen bench [--json] [--only w1,w2,w2-hidden,w3,w4,w4-hidden,w5,fit,predict,...] [--quick]

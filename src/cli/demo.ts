@@ -8,11 +8,11 @@ import { writeRunReport } from "../report/run-report.js";
 import { DEFAULT_TRAIN_CONFIG } from "../train/config.js";
 import { train, type RunResult } from "../train/trainer.js";
 import { availableParallelism } from "node:os";
-import { buildInrZooParallel } from "../build/inr-builder.js";
-import { DEFAULT_INR_RECIPE } from "../build/inr-fit.js";
-import { buildCnnZoo } from "../build/cnn-builder.js";
-import { DEFAULT_CNN_RECIPE } from "../build/cnn-recipe.js";
-import { buildWildParkZoo } from "../build/wild-park-builder.js";
+import { buildInrZooParallel } from "../zoo/build/inr-builder.js";
+import { DEFAULT_INR_RECIPE } from "../zoo/build/inr-fit.js";
+import { buildCnnZoo } from "../zoo/build/cnn-builder.js";
+import { DEFAULT_CNN_RECIPE } from "../zoo/build/cnn-recipe.js";
+import { buildWildParkZoo } from "../zoo/build/wild-park-builder.js";
 import { choiceArg, intArg, parseCommandArgs, THREADS_HELP } from "./args.js";
 import type { RepresentationMethod } from "../probes/source.js";
 

@@ -15,7 +15,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Queue, type Job } from "bullmq";
-import { BUILD_KINDS, BUILD_KIND_DEFS, SHARD_WORKER, type BuildKind, type KindOptions } from "../build/build-kinds.js";
+import { BUILD_KINDS, BUILD_KIND_DEFS, SHARD_WORKER, type BuildKind, type KindOptions } from "../zoo/build/build-kinds.js";
 import { removeStaleTemporaries } from "../io/atomic.js";
 import { readRegularFile } from "../io/read-file.js";
 import { BUILD_FILE, missingShards, runShardWorkers, settingsOf, shardInPlace, startShardBuild, writeZooManifest } from "../zoo/shard-build.js";

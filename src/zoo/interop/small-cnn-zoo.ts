@@ -19,7 +19,7 @@ import { cnnParameterShapes, residualSources } from "../../nets/cnn.js";
 import { csvText, readCsvColumns, type CsvColumn } from "../../io/csv-columns.js";
 import { NpyRowReader, NpyWriter } from "../../io/npy.js";
 import { readRegularFile } from "../../io/read-file.js";
-import { CNN_ACTIVATIONS, CNN_INITS, CNN_OPTIMIZERS } from "../../build/cnn-recipe.js";
+import { CNN_ACTIVATIONS, CNN_INITS, CNN_OPTIMIZERS } from "../build/cnn-recipe.js";
 import { PROBEGEN_VERSION } from "../../version.js";
 import { Zoo, encodeShard, planShards, soleArchitecture, type ZooField, type ZooManifest, type ZooStringField } from "../format.js";
 import { nfnSplits } from "../nfn-split.js";

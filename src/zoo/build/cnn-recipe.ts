@@ -2,7 +2,7 @@
 // Unterthiner et al. (2020) — activation, weight initialisation and its std, optimiser, learning
 // rate (log-uniform), L2 penalty (log-uniform), dropout, the fraction of the training images
 // used and the epochs — and the settings shared by the whole zoo.
-import type { Rng } from "../engine/index.js";
+import type { Rng } from "../../engine/index.js";
 
 export const CNN_ACTIVATIONS = ["relu", "tanh"] as const;
 export type CnnZooActivation = (typeof CNN_ACTIVATIONS)[number];

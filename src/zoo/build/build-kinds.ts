@@ -5,7 +5,7 @@ import { describeCnnBuild, trainCnnShards, type CnnZooOptions } from "./cnn-buil
 import { describeInrBuild, fitInrShards, type InrZooOptions } from "./inr-builder.js";
 import { describeShapeInrBuild, fitShapeInrShards, type ShapeInrZooOptions } from "./shape-inr-builder.js";
 import { describeWildParkBuild, trainWildParkShards, type WildParkZooOptions } from "./wild-park-builder.js";
-import type { ZooManifest } from "../zoo/format.js";
+import type { ZooManifest } from "../format.js";
 
 export const BUILD_KINDS = ["inr", "cnn", "wild-park", "shape-inr"] as const;
 export type BuildKind = (typeof BUILD_KINDS)[number];

@@ -2,10 +2,10 @@
 // forward and backward per step (nets/ragged-cnn.ts), each network on its own minibatches with
 // its own initialisation and data order, and one AdamW step over the packed parameters. A
 // network's blocks never mix with another's, so it comes out the same in any cohort.
-import { Rng, Tensor, backward, getRuntime, kernels, noGrad, optimizerStep, tidy, type OptimizerRule } from "../engine/index.js";
-import { cnnParameterShapes, type CnnArchitecture } from "../nets/cnn.js";
-import { scoreLogitsRow } from "../train/metrics.js";
-import { cnnForwardRagged, packRaggedCnn, raggedCnnLayout, raggedCnnTensors, unpackRaggedCnn, type RaggedCnnLayout, type RaggedCnnParams } from "../nets/ragged-cnn.js";
+import { Rng, Tensor, backward, getRuntime, kernels, noGrad, optimizerStep, tidy, type OptimizerRule } from "../../engine/index.js";
+import { cnnParameterShapes, type CnnArchitecture } from "../../nets/cnn.js";
+import { scoreLogitsRow } from "../../train/metrics.js";
+import { cnnForwardRagged, packRaggedCnn, raggedCnnLayout, raggedCnnTensors, unpackRaggedCnn, type RaggedCnnLayout, type RaggedCnnParams } from "../../nets/ragged-cnn.js";
 
 /** How a park's networks are trained. */
 export interface WildParkRecipe {

@@ -1,8 +1,8 @@
 // Wild Park training throughput on one thread: the same networks trained as one ragged cohort
 // and one at a time (cohorts of one), from the builder's own draws, in networks/s and training
 // images through one network per second. The networks come out identical either way.
-import { describeWildParkBuild } from "../build/wild-park-builder.js";
-import { trainWildParkCohort, type WildParkRecipe } from "../build/wild-park-train.js";
+import { describeWildParkBuild } from "../zoo/build/wild-park-builder.js";
+import { trainWildParkCohort, type WildParkRecipe } from "../zoo/build/wild-park-train.js";
 
 export interface WildParkBuildFigures {
   networks: number;

@@ -5,11 +5,11 @@
 // loss is the mean over its own minibatch, so a network comes out the same whichever slot,
 // batch or thread it was trained in. All networks of one trainer share an architecture: a
 // small CNN (with its activation) or a ResNet-18 (TrainableNet).
-import { Tensor, Rng, backward, getRuntime, kernels, noGrad, optimizerStep, tidy, zooDropout, type OptimizerRule } from "../engine/index.js";
-import { cnnForward, cnnParameterShapes, type CnnArchitecture } from "../nets/cnn.js";
-import { resnetForward, resnetParameterShapes, type ResNetArchitecture } from "../nets/resnet.js";
+import { Tensor, Rng, backward, getRuntime, kernels, noGrad, optimizerStep, tidy, zooDropout, type OptimizerRule } from "../../engine/index.js";
+import { cnnForward, cnnParameterShapes, type CnnArchitecture } from "../../nets/cnn.js";
+import { resnetForward, resnetParameterShapes, type ResNetArchitecture } from "../../nets/resnet.js";
 import { initKernel, type CnnHyperparameters, type CnnRecipe } from "./cnn-recipe.js";
-import { scoreLogitsRow } from "../train/metrics.js";
+import { scoreLogitsRow } from "../../train/metrics.js";
 
 /** What the trainer needs of a network family: its parameters and a zoo-batched forward to logits. */
 export interface TrainableNet {

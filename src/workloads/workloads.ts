@@ -14,8 +14,8 @@ type Readout = "logits" | "hidden";
 import { CoordinateGenerator } from "../probes/coordinate-generator.js";
 import { ImageGenerator } from "../probes/image-generator.js";
 import { MlpHead } from "../train/head.js";
-import { WILD_PARK_SPACE, drawWildParkArchitecture } from "../build/wild-park-architecture.js";
-import { torchDefaultInit } from "../build/wild-park-train.js";
+import { WILD_PARK_SPACE, drawWildParkArchitecture } from "../zoo/build/wild-park-architecture.js";
+import { torchDefaultInit } from "../zoo/build/wild-park-train.js";
 import { cnnForwardRagged, packRaggedCnn, raggedCnnLayout } from "../nets/ragged-cnn.js";
 
 export interface Workload {

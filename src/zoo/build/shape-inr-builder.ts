@@ -2,14 +2,14 @@
 // zoo-batched to the shape's occupancy on a shared grid of points in [-1, 1]^3, written shard by
 // shard, resumably (shard-build.ts). Shape i is of class i mod 10 in a pose drawn from its own
 // seeded stream, so a shape does not depend on which shard or thread makes it.
-import { SHAPE_CLASSES, drawShape } from "../data/shapes3d.js";
-import { DWSNETS_SIREN, parseSirenArchitecture, sirenParameterShapes, type SirenArchitecture } from "../nets/siren.js";
-import { Rng } from "../engine/index.js";
-import { encodeShard, planShards, type ZooManifest } from "../zoo/format.js";
-import { openShardBuild, runShardBuild, runShardBuildSync, runShardWorkers, type BuildPart, type ShardBuildReport, onThisThread } from "../zoo/shard-build.js";
+import { SHAPE_CLASSES, drawShape } from "../../data/shapes3d.js";
+import { DWSNETS_SIREN, parseSirenArchitecture, sirenParameterShapes, type SirenArchitecture } from "../../nets/siren.js";
+import { Rng } from "../../engine/index.js";
+import { encodeShard, planShards, type ZooManifest } from "../format.js";
+import { openShardBuild, runShardBuild, runShardBuildSync, runShardWorkers, type BuildPart, type ShardBuildReport, onThisThread } from "../shard-build.js";
 import { DEFAULT_INR_RECIPE, type InrRecipe, type InrResult } from "./inr-fit.js";
 import { fitInrsIntoShards, type InrBuildReport } from "./inr-builder.js";
-import { PROBEGEN_VERSION } from "../version.js";
+import { PROBEGEN_VERSION } from "../../version.js";
 
 /** The SIREN of a shape INR: the image INRs' 32-32 sine layers, on three coordinates. */
 export const SHAPE_SIREN: SirenArchitecture = { ...DWSNETS_SIREN, inDim: 3 };

@@ -1,8 +1,8 @@
 // Architectures drawn as Neural Graphs' CNN Wild Park sampler draws them: a depth, then per
 // layer a width, a kernel size (stride 1, padding k//2, so every layer keeps the image size), an
 // activation and a residual source, then global average pooling and a Linear to the classes.
-import type { Rng } from "../engine/index.js";
-import type { CnnActivation, CnnArchitecture } from "../nets/cnn.js";
+import type { Rng } from "../../engine/index.js";
+import type { CnnActivation, CnnArchitecture } from "../../nets/cnn.js";
 
 export interface WildParkSpace {
   /** Depth drawn uniformly from [min, max] conv layers. */

@@ -3,8 +3,8 @@
 // Each slot has its own Adam state and step count and its own loss (the mean over its pixels),
 // so an INR's result does not depend on which slot, batch or shard it was fitted in: a slot
 // that finishes is refilled from the queue at once.
-import { Tensor, backward, kernels, optimizerStep, tidy, Rng, type OptimizerRule } from "../engine/index.js";
-import { initSiren, sirenForward, sirenParameterShapes, type SirenArchitecture, type SirenInit } from "../nets/siren.js";
+import { Tensor, backward, kernels, optimizerStep, tidy, Rng, type OptimizerRule } from "../../engine/index.js";
+import { initSiren, sirenForward, sirenParameterShapes, type SirenArchitecture, type SirenInit } from "../../nets/siren.js";
 
 export interface InrRecipe {
   /** Adam steps at most (1000). */

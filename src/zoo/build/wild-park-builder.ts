@@ -4,14 +4,14 @@
 // checkpoints of a network fall in one split. Networks are trained in cohorts of mixed
 // architectures (wild-park-train.ts), shard by shard and resumably (shard-build.ts).
 import { join } from "node:path";
-import { Rng } from "../engine/index.js";
-import { CNN_INPUT_DESCRIPTION, CNN_INPUT_SIZE, cnnInputs } from "../data/cnn-input.js";
-import { loadImageSet, type ImageSetName } from "../data/image-sets.js";
-import { cnnParameterShapes, type CnnArchitecture } from "../nets/cnn.js";
-import { writeFileAtomic } from "../io/atomic.js";
-import { encodeShard, indicesToRanges, shardFileName, type ZooManifest } from "../zoo/format.js";
-import { ShardCollector, openShardBuild, runShardBuild, runShardWorkers, type BuildPart, type ShardBuildReport, onThisThread } from "../zoo/shard-build.js";
-import { PROBEGEN_VERSION } from "../version.js";
+import { Rng } from "../../engine/index.js";
+import { CNN_INPUT_DESCRIPTION, CNN_INPUT_SIZE, cnnInputs } from "../../data/cnn-input.js";
+import { loadImageSet, type ImageSetName } from "../../data/image-sets.js";
+import { cnnParameterShapes, type CnnArchitecture } from "../../nets/cnn.js";
+import { writeFileAtomic } from "../../io/atomic.js";
+import { encodeShard, indicesToRanges, shardFileName, type ZooManifest } from "../format.js";
+import { ShardCollector, openShardBuild, runShardBuild, runShardWorkers, type BuildPart, type ShardBuildReport, onThisThread } from "../shard-build.js";
+import { PROBEGEN_VERSION } from "../../version.js";
 import { pickSorted } from "./cnn-builder.js";
 import { WIDE_CHANNELS, WIDE_LAYERS, WILD_PARK_SPACE, drawWildParkArchitecture, type WildParkSpace } from "./wild-park-architecture.js";
 import { trainWildParkCohort, type ImagePool, type WildParkJob, type WildParkRecipe, type WildParkResult } from "./wild-park-train.js";

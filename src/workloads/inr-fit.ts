@@ -1,7 +1,7 @@
 // INR fitting throughput: MNIST training images through the zoo builder's fitter.
 import { imagePixels, loadImageSet } from "../data/image-sets.js";
 import { DWSNETS_SIREN, gridCoordinates } from "../nets/siren.js";
-import { DEFAULT_INR_RECIPE, InrFitter, type InrJob, type InrRecipe } from "../build/inr-fit.js";
+import { DEFAULT_INR_RECIPE, InrFitter, type InrJob, type InrRecipe } from "../zoo/build/inr-fit.js";
 
 export interface FitFigures { inrs: number; inrsPerSec: number; meanPsnr: number; meanSteps: number; recipe: InrRecipe; batch: number }
 

@@ -1,9 +1,9 @@
 // Which images an INR zoo is fitted to, and how its networks split. The default follows the
 // image set: INRs of its test images are the test split; a validation split is held out of the
 // INRs of its training images in the public sets' proportion (5k of 60k: 55k/5k/10k in all).
-import { Rng } from "../engine/index.js";
-import type { ImageSet } from "../data/image-sets.js";
-import type { Ranges, SplitName } from "../zoo/format.js";
+import { Rng } from "../../engine/index.js";
+import type { ImageSet } from "../../data/image-sets.js";
+import type { Ranges, SplitName } from "../format.js";
 
 export interface InrPlanEntry {
   /** Split of the image set the source image comes from. */

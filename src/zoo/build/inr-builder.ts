@@ -1,17 +1,17 @@
 // Builds an INR zoo: one SIREN fitted to each planned image, written shard by shard, resumably
 // (see shard-build.ts).
 import { join } from "node:path";
-import { imagePixels, loadImageSet, type ImageSet, type ImageSetName } from "../data/image-sets.js";
-import { DWSNETS_SIREN, gridCoordinates, parseSirenArchitecture, sirenParameterShapes, type SirenArchitecture } from "../nets/siren.js";
-import { allFinite } from "../engine/index.js";
-import { writeFileAtomic } from "../io/atomic.js";
-import { encodeShard, planShards, type ZooManifest } from "../zoo/format.js";
-import { ShardCollector, openShardBuild, runShardBuild, runShardBuildSync, runShardWorkers, type BuildPart, type ShardBuildReport, onThisThread } from "../zoo/shard-build.js";
+import { imagePixels, loadImageSet, type ImageSet, type ImageSetName } from "../../data/image-sets.js";
+import { DWSNETS_SIREN, gridCoordinates, parseSirenArchitecture, sirenParameterShapes, type SirenArchitecture } from "../../nets/siren.js";
+import { allFinite } from "../../engine/index.js";
+import { writeFileAtomic } from "../../io/atomic.js";
+import { encodeShard, planShards, type ZooManifest } from "../format.js";
+import { ShardCollector, openShardBuild, runShardBuild, runShardBuildSync, runShardWorkers, type BuildPart, type ShardBuildReport, onThisThread } from "../shard-build.js";
 import { DEFAULT_INR_RECIPE, InrFitter, type InrJob, type InrRecipe, type InrResult } from "./inr-fit.js";
 import { planInrZoo, type InrPlan, type InrPlanEntry } from "./inr-plan.js";
-import { PROBEGEN_VERSION } from "../version.js";
+import { PROBEGEN_VERSION } from "../../version.js";
 
-export { BUILD_FILE } from "../zoo/shard-build.js";
+export { BUILD_FILE } from "../shard-build.js";
 
 export interface InrZooOptions {
   /** Build only this part of the shards (--shard I/N); the last part to finish completes the zoo. */

@@ -4,23 +4,23 @@
 // resumable (shard-build.ts); split by the NFN protocol; the target is test accuracy. The same
 // recipe builds a zoo of ResNet-18s (`network: "resnet18"`): ReLU, no dropout, no BatchNorm.
 import { join } from "node:path";
-import { Rng } from "../engine/index.js";
-import { CNN_INPUT_DESCRIPTION, cnnInputs } from "../data/cnn-input.js";
-import { loadImageSet, type ImageSetName } from "../data/image-sets.js";
-import { cnnParameterShapes, withActivation } from "../nets/cnn.js";
-import type { SizedCnnArchitecture } from "../nets/family.js";
-import { smallCnnZooArchitecture } from "../nets/small-cnn.js";
-import { resnet18, resnetParameterShapes, type SizedResNetArchitecture } from "../nets/resnet.js";
-import { writeFileAtomic } from "../io/atomic.js";
+import { Rng } from "../../engine/index.js";
+import { CNN_INPUT_DESCRIPTION, cnnInputs } from "../../data/cnn-input.js";
+import { loadImageSet, type ImageSetName } from "../../data/image-sets.js";
+import { cnnParameterShapes, withActivation } from "../../nets/cnn.js";
+import type { SizedCnnArchitecture } from "../../nets/family.js";
+import { smallCnnZooArchitecture } from "../../nets/small-cnn.js";
+import { resnet18, resnetParameterShapes, type SizedResNetArchitecture } from "../../nets/resnet.js";
+import { writeFileAtomic } from "../../io/atomic.js";
 import {
   CNN_ACTIVATIONS, CNN_INITS, CNN_OPTIMIZERS, DEFAULT_CNN_RECIPE, drawHyperparameters, trainingSize,
   type CnnHyperparameters, type CnnRecipe, type CnnZooActivation,
 } from "./cnn-recipe.js";
 import { CnnTrainer, jobRng, resnetNet, scoreCnns, type CnnJob, type CnnResult, type CnnScore } from "./cnn-train.js";
-import { encodeShard, planShards, type ZooManifest } from "../zoo/format.js";
-import { nfnSplits } from "../zoo/nfn-split.js";
-import { ShardCollector, openShardBuild, runShardBuild, runShardWorkers, type BuildPart, type ShardBuildReport, onThisThread } from "../zoo/shard-build.js";
-import { PROBEGEN_VERSION } from "../version.js";
+import { encodeShard, planShards, type ZooManifest } from "../format.js";
+import { nfnSplits } from "../nfn-split.js";
+import { ShardCollector, openShardBuild, runShardBuild, runShardWorkers, type BuildPart, type ShardBuildReport, onThisThread } from "../shard-build.js";
+import { PROBEGEN_VERSION } from "../../version.js";
 
 export interface CnnZooOptions {
   /** Build only this part of the shards (--shard I/N); the last part to finish completes the zoo. */

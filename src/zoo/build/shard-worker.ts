@@ -3,7 +3,7 @@
 // It has its own kernels and tensor memory.
 import { parentPort, workerData } from "node:worker_threads";
 import { BUILD_KIND_DEFS, type BuildKind } from "./build-kinds.js";
-import { setThreads } from "../engine/index.js";
+import { setThreads } from "../../engine/index.js";
 
 const { kind, opts, shards, kernelThreads } = workerData as { kind: BuildKind; opts: never; shards: number[]; kernelThreads: number };
 setThreads(kernelThreads);

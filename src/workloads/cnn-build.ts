@@ -3,8 +3,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildCnnZoo } from "../build/cnn-builder.js";
-import { DEFAULT_CNN_RECIPE, type CnnRecipe } from "../build/cnn-recipe.js";
+import { buildCnnZoo } from "../zoo/build/cnn-builder.js";
+import { DEFAULT_CNN_RECIPE, type CnnRecipe } from "../zoo/build/cnn-recipe.js";
 import { Zoo } from "../zoo/format.js";
 import { summarizeZoo } from "../zoo/summary.js";
 
