@@ -143,8 +143,14 @@ export class ProbeRepresentation implements Representation {
     return planPasses(Array.from(indices, (i) => 3 * this.source.count * this.architectures[data.architectureOf[i]].activationsPerProbe), STEP_BUDGET_FLOATS);
   }
 
-  /** The networks' answers to the given probes (the source's, made once for a step), computed now. */
-  representOn(data: ZooData, indices: ArrayLike<number>, probes: Tensor): Tensor {
+  /** Learned probes are made once a step, shared by its passes; fixed ones need no sharing. */
+  stepProbes(): Tensor | null {
+    return this.source.learned ? this.source.forward() : null;
+  }
+
+  /** The networks' answers to the given probes (the source's, made once for a step), computed now; null: as represent(). */
+  representOn(data: ZooData, indices: ArrayLike<number>, probes: Tensor | null): Tensor {
+    if (probes === null) return this.represent(data, indices);
     const out = this.ragged ? this.representRagged(data, indices, probes)
       : evaluateInGroups(Array.from(indices, (i) => data.architectureOf[i]), (k, rows) =>
         this.representArchitecture(data, this.architectures[k], rows.map((r) => indices[r]), probes));

@@ -16,4 +16,12 @@ export interface Representation {
   trainable(): [string, Tensor][];
   /** Tensors a checkpoint keeps, by name: the trainable ones and fixed state (e.g. standardisation). */
   saved(): [string, Tensor][];
+  /** How a training step over `indices` splits into passes within its memory budget: positions into
+   * `indices`, one pass of them all when it fits (checkpointed-step.ts). */
+  stepPasses(data: ZooData, indices: ArrayLike<number>): number[][];
+  /** The probes a step shares between its passes (made once, their gradient summed), or null when
+   * there are none to share (fixed probes, weight statistics). */
+  stepProbes(): Tensor | null;
+  /** represent() on the step's shared probes (stepProbes()'s tensor; null: as represent()). */
+  representOn(data: ZooData, indices: ArrayLike<number>, probes: Tensor | null): Tensor;
 }

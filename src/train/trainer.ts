@@ -11,7 +11,6 @@ import type { OptimizerState } from "./checkpoint.js";
 import { validateTrainConfig, type TrainConfig } from "./config.js";
 import { evaluateSplit, type SplitEvaluation } from "./evaluate.js";
 import { ProbingModel } from "./probing-model.js";
-import { ProbeRepresentation } from "./probe-representation.js";
 import { checkpointedStep } from "./checkpointed-step.js";
 import { RunFolder, type MetricsRecord, type RunFile, type SplitMetrics } from "./run-folder.js";
 import { ZooData } from "./zoo-data.js";
@@ -82,15 +81,12 @@ function trainStep(model: ProbingModel, data: ZooData, batch: Int32Array, opt: A
     ? crossEntropy(out, Array.from(batch, (i) => data.labels[i]))
     : mseLoss(out, Array.from(batch, (i) => data.targets[i]));
   const rep = model.representation;
-  const passes = rep instanceof ProbeRepresentation ? rep.stepPasses(data, batch) : [Array.from(batch, (_, i) => i)];
-  const loss = passes.length > 1 && rep instanceof ProbeRepresentation
+  const passes = rep.stepPasses(data, batch);
+  const loss = passes.length > 1
     ? checkpointedStep({
-      probes: () => (rep.source.learned ? rep.source.forward() : null),
+      probes: () => rep.stepProbes(),
       passes,
-      representPass: (at, probes) => {
-        const idx = at.map((p) => batch[p]);
-        return probes === null ? rep.represent(data, idx) : rep.representOn(data, idx, probes);
-      },
+      representPass: (at, probes) => rep.representOn(data, at.map((p) => batch[p]), probes),
       loss: (r) => lossOf(model.head.forward(r)),
     })
     : tidy(() => {

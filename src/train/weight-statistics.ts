@@ -113,4 +113,18 @@ export class WeightStatistics implements Representation {
   saved(): [string, Tensor][] {
     return [["statnn.mean", this.mean], ["statnn.std", this.std]];
   }
+
+  /** Statistics fit any batch in one pass, and share no probes. */
+  stepPasses(_data: ZooData, indices: ArrayLike<number>): number[][] {
+    return [Array.from(indices, (_, i) => i)];
+  }
+
+  stepProbes(): null {
+    return null;
+  }
+
+  representOn(data: ZooData, indices: ArrayLike<number>, _probes: Tensor | null): Tensor {
+    return this.represent(data, indices);
+  }
+
 }
