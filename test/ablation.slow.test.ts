@@ -129,7 +129,7 @@ test("--probe-lr: the probe source learns at its own rate while the head keeps l
     buildInrZoo({ dataset: "mnist", count: 40, out: zoo, seed: 2, recipe: { steps: 30 }, batch: 40, shardSize: 40 });
     const cfg = { ...DEFAULT_TRAIN_CONFIG, zoo, method: "vanilla" as const, probes: 4, epochs: 2, batch: 8, head: { width: 8, depth: 2 } };
     const data = new ZooData(Zoo.open(zoo));
-    const initial = Float32Array.from(new ProbingModel(cfg, data.manifest, data.outputs, data).trainableParameters().find(([n]) => n === "probe.probes")![1].data);
+    const initial = Float32Array.from(new ProbingModel(cfg, data.outputs, data).trainableParameters().find(([n]) => n === "probe.probes")![1].data);
     data.dispose();
     const moved = (probeLr: number | undefined) => {
       const dir = join(root, `run-${probeLr}`);

@@ -148,7 +148,7 @@ test("probing a zoo of mixed activations: each network is evaluated with its own
   const zoo = Zoo.open(zooDir);
   const data = new ZooData(zoo);
   const config = { ...DEFAULT_TRAIN_CONFIG, zoo: zooDir, method: "data" as const, readout: "logits" as const, probes: 3, head: { width: 8, depth: 2 } };
-  const model = new ProbingModel(config, zoo.manifest, 1, data);
+  const model = new ProbingModel(config, 1, data);
   const probes = (model.representation as ProbeRepresentation).source.forward();
   assert.deepEqual(probes.shape, [3, 1, 32, 32]);
   assert.ok(probes.data.every((v) => v >= -1 && v <= 1) && probes.data.filter((v) => v === -1).length > 3 * 128, "images with their black padding");
@@ -169,7 +169,7 @@ test("probing a zoo of mixed activations: each network is evaluated with its own
   assert.ok(r.best !== null);
   // Read with their classes (the default for data probes), each probe's answer becomes its 10
   // probabilities, then the true class's probability, margin and correctness.
-  const labelled = new ProbingModel({ ...config, readout: "auto" }, zoo.manifest, 1, new ZooData(zoo));
+  const labelled = new ProbingModel({ ...config, readout: "auto" }, 1, new ZooData(zoo));
   const source = (labelled.representation as ProbeRepresentation).source;
   assert.equal(labelled.readout, "labelled");
   assert.ok(source.labels!.length === 3 && source.labels!.every((c) => c >= 0 && c < 10), "a class per probe");

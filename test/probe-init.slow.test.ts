@@ -91,7 +91,7 @@ test("training a CNN zoo starts the generator from the zoo's images; --recipe pa
   const zoo = Zoo.open(zooDir);
   const data = new ZooData(zoo);
   const first = (probeInit: "data" | "random") => {
-    const m = new ProbingModel({ ...base, probeInit }, zoo.manifest, data.outputs, data, { startProbes: true });
+    const m = new ProbingModel({ ...base, probeInit }, data.outputs, data, { startProbes: true });
     return tidy(() => Float32Array.from((m.representation as ProbeRepresentation).source.forward().data));
   };
   const images = fixedProbeValues("data", 4, [1, 32, 32], new Rng(0, "model").fork("probes").fork("data"),

@@ -158,7 +158,7 @@ test("regression zoos: MSE on the target field, Kendall's tau selects the checkp
 test("fixed probes stay fixed while the head trains; learned probes move", () => {
   const data = new ZooData(Zoo.open(zooDir()));
   const step = (method: "uniform" | "vanilla") => {
-    const model = new ProbingModel(cfg({ method }), data.manifest, data.outputs, data);
+    const model = new ProbingModel(cfg({ method }), data.outputs, data);
     const source = (model.representation as ProbeRepresentation).source;
     const before = Float32Array.from(source.forward().data);
     const head = Float32Array.from(model.head.layers[0].weight.data);
@@ -191,8 +191,8 @@ test("fixed probes: each network is evaluated once, and its kept answers are the
     const gathered: number[] = [];
     const gather = data.gather.bind(data);
     data.gather = (indices) => { gathered.push(...Array.from(indices)); return gather(indices); };
-    const model = new ProbingModel(cfg({ method: "uniform" }), data.manifest, data.outputs, data);
-    const fresh = new ProbingModel(cfg({ method: "uniform" }), data.manifest, data.outputs, data);
+    const model = new ProbingModel(cfg({ method: "uniform" }), data.outputs, data);
+    const fresh = new ProbingModel(cfg({ method: "uniform" }), data.outputs, data);
     const rep = (m: ProbingModel, idx: number[]) => tidy(() => Array.from(m.represent(data, idx).data));
     const first = rep(model, [3, 1, 4, 1, 5]);
     assert.deepEqual(gathered.slice().sort((a, b) => a - b), [1, 3, 4, 5], "each network once, a repeated one too");
@@ -207,7 +207,7 @@ test("fixed probes: each network is evaluated once, and its kept answers are the
     assert.ok(second.some((v) => v !== 0));
     // Learned probes change, so a vanilla model evaluates every time.
     gathered.length = 0;
-    const vanilla = new ProbingModel(cfg({ method: "vanilla" }), data.manifest, data.outputs, data);
+    const vanilla = new ProbingModel(cfg({ method: "vanilla" }), data.outputs, data);
     rep(vanilla, [3, 1]);
     rep(vanilla, [3, 1]);
     assert.deepEqual(gathered, [3, 1, 3, 1]);

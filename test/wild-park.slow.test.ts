@@ -98,7 +98,7 @@ test("a tiny Wild Park builds the same bytes on 1 and 2 workers and after a resu
     }
     // The hidden readout of the park is one ragged pass, equal to each network's own readout
     // with the deepest network's slots; the labelled readout takes the data probes' classes.
-    const hidden = new ProbingModel({ ...DEFAULT_TRAIN_CONFIG, zoo: a, method: "dead-leaves", readout: "hidden", probes: 3 }, m, 1, data);
+    const hidden = new ProbingModel({ ...DEFAULT_TRAIN_CONFIG, zoo: a, method: "dead-leaves", readout: "hidden", probes: 3 }, 1, data);
     const rep = hidden.representation as ProbeRepresentation;
     const width = 10 + 6 * deepest;
     assert.equal(rep.features, 3 * width);

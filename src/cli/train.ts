@@ -187,7 +187,7 @@ export function evalCommand(argv: string[]): number {
   if (data.task !== rf.task || data.classes !== rf.classes) {
     throw new Error(`${zooDir}: a ${data.task} zoo${data.classes ? ` of ${data.classes} classes` : ""}, but the run was trained for ${rf.task}${rf.classes ? ` of ${rf.classes} classes` : ""}`);
   }
-  const model = new ProbingModel(rf.config, zoo.manifest, data.outputs, data);
+  const model = new ProbingModel(rf.config, data.outputs, data);
   const info = loadCheckpoint(run, which, model.savedTensors());
   const ev = evaluateSplit(model, data, data.splits[split]);
   const header = `${run} (${which} checkpoint, step ${info.step}) on ${split} of ${zooDir}: ${ev.count} networks`;

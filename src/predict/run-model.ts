@@ -68,7 +68,7 @@ export class TrainedRun {
   /** The model of this run for the networks of `zoo` (their probes, head and statistics from the checkpoint). */
   model(zoo: Zoo): { model: ProbingModel; data: ZooData; info: CheckpointInfo } {
     const data = new ZooData(zoo, { unlabelled: true, skipNonFinite: false });
-    const model = new ProbingModel(this.runFile.config, zoo.manifest, this.outputs, data);
+    const model = new ProbingModel(this.runFile.config, this.outputs, data);
     const info = loadCheckpoint(this.dir, this.checkpoint, model.savedTensors());
     return { model, data, info };
   }

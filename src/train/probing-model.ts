@@ -1,7 +1,7 @@
 // The probing model: a representation of each network (its answers to probes, or its weight
-// statistics) and the MLP head over it. This file is the whole method's forward pass.
+// statistics) and the MLP head over it: it chooses them from the settings (the default predictor
+// resolved) and composes them; the forward pass itself is probe-representation.ts and head.ts.
 import { Rng, type Tensor } from "../engine/index.js";
-import type { ZooManifest } from "../zoo/format.js";
 import type { TrainConfig } from "./config.js";
 import { MlpHead } from "./head.js";
 import { ProbeRepresentation } from "./probe-representation.js";
@@ -23,7 +23,7 @@ export class ProbingModel {
   /** data: the zoo the model will see (statnn summarises its networks once, up front).
    * startProbes: fit a generator to its starting images (config.probeInit), as training does;
    * a model whose parameters are then loaded from a checkpoint skips that work. */
-  constructor(config: TrainConfig, _manifest: ZooManifest, outputs: number, data: ZooData, opts: { startProbes?: boolean } = {}) {
+  constructor(config: TrainConfig, outputs: number, data: ZooData, opts: { startProbes?: boolean } = {}) {
     const rng = new Rng(config.seed, "model");
     const method = resolveMethod(config, zooArchitectures(data.manifest, data.manifestFile)[0].probeShape, data.manifest);
     this.method = method;

@@ -148,7 +148,7 @@ function* trainSteps(config: TrainConfig, out: string, opts: TrainOptions): Gene
   // The model is built before the run folder, so a setting the zoo cannot take leaves no folder behind.
   let model: ProbingModel;
   try {
-    model = new ProbingModel({ ...config, zoo: zooDir }, zoo.manifest, data.outputs, data, { startProbes: true });
+    model = new ProbingModel({ ...config, zoo: zooDir }, data.outputs, data, { startProbes: true });
   } catch (e) {
     // Say which settings did not fit, and for which zoo, not only how many bytes.
     if (e instanceof RangeError && e.message.startsWith("out of tensor memory")) {

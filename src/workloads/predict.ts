@@ -26,7 +26,7 @@ function memoryZoo(family: string, architecture: Record<string, unknown>, shapes
 
 function rate(zoo: Zoo): number {
   const data = new ZooData(zoo, { unlabelled: true });
-  const model = new ProbingModel({ ...DEFAULT_TRAIN_CONFIG, zoo: "(bench)" }, zoo.manifest, 1, data);
+  const model = new ProbingModel({ ...DEFAULT_TRAIN_CONFIG, zoo: "(bench)" }, 1, data);
   const n = zoo.count;
   const pass = () => noGrad(() => {
     for (let s = 0; s < n; s += PREDICT_CHUNK) tidy(() => { model.forward(data, Int32Array.from({ length: Math.min(PREDICT_CHUNK, n - s) }, (_, j) => s + j)); });
