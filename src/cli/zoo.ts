@@ -8,13 +8,13 @@ import { createProgress } from "../report/progress.js";
 import { Zoo } from "../zoo/format.js";
 import { buildInrZooParallel } from "../zoo/build/inr-builder.js";
 import { buildShapeInrZoo } from "../zoo/build/shape-inr-builder.js";
-import { buildCnnZoo } from "../zoo/build/cnn-builder.js";
+import { DEFAULT_CNN_COHORT, buildCnnZoo } from "../zoo/build/cnn-builder.js";
 import { finishShardBuild, type BuildPart, type ShardBuildReport } from "../zoo/shard-build.js";
 import type { BuildKind, QueueBuildReport } from "../queue/shard-jobs.js";
 import { parseQueueAddress, type QueueAddress } from "../queue/queue-address.js";
 import type { Progress } from "../report/progress.js";
 import { DEFAULT_CNN_RECIPE } from "../zoo/build/cnn-recipe.js";
-import { DEFAULT_WILD_PARK_RECIPE, buildWildParkZoo } from "../zoo/build/wild-park-builder.js";
+import { DEFAULT_PARK_COHORT, DEFAULT_WILD_PARK_RECIPE, buildWildParkZoo } from "../zoo/build/wild-park-builder.js";
 import { DEFAULT_INR_RECIPE } from "../zoo/build/inr-fit.js";
 import { summarizeZoo } from "../zoo/summary.js";
 import { UsageError, choiceArg, intArg, numArg, requiredArg, parseCommandArgs, shardArg, THREADS_HELP } from "./args.js";
@@ -110,7 +110,7 @@ Options:
   --count N              number of networks (required)
   --out DIR              output folder (required)
 ${cnnRecipeOptions()}
-${trainedNetworkOptions(32, 250)}
+${trainedNetworkOptions(DEFAULT_CNN_COHORT, 250)}
 ${THREADS_HELP}`;
 
 const BUILD_RESNET_USAGE = `Usage: probegen zoo build resnet --dataset mnist|fmnist --count N --out DIR [options]
@@ -129,7 +129,7 @@ Options:
   --out DIR              output folder (required)
   --width W              channels of the first stage; later stages double it (8; 64 is torchvision's)
 ${cnnRecipeOptions()}
-${trainedNetworkOptions(32, 50)}
+${trainedNetworkOptions(DEFAULT_CNN_COHORT, 50)}
 ${THREADS_HELP}`;
 
 const w = DEFAULT_WILD_PARK_RECIPE;
@@ -157,7 +157,7 @@ Options:
   --batch-size N         images per optimiser step (${w.batchSize})
   --lr X                 AdamW learning rate (${w.lr})
   --weight-decay X       AdamW weight decay (${w.weightDecay})
-${trainedNetworkOptions(8, 32)}
+${trainedNetworkOptions(DEFAULT_PARK_COHORT, 32)}
 ${THREADS_HELP}`;
 
 /** Options every `zoo build` kind takes. */
@@ -252,7 +252,7 @@ async function buildCnn(rest: string[], network: "small-cnn" | "resnet18"): Prom
   let retried = 0;
   const cnnOpts: Parameters<typeof buildCnnZoo>[0] = {
     dataset, count, out, recipe, dataDir: values.data, seed, shardSize, network, width, part,
-    batch: intArg("batch", values.batch, 32, 1),
+    batch: intArg("batch", values.batch, DEFAULT_CNN_COHORT, 1),
     onProgress: (done, total, last) => {
       progress.setTotal(total);
       if (last !== null && last.attempt > 0) retried++;
@@ -305,7 +305,7 @@ async function buildWildPark(rest: string[]): Promise<number> {
   const progress = createProgress(`training ${dataset} Wild Park CNNs`, count * checkpoints.length, "checkpoints", values.json ? null : process.stderr);
   const parkOpts: Parameters<typeof buildWildParkZoo>[0] = {
     dataset, count, out, recipe, dataDir: values.data, seed, shardSize, wideLayers: values.layers, wideChannels: values.channels, part,
-    batch: intArg("batch", values.batch, 8, 1),
+    batch: intArg("batch", values.batch, DEFAULT_PARK_COHORT, 1),
     onProgress: (done, total) => { progress.setTotal(total); progress.update(done); },
   };
   const report = values.queue !== undefined ? await onQueue("wild-park", parkOpts, values.queue, part, progress, values.json) : await buildWildParkZoo(parkOpts, workers);

@@ -74,6 +74,9 @@ const FIELDS: ZooManifest["fields"] = [
   { name: "attempts", dtype: "U8", description: "tries: a network whose training diverged (non-finite loss or weight) was trained again with new draws, keeping its activation" },
 ];
 
+/** Networks trained at once by default (--batch); the zoo does not depend on it. */
+export const DEFAULT_CNN_COHORT = 32;
+
 /** Everything a build derives from its options. */
 export interface CnnBuild {
   opts: CnnZooOptions;
@@ -224,7 +227,7 @@ export function trainCnnShards(b: CnnBuild, shards: readonly number[], onDone: (
           .sort((x, y) => y.steps - x.steps || x.index - y.index);
         if (jobs.length === 0) continue;
         // No more slots than networks: an empty slot costs as much as a full one.
-        const slots = Math.min(opts.batch ?? 32, jobs.length);
+        const slots = Math.min(opts.batch ?? DEFAULT_CNN_COHORT, jobs.length);
         let trainer = trainers.get(act);
         if (trainer?.batch !== slots) {
           trainer?.dispose();

@@ -75,6 +75,9 @@ const FIELDS: ZooManifest["fields"] = [
   { name: "attempts", dtype: "U8", description: "tries: a network whose training diverged was trained again from a new initialisation and data order" },
 ];
 
+/** Networks trained at once by default (--batch); the zoo does not depend on it. */
+export const DEFAULT_PARK_COHORT = 8;
+
 export interface WildParkBuild {
   opts: WildParkZooOptions;
   seed: number;
@@ -195,7 +198,7 @@ export function trainWildParkShards(b: WildParkBuild, shards: readonly number[],
       attempts: at(({ r }) => r.job.attempt + 1),
     }));
   });
-  const batch = opts.batch ?? 8;
+  const batch = opts.batch ?? DEFAULT_PARK_COHORT;
   let trained = 0;
   for (const si of shards) {
     const s = manifest.shards[si];
