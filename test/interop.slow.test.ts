@@ -238,7 +238,11 @@ test("zoo import and export on the command line: --help, --json, named errors an
   const report = JSON.parse(wp.stdout);
   assert.equal(report.count, 24);
   assert.equal(report.architectures, 12);
-  assert.match(wp.stderr, /importing wild-park 24\/24 networks/);
+  // --json means no progress bars (as in every command); without it the bar is on stderr.
+  assert.doesNotMatch(wp.stderr, /importing wild-park/);
+  const shown = run("zoo", "import", "wild-park", join(FIX, "cnn-wild-park", "cnn_park_splits.json"), "--out", join(dir, "wp-bar"));
+  assert.equal(shown.status, 0, shown.stderr);
+  assert.match(shown.stderr, /importing wild-park 24\/24 networks/);
   const info = run("zoo", "info", join(dir, "wp"));
   assert.equal(info.status, 0, info.stderr);
   assert.match(info.stdout, /24 cnn networks \(12 architectures/);

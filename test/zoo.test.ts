@@ -147,7 +147,10 @@ test("zoo CLI: build with --json, info, render, and usage errors", () => {
   assert.equal(b.status, 0, b.stderr);
   const report = JSON.parse(b.stdout);
   assert.equal(report.fitted, 6);
-  assert.match(b.stderr, /fitting mnist INRs 6\/6 INRs/, "plain progress lines when not a terminal");
+  assert.doesNotMatch(b.stderr, /fitting mnist INRs/, "--json: no progress bar");
+  const plain = run("zoo", "build", "inr", "--dataset", "mnist", "--count", "6", "--out", `${dir}-plain`, "--steps", "20", "--batch", "3");
+  assert.equal(plain.status, 0, plain.stderr);
+  assert.match(plain.stderr, /fitting mnist INRs 6\/6 INRs/, "plain progress lines when not a terminal");
   const info = run("zoo", "info", dir, "--json");
   assert.equal(info.status, 0, info.stderr);
   const s = JSON.parse(info.stdout);

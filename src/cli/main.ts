@@ -36,6 +36,8 @@ Options:
   -v, --version  print the version
   --threads N    threads the kernels use, after any command (default: every core, or
                  PROBEGEN_THREADS); results are the same bytes for any N
+  --json         (on the commands that have it) the result as one JSON document on stdout,
+                 and no progress bars; errors and warnings still go to stderr
   --break-lock   after any command that writes a folder (train, ablate, zoo build, zoo
                  import): take the folder's .probegen.lock even when it names a process on
                  another machine whose lease (10 min after its last heartbeat) has not

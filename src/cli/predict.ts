@@ -150,7 +150,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
-    const progress = createProgress("predicting on the queue", networks.length, "inputs", process.stderr);
+    const progress = createProgress("predicting on the queue", networks.length, "inputs", values.json ? null : process.stderr);
     const { predictOnQueue } = await import("../queue/predict-jobs.js");
     report = await predictOnQueue(runDir, checkpoint, networks, inputOptions, address, {
       onProgress: (done) => progress.update(done),

@@ -165,12 +165,12 @@ export async function importCommand(argv: string[]): Promise<number> {
   const [kind, ...rest] = argv;
   if (kind === undefined || kind === "-h" || kind === "--help") { console.log(IMPORT_USAGE); return kind === undefined ? 2 : 0; }
   const started = performance.now();
-  // Progress goes to stderr, so --json output on stdout stays clean.
-  const progressFor = () => {
+  // Progress goes to stderr, and not at all with --json (as in every command).
+  const progressFor = (json = false) => {
     let bar: ReturnType<typeof createProgress> | null = null;
     return {
       onProgress: (done: number, total: number) => {
-        bar ??= createProgress(`importing ${kind}`, total, "networks");
+        bar ??= createProgress(`importing ${kind}`, total, "networks", json ? null : process.stderr);
         bar.update(done);
       },
       finish: () => bar?.finish(),
@@ -184,7 +184,7 @@ export async function importCommand(argv: string[]): Promise<number> {
     if (values.help) { console.log(DWSNETS_USAGE); return 0; }
     if (positionals.length !== 1) throw new UsageError("zoo import dwsnets takes one splits file");
     const out = requiredArg("out", values.out);
-    const p = progressFor();
+    const p = progressFor(values.json);
     const r = await importDwsnets({
       splitsFile: positionals[0], out, root: values.root,
       dataset: values.dataset === undefined ? undefined : choiceArg("dataset", values.dataset, IMAGE_SET_NAMES),
@@ -210,7 +210,7 @@ export async function importCommand(argv: string[]): Promise<number> {
     if (positionals.length !== 1) throw new UsageError("zoo import small-cnn-zoo takes one folder");
     const out = requiredArg("out", values.out);
     const padding = choiceArg("padding", values.padding, ["valid", "1"] as const, "valid");
-    const p = progressFor();
+    const p = progressFor(values.json);
     const r = await importSmallCnnZoo({
       dir: positionals[0], out, splitFile: values.split,
       splitReading: choiceArg("split-reading", values["split-reading"], ["header", "official"] as const, "header"),
@@ -239,7 +239,7 @@ export async function importCommand(argv: string[]): Promise<number> {
     if (values.help) { console.log(WILD_PARK_USAGE); return 0; }
     if (positionals.length !== 1) throw new UsageError("zoo import wild-park takes one splits file");
     const out = requiredArg("out", values.out);
-    const p = progressFor();
+    const p = progressFor(values.json);
     const r = await importWildPark({
       splitsFile: positionals[0], out, root: values.root, steps: choiceArg("step", values.step, ["all", "last"] as const, "all"),
       inputSize: intArg("input-size", values["input-size"], 32, 1, 4096), skipNonFinite: values["skip-nonfinite"],
@@ -263,7 +263,7 @@ export async function importCommand(argv: string[]): Promise<number> {
     if (positionals.length !== 1) throw new UsageError("zoo import torchvision takes one folder");
     const out = requiredArg("out", values.out);
     const labels = requiredArg("labels", values.labels);
-    const p = progressFor();
+    const p = progressFor(values.json);
     const r = await importTorchvision({
       dir: positionals[0], labels, out, inputSize: intArg("input-size", values["input-size"], 32, 1, 4096),
       splitSeed: intArg("split-seed", values["split-seed"], 0, 0), allowOutsideRoot: values["allow-outside-root"], shardSize: intArg("shard-size", values["shard-size"], 500, 1),
@@ -292,7 +292,7 @@ export function exportCommand(argv: string[]): number {
   if (values.layout !== undefined && format !== "dwsnets") throw new UsageError("--layout is for --format dwsnets");
   const zoo = positionals[0];
   const total = Zoo.open(zoo).count;
-  const bar = createProgress(`exporting ${format}`, total, "networks");
+  const bar = createProgress(`exporting ${format}`, total, "networks", values.json ? null : process.stderr);
   const onProgress = (done: number) => bar.update(done);
   let report: ExportReport;
   if (format === "dwsnets") report = exportDwsnets({ zoo, out, layout: values.layout === undefined ? undefined : choiceArg("layout", values.layout, ["mnist", "fmnist"] as const), onProgress });

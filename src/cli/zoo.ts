@@ -439,7 +439,7 @@ async function build(argv: string[]): Promise<number> {
   const hidden = values.hidden === undefined ? DWSNETS_SIREN.hidden
     : values.hidden.split(",").map((w) => intArg("hidden", w.trim(), 0, 1, 4096));
   const arch: SirenArchitecture = { ...DWSNETS_SIREN, hidden, w0: numArg("w0", values.w0, DWSNETS_SIREN.w0, 0, true) };
-  const progress = createProgress(`fitting ${dataset} INRs`, count, "INRs");
+  const progress = createProgress(`fitting ${dataset} INRs`, count, "INRs", values.json ? null : process.stderr);
   let psnrSum = 0, fittedNow = 0;
   const inrOpts: Parameters<typeof buildInrZooParallel>[0] = {
     dataset, count, out, recipe, arch, dataDir: values.data, seed, shardSize, part,
