@@ -59,10 +59,15 @@ test("bench: prediction rates in their quick form", () => {
 test("bench: the CNN zoo builder in its quick form reports networks per second", () => {
   const r = run("bench", "--json", "--quick", "--only", "cnn");
   assert.equal(r.status, 0, r.stderr);
-  const out = JSON.parse(r.stdout) as { cnn: { networks: number; networksPerSec: number; meanSteps: number; meanTestAccuracy: number } };
-  assert.equal(out.cnn.networks, 4);
-  assert.ok(out.cnn.networksPerSec > 0 && out.cnn.meanSteps >= 1);
-  assert.ok(out.cnn.meanTestAccuracy >= 0 && out.cnn.meanTestAccuracy <= 1);
+  const out = JSON.parse(r.stdout) as { cnn: { networks: number; networksPerSec: number; networkStepsPerSec: number; trainImagesPerSec: number; meanSteps: number; meanTestAccuracy: number; recipe: { testImages: number; batchSize: number } } };
+  const c = out.cnn;
+  assert.equal(c.networks, 4);
+  assert.ok(c.networksPerSec > 0 && c.meanSteps >= 1);
+  // What the figures are made of: whole test images right, whole steps, images = steps x batch.
+  const correct = c.meanTestAccuracy * c.recipe.testImages * c.networks;
+  assert.ok(Math.abs(correct - Math.round(correct)) < 0.05, `${correct} test images right in all`);
+  assert.ok(Math.abs(c.meanSteps * c.networks - Math.round(c.meanSteps * c.networks)) < 1e-6);
+  assert.ok(Math.abs(c.trainImagesPerSec - c.networkStepsPerSec * c.recipe.batchSize) <= 1e-9 * c.trainImagesPerSec);
 });
 
 test("zoo build cnn: a small zoo from the command line, and its bad input", () => {

@@ -6,7 +6,8 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildShapeInrZoo, grid3d, shapeTarget } from "../src/zoo/build/shape-inr-builder.js";
-import { Zoo } from "../src/zoo/format.js";
+import { Zoo, rangesSize } from "../src/zoo/format.js";
+import { assertBestIsBestValidation } from "./helpers.js";
 import { parseSirenArchitecture, renderSiren3d } from "../src/nets/siren.js";
 import { DEFAULT_TRAIN_CONFIG } from "../src/train/config.js";
 import { train } from "../src/train/trainer.js";
@@ -59,7 +60,12 @@ test("zoo build shape-inr: labelled, split, the same bytes on 1 and 2 workers, r
     assert.throws(() => renderSiren3d({ ...arch, inDim: 2 }, net.params, 4, 0), /draws SIRENs with 3 inputs, this one has 2/);
     const r = train({ ...DEFAULT_TRAIN_CONFIG, zoo: join(dir, "a"), probes: 8, epochs: 2, batch: 8, head: { width: 16, depth: 2 } }, join(dir, "run"));
     assert.equal(r.score, "accuracy");
-    assert.ok(r.last.test !== null && r.last.test >= 0 && r.last.test <= 1);
+    assertBestIsBestValidation(join(dir, "run"), r);
+    // The last scores are the last evaluation's, a whole number of the test split's shapes.
+    const records = readFileSync(join(dir, "run", "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { test: { score: number } });
+    assert.equal(r.last.test, records[records.length - 1].test.score);
+    const tests = rangesSize(Zoo.open(join(dir, "a")).manifest.splits.test);
+    assert.ok(Math.abs(r.last.test! * tests - Math.round(r.last.test! * tests)) < 1e-9);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
