@@ -268,7 +268,14 @@ test("demo runs end to end on a tiny zoo and prints the comparison", () => {
   assert.equal(d.status, 0, d.stderr);
   const out = JSON.parse(d.stdout);
   assert.deepEqual(out.rows.map((r: { method: string }) => r.method), ["probegen", "vanilla", "uniform"]);
-  for (const r of out.rows) assert.ok(r.score === "accuracy" && r.test >= 0 && r.test <= 1 && r.flopsPerNetwork > 0);
+  // Each row is its run's result: the test score at the best validation step of its log.
+  for (const r of out.rows) {
+    assert.equal(r.score, "accuracy");
+    const result = JSON.parse(readFileSync(join(r.run, "result.json"), "utf8"));
+    assertBestIsBestValidation(r.run, result);
+    assert.equal(r.test, result.best.test);
+    assert.ok(r.flopsPerNetwork > 0);
+  }
   assert.equal(out.report, join(cache, "runs", "demo-probegen-k64", "report.html"));
   assert.match(readFileSync(out.report, "utf8"), /Confusion matrix \(accuracy/);
   const again = run("demo", "--count", "40", "--fit-steps", "20", "--epochs", "2", "--cache", cache);
@@ -285,7 +292,13 @@ test("demo --task cnn: a tiny Small-CNN zoo, test accuracy predicted by three pr
   const out = JSON.parse(d.stdout);
   assert.equal(out.task, "cnn");
   assert.deepEqual(out.rows.map((r: { method: string }) => r.method), ["probegen", "vanilla", "dead-leaves"]);
-  for (const r of out.rows) assert.ok(r.score === "kendallTau" && Math.abs(r.test) <= 1 && r.flopsPerNetwork > 0);
+  for (const r of out.rows) {
+    assert.equal(r.score, "kendallTau");
+    const result = JSON.parse(readFileSync(join(r.run, "result.json"), "utf8"));
+    assertBestIsBestValidation(r.run, result);
+    assert.equal(r.test, result.best.test);
+    assert.ok(r.flopsPerNetwork > 0);
+  }
   assert.equal(out.report, join(cache, "runs", "demo-probegen-k4", "report.html"));
   assert.match(readFileSync(out.report, "utf8"), /predicted against true test_accuracy/);
   const again = run("demo", "--task", "cnn", "--count", "24", "--train-images", "320", "--epochs", "2", "--probes", "4", "--cache", cache);
