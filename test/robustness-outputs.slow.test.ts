@@ -151,7 +151,9 @@ test("24.8 SIGINT and SIGTERM during train release the lock, and the run resumes
 
 test("24.8 SIGINT during zoo build (one worker) stops it at once, releases the lock, and the rerun gives an uninterrupted build's bytes", async () => {
   const root = tmp("signal-build");
-  const args = (out: string) => [cli, "zoo", "build", "inr", "--dataset", "mnist", "--count", "48", "--shard-size", "4", "--steps", "150", "--out", out, "--threads", "1"];
+  // --batch 4: a shard's INRs are fitted together and written as they finish (a larger batch
+  // would fit all 48 at once and write every shard at the end, before the signal).
+  const args = (out: string) => [cli, "zoo", "build", "inr", "--dataset", "mnist", "--count", "48", "--shard-size", "4", "--batch", "4", "--steps", "150", "--out", out, "--threads", "1"];
   const whole = join(root, "whole");
   assert.equal(spawnSync(process.execPath, args(whole), { encoding: "utf8", env: { ...process.env, CI: "true" } }).status, 0);
   const out = join(root, "stopped");
