@@ -262,20 +262,24 @@ test("train and eval CLI, and the errors a researcher can run into", () => {
   assert.match(mismatch.stderr, /the run was trained on siren networks .* but .* holds siren networks/);
 });
 
+/** Each demo row is its run's result: the test score at the best validation step of its log. */
+function assertRowsAreTheirRuns(rows: { score: string; run: string; test: number; flopsPerNetwork: number }[], score: string): void {
+  for (const r of rows) {
+    assert.equal(r.score, score);
+    const result = JSON.parse(readFileSync(join(r.run, "result.json"), "utf8"));
+    assertBestIsBestValidation(r.run, result);
+    assert.equal(r.test, result.best.test);
+    assert.ok(r.flopsPerNetwork > 0);
+  }
+}
+
 test("demo runs end to end on a tiny zoo and prints the comparison", () => {
   const cache = tmp("demo");
   const d = run("demo", "--count", "40", "--fit-steps", "20", "--epochs", "2", "--cache", cache, "--json");
   assert.equal(d.status, 0, d.stderr);
   const out = JSON.parse(d.stdout);
   assert.deepEqual(out.rows.map((r: { method: string }) => r.method), ["probegen", "vanilla", "uniform"]);
-  // Each row is its run's result: the test score at the best validation step of its log.
-  for (const r of out.rows) {
-    assert.equal(r.score, "accuracy");
-    const result = JSON.parse(readFileSync(join(r.run, "result.json"), "utf8"));
-    assertBestIsBestValidation(r.run, result);
-    assert.equal(r.test, result.best.test);
-    assert.ok(r.flopsPerNetwork > 0);
-  }
+  assertRowsAreTheirRuns(out.rows, "accuracy");
   assert.equal(out.report, join(cache, "runs", "demo-probegen-k64", "report.html"));
   assert.match(readFileSync(out.report, "utf8"), /Confusion matrix \(accuracy/);
   const again = run("demo", "--count", "40", "--fit-steps", "20", "--epochs", "2", "--cache", cache);
@@ -292,13 +296,7 @@ test("demo --task cnn: a tiny Small-CNN zoo, test accuracy predicted by three pr
   const out = JSON.parse(d.stdout);
   assert.equal(out.task, "cnn");
   assert.deepEqual(out.rows.map((r: { method: string }) => r.method), ["probegen", "vanilla", "dead-leaves"]);
-  for (const r of out.rows) {
-    assert.equal(r.score, "kendallTau");
-    const result = JSON.parse(readFileSync(join(r.run, "result.json"), "utf8"));
-    assertBestIsBestValidation(r.run, result);
-    assert.equal(r.test, result.best.test);
-    assert.ok(r.flopsPerNetwork > 0);
-  }
+  assertRowsAreTheirRuns(out.rows, "kendallTau");
   assert.equal(out.report, join(cache, "runs", "demo-probegen-k4", "report.html"));
   assert.match(readFileSync(out.report, "utf8"), /predicted against true test_accuracy/);
   const again = run("demo", "--task", "cnn", "--count", "24", "--train-images", "320", "--epochs", "2", "--probes", "4", "--cache", cache);

@@ -32,7 +32,8 @@ interface LockInfo { pid: number; host: string; task: string; since: string }
 /** Locks this process holds, so that a lock of our own pid is told apart from a stale one. */
 const held = new Set<string>();
 
-function alive(pid: number): boolean {
+/** Whether process `pid` of this machine is running (a zombie is not). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (e) {
@@ -126,7 +127,7 @@ export class FolderLock {
           if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw new FileWriteError(file, `cannot be made: ${describeSystemError(e)}`);
           const owner = readLock(file);
           const here = owner !== null && owner.host === info.host;
-          const liveHere = here && (owner.pid === process.pid ? held.has(file) : alive(owner.pid));
+          const liveHere = here && (owner.pid === process.pid ? held.has(file) : processAlive(owner.pid));
           const age = lockAge(file);
           const stale = owner === null
             ? breakForeign

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { firstNonFinite, type ActivationName } from "../engine/index.js";
 import { FileFormatError, FileWriteError, describeSystemError } from "../file-error.js";
 import { atInterrupt } from "../io/interrupts.js";
+import { processAlive } from "../io/folder-lock.js";
 import { floatWeights, readTorchCheckpoint, TorchTensor, type TorchCheckpoint } from "../io/torch-checkpoint.js";
 import { readSafetensors } from "../io/safetensors.js";
 import { networkArchitecture, parseSizedCnnArchitecture, type NetworkArchitecture } from "../nets/family.js";
@@ -36,13 +37,7 @@ function removeAbandonedCopies(): void {
   }
   for (const n of names) {
     const pid = Number(/^probegen-predict-(\d+)-/.exec(n)?.[1]);
-    if (!Number.isInteger(pid) || pid === process.pid) continue;
-    try {
-      process.kill(pid, 0);
-      continue; // its owner still runs
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "EPERM") continue;
-    }
+    if (!Number.isInteger(pid) || pid === process.pid || processAlive(pid)) continue;
     rmSync(join(tmpdir(), n), { recursive: true, force: true });
   }
 }
