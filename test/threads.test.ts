@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { Rng, Tensor, setThreads, threadCount, kernels, withBackend, type Kernels, type ZooConvShape, type ConvTransposeShape } from "../src/engine/index.js";
 import { splitRange } from "../src/engine/kernels/wasm.js";
-import { KernelPool, defaultThreads } from "../src/engine/threads.js";
+import { KernelPool, defaultThreads, type KernelPart } from "../src/engine/threads.js";
+import type { KernelName } from "../src/engine/kernels/wasm-exports.js";
 import { makeW1, makeW2, makeW4, trainer } from "../src/workloads/workloads.js";
 import { assertClose } from "./helpers.js";
 
@@ -28,7 +29,7 @@ function acrossThreads(what: string, inputs: Float32Array[], call: (k: Kernels, 
   // the call must really be split on 2 and 3 threads, or the comparison proves nothing
   let most = 0;
   const plain = KernelPool.prototype.run;
-  KernelPool.prototype.run = function (this: KernelPool, name: string, parts: readonly (readonly number[])[]) {
+  KernelPool.prototype.run = function <N extends KernelName>(this: KernelPool, name: N, parts: readonly KernelPart<N>[]) {
     most = Math.max(most, parts.length);
     plain.call(this, name, parts);
   };

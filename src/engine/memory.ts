@@ -5,6 +5,7 @@
 import { readFileSync, existsSync } from "node:fs";
 import v8 from "node:v8";
 import { fileURLToPath } from "node:url";
+import type { KernelExports } from "./kernels/wasm-exports.js";
 import { KernelPool, MAX_THREADS, defaultThreads } from "./threads.js";
 
 const PAGE = 65536;
@@ -160,11 +161,7 @@ export class Heap {
   }
 }
 
-export interface KernelExports {
-  [name: string]: unknown;
-  heapBase(): number;
-  gemmWorkFloats(): number;
-}
+export type { KernelExports } from "./kernels/wasm-exports.js";
 
 export interface Runtime {
   heap: Heap;
@@ -248,8 +245,7 @@ export function threadCount(): number {
 export function kernelPool(): KernelPool {
   if (pool !== null) return pool;
   const { module, memory, exports } = getRuntime();
-  const names = Object.keys(exports).filter((k) => typeof exports[k] === "function");
-  pool = new KernelPool(threadCount(), module, memory, exports, names);
+  pool = new KernelPool(threadCount(), module, memory, exports);
   return pool;
 }
 

@@ -14,6 +14,19 @@ export type OptimizerRule =
   | { kind: "rmsprop"; lr: number; rho: number; eps: number }
   | { kind: "sgd"; lr: number };
 
+/** g += 2 l2 p: the gradient of an L2 penalty l2 * sum(p^2), added before the optimiser step. */
+export function addL2Gradient(p: F32, g: F32, l2: number): void {
+  kernels().axpby(p, g, 2 * l2, 1);
+}
+
+/**
+ * Whether values have left the floats: a non-finite value, or values so large that their sum
+ * overflows. A network trained past either has diverged.
+ */
+export function diverged(p: F32): boolean {
+  return !Number.isFinite(kernels().sum(p));
+}
+
 /**
  * Step t (from 1) of `rule` on the values p with gradient g. m and v are the rule's state for
  * these values (Adam: both moments; RMSProp: v, the mean square; SGD: neither).

@@ -9,6 +9,7 @@
 // Every split the kernels use gives each output element to one thread, computed in the order a
 // whole call uses, so results are the same bytes for any thread count.
 import { Worker } from "node:worker_threads";
+import type { KernelArgs, KernelExports, KernelName } from "./kernels/wasm-exports.js";
 import { availableParallelism } from "node:os";
 
 /** Arguments one thread's part of a call may take. */
@@ -36,8 +37,8 @@ export interface KernelWorkerData {
 
 export type KernelFn = (...args: number[]) => unknown;
 
-/** One thread's part of a call: the exported kernel and its arguments. */
-export type KernelPart = readonly number[];
+/** One thread's part of a call of kernel N: its arguments. */
+export type KernelPart<N extends KernelName = KernelName> = Readonly<KernelArgs<N>>;
 
 export class KernelPool {
   readonly threads: number;
@@ -47,7 +48,9 @@ export class KernelPool {
   private readonly index = new Map<string, number>();
   private readonly fns: KernelFn[];
 
-  constructor(threads: number, module: WebAssembly.Module, memory: WebAssembly.Memory, exports: Record<string, unknown>, names: readonly string[]) {
+  constructor(threads: number, module: WebAssembly.Module, memory: WebAssembly.Memory, exports: KernelExports) {
+    const table = exports as unknown as Record<string, unknown>;
+    const names = Object.keys(table).filter((k) => typeof table[k] === "function");
     this.threads = threads;
     const ctrl = new SharedArrayBuffer(4 * 7);
     const args = new SharedArrayBuffer(8 * SLOT * threads);
@@ -55,7 +58,7 @@ export class KernelPool {
     this.args = new Float64Array(args);
     this.fns = names.map((n, i) => {
       this.index.set(n, i);
-      return exports[n] as KernelFn;
+      return table[n] as KernelFn;
     });
     const url = new URL("./kernel-worker.js", import.meta.url);
     for (let t = 1; t < threads; t++) {
@@ -73,18 +76,18 @@ export class KernelPool {
    * Runs `name` with parts[t] as thread t's arguments (parts.length <= threads; part 0 runs on
    * this thread) and returns when every part is done.
    */
-  run(name: string, parts: readonly KernelPart[]): void {
+  run<N extends KernelName>(name: N, parts: readonly KernelPart<N>[]): void {
     const f = this.index.get(name);
     if (f === undefined) throw new Error(`probegen: kernel ${name} is not one the thread pool runs`);
     if (parts.length === 1 || this.threads === 1) {
-      for (const p of parts) this.fns[f](...p);
+      for (const p of parts) this.fns[f](...(p as readonly number[]));
       return;
     }
     if (parts.length > this.threads) throw new RangeError(`${parts.length} parts for ${this.threads} threads`);
     this.throwIfFailed(name);
     for (let t = 1; t < this.threads; t++) {
       const at = t * SLOT;
-      const p = parts[t];
+      const p = parts[t] as readonly number[] | undefined;
       if (p === undefined) { this.args[at] = -1; continue; }
       if (p.length > MAX_KERNEL_ARGS) throw new RangeError(`kernel ${name}: ${p.length} arguments (at most ${MAX_KERNEL_ARGS})`);
       this.args[at] = f;
@@ -97,7 +100,7 @@ export class KernelPool {
     if (Atomics.load(this.ctrl, ASLEEP) !== 0) Atomics.notify(this.ctrl, GEN);
     let failure: unknown = null;
     try {
-      this.fns[f](...parts[0]);
+      this.fns[f](...(parts[0] as readonly number[]));
     } catch (e) {
       failure = e;
     }

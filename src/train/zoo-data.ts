@@ -1,7 +1,7 @@
 // A zoo held in tensor memory for training: every network's parameters stacked (per architecture,
 // in a zoo of several), what to predict (class labels, or a scalar target such as test
 // accuracy), and the split indices. Batches are gathered by copying the chosen networks' rows.
-import { Tensor, kernels } from "../engine/index.js";
+import { Tensor, gatherRows } from "../engine/index.js";
 import { join } from "node:path";
 import { MANIFEST_FILE, SPLIT_NAMES, ZooFormatError, rangesIndices, type SplitName, type Zoo, type ZooArchitecture, type ZooManifest } from "../zoo/format.js";
 
@@ -117,12 +117,9 @@ export class ZooData {
       if (this.architectureOf[indices[i]] !== arch) throw new RangeError(`gather: networks ${indices[0]} and ${indices[i]} have different architectures`);
       rows[i] = this.rowOf[indices[i]];
     }
-    const k = kernels();
     const out = new Map<string, Tensor>();
     for (const [name, t] of this.groups[arch]) {
-      const g = Tensor.empty([indices.length, ...t.shape.slice(1)]);
-      k.gatherRows(t.data, t.size / Math.max(1, t.shape[0]), rows, g.data);
-      out.set(name, g);
+      out.set(name, gatherRows(t, rows));
     }
     rowsHolder.dispose();
     return out;

@@ -2,6 +2,19 @@
 // `wasm` (AssemblyScript, SIMD; the default) and `reference` (plain TypeScript loops, the
 // yardstick tests compare against). Buffers are Float32Array views; backward kernels take
 // `acc` — true adds into the gradient buffer, false overwrites it.
+//
+// Adding a kernel:
+//   1. assembly/<area>.ts: the kernel, exported (assembly/index.ts re-exports the file). Its
+//      signature is the type of its calls: `npm run build:wasm` writes build/kernels.d.ts.
+//   2. Here: its contract in `Kernels`, in Float32Array views.
+//   3. reference.ts: the same contract as plain loops.
+//   4. wasm.ts: the binding, a `run`/`map` call whose name and arguments the compiler checks
+//      against step 1; split into parts only where every part's result is independent of the
+//      split (threads.test.ts checks the bytes on 1, 2 and 3 threads).
+//   5. test/kernels.test.ts: wasm against reference on shapes with remainders (and
+//      test/simd.test.ts when the relaxed build may round differently).
+//   6. The op that uses it, in ops/, with its backward checked against finite differences in
+//      test/gradients.test.ts. Code outside src/engine calls ops, not kernels.
 
 /** Geometry of a 2-D convolution from [C, H, W] to [O, OH, OW]. */
 export interface ConvGeometry {

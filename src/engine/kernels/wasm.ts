@@ -1,14 +1,15 @@
 // The default kernels: the AssemblyScript module compiled to WASM SIMD. A Float32Array view
 // into the shared memory is passed as its byteOffset, so nothing is copied.
-import { getRuntime, kernelPool, type KernelExports } from "../memory.js";
+import { getRuntime, kernelPool } from "../memory.js";
 import type { ConvGeometry, ConvTransposeShape, F32, Kernels, ZooConvShape } from "./kernels.js";
+import type { KernelArgs, KernelExports, KernelName } from "./wasm-exports.js";
 
-type Fn = (...args: number[]) => number;
-
-function exported(ex: KernelExports, name: string): Fn {
-  const f = ex[name];
+/** Kernel `name` of the module, called on this thread with its bools as 0 or 1. */
+function exported<N extends KernelName>(ex: KernelExports, name: N): (...args: KernelArgs<N>) => ReturnType<KernelExports[N]> {
+  const f = ex[name] as unknown;
+  // A build/kernels.wasm older than the sources lacks a kernel the types promise.
   if (typeof f !== "function") throw new Error(`probegen: WASM kernel ${name} missing; rebuild with \`npm run build\``);
-  return f as Fn;
+  return f as (...args: KernelArgs<N>) => ReturnType<KernelExports[N]>;
 }
 
 // How much work a thread's part of a call must have before the call is split: below it the
@@ -41,7 +42,7 @@ export function splitRange(n: number, unit: number, parts: number): [number, num
 
 export function createWasmKernels(): Kernels {
   const { heap, exports: ex } = getRuntime();
-  const k = (name: string) => exported(ex, name);
+  const k = <N extends KernelName>(name: N) => exported(ex, name);
   const gemmWork = ex.gemmWorkFloats();
   let workPtr = 0;
   let workBytes = 0;
@@ -70,27 +71,31 @@ export function createWasmKernels(): Kernels {
   };
   const n = (a: F32) => a.length;
   const b = (v: boolean) => (v ? 1 : 0);
-  const run = (name: string, parts: number[][]) => pool().run(name, parts);
+  const run = <N extends KernelName>(name: N, parts: KernelArgs<N>[]) => pool().run(name, parts);
 
-  // Element-wise kernels (pointers..., n, scalars...): each part a contiguous run of elements,
-  // in whole cache lines.
-  const map = (name: string, ptrs: number[], count: number, rest: number[]) => {
+  // Element-wise kernels, called as (pointers..., n, scalars...) with `ptrs` pointers: each part
+  // a contiguous run of the n elements, in whole cache lines.
+  const map = <N extends KernelName>(name: N, ptrs: number, args: KernelArgs<N>) => {
+    const a = args as unknown as number[];
+    const count = a[ptrs];
     const parts = partsFor(count, MIN_FLOATS_PER_PART);
-    if (parts === 1) { run(name, [[...ptrs, count, ...rest]]); return; }
-    run(name, splitRange(count, 16, parts).map(([lo, hi]) => [...ptrs.map((q) => q + 4 * lo), hi - lo, ...rest]));
+    if (parts === 1) { run(name, [args]); return; }
+    run(name, splitRange(count, 16, parts).map(([lo, hi]) =>
+      a.map((v, i) => (i < ptrs ? v + 4 * lo : i === ptrs ? hi - lo : v)) as unknown as KernelArgs<N>));
   };
   const sum = k("sum"), dot = k("dot");
   const ce = k("softmaxCrossEntropy"), mse = k("mse");
   const im2col = k("im2col"), col2im = k("col2im");
   const convWork = k("conv2dWorkFloats"), convTWork = k("convTranspose2dWorkFloats");
 
-  const geo = (g: ConvGeometry) => [g.C, g.H, g.W, g.KH, g.KW, g.strideH, g.strideW, g.padH, g.padW, g.OH, g.OW];
+  // Argument groups as tuples, so that every call below is checked against the kernel's signature.
+  const geo = (g: ConvGeometry) => [g.C, g.H, g.W, g.KH, g.KW, g.strideH, g.strideW, g.padH, g.padW, g.OH, g.OW] as const;
   const zoo = (s: ZooConvShape) =>
-    [s.nNet, s.nImg, b(s.xShared), s.C, s.H, s.W, s.O, s.KH, s.KW, s.strideH, s.strideW, s.padH, s.padW];
+    [s.nNet, s.nImg, b(s.xShared), s.C, s.H, s.W, s.O, s.KH, s.KW, s.strideH, s.strideW, s.padH, s.padW] as const;
   const zooWorkFloats = (s: ZooConvShape) => convWork(s.nNet, s.C, s.H, s.W, s.O, s.KH, s.KW, s.strideH, s.strideW, s.padH, s.padW);
   const zooMacs = (s: ZooConvShape) => s.nNet * s.nImg * s.O * s.C * s.KH * s.KW * s.OH * s.OW;
   const convT = (s: ConvTransposeShape) =>
-    [s.n, s.Cin, s.H, s.W, s.Cout, s.KH, s.KW, s.strideH, s.strideW, s.padH, s.padW, s.OH, s.OW];
+    [s.n, s.Cin, s.H, s.W, s.Cout, s.KH, s.KW, s.strideH, s.strideW, s.padH, s.padW, s.OH, s.OW] as const;
   const convTMacs = (s: ConvTransposeShape) => s.n * s.Cin * s.Cout * s.KH * s.KW * s.H * s.W;
 
   // GEMM parts: C's columns (or rows when it is taller than wide) in whole micro-kernel tiles;
@@ -116,7 +121,7 @@ export function createWasmKernels(): Kernels {
     },
     gemmBatched(batch, tA, tB, M, N, K, alpha, A, lda, sA, B, ldb, sB, beta, C, ldc, sC) {
       const a = p(A), bb = p(B), c = p(C);
-      const args = (nb: number, a0: number, b0: number, c0: number, m: number, nn: number, wp: number) =>
+      const args = (nb: number, a0: number, b0: number, c0: number, m: number, nn: number, wp: number): KernelArgs<"gemmBatched"> =>
         [nb, b(tA), b(tB), m, nn, K, alpha, a0, lda, sA, b0, ldb, sB, beta, c0, ldc, sC, wp];
       const parts = partsFor(batch * M * N * K, MIN_MACS_PER_PART);
       if (parts > 1 && sC !== 0 && batch > 1) {
@@ -136,16 +141,16 @@ export function createWasmKernels(): Kernels {
         ? args(batch, a, bb + 4 * (tB ? lo * ldb : lo), c + 4 * lo, M, hi - lo, w.base + t * w.stride)
         : args(batch, a + 4 * (tA ? lo : lo * lda), bb, c + 4 * lo * ldc, hi - lo, N, w.base + t * w.stride)));
     },
-    fill: (y, v) => map("fill", [p(y)], n(y), [v]),
-    axpby: (x, y, a, bb) => map("axpby", [p(x), p(y)], n(y), [a, bb]),
-    add: (a, bb, y) => map("add", [p(a), p(bb), p(y)], n(y), []),
-    sub: (a, bb, y) => map("sub", [p(a), p(bb), p(y)], n(y), []),
-    mul: (a, bb, y, acc) => map("mul", [p(a), p(bb), p(y)], n(y), [b(acc)]),
-    addScalar: (x, y, c) => map("addScalar", [p(x), p(y)], n(y), [c]),
+    fill: (y, v) => map("fill", 1, [p(y), n(y), v]),
+    axpby: (x, y, a, bb) => map("axpby", 2, [p(x), p(y), n(y), a, bb]),
+    add: (a, bb, y) => map("add", 3, [p(a), p(bb), p(y), n(y)]),
+    sub: (a, bb, y) => map("sub", 3, [p(a), p(bb), p(y), n(y)]),
+    mul: (a, bb, y, acc) => map("mul", 3, [p(a), p(bb), p(y), n(y), b(acc)]),
+    addScalar: (x, y, c) => map("addScalar", 2, [p(x), p(y), n(y), c]),
     sum: (x) => sum(p(x), n(x)) as number,
     dot: (x, y) => dot(p(x), p(y), n(x)) as number,
-    sinForward: (x, y, w) => map("sinForward", [p(x), p(y)], n(y), [w]),
-    sinBackward: (x, dy, dx, w, acc) => map("sinBackward", [p(x), p(dy), p(dx)], n(dx), [w, b(acc)]),
+    sinForward: (x, y, w) => map("sinForward", 2, [p(x), p(y), n(y), w]),
+    sinBackward: (x, dy, dx, w, acc) => map("sinBackward", 3, [p(x), p(dy), p(dx), n(dx), w, b(acc)]),
     gatherRows(src, per, rows, dst) {
       const count = rows.length;
       // The kernel copies without bounds: a row outside src would read unrelated memory.
@@ -168,17 +173,17 @@ export function createWasmKernels(): Kernels {
         return [zp + o, bp + 4 * lo * n2, yp + o, dp === 0 ? 0 : dp + o, hi - lo, n1, n2, w];
       }));
     },
-    cosForward: (x, y, w) => map("cosForward", [p(x), p(y)], n(y), [w]),
-    cosBackward: (x, dy, dx, w, acc) => map("cosBackward", [p(x), p(dy), p(dx)], n(dx), [w, b(acc)]),
-    expForward: (x, y) => map("expForward", [p(x), p(y)], n(y), []),
-    tanhForward: (x, y) => map("tanhForward", [p(x), p(y)], n(y), []),
-    tanhBackward: (y, dy, dx, acc) => map("tanhBackward", [p(y), p(dy), p(dx)], n(dx), [b(acc)]),
-    sigmoidForward: (x, y) => map("sigmoidForward", [p(x), p(y)], n(y), []),
-    sigmoidBackward: (y, dy, dx, acc) => map("sigmoidBackward", [p(y), p(dy), p(dx)], n(dx), [b(acc)]),
-    leakyReluForward: (x, y, s) => map("leakyReluForward", [p(x), p(y)], n(y), [s]),
-    leakyReluBackward: (x, dy, dx, s, acc) => map("leakyReluBackward", [p(x), p(dy), p(dx)], n(dx), [s, b(acc)]),
-    geluForward: (x, y) => map("geluForward", [p(x), p(y)], n(y), []),
-    geluBackward: (x, dy, dx, acc) => map("geluBackward", [p(x), p(dy), p(dx)], n(dx), [b(acc)]),
+    cosForward: (x, y, w) => map("cosForward", 2, [p(x), p(y), n(y), w]),
+    cosBackward: (x, dy, dx, w, acc) => map("cosBackward", 3, [p(x), p(dy), p(dx), n(dx), w, b(acc)]),
+    expForward: (x, y) => map("expForward", 2, [p(x), p(y), n(y)]),
+    tanhForward: (x, y) => map("tanhForward", 2, [p(x), p(y), n(y)]),
+    tanhBackward: (y, dy, dx, acc) => map("tanhBackward", 3, [p(y), p(dy), p(dx), n(dx), b(acc)]),
+    sigmoidForward: (x, y) => map("sigmoidForward", 2, [p(x), p(y), n(y)]),
+    sigmoidBackward: (y, dy, dx, acc) => map("sigmoidBackward", 3, [p(y), p(dy), p(dx), n(dx), b(acc)]),
+    leakyReluForward: (x, y, s) => map("leakyReluForward", 2, [p(x), p(y), n(y), s]),
+    leakyReluBackward: (x, dy, dx, s, acc) => map("leakyReluBackward", 3, [p(x), p(dy), p(dx), n(dx), s, b(acc)]),
+    geluForward: (x, y) => map("geluForward", 2, [p(x), p(y), n(y)]),
+    geluBackward: (x, dy, dx, acc) => map("geluBackward", 3, [p(x), p(dy), p(dx), n(dx), b(acc)]),
     addChannel(x, bias, y, n0, n1, n2, n3) {
       const parts = partsFor(n0 * n1 * n2 * n3, MIN_FLOATS_PER_PART);
       const [xp, bp, yp] = [p(x), p(bias), p(y)];
@@ -234,22 +239,22 @@ export function createWasmKernels(): Kernels {
       ce(p(logits), p(labels), nn, c, grad === null ? 0 : p(grad)) as number,
     mse: (pred, target, grad) => mse(p(pred), p(target), n(pred), grad === null ? 0 : p(grad)) as number,
     adamStep: (pp, g, m, v, lr, b1, b2, eps, bc1, bc2Sqrt, wd) =>
-      map("adamStep", [p(pp), p(g), p(m), p(v)], n(pp), [lr, b1, b2, eps, bc1, bc2Sqrt, wd]),
-    rmspropStep: (pp, g, v, lr, rho, eps) => map("rmspropStep", [p(pp), p(g), p(v)], n(pp), [lr, rho, eps]),
+      map("adamStep", 4, [p(pp), p(g), p(m), p(v), n(pp), lr, b1, b2, eps, bc1, bc2Sqrt, wd]),
+    rmspropStep: (pp, g, v, lr, rho, eps) => map("rmspropStep", 3, [p(pp), p(g), p(v), n(pp), lr, rho, eps]),
     im2col: (x, g, cols) => void im2col(p(x), ...geo(g), p(cols)),
     col2im: (cols, g, x) => void col2im(p(cols), ...geo(g), p(x)),
     conv2dForward(s, x, w, y, bias, relu) {
       const images = s.xShared ? s.nImg : s.nNet * s.nImg;
       const ranges = splitRange(images, 1, partsFor(zooMacs(s), MIN_MACS_PER_PART));
       const wk = work(zooWorkFloats(s), ranges.length);
-      const head = [...zoo(s), p(x), p(w), bias === null ? 0 : p(bias), b(relu), p(y)];
+      const head = [...zoo(s), p(x), p(w), bias === null ? 0 : p(bias), b(relu), p(y)] as const;
       run("conv2dForward", ranges.map(([lo, hi], t) => [...head, wk.base + t * wk.stride, lo, hi]));
     },
     conv2dBackwardInput(s, dy, w, dx, acc) {
       const images = s.xShared ? s.nImg : s.nNet * s.nImg;
       const ranges = splitRange(images, 1, partsFor(zooMacs(s), MIN_MACS_PER_PART));
       const wk = work(zooWorkFloats(s), ranges.length);
-      const head = [...zoo(s), p(dy), p(w), p(dx), b(acc)];
+      const head = [...zoo(s), p(dy), p(w), p(dx), b(acc)] as const;
       run("conv2dBackwardInput", ranges.map(([lo, hi], t) => [...head, wk.base + t * wk.stride, lo, hi]));
     },
     conv2dBackwardWeight(s, x, dy, dw, acc) {
@@ -259,14 +264,14 @@ export function createWasmKernels(): Kernels {
       const byNet = s.nNet >= parts;
       const ranges = byNet ? splitRange(s.nNet, 1, parts) : splitRange(CKK, 8, parts);
       const wk = work(zooWorkFloats(s), ranges.length);
-      const head = [...zoo(s), p(x), p(dy), p(dw), b(acc)];
+      const head = [...zoo(s), p(x), p(dy), p(dw), b(acc)] as const;
       run("conv2dBackwardWeight", ranges.map(([lo, hi], t) =>
-        [...head, wk.base + t * wk.stride, ...(byNet ? [lo, hi, 0, CKK] : [0, s.nNet, lo, hi])]));
+        [...head, wk.base + t * wk.stride, ...(byNet ? [lo, hi, 0, CKK] as const : [0, s.nNet, lo, hi] as const)]));
     },
     convTranspose2dForward(s, x, w, y) {
       const ranges = splitRange(s.n, 4, partsFor(convTMacs(s), MIN_MACS_PER_PART));
       const wk = work(convTWork(s.n, s.Cin, s.H, s.W, s.Cout, s.KH, s.KW) as number, ranges.length);
-      const head = [...convT(s), p(x), p(w), p(y)];
+      const head = [...convT(s), p(x), p(w), p(y)] as const;
       run("convTranspose2dForward", ranges.map(([lo, hi], t) => [...head, wk.base + t * wk.stride, lo, hi]));
     },
     convTranspose2dBackward(s, x, w, dy, dx, accX, dw, accW) {
@@ -279,10 +284,10 @@ export function createWasmKernels(): Kernels {
       const wr = byCols ? splitRange(CKK, 8, parts) : splitRange(s.Cin, 4, parts);
       const count = Math.max(xr.length, wr.length);
       const wk = work(convTWork(s.n, s.Cin, s.H, s.W, s.Cout, s.KH, s.KW) as number, count);
-      const head = [...convT(s), p(x), p(w), p(dy), dx === null ? 0 : p(dx), b(accX), dw === null ? 0 : p(dw), b(accW)];
+      const head = [...convT(s), p(x), p(w), p(dy), dx === null ? 0 : p(dx), b(accX), dw === null ? 0 : p(dw), b(accW)] as const;
       run("convTranspose2dBackward", Array.from({ length: count }, (_, t) => {
         const r = wr[t];
-        const dwRange = r === undefined ? [0, 0, 0, 0] : byCols ? [r[0], r[1], 0, s.Cin] : [0, CKK, r[0], r[1]];
+        const dwRange: [number, number, number, number] = r === undefined ? [0, 0, 0, 0] : byCols ? [r[0], r[1], 0, s.Cin] : [0, CKK, r[0], r[1]];
         return [...head, wk.base + t * wk.stride, ...(xr[t] ?? [0, 0]), ...dwRange];
       }));
     },

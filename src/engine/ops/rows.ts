@@ -38,3 +38,15 @@ export function scatterRows(parts: readonly Tensor[], rows: readonly ArrayLike<n
     });
   });
 }
+
+/**
+ * src [n, ...row] -> [rows.length, ...row] with row i = src[rows[i]]: networks of a zoo gathered
+ * into a batch. `rows` must be a view of tensor memory; the result is data (no gradient flows
+ * back to src, which holds weights read from files, not parameters).
+ */
+export function gatherRows(src: Tensor, rows: Int32Array): Tensor {
+  if (src.rank < 1) throw new ShapeError("gatherRows", `source ${fmtShape(src.shape)} has no rows`);
+  const y = Tensor.empty([rows.length, ...src.shape.slice(1)]);
+  kernels().gatherRows(src.data, src.size / Math.max(1, src.shape[0]), rows, y.data);
+  return y;
+}

@@ -5,7 +5,7 @@
 // loss is the mean over its own minibatch, so a network comes out the same whichever slot,
 // batch or thread it was trained in. All networks of one trainer share an architecture: a
 // small CNN (with its activation) or a ResNet-18 (TrainableNet).
-import { Tensor, Rng, backward, getRuntime, kernels, noGrad, optimizerStep, tidy, zooDropout, type OptimizerRule } from "../../engine/index.js";
+import { Tensor, Rng, addL2Gradient, backward, diverged, getRuntime, noGrad, optimizerStep, perNetworkCrossEntropy, tidy, zooDropout, type OptimizerRule } from "../../engine/index.js";
 import { cnnForward, cnnParameterShapes, type CnnArchitecture } from "../../nets/cnn.js";
 import { resnetForward, resnetParameterShapes, type ResNetArchitecture } from "../../nets/resnet.js";
 import { initKernel, type CnnHyperparameters, type CnnRecipe } from "./cnn-recipe.js";
@@ -203,8 +203,7 @@ export class CnnTrainer {
    * as the last networks finish instead of carrying empty slots.
    */
   run(jobs: Iterator<CnnJob>, onDone: (r: CnnResult) => void): void {
-    const bs = this.recipe.batchSize, classes = this.net.classes;
-    const k = kernels();
+    const bs = this.recipe.batchSize;
     let exhausted = false;
     const next = (): CnnJob | null => {
       if (exhausted) return null;
@@ -231,9 +230,7 @@ export class CnnTrainer {
       tidy(() => {
         const out = this.net.forward(named, view.x,
           this.net.dropout ? (_i, h) => zooDropout(h, rates.subarray(0, n), dropRngs.slice(0, n)) : undefined);
-        for (let s = 0; s < n; s++) {
-          losses[s] = k.softmaxCrossEntropy(this.slice(out, s, n), this.labels.subarray(s * bs, (s + 1) * bs), bs, classes, this.slice(view.seedGrad, s, n));
-        }
+        losses.set(perNetworkCrossEntropy(out, this.labels, n, view.seedGrad));
         backward(out, view.seedGrad.data);
       });
       const finished: number[] = [];
@@ -281,14 +278,13 @@ export class CnnTrainer {
     const hp = st.job.hp;
     const t = st.step + 1;
     const rule = kerasRule(hp.optimizer, hp.lr);
-    const k = kernels();
     let finite = true;
     params.forEach((param, i) => {
       const p = this.slice(param, s, n), g = this.slice(param.grad!, s, n);
       // d/dw of l2 * sum(w^2)
-      if (this.isKernel[i] && hp.l2 > 0) k.axpby(p, g, 2 * hp.l2, 1);
+      if (this.isKernel[i] && hp.l2 > 0) addL2Gradient(p, g, hp.l2);
       optimizerStep(rule, t, p, g, this.slice(this.m[i], s), this.slice(this.v[i], s));
-      if (!Number.isFinite(k.sum(p))) finite = false;
+      if (diverged(p)) finite = false;
     });
     return finite;
   }

@@ -3,7 +3,7 @@
 // Each slot has its own Adam state and step count and its own loss (the mean over its pixels),
 // so an INR's result does not depend on which slot, batch or shard it was fitted in: a slot
 // that finishes is refilled from the queue at once.
-import { Tensor, backward, kernels, optimizerStep, tidy, Rng, type OptimizerRule } from "../../engine/index.js";
+import { Tensor, backward, optimizerStep, perNetworkMse, tidy, Rng, type OptimizerRule } from "../../engine/index.js";
 import { initSiren, sirenForward, sirenParameterShapes, type SirenArchitecture, type SirenInit } from "../../nets/siren.js";
 
 export interface InrRecipe {
@@ -99,20 +99,19 @@ export class InrFitter {
       active++;
     };
     for (let s = 0; s < this.batch; s++) refill(s);
-    const k = kernels();
     const update = new Uint8Array(this.batch);
     while (active > 0) {
       for (const p of this.params) p.gradValid = false;
       tidy(() => {
         const out = sirenForward(this.arch, named, this.coords); // [batch, points, 1]
         let any = false;
+        const mses = perNetworkMse(out, this.targets, this.batch, this.seedGrad, (s) => this.slotJob[s] !== null);
         for (let s = 0; s < this.batch; s++) {
           const job = this.slotJob[s];
           const grad = this.slice(this.seedGrad, s);
           update[s] = 0;
-          if (job === null) { grad.fill(0); continue; }
-          const mse = k.mse(this.slice(out, s), this.slice(this.targets, s), grad);
-          const psnr = psnrOf(mse);
+          if (job === null) continue;
+          const psnr = psnrOf(mses[s]);
           if (psnr >= this.recipe.psnr || this.slotSteps[s] >= this.recipe.steps) {
             onDone({ index: job.index, params: this.params.map((p) => Float32Array.from(this.slice(p, s))), psnr, steps: this.slotSteps[s] });
             this.slotJob[s] = null;

@@ -2,7 +2,7 @@
 // forward and backward per step (nets/ragged-cnn.ts), each network on its own minibatches with
 // its own initialisation and data order, and one AdamW step over the packed parameters. A
 // network's blocks never mix with another's, so it comes out the same in any cohort.
-import { Rng, Tensor, backward, getRuntime, kernels, noGrad, optimizerStep, tidy, type OptimizerRule } from "../../engine/index.js";
+import { Rng, Tensor, backward, getRuntime, noGrad, optimizerStep, perNetworkCrossEntropy, tidy, type OptimizerRule } from "../../engine/index.js";
 import { cnnParameterShapes, type CnnArchitecture } from "../../nets/cnn.js";
 import { scoreLogitsRow } from "../../train/metrics.js";
 import { cnnForwardRagged, packRaggedCnn, raggedCnnLayout, raggedCnnTensors, unpackRaggedCnn, type RaggedCnnLayout, type RaggedCnnParams } from "../../nets/ragged-cnn.js";
@@ -118,7 +118,6 @@ export function trainWildParkCohort(jobs: readonly WildParkJob[], recipe: WildPa
   const finite = new Uint8Array(B).fill(1);
   const epochLoss = new Float64Array(B);
   const results: WildParkResult[] = jobs.map((job) => ({ job, checkpoints: [] }));
-  const k = kernels();
   const last = Math.max(...recipe.checkpoints);
   let step = 0;
   try {
@@ -136,11 +135,10 @@ export function trainWildParkCohort(jobs: readonly WildParkJob[], recipe: WildPa
         for (const t of tensors) t.gradValid = false;
         tidy(() => {
           const out = cnnForwardRagged(layout, params, x);
+          const losses = perNetworkCrossEntropy(out, labels, B, seedGrad);
           for (let n = 0; n < B; n++) {
-            const l = k.softmaxCrossEntropy(out.data.subarray(n * bs * classes, (n + 1) * bs * classes), labels.subarray(n * bs, (n + 1) * bs), bs, classes,
-              seedGrad.data.subarray(n * bs * classes, (n + 1) * bs * classes));
-            if (!Number.isFinite(l)) finite[n] = 0;
-            epochLoss[n] += l;
+            if (!Number.isFinite(losses[n])) finite[n] = 0;
+            epochLoss[n] += losses[n];
           }
           backward(out, seedGrad.data);
         });
