@@ -1,9 +1,10 @@
 // Finite-difference checks of every differentiable op, on both kernel backends.
 import { test } from "node:test";
+import assert from "node:assert/strict";
 import {
   Rng, Tensor, withBackend, linear, conv2d, convTranspose2d, globalAvgPool, crossEntropy, mseLoss,
   sin, biasSin, cos, tanh, sigmoid, relu, leakyRelu, gelu, add, sub, mul, scale, addScalar, reshape, sum, mean,
-  type BackendName,
+  perNetworkCrossEntropy, perNetworkMse, type BackendName,
 } from "../src/engine/index.js";
 import { gradCheck, randAwayFromZero, randn } from "./helpers.js";
 
@@ -93,5 +94,55 @@ for (const backend of backends) {
     const labels = [0, 3, 2, 3, 1];
     check("crossEntropy", (x) => crossEntropy(x, labels), [r([5, 4], 2)], { eps: 1e-3 });
     check("mseLoss", (p, t) => mseLoss(p, t), [r([6, 1]), r([6])], { eps: 1e-3 });
+  });
+}
+
+// The builders' per-network losses are not on the tape: each network's seed gradient is checked
+// here against central differences of that network's own loss, and the loss against the op of
+// one network at a time.
+for (const backend of backends) {
+  test(`${backend}: per-network losses give each network the gradient of its own loss`, () => {
+    withBackend(backend, () => {
+      const rng = new Rng(5, `per-network-${backend}`);
+      const nets = 3, rows = 4, classes = 5;
+      const logits = randn(rng, [nets, rows, classes]);
+      const labelsHolder = Tensor.empty([nets * rows]);
+      const labels = new Int32Array(labelsHolder.data.buffer, labelsHolder.data.byteOffset, nets * rows);
+      for (let i = 0; i < labels.length; i++) labels[i] = (i * 3 + 1) % classes;
+      const grad = Tensor.zeros([nets, rows, classes]);
+      const losses = perNetworkCrossEntropy(logits, labels, nets, grad);
+      const per = rows * classes, eps = 1e-2;
+      for (let n = 0; n < nets; n++) {
+        const own = crossEntropy(Tensor.from(logits.data.slice(n * per, (n + 1) * per), [rows, classes]), Array.from(labels.subarray(n * rows, (n + 1) * rows)));
+        assert.ok(Math.abs(own.data[0] - losses[n]) < 1e-6, `network ${n}: ${losses[n]} against ${own.data[0]}`);
+        for (const i of [0, 7, per - 1]) {
+          const at = n * per + i, v = logits.data[at];
+          const loss = (x: number) => {
+            logits.data[at] = x;
+            const l = perNetworkCrossEntropy(logits, labels, nets, Tensor.zeros([nets, rows, classes]))[n];
+            logits.data[at] = v;
+            return l;
+          };
+          const fd = (loss(v + eps) - loss(v - eps)) / (2 * eps);
+          assert.ok(Math.abs(fd - grad.data[at]) < 2e-3, `network ${n} logit ${i}: gradient ${grad.data[at]}, finite difference ${fd}`);
+          // another network's logit leaves this network's loss alone
+          const other = ((n + 1) % nets) * per + i, w = logits.data[other];
+          logits.data[other] = w + 1;
+          assert.equal(perNetworkCrossEntropy(logits, labels, nets, Tensor.zeros([nets, rows, classes]))[n], losses[n]);
+          logits.data[other] = w;
+        }
+      }
+      const pred = randn(rng, [nets, 6, 1]), target = randn(rng, [nets, 6, 1]);
+      const g = Tensor.zeros([nets, 6, 1]);
+      g.data.fill(9);
+      const mses = perNetworkMse(pred, target, nets, g, (n) => n !== 1);
+      assert.ok(Number.isNaN(mses[1]) && g.data.subarray(6, 12).every((x) => x === 0), "a network left out gets NaN and a zero gradient");
+      for (const n of [0, 2]) {
+        let s = 0;
+        for (let i = n * 6; i < (n + 1) * 6; i++) s += (pred.data[i] - target.data[i]) ** 2;
+        assert.ok(Math.abs(mses[n] - s / 6) < 1e-6, `network ${n}: mse ${mses[n]} against ${s / 6}`);
+        for (let i = n * 6; i < (n + 1) * 6; i++) assert.ok(Math.abs(g.data[i] - (2 * (pred.data[i] - target.data[i])) / 6) < 1e-6);
+      }
+    });
   });
 }
