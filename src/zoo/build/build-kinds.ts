@@ -40,5 +40,3 @@ export const BUILD_KIND_DEFS: Readonly<Record<BuildKind, BuildKindDef>> = {
   },
 };
 
-/** The one worker-thread script of every build kind. */
-export const SHARD_WORKER = new URL("./shard-worker.js", import.meta.url);

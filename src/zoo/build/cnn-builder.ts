@@ -4,9 +4,8 @@
 // resumable (shard-build.ts); split by the NFN protocol; the target is test accuracy. The same
 // recipe builds a zoo of ResNet-18s (`network: "resnet18"`): ReLU, no dropout, no BatchNorm.
 import { join } from "node:path";
-import { Rng } from "../../engine/index.js";
-import { CNN_INPUT_DESCRIPTION, cnnInputs } from "../../data/cnn-input.js";
-import { loadImageSet, type ImageSetName } from "../../data/image-sets.js";
+import { CNN_INPUT_DESCRIPTION } from "../../data/cnn-input.js";
+import { loadImageSet } from "../../data/image-sets.js";
 import { cnnParameterShapes, withActivation } from "../../nets/cnn.js";
 import type { SizedCnnArchitecture } from "../../nets/family.js";
 import { smallCnnZooArchitecture } from "../../nets/small-cnn.js";
@@ -19,27 +18,17 @@ import {
 import { CnnTrainer, jobRng, resnetNet, scoreCnns, type CnnJob, type CnnResult, type CnnScore } from "./cnn-train.js";
 import { encodeShard, planShards, type ZooManifest } from "../format.js";
 import { nfnSplits } from "../nfn-split.js";
-import { ShardCollector, openShardBuild, runShardBuild, runShardWorkers, type BuildPart, type ShardBuildReport, onThisThread } from "../shard-build.js";
+import { ShardCollector, type ShardBuildReport } from "../shard-build.js";
+import { checkRecipeInt, imagePools, pickSorted, type ImagePool } from "./image-pools.js";
+import { buildZooLocally, type ImageZooBuildOptions } from "./local-build.js";
 import { PROBEGEN_VERSION } from "../../version.js";
 
-export interface CnnZooOptions {
-  /** Build only this part of the shards (--shard I/N); the last part to finish completes the zoo. */
-  part?: BuildPart;
-  dataset: ImageSetName;
-  dataDir?: string;
-  count: number;
-  out: string;
-  seed?: number;
+/** A Small-CNN (or ResNet) zoo's options (batch 32, shards of 250 or 50 ResNets by default). */
+export interface CnnZooOptions extends ImageZooBuildOptions<CnnProgress> {
   recipe?: Partial<CnnRecipe>;
-  /** Networks trained at once (32); does not change the result. */
-  batch?: number;
-  /** Networks per shard file (250; 50 for ResNets). */
-  shardSize?: number;
   /** The Small CNN Zoo's CNN (default), or ResNet-18s of `width` (8) with the CIFAR stem on the 32x32 inputs. */
   network?: "small-cnn" | "resnet18";
   width?: number;
-  /** Called as networks finish training (their scores come when their shard is written). */
-  onProgress?: (done: number, total: number, last: CnnProgress | null) => void;
 }
 
 /** What a finished network reports while the zoo is built. */
@@ -86,17 +75,11 @@ export interface CnnBuild {
   /** The ResNet every network is, in a ResNet zoo (null: the Small CNN Zoo's CNN). */
   resnet: SizedResNetArchitecture | null;
   manifest: ZooManifest;
-  /** Training image pool [n, 1, 32, 32], its labels and its indices in the image set's train split. */
-  pool: { images: Float32Array; labels: Uint8Array; indices: Int32Array };
-  test: { images: Float32Array; labels: Uint8Array; indices: Int32Array };
+  /** The training image pool every network draws its images from, and the test images. */
+  pool: ImagePool;
+  test: ImagePool;
   /** First attempt of every network. */
   jobs: CnnJob[];
-}
-
-/** n of the indices 0..from-1, drawn without replacement, in increasing order (the builders' image choices). */
-export function pickSorted(rng: Rng, n: number, from: number): Int32Array {
-  const all = rng.shuffle(Int32Array.from({ length: from }, (_, i) => i));
-  return all.subarray(0, n).sort();
 }
 
 function makeJob(b: { seed: number; recipe: CnnRecipe; resnet: SizedResNetArchitecture | null }, index: number, attempt: number, keep?: CnnZooActivation): CnnJob {
@@ -116,21 +99,15 @@ export function describeCnnBuild(opts: CnnZooOptions): CnnBuild {
   const recipe: CnnRecipe = { ...DEFAULT_CNN_RECIPE, ...opts.recipe };
   const set = loadImageSet(opts.dataset, opts.dataDir);
   if (!Number.isInteger(opts.count) || opts.count < 1) throw new RangeError(`--count must be a positive integer, got ${opts.count}`);
-  const check = (name: string, v: number, lo: number, hi: number) => {
-    if (!Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`${name} must be an integer in [${lo}, ${hi}], got ${v}`);
-  };
-  check("--train-images", recipe.trainImages, recipe.batchSize * 10, set.train.count);
-  check("--test-images", recipe.testImages, 1, set.test.count);
-  check("--train-eval-images", recipe.trainEvalImages, 1, set.train.count);
-  check("--epochs", recipe.epochsRange[0], 1, recipe.epochsRange[1]);
+  checkRecipeInt("--train-images", recipe.trainImages, recipe.batchSize * 10, set.train.count);
+  checkRecipeInt("--test-images", recipe.testImages, 1, set.test.count);
+  checkRecipeInt("--train-eval-images", recipe.trainEvalImages, 1, set.train.count);
+  checkRecipeInt("--epochs", recipe.epochsRange[0], 1, recipe.epochsRange[1]);
   const arch = smallCnnZooVariants();
   const width = opts.width ?? 8;
   if (!Number.isInteger(width) || width < 1 || width > 64) throw new RangeError(`--width must be an integer in [1, 64], got ${width}`);
   const resnet: SizedResNetArchitecture | null = opts.network === "resnet18" ? { ...resnet18(width, "cifar", 10, 1), inputSize: arch.inputSize } : null;
-  const poolIdx = pickSorted(new Rng(seed, "cnn-zoo:train-pool"), recipe.trainImages, set.train.count);
-  const testIdx = pickSorted(new Rng(seed, "cnn-zoo:test-images"), recipe.testImages, set.test.count);
-  const pool = { images: cnnInputs(set, "train", poolIdx), labels: Uint8Array.from(poolIdx, (i) => set.train.labels[i]), indices: poolIdx };
-  const test = { images: cnnInputs(set, "test", testIdx), labels: Uint8Array.from(testIdx, (i) => set.test.labels[i]), indices: testIdx };
+  const { pool, test } = imagePools(set, seed, "cnn-zoo", recipe.trainImages, recipe.testImages);
   const jobs = Array.from({ length: opts.count }, (_, i) => makeJob({ seed, recipe, resnet }, i, 0));
   const manifest: ZooManifest = {
     format: "probegen-zoo",
@@ -252,12 +229,6 @@ export type CnnBuildReport = ShardBuildReport;
 /** Builds (or resumes) a Small-CNN zoo on this thread, or on `workers` worker threads (whole
  * shards each; the zoo is the same). */
 export async function buildCnnZoo(opts: CnnZooOptions, workers = 1): Promise<CnnBuildReport> {
-  if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
   const b = describeCnnBuild(opts);
-  const build = openShardBuild<CnnProgress>(opts.out, b.manifest, opts.onProgress, opts.part);
-  return runShardBuild(build, async (pending) => {
-    if (onThisThread(workers)) return trainCnnShards(b, pending, build.onDone);
-    const { onProgress: _callback, ...cloneable } = opts;
-    return runShardWorkers<CnnProgress>(new URL("./shard-worker.js", import.meta.url), { kind: "cnn", opts: cloneable }, b.manifest, pending, workers, build.onDone);
-  });
+  return buildZooLocally<CnnProgress>("cnn", opts, b.manifest, workers, (pending, onDone) => trainCnnShards(b, pending, onDone));
 }

@@ -1,36 +1,23 @@
 // Builds an INR zoo: one SIREN fitted to each planned image, written shard by shard, resumably
 // (see shard-build.ts).
 import { join } from "node:path";
-import { imagePixels, loadImageSet, type ImageSet, type ImageSetName } from "../../data/image-sets.js";
+import { imagePixels, loadImageSet, type ImageSet } from "../../data/image-sets.js";
 import { DWSNETS_SIREN, gridCoordinates, parseSirenArchitecture, sirenParameterShapes, type SirenArchitecture } from "../../nets/siren.js";
 import { allFinite } from "../../engine/index.js";
 import { writeFileAtomic } from "../../io/atomic.js";
 import { encodeShard, planShards, type ZooManifest } from "../format.js";
-import { ShardCollector, openShardBuild, runShardBuild, runShardBuildSync, runShardWorkers, type BuildPart, type ShardBuildReport, onThisThread } from "../shard-build.js";
+import { ShardCollector, openShardBuild, runShardBuildSync, type ShardBuildReport } from "../shard-build.js";
+import { buildZooLocally, type ImageZooBuildOptions } from "./local-build.js";
 import { DEFAULT_INR_RECIPE, InrFitter, type InrJob, type InrRecipe, type InrResult } from "./inr-fit.js";
 import { planInrZoo, type InrPlan, type InrPlanEntry } from "./inr-plan.js";
 import { PROBEGEN_VERSION } from "../../version.js";
 
 export { BUILD_FILE } from "../shard-build.js";
 
-export interface InrZooOptions {
-  /** Build only this part of the shards (--shard I/N); the last part to finish completes the zoo. */
-  part?: BuildPart;
-  dataset: ImageSetName;
-  /** Folder with the image set's IDX files (default: where its package installs them). */
-  dataDir?: string;
-  count: number;
-  out: string;
-  seed?: number;
+/** An INR zoo's options (batch 64 and shards of 1000 by default). */
+export interface InrZooOptions extends ImageZooBuildOptions<InrResult> {
   recipe?: Partial<InrRecipe>;
-  /** INRs fitted at once (64). */
-  batch?: number;
-  /** INRs per shard file (1000). */
-  shardSize?: number;
   arch?: SirenArchitecture;
-  /** Called as INRs finish: done so far (skipped shards included), total, and the last result
-   * (in a parallel build, without its parameters). */
-  onProgress?: (done: number, total: number, last: InrResult | null) => void;
 }
 
 /** A build's report, counting INRs fitted by this call (0 when everything was already built). */
@@ -194,11 +181,6 @@ export function buildInrZoo(opts: InrZooOptions): InrBuildReport {
  * zoo is the same as a one-thread build. Use more shards than workers.
  */
 export async function buildInrZooParallel(opts: InrZooOptions, workers: number): Promise<InrBuildReport> {
-  if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
-  if (onThisThread(workers)) return buildInrZoo(opts);
   const b = describeInrBuild(opts);
-  const build = openShardBuild(opts.out, b.manifest, opts.onProgress, opts.part);
-  const { onProgress: _callback, ...cloneable } = opts;
-  return report(await runShardBuild(build, (pending) =>
-    runShardWorkers<InrResult>(new URL("./shard-worker.js", import.meta.url), { kind: "inr", opts: cloneable }, b.manifest, pending, workers, build.onDone)));
+  return report(await buildZooLocally<InrResult>("inr", opts, b.manifest, workers, (pending, onDone) => fitInrShards(b, pending, onDone)));
 }

@@ -6,7 +6,8 @@ import { SHAPE_CLASSES, drawShape } from "../../data/shapes3d.js";
 import { DWSNETS_SIREN, parseSirenArchitecture, sirenParameterShapes, type SirenArchitecture } from "../../nets/siren.js";
 import { Rng } from "../../engine/index.js";
 import { encodeShard, planShards, type ZooManifest } from "../format.js";
-import { openShardBuild, runShardBuild, runShardBuildSync, runShardWorkers, type BuildPart, type ShardBuildReport, onThisThread } from "../shard-build.js";
+import type { ShardBuildReport } from "../shard-build.js";
+import { buildZooLocally, type ZooBuildOptions } from "./local-build.js";
 import { DEFAULT_INR_RECIPE, type InrRecipe, type InrResult } from "./inr-fit.js";
 import { fitInrsIntoShards, type InrBuildReport } from "./inr-builder.js";
 import { PROBEGEN_VERSION } from "../../version.js";
@@ -14,23 +15,14 @@ import { PROBEGEN_VERSION } from "../../version.js";
 /** The SIREN of a shape INR: the image INRs' 32-32 sine layers, on three coordinates. */
 export const SHAPE_SIREN: SirenArchitecture = { ...DWSNETS_SIREN, inDim: 3 };
 
-export interface ShapeInrZooOptions {
-  /** Build only this part of the shards (--shard I/N); the last part to finish completes the zoo. */
-  part?: BuildPart;
-  count: number;
-  out: string;
-  seed?: number;
+/** A shape-INR zoo's options (batch 64 and shards of 500 by default). */
+export interface ShapeInrZooOptions extends ZooBuildOptions<InrResult> {
   recipe?: Partial<InrRecipe>;
   /** Grid points per axis (16: 4,096 points). */
   grid?: number;
   /** Surface noise of the drawn shapes (0.01). */
   noise?: number;
-  /** INRs fitted at once (64). */
-  batch?: number;
-  /** INRs per shard file (500). */
-  shardSize?: number;
   arch?: SirenArchitecture;
-  onProgress?: (done: number, total: number, last: InrResult | null) => void;
 }
 
 export interface ShapeInrBuild {
@@ -119,11 +111,6 @@ const report = ({ built, ...rest }: ShardBuildReport): ShapeInrBuildReport => ({
 
 /** Builds (or resumes) a shape-INR zoo; with workers > 1 on worker threads, whole shards each (the same zoo). */
 export async function buildShapeInrZoo(opts: ShapeInrZooOptions, workers = 1): Promise<ShapeInrBuildReport> {
-  if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
   const b = describeShapeInrBuild(opts);
-  const build = openShardBuild(opts.out, b.manifest, opts.onProgress, opts.part);
-  if (onThisThread(workers)) return report(runShardBuildSync(build, (pending) => fitShapeInrShards(b, pending, build.onDone)));
-  const { onProgress: _callback, ...cloneable } = opts;
-  return report(await runShardBuild(build, (pending) =>
-    runShardWorkers<InrResult>(new URL("./shard-worker.js", import.meta.url), { kind: "shape-inr", opts: cloneable }, b.manifest, pending, workers, build.onDone)));
+  return report(await buildZooLocally<InrResult>("shape-inr", opts, b.manifest, workers, (pending, onDone) => fitShapeInrShards(b, pending, onDone)));
 }

@@ -5,36 +5,25 @@
 // architectures (wild-park-train.ts), shard by shard and resumably (shard-build.ts).
 import { join } from "node:path";
 import { Rng } from "../../engine/index.js";
-import { CNN_INPUT_DESCRIPTION, CNN_INPUT_SIZE, cnnInputs } from "../../data/cnn-input.js";
-import { loadImageSet, type ImageSetName } from "../../data/image-sets.js";
+import { CNN_INPUT_DESCRIPTION, CNN_INPUT_SIZE } from "../../data/cnn-input.js";
+import { loadImageSet } from "../../data/image-sets.js";
 import { cnnParameterShapes, type CnnArchitecture } from "../../nets/cnn.js";
 import { writeFileAtomic } from "../../io/atomic.js";
 import { encodeShard, indicesToRanges, shardFileName, type ZooManifest } from "../format.js";
-import { ShardCollector, openShardBuild, runShardBuild, runShardWorkers, type BuildPart, type ShardBuildReport, onThisThread } from "../shard-build.js";
+import { ShardCollector, type ShardBuildReport } from "../shard-build.js";
+import { checkRecipeInt, imagePools, type ImagePool } from "./image-pools.js";
+import { buildZooLocally, type ImageZooBuildOptions } from "./local-build.js";
 import { PROBEGEN_VERSION } from "../../version.js";
-import { pickSorted } from "./cnn-builder.js";
 import { WIDE_CHANNELS, WIDE_LAYERS, WILD_PARK_SPACE, drawWildParkArchitecture, type WildParkSpace } from "./wild-park-architecture.js";
-import { trainWildParkCohort, type ImagePool, type WildParkJob, type WildParkRecipe, type WildParkResult } from "./wild-park-train.js";
+import { trainWildParkCohort, type WildParkJob, type WildParkRecipe, type WildParkResult } from "./wild-park-train.js";
 
-export interface WildParkZooOptions {
-  /** Build only this part of the shards (--shard I/N); the last part to finish completes the zoo. */
-  part?: BuildPart;
-  dataset: ImageSetName;
-  dataDir?: string;
-  /** Networks (each gives one sample per checkpoint). */
-  count: number;
-  out: string;
-  seed?: number;
+/** A Wild Park's options (batch 8, shards of 32 networks by default). */
+export interface WildParkZooOptions extends ImageZooBuildOptions<WildParkProgress> {
   recipe?: Partial<WildParkRecipe>;
   /** Depths 2-8 instead of 2-5 (Neural Graphs' later configuration). */
   wideLayers?: boolean;
   /** Widths up to 64. */
   wideChannels?: boolean;
-  /** Networks trained at once (8); does not change the result. */
-  batch?: number;
-  /** Networks per shard file (32). */
-  shardSize?: number;
-  onProgress?: (done: number, total: number, last: WildParkProgress | null) => void;
 }
 
 export interface WildParkProgress {
@@ -92,10 +81,6 @@ export interface WildParkBuild {
   archOf: number[];
 }
 
-function imagePool(set: ReturnType<typeof loadImageSet>, split: "train" | "test", idx: Int32Array): ImagePool {
-  return { images: cnnInputs(set, split, idx), labels: Uint8Array.from(idx, (i) => set[split].labels[i]), count: idx.length, channels: 1, size: CNN_INPUT_SIZE };
-}
-
 /**
  * Splits networks, not samples: the first 70% of networks train, the next 10% (at least one)
  * validate, the last 20% (at least one) test.
@@ -111,9 +96,7 @@ export function describeWildParkBuild(opts: WildParkZooOptions): WildParkBuild {
   const seed = opts.seed ?? 0;
   const recipe: WildParkRecipe = { ...DEFAULT_WILD_PARK_RECIPE, ...opts.recipe };
   const set = loadImageSet(opts.dataset, opts.dataDir);
-  const check = (name: string, v: number, lo: number, hi: number) => {
-    if (!Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`${name} must be an integer in [${lo}, ${hi}], got ${v}`);
-  };
+  const check = checkRecipeInt;
   // One network each to train, validate and test on, at least.
   check("--count", opts.count, 3, 1e6);
   check("--batch-size", recipe.batchSize, 1, 4096);
@@ -172,8 +155,7 @@ export function describeWildParkBuild(opts: WildParkZooOptions): WildParkBuild {
       splitProtocol: "by network: the first 70% of networks train, the next 10% validate, the last 20% test; a network's checkpoints are consecutive samples",
     },
   };
-  const pool = imagePool(set, "train", pickSorted(new Rng(seed, "wild-park:train-pool"), recipe.trainImages, set.train.count));
-  const test = imagePool(set, "test", pickSorted(new Rng(seed, "wild-park:test-images"), recipe.testImages, set.test.count));
+  const { pool, test } = imagePools(set, seed, "wild-park", recipe.trainImages, recipe.testImages);
   return { opts, seed, recipe, space, manifest, pool, test, jobs, archOf };
 }
 
@@ -227,15 +209,7 @@ export type WildParkBuildReport = ShardBuildReport;
 
 /** Builds (or resumes) a Wild Park zoo on this thread or on `workers` worker threads (whole shards each; the zoo is the same). */
 export async function buildWildParkZoo(opts: WildParkZooOptions, workers = 1): Promise<WildParkBuildReport> {
-  if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
   const b = describeWildParkBuild(opts);
-  const C = b.recipe.checkpoints.length;
   // Progress counts samples: a finished network brings all its checkpoints.
-  const build = openShardBuild<WildParkProgress>(opts.out, b.manifest, opts.onProgress, opts.part);
-  const onNetwork = (p: WildParkProgress) => { for (let c = 0; c < C; c++) build.onDone(p); };
-  return runShardBuild(build, async (pending) => {
-    if (onThisThread(workers)) return trainWildParkShards(b, pending, onNetwork);
-    const { onProgress: _callback, ...cloneable } = opts;
-    return runShardWorkers<WildParkProgress>(new URL("./shard-worker.js", import.meta.url), { kind: "wild-park", opts: cloneable }, b.manifest, pending, workers, onNetwork);
-  });
+  return buildZooLocally<WildParkProgress>("wild-park", opts, b.manifest, workers, (pending, onDone) => trainWildParkShards(b, pending, onDone), b.recipe.checkpoints.length);
 }

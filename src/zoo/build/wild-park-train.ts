@@ -5,6 +5,7 @@
 import { Rng, Tensor, backward, getRuntime, noGrad, optimizerStep, perNetworkCrossEntropy, tidy, type OptimizerRule } from "../../engine/index.js";
 import { cnnParameterShapes, type CnnArchitecture } from "../../nets/cnn.js";
 import { scoreLogitsRow } from "../../train/metrics.js";
+import type { ImagePool } from "./image-pools.js";
 import { cnnForwardRagged, packRaggedCnn, raggedCnnLayout, raggedCnnTensors, unpackRaggedCnn, type RaggedCnnLayout, type RaggedCnnParams } from "../../nets/ragged-cnn.js";
 
 /** How a park's networks are trained. */
@@ -42,15 +43,6 @@ export interface WildParkCheckpoint {
 export interface WildParkResult {
   job: WildParkJob;
   checkpoints: WildParkCheckpoint[];
-}
-
-export interface ImagePool {
-  /** [n, C, H, W] flattened. */
-  images: Float32Array;
-  labels: ArrayLike<number>;
-  count: number;
-  channels: number;
-  size: number;
 }
 
 export function wildParkJobRng(job: Pick<WildParkJob, "seed" | "stream" | "attempt">, purpose: string): Rng {
