@@ -39,12 +39,12 @@ export class ProbingModel {
 
   /** What the head reads of each network's answers (readouts.ts); "logits" for statnn. */
   get readout(): Readout {
-    return this.representation instanceof ProbeRepresentation ? this.representation.readout : "logits";
+    return this.representation.readout;
   }
 
-  /** What the probes started from (see ProbeRepresentation.start); "random" for statnn. */
+  /** What the probes started from (probe-init.ts); "random" for statnn. */
   get probeStart(): "random" | "dead-leaves" | "data" {
-    return this.representation instanceof ProbeRepresentation ? this.representation.start : "random";
+    return this.representation.start;
   }
 
   /** Head outputs for the networks of `data` at `indices`. */

@@ -1,11 +1,17 @@
 // What the head sees of each network. Two kinds: the network's answers to probes (ProbeGen,
 // vanilla and fixed probes), or statistics of its weights (the statnn baseline).
 import type { Tensor } from "../engine/index.js";
+import type { ProbeInit } from "./config.js";
+import type { Readout } from "./readouts.js";
 import type { ZooData } from "./zoo-data.js";
 
 export interface Representation {
   /** Features per network (the head's input size). */
   readonly features: number;
+  /** What the head reads of each answer (readouts.ts; "logits" for weight statistics). */
+  readonly readout: Readout;
+  /** What the probes started from (probe-init.ts; "random" where there is no generator). */
+  readonly start: Exclude<ProbeInit, "auto">;
   /** [indices.length, features] for the networks of `data` at `indices` (tensors in the current scope). */
   represent(data: ZooData, indices: ArrayLike<number>): Tensor;
   /** How many networks one evaluation pass may take within its memory budget. */

@@ -65,6 +65,8 @@ export function weightStatisticsFlops(shapes: number[][]): number {
 
 export class WeightStatistics implements Representation {
   readonly features: number;
+  readonly readout = "logits";
+  readonly start = "random";
   private readonly values: Float32Array;
   /** Standardisation from the training split: saved with checkpoints, never trained. */
   private readonly mean: Tensor;
