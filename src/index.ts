@@ -9,7 +9,8 @@ export {
 } from "./nets/siren.js";
 export { smallCnnZooArchitecture } from "./nets/small-cnn.js";
 export { cnnForward, cnnParameterShapes, cnnFlopsPerImage, residualSources, type CnnArchitecture, type CnnLayerSpec } from "./nets/cnn.js";
-export { networkArchitecture, zooArchitectures, represent, type NetworkArchitecture, type SizedCnnArchitecture } from "./nets/family.js";
+export { networkArchitecture, represent, type NetworkArchitecture, type SizedCnnArchitecture } from "./nets/family.js";
+export { zooArchitectures } from "./zoo/architectures.js";
 export { ArchitectureError } from "./nets/spec-check.js";
 export { cnnForwardMixed, evaluateInGroups, type CnnNetwork } from "./nets/groups.js";
 export { CoordinateGenerator, type CoordinateGeneratorOptions } from "./probes/coordinate-generator.js";

@@ -12,7 +12,7 @@ import { createProgress } from "../report/progress.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { readRegularFile } from "../io/read-file.js";
 import { FileWriteError } from "../file-error.js";
-import { zooArchitectures } from "../nets/family.js";
+import { zooArchitectures } from "../zoo/architectures.js";
 import { Zoo, rangesSize } from "../zoo/format.js";
 import { choiceArg, intArg, numArg, parseCommandArgs, requiredArg, THREADS_HELP } from "./args.js";
 

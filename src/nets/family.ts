@@ -7,7 +7,6 @@ import { parseSirenArchitecture, sirenFlopsPerPoint, sirenForward, sirenForwardH
 import { CNN_ACTIVATION_NAMES, cnnFeatureSizes, cnnFlopsPerImage, cnnForward, cnnForwardHidden, cnnParameterShapes, parseCnnArchitecture, withActivation, type CnnArchitecture } from "./cnn.js";
 import { ArchitectureError, fieldsOf } from "./spec-check.js";
 import { parseResNetArchitecture, resnetActivationsPerImage, resnetFlopsPerImage, resnetForward, resnetForwardHidden, resnetHiddenLayers, resnetParameterShapes } from "./resnet.js";
-import { ZooFormatError, type ZooManifest } from "../zoo/format.js";
 
 /**
  * CNNs of one architecture; the architecture records its square input size, and optionally a
@@ -140,25 +139,4 @@ export function networkArchitecture(family: string, spec: unknown, path = "archi
   const make = families.get(family);
   if (make === undefined) throw new ArchitectureError(`network family "${family}" is not supported (known: ${FAMILY_NAMES.join(", ")})`);
   return make(fieldsOf(spec, path).record, path);
-}
-
-/**
- * The architectures of a zoo, each checked by its family and against the parameters zoo.json
- * declares for it; errors name the file.
- */
-export function zooArchitectures(m: ZooManifest, file: string): NetworkArchitecture[] {
-  return m.architectures.map((a, k) => {
-    const path = m.architectures.length === 1 ? "architecture" : `architectures[${k}].architecture`;
-    let bound: NetworkArchitecture;
-    try {
-      bound = networkArchitecture(m.family, a.architecture, path);
-    } catch (e) {
-      if (e instanceof ArchitectureError) throw new ZooFormatError(file, e.message);
-      throw e;
-    }
-    const declared = a.parameters.map((p) => `${p.name} [${p.shape.join(",")}]`).join(", ");
-    const implied = bound.parameters.map(([n, s]) => `${n} [${s.join(",")}]`).join(", ");
-    if (declared !== implied) throw new ZooFormatError(file, `${path} has parameters ${implied}, but zoo.json declares ${declared}`);
-    return bound;
-  });
 }

@@ -9,20 +9,6 @@ export interface ClassificationReport {
   count: number;
 }
 
-/**
- * One row of logits (out[row .. row + classes)) against its label: the cross-entropy, by
- * log-sum-exp from the row's maximum, and whether the largest logit is the label's. A row whose
- * maximum is not finite (a diverged network) is never counted correct; its loss is not finite.
- * The zoo builders score their networks with it.
- */
-export function scoreLogitsRow(out: ArrayLike<number>, row: number, classes: number, label: number): { loss: number; correct: boolean } {
-  let best = 0, max = -Infinity;
-  for (let c = 0; c < classes; c++) if (out[row + c] > max) { max = out[row + c]; best = c; }
-  let z = 0;
-  for (let c = 0; c < classes; c++) z += Math.exp(out[row + c] - max);
-  return { loss: Math.log(z) + max - out[row + label], correct: best === label && Number.isFinite(max) };
-}
-
 export function argmaxRows(logits: Float32Array, rows: number, cols: number): Int32Array {
   const out = new Int32Array(rows);
   for (let i = 0; i < rows; i++) {

@@ -5,7 +5,8 @@
 // probes (kept-answers.ts), the generator's start (probe-init.ts), and the passes a training
 // step checkpoints when a batch's feature maps are too large (checkpointed-step.ts).
 import { reshape, type Rng, type Tensor } from "../engine/index.js";
-import { zooArchitectures, type NetworkArchitecture } from "../nets/family.js";
+import type { NetworkArchitecture } from "../nets/family.js";
+import { zooArchitectures } from "../zoo/architectures.js";
 import { hiddenFeaturesPerProbe } from "../nets/hidden-readout.js";
 import { makeProbeSource } from "../probes/make.js";
 import type { ProbeSource } from "../probes/source.js";

@@ -9,7 +9,7 @@ import { resolveProbeInit } from "./probe-init.js";
 import { resolveMethod, resolveReadout } from "./default-predictor.js";
 import type { Readout } from "./readouts.js";
 import type { RepresentationMethod } from "../probes/source.js";
-import { zooArchitectures } from "../nets/family.js";
+import { zooArchitectures } from "../zoo/architectures.js";
 import type { Representation } from "./representation.js";
 import { WeightStatistics } from "./weight-statistics.js";
 import type { ZooData } from "./zoo-data.js";

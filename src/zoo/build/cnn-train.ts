@@ -9,7 +9,7 @@ import { Tensor, Rng, addL2Gradient, backward, diverged, getRuntime, noGrad, opt
 import { cnnForward, cnnParameterShapes, type CnnArchitecture } from "../../nets/cnn.js";
 import { resnetForward, resnetParameterShapes, type ResNetArchitecture } from "../../nets/resnet.js";
 import { initKernel, type CnnHyperparameters, type CnnRecipe } from "./cnn-recipe.js";
-import { scoreLogitsRow } from "../../train/metrics.js";
+import { scoreLogitsRow } from "./score-logits.js";
 
 /** What the trainer needs of a network family: its parameters and a zoo-batched forward to logits. */
 export interface TrainableNet {

@@ -4,7 +4,7 @@
 // network's blocks never mix with another's, so it comes out the same in any cohort.
 import { Rng, Tensor, backward, getRuntime, noGrad, optimizerStep, perNetworkCrossEntropy, tidy, type OptimizerRule } from "../../engine/index.js";
 import { cnnParameterShapes, type CnnArchitecture } from "../../nets/cnn.js";
-import { scoreLogitsRow } from "../../train/metrics.js";
+import { scoreLogitsRow } from "./score-logits.js";
 import type { ImagePool } from "./image-pools.js";
 import { cnnForwardRagged, packRaggedCnn, raggedCnnLayout, raggedCnnTensors, unpackRaggedCnn, type RaggedCnnLayout, type RaggedCnnParams } from "../../nets/ragged-cnn.js";
 
