@@ -28,6 +28,8 @@ import { CIFAR10_GS_ROWS, writeSparseSmallCnnZoo } from "../bench/sparse-small-c
 
 const FIX = fileURLToPath(new URL("../../test/fixtures/interop/", import.meta.url));
 const expected = JSON.parse(readFileSync(join(FIX, "expected.json"), "utf8"));
+/** Every DWSNets fixture INR's outputs at expected.json's coordinates, by PyTorch (make_dwsnets_outputs.py). */
+const pytorchOutputs = JSON.parse(readFileSync(join(FIX, "dwsnets-outputs.json"), "utf8")) as Record<"mnist" | "fmnist", Record<string, number[]>>;
 const tmp = (tag: string) => mkdtempSync(join(tmpdir(), `probegen-${tag}-`));
 
 interface Fingerprint { shape: number[]; sum: number; abs_sum: number; first: number[]; last: number }
@@ -77,6 +79,7 @@ test("the checkpoint reader recovers every DWSNets INR, zip and legacy format, a
 
 test("DWSNets zoos import with their labels, splits and sources, and their INRs give PyTorch's outputs", async () => {
   const coords = Float32Array.from((expected.dwsnets.coords as number[][]).flat());
+  assert.deepEqual((pytorchOutputs as unknown as { coords: number[][] }).coords, expected.dwsnets.coords, "the outputs were computed at expected.json's coordinates");
   for (const [layout, dir, splits] of [["mnist", "dwsnets-mnist", "mnist_splits.json"], ["fmnist", "dwsnets-fmnist", "fmnist_splits.json"]] as const) {
     const out = join(tmp(`dws-${layout}`), "zoo");
     const r = await importDwsnets({ splitsFile: join(FIX, dir, splits), out, shardSize: 5, workers: layout === "mnist" ? 2 : 1 });
@@ -93,7 +96,10 @@ test("DWSNets zoos import with their labels, splits and sources, and their INRs 
       assert.equal(net.strings.get("source"), paths[i]);
       assert.equal(net.fields.get("label"), e.label, `${paths[i]}: label`);
       for (const [name, fp] of Object.entries(e.params as Record<string, Fingerprint>)) assertFingerprint(net.params.get(name)!, fp.shape, fp, `${paths[i]} ${name}`);
-      if (e.outputs_at_coords !== undefined) assertClose(forwardOne(zoo, i, coords, [5, 2]), e.outputs_at_coords, 1e-5, 1e-7, `${paths[i]} outputs`);
+      // Every fixture INR has PyTorch's outputs (make_dwsnets_outputs.py); a missing one is a failure, not a skip.
+      const want = pytorchOutputs[layout][paths[i]] as number[] | undefined;
+      assert.ok(want !== undefined && want.length === 5, `${paths[i]}: dwsnets-outputs.json holds no outputs for it; rerun make_dwsnets_outputs.py`);
+      assertClose(forwardOne(zoo, i, coords, [5, 2]), want, 1e-5, 1e-7, `${paths[i]} outputs`);
     }
   }
 });
