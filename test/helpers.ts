@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { Tensor, Rng, backward, noGrad, tidy } from "../src/engine/index.js";
 import { buildInrZoo } from "../src/zoo/build/inr-builder.js";
 import { DEFAULT_TRAIN_CONFIG } from "../src/train/config.js";
+import { nativeUnavailable } from "../src/engine/kernels/native.js";
 import { train } from "../src/train/trainer.js";
 
 export function randn(rng: Rng, shape: readonly number[], std = 1): Tensor {
@@ -136,4 +137,15 @@ export function assertBestIsBestValidation(runDir: string, result: { best: { ste
   assert.equal(result.best.val, score(top));
   assert.equal(result.best.test, top.test?.score ?? NaN);
   assert.equal(JSON.parse(readFileSync(join(runDir, "best.json"), "utf8")).step, top.step, `${runDir}: the best checkpoint's step`);
+}
+
+/**
+ * The fast kernel backends under test: WASM, and the native kernels where they built. With
+ * PROBEGEN_EXPECT_NATIVE=1 (CI's main run) their absence fails, so a broken native build cannot
+ * pass as "not built".
+ */
+export function fastBackends(): ("wasm" | "native")[] {
+  const why = nativeUnavailable();
+  if (why !== null && process.env.PROBEGEN_EXPECT_NATIVE === "1") throw new Error(`PROBEGEN_EXPECT_NATIVE=1, but ${why}`);
+  return why === null ? ["wasm", "native"] : ["wasm"];
 }

@@ -8,7 +8,7 @@ import { cnnForward, cnnForwardHidden, cnnParameterShapes, type CnnArchitecture 
 import { cnnForwardRagged, packRaggedCnn, raggedCnnLayout, raggedCnnTensors } from "../src/nets/ragged-cnn.js";
 import { DWSNETS_SIREN, sirenForward, sirenForwardHidden, sirenParameterShapes } from "../src/nets/siren.js";
 import { resnet18, resnetForward, resnetForwardHidden, resnetHiddenLayers, resnetParameterShapes } from "../src/nets/resnet.js";
-import { assertClose, gradCheck, randn } from "./helpers.js";
+import { assertClose, fastBackends, gradCheck, randn } from "./helpers.js";
 
 const S = CHANNEL_SUMMARY_STATS;
 
@@ -29,7 +29,7 @@ function expectedSummary(x: ArrayLike<number>, at: number, C: number, P: number)
   return [mm, Math.sqrt(vm + 1e-6), Math.max(...m), Math.min(...m), s.reduce((a, b) => a + b, 0) / C, Math.max(...s)];
 }
 
-for (const backend of ["wasm", "reference"] as BackendName[]) {
+for (const backend of [...fastBackends(), "reference"] as BackendName[]) {
   test(`${backend}: channelSummary gives each segment's statistics in its own columns, 0 elsewhere`, () => withBackend(backend, () => tidy(() => {
     const rng = new Rng(1, "summary");
     // Source 0: two networks' blocks tiling it (one kernel call); source 1: blocks of two plane

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { backward, tidy, withBackend, type BackendName } from "../src/engine/index.js";
 import { makeW1, makeW2, type Workload } from "../src/workloads/workloads.js";
-import { assertClose } from "./helpers.js";
+import { assertClose, fastBackends } from "./helpers.js";
 
 interface Fixture {
   loss: number;
@@ -64,7 +64,7 @@ function checkAgainstPyTorch(w: Workload, name: string, backend: BackendName): v
   }
 }
 
-for (const backend of ["wasm", "reference"] as BackendName[]) {
+for (const backend of [...fastBackends(), "reference"] as BackendName[]) {
   test(`W1 (32 SIRENs x 64 generated probes, cross-entropy) matches PyTorch: ${backend}`, () => {
     checkAgainstPyTorch(makeW1(), "w1", backend);
   });

@@ -6,9 +6,11 @@ import { createHash } from "node:crypto";
 import { Rng, Tensor, setThreads, threadCount, kernels, withBackend, type Kernels, type ZooConvShape, type ConvTransposeShape } from "../src/engine/index.js";
 import { splitRange } from "../src/engine/kernels/wasm.js";
 import { KernelPool, defaultThreads, type KernelPart } from "../src/engine/threads.js";
+import { nativeRunner } from "../src/engine/kernels/native.js";
+import type { PartRunner } from "../src/engine/kernels/bindings.js";
 import type { KernelName } from "../src/engine/kernels/wasm-exports.js";
 import { makeW1, makeW2, makeW4, trainer } from "../src/workloads/workloads.js";
-import { assertClose } from "./helpers.js";
+import { assertClose, fastBackends } from "./helpers.js";
 
 const rng = new Rng(77, "threads");
 const vec = (n: number) => { const a = new Float32Array(n); rng.fillNormal(a); return a; };
@@ -16,11 +18,15 @@ const initial = threadCount();
 after(() => setThreads(initial));
 
 /**
- * Runs `call` with the WASM kernels on 1, 2 and 3 threads and with the reference kernels, each
- * on fresh copies of the inputs; asserts the WASM outputs are the same bytes on every count
- * and close to the reference.
+ * Runs `call` with each fast backend's kernels on 1, 2 and 3 threads and with the reference kernels,
+ * each on fresh copies of the inputs; asserts the outputs are the same bytes on every count and
+ * close to the reference.
  */
 function acrossThreads(what: string, inputs: Float32Array[], call: (k: Kernels, bufs: Float32Array[]) => void, outIdx: number[], tol = 1e-5): void {
+  for (const backend of fastBackends()) acrossThreadsOn(backend, what, inputs, call, outIdx, tol);
+}
+
+function acrossThreadsOn(backend: "wasm" | "native", what: string, inputs: Float32Array[], call: (k: Kernels, bufs: Float32Array[]) => void, outIdx: number[], tol: number): void {
   const run = (k: Kernels) => {
     const bufs = inputs.map((b) => { const t = Tensor.empty([b.length]); t.data.set(b); return t.data; });
     call(k, bufs);
@@ -28,8 +34,10 @@ function acrossThreads(what: string, inputs: Float32Array[], call: (k: Kernels, 
   };
   // the call must really be split on 2 and 3 threads, or the comparison proves nothing
   let most = 0;
-  const plain = KernelPool.prototype.run;
-  KernelPool.prototype.run = function <N extends KernelName>(this: KernelPool, name: N, parts: readonly KernelPart<N>[]) {
+  withBackend(backend, () => kernels());
+  const watched: { run: PartRunner["run"] } = backend === "wasm" ? KernelPool.prototype : nativeRunner()!;
+  const plain = watched.run;
+  watched.run = function <N extends KernelName>(this: PartRunner, name: N, parts: readonly KernelPart<N>[]) {
     most = Math.max(most, parts.length);
     plain.call(this, name, parts);
   };
@@ -38,18 +46,18 @@ function acrossThreads(what: string, inputs: Float32Array[], call: (k: Kernels, 
     outs = [1, 2, 3].map((t) => {
       setThreads(t);
       most = 0;
-      const o = withBackend("wasm", () => run(kernels()));
-      if (t > 1) assert.ok(most > 1, `${what}: not split on ${t} threads`);
+      const o = withBackend(backend, () => run(kernels()));
+      if (t > 1) assert.ok(most > 1, `${backend} ${what}: not split on ${t} threads`);
       return o;
     });
   } finally {
-    KernelPool.prototype.run = plain;
+    watched.run = plain;
   }
   for (const [t, o] of [[2, outs[1]], [3, outs[2]]] as const) {
-    o.forEach((a, i) => assert.deepEqual(Buffer.from(a.buffer), Buffer.from(outs[0][i].buffer), `${what}: output ${i} on ${t} threads differs from 1 thread`));
+    o.forEach((a, i) => assert.deepEqual(Buffer.from(a.buffer), Buffer.from(outs[0][i].buffer), `${backend} ${what}: output ${i} on ${t} threads differs from 1 thread`));
   }
   const ref = withBackend("reference", () => run(kernels()));
-  ref.forEach((r, i) => assertClose(outs[0][i], r, tol, tol, `${what} (output ${i}) against the reference`));
+  ref.forEach((r, i) => assertClose(outs[0][i], r, tol, tol, `${backend} ${what} (output ${i}) against the reference`));
 }
 
 test("splitRange covers the range in unit-aligned parts and never leaves a part of one", () => {
@@ -150,7 +158,7 @@ test("transposed convolutions: images, weight columns or input channels per thre
   }
 });
 
-test("training steps of W1, W2 and W4 are the same bytes on 1 and 2 threads", () => {
+test("training steps of W1, W2 and W4 are the same bytes on 1 and 2 threads, on each fast backend", () => {
   const run = (make: () => ReturnType<typeof makeW1>, threads: number, steps: number) => {
     setThreads(threads);
     const w = make();
@@ -161,11 +169,13 @@ test("training steps of W1, W2 and W4 are the same bytes on 1 and 2 threads", ()
     for (const t of w.params.values()) h.update(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength));
     return { losses, hash: h.digest("hex") };
   };
-  for (const [name, make, steps] of [["W1", () => makeW1(1, 8, 16), 3], ["W2", () => makeW2(1, 6, 16), 2], ["W4", () => makeW4(1, 4, 8), 1]] as const) {
-    const one = run(make, 1, steps), two = run(make, 2, steps);
-    assert.ok(one.losses.every(Number.isFinite), `${name} losses are finite`);
-    assert.deepEqual(two.losses, one.losses, `${name} losses on 2 threads`);
-    assert.equal(two.hash, one.hash, `${name} parameters after ${steps} steps on 2 threads`);
+  for (const backend of fastBackends()) {
+    for (const [name, make, steps] of [["W1", () => makeW1(1, 8, 16), 3], ["W2", () => makeW2(1, 6, 16), 2], ["W4", () => makeW4(1, 4, 8), 1]] as const) {
+      const one = withBackend(backend, () => run(make, 1, steps)), two = withBackend(backend, () => run(make, 2, steps));
+      assert.ok(one.losses.every(Number.isFinite), `${backend} ${name} losses are finite`);
+      assert.deepEqual(two.losses, one.losses, `${backend} ${name} losses on 2 threads`);
+      assert.equal(two.hash, one.hash, `${backend} ${name} parameters after ${steps} steps on 2 threads`);
+    }
   }
 });
 

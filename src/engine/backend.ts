@@ -1,10 +1,13 @@
-// Which kernel implementation ops call. WASM is the default; the reference kernels are
-// selected in tests (or with PROBEGEN_KERNELS=reference) to cross-check.
+// Which kernel implementation ops call: the WASM module (the default), the native kernels
+// where they built (PROBEGEN_BACKEND=native or --backend native), or the plain-TypeScript
+// reference, which tests cross-check the others against.
 import type { Kernels } from "./kernels/kernels.js";
 import { createWasmKernels } from "./kernels/wasm.js";
+import { createNativeKernels } from "./kernels/native.js";
 import { createReferenceKernels } from "./kernels/reference.js";
 
-export type BackendName = "wasm" | "reference";
+export type BackendName = "wasm" | "native" | "reference";
+export const BACKEND_NAMES: readonly BackendName[] = ["wasm", "native", "reference"];
 
 const cache = new Map<BackendName, Kernels>();
 let current: Kernels | null = null;
@@ -12,7 +15,7 @@ let current: Kernels | null = null;
 function create(name: BackendName): Kernels {
   let k = cache.get(name);
   if (k === undefined) {
-    k = name === "wasm" ? createWasmKernels() : createReferenceKernels();
+    k = name === "wasm" ? createWasmKernels() : name === "native" ? createNativeKernels() : createReferenceKernels();
     cache.set(name, k);
   }
   return k;
@@ -20,11 +23,12 @@ function create(name: BackendName): Kernels {
 
 export function kernels(): Kernels {
   if (current === null) {
-    const env = process.env.PROBEGEN_KERNELS;
-    if (env !== undefined && env !== "wasm" && env !== "reference") {
-      throw new Error(`PROBEGEN_KERNELS must be "wasm" or "reference", got "${env}"`);
+    // PROBEGEN_KERNELS is the variable's earlier name.
+    const env = process.env.PROBEGEN_BACKEND || process.env.PROBEGEN_KERNELS;
+    if (env !== undefined && env !== "" && !(BACKEND_NAMES as readonly string[]).includes(env)) {
+      throw new Error(`PROBEGEN_BACKEND must be ${BACKEND_NAMES.join(", ")}, got "${env}"`);
     }
-    current = create((env as BackendName | undefined) ?? "wasm");
+    current = create((env as BackendName | undefined) || "wasm");
   }
   return current;
 }

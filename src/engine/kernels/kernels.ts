@@ -48,7 +48,7 @@ export interface ConvTransposeShape {
 export type F32 = Float32Array;
 
 export interface Kernels {
-  readonly name: "wasm" | "reference";
+  readonly name: "wasm" | "native" | "reference";
   /** C = alpha op(A) op(B) + beta C with beta 0 or 1; lda/ldb/ldc are row strides. */
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
     A: F32, lda: number, B: F32, ldb: number, beta: number, C: F32, ldc: number): void;

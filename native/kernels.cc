@@ -1,0 +1,966 @@
+// The native kernels: the same contract as the WASM module (assembly/), every export with the
+// same name and arguments, pointers given as byte offsets into the WASM memory the tensors live
+// in (attach()), so the engine's bindings (src/engine/kernels/bindings.ts) drive both. Compiled
+// from source at install (native/compile.mjs); GEMM dispatches at run time to an AVX-512, an
+// AVX2 or a portable build of one blocked kernel.
+//
+// Why our own GEMM rather than Debian's OpenBLAS: a row of C must come out the same bits
+// whatever the other rows (a network predicted alone or in a batch) and whatever part of C a
+// thread computes, and OpenBLAS switches kernels by shape (small-matrix paths, gemv for one
+// row). Here every element is one FMA chain over k in KC blocks, whatever its tile.
+//
+// Floating point: -ffp-contract=off everywhere but the GEMM micro-kernel, so an element's value
+// does not depend on whether it fell in a vector body or a scalar tail (and so not on how a
+// call was split over threads).
+#include <node_api.h>
+
+#include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <vector>
+#include <algorithm>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define PG_X86 1
+#endif
+
+#define AI inline __attribute__((always_inline))
+
+typedef uint8_t* Base;
+static AI float* F(Base b, double p) { return reinterpret_cast<float*>(b + static_cast<size_t>(p)); }
+static AI int32_t* I32(Base b, double p) { return reinterpret_cast<int32_t*>(b + static_cast<size_t>(p)); }
+
+// ---------------------------------------------------------------------------------------------
+// GEMM: C[M,N] = alpha op(A)[M,K] op(B)[K,N] + beta C (beta 0 or 1), row-major, ld* row strides.
+
+static const int KC = 256;
+static const int MC_ROWS = 96;
+static const int NC_COLS = 2048;
+
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=fast")
+
+template <typename V, int MR, int NV>
+struct Gemm {
+  static constexpr int L = sizeof(V) / 4;
+  static constexpr int NR = NV * L;
+
+  static AI V load(const float* p) { V v; std::memcpy(&v, p, sizeof(V)); return v; }
+  static AI void store(float* p, V v) { std::memcpy(p, &v, sizeof(V)); }
+  static AI V splat(float x) { V v; for (int i = 0; i < L; i++) v[i] = x; return v; }
+
+  // op(A) rows [0, mc) x cols [0, kc) into MR-row panels [panel][p][MR], zero-padded.
+  static AI void packA(bool t, const float* A, int lda, int mc, int kc, float* dst) {
+    for (int i0 = 0; i0 < mc; i0 += MR) {
+      const int rows = std::min(MR, mc - i0);
+      for (int p = 0; p < kc; p++) {
+        for (int r = 0; r < MR; r++) {
+          dst[r] = r < rows ? (t ? A[(size_t)p * lda + i0 + r] : A[(size_t)(i0 + r) * lda + p]) : 0.0f;
+        }
+        dst += MR;
+      }
+    }
+  }
+
+  // op(B) rows [0, kc) x cols [0, nc) into NR-column panels [panel][p][NR], zero-padded.
+  static AI void packB(bool t, const float* B, int ldb, int kc, int nc, float* dst) {
+    for (int j0 = 0; j0 < nc; j0 += NR) {
+      const int cols = std::min(NR, nc - j0);
+      for (int p = 0; p < kc; p++) {
+        if (!t && cols == NR) {
+          std::memcpy(dst, B + (size_t)p * ldb + j0, sizeof(float) * NR);
+        } else {
+          for (int c = 0; c < NR; c++) dst[c] = c < cols ? (t ? B[(size_t)(j0 + c) * ldb + p] : B[(size_t)p * ldb + j0 + c]) : 0.0f;
+        }
+        dst += NR;
+      }
+    }
+  }
+
+  // One MR x NR tile: acc = sum_p pa[p] pb[p] in order; C = alpha acc (+ C when accumulate).
+  static AI void micro(int kc, const float* pa, const float* pb, float* C, int ldc, float alpha, bool accumulate, int mr, int nr) {
+    V c[MR][NV];
+    for (int i = 0; i < MR; i++) for (int j = 0; j < NV; j++) c[i][j] = splat(0.0f);
+    for (int p = 0; p < kc; p++) {
+      V b[NV];
+      for (int j = 0; j < NV; j++) b[j] = load(pb + (size_t)p * NR + j * L);
+      for (int i = 0; i < MR; i++) {
+        const V a = splat(pa[(size_t)p * MR + i]);
+        for (int j = 0; j < NV; j++) c[i][j] += a * b[j];
+      }
+    }
+    const V va = splat(alpha);
+    if (mr == MR && nr == NR) {
+      for (int i = 0; i < MR; i++) for (int j = 0; j < NV; j++) {
+        float* dst = C + (size_t)i * ldc + j * L;
+        V v = va * c[i][j];
+        if (accumulate) v = load(dst) + v;
+        store(dst, v);
+      }
+      return;
+    }
+    alignas(64) float tile[MR * NR];
+    for (int i = 0; i < MR; i++) for (int j = 0; j < NV; j++) store(tile + i * NR + j * L, va * c[i][j]);
+    for (int i = 0; i < mr; i++) for (int j = 0; j < nr; j++) {
+      float* dst = C + (size_t)i * ldc + j;
+      *dst = accumulate ? *dst + tile[i * NR + j] : tile[i * NR + j];
+    }
+  }
+
+  static AI void run(bool tA, bool tB, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
+                     float beta, float* C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+      if (beta == 0) for (int i = 0; i < M; i++) std::memset(C + (size_t)i * ldc, 0, sizeof(float) * N);
+      return;
+    }
+    thread_local std::vector<float> pa, pb;
+    const int mcMax = ((MC_ROWS + MR - 1) / MR) * MR, ncMax = ((NC_COLS + NR - 1) / NR) * NR;
+    if (pa.size() < (size_t)mcMax * KC) pa.resize((size_t)mcMax * KC);
+    if (pb.size() < (size_t)ncMax * KC) pb.resize((size_t)ncMax * KC);
+    for (int jc = 0; jc < N; jc += ncMax) {
+      const int nc = std::min(ncMax, N - jc);
+      for (int pc = 0; pc < K; pc += KC) {
+        const int kc = std::min(KC, K - pc);
+        const bool accumulate = beta != 0 || pc > 0;
+        packB(tB, tB ? B + (size_t)jc * ldb + pc : B + (size_t)pc * ldb + jc, ldb, kc, nc, pb.data());
+        for (int ic = 0; ic < M; ic += mcMax) {
+          const int mc = std::min(mcMax, M - ic);
+          packA(tA, tA ? A + (size_t)pc * lda + ic : A + (size_t)ic * lda + pc, lda, mc, kc, pa.data());
+          for (int j0 = 0; j0 < nc; j0 += NR) {
+            for (int i0 = 0; i0 < mc; i0 += MR) {
+              micro(kc, pa.data() + (size_t)i0 * kc, pb.data() + (size_t)j0 * kc, C + (size_t)(ic + i0) * ldc + jc + j0, ldc, alpha,
+                    accumulate, std::min(MR, mc - i0), std::min(NR, nc - j0));
+            }
+          }
+        }
+      }
+    }
+  }
+};
+
+typedef float v4 __attribute__((vector_size(16)));
+typedef float v8 __attribute__((vector_size(32)));
+typedef float v16 __attribute__((vector_size(64)));
+
+typedef void (*GemmFn)(bool, bool, int, int, int, float, const float*, int, const float*, int, float, float*, int);
+
+#ifdef PG_X86
+__attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,fma,avx2")))
+static void gemmAvx512(bool tA, bool tB, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc) {
+  Gemm<v16, 12, 2>::run(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+__attribute__((target("avx2,fma")))
+static void gemmAvx2(bool tA, bool tB, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc) {
+  Gemm<v8, 6, 2>::run(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+#endif
+static void gemmPortable(bool tA, bool tB, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc) {
+  Gemm<v4, 4, 2>::run(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+#pragma GCC pop_options
+
+static GemmFn gemmImpl = gemmPortable;
+static const char* simdName = "portable";
+
+static void chooseGemm() {
+#ifdef PG_X86
+  __builtin_cpu_init();
+  const char* want = getenv("PROBEGEN_NATIVE_SIMD");
+  const bool any = want == nullptr || *want == 0;
+  if ((any || strcmp(want, "avx512") == 0) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw")) {
+    gemmImpl = gemmAvx512; simdName = "avx512"; return;
+  }
+  if ((any || strcmp(want, "avx2") == 0 || strcmp(want, "avx512") == 0) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    gemmImpl = gemmAvx2; simdName = "avx2"; return;
+  }
+#endif
+}
+
+static AI void gemm(bool tA, bool tB, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc) {
+  gemmImpl(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transcendentals: the WASM module's polynomials (assembly/vmath.ts, SLEEF's and Cephes'), in
+// scalar float arithmetic the compiler vectorises.
+
+static const float PI_A = 3.1414794921875f, PI_B = 0.00011315941810607910156f, PI_C = 1.9841872589410058936e-9f;
+static const float INV_PI = 0.318309886183790671538f;
+static const float MAGIC = 12582912.0f;
+static const int32_t MAGIC_BITS = 0x4b400000;
+
+static AI int32_t bitsOf(float f) { int32_t i; std::memcpy(&i, &f, 4); return i; }
+static AI float floatOf(int32_t i) { float f; std::memcpy(&f, &i, 4); return f; }
+
+static AI float sinPoly(float d, float s) {
+  float u = 2.6083159809786593541503e-6f;
+  u = u * s + -0.0001981069071916863322258f;
+  u = u * s + 0.00833307858556509017944336f;
+  u = u * s + -0.166666597127914428710938f;
+  return s * (u * d) + d;
+}
+static AI float reduce(float x, float q, bool half) {
+  float d = x - q * (half ? PI_A * 0.5f : PI_A);
+  d = d - q * (half ? PI_B * 0.5f : PI_B);
+  return d - q * (half ? PI_C * 0.5f : PI_C);
+}
+static AI float vsin(float x) {
+  const float t = x * INV_PI + MAGIC;
+  const float q = t - MAGIC;
+  const float d = reduce(x, q, false);
+  const float s = d * d;
+  return sinPoly(floatOf(bitsOf(d) ^ (int32_t)((uint32_t)bitsOf(t) << 31)), s);
+}
+static AI float vcos(float x) {
+  const float qh = ((x * INV_PI - 0.5f) + MAGIC) - MAGIC;
+  const float q = (qh + qh) + 1.0f;
+  const int32_t qi = bitsOf(q + MAGIC) - MAGIC_BITS;
+  float d = reduce(x, q, true);
+  const float s = d * d;
+  d = floatOf(bitsOf(d) ^ ((qi & 2) == 0 ? (int32_t)0x80000000 : 0));
+  return sinPoly(d, s);
+}
+static AI float vexp(float x) {
+  x = std::min(std::max(x, -87.3365f), 88.7228f);
+  const float tn = x * 1.44269504088896341f + MAGIC;
+  const float n = tn - MAGIC;
+  float r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float y = ((p * r) * r + r) + 1.0f;
+  const int32_t ni = bitsOf(tn) - MAGIC_BITS;
+  const int32_t h = ni >> 1;
+  return (y * floatOf((h + 127) << 23)) * floatOf(((ni - h) + 127) << 23);
+}
+static AI float vtanh(float x) {
+  const float t = vexp(std::fabs(x) * -2.0f);
+  const float y = (1.0f - t) / (1.0f + t);
+  return floatOf(bitsOf(y) | (bitsOf(x) & (int32_t)0x80000000));
+}
+static AI float vsigmoid(float x) { return 1.0f / (1.0f + vexp(-x)); }
+static AI float verf(float x) {
+  const float ax = std::fabs(x);
+  const float t = 1.0f / (1.0f + 0.3275911f * ax);
+  float p = 1.061405429f;
+  p = p * t + -1.453152027f;
+  p = p * t + 1.421413741f;
+  p = p * t + -0.284496736f;
+  p = p * t + 0.254829592f;
+  p = p * t;
+  const float y = 1.0f - p * vexp(-(ax * ax));
+  return floatOf(bitsOf(y) | (bitsOf(x) & (int32_t)0x80000000));
+}
+static AI float cosPoly(float s) {
+  float u = 2.08767569878681e-9f;
+  u = u * s + -2.75573192239859e-7f;
+  u = u * s + 2.48015873015873e-5f;
+  u = u * s + -0.00138888888888889f;
+  u = u * s + 0.0416666666666667f;
+  u = u * s + -0.5f;
+  return u * s + 1.0f;
+}
+static AI void vsincos(float x, float* sinOut, float* cosOut) {
+  const float t = x * INV_PI + MAGIC;
+  const float q = t - MAGIC;
+  const float d = reduce(x, q, false);
+  const float s = d * d;
+  const int32_t odd = (int32_t)((uint32_t)bitsOf(t) << 31);
+  *sinOut = floatOf(bitsOf(sinPoly(d, s)) ^ odd);
+  *cosOut = floatOf(bitsOf(cosPoly(s)) ^ odd);
+}
+static AI float gelu(float x) { return (0.5f * x) * (1.0f + verf(x * 0.7071067811865476f)); }
+static AI float geluGrad(float x) {
+  const float cdf = 0.5f * (1.0f + verf(x * 0.7071067811865476f));
+  const float pdf = 0.3989422804014327f * vexp(-0.5f * (x * x));
+  return cdf + x * pdf;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernels, as assembly/ exports them. `a` holds the call's arguments as doubles.
+
+typedef double (*Kernel)(Base, const double*);
+struct KernelDef { const char* name; int args; Kernel fn; };
+
+#define ACC(dx, i, v) (dx)[i] = acc ? (dx)[i] + (v) : (v)
+
+static double k_fill(Base B, const double* a) { float* y = F(B, a[0]); const int n = (int)a[1]; const float v = (float)a[2]; for (int i = 0; i < n; i++) y[i] = v; return 0; }
+static double k_axpby(Base B, const double* a) {
+  const float* x = F(B, a[0]); float* y = F(B, a[1]); const int n = (int)a[2]; const float al = (float)a[3], be = (float)a[4];
+  if (be == 0) for (int i = 0; i < n; i++) y[i] = al * x[i];
+  else for (int i = 0; i < n; i++) y[i] = al * x[i] + be * y[i];
+  return 0;
+}
+static double k_add(Base B, const double* a) { const float *x = F(B, a[0]), *z = F(B, a[1]); float* y = F(B, a[2]); const int n = (int)a[3]; for (int i = 0; i < n; i++) y[i] = x[i] + z[i]; return 0; }
+static double k_sub(Base B, const double* a) { const float *x = F(B, a[0]), *z = F(B, a[1]); float* y = F(B, a[2]); const int n = (int)a[3]; for (int i = 0; i < n; i++) y[i] = x[i] - z[i]; return 0; }
+static double k_mul(Base B, const double* a) {
+  const float *x = F(B, a[0]), *z = F(B, a[1]); float* y = F(B, a[2]); const int n = (int)a[3]; const bool acc = a[4] != 0;
+  for (int i = 0; i < n; i++) ACC(y, i, x[i] * z[i]);
+  return 0;
+}
+static double k_addScalar(Base B, const double* a) { const float* x = F(B, a[0]); float* y = F(B, a[1]); const int n = (int)a[2]; const float c = (float)a[3]; for (int i = 0; i < n; i++) y[i] = x[i] + c; return 0; }
+static double k_sinForward(Base B, const double* a) { const float* x = F(B, a[0]); float* y = F(B, a[1]); const int n = (int)a[2]; const float w = (float)a[3]; for (int i = 0; i < n; i++) y[i] = vsin(w * x[i]); return 0; }
+static double k_sinBackward(Base B, const double* a) {
+  const float *x = F(B, a[0]), *dy = F(B, a[1]); float* dx = F(B, a[2]); const int n = (int)a[3]; const float w = (float)a[4]; const bool acc = a[5] != 0;
+  for (int i = 0; i < n; i++) ACC(dx, i, (dy[i] * w) * vcos(w * x[i]));
+  return 0;
+}
+static double k_biasSinForward(Base B, const double* a) {
+  const float *z = F(B, a[0]), *bias = F(B, a[1]); float* y = F(B, a[2]); float* dydz = a[3] == 0 ? nullptr : F(B, a[3]);
+  const int n0 = (int)a[4], n1 = (int)a[5], n2 = (int)a[6]; const float w = (float)a[7];
+  for (int i0 = 0; i0 < n0; i0++) {
+    const float* brow = bias + (size_t)i0 * n2;
+    for (int r = 0; r < n1; r++) {
+      const size_t base = ((size_t)i0 * n1 + r) * n2;
+      if (dydz == nullptr) {
+        for (int c = 0; c < n2; c++) y[base + c] = vsin(w * (z[base + c] + brow[c]));
+      } else {
+        for (int c = 0; c < n2; c++) {
+          float s, co;
+          vsincos(w * (z[base + c] + brow[c]), &s, &co);
+          y[base + c] = s;
+          dydz[base + c] = w * co;
+        }
+      }
+    }
+  }
+  return 0;
+}
+static double k_cosForward(Base B, const double* a) { const float* x = F(B, a[0]); float* y = F(B, a[1]); const int n = (int)a[2]; const float w = (float)a[3]; for (int i = 0; i < n; i++) y[i] = vcos(w * x[i]); return 0; }
+static double k_cosBackward(Base B, const double* a) {
+  const float *x = F(B, a[0]), *dy = F(B, a[1]); float* dx = F(B, a[2]); const int n = (int)a[3]; const float w = (float)a[4]; const bool acc = a[5] != 0;
+  for (int i = 0; i < n; i++) ACC(dx, i, (dy[i] * -w) * vsin(w * x[i]));
+  return 0;
+}
+static double k_expForward(Base B, const double* a) { const float* x = F(B, a[0]); float* y = F(B, a[1]); const int n = (int)a[2]; for (int i = 0; i < n; i++) y[i] = vexp(x[i]); return 0; }
+static double k_tanhForward(Base B, const double* a) { const float* x = F(B, a[0]); float* y = F(B, a[1]); const int n = (int)a[2]; for (int i = 0; i < n; i++) y[i] = vtanh(x[i]); return 0; }
+static double k_tanhBackward(Base B, const double* a) {
+  const float *y = F(B, a[0]), *dy = F(B, a[1]); float* dx = F(B, a[2]); const int n = (int)a[3]; const bool acc = a[4] != 0;
+  for (int i = 0; i < n; i++) ACC(dx, i, dy[i] * (1.0f - y[i] * y[i]));
+  return 0;
+}
+static double k_sigmoidForward(Base B, const double* a) { const float* x = F(B, a[0]); float* y = F(B, a[1]); const int n = (int)a[2]; for (int i = 0; i < n; i++) y[i] = vsigmoid(x[i]); return 0; }
+static double k_sigmoidBackward(Base B, const double* a) {
+  const float *y = F(B, a[0]), *dy = F(B, a[1]); float* dx = F(B, a[2]); const int n = (int)a[3]; const bool acc = a[4] != 0;
+  for (int i = 0; i < n; i++) ACC(dx, i, dy[i] * (y[i] * (1.0f - y[i])));
+  return 0;
+}
+static double k_leakyReluForward(Base B, const double* a) {
+  const float* x = F(B, a[0]); float* y = F(B, a[1]); const int n = (int)a[2]; const float s = (float)a[3];
+  for (int i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : x[i] * s;
+  return 0;
+}
+static double k_leakyReluBackward(Base B, const double* a) {
+  const float *x = F(B, a[0]), *dy = F(B, a[1]); float* dx = F(B, a[2]); const int n = (int)a[3]; const float s = (float)a[4]; const bool acc = a[5] != 0;
+  for (int i = 0; i < n; i++) ACC(dx, i, x[i] > 0 ? dy[i] : dy[i] * s);
+  return 0;
+}
+static double k_geluForward(Base B, const double* a) { const float* x = F(B, a[0]); float* y = F(B, a[1]); const int n = (int)a[2]; for (int i = 0; i < n; i++) y[i] = gelu(x[i]); return 0; }
+static double k_geluBackward(Base B, const double* a) {
+  const float *x = F(B, a[0]), *dy = F(B, a[1]); float* dx = F(B, a[2]); const int n = (int)a[3]; const bool acc = a[4] != 0;
+  for (int i = 0; i < n; i++) ACC(dx, i, dy[i] * geluGrad(x[i]));
+  return 0;
+}
+// Sums in double, in four interleaved partial sums (as the WASM module's lanes), then the tail.
+static double k_sum(Base B, const double* a) {
+  const float* x = F(B, a[0]); const int n = (int)a[1];
+  double s[4] = {0, 0, 0, 0};
+  int i = 0;
+  for (; i + 4 <= n; i += 4) for (int l = 0; l < 4; l++) s[l] += (double)x[i + l];
+  double t = (s[0] + s[1]) + (s[2] + s[3]);
+  for (; i < n; i++) t += (double)x[i];
+  return t;
+}
+static double k_dot(Base B, const double* a) {
+  const float *x = F(B, a[0]), *y = F(B, a[1]); const int n = (int)a[2];
+  double s[4] = {0, 0, 0, 0};
+  int i = 0;
+  for (; i + 4 <= n; i += 4) for (int l = 0; l < 4; l++) s[l] += (double)(x[i + l] * y[i + l]);
+  double t = (s[0] + s[1]) + (s[2] + s[3]);
+  for (; i < n; i++) t += (double)x[i] * (double)y[i];
+  return t;
+}
+static double k_gatherRows(Base B, const double* a) {
+  const float* src = F(B, a[0]); const int per = (int)a[1]; const int32_t* rows = I32(B, a[2]); const int count = (int)a[3]; float* dst = F(B, a[4]);
+  for (int i = 0; i < count; i++) std::memcpy(dst + (size_t)i * per, src + (size_t)rows[i] * per, sizeof(float) * per);
+  return 0;
+}
+static double k_addChannel(Base B, const double* a) {
+  const float *x = F(B, a[0]), *bias = F(B, a[1]); float* y = F(B, a[2]);
+  const int n0 = (int)a[3], n1 = (int)a[4], n2 = (int)a[5], n3 = (int)a[6];
+  for (int i0 = 0; i0 < n0; i0++) for (int i1 = 0; i1 < n1; i1++) {
+    const size_t off = ((size_t)i0 * n1 + i1) * n2 * n3;
+    for (int i2 = 0; i2 < n2; i2++) {
+      const float bv = bias[(size_t)i0 * n2 + i2];
+      for (int i3 = 0; i3 < n3; i3++) y[off + (size_t)i2 * n3 + i3] = x[off + (size_t)i2 * n3 + i3] + bv;
+    }
+  }
+  return 0;
+}
+static double k_sumChannel(Base B, const double* a) {
+  const float* x = F(B, a[0]); float* out = F(B, a[1]);
+  const int n0 = (int)a[2], n1 = (int)a[3], n2 = (int)a[4], n3 = (int)a[5]; const bool acc = a[6] != 0;
+  for (int i0 = 0; i0 < n0; i0++) {
+    float* o = out + (size_t)i0 * n2;
+    if (!acc) std::memset(o, 0, sizeof(float) * n2);
+    for (int i1 = 0; i1 < n1; i1++) {
+      const float* xs = x + ((size_t)i0 * n1 + i1) * n2 * n3;
+      for (int i2 = 0; i2 < n2; i2++) {
+        float t = 0;
+        for (int i3 = 0; i3 < n3; i3++) t += xs[(size_t)i2 * n3 + i3];
+        o[i2] += t;
+      }
+    }
+  }
+  return 0;
+}
+static AI float rowSum(const float* row, int p) { float t = 0; for (int j = 0; j < p; j++) t += row[j]; return t; }
+static double k_meanLast(Base B, const double* a) {
+  const float* x = F(B, a[0]); float* y = F(B, a[1]); const int m = (int)a[2], p = (int)a[3]; const float inv = 1.0f / (float)p;
+  for (int i = 0; i < m; i++) y[i] = rowSum(x + (size_t)i * p, p) * inv;
+  return 0;
+}
+static double k_meanLastBackward(Base B, const double* a) {
+  const float* dy = F(B, a[0]); float* dx = F(B, a[1]); const int m = (int)a[2], p = (int)a[3]; const bool acc = a[4] != 0; const float inv = 1.0f / (float)p;
+  for (int i = 0; i < m; i++) { const float g = dy[i] * inv; float* row = dx + (size_t)i * p; for (int j = 0; j < p; j++) ACC(row, j, g); }
+  return 0;
+}
+static double k_planeMoments(Base B, const double* a) {
+  const float* x = F(B, a[0]); float* y = F(B, a[1]); const int m = (int)a[2], p = (int)a[3]; const float eps = (float)a[4]; const float inv = 1.0f / (float)p;
+  for (int i = 0; i < m; i++) {
+    const float* row = x + (size_t)i * p;
+    const float mean = rowSum(row, p) * inv;
+    float u = 0;
+    for (int j = 0; j < p; j++) { const float d = row[j] - mean; u += d * d; }
+    y[2 * i] = mean;
+    y[2 * i + 1] = std::sqrt(u * inv + eps);
+  }
+  return 0;
+}
+static double k_planeMomentsBackward(Base B, const double* a) {
+  const float *x = F(B, a[0]), *y = F(B, a[1]), *dy = F(B, a[2]); float* dx = F(B, a[3]); const int m = (int)a[4], p = (int)a[5]; const bool acc = a[6] != 0;
+  const float inv = 1.0f / (float)p;
+  for (int i = 0; i < m; i++) {
+    const float mean = y[2 * i], gm = dy[2 * i] * inv, gs = dy[2 * i + 1] * inv / y[2 * i + 1];
+    const float* xr = x + (size_t)i * p; float* dr = dx + (size_t)i * p;
+    for (int j = 0; j < p; j++) ACC(dr, j, gm + gs * (xr[j] - mean));
+  }
+  return 0;
+}
+static double k_softmaxCrossEntropy(Base B, const double* a) {
+  const float* logits = F(B, a[0]); const int32_t* labels = I32(B, a[1]); const int n = (int)a[2], c = (int)a[3]; float* grad = a[4] == 0 ? nullptr : F(B, a[4]);
+  double total = 0; const double invN = 1.0 / n;
+  for (int i = 0; i < n; i++) {
+    const float* row = logits + (size_t)i * c;
+    double mx = -INFINITY;
+    for (int j = 0; j < c; j++) mx = std::max(mx, (double)row[j]);
+    double z = 0;
+    for (int j = 0; j < c; j++) z += std::exp((double)row[j] - mx);
+    const int label = labels[i];
+    const double logZ = std::log(z) + mx;
+    total += logZ - (double)row[label];
+    if (grad != nullptr) {
+      float* g = grad + (size_t)i * c;
+      for (int j = 0; j < c; j++) g[j] = (float)((std::exp((double)row[j] - logZ) - (j == label ? 1.0 : 0.0)) * invN);
+    }
+  }
+  return total * invN;
+}
+static double k_mse(Base B, const double* a) {
+  const float *pred = F(B, a[0]), *target = F(B, a[1]); const int n = (int)a[2]; float* grad = a[3] == 0 ? nullptr : F(B, a[3]);
+  double total = 0; const double s = 2.0 / n;
+  for (int i = 0; i < n; i++) { const double d = (double)pred[i] - (double)target[i]; total += d * d; if (grad != nullptr) grad[i] = (float)(s * d); }
+  return total / n;
+}
+static double k_adamStep(Base B, const double* a) {
+  float *p = F(B, a[0]), *g = F(B, a[1]), *m = F(B, a[2]), *v = F(B, a[3]); const int n = (int)a[4];
+  const float lr = (float)a[5], b1 = (float)a[6], b2 = (float)a[7], eps = (float)a[8], bc1 = (float)a[9], bc2Sqrt = (float)a[10], wd = (float)a[11];
+  const float step = lr / bc1, w1 = 1 - b1, w2 = 1 - b2;
+  for (int i = 0; i < n; i++) {
+    float gv = g[i];
+    if (wd != 0) gv = gv + wd * p[i];
+    const float mv = m[i] + w1 * (gv - m[i]);
+    const float vv = b2 * v[i] + w2 * (gv * gv);
+    m[i] = mv; v[i] = vv;
+    p[i] = p[i] - step * (mv / (std::sqrt(vv) / bc2Sqrt + eps));
+  }
+  return 0;
+}
+static double k_rmspropStep(Base B, const double* a) {
+  float *p = F(B, a[0]), *g = F(B, a[1]), *v = F(B, a[2]); const int n = (int)a[3]; const double lr = a[4], rho = a[5], eps = a[6];
+  for (int i = 0; i < n; i++) {
+    const double gi = g[i];
+    const float vi = (float)(rho * (double)v[i] + (1 - rho) * gi * gi);
+    v[i] = vi;
+    p[i] = (float)((double)p[i] - (lr * gi) / (std::sqrt((double)vi) + eps));
+  }
+  return 0;
+}
+static double k_maxPool2dForward(Base B, const double* a) {
+  const float* x = F(B, a[0]); float* y = F(B, a[1]); int32_t* arg = I32(B, a[2]);
+  const int planes = (int)a[3], H = (int)a[4], W = (int)a[5], K = (int)a[6], s = (int)a[7], pd = (int)a[8], OH = (int)a[9], OW = (int)a[10];
+  for (int n = 0; n < planes; n++) {
+    const float* xp = x + (size_t)n * H * W; const size_t o = (size_t)n * OH * OW;
+    for (int oh = 0; oh < OH; oh++) {
+      const int h0 = std::max(oh * s - pd, 0), h1 = std::min(oh * s - pd + K, H);
+      for (int ow = 0; ow < OW; ow++) {
+        const int w0 = std::max(ow * s - pd, 0), w1 = std::min(ow * s - pd + K, W);
+        float best = -INFINITY; int at = h0 * W + w0;
+        for (int ih = h0; ih < h1; ih++) for (int iw = w0; iw < w1; iw++) {
+          const float v = xp[ih * W + iw];
+          if (v > best || v != v) { best = v; at = ih * W + iw; }
+        }
+        y[o + oh * OW + ow] = best; arg[o + oh * OW + ow] = at;
+      }
+    }
+  }
+  return 0;
+}
+static double k_maxPool2dBackward(Base B, const double* a) {
+  const float* dy = F(B, a[0]); const int32_t* arg = I32(B, a[1]); float* dx = F(B, a[2]);
+  const int planes = (int)a[3], H = (int)a[4], W = (int)a[5], OH = (int)a[6], OW = (int)a[7]; const bool acc = a[8] != 0;
+  if (!acc) std::memset(dx, 0, sizeof(float) * (size_t)planes * H * W);
+  for (int n = 0; n < planes; n++) {
+    float* d = dx + (size_t)n * H * W; const size_t o = (size_t)n * OH * OW;
+    for (int q = 0; q < OH * OW; q++) d[arg[o + q]] += dy[o + q];
+  }
+  return 0;
+}
+
+// --- convolutions: im2col / col2im around gemm ---
+
+static AI int outSize(int n, int k, int s, int p) { return (n + 2 * p - k) / s + 1; }
+
+// rows [r0, r1) of im2col(x), row r at cols + (r - r0) * ld
+static void im2colRows(const float* x, int C, int H, int W, int KH, int KW, int sh, int sw, int ph, int pw, int OH, int OW, float* cols, int ld, int r0, int r1) {
+  (void)C;
+  for (int r = r0; r < r1; r++) {
+    const int c = r / (KH * KW), i = (r / KW) % KH, j = r % KW;
+    const float* xc = x + (size_t)c * H * W;
+    float* dst = cols + (size_t)(r - r0) * ld;
+    for (int oh = 0; oh < OH; oh++) {
+      const int ih = oh * sh - ph + i;
+      float* d = dst + (size_t)oh * OW;
+      if (ih < 0 || ih >= H) { std::memset(d, 0, sizeof(float) * OW); continue; }
+      const float* srow = xc + (size_t)ih * W;
+      for (int ow = 0; ow < OW; ow++) { const int iw = ow * sw - pw + j; d[ow] = iw >= 0 && iw < W ? srow[iw] : 0.0f; }
+    }
+  }
+}
+// x += col2im(cols) (rows ld floats apart); every pixel gets its contributions in (c, i, j, oh, ow) order.
+static void col2imLd(const float* cols, int ld, int C, int H, int W, int KH, int KW, int sh, int sw, int ph, int pw, int OH, int OW, float* x) {
+  for (int c = 0; c < C; c++) {
+    float* xc = x + (size_t)c * H * W;
+    for (int i = 0; i < KH; i++) for (int j = 0; j < KW; j++) {
+      const float* src = cols + (size_t)((c * KH + i) * KW + j) * ld;
+      for (int oh = 0; oh < OH; oh++) {
+        const int ih = oh * sh - ph + i;
+        if (ih < 0 || ih >= H) continue;
+        float* drow = xc + (size_t)ih * W;
+        const float* srow = src + (size_t)oh * OW;
+        for (int ow = 0; ow < OW; ow++) { const int iw = ow * sw - pw + j; if (iw >= 0 && iw < W) drow[iw] += srow[ow]; }
+      }
+    }
+  }
+}
+static AI bool isPointwise(int KH, int KW, int sh, int sw, int ph, int pw) { return KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; }
+static AI int firstNet(int u, int nImg, bool shared) { return shared ? 0 : u / nImg; }
+static AI int lastNet(int u, int nNet, int nImg, bool shared) { return shared ? nNet : u / nImg + 1; }
+static AI size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+static double k_im2col(Base B, const double* a) {
+  const int C = (int)a[1], H = (int)a[2], W = (int)a[3], KH = (int)a[4], KW = (int)a[5], sh = (int)a[6], sw = (int)a[7], ph = (int)a[8], pw = (int)a[9], OH = (int)a[10], OW = (int)a[11];
+  im2colRows(F(B, a[0]), C, H, W, KH, KW, sh, sw, ph, pw, OH, OW, F(B, a[12]), OH * OW, 0, C * KH * KW);
+  return 0;
+}
+static double k_col2im(Base B, const double* a) {
+  const int C = (int)a[1], H = (int)a[2], W = (int)a[3], KH = (int)a[4], KW = (int)a[5], sh = (int)a[6], sw = (int)a[7], ph = (int)a[8], pw = (int)a[9], OH = (int)a[10], OW = (int)a[11];
+  col2imLd(F(B, a[0]), OH * OW, C, H, W, KH, KW, sh, sw, ph, pw, OH, OW, F(B, a[12]));
+  return 0;
+}
+static double k_conv2dWorkFloats(Base, const double* a) {
+  const int C = (int)a[1], H = (int)a[2], W = (int)a[3], KH = (int)a[5], KW = (int)a[6], sh = (int)a[7], sw = (int)a[8], ph = (int)a[9], pw = (int)a[10];
+  return (double)(align16((size_t)C * KH * KW * outSize(H, KH, sh, ph) * outSize(W, KW, sw, pw)) + 64);
+}
+struct ZooConv {
+  int nNet, nImg; bool shared; int C, H, W, O, KH, KW, sh, sw, ph, pw, OH, OW, P, CKK;
+  size_t imgIn, imgOut; bool direct;
+  explicit ZooConv(const double* a)
+      : nNet((int)a[0]), nImg((int)a[1]), shared(a[2] != 0), C((int)a[3]), H((int)a[4]), W((int)a[5]), O((int)a[6]), KH((int)a[7]), KW((int)a[8]),
+        sh((int)a[9]), sw((int)a[10]), ph((int)a[11]), pw((int)a[12]) {
+    OH = outSize(H, KH, sh, ph); OW = outSize(W, KW, sw, pw); P = OH * OW; CKK = C * KH * KW;
+    imgIn = (size_t)C * H * W; imgOut = (size_t)O * P; direct = isPointwise(KH, KW, sh, sw, ph, pw);
+  }
+};
+// y[b,k] = conv(x, w[b]) (+ bias[b]), then ReLU when relu, for input images [u0, u1).
+static double k_conv2dForward(Base B, const double* a) {
+  const ZooConv g(a);
+  const float *x = F(B, a[13]), *w = F(B, a[14]); const float* bias = a[15] == 0 ? nullptr : F(B, a[15]); const bool relu = a[16] != 0;
+  float* y = F(B, a[17]); float* cols = F(B, a[18]); const int u0 = (int)a[19], u1 = (int)a[20];
+  for (int u = u0; u < u1; u++) {
+    const float* src = x + u * g.imgIn;
+    if (!g.direct) { im2colRows(src, g.C, g.H, g.W, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, cols, g.P, 0, g.CKK); src = cols; }
+    const int k = g.shared ? u : u % g.nImg;
+    for (int b = firstNet(u, g.nImg, g.shared); b < lastNet(u, g.nNet, g.nImg, g.shared); b++) {
+      float* yb = y + ((size_t)b * g.nImg + k) * g.imgOut;
+      gemm(false, false, g.O, g.P, g.CKK, 1, w + (size_t)b * g.O * g.CKK, g.CKK, src, g.P, 0, yb, g.P);
+      if (bias != nullptr || relu) {
+        for (int o = 0; o < g.O; o++) {
+          const float bv = bias == nullptr ? 0.0f : bias[(size_t)b * g.O + o];
+          float* row = yb + (size_t)o * g.P;
+          for (int p = 0; p < g.P; p++) { float v = row[p] + bv; if (relu && !(v > 0)) v = 0; row[p] = v; }
+        }
+      }
+    }
+  }
+  return 0;
+}
+// dx (+)= d/dx for input images [u0, u1); a shared image sums every network's contribution.
+static double k_conv2dBackwardInput(Base B, const double* a) {
+  const ZooConv g(a);
+  const float *dy = F(B, a[13]), *w = F(B, a[14]); float* dx = F(B, a[15]); const bool acc = a[16] != 0; float* cols = F(B, a[17]);
+  const int u0 = (int)a[18], u1 = (int)a[19];
+  for (int u = u0; u < u1; u++) {
+    float* dxu = dx + u * g.imgIn;
+    if (!acc && !g.direct) std::memset(dxu, 0, sizeof(float) * g.imgIn);
+    float* dst = g.direct ? dxu : cols;
+    const int k = g.shared ? u : u % g.nImg;
+    const int b0 = firstNet(u, g.nImg, g.shared);
+    for (int b = b0; b < lastNet(u, g.nNet, g.nImg, g.shared); b++) {
+      const bool accumulate = b > b0 || (g.direct && acc);
+      gemm(true, false, g.CKK, g.P, g.O, 1, w + (size_t)b * g.O * g.CKK, g.CKK, dy + ((size_t)b * g.nImg + k) * g.imgOut, g.P, accumulate ? 1 : 0, dst, g.P);
+    }
+    if (!g.direct) col2imLd(cols, g.P, g.C, g.H, g.W, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, dxu);
+  }
+  return 0;
+}
+// dw[b] (+)= sum over images of dy[b,k] im2col(x[b,k])^T, networks [b0, b1), columns [r0, r1).
+static double k_conv2dBackwardWeight(Base B, const double* a) {
+  const ZooConv g(a);
+  const float *x = F(B, a[13]), *dy = F(B, a[14]); float* dw = F(B, a[15]); const bool acc = a[16] != 0; float* cols = F(B, a[17]);
+  const int b0 = (int)a[18], b1 = (int)a[19], r0 = (int)a[20], r1 = (int)a[21];
+  if (b1 <= b0 || r1 <= r0) return 0;
+  const int uLo = g.shared ? 0 : b0 * g.nImg, uHi = g.shared ? g.nImg : b1 * g.nImg;
+  for (int u = uLo; u < uHi; u++) {
+    const float* src = x + u * g.imgIn + (size_t)r0 * g.P;
+    if (!g.direct) { im2colRows(x + u * g.imgIn, g.C, g.H, g.W, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, cols, g.P, r0, r1); src = cols; }
+    const int k = g.shared ? u : u % g.nImg;
+    const float beta = acc || k > 0 ? 1 : 0;
+    for (int b = std::max(b0, firstNet(u, g.nImg, g.shared)); b < std::min(b1, lastNet(u, g.nNet, g.nImg, g.shared)); b++) {
+      gemm(false, true, g.O, r1 - r0, g.P, 1, dy + ((size_t)b * g.nImg + k) * g.imgOut, g.P, src, g.P, beta, dw + (size_t)b * g.O * g.CKK + r0, g.CKK);
+    }
+  }
+  return 0;
+}
+static double k_convTranspose2dWorkFloats(Base, const double* a) {
+  const int Cin = (int)a[1], H = (int)a[2], W = (int)a[3], Cout = (int)a[4], KH = (int)a[5], KW = (int)a[6];
+  return (double)(align16((size_t)Cout * KH * KW * H * W) + align16((size_t)Cin * H * W) + 64);
+}
+struct ConvT {
+  int n, Cin, H, W, Cout, KH, KW, sh, sw, ph, pw, OH, OW, CKK, HW; size_t imgOut; bool footprint;
+  explicit ConvT(const double* a)
+      : n((int)a[0]), Cin((int)a[1]), H((int)a[2]), W((int)a[3]), Cout((int)a[4]), KH((int)a[5]), KW((int)a[6]), sh((int)a[7]), sw((int)a[8]),
+        ph((int)a[9]), pw((int)a[10]), OH((int)a[11]), OW((int)a[12]) {
+    CKK = Cout * KH * KW; HW = H * W; imgOut = (size_t)Cout * OH * OW;
+    footprint = H == 1 && W == 1 && ph == 0 && pw == 0 && OH == KH && OW == KW;
+  }
+};
+// y = convTranspose(x, w) for images [i0, i1).
+static double k_convTranspose2dForward(Base B, const double* a) {
+  const ConvT g(a);
+  const float *x = F(B, a[13]), *w = F(B, a[14]); float* y = F(B, a[15]); float* cols = F(B, a[16]); const int i0 = (int)a[17], i1 = (int)a[18];
+  if (i1 <= i0) return 0;
+  if (g.footprint) { gemm(false, false, i1 - i0, g.CKK, g.Cin, 1, x + (size_t)i0 * g.Cin, g.Cin, w, g.CKK, 0, y + (size_t)i0 * g.CKK, g.CKK); return 0; }
+  for (int i = i0; i < i1; i++) {
+    float* yi = y + (size_t)i * g.imgOut;
+    std::memset(yi, 0, sizeof(float) * g.imgOut);
+    gemm(true, false, g.CKK, g.HW, g.Cin, 1, w, g.CKK, x + (size_t)i * g.Cin * g.HW, g.HW, 0, cols, g.HW);
+    col2imLd(cols, g.HW, g.Cout, g.OH, g.OW, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, g.H, g.W, yi);
+  }
+  return 0;
+}
+// dx (+)= conv2d(dy, w) for images [i0, i1); dw (+)= sum over every image of x_i im2col(dy_i)^T
+// for dw's rows [c0, c1) and columns [r0, r1). Either output may be 0 (skipped).
+static double k_convTranspose2dBackward(Base B, const double* a) {
+  const ConvT g(a);
+  const float *x = F(B, a[13]), *w = F(B, a[14]), *dy = F(B, a[15]); float* dx = a[16] == 0 ? nullptr : F(B, a[16]); const bool accX = a[17] != 0;
+  float* dw = a[18] == 0 ? nullptr : F(B, a[18]); const bool accW = a[19] != 0; float* cols = F(B, a[20]);
+  const int i0 = (int)a[21], i1 = (int)a[22], r0 = (int)a[23], r1 = (int)a[24], c0 = (int)a[25], c1 = (int)a[26];
+  const bool doX = dx != nullptr && i1 > i0, doW = dw != nullptr && r1 > r0 && c1 > c0;
+  if (g.footprint) {
+    if (doX) gemm(false, true, i1 - i0, g.Cin, g.CKK, 1, dy + (size_t)i0 * g.CKK, g.CKK, w, g.CKK, accX ? 1 : 0, dx + (size_t)i0 * g.Cin, g.Cin);
+    if (doW) gemm(true, false, c1 - c0, r1 - r0, g.n, 1, x + c0, g.Cin, dy + r0, g.CKK, accW ? 1 : 0, dw + (size_t)c0 * g.CKK + r0, g.CKK);
+    return 0;
+  }
+  if (doW) {
+    for (int i = 0; i < g.n; i++) {
+      im2colRows(dy + (size_t)i * g.imgOut, g.Cout, g.OH, g.OW, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, g.H, g.W, cols, g.HW, r0, r1);
+      gemm(false, true, c1 - c0, r1 - r0, g.HW, 1, x + ((size_t)i * g.Cin + c0) * g.HW, g.HW, cols, g.HW, accW || i > 0 ? 1 : 0,
+           dw + (size_t)c0 * g.CKK + r0, g.CKK);
+    }
+  }
+  if (doX) {
+    for (int i = i0; i < i1; i++) {
+      im2colRows(dy + (size_t)i * g.imgOut, g.Cout, g.OH, g.OW, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, g.H, g.W, cols, g.HW, 0, g.CKK);
+      gemm(false, false, g.Cin, g.HW, g.CKK, 1, w, g.CKK, cols, g.HW, accX ? 1 : 0, dx + (size_t)i * g.Cin * g.HW, g.HW);
+    }
+  }
+  return 0;
+}
+
+static double k_gemm(Base B, const double* a) {
+  gemm(a[0] != 0, a[1] != 0, (int)a[2], (int)a[3], (int)a[4], (float)a[5], F(B, a[6]), (int)a[7], F(B, a[8]), (int)a[9], (float)a[10], F(B, a[11]), (int)a[12]);
+  return 0;
+}
+static double k_gemmBatched(Base B, const double* a) {
+  const int batch = (int)a[0]; const bool tA = a[1] != 0, tB = a[2] != 0; const int M = (int)a[3], N = (int)a[4], K = (int)a[5]; const float alpha = (float)a[6];
+  const float* A = F(B, a[7]); const int lda = (int)a[8], sA = (int)a[9]; const float* Bm = F(B, a[10]); const int ldb = (int)a[11], sB = (int)a[12];
+  const float beta = (float)a[13]; float* C = F(B, a[14]); const int ldc = (int)a[15], sC = (int)a[16];
+  for (int b = 0; b < batch; b++) {
+    gemm(tA, tB, M, N, K, alpha, A + (size_t)b * sA, lda, Bm + (size_t)b * sB, ldb, sC == 0 && b > 0 ? 1 : beta, C + (size_t)b * sC, ldc);
+  }
+  return 0;
+}
+// Scratch for gemm() calls: the native GEMM keeps its packing buffers per thread.
+static double k_gemmWorkFloats(Base, const double*) { return 16; }
+
+static const KernelDef KERNELS[] = {
+  {"gemm", 14, k_gemm}, {"gemmBatched", 18, k_gemmBatched}, {"gemmWorkFloats", 0, k_gemmWorkFloats},
+  {"im2col", 13, k_im2col}, {"col2im", 13, k_col2im},
+  {"conv2dWorkFloats", 11, k_conv2dWorkFloats}, {"conv2dForward", 21, k_conv2dForward},
+  {"conv2dBackwardInput", 20, k_conv2dBackwardInput}, {"conv2dBackwardWeight", 22, k_conv2dBackwardWeight},
+  {"convTranspose2dWorkFloats", 7, k_convTranspose2dWorkFloats}, {"convTranspose2dForward", 19, k_convTranspose2dForward},
+  {"convTranspose2dBackward", 27, k_convTranspose2dBackward},
+  {"maxPool2dForward", 11, k_maxPool2dForward}, {"maxPool2dBackward", 9, k_maxPool2dBackward},
+  {"fill", 3, k_fill}, {"axpby", 5, k_axpby}, {"add", 4, k_add}, {"sub", 4, k_sub}, {"mul", 5, k_mul}, {"addScalar", 4, k_addScalar},
+  {"sinForward", 4, k_sinForward}, {"sinBackward", 6, k_sinBackward}, {"biasSinForward", 8, k_biasSinForward},
+  {"cosForward", 4, k_cosForward}, {"cosBackward", 6, k_cosBackward}, {"expForward", 3, k_expForward},
+  {"tanhForward", 3, k_tanhForward}, {"tanhBackward", 5, k_tanhBackward}, {"sigmoidForward", 3, k_sigmoidForward},
+  {"sigmoidBackward", 5, k_sigmoidBackward}, {"leakyReluForward", 4, k_leakyReluForward}, {"leakyReluBackward", 6, k_leakyReluBackward},
+  {"geluForward", 3, k_geluForward}, {"geluBackward", 5, k_geluBackward}, {"sum", 2, k_sum}, {"dot", 3, k_dot},
+  {"gatherRows", 5, k_gatherRows}, {"addChannel", 7, k_addChannel}, {"sumChannel", 7, k_sumChannel},
+  {"meanLast", 4, k_meanLast}, {"meanLastBackward", 5, k_meanLastBackward}, {"planeMoments", 5, k_planeMoments},
+  {"planeMomentsBackward", 7, k_planeMomentsBackward}, {"softmaxCrossEntropy", 5, k_softmaxCrossEntropy}, {"mse", 4, k_mse},
+  {"adamStep", 12, k_adamStep}, {"rmspropStep", 7, k_rmspropStep},
+};
+static const int KERNEL_COUNT = sizeof(KERNELS) / sizeof(KERNELS[0]);
+
+// ---------------------------------------------------------------------------------------------
+// Threads: one pool per JavaScript context (the main thread, each worker thread). A call's
+// parts run at once, part 0 on the calling thread; the workers spin briefly between calls, then
+// sleep.
+
+struct Pool {
+  explicit Pool(int n) : threads(n) {
+    for (int t = 1; t < n; t++) workers.emplace_back([this, t] { serve(t); });
+  }
+  ~Pool() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      stop.store(true, std::memory_order_relaxed);
+      gen.fetch_add(1, std::memory_order_release);
+    }
+    cv.notify_all();
+    for (auto& w : workers) w.join();
+  }
+  void run(Base base, Kernel fn, const double* args, int nargs, int parts) {
+    if (parts <= 1 || threads == 1) {
+      for (int p = 0; p < parts; p++) fn(base, args + (size_t)p * nargs);
+      return;
+    }
+    job = {base, fn, args, nargs, parts};
+    done.store(0, std::memory_order_relaxed);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      gen.fetch_add(1, std::memory_order_release);
+    }
+    cv.notify_all();
+    fn(base, args);
+    const int others = threads - 1;
+    while (done.load(std::memory_order_acquire) < others) {
+#ifdef PG_X86
+      _mm_pause();
+#endif
+    }
+  }
+  int threads;
+
+ private:
+  struct Job { Base base; Kernel fn; const double* args; int nargs; int parts; };
+  void serve(int t) {
+    uint64_t seen = 0;
+    for (;;) {
+      int spins = 0;
+      while (gen.load(std::memory_order_acquire) == seen && ++spins < 20000) {
+#ifdef PG_X86
+        _mm_pause();
+#endif
+      }
+      if (gen.load(std::memory_order_acquire) == seen) {
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait(lock, [&] { return gen.load(std::memory_order_acquire) != seen; });
+      }
+      seen = gen.load(std::memory_order_acquire);
+      if (stop.load(std::memory_order_relaxed)) return;
+      const Job j = job;
+      if (t < j.parts) j.fn(j.base, j.args + (size_t)t * j.nargs);
+      done.fetch_add(1, std::memory_order_release);
+    }
+  }
+  std::vector<std::thread> workers;
+  std::atomic<uint64_t> gen{0};
+  std::atomic<int> done{0};
+  std::mutex mu;
+  std::condition_variable cv;
+  std::atomic<bool> stop{false};
+  Job job{};
+};
+
+struct Instance {
+  Base base = nullptr;
+  size_t bytes = 0;
+  Pool* pool = nullptr;
+  ~Instance() { delete pool; }
+};
+
+static void finalizeInstance(napi_env, void* data, void*) { delete static_cast<Instance*>(data); }
+
+// ---------------------------------------------------------------------------------------------
+// N-API: attach(view of the WASM memory), kernels(), call(id, args), run(id, args, nargs, parts),
+// setThreads(n), simd().
+
+#define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, nullptr, "probegen native: " #call " failed"); return nullptr; } } while (0)
+
+static Instance* instanceOf(napi_env env) {
+  void* data = nullptr;
+  napi_get_instance_data(env, &data);
+  return static_cast<Instance*>(data);
+}
+
+static napi_value attach(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  bool isView = false;
+  CHECK(napi_is_typedarray(env, argv[0], &isView));
+  if (!isView) { napi_throw_type_error(env, nullptr, "probegen native: attach takes a Uint8Array over the WASM memory"); return nullptr; }
+  napi_typedarray_type type; size_t length; void* data; napi_value buffer; size_t offset;
+  CHECK(napi_get_typedarray_info(env, argv[0], &type, &length, &data, &buffer, &offset));
+  Instance* inst = instanceOf(env);
+  inst->base = static_cast<Base>(data) - offset;
+  inst->bytes = length + offset;
+  return nullptr;
+}
+
+static napi_value kernelTable(napi_env env, napi_callback_info) {
+  napi_value arr;
+  CHECK(napi_create_array_with_length(env, KERNEL_COUNT, &arr));
+  for (int i = 0; i < KERNEL_COUNT; i++) {
+    napi_value entry, name, args;
+    CHECK(napi_create_object(env, &entry));
+    CHECK(napi_create_string_utf8(env, KERNELS[i].name, NAPI_AUTO_LENGTH, &name));
+    CHECK(napi_create_int32(env, KERNELS[i].args, &args));
+    CHECK(napi_set_named_property(env, entry, "name", name));
+    CHECK(napi_set_named_property(env, entry, "args", args));
+    CHECK(napi_set_element(env, arr, i, entry));
+  }
+  return arr;
+}
+
+// The kernel id and its Float64Array of arguments, checked.
+static bool kernelArgs(napi_env env, napi_value idValue, napi_value argsValue, int* id, const double** args, size_t* length) {
+  int32_t k;
+  if (napi_get_value_int32(env, idValue, &k) != napi_ok || k < 0 || k >= KERNEL_COUNT) {
+    napi_throw_range_error(env, nullptr, "probegen native: no such kernel");
+    return false;
+  }
+  napi_typedarray_type type; void* data; napi_value buffer; size_t offset;
+  if (napi_get_typedarray_info(env, argsValue, &type, length, &data, &buffer, &offset) != napi_ok || type != napi_float64_array) {
+    napi_throw_type_error(env, nullptr, "probegen native: kernel arguments must be a Float64Array");
+    return false;
+  }
+  if (instanceOf(env)->base == nullptr) {
+    napi_throw_error(env, nullptr, "probegen native: attach() the WASM memory before calling kernels");
+    return false;
+  }
+  *id = k;
+  *args = static_cast<const double*>(data);
+  return true;
+}
+
+static napi_value call(napi_env env, napi_callback_info info) {
+  size_t argc = 2; napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  int id; const double* args; size_t length;
+  if (!kernelArgs(env, argv[0], argv[1], &id, &args, &length)) return nullptr;
+  if ((int)length != KERNELS[id].args) { napi_throw_range_error(env, nullptr, "probegen native: wrong number of kernel arguments"); return nullptr; }
+  const double r = KERNELS[id].fn(instanceOf(env)->base, args);
+  napi_value out;
+  CHECK(napi_create_double(env, r, &out));
+  return out;
+}
+
+static napi_value run(napi_env env, napi_callback_info info) {
+  size_t argc = 3; napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  int id; const double* args; size_t length;
+  if (!kernelArgs(env, argv[0], argv[1], &id, &args, &length)) return nullptr;
+  int32_t parts;
+  CHECK(napi_get_value_int32(env, argv[2], &parts));
+  const int nargs = KERNELS[id].args;
+  Instance* inst = instanceOf(env);
+  if (parts < 1 || (size_t)parts * nargs != length || parts > (inst->pool == nullptr ? 1 : inst->pool->threads)) {
+    napi_throw_range_error(env, nullptr, "probegen native: parts do not match the arguments or the threads");
+    return nullptr;
+  }
+  if (inst->pool == nullptr) KERNELS[id].fn(inst->base, args);
+  else inst->pool->run(inst->base, KERNELS[id].fn, args, nargs, parts);
+  return nullptr;
+}
+
+static napi_value setThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  int32_t n;
+  CHECK(napi_get_value_int32(env, argv[0], &n));
+  if (n < 1 || n > 1024) { napi_throw_range_error(env, nullptr, "probegen native: threads must be in [1, 1024]"); return nullptr; }
+  Instance* inst = instanceOf(env);
+  if (inst->pool == nullptr || inst->pool->threads != n) {
+    delete inst->pool;
+    inst->pool = new Pool(n);
+  }
+  return nullptr;
+}
+
+static napi_value simd(napi_env env, napi_callback_info) {
+  napi_value out;
+  CHECK(napi_create_string_utf8(env, simdName, NAPI_AUTO_LENGTH, &out));
+  return out;
+}
+
+NAPI_MODULE_INIT() {
+  static std::once_flag chosen;
+  std::call_once(chosen, chooseGemm);
+  napi_set_instance_data(env, new Instance(), finalizeInstance, nullptr);
+  const napi_property_descriptor props[] = {
+    {"attach", nullptr, attach, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"kernels", nullptr, kernelTable, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"call", nullptr, call, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"run", nullptr, run, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"setThreads", nullptr, setThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"simd", nullptr, simd, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
