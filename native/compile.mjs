@@ -36,7 +36,9 @@ const r = spawnSync(process.execPath, [gyp, "rebuild", "--directory", here, ...(
   stdio: ["ignore", "pipe", "pipe"], encoding: "utf8",
 });
 if (r.status !== 0 || !existsSync(built)) {
-  const lines = `${r.stdout ?? ""}${r.stderr ?? ""}`.trim().split("\n").filter((l) => !l.startsWith("gyp info")).slice(-15).join("\n");
+  // The compiler's own lines and node-gyp's reason, without its boilerplate.
+  const lines = `${r.stdout ?? ""}${r.stderr ?? ""}`.trim().split("\n")
+    .filter((l) => !l.startsWith("gyp info") && !/^gyp ERR! (cwd|node -v|node-gyp -v|System|command|not ok|\$npm_|stack|  )/.test(l)).slice(-12).join("\n");
   skip(`node-gyp rebuild failed (exit ${r.status ?? r.signal})${lines ? `:\n${lines}\n` : ""}`);
 }
 console.log(`probegen: native kernels built (${built})`);

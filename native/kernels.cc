@@ -9,9 +9,9 @@
 // thread computes, and OpenBLAS switches kernels by shape (small-matrix paths, gemv for one
 // row). Here every element is one FMA chain over k in KC blocks, whatever its tile.
 //
-// Floating point: -ffp-contract=off everywhere but the GEMM micro-kernel, so an element's value
-// does not depend on whether it fell in a vector body or a scalar tail (and so not on how a
-// call was split over threads).
+// Floating point: compiled with -ffp-contract=off, so an element's value does not depend on
+// whether it fell in a vector body or a scalar tail (and so not on how a call was split over
+// threads); the GEMM micro-kernels fuse with explicit FMA intrinsics.
 #include <node_api.h>
 
 #include <atomic>
@@ -42,151 +42,238 @@ static const int KC = 256;
 static const int MC_ROWS = 96;
 static const int NC_COLS = 2048;
 
-#pragma GCC push_options
-#pragma GCC optimize("fp-contract=fast")
+// One MR x NR tile of C from packed panels: acc = sum over p of pa[p] pb[p], in order (one FMA
+// chain per element); C = alpha acc, + C when accumulate. mr x nr: the part of the tile inside C.
+typedef void (*MicroFn)(int kc, const float* pa, const float* pb, float* C, int ldc, float alpha, bool accumulate, int mr, int nr);
 
-template <typename V, int MR, int NV>
-struct Gemm {
-  static constexpr int L = sizeof(V) / 4;
-  static constexpr int NR = NV * L;
+// The tile's corner inside C, from a full tile computed into `tile`.
+static AI void storeEdge(const float* tile, int NR, float* C, int ldc, bool accumulate, int mr, int nr) {
+  for (int i = 0; i < mr; i++) for (int j = 0; j < nr; j++) {
+    float* dst = C + (size_t)i * ldc + j;
+    *dst = accumulate ? *dst + tile[i * NR + j] : tile[i * NR + j];
+  }
+}
 
-  static AI V load(const float* p) { V v; std::memcpy(&v, p, sizeof(V)); return v; }
-  static AI void store(float* p, V v) { std::memcpy(p, &v, sizeof(V)); }
-  static AI V splat(float x) { V v; for (int i = 0; i < L; i++) v[i] = x; return v; }
+#ifdef PG_X86
+// AVX-512: 8 rows x 32 columns, 16 accumulators.
+__attribute__((target("avx512f,fma")))
+static void micro512(int kc, const float* pa, const float* pb, float* C, int ldc, float alpha, bool accumulate, int mr, int nr) {
+  __m512 c0[8], c1[8];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; i++) { c0[i] = _mm512_setzero_ps(); c1[i] = _mm512_setzero_ps(); }
+  for (int p = 0; p < kc; p++) {
+    const __m512 b0 = _mm512_loadu_ps(pb), b1 = _mm512_loadu_ps(pb + 16);
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {
+      const __m512 a = _mm512_set1_ps(pa[i]);
+      c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);
+      c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
+    }
+    pa += 8; pb += 32;
+  }
+  const __m512 va = _mm512_set1_ps(alpha);
+  if (mr == 8 && nr == 32) {
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {
+      float* dst = C + (size_t)i * ldc;
+      __m512 v0 = _mm512_mul_ps(va, c0[i]), v1 = _mm512_mul_ps(va, c1[i]);
+      if (accumulate) { v0 = _mm512_add_ps(_mm512_loadu_ps(dst), v0); v1 = _mm512_add_ps(_mm512_loadu_ps(dst + 16), v1); }
+      _mm512_storeu_ps(dst, v0); _mm512_storeu_ps(dst + 16, v1);
+    }
+    return;
+  }
+  alignas(64) float tile[8 * 32];
+  for (int i = 0; i < 8; i++) { _mm512_store_ps(tile + i * 32, _mm512_mul_ps(va, c0[i])); _mm512_store_ps(tile + i * 32 + 16, _mm512_mul_ps(va, c1[i])); }
+  storeEdge(tile, 32, C, ldc, accumulate, mr, nr);
+}
 
-  // op(A) rows [0, mc) x cols [0, kc) into MR-row panels [panel][p][MR], zero-padded.
-  static AI void packA(bool t, const float* A, int lda, int mc, int kc, float* dst) {
-    for (int i0 = 0; i0 < mc; i0 += MR) {
-      const int rows = std::min(MR, mc - i0);
-      for (int p = 0; p < kc; p++) {
-        for (int r = 0; r < MR; r++) {
-          dst[r] = r < rows ? (t ? A[(size_t)p * lda + i0 + r] : A[(size_t)(i0 + r) * lda + p]) : 0.0f;
+// AVX2: 6 rows x 16 columns, 12 accumulators.
+__attribute__((target("avx2,fma")))
+static void micro256(int kc, const float* pa, const float* pb, float* C, int ldc, float alpha, bool accumulate, int mr, int nr) {
+  __m256 c0[6], c1[6];
+#pragma GCC unroll 6
+  for (int i = 0; i < 6; i++) { c0[i] = _mm256_setzero_ps(); c1[i] = _mm256_setzero_ps(); }
+  for (int p = 0; p < kc; p++) {
+    const __m256 b0 = _mm256_loadu_ps(pb), b1 = _mm256_loadu_ps(pb + 8);
+#pragma GCC unroll 6
+    for (int i = 0; i < 6; i++) {
+      const __m256 a = _mm256_broadcast_ss(pa + i);
+      c0[i] = _mm256_fmadd_ps(a, b0, c0[i]);
+      c1[i] = _mm256_fmadd_ps(a, b1, c1[i]);
+    }
+    pa += 6; pb += 16;
+  }
+  const __m256 va = _mm256_set1_ps(alpha);
+  if (mr == 6 && nr == 16) {
+#pragma GCC unroll 6
+    for (int i = 0; i < 6; i++) {
+      float* dst = C + (size_t)i * ldc;
+      __m256 v0 = _mm256_mul_ps(va, c0[i]), v1 = _mm256_mul_ps(va, c1[i]);
+      if (accumulate) { v0 = _mm256_add_ps(_mm256_loadu_ps(dst), v0); v1 = _mm256_add_ps(_mm256_loadu_ps(dst + 8), v1); }
+      _mm256_storeu_ps(dst, v0); _mm256_storeu_ps(dst + 8, v1);
+    }
+    return;
+  }
+  alignas(32) float tile[6 * 16];
+  for (int i = 0; i < 6; i++) { _mm256_store_ps(tile + i * 16, _mm256_mul_ps(va, c0[i])); _mm256_store_ps(tile + i * 16 + 8, _mm256_mul_ps(va, c1[i])); }
+  storeEdge(tile, 16, C, ldc, accumulate, mr, nr);
+}
+#endif
+
+// Portable: 4 rows x 8 columns in plain arithmetic (no FMA), which the compiler vectorises.
+static void microPortable(int kc, const float* pa, const float* pb, float* C, int ldc, float alpha, bool accumulate, int mr, int nr) {
+  float c[4][8] = {};
+  for (int p = 0; p < kc; p++) {
+    for (int i = 0; i < 4; i++) for (int j = 0; j < 8; j++) c[i][j] += pa[i] * pb[j];
+    pa += 4; pb += 8;
+  }
+  float tile[4 * 8];
+  for (int i = 0; i < 4; i++) for (int j = 0; j < 8; j++) tile[i * 8 + j] = alpha * c[i][j];
+  storeEdge(tile, 8, C, ldc, accumulate, mr, nr);
+}
+
+// The blocked driver (GotoBLAS): B in KC x NC panels of NR columns, A in MC x KC panels of MR
+// rows, both zero-padded to whole tiles, so every element is computed by the same micro-kernel
+// arithmetic wherever its tile lies.
+template <int MR, int NR, MicroFn micro>
+static void gemmBlocked(bool tA, bool tB, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
+                        float beta, float* C, int ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (beta == 0) for (int i = 0; i < M; i++) std::memset(C + (size_t)i * ldc, 0, sizeof(float) * N);
+    return;
+  }
+  thread_local std::vector<float> pa, pb;
+  const int mcMax = ((MC_ROWS + MR - 1) / MR) * MR, ncMax = ((NC_COLS + NR - 1) / NR) * NR;
+  if (pa.size() < (size_t)mcMax * KC) pa.resize((size_t)mcMax * KC);
+  if (pb.size() < (size_t)ncMax * KC) pb.resize((size_t)ncMax * KC);
+  for (int jc = 0; jc < N; jc += ncMax) {
+    const int nc = std::min(ncMax, N - jc);
+    for (int pc = 0; pc < K; pc += KC) {
+      const int kc = std::min(KC, K - pc);
+      const bool accumulate = beta != 0 || pc > 0;
+      // op(B) rows [pc, pc + kc) x cols [jc, jc + nc) into panels [panel][p][NR]
+      float* d = pb.data();
+      for (int j0 = 0; j0 < nc; j0 += NR) {
+        const int cols = std::min(NR, nc - j0);
+        for (int p = 0; p < kc; p++, d += NR) {
+          if (!tB && cols == NR) { std::memcpy(d, B + (size_t)(pc + p) * ldb + jc + j0, sizeof(float) * NR); continue; }
+          for (int c = 0; c < NR; c++) d[c] = c >= cols ? 0.0f : tB ? B[(size_t)(jc + j0 + c) * ldb + pc + p] : B[(size_t)(pc + p) * ldb + jc + j0 + c];
         }
-        dst += MR;
       }
-    }
-  }
-
-  // op(B) rows [0, kc) x cols [0, nc) into NR-column panels [panel][p][NR], zero-padded.
-  static AI void packB(bool t, const float* B, int ldb, int kc, int nc, float* dst) {
-    for (int j0 = 0; j0 < nc; j0 += NR) {
-      const int cols = std::min(NR, nc - j0);
-      for (int p = 0; p < kc; p++) {
-        if (!t && cols == NR) {
-          std::memcpy(dst, B + (size_t)p * ldb + j0, sizeof(float) * NR);
-        } else {
-          for (int c = 0; c < NR; c++) dst[c] = c < cols ? (t ? B[(size_t)(j0 + c) * ldb + p] : B[(size_t)p * ldb + j0 + c]) : 0.0f;
+      for (int ic = 0; ic < M; ic += mcMax) {
+        const int mc = std::min(mcMax, M - ic);
+        // op(A) rows [ic, ic + mc) x cols [pc, pc + kc) into panels [panel][p][MR]
+        float* e = pa.data();
+        for (int i0 = 0; i0 < mc; i0 += MR) {
+          const int rows = std::min(MR, mc - i0);
+          for (int p = 0; p < kc; p++, e += MR) {
+            for (int r = 0; r < MR; r++) e[r] = r >= rows ? 0.0f : tA ? A[(size_t)(pc + p) * lda + ic + i0 + r] : A[(size_t)(ic + i0 + r) * lda + pc + p];
+          }
         }
-        dst += NR;
-      }
-    }
-  }
-
-  // One MR x NR tile: acc = sum_p pa[p] pb[p] in order; C = alpha acc (+ C when accumulate).
-  static AI void micro(int kc, const float* pa, const float* pb, float* C, int ldc, float alpha, bool accumulate, int mr, int nr) {
-    V c[MR][NV];
-    for (int i = 0; i < MR; i++) for (int j = 0; j < NV; j++) c[i][j] = splat(0.0f);
-    for (int p = 0; p < kc; p++) {
-      V b[NV];
-      for (int j = 0; j < NV; j++) b[j] = load(pb + (size_t)p * NR + j * L);
-      for (int i = 0; i < MR; i++) {
-        const V a = splat(pa[(size_t)p * MR + i]);
-        for (int j = 0; j < NV; j++) c[i][j] += a * b[j];
-      }
-    }
-    const V va = splat(alpha);
-    if (mr == MR && nr == NR) {
-      for (int i = 0; i < MR; i++) for (int j = 0; j < NV; j++) {
-        float* dst = C + (size_t)i * ldc + j * L;
-        V v = va * c[i][j];
-        if (accumulate) v = load(dst) + v;
-        store(dst, v);
-      }
-      return;
-    }
-    alignas(64) float tile[MR * NR];
-    for (int i = 0; i < MR; i++) for (int j = 0; j < NV; j++) store(tile + i * NR + j * L, va * c[i][j]);
-    for (int i = 0; i < mr; i++) for (int j = 0; j < nr; j++) {
-      float* dst = C + (size_t)i * ldc + j;
-      *dst = accumulate ? *dst + tile[i * NR + j] : tile[i * NR + j];
-    }
-  }
-
-  static AI void run(bool tA, bool tB, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
-                     float beta, float* C, int ldc) {
-    if (M <= 0 || N <= 0) return;
-    if (K <= 0) {
-      if (beta == 0) for (int i = 0; i < M; i++) std::memset(C + (size_t)i * ldc, 0, sizeof(float) * N);
-      return;
-    }
-    thread_local std::vector<float> pa, pb;
-    const int mcMax = ((MC_ROWS + MR - 1) / MR) * MR, ncMax = ((NC_COLS + NR - 1) / NR) * NR;
-    if (pa.size() < (size_t)mcMax * KC) pa.resize((size_t)mcMax * KC);
-    if (pb.size() < (size_t)ncMax * KC) pb.resize((size_t)ncMax * KC);
-    for (int jc = 0; jc < N; jc += ncMax) {
-      const int nc = std::min(ncMax, N - jc);
-      for (int pc = 0; pc < K; pc += KC) {
-        const int kc = std::min(KC, K - pc);
-        const bool accumulate = beta != 0 || pc > 0;
-        packB(tB, tB ? B + (size_t)jc * ldb + pc : B + (size_t)pc * ldb + jc, ldb, kc, nc, pb.data());
-        for (int ic = 0; ic < M; ic += mcMax) {
-          const int mc = std::min(mcMax, M - ic);
-          packA(tA, tA ? A + (size_t)pc * lda + ic : A + (size_t)ic * lda + pc, lda, mc, kc, pa.data());
-          for (int j0 = 0; j0 < nc; j0 += NR) {
-            for (int i0 = 0; i0 < mc; i0 += MR) {
-              micro(kc, pa.data() + (size_t)i0 * kc, pb.data() + (size_t)j0 * kc, C + (size_t)(ic + i0) * ldc + jc + j0, ldc, alpha,
-                    accumulate, std::min(MR, mc - i0), std::min(NR, nc - j0));
-            }
+        for (int j0 = 0; j0 < nc; j0 += NR) {
+          for (int i0 = 0; i0 < mc; i0 += MR) {
+            micro(kc, pa.data() + (size_t)i0 * kc, pb.data() + (size_t)j0 * kc, C + (size_t)(ic + i0) * ldc + jc + j0, ldc, alpha, accumulate,
+                  std::min(MR, mc - i0), std::min(NR, nc - j0));
           }
         }
       }
     }
   }
-};
+}
 
-typedef float v4 __attribute__((vector_size(16)));
-typedef float v8 __attribute__((vector_size(32)));
-typedef float v16 __attribute__((vector_size(64)));
+// Operands packed whole, for the convolutions, which reuse one packing many times (a network's
+// filters for every image, a shared image for every network): K in KC blocks, each block's
+// panels as the driver packs them, so a product of packed operands is the same bits as gemm().
+template <int MR>
+static void packAWhole(bool t, const float* A, int lda, int M, int K, float* dst) {
+  const int panels = (M + MR - 1) / MR;
+  for (int pc = 0; pc < K; pc += KC) {
+    const int kc = std::min(KC, K - pc);
+    float* e = dst + (size_t)pc * panels * MR;
+    for (int i0 = 0; i0 < M; i0 += MR) {
+      const int rows = std::min(MR, M - i0);
+      for (int p = 0; p < kc; p++, e += MR) {
+        for (int r = 0; r < MR; r++) e[r] = r >= rows ? 0.0f : t ? A[(size_t)(pc + p) * lda + i0 + r] : A[(size_t)(i0 + r) * lda + pc + p];
+      }
+    }
+  }
+}
+template <int NR>
+static void packBWhole(bool t, const float* B, int ldb, int K, int N, float* dst) {
+  const int panels = (N + NR - 1) / NR;
+  for (int pc = 0; pc < K; pc += KC) {
+    const int kc = std::min(KC, K - pc);
+    float* d = dst + (size_t)pc * panels * NR;
+    for (int j0 = 0; j0 < N; j0 += NR) {
+      const int cols = std::min(NR, N - j0);
+      for (int p = 0; p < kc; p++, d += NR) {
+        if (!t && cols == NR) { std::memcpy(d, B + (size_t)(pc + p) * ldb + j0, sizeof(float) * NR); continue; }
+        for (int c = 0; c < NR; c++) d[c] = c >= cols ? 0.0f : t ? B[(size_t)(j0 + c) * ldb + pc + p] : B[(size_t)(pc + p) * ldb + j0 + c];
+      }
+    }
+  }
+}
+// C[M,N] = alpha pa pb (+ C when accumulate), both packed whole.
+template <int MR, int NR, MicroFn micro>
+static void multiplyPacked(int M, int N, int K, const float* pa, const float* pb, float alpha, bool accumulate, float* C, int ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate) for (int i = 0; i < M; i++) std::memset(C + (size_t)i * ldc, 0, sizeof(float) * N);
+    return;
+  }
+  const int mp = (M + MR - 1) / MR, np = (N + NR - 1) / NR;
+  for (int pc = 0; pc < K; pc += KC) {
+    const int kc = std::min(KC, K - pc);
+    const float* a = pa + (size_t)pc * mp * MR;
+    const float* b = pb + (size_t)pc * np * NR;
+    for (int j0 = 0; j0 < N; j0 += NR) {
+      for (int i0 = 0; i0 < M; i0 += MR) {
+        micro(kc, a + (size_t)i0 * kc, b + (size_t)j0 * kc, C + (size_t)i0 * ldc + j0, ldc, alpha, accumulate || pc > 0,
+              std::min(MR, M - i0), std::min(NR, N - j0));
+      }
+    }
+  }
+}
 
 typedef void (*GemmFn)(bool, bool, int, int, int, float, const float*, int, const float*, int, float, float*, int);
-
-#ifdef PG_X86
-__attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,fma,avx2")))
-static void gemmAvx512(bool tA, bool tB, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc) {
-  Gemm<v16, 12, 2>::run(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-}
-__attribute__((target("avx2,fma")))
-static void gemmAvx2(bool tA, bool tB, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc) {
-  Gemm<v8, 6, 2>::run(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-}
-#endif
-static void gemmPortable(bool tA, bool tB, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc) {
-  Gemm<v4, 4, 2>::run(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+struct GemmIsa {
+  const char* name;
+  int MR, NR;
+  GemmFn gemm;
+  void (*packA)(bool, const float*, int, int, int, float*);
+  void (*packB)(bool, const float*, int, int, int, float*);
+  void (*multiply)(int, int, int, const float*, const float*, float, bool, float*, int);
+};
+template <int MR, int NR, MicroFn micro>
+static GemmIsa isaOf(const char* name) {
+  return {name, MR, NR, gemmBlocked<MR, NR, micro>, packAWhole<MR>, packBWhole<NR>, multiplyPacked<MR, NR, micro>};
 }
 
-#pragma GCC pop_options
+static GemmIsa isa = isaOf<4, 8, microPortable>("portable");
 
-static GemmFn gemmImpl = gemmPortable;
-static const char* simdName = "portable";
+// Floats of a packed operand: rows padded to whole panels, times K.
+static AI size_t packedFloats(int rows, int K, int unit) { return (size_t)((rows + unit - 1) / unit) * unit * std::max(K, 1); }
 
 static void chooseGemm() {
 #ifdef PG_X86
   __builtin_cpu_init();
   const char* want = getenv("PROBEGEN_NATIVE_SIMD");
   const bool any = want == nullptr || *want == 0;
-  if ((any || strcmp(want, "avx512") == 0) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw")) {
-    gemmImpl = gemmAvx512; simdName = "avx512"; return;
-  }
+  if ((any || strcmp(want, "avx512") == 0) && __builtin_cpu_supports("avx512f")) { isa = isaOf<8, 32, micro512>("avx512"); return; }
   if ((any || strcmp(want, "avx2") == 0 || strcmp(want, "avx512") == 0) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    gemmImpl = gemmAvx2; simdName = "avx2"; return;
+    isa = isaOf<6, 16, micro256>("avx2");
+    return;
   }
 #endif
 }
 
 static AI void gemm(bool tA, bool tB, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc) {
-  gemmImpl(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  isa.gemm(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
+
+// A per-thread scratch buffer of at least n floats.
+static float* scratch(std::vector<float>& v, size_t n) { if (v.size() < n) v.resize(n); return v.data(); }
 
 // ---------------------------------------------------------------------------------------------
 // Transcendentals: the WASM module's polynomials (assembly/vmath.ts, SLEEF's and Cephes'), in
@@ -945,7 +1032,7 @@ static napi_value setThreads(napi_env env, napi_callback_info info) {
 
 static napi_value simd(napi_env env, napi_callback_info) {
   napi_value out;
-  CHECK(napi_create_string_utf8(env, simdName, NAPI_AUTO_LENGTH, &out));
+  CHECK(napi_create_string_utf8(env, isa.name, NAPI_AUTO_LENGTH, &out));
   return out;
 }
 

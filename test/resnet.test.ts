@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng, Tensor, conv2d, maxPool2d, tidy, kernels, withBackend } from "../src/engine/index.js";
 import { foldBatchNorm, foldTorchvisionResNet, resnet18, resnetConvs, resnetFlopsPerImage, resnetForward, resnetParameterShapes, type ResNetArchitecture } from "../src/nets/resnet.js";
-import { assertClose, gradCheck, randn } from "./helpers.js";
+import { assertClose, fastBackends, gradCheck, randn } from "./helpers.js";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { importTorchvision } from "../src/zoo/interop/torchvision.js";
@@ -122,12 +122,14 @@ test("zoo-batched forward equals each network alone, for both stems and shared o
 
 test("max pooling matches the reference kernels and routes gradients to each window's maximum", () => {
   const x = randn(rng, [3, 4, 9, 11]);
-  const run = (backend: "wasm" | "reference") => withBackend(backend, () => tidy(() => {
+  const before = kernels().name;
+  const run = (backend: "wasm" | "native" | "reference") => withBackend(backend, () => tidy(() => {
     const y = maxPool2d(x, 3, 2, 1);
     return Float32Array.from(y.data);
   }));
-  const w = run("wasm"), r = run("reference");
-  assert.deepEqual(w, r);
+  const r = run("reference");
+  for (const backend of fastBackends()) assert.deepEqual(run(backend), r, `${backend} max pooling`);
+  const w = run("wasm");
   assert.equal(w.length, 3 * 4 * 5 * 6);
   // a window's maximum: output (0,0) of plane 0 covers rows 0..1, columns 0..1 of the input
   assert.equal(w[0], Math.max(x.data[0], x.data[1], x.data[11], x.data[12]));
@@ -136,7 +138,7 @@ test("max pooling matches the reference kernels and routes gradients to each win
   gradCheck("maxPool2d", (t) => maxPool2d(t, 3, 2, 1), [xg], { eps: 1e-3 });
   assert.throws(() => maxPool2d(xg, 2.5), /kernel 2\.5, stride 2\.5, padding 0: whole numbers/);
   assert.throws(() => maxPool2d(xg, 3, 1, 2), /padding at most half the kernel/);
-  assert.equal(kernels().name, "wasm");
+  assert.equal(kernels().name, before, "withBackend restores the backend it found");
 });
 
 test("gradients to the probes through a ResNet (both stems) match finite differences", () => {

@@ -88,6 +88,26 @@ export function takeThreadsOption(argv: readonly string[]): { threads: number | 
   return { threads, rest };
 }
 
+/**
+ * Takes `--backend NAME` (or `--backend=NAME`) out of a command's arguments, wherever it
+ * stands: the kernels every command runs on, as PROBEGEN_BACKEND chooses them.
+ */
+export function takeBackendOption(argv: readonly string[]): { backend: string | undefined; rest: string[] } {
+  const rest: string[] = [];
+  let backend: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--") { rest.push(...argv.slice(i)); break; }
+    if (a === "--backend") {
+      backend = argv[++i];
+      if (backend === undefined) throw new UsageError("--backend needs a value (wasm, native or reference)");
+    } else if (a.startsWith("--backend=")) backend = a.slice("--backend=".length);
+    else rest.push(a);
+  }
+  if (backend !== undefined && !["wasm", "native", "reference"].includes(backend)) throw new UsageError(`--backend must be wasm, native or reference, got "${backend}"`);
+  return { backend, rest };
+}
+
 /** Takes a boolean flag given anywhere after the command (--break-lock): whether it was there, and the rest. */
 export function takeFlag(argv: readonly string[], flag: string): { on: boolean; rest: string[] } {
   const end = argv.indexOf("--");

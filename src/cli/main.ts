@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // The probegen command line.
 import { PROBEGEN_VERSION } from "../version.js";
-import { UsageError, printable, takeFlag, takeThreadsOption } from "./args.js";
+import { UsageError, printable, takeBackendOption, takeFlag, takeThreadsOption } from "./args.js";
 import { breakLocks } from "../io/folder-lock.js";
 import { buildOffMainThread } from "../zoo/shard-build.js";
 import { setThreads } from "../engine/index.js";
+import { nativeUnavailable } from "../engine/kernels/native.js";
 
 const USAGE = `probegen ${PROBEGEN_VERSION}: learn what a trained network is from how it answers learned probes
 
@@ -36,6 +37,10 @@ Options:
   -v, --version  print the version
   --threads N    threads the kernels use, after any command (default: every core, or
                  PROBEGEN_THREADS); results are the same bytes for any N
+  --backend NAME the kernels, after any command: wasm (the default; WebAssembly SIMD),
+                 native (this CPU's AVX-512 or AVX2, where the native kernels built at
+                 install) or reference (plain TypeScript, slow); or PROBEGEN_BACKEND.
+                 Seeded results are the same bytes for one backend on one machine
   --json         (on the commands that have it) the result as one JSON document on stdout,
                  and no progress bars; errors and warnings still go to stderr
   --break-lock   after any command that writes a folder (train, ablate, zoo build, zoo
@@ -79,7 +84,14 @@ async function main(argv: string[]): Promise<number> {
   try {
     const { threads, rest: afterThreads } = takeThreadsOption(rest);
     if (threads !== undefined) setThreads(threads);
-    const { on: breakLock, rest: args } = takeFlag(afterThreads, "--break-lock");
+    const { backend, rest: afterBackend } = takeBackendOption(afterThreads);
+    // Through the environment, so that worker threads (zoo builds) run on the same kernels.
+    if (backend !== undefined) process.env.PROBEGEN_BACKEND = backend;
+    if (process.env.PROBEGEN_BACKEND === "native") {
+      const why = nativeUnavailable();
+      if (why !== null) throw new Error(`the native backend was asked for, but ${why}`);
+    }
+    const { on: breakLock, rest: args } = takeFlag(afterBackend, "--break-lock");
     breakLocks(breakLock);
     // Builds run on worker threads even with one worker, so a signal is handled at once.
     buildOffMainThread(true);

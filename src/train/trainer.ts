@@ -4,7 +4,7 @@
 // (accuracy, or Kendall's tau for regression) kept. The run folder (run-folder.ts) holds the
 // settings, metrics and checkpoints; a stopped run resumes and ends with the same metrics.
 import { join, resolve } from "node:path";
-import { Adam, Rng, backward, cosineLr, crossEntropy, mseLoss, tidy, type Tensor } from "../engine/index.js";
+import { Adam, Rng, backward, cosineLr, crossEntropy, kernels, mseLoss, tidy, type Tensor } from "../engine/index.js";
 import { MANIFEST_FILE, Zoo, ZooFormatError, type ZooManifest } from "../zoo/format.js";
 import { PROBEGEN_VERSION } from "../version.js";
 import type { OptimizerState } from "./checkpoint.js";
@@ -33,6 +33,8 @@ export interface RunResult {
   trainSeconds: number;
   /** Networks left out of the zoo for holding non-finite weights (with skipNonFinite). */
   skippedNonFinite: number;
+  /** The kernels the run (its last part) trained on: seeded runs are the same bytes for one backend. */
+  kernels?: string;
 }
 
 export interface TrainOptions {
@@ -255,5 +257,6 @@ function summarize(run: RunFolder, cfg: TrainConfig, data: ZooData, flops: numbe
     flopsPerNetwork: flops,
     trainSeconds: last !== null ? last.seconds : seconds,
     skippedNonFinite: data.skippedNonFinite.length,
+    kernels: kernels().name,
   };
 }

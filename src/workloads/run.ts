@@ -8,6 +8,7 @@ import { fitBench, type FitFigures } from "./inr-fit.js";
 import { paperCnnBench, paperScaleBench, type PaperScaleFigures } from "./paper-scale.js";
 import { cnnBuildBench, type CnnBuildFigures } from "./cnn-build.js";
 import { predictBench, type PredictFigures } from "./predict.js";
+import { nativeSimd } from "../engine/kernels/native.js";
 import { resnetProbingBench, type ResNetProbingFigures } from "./resnet-probing.js";
 
 export const BENCH_WORKLOADS = ["w1", "w2", "w2-hidden", "w3", "w4", "w4-hidden", "w5", "fit", "predict", "cnn", "wild-park", "paper", "paper-cnn"] as const;
@@ -46,7 +47,7 @@ export interface BenchResult {
   memory: { peakRssMiB: number; peakTensorMiB: number };
   kernels: string;
   node: string;
-  /** Kernel threads, and which build of the WASM kernels ran. */
+  /** Kernel threads, and which SIMD build of the kernels ran (WASM: baseline or relaxed; native: avx512, avx2 or portable). */
   threads: number;
   simd: string;
 }
@@ -94,7 +95,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
     kernels: kernels().name,
     node: process.version,
     threads: threadCount(),
-    simd: getRuntime().simd,
+    simd: kernels().name === "native" ? nativeSimd() ?? "none" : getRuntime().simd,
   };
   if (only.has("w3")) {
     log?.("W3: GEMM 256x256x256 and 32 x (64x32 . 32x32) ...");
