@@ -45,8 +45,8 @@ function baseConfig(method: BaseMethod): Partial<TrainConfig> {
  * Trains every method x K x seed into out/<method>-k<K>-seed<seed> (keeping finished runs,
  * resuming stopped ones), then compares them (probegen compare).
  */
-export function runExperiment(zoo: string, methods: ExperimentMethod[], probes: number[], seeds: number, epochs: number, out: string,
-  log: (s: string) => void = (s) => process.stderr.write(`${s}\n`), firstSeed = 0, evalEvery = DEFAULT_TRAIN_CONFIG.evalEvery): CompareGroup[] {
+export async function runExperiment(zoo: string, methods: ExperimentMethod[], probes: number[], seeds: number, epochs: number, out: string,
+  log: (s: string) => void = (s) => process.stderr.write(`${s}\n`), firstSeed = 0, evalEvery = DEFAULT_TRAIN_CONFIG.evalEvery): Promise<CompareGroup[]> {
   const runs: PlannedRun[] = [];
   for (const k of probes) {
     for (const method of methods) {
@@ -59,7 +59,7 @@ export function runExperiment(zoo: string, methods: ExperimentMethod[], probes: 
       }
     }
   }
-  runPlan(runs, { log });
+  await runPlan(runs, { log });
   return compareRuns(runs.map((r) => r.dir));
 }
 
@@ -72,7 +72,7 @@ if (isMain) {
     },
   });
   if (values.zoo === undefined) { console.error("usage: node dist/bench/probing-experiment.js --zoo DIR [...]"); process.exit(2); }
-  const rows = runExperiment(values.zoo, (values.methods ?? "probegen,vanilla,uniform").split(",") as ExperimentMethod[],
+  const rows = await runExperiment(values.zoo, (values.methods ?? "probegen,vanilla,uniform").split(",") as ExperimentMethod[],
     (values.probes ?? "64,128").split(",").map(Number), Number(values.seeds ?? 3), Number(values.epochs ?? 30), values.out ?? "runs/experiment",
     undefined, Number(values["first-seed"] ?? 0), Number(values["eval-every"] ?? DEFAULT_TRAIN_CONFIG.evalEvery));
   console.log(compareMarkdown(rows));
