@@ -132,6 +132,41 @@ static void microPortable(int kc, const float* pa, const float* pb, float* C, in
   storeEdge(tile, 8, C, ldc, accumulate, mr, nr);
 }
 
+// One panel of op(A): rows [0, rows) (of MR, the rest zero) x kc, laid out [p][MR]; and one
+// panel of op(B): cols [0, cols) (of NR) x kc, laid out [p][NR]. Each reads its source along
+// its contiguous axis.
+template <int MR>
+static AI void packPanelA(bool t, const float* A, int lda, int rows, int kc, float* e) {
+  if (t) {
+    for (int p = 0; p < kc; p++) {
+      const float* src = A + (size_t)p * lda;
+      for (int r = 0; r < MR; r++) e[(size_t)p * MR + r] = r < rows ? src[r] : 0.0f;
+    }
+    return;
+  }
+  for (int r = 0; r < MR; r++) {
+    if (r >= rows) { for (int p = 0; p < kc; p++) e[(size_t)p * MR + r] = 0.0f; continue; }
+    const float* src = A + (size_t)r * lda;
+    for (int p = 0; p < kc; p++) e[(size_t)p * MR + r] = src[p];
+  }
+}
+template <int NR>
+static AI void packPanelB(bool t, const float* B, int ldb, int cols, int kc, float* d) {
+  if (!t) {
+    for (int p = 0; p < kc; p++) {
+      const float* src = B + (size_t)p * ldb;
+      if (cols == NR) { std::memcpy(d + (size_t)p * NR, src, sizeof(float) * NR); continue; }
+      for (int c = 0; c < NR; c++) d[(size_t)p * NR + c] = c < cols ? src[c] : 0.0f;
+    }
+    return;
+  }
+  for (int c = 0; c < NR; c++) {
+    if (c >= cols) { for (int p = 0; p < kc; p++) d[(size_t)p * NR + c] = 0.0f; continue; }
+    const float* src = B + (size_t)c * ldb;
+    for (int p = 0; p < kc; p++) d[(size_t)p * NR + c] = src[p];
+  }
+}
+
 // The blocked driver (GotoBLAS): B in KC x NC panels of NR columns, A in MC x KC panels of MR
 // rows, both zero-padded to whole tiles, so every element is computed by the same micro-kernel
 // arithmetic wherever its tile lies.
@@ -153,23 +188,16 @@ static void gemmBlocked(bool tA, bool tB, int M, int N, int K, float alpha, cons
       const int kc = std::min(KC, K - pc);
       const bool accumulate = beta != 0 || pc > 0;
       // op(B) rows [pc, pc + kc) x cols [jc, jc + nc) into panels [panel][p][NR]
-      float* d = pb.data();
       for (int j0 = 0; j0 < nc; j0 += NR) {
-        const int cols = std::min(NR, nc - j0);
-        for (int p = 0; p < kc; p++, d += NR) {
-          if (!tB && cols == NR) { std::memcpy(d, B + (size_t)(pc + p) * ldb + jc + j0, sizeof(float) * NR); continue; }
-          for (int c = 0; c < NR; c++) d[c] = c >= cols ? 0.0f : tB ? B[(size_t)(jc + j0 + c) * ldb + pc + p] : B[(size_t)(pc + p) * ldb + jc + j0 + c];
-        }
+        const float* src = tB ? B + (size_t)(jc + j0) * ldb + pc : B + (size_t)pc * ldb + jc + j0;
+        packPanelB<NR>(tB, src, ldb, std::min(NR, nc - j0), kc, pb.data() + (size_t)j0 * kc);
       }
       for (int ic = 0; ic < M; ic += mcMax) {
         const int mc = std::min(mcMax, M - ic);
         // op(A) rows [ic, ic + mc) x cols [pc, pc + kc) into panels [panel][p][MR]
-        float* e = pa.data();
         for (int i0 = 0; i0 < mc; i0 += MR) {
-          const int rows = std::min(MR, mc - i0);
-          for (int p = 0; p < kc; p++, e += MR) {
-            for (int r = 0; r < MR; r++) e[r] = r >= rows ? 0.0f : tA ? A[(size_t)(pc + p) * lda + ic + i0 + r] : A[(size_t)(ic + i0 + r) * lda + pc + p];
-          }
+          const float* src = tA ? A + (size_t)pc * lda + ic + i0 : A + (size_t)(ic + i0) * lda + pc;
+          packPanelA<MR>(tA, src, lda, std::min(MR, mc - i0), kc, pa.data() + (size_t)i0 * kc);
         }
         for (int j0 = 0; j0 < nc; j0 += NR) {
           for (int i0 = 0; i0 < mc; i0 += MR) {
@@ -192,10 +220,7 @@ static void packAWhole(bool t, const float* A, int lda, int M, int K, float* dst
     const int kc = std::min(KC, K - pc);
     float* e = dst + (size_t)pc * panels * MR;
     for (int i0 = 0; i0 < M; i0 += MR) {
-      const int rows = std::min(MR, M - i0);
-      for (int p = 0; p < kc; p++, e += MR) {
-        for (int r = 0; r < MR; r++) e[r] = r >= rows ? 0.0f : t ? A[(size_t)(pc + p) * lda + i0 + r] : A[(size_t)(i0 + r) * lda + pc + p];
-      }
+      packPanelA<MR>(t, t ? A + (size_t)pc * lda + i0 : A + (size_t)i0 * lda + pc, lda, std::min(MR, M - i0), kc, e + (size_t)i0 * kc);
     }
   }
 }
@@ -206,11 +231,7 @@ static void packBWhole(bool t, const float* B, int ldb, int K, int N, float* dst
     const int kc = std::min(KC, K - pc);
     float* d = dst + (size_t)pc * panels * NR;
     for (int j0 = 0; j0 < N; j0 += NR) {
-      const int cols = std::min(NR, N - j0);
-      for (int p = 0; p < kc; p++, d += NR) {
-        if (!t && cols == NR) { std::memcpy(d, B + (size_t)(pc + p) * ldb + j0, sizeof(float) * NR); continue; }
-        for (int c = 0; c < NR; c++) d[c] = c >= cols ? 0.0f : t ? B[(size_t)(j0 + c) * ldb + pc + p] : B[(size_t)(pc + p) * ldb + j0 + c];
-      }
+      packPanelB<NR>(t, t ? B + (size_t)j0 * ldb + pc : B + (size_t)pc * ldb + j0, ldb, std::min(NR, N - j0), kc, d + (size_t)j0 * kc);
     }
   }
 }
@@ -630,6 +651,13 @@ static double k_maxPool2dBackward(Base B, const double* a) {
 
 static AI int outSize(int n, int k, int s, int p) { return (n + 2 * p - k) / s + 1; }
 
+// The output columns ow whose input column ow * sw - pw + j lies in [0, W): [lo, hi).
+static AI void insideColumns(int W, int sw, int pw, int j, int OW, int* lo, int* hi) {
+  *lo = std::min(OW, pw - j > 0 ? (pw - j + sw - 1) / sw : 0);
+  const int lim = W - 1 + pw - j;
+  *hi = std::max(*lo, lim < 0 ? 0 : std::min(OW, lim / sw + 1));
+}
+
 // rows [r0, r1) of im2col(x), row r at cols + (r - r0) * ld
 static void im2colRows(const float* x, int C, int H, int W, int KH, int KW, int sh, int sw, int ph, int pw, int OH, int OW, float* cols, int ld, int r0, int r1) {
   (void)C;
@@ -637,12 +665,18 @@ static void im2colRows(const float* x, int C, int H, int W, int KH, int KW, int 
     const int c = r / (KH * KW), i = (r / KW) % KH, j = r % KW;
     const float* xc = x + (size_t)c * H * W;
     float* dst = cols + (size_t)(r - r0) * ld;
+    int lo, hi;
+    insideColumns(W, sw, pw, j, OW, &lo, &hi);
+    const int off = j - pw;
     for (int oh = 0; oh < OH; oh++) {
       const int ih = oh * sh - ph + i;
       float* d = dst + (size_t)oh * OW;
       if (ih < 0 || ih >= H) { std::memset(d, 0, sizeof(float) * OW); continue; }
       const float* srow = xc + (size_t)ih * W;
-      for (int ow = 0; ow < OW; ow++) { const int iw = ow * sw - pw + j; d[ow] = iw >= 0 && iw < W ? srow[iw] : 0.0f; }
+      for (int ow = 0; ow < lo; ow++) d[ow] = 0.0f;
+      if (sw == 1) std::memcpy(d + lo, srow + lo + off, sizeof(float) * (hi - lo));
+      else for (int ow = lo; ow < hi; ow++) d[ow] = srow[ow * sw + off];
+      for (int ow = hi; ow < OW; ow++) d[ow] = 0.0f;
     }
   }
 }
@@ -652,12 +686,16 @@ static void col2imLd(const float* cols, int ld, int C, int H, int W, int KH, int
     float* xc = x + (size_t)c * H * W;
     for (int i = 0; i < KH; i++) for (int j = 0; j < KW; j++) {
       const float* src = cols + (size_t)((c * KH + i) * KW + j) * ld;
+      int lo, hi;
+      insideColumns(W, sw, pw, j, OW, &lo, &hi);
+      const int off = j - pw;
       for (int oh = 0; oh < OH; oh++) {
         const int ih = oh * sh - ph + i;
         if (ih < 0 || ih >= H) continue;
         float* drow = xc + (size_t)ih * W;
         const float* srow = src + (size_t)oh * OW;
-        for (int ow = 0; ow < OW; ow++) { const int iw = ow * sw - pw + j; if (iw >= 0 && iw < W) drow[iw] += srow[ow]; }
+        if (sw == 1) { float* d = drow + off; for (int ow = lo; ow < hi; ow++) d[ow] += srow[ow]; }
+        else for (int ow = lo; ow < hi; ow++) drow[ow * sw + off] += srow[ow];
       }
     }
   }
@@ -691,62 +729,145 @@ struct ZooConv {
     imgIn = (size_t)C * H * W; imgOut = (size_t)O * P; direct = isPointwise(KH, KW, sh, sw, ph, pw);
   }
 };
-// y[b,k] = conv(x, w[b]) (+ bias[b]), then ReLU when relu, for input images [u0, u1).
+// The zoo convolutions lay a run of images side by side, [rows, n * P], so that one GEMM of
+// N = n * P columns serves them all instead of n thin ones. A run holds images that feed the same
+// networks (all of them when the images are shared, else one network's), at most CHUNK_FLOATS
+// of columns; its size comes from the shapes alone, so results do not depend on the split.
+static const size_t CHUNK_FLOATS = 1 << 18;
+static AI int runImages(const ZooConv& g) { return (int)std::max<size_t>(1, CHUNK_FLOATS / ((size_t)g.CKK * g.P)); }
+static AI int runEnd(const ZooConv& g, int u, int u1) {
+  int end = std::min(u1, u + runImages(g));
+  if (!g.shared) end = std::min(end, (u / g.nImg + 1) * g.nImg);
+  return end;
+}
+// Columns of images [u, u + n) side by side: cols [CKK, n * P].
+static void unfoldRun(const ZooConv& g, const float* x, int u, int n, float* cols) {
+  const int NN = n * g.P;
+  for (int i = 0; i < n; i++) {
+    const float* xi = x + (size_t)(u + i) * g.imgIn;
+    if (g.direct) for (int c = 0; c < g.C; c++) std::memcpy(cols + (size_t)c * NN + (size_t)i * g.P, xi + (size_t)c * g.P, sizeof(float) * g.P);
+    else im2colRows(xi, g.C, g.H, g.W, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, cols + (size_t)i * g.P, NN, 0, g.CKK);
+  }
+}
+
+// y[b,k] = conv(x, w[b]) (+ bias[b]), then ReLU when relu, for input images [u0, u1). Each
+// network's filters are packed once per call, each run of images once.
 static double k_conv2dForward(Base B, const double* a) {
   const ZooConv g(a);
   const float *x = F(B, a[13]), *w = F(B, a[14]); const float* bias = a[15] == 0 ? nullptr : F(B, a[15]); const bool relu = a[16] != 0;
-  float* y = F(B, a[17]); float* cols = F(B, a[18]); const int u0 = (int)a[19], u1 = (int)a[20];
-  for (int u = u0; u < u1; u++) {
-    const float* src = x + u * g.imgIn;
-    if (!g.direct) { im2colRows(src, g.C, g.H, g.W, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, cols, g.P, 0, g.CKK); src = cols; }
-    const int k = g.shared ? u : u % g.nImg;
+  float* y = F(B, a[17]); const int u0 = (int)a[19], u1 = (int)a[20];
+  if (u1 <= u0) return 0;
+  thread_local std::vector<float> bufA, bufB, bufC, bufT;
+  const int bLo = firstNet(u0, g.nImg, g.shared), bHi = lastNet(u1 - 1, g.nNet, g.nImg, g.shared);
+  const size_t aSize = packedFloats(g.O, g.CKK, isa.MR);
+  float* pa = scratch(bufA, aSize * (bHi - bLo));
+  for (int b = bLo; b < bHi; b++) isa.packA(false, w + (size_t)b * g.O * g.CKK, g.CKK, g.O, g.CKK, pa + (b - bLo) * aSize);
+  const int most = std::min(u1 - u0, runImages(g));
+  float* cols = scratch(bufC, (size_t)g.CKK * most * g.P);
+  float* pb = scratch(bufB, packedFloats(most * g.P, g.CKK, isa.NR));
+  float* out = scratch(bufT, (size_t)g.O * most * g.P);
+  for (int u = u0; u < u1;) {
+    const int end = runEnd(g, u, u1), n = end - u, NN = n * g.P;
+    unfoldRun(g, x, u, n, cols);
+    isa.packB(false, cols, NN, g.CKK, NN, pb);
     for (int b = firstNet(u, g.nImg, g.shared); b < lastNet(u, g.nNet, g.nImg, g.shared); b++) {
-      float* yb = y + ((size_t)b * g.nImg + k) * g.imgOut;
-      gemm(false, false, g.O, g.P, g.CKK, 1, w + (size_t)b * g.O * g.CKK, g.CKK, src, g.P, 0, yb, g.P);
-      if (bias != nullptr || relu) {
+      isa.multiply(g.O, NN, g.CKK, pa + (b - bLo) * aSize, pb, 1, false, out, NN);
+      for (int i = 0; i < n; i++) {
+        const int k = g.shared ? u + i : (u + i) % g.nImg;
+        float* yb = y + ((size_t)b * g.nImg + k) * g.imgOut;
         for (int o = 0; o < g.O; o++) {
           const float bv = bias == nullptr ? 0.0f : bias[(size_t)b * g.O + o];
+          const float* src = out + (size_t)o * NN + (size_t)i * g.P;
           float* row = yb + (size_t)o * g.P;
-          for (int p = 0; p < g.P; p++) { float v = row[p] + bv; if (relu && !(v > 0)) v = 0; row[p] = v; }
+          if (relu) for (int p = 0; p < g.P; p++) { const float v = src[p] + bv; row[p] = v > 0 ? v : 0.0f; }
+          else for (int p = 0; p < g.P; p++) row[p] = src[p] + bv;
         }
       }
     }
+    u = end;
   }
   return 0;
 }
 // dx (+)= d/dx for input images [u0, u1); a shared image sums every network's contribution.
+// Each network's W^T is packed once per call; a run's dy side by side once per network.
 static double k_conv2dBackwardInput(Base B, const double* a) {
   const ZooConv g(a);
-  const float *dy = F(B, a[13]), *w = F(B, a[14]); float* dx = F(B, a[15]); const bool acc = a[16] != 0; float* cols = F(B, a[17]);
+  const float *dy = F(B, a[13]), *w = F(B, a[14]); float* dx = F(B, a[15]); const bool acc = a[16] != 0;
   const int u0 = (int)a[18], u1 = (int)a[19];
-  for (int u = u0; u < u1; u++) {
-    float* dxu = dx + u * g.imgIn;
-    if (!acc && !g.direct) std::memset(dxu, 0, sizeof(float) * g.imgIn);
-    float* dst = g.direct ? dxu : cols;
-    const int k = g.shared ? u : u % g.nImg;
+  if (u1 <= u0) return 0;
+  thread_local std::vector<float> bufA, bufB, bufC, bufD;
+  const int bLo = firstNet(u0, g.nImg, g.shared), bHi = lastNet(u1 - 1, g.nNet, g.nImg, g.shared);
+  const size_t aSize = packedFloats(g.CKK, g.O, isa.MR);
+  float* pa = scratch(bufA, aSize * (bHi - bLo));
+  for (int b = bLo; b < bHi; b++) isa.packA(true, w + (size_t)b * g.O * g.CKK, g.CKK, g.CKK, g.O, pa + (b - bLo) * aSize);
+  const int most = std::min(u1 - u0, runImages(g));
+  float* dyCat = scratch(bufD, (size_t)g.O * most * g.P);
+  float* pb = scratch(bufB, packedFloats(most * g.P, g.O, isa.NR));
+  float* cols = scratch(bufC, (size_t)g.CKK * most * g.P);
+  for (int u = u0; u < u1;) {
+    const int end = runEnd(g, u, u1), n = end - u, NN = n * g.P;
     const int b0 = firstNet(u, g.nImg, g.shared);
     for (int b = b0; b < lastNet(u, g.nNet, g.nImg, g.shared); b++) {
-      const bool accumulate = b > b0 || (g.direct && acc);
-      gemm(true, false, g.CKK, g.P, g.O, 1, w + (size_t)b * g.O * g.CKK, g.CKK, dy + ((size_t)b * g.nImg + k) * g.imgOut, g.P, accumulate ? 1 : 0, dst, g.P);
+      for (int i = 0; i < n; i++) {
+        const int k = g.shared ? u + i : (u + i) % g.nImg;
+        const float* d = dy + ((size_t)b * g.nImg + k) * g.imgOut;
+        for (int o = 0; o < g.O; o++) std::memcpy(dyCat + (size_t)o * NN + (size_t)i * g.P, d + (size_t)o * g.P, sizeof(float) * g.P);
+      }
+      isa.packB(false, dyCat, NN, g.O, NN, pb);
+      isa.multiply(g.CKK, NN, g.O, pa + (b - bLo) * aSize, pb, 1, b > b0, cols, NN);
     }
-    if (!g.direct) col2imLd(cols, g.P, g.C, g.H, g.W, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, dxu);
+    for (int i = 0; i < n; i++) {
+      float* dxu = dx + (size_t)(u + i) * g.imgIn;
+      if (g.direct) {
+        for (int c = 0; c < g.C; c++) {
+          const float* src = cols + (size_t)c * NN + (size_t)i * g.P;
+          float* d = dxu + (size_t)c * g.P;
+          if (acc) for (int p = 0; p < g.P; p++) d[p] += src[p];
+          else std::memcpy(d, src, sizeof(float) * g.P);
+        }
+      } else {
+        if (!acc) std::memset(dxu, 0, sizeof(float) * g.imgIn);
+        col2imLd(cols + (size_t)i * g.P, NN, g.C, g.H, g.W, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, dxu);
+      }
+    }
+    u = end;
   }
   return 0;
 }
-// dw[b] (+)= sum over images of dy[b,k] im2col(x[b,k])^T, networks [b0, b1), columns [r0, r1).
+// dw[b] (+)= sum over images of dy[b,k] im2col(x[b,k])^T, networks [b0, b1), columns [r0, r1):
+// runs of images side by side, so the sum over a run's images is one GEMM's K.
 static double k_conv2dBackwardWeight(Base B, const double* a) {
   const ZooConv g(a);
-  const float *x = F(B, a[13]), *dy = F(B, a[14]); float* dw = F(B, a[15]); const bool acc = a[16] != 0; float* cols = F(B, a[17]);
+  const float *x = F(B, a[13]), *dy = F(B, a[14]); float* dw = F(B, a[15]); const bool acc = a[16] != 0;
   const int b0 = (int)a[18], b1 = (int)a[19], r0 = (int)a[20], r1 = (int)a[21];
   if (b1 <= b0 || r1 <= r0) return 0;
-  const int uLo = g.shared ? 0 : b0 * g.nImg, uHi = g.shared ? g.nImg : b1 * g.nImg;
-  for (int u = uLo; u < uHi; u++) {
-    const float* src = x + u * g.imgIn + (size_t)r0 * g.P;
-    if (!g.direct) { im2colRows(x + u * g.imgIn, g.C, g.H, g.W, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, cols, g.P, r0, r1); src = cols; }
-    const int k = g.shared ? u : u % g.nImg;
-    const float beta = acc || k > 0 ? 1 : 0;
-    for (int b = std::max(b0, firstNet(u, g.nImg, g.shared)); b < std::min(b1, lastNet(u, g.nNet, g.nImg, g.shared)); b++) {
-      gemm(false, true, g.O, r1 - r0, g.P, 1, dy + ((size_t)b * g.nImg + k) * g.imgOut, g.P, src, g.P, beta, dw + (size_t)b * g.O * g.CKK + r0, g.CKK);
+  thread_local std::vector<float> bufA, bufB, bufC, bufD;
+  const int R = r1 - r0;
+  const int most = std::min(g.nImg, runImages(g));
+  float* cols = scratch(bufC, (size_t)R * most * g.P);
+  float* dyCat = scratch(bufD, (size_t)g.O * most * g.P);
+  float* pa = scratch(bufA, packedFloats(g.O, most * g.P, isa.MR));
+  float* pb = scratch(bufB, packedFloats(R, most * g.P, isa.NR));
+  // Runs over each network's images (or the shared images), from image 0 of them.
+  for (int first = g.shared ? 0 : b0; first < (g.shared ? 1 : b1); first++) {
+    const int base = g.shared ? 0 : first * g.nImg;
+    for (int k0 = 0; k0 < g.nImg; k0 += most) {
+      const int n = std::min(most, g.nImg - k0), NN = n * g.P;
+      for (int i = 0; i < n; i++) {
+        const float* xi = x + (size_t)(base + k0 + i) * g.imgIn;
+        if (g.direct) for (int r = r0; r < r1; r++) std::memcpy(cols + (size_t)(r - r0) * NN + (size_t)i * g.P, xi + (size_t)r * g.P, sizeof(float) * g.P);
+        else im2colRows(xi, g.C, g.H, g.W, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, cols + (size_t)i * g.P, NN, r0, r1);
+      }
+      isa.packB(true, cols, NN, NN, R, pb);
+      const int bFrom = g.shared ? b0 : first, bTo = g.shared ? b1 : first + 1;
+      for (int b = bFrom; b < bTo; b++) {
+        for (int i = 0; i < n; i++) {
+          const float* d = dy + ((size_t)b * g.nImg + k0 + i) * g.imgOut;
+          for (int o = 0; o < g.O; o++) std::memcpy(dyCat + (size_t)o * NN + (size_t)i * g.P, d + (size_t)o * g.P, sizeof(float) * g.P);
+        }
+        isa.packA(false, dyCat, NN, g.O, NN, pa);
+        isa.multiply(g.O, R, NN, pa, pb, 1, acc || k0 > 0, dw + (size_t)b * g.O * g.CKK + r0, g.CKK);
+      }
     }
   }
   return 0;
