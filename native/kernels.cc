@@ -30,6 +30,13 @@
 #endif
 
 #define AI inline __attribute__((always_inline))
+// Element-wise loops in an AVX-512, an AVX2 and a baseline build, chosen when the addon loads.
+// Without FMA contraction the three give the same bits: only the width differs.
+#if defined(PG_X86) && defined(__GNUC__) && !defined(__clang__)
+#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CLONES
+#endif
 
 typedef uint8_t* Base;
 static AI float* F(Base b, double p) { return reinterpret_cast<float*>(b + static_cast<size_t>(p)); }
@@ -404,28 +411,28 @@ struct KernelDef { const char* name; int args; Kernel fn; };
 
 #define ACC(dx, i, v) (dx)[i] = acc ? (dx)[i] + (v) : (v)
 
-static double k_fill(Base B, const double* a) { float* y = F(B, a[0]); const int n = (int)a[1]; const float v = (float)a[2]; for (int i = 0; i < n; i++) y[i] = v; return 0; }
-static double k_axpby(Base B, const double* a) {
+CLONES static double k_fill(Base B, const double* a) { float* y = F(B, a[0]); const int n = (int)a[1]; const float v = (float)a[2]; for (int i = 0; i < n; i++) y[i] = v; return 0; }
+CLONES static double k_axpby(Base B, const double* a) {
   const float* x = F(B, a[0]); float* y = F(B, a[1]); const int n = (int)a[2]; const float al = (float)a[3], be = (float)a[4];
   if (be == 0) for (int i = 0; i < n; i++) y[i] = al * x[i];
   else for (int i = 0; i < n; i++) y[i] = al * x[i] + be * y[i];
   return 0;
 }
-static double k_add(Base B, const double* a) { const float *x = F(B, a[0]), *z = F(B, a[1]); float* y = F(B, a[2]); const int n = (int)a[3]; for (int i = 0; i < n; i++) y[i] = x[i] + z[i]; return 0; }
-static double k_sub(Base B, const double* a) { const float *x = F(B, a[0]), *z = F(B, a[1]); float* y = F(B, a[2]); const int n = (int)a[3]; for (int i = 0; i < n; i++) y[i] = x[i] - z[i]; return 0; }
-static double k_mul(Base B, const double* a) {
+CLONES static double k_add(Base B, const double* a) { const float *x = F(B, a[0]), *z = F(B, a[1]); float* y = F(B, a[2]); const int n = (int)a[3]; for (int i = 0; i < n; i++) y[i] = x[i] + z[i]; return 0; }
+CLONES static double k_sub(Base B, const double* a) { const float *x = F(B, a[0]), *z = F(B, a[1]); float* y = F(B, a[2]); const int n = (int)a[3]; for (int i = 0; i < n; i++) y[i] = x[i] - z[i]; return 0; }
+CLONES static double k_mul(Base B, const double* a) {
   const float *x = F(B, a[0]), *z = F(B, a[1]); float* y = F(B, a[2]); const int n = (int)a[3]; const bool acc = a[4] != 0;
   for (int i = 0; i < n; i++) ACC(y, i, x[i] * z[i]);
   return 0;
 }
-static double k_addScalar(Base B, const double* a) { const float* x = F(B, a[0]); float* y = F(B, a[1]); const int n = (int)a[2]; const float c = (float)a[3]; for (int i = 0; i < n; i++) y[i] = x[i] + c; return 0; }
-static double k_sinForward(Base B, const double* a) { const float* x = F(B, a[0]); float* y = F(B, a[1]); const int n = (int)a[2]; const float w = (float)a[3]; for (int i = 0; i < n; i++) y[i] = vsin(w * x[i]); return 0; }
-static double k_sinBackward(Base B, const double* a) {
+CLONES static double k_addScalar(Base B, const double* a) { const float* x = F(B, a[0]); float* y = F(B, a[1]); const int n = (int)a[2]; const float c = (float)a[3]; for (int i = 0; i < n; i++) y[i] = x[i] + c; return 0; }
+CLONES static double k_sinForward(Base B, const double* a) { const float* x = F(B, a[0]); float* y = F(B, a[1]); const int n = (int)a[2]; const float w = (float)a[3]; for (int i = 0; i < n; i++) y[i] = vsin(w * x[i]); return 0; }
+CLONES static double k_sinBackward(Base B, const double* a) {
   const float *x = F(B, a[0]), *dy = F(B, a[1]); float* dx = F(B, a[2]); const int n = (int)a[3]; const float w = (float)a[4]; const bool acc = a[5] != 0;
   for (int i = 0; i < n; i++) ACC(dx, i, (dy[i] * w) * vcos(w * x[i]));
   return 0;
 }
-static double k_biasSinForward(Base B, const double* a) {
+CLONES static double k_biasSinForward(Base B, const double* a) {
   const float *z = F(B, a[0]), *bias = F(B, a[1]); float* y = F(B, a[2]); float* dydz = a[3] == 0 ? nullptr : F(B, a[3]);
   const int n0 = (int)a[4], n1 = (int)a[5], n2 = (int)a[6]; const float w = (float)a[7];
   for (int i0 = 0; i0 < n0; i0++) {
@@ -446,37 +453,37 @@ static double k_biasSinForward(Base B, const double* a) {
   }
   return 0;
 }
-static double k_cosForward(Base B, const double* a) { const float* x = F(B, a[0]); float* y = F(B, a[1]); const int n = (int)a[2]; const float w = (float)a[3]; for (int i = 0; i < n; i++) y[i] = vcos(w * x[i]); return 0; }
-static double k_cosBackward(Base B, const double* a) {
+CLONES static double k_cosForward(Base B, const double* a) { const float* x = F(B, a[0]); float* y = F(B, a[1]); const int n = (int)a[2]; const float w = (float)a[3]; for (int i = 0; i < n; i++) y[i] = vcos(w * x[i]); return 0; }
+CLONES static double k_cosBackward(Base B, const double* a) {
   const float *x = F(B, a[0]), *dy = F(B, a[1]); float* dx = F(B, a[2]); const int n = (int)a[3]; const float w = (float)a[4]; const bool acc = a[5] != 0;
   for (int i = 0; i < n; i++) ACC(dx, i, (dy[i] * -w) * vsin(w * x[i]));
   return 0;
 }
-static double k_expForward(Base B, const double* a) { const float* x = F(B, a[0]); float* y = F(B, a[1]); const int n = (int)a[2]; for (int i = 0; i < n; i++) y[i] = vexp(x[i]); return 0; }
-static double k_tanhForward(Base B, const double* a) { const float* x = F(B, a[0]); float* y = F(B, a[1]); const int n = (int)a[2]; for (int i = 0; i < n; i++) y[i] = vtanh(x[i]); return 0; }
-static double k_tanhBackward(Base B, const double* a) {
+CLONES static double k_expForward(Base B, const double* a) { const float* x = F(B, a[0]); float* y = F(B, a[1]); const int n = (int)a[2]; for (int i = 0; i < n; i++) y[i] = vexp(x[i]); return 0; }
+CLONES static double k_tanhForward(Base B, const double* a) { const float* x = F(B, a[0]); float* y = F(B, a[1]); const int n = (int)a[2]; for (int i = 0; i < n; i++) y[i] = vtanh(x[i]); return 0; }
+CLONES static double k_tanhBackward(Base B, const double* a) {
   const float *y = F(B, a[0]), *dy = F(B, a[1]); float* dx = F(B, a[2]); const int n = (int)a[3]; const bool acc = a[4] != 0;
   for (int i = 0; i < n; i++) ACC(dx, i, dy[i] * (1.0f - y[i] * y[i]));
   return 0;
 }
-static double k_sigmoidForward(Base B, const double* a) { const float* x = F(B, a[0]); float* y = F(B, a[1]); const int n = (int)a[2]; for (int i = 0; i < n; i++) y[i] = vsigmoid(x[i]); return 0; }
-static double k_sigmoidBackward(Base B, const double* a) {
+CLONES static double k_sigmoidForward(Base B, const double* a) { const float* x = F(B, a[0]); float* y = F(B, a[1]); const int n = (int)a[2]; for (int i = 0; i < n; i++) y[i] = vsigmoid(x[i]); return 0; }
+CLONES static double k_sigmoidBackward(Base B, const double* a) {
   const float *y = F(B, a[0]), *dy = F(B, a[1]); float* dx = F(B, a[2]); const int n = (int)a[3]; const bool acc = a[4] != 0;
   for (int i = 0; i < n; i++) ACC(dx, i, dy[i] * (y[i] * (1.0f - y[i])));
   return 0;
 }
-static double k_leakyReluForward(Base B, const double* a) {
+CLONES static double k_leakyReluForward(Base B, const double* a) {
   const float* x = F(B, a[0]); float* y = F(B, a[1]); const int n = (int)a[2]; const float s = (float)a[3];
   for (int i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : x[i] * s;
   return 0;
 }
-static double k_leakyReluBackward(Base B, const double* a) {
+CLONES static double k_leakyReluBackward(Base B, const double* a) {
   const float *x = F(B, a[0]), *dy = F(B, a[1]); float* dx = F(B, a[2]); const int n = (int)a[3]; const float s = (float)a[4]; const bool acc = a[5] != 0;
   for (int i = 0; i < n; i++) ACC(dx, i, x[i] > 0 ? dy[i] : dy[i] * s);
   return 0;
 }
-static double k_geluForward(Base B, const double* a) { const float* x = F(B, a[0]); float* y = F(B, a[1]); const int n = (int)a[2]; for (int i = 0; i < n; i++) y[i] = gelu(x[i]); return 0; }
-static double k_geluBackward(Base B, const double* a) {
+CLONES static double k_geluForward(Base B, const double* a) { const float* x = F(B, a[0]); float* y = F(B, a[1]); const int n = (int)a[2]; for (int i = 0; i < n; i++) y[i] = gelu(x[i]); return 0; }
+CLONES static double k_geluBackward(Base B, const double* a) {
   const float *x = F(B, a[0]), *dy = F(B, a[1]); float* dx = F(B, a[2]); const int n = (int)a[3]; const bool acc = a[4] != 0;
   for (int i = 0; i < n; i++) ACC(dx, i, dy[i] * geluGrad(x[i]));
   return 0;
@@ -505,7 +512,7 @@ static double k_gatherRows(Base B, const double* a) {
   for (int i = 0; i < count; i++) std::memcpy(dst + (size_t)i * per, src + (size_t)rows[i] * per, sizeof(float) * per);
   return 0;
 }
-static double k_addChannel(Base B, const double* a) {
+CLONES static double k_addChannel(Base B, const double* a) {
   const float *x = F(B, a[0]), *bias = F(B, a[1]); float* y = F(B, a[2]);
   const int n0 = (int)a[3], n1 = (int)a[4], n2 = (int)a[5], n3 = (int)a[6];
   for (int i0 = 0; i0 < n0; i0++) for (int i1 = 0; i1 < n1; i1++) {
@@ -517,7 +524,7 @@ static double k_addChannel(Base B, const double* a) {
   }
   return 0;
 }
-static double k_sumChannel(Base B, const double* a) {
+CLONES static double k_sumChannel(Base B, const double* a) {
   const float* x = F(B, a[0]); float* out = F(B, a[1]);
   const int n0 = (int)a[2], n1 = (int)a[3], n2 = (int)a[4], n3 = (int)a[5]; const bool acc = a[6] != 0;
   for (int i0 = 0; i0 < n0; i0++) {
@@ -535,17 +542,17 @@ static double k_sumChannel(Base B, const double* a) {
   return 0;
 }
 static AI float rowSum(const float* row, int p) { float t = 0; for (int j = 0; j < p; j++) t += row[j]; return t; }
-static double k_meanLast(Base B, const double* a) {
+CLONES static double k_meanLast(Base B, const double* a) {
   const float* x = F(B, a[0]); float* y = F(B, a[1]); const int m = (int)a[2], p = (int)a[3]; const float inv = 1.0f / (float)p;
   for (int i = 0; i < m; i++) y[i] = rowSum(x + (size_t)i * p, p) * inv;
   return 0;
 }
-static double k_meanLastBackward(Base B, const double* a) {
+CLONES static double k_meanLastBackward(Base B, const double* a) {
   const float* dy = F(B, a[0]); float* dx = F(B, a[1]); const int m = (int)a[2], p = (int)a[3]; const bool acc = a[4] != 0; const float inv = 1.0f / (float)p;
   for (int i = 0; i < m; i++) { const float g = dy[i] * inv; float* row = dx + (size_t)i * p; for (int j = 0; j < p; j++) ACC(row, j, g); }
   return 0;
 }
-static double k_planeMoments(Base B, const double* a) {
+CLONES static double k_planeMoments(Base B, const double* a) {
   const float* x = F(B, a[0]); float* y = F(B, a[1]); const int m = (int)a[2], p = (int)a[3]; const float eps = (float)a[4]; const float inv = 1.0f / (float)p;
   for (int i = 0; i < m; i++) {
     const float* row = x + (size_t)i * p;
@@ -557,7 +564,7 @@ static double k_planeMoments(Base B, const double* a) {
   }
   return 0;
 }
-static double k_planeMomentsBackward(Base B, const double* a) {
+CLONES static double k_planeMomentsBackward(Base B, const double* a) {
   const float *x = F(B, a[0]), *y = F(B, a[1]), *dy = F(B, a[2]); float* dx = F(B, a[3]); const int m = (int)a[4], p = (int)a[5]; const bool acc = a[6] != 0;
   const float inv = 1.0f / (float)p;
   for (int i = 0; i < m; i++) {
@@ -592,7 +599,7 @@ static double k_mse(Base B, const double* a) {
   for (int i = 0; i < n; i++) { const double d = (double)pred[i] - (double)target[i]; total += d * d; if (grad != nullptr) grad[i] = (float)(s * d); }
   return total / n;
 }
-static double k_adamStep(Base B, const double* a) {
+CLONES static double k_adamStep(Base B, const double* a) {
   float *p = F(B, a[0]), *g = F(B, a[1]), *m = F(B, a[2]), *v = F(B, a[3]); const int n = (int)a[4];
   const float lr = (float)a[5], b1 = (float)a[6], b2 = (float)a[7], eps = (float)a[8], bc1 = (float)a[9], bc2Sqrt = (float)a[10], wd = (float)a[11];
   const float step = lr / bc1, w1 = 1 - b1, w2 = 1 - b2;
@@ -659,7 +666,7 @@ static AI void insideColumns(int W, int sw, int pw, int j, int OW, int* lo, int*
 }
 
 // rows [r0, r1) of im2col(x), row r at cols + (r - r0) * ld
-static void im2colRows(const float* x, int C, int H, int W, int KH, int KW, int sh, int sw, int ph, int pw, int OH, int OW, float* cols, int ld, int r0, int r1) {
+CLONES static void im2colRows(const float* x, int C, int H, int W, int KH, int KW, int sh, int sw, int ph, int pw, int OH, int OW, float* cols, int ld, int r0, int r1) {
   (void)C;
   for (int r = r0; r < r1; r++) {
     const int c = r / (KH * KW), i = (r / KW) % KH, j = r % KW;
@@ -681,7 +688,7 @@ static void im2colRows(const float* x, int C, int H, int W, int KH, int KW, int 
   }
 }
 // x += col2im(cols) (rows ld floats apart); every pixel gets its contributions in (c, i, j, oh, ow) order.
-static void col2imLd(const float* cols, int ld, int C, int H, int W, int KH, int KW, int sh, int sw, int ph, int pw, int OH, int OW, float* x) {
+CLONES static void col2imLd(const float* cols, int ld, int C, int H, int W, int KH, int KW, int sh, int sw, int ph, int pw, int OH, int OW, float* x) {
   for (int c = 0; c < C; c++) {
     float* xc = x + (size_t)c * H * W;
     for (int i = 0; i < KH; i++) for (int j = 0; j < KW; j++) {
