@@ -1,6 +1,8 @@
 // The native kernels: the same contract as the WASM module (assembly/), every export with the
-// same name and arguments, pointers given as byte offsets into the WASM memory the tensors live
-// in (attach()), so the engine's bindings (src/engine/kernels/bindings.ts) drive both. Compiled
+// same name and arguments, pointers given as byte offsets from the WASM memory's base (attach()),
+// so the engine's bindings (src/engine/kernels/bindings.ts) drive both. Tensors past the WASM
+// memory's 4 GiB live in regions reserve() maps, at offsets from the same base (which may be
+// negative: the map can lie below the WASM memory). Compiled
 // from source at install (native/compile.mjs); GEMM dispatches at run time to an AVX-512, an
 // AVX2 or a portable build of one blocked kernel.
 //
@@ -13,6 +15,10 @@
 // whether it fell in a vector body or a scalar tail (and so not on how a call was split over
 // threads); the GEMM micro-kernels fuse with explicit FMA intrinsics.
 #include <node_api.h>
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/mman.h>
+#define PG_MMAP 1
+#endif
 
 #include <atomic>
 #include <cmath>
@@ -39,8 +45,9 @@
 #endif
 
 typedef uint8_t* Base;
-static AI float* F(Base b, double p) { return reinterpret_cast<float*>(b + static_cast<size_t>(p)); }
-static AI int32_t* I32(Base b, double p) { return reinterpret_cast<int32_t*>(b + static_cast<size_t>(p)); }
+static AI uint8_t* at(Base b, double p) { return reinterpret_cast<uint8_t*>(reinterpret_cast<uintptr_t>(b) + static_cast<uintptr_t>(static_cast<int64_t>(p))); }
+static AI float* F(Base b, double p) { return reinterpret_cast<float*>(at(b, p)); }
+static AI int32_t* I32(Base b, double p) { return reinterpret_cast<int32_t*>(at(b, p)); }
 
 // ---------------------------------------------------------------------------------------------
 // GEMM: C[M,N] = alpha op(A)[M,K] op(B)[K,N] + beta C (beta 0 or 1), row-major, ld* row strides.
@@ -1054,7 +1061,7 @@ static void finalizeInstance(napi_env, void* data, void*) { delete static_cast<I
 
 // ---------------------------------------------------------------------------------------------
 // N-API: attach(view of the WASM memory), kernels(), call(id, args), run(id, args, nargs, parts),
-// setThreads(n), simd().
+// setThreads(n), simd(), reserve(bytes).
 
 #define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, nullptr, "probegen native: " #call " failed"); return nullptr; } } while (0)
 
@@ -1076,6 +1083,43 @@ static napi_value attach(napi_env env, napi_callback_info info) {
   inst->base = static_cast<Base>(data) - offset;
   inst->bytes = length + offset;
   return nullptr;
+}
+
+#ifdef PG_MMAP
+static void unmapRegion(napi_env, void* data, void* hint) { munmap(data, reinterpret_cast<size_t>(hint)); }
+#endif
+
+// reserve(bytes) -> [ArrayBuffer over a fresh mapping, its offset from the WASM memory's base]:
+// address space for tensors past 4 GiB. MAP_NORESERVE: a page takes memory when first written,
+// so a large reservation costs nothing until used; where the system refuses that (strict
+// overcommit), the caller gets an error it reports, not a crash.
+static napi_value reserve(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  double requested;
+  CHECK(napi_get_value_double(env, argv[0], &requested));
+  Instance* inst = instanceOf(env);
+  if (inst->base == nullptr) { napi_throw_error(env, nullptr, "probegen native: attach() the WASM memory before reserving"); return nullptr; }
+  if (!(requested >= 1 && requested <= 9007199254740991.0)) { napi_throw_range_error(env, nullptr, "probegen native: reserve takes a positive byte count"); return nullptr; }
+#ifdef PG_MMAP
+  const size_t bytes = static_cast<size_t>(requested);
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) { napi_throw_error(env, nullptr, "probegen native: the system refused to map memory past the WASM memory (mmap failed)"); return nullptr; }
+  napi_value buffer, offset, out;
+  if (napi_create_external_arraybuffer(env, p, bytes, unmapRegion, reinterpret_cast<void*>(bytes), &buffer) != napi_ok) {
+    munmap(p, bytes);
+    napi_throw_error(env, nullptr, "probegen native: this Node cannot wrap native memory as an ArrayBuffer");
+    return nullptr;
+  }
+  CHECK(napi_create_double(env, static_cast<double>(reinterpret_cast<intptr_t>(p) - reinterpret_cast<intptr_t>(inst->base)), &offset));
+  CHECK(napi_create_array_with_length(env, 2, &out));
+  CHECK(napi_set_element(env, out, 0, buffer));
+  CHECK(napi_set_element(env, out, 1, offset));
+  return out;
+#else
+  napi_throw_error(env, nullptr, "probegen native: memory past the WASM memory is not supported on this system");
+  return nullptr;
+#endif
 }
 
 static napi_value kernelTable(napi_env env, napi_callback_info) {
@@ -1175,6 +1219,7 @@ NAPI_MODULE_INIT() {
     {"run", nullptr, run, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setThreads", nullptr, setThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"simd", nullptr, simd, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"reserve", nullptr, reserve, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Rng, Tensor, kernels, withBackend } from "../src/engine/index.js";
-import { assertClose } from "./helpers.js";
+import { assertClose, fastBackends } from "./helpers.js";
 
 const engine = fileURLToPath(new URL("../src/engine/index.js", import.meta.url));
 const [M, N, K] = [37, 45, 300];
@@ -56,4 +56,36 @@ test("the baseline and the relaxed-SIMD builds both match the reference kernels"
 test("PROBEGEN_SIMD rejects an unknown build by name", () => {
   assert.throws(() => execFileSync(process.execPath, ["--input-type=module", "-e", CHILD], { env: { ...process.env, PROBEGEN_SIMD: "avx" }, encoding: "utf8", stdio: "pipe" }),
     (e: Error & { stderr?: string }) => /PROBEGEN_SIMD must be "baseline" or "relaxed", got "avx"/.test(e.stderr ?? ""));
+});
+
+// Three W1 and W2 training steps on the native kernels, in a child process whose GEMM build
+// PROBEGEN_NATIVE_SIMD chooses: a hash of every trained parameter's bytes.
+const workloads = fileURLToPath(new URL("../src/workloads/workloads.js", import.meta.url));
+const native = fileURLToPath(new URL("../src/engine/kernels/native.js", import.meta.url));
+const TRAIN_CHILD = `
+import { createHash } from "node:crypto";
+import { makeW1, makeW2, trainer } from ${JSON.stringify(workloads)};
+import { nativeSimd } from ${JSON.stringify(native)};
+import { setThreads } from ${JSON.stringify(engine)};
+setThreads(2);
+const h = createHash("sha256");
+for (const make of [makeW1, makeW2]) {
+  const w = make(0, 8, 16), step = trainer(w);
+  for (let i = 0; i < 3; i++) step();
+  for (const p of w.params.values()) h.update(new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.byteLength));
+}
+console.log(JSON.stringify({ simd: nativeSimd(), hash: h.digest("hex") }));
+`;
+
+test("native: the AVX-512 and AVX2 builds train to the same bytes; the portable one (no FMA) does not", { skip: fastBackends().includes("native") ? false : "native kernels unavailable" }, () => {
+  const run = (simd: string) => JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", TRAIN_CHILD], {
+    env: { ...process.env, PROBEGEN_BACKEND: "native", PROBEGEN_NATIVE_SIMD: simd }, encoding: "utf8",
+  })) as { simd: string; hash: string };
+  const builds = ["avx512", "avx2", "portable"].map(run);
+  const portable = builds.find((b) => b.simd === "portable")!;
+  assert.ok(portable !== undefined, "PROBEGEN_NATIVE_SIMD=portable runs the portable build");
+  const fma = builds.filter((b) => b.simd !== "portable");
+  // Each element is one FMA chain over k in the same blocks whatever the tile width.
+  for (const b of fma) assert.equal(b.hash, fma[0].hash, `${b.simd} against ${fma[0].simd}`);
+  if (fma.length > 0) assert.notEqual(portable.hash, fma[0].hash, "unfused products round differently: the hash sees the build");
 });

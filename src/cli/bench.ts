@@ -1,5 +1,8 @@
 // probegen bench
-import { runBench, BENCH_WORKLOADS } from "../workloads/run.js";
+import { runBench, BENCH_WORKLOADS, type BenchResult } from "../workloads/run.js";
+import { setBackend, type BackendName } from "../engine/index.js";
+import { BACKEND_NAMES } from "../engine/backend.js";
+import { nativeUnavailable } from "../engine/kernels/native.js";
 import { UsageError, intArg, parseCommandArgs, THREADS_HELP } from "./args.js";
 
 export const BENCH_USAGE = `Usage: probegen bench [--json] [--only w1,w2,w2-hidden,w3,w4,w4-hidden,w5,fit,predict,...] [--quick]
@@ -36,6 +39,12 @@ Options:
   --quick        short runs (a smoke test, not a measurement)
   --epochs N     paper, paper-cnn: train N epochs (at most the paper's) and project the
                  time of the paper's epoch count from them
+  --w5-networks N  W5: networks in the step (default 32; 64 full-width ResNet-18s hold
+                 about 28 GiB of feature maps, checkpointed into passes within the backend's
+                 budget)
+  --backends A,B run every workload on two backends (wasm, native, reference) in this one
+                 process, one after the other, and print each figure for both and B over A
+                 (--json: {runs: [A, B], ratios}); without it, the one --backend chooses
   -h, --help     show this help
 ${THREADS_HELP}`;
 
@@ -47,6 +56,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
       only: { type: "string" },
       quick: { type: "boolean", default: false },
       epochs: { type: "string" },
+      backends: { type: "string" },
+      "w5-networks": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -57,39 +68,79 @@ export async function benchCommand(argv: string[]): Promise<number> {
     if (!(BENCH_WORKLOADS as readonly string[]).includes(o)) throw new UsageError(`--only: unknown workload "${o}" (expected ${BENCH_WORKLOADS.join(", ")})`);
   }
   const paperEpochs = values.epochs === undefined ? undefined : intArg("epochs", values.epochs, 1, 1);
-  const r = await runBench({ only, quick: values.quick, log: values.json ? null : undefined, paperEpochs });
+  const w5Networks = values["w5-networks"] === undefined ? undefined : intArg("w5-networks", values["w5-networks"], 32, 1, 4096);
+  const backends = values.backends === undefined ? [undefined] : backendList(values.backends);
+  const runs: BenchResult[] = [];
+  for (const backend of backends) {
+    if (backend !== undefined) {
+      // Through the environment too, so that the zoo-building workloads' worker threads follow.
+      process.env.PROBEGEN_BACKEND = backend;
+      setBackend(backend);
+    }
+    runs.push(await runBench({ only, quick: values.quick, log: values.json ? null : undefined, paperEpochs, w5Networks }));
+  }
   if (values.json) {
-    console.log(JSON.stringify(r, null, 2));
+    console.log(JSON.stringify(runs.length === 1 ? runs[0] : { runs, ratios: benchRatios(runs[0], runs[1]) }, null, 2));
     return 0;
   }
-  const rows: [string, string][] = [];
-  if (r.w1) rows.push(["W1 steps/s", r.w1.stepsPerSec.toFixed(1)], ["W1 models/s", r.w1.modelsPerSec.toFixed(0)]);
-  if (r.w2) rows.push(["W2 steps/s", r.w2.stepsPerSec.toFixed(2)], ["W2 models/s", r.w2.modelsPerSec.toFixed(1)]);
-  const w2h = r["w2-hidden"], w4h = r["w4-hidden"];
-  if (w2h) rows.push(["W2 hidden readout steps/s", w2h.stepsPerSec.toFixed(2)], ...(w2h.costRatio !== undefined ? [["W2 hidden / logits step time", w2h.costRatio.toFixed(2)] as [string, string]] : []));
-  if (r.w4) rows.push(["W4 steps/s", r.w4.stepsPerSec.toFixed(3)], ["W4 models/s", r.w4.modelsPerSec.toFixed(2)], ["W4 peak tensor MiB", r.w4.peakTensorMiB.toFixed(0)]);
-  if (w4h) rows.push(["W4 hidden readout steps/s", w4h.stepsPerSec.toFixed(3)], ...(w4h.costRatio !== undefined ? [["W4 hidden / logits step time", w4h.costRatio.toFixed(2)] as [string, string]] : []));
-  if (r.w5) {
-    rows.push(["W5 step seconds", r.w5.stepSeconds.toFixed(1)], ["W5 GFLOP/s", r.w5.gflopsPerSec.toFixed(1)], ["W5 peak tensor MiB", r.w5.peakTensorMiB.toFixed(0)],
-      ["W5 6,000-model epoch hours", (r.w5.epochSeconds6000 / 3600).toFixed(2)]);
-    for (const c of r.w5.perNetwork) rows.push([`ResNet-18 width ${c.width}: probing / graph GFLOP`, `${c.probingGFlops.toFixed(1)} / ${c.graphGFlops.toFixed(1)}`]);
+  const tables = runs.map(figureRows);
+  const w = Math.max(...tables[0].map(([k]) => k.length));
+  const heads = runs.map((r) => `${r.kernels} (${r.simd})`);
+  const cw = Math.max(12, ...heads.map((h) => h.length));
+  const r0 = runs[0];
+  console.log(`\nprobegen bench (${runs.map((r) => `${r.kernels} kernels, ${r.simd} SIMD`).join("; ")}; ${r0.threads} thread${r0.threads === 1 ? "" : "s"}, node ${r0.node})`);
+  if (runs.length > 1) console.log(`  ${"".padEnd(w)}  ${heads.map((h) => h.padStart(cw)).join("  ")}  ${"ratio".padStart(6)}`);
+  tables[0].forEach(([k, v, digits], i) => {
+    const cells = tables.map((t) => t[i][1].toFixed(digits).padStart(runs.length > 1 ? cw : 0));
+    const ratio = runs.length > 1 ? `  ${(tables[1][i][1] / v).toFixed(2).padStart(6)}` : "";
+    console.log(`  ${k.padEnd(w)}  ${cells.join("  ")}${ratio}`);
+  });
+  return 0;
+}
+
+function backendList(value: string): BackendName[] {
+  const list = value.split(",").map((s) => s.trim());
+  if (list.length !== 2 || list[0] === list[1] || !list.every((b) => (BACKEND_NAMES as readonly string[]).includes(b))) {
+    throw new UsageError(`--backends takes two different backends of ${BACKEND_NAMES.join(", ")}, e.g. wasm,native; got "${value}"`);
   }
-  if (r.w3) rows.push(["GEMM 256^3 GFLOP/s", r.w3.gemm256GFlops.toFixed(1)], ["batched GEMM GFLOP/s", r.w3.batchedGemmGFlops.toFixed(1)]);
+  const why = list.includes("native") ? nativeUnavailable() : null;
+  if (why !== null) throw new Error(`--backends ${value}: ${why}`);
+  return list as BackendName[];
+}
+
+/** Every figure a run printed, as [label, value, decimals], in a fixed order. */
+function figureRows(r: BenchResult): [string, number, number][] {
+  const rows: [string, number, number][] = [];
+  if (r.w1) rows.push(["W1 steps/s", r.w1.stepsPerSec, 1], ["W1 models/s", r.w1.modelsPerSec, 0]);
+  if (r.w2) rows.push(["W2 steps/s", r.w2.stepsPerSec, 2], ["W2 models/s", r.w2.modelsPerSec, 1]);
+  const w2h = r["w2-hidden"], w4h = r["w4-hidden"];
+  if (w2h) rows.push(["W2 hidden readout steps/s", w2h.stepsPerSec, 2], ...(w2h.costRatio !== undefined ? [["W2 hidden / logits step time", w2h.costRatio, 2] as [string, number, number]] : []));
+  if (r.w4) rows.push(["W4 steps/s", r.w4.stepsPerSec, 3], ["W4 models/s", r.w4.modelsPerSec, 2], ["W4 peak tensor MiB", r.w4.peakTensorMiB, 0]);
+  if (w4h) rows.push(["W4 hidden readout steps/s", w4h.stepsPerSec, 3], ...(w4h.costRatio !== undefined ? [["W4 hidden / logits step time", w4h.costRatio, 2] as [string, number, number]] : []));
+  if (r.w5) {
+    rows.push([`W5 step seconds (${r.w5.networks} networks)`, r.w5.stepSeconds, 1], ["W5 passes", r.w5.passes, 0], ["W5 GFLOP/s", r.w5.gflopsPerSec, 1], ["W5 peak tensor MiB", r.w5.peakTensorMiB, 0],
+      ["W5 6,000-model epoch hours", r.w5.epochSeconds6000 / 3600, 2]);
+    for (const c of r.w5.perNetwork) rows.push([`ResNet-18 width ${c.width}: probing GFLOP`, c.probingGFlops, 1], [`ResNet-18 width ${c.width}: graph GFLOP`, c.graphGFlops, 1]);
+  }
+  if (r.w3) rows.push(["GEMM 256^3 GFLOP/s", r.w3.gemm256GFlops, 1], ["batched GEMM GFLOP/s", r.w3.batchedGemmGFlops, 1]);
   if (r["wild-park"]) {
     const p = r["wild-park"];
-    rows.push(["Wild Park cohort networks/s", p.cohortNetworksPerSec.toFixed(3)], ["Wild Park one-by-one networks/s", p.oneByOneNetworksPerSec.toFixed(3)]);
+    rows.push(["Wild Park cohort networks/s", p.cohortNetworksPerSec, 3], ["Wild Park one-by-one networks/s", p.oneByOneNetworksPerSec, 3]);
   }
   for (const [name, f] of [["paper", r.paper], ["paper-cnn", r["paper-cnn"]]] as const) {
     if (f === undefined) continue;
-    rows.push([`${name} run seconds (${f.epochs} epochs)`, f.seconds.toFixed(1)], [`${name} steps/s`, f.stepsPerSec.toFixed(1)]);
-    if (f.epochs < f.paperEpochs) rows.push([`${name} projected seconds (${f.paperEpochs} epochs)`, f.projectedSeconds.toFixed(0)]);
+    rows.push([`${name} run seconds (${f.epochs} epochs)`, f.seconds, 1], [`${name} steps/s`, f.stepsPerSec, 1]);
+    if (f.epochs < f.paperEpochs) rows.push([`${name} projected seconds (${f.paperEpochs} epochs)`, f.projectedSeconds, 0]);
   }
-  if (r.fit) rows.push(["INR fit INRs/s", r.fit.inrsPerSec.toFixed(2)], ["INR fit mean PSNR dB", r.fit.meanPsnr.toFixed(2)], ["INR fit mean steps", r.fit.meanSteps.toFixed(0)]);
-  if (r.predict) rows.push(["predict INRs/s", r.predict.inrsPerSec.toFixed(0)], ["predict small CNNs/s", r.predict.cnnsPerSec.toFixed(0)]);
-  if (r.cnn) rows.push(["CNN zoo networks/s", r.cnn.networksPerSec.toFixed(2)], ["CNN zoo network-steps/s", r.cnn.networkStepsPerSec.toFixed(0)]);
-  rows.push(["peak RSS MiB", r.memory.peakRssMiB.toFixed(0)], ["peak tensor MiB", r.memory.peakTensorMiB.toFixed(1)]);
-  const w = Math.max(...rows.map(([k]) => k.length));
-  console.log(`\nprobegen bench (${r.kernels} kernels, ${r.simd} SIMD, ${r.threads} thread${r.threads === 1 ? "" : "s"}, node ${r.node})`);
-  for (const [k, v] of rows) console.log(`  ${k.padEnd(w)}  ${v}`);
-  return 0;
+  if (r.fit) rows.push(["INR fit INRs/s", r.fit.inrsPerSec, 2], ["INR fit mean PSNR dB", r.fit.meanPsnr, 2], ["INR fit mean steps", r.fit.meanSteps, 0]);
+  if (r.predict) rows.push(["predict INRs/s", r.predict.inrsPerSec, 0], ["predict small CNNs/s", r.predict.cnnsPerSec, 0]);
+  if (r.cnn) rows.push(["CNN zoo networks/s", r.cnn.networksPerSec, 2], ["CNN zoo network-steps/s", r.cnn.networkStepsPerSec, 0]);
+  rows.push(["peak RSS MiB", r.memory.peakRssMiB, 0], ["peak tensor MiB", r.memory.peakTensorMiB, 1]);
+  return rows;
+}
+
+/** Each figure of b over a's, by its label (rates: above 1 is b faster; seconds: below 1 is). */
+export function benchRatios(a: BenchResult, b: BenchResult): Record<string, number> {
+  const rb = new Map(figureRows(b).map(([k, v]) => [k, v]));
+  return Object.fromEntries(figureRows(a).filter(([k]) => rb.has(k)).map(([k, v]) => [k, rb.get(k)! / v]));
 }

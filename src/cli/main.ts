@@ -37,10 +37,12 @@ Options:
   -v, --version  print the version
   --threads N    threads the kernels use, after any command (default: every core, or
                  PROBEGEN_THREADS); results are the same bytes for any N
-  --backend NAME the kernels, after any command: wasm (the default; WebAssembly SIMD),
-                 native (this CPU's AVX-512 or AVX2, where the native kernels built at
-                 install) or reference (plain TypeScript, slow); or PROBEGEN_BACKEND.
-                 Seeded results are the same bytes for one backend on one machine
+  --backend NAME the kernels, after any command: native (this CPU's AVX-512 or AVX2,
+                 compiled at install; the default where it built, and the only one whose
+                 tensors may pass 4 GiB), wasm (WebAssembly SIMD; the default elsewhere) or
+                 reference (plain TypeScript, slow); or PROBEGEN_BACKEND. Seeded results are
+                 the same bytes for one backend on one machine; for bytes that match across
+                 machines, use wasm with PROBEGEN_SIMD=baseline
   --json         (on the commands that have it) the result as one JSON document on stdout,
                  and no progress bars; errors and warnings still go to stderr
   --break-lock   after any command that writes a folder (train, ablate, zoo build, zoo

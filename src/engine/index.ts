@@ -1,7 +1,7 @@
 // The numeric core: tensors in WASM memory, the kernels, differentiable ops and Adam.
 export { Tensor, tidy, noGrad, isGradEnabled, type GradNode } from "./tensor.js";
 export { backward, zeroGrad, gradSink, record, needsGrad } from "./autograd.js";
-export { kernels, setBackend, withBackend, type BackendName } from "./backend.js";
+export { kernels, passBudgetFloats, setBackend, withBackend, type BackendName } from "./backend.js";
 export type { Kernels, ConvGeometry, ZooConvShape, ConvTransposeShape } from "./kernels/kernels.js";
 export { ShapeError, fmtShape } from "./errors.js";
 export { Rng } from "./random.js";

@@ -12,6 +12,9 @@ const PAGE = 65536;
 const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit
 const ALIGN = 64; // cache line; also keeps every block f32x4-aligned
 const SLACK = 64;
+/** Address space one native region reserves past the WASM memory (pages are taken as written):
+ * 4 GiB, the most Node 20 wraps as one external ArrayBuffer. */
+const REGION_BYTES = 2 ** 32;
 /** Larger size classes a request may take a free block from (4 classes: about twice its size). */
 const REUSE_CLASSES = 4;
 
@@ -23,76 +26,112 @@ export function sizeClass(bytes: number): number {
   return Math.ceil(bytes / step) * step;
 }
 
-export class Heap {
-  readonly memory: WebAssembly.Memory;
+/**
+ * A stretch of address space an arena carves. Addresses are what kernels are called with: the
+ * WASM memory's byte offsets (from 0, grown page by page up to 4 GiB), and for the native
+ * backend, reservations past it, whose addresses are their distance from the WASM memory's
+ * base, which the native kernels add them to.
+ */
+export interface Region {
+  /** Address of the region's first byte. */
+  readonly start: number;
+  /** The most bytes it can ever hold. */
+  readonly limit: number;
+  /** Bytes usable now, from start. */
+  usable(): number;
+  /** Makes at least `bytes` usable (never more than limit). */
+  grow(bytes: number): void;
+  /** What views of it are made over (the WASM memory's buffer changes as it grows). */
+  buffer(): ArrayBufferLike;
+}
+
+/** The WASM memory as a region: addresses are its byte offsets. */
+function wasmRegion(memory: WebAssembly.Memory): Region {
+  return {
+    start: 0,
+    limit: MAX_PAGES * PAGE,
+    usable: () => memory.buffer.byteLength,
+    grow(bytes) {
+      const have = memory.buffer.byteLength / PAGE;
+      const need = Math.ceil(bytes / PAGE) - have;
+      if (need > 0) memory.grow(Math.min(Math.max(need, Math.ceil(have / 4)), MAX_PAGES - have));
+    },
+    buffer: () => memory.buffer,
+  };
+}
+
+/** One region's allocator: size-classed free lists over a bump pointer. */
+class Arena {
+  readonly region: Region;
   private top: number;
   private readonly freeLists = new Map<number, number[]>();
   /** The size class each block was carved with (a block may serve a smaller request later). */
   private readonly blockSize = new Map<number, number>();
-  private liveBytes = 0;
-  private peakBytes = 0;
+  liveBytes = 0;
   /** Bytes in the free lists. */
-  private freeBytes = 0;
+  freeBytes = 0;
 
-  constructor(memory: WebAssembly.Memory, base: number) {
-    this.memory = memory;
+  constructor(region: Region, base: number) {
+    this.region = region;
     // SLACK before the first block too: vector loads may start a few floats before a row.
-    this.top = Math.ceil((base + SLACK) / ALIGN) * ALIGN;
+    this.top = region.start + Math.ceil((base + SLACK) / ALIGN) * ALIGN;
   }
 
-  /** Byte offset of a block of at least `bytes` bytes (contents undefined). */
-  alloc(bytes: number): number {
+  holds(ptr: number): boolean {
+    return ptr >= this.region.start && ptr < this.region.start + this.region.limit;
+  }
+
+  get reservedBytes(): number {
+    return this.top - this.region.start;
+  }
+
+  /**
+   * Address of a block of at least `bytes` bytes (contents undefined), or null when the region
+   * cannot hold it. (Addresses past the WASM memory may be negative: no number is "none".)
+   */
+  alloc(bytes: number): number | null {
     const size = sizeClass(bytes);
     let ptr = this.fromFreeLists(size);
     // Work whose sizes change from call to call (ragged batches of mixed networks) leaves free
     // blocks of classes nothing asks for again: merge them before growing the memory.
-    if (ptr < 0 && this.freeBytes >= size) ptr = this.fromMerged(size);
+    if (ptr === null && this.freeBytes >= size) ptr = this.fromMerged(size);
     let block = size;
-    if (ptr >= 0) {
+    if (ptr !== null) {
       block = this.blockSize.get(ptr)!;
       this.freeBytes -= block;
     } else {
       ptr = this.top;
-      const end = ptr + size;
-      const have = this.memory.buffer.byteLength;
       // SLACK past the last block: vector kernels may read (never write) a few floats past a row.
-      if (end + SLACK > have) {
-        const havePages = have / PAGE;
-        const need = Math.ceil((end + SLACK - have) / PAGE);
-        const grow = Math.min(Math.max(need, Math.ceil(havePages / 4)), MAX_PAGES - havePages);
-        if (grow < need) {
-          throw new RangeError(`out of tensor memory: ${bytes} bytes requested with ${this.liveBytes} live (limit 4 GiB)`);
-        }
-        this.memory.grow(grow);
-      }
-      this.top = end;
+      const end = ptr + size - this.region.start + SLACK;
+      if (end > this.region.limit) return null;
+      if (end > this.region.usable()) this.region.grow(end);
+      this.top = ptr + size;
       this.blockSize.set(ptr, size);
     }
     this.liveBytes += block;
-    if (this.liveBytes > this.peakBytes) this.peakBytes = this.liveBytes;
     return ptr;
   }
 
   /**
    * A free block of class `size`, or failing that of one of the next REUSE_CLASSES classes (at
    * most about twice as large), so that work whose sizes drift (a batch that shrinks) reuses
-   * memory instead of growing it; -1 when there is none.
+   * memory instead of growing it; null when there is none.
    */
-  private fromFreeLists(size: number): number {
+  private fromFreeLists(size: number): number | null {
     let c = size;
     for (let i = 0; i <= REUSE_CLASSES; i++) {
       const list = this.freeLists.get(c);
       if (list !== undefined && list.length > 0) return list.pop()!;
       c = sizeClass(c + 1);
     }
-    return -1;
+    return null;
   }
 
   /**
    * Merges neighbouring free blocks, gives back a free run that ends at the top, and takes the
-   * smallest run that holds `size` bytes, splitting off what it does not need; -1 when none does.
+   * smallest run that holds `size` bytes, splitting off what it does not need; null when none does.
    */
-  private fromMerged(size: number): number {
+  private fromMerged(size: number): number | null {
     const free: [number, number][] = [];
     for (const list of this.freeLists.values()) for (const p of list) free.push([p, this.blockSize.get(p)!]);
     this.freeLists.clear();
@@ -120,7 +159,7 @@ export class Heap {
       if (list === undefined) { list = []; this.freeLists.set(s, list); }
       list.push(p);
     };
-    let ptr = -1;
+    let ptr: number | null = null;
     runs.forEach(([p, s], i) => {
       if (i !== best) { put(p, s); return; }
       ptr = p;
@@ -133,7 +172,7 @@ export class Heap {
   }
 
   /** Returns a block; `bytes` is what was asked of alloc (the block keeps its own size). */
-  free(ptr: number, bytes: number): void {
+  free(ptr: number, bytes: number): number {
     const size = this.blockSize.get(ptr);
     if (size === undefined || size < bytes) throw new RangeError(`free: ${ptr} is not a block of ${bytes} bytes`);
     let list = this.freeLists.get(size);
@@ -141,14 +180,98 @@ export class Heap {
     list.push(ptr);
     this.liveBytes -= size;
     this.freeBytes += size;
+    return size;
+  }
+}
+
+/** What reserves native memory past the WASM memory's 4 GiB: `bytes` at least, as a region. */
+export type RegionSource = (bytes: number) => Region;
+
+/**
+ * The tensor memory: the WASM memory first, then, while the native backend runs, regions it
+ * reserves past 4 GiB. Blocks never span two regions; a view is made over its block's region.
+ */
+export class Heap {
+  readonly memory: WebAssembly.Memory;
+  private readonly arenas: Arena[];
+  private beyond: RegionSource | null = null;
+  /** Start address of each region past the WASM memory, by the buffer its views are made over. */
+  private readonly starts = new WeakMap<ArrayBufferLike, number>();
+  private liveBytes = 0;
+  private peakBytes = 0;
+
+  constructor(memory: WebAssembly.Memory, base: number) {
+    this.memory = memory;
+    this.arenas = [new Arena(wasmRegion(memory), base)];
+  }
+
+  /**
+   * Lets blocks go past the WASM memory into regions from `source` (the native backend's), or
+   * stops new ones from doing so (null). Blocks already past it stay where they are.
+   */
+  reserveBeyond(source: RegionSource | null): void {
+    this.beyond = source;
+  }
+
+  /** Address of a block of at least `bytes` bytes (contents undefined). */
+  alloc(bytes: number): number {
+    for (const arena of this.arenas) {
+      // Past the WASM memory only while a region source is set: the WASM kernels cannot reach them.
+      if (arena !== this.arenas[0] && this.beyond === null) break;
+      const before = arena.liveBytes;
+      const ptr = arena.alloc(bytes);
+      if (ptr !== null) return this.took(arena.liveBytes - before, ptr);
+    }
+    if (this.beyond === null) {
+      throw new RangeError(`out of tensor memory: ${bytes} bytes requested with ${this.liveBytes} live (limit 4 GiB, the WASM memory's; the native backend, --backend native, holds more)`);
+    }
+    // Reservations are address space, not memory: pages are taken as they are first written.
+    const want = sizeClass(bytes) + 2 * SLACK + ALIGN;
+    if (want > REGION_BYTES) throw new RangeError(`one tensor of ${bytes} bytes: a tensor may hold at most 4 GiB`);
+    const region = this.beyond(REGION_BYTES);
+    this.starts.set(region.buffer(), region.start);
+    const arena = new Arena(region, 0);
+    this.arenas.push(arena);
+    const ptr = arena.alloc(bytes);
+    if (ptr === null) throw new RangeError(`out of tensor memory: a region of ${region.limit} bytes cannot hold ${bytes}`);
+    return this.took(arena.liveBytes, ptr);
+  }
+
+  private took(block: number, ptr: number): number {
+    this.liveBytes += block;
+    if (this.liveBytes > this.peakBytes) this.peakBytes = this.liveBytes;
+    return ptr;
+  }
+
+  private arenaOf(ptr: number): Arena {
+    const arena = this.arenas.find((a) => a.holds(ptr));
+    if (arena === undefined) throw new RangeError(`free: ${ptr} is not a block of tensor memory`);
+    return arena;
+  }
+
+  /** Returns a block; `bytes` is what was asked of alloc (the block keeps its own size). */
+  free(ptr: number, bytes: number): void {
+    this.liveBytes -= this.arenaOf(ptr).free(ptr, bytes);
   }
 
   f32(ptr: number, length: number): Float32Array {
-    return new Float32Array(this.memory.buffer, ptr, length);
+    const { region } = this.arenaOf(ptr);
+    return new Float32Array(region.buffer(), ptr - region.start, length);
   }
 
   i32(ptr: number, length: number): Int32Array {
-    return new Int32Array(this.memory.buffer, ptr, length);
+    const { region } = this.arenaOf(ptr);
+    return new Int32Array(region.buffer(), ptr - region.start, length);
+  }
+
+  /**
+   * The address kernels take for a view of tensor memory: its offset in the WASM memory, or
+   * past it, its region's start plus its offset there. Null for any other typed array.
+   */
+  addressOf(view: Float32Array | Int32Array): number | null {
+    if (view.buffer instanceof SharedArrayBuffer) return view.byteOffset;
+    const start = this.starts.get(view.buffer);
+    return start === undefined ? null : start + view.byteOffset;
   }
 
   /** Starts measuring the peak again from what is live now (a benchmark's own peak). */
@@ -157,7 +280,12 @@ export class Heap {
   }
 
   stats(): { liveBytes: number; peakBytes: number; reservedBytes: number; freeBytes: number } {
-    return { liveBytes: this.liveBytes, peakBytes: this.peakBytes, reservedBytes: this.top, freeBytes: this.freeBytes };
+    return {
+      liveBytes: this.liveBytes,
+      peakBytes: this.peakBytes,
+      reservedBytes: this.arenas.reduce((s, a) => s + a.reservedBytes, 0),
+      freeBytes: this.arenas.reduce((s, a) => s + a.freeBytes, 0),
+    };
   }
 }
 

@@ -4,7 +4,7 @@
 // and read out (readouts.ts), are what the MLP head sees. Beside it: kept answers for fixed
 // probes (kept-answers.ts), the generator's start (probe-init.ts), and the passes a training
 // step checkpoints when a batch's feature maps are too large (checkpointed-step.ts).
-import { reshape, type Rng, type Tensor } from "../engine/index.js";
+import { passBudgetFloats, reshape, type Rng, type Tensor } from "../engine/index.js";
 import type { NetworkArchitecture } from "../nets/family.js";
 import { zooArchitectures } from "../zoo/architectures.js";
 import { hiddenFeaturesPerProbe } from "../nets/hidden-readout.js";
@@ -22,9 +22,6 @@ import { labelledAnswers, labelledFeaturesPerProbe, type Readout } from "./reado
 
 /** The hidden summary's cost per activation: a sum and a squared deviation (planeMoments). */
 const SUMMARY_FLOPS_PER_ACTIVATION = 4;
-
-/** Feature-map floats a training pass may hold (2 GiB of the 4 GiB WASM memory). */
-const STEP_BUDGET_FLOATS = 2 ** 29;
 
 /** The probe shape and outputs per probe every architecture shares; an error if they differ. */
 function commonProbeInterface(architectures: readonly NetworkArchitecture[]): { probeShape: number[]; outputs: number } {
@@ -99,20 +96,22 @@ export class ProbeRepresentation implements Representation {
 
   /**
    * The training step's passes over a batch: positions grouped so each pass's feature maps
-   * stay within 2 GiB (the same estimate as networksPerPass); one pass unless the networks are
-   * large (ResNet-18s), when the step is checkpointed (checkpointed-step.ts).
+   * stay within the backend's budget (passBudgetFloats; the same estimate as networksPerPass);
+   * one pass unless the networks are large (ResNet-18s), when the step is checkpointed
+   * (checkpointed-step.ts).
    */
   stepPasses(data: ZooData, indices: ArrayLike<number>): number[][] {
-    return planPasses(Array.from(indices, (i) => 3 * this.source.count * this.zoo.architectures[data.architectureOf[i]].activationsPerProbe), STEP_BUDGET_FLOATS);
+    return planPasses(Array.from(indices, (i) => 3 * this.source.count * this.zoo.architectures[data.architectureOf[i]].activationsPerProbe), passBudgetFloats("step"));
   }
 
   /**
-   * 256 networks, fewer where their feature maps would pass 1 GiB (about three copies of each
-   * layer's maps live at once): a Wild Park batch of 256 x 64 probes would hold tens of GiB.
+   * 256 networks, fewer where their feature maps would pass the evaluation budget (about three
+   * copies of each layer's maps live at once; passBudgetFloats): a Wild Park batch of 256 x 64
+   * probes would hold tens of GiB.
    */
   networksPerPass(): number {
     const perNetwork = 3 * this.source.count * Math.max(...this.zoo.architectures.map((a) => a.activationsPerProbe));
-    return Math.max(1, Math.min(256, Math.floor(2 ** 28 / perNetwork)));
+    return Math.max(1, Math.min(256, Math.floor(passBudgetFloats("evaluation") / perNetwork)));
   }
 
   /** K network evaluations (the probes themselves are made once for all networks), and the hidden summaries' few FLOPs per activation. */

@@ -1,19 +1,17 @@
 // W5: probing at the scale of the paper's ResNet-18 zoo. One training step of 32 ResNet-18s
 // (width 64, CIFAR stem, 32x32 RGB) x 64 probes from deep_linear_5, the 6-layer head, MSE. The
-// batch's feature maps (about 150 MB per network) do not fit the 4 GiB WASM memory at once, so
-// the step is checkpointed over networks as training does (train/checkpointed-step.ts); the
+// batch's feature maps (about 450 MB per network) do not fit in one pass, so the step is
+// checkpointed over networks as training does (train/checkpointed-step.ts), within the
+// backend's pass budget (passBudgetFloats: larger on native, whose memory passes 4 GiB); the
 // networks' weights stay outside the WASM memory, as a zoo's do, and each pass gathers its own.
 // Beside the time: FLOPs per represented network against a Neural-Graphs message-passing
 // network over every neuron, across widths.
-import { getRuntime, mseLoss, reshape, Rng, Tensor } from "../engine/index.js";
+import { getRuntime, mseLoss, passBudgetFloats, reshape, Rng, Tensor } from "../engine/index.js";
 import { resnet18, resnetActivationsPerImage, resnetConvs, resnetFlopsPerImage, resnetForward, resnetParameterShapes, type ResNetArchitecture } from "../nets/resnet.js";
 import { messagePassingFlops, messagePassingStateFloats, NEURAL_GRAPHS_PNA, neuronGraph } from "../nets/neuron-graph-cost.js";
 import { ImageGenerator } from "../probes/image-generator.js";
 import { MlpHead } from "../train/head.js";
 import { checkpointedStep, planPasses } from "../train/checkpointed-step.js";
-
-/** Feature-map floats one pass may hold: the training step's budget (probe-representation.ts). */
-const PASS_BUDGET_FLOATS = 2 ** 29;
 
 export interface ResNetProbingFigures {
   width: number;
@@ -85,7 +83,7 @@ export function resnetProbingBench(opts: { width?: number; networks?: number; pr
     positions.forEach((p, i) => t.data.set(nets[p].get(name)!, i * size));
     return [name, t] as const;
   }));
-  const passes = planPasses(Array.from({ length: B }, () => 3 * K * resnetActivationsPerImage(arch, 32)), PASS_BUDGET_FLOATS);
+  const passes = planPasses(Array.from({ length: B }, () => 3 * K * resnetActivationsPerImage(arch, 32)), passBudgetFloats("step"));
   const heap = getRuntime().heap;
   const before = heap.stats().liveBytes;
   heap.resetPeak();

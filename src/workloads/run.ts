@@ -25,6 +25,8 @@ export interface BenchOptions {
   /** Epochs of the paper-scale runs (paper, paper-cnn) when fewer than the paper's; the time for
    * the paper's epochs is then projected from it. */
   paperEpochs?: number;
+  /** Networks in W5's step (32 by default). */
+  w5Networks?: number;
 }
 
 export interface StepFigures { stepsPerSec: number; msPerStep: number; steps: number; loss: number }
@@ -90,6 +92,8 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
   const only = new Set<string>((opts.only ?? DEFAULT_BENCH_WORKLOADS).map((s) => s.toLowerCase()));
   const quick = opts.quick ?? false;
   const log = opts.log === undefined ? (l: string) => process.stderr.write(`${l}\n`) : opts.log;
+  // Each run's own peak, when one process runs the benchmarks on two backends.
+  getRuntime().heap.resetPeak();
   const result: BenchResult = {
     memory: { peakRssMiB: 0, peakTensorMiB: 0 },
     kernels: kernels().name,
@@ -139,8 +143,8 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
     log?.(`W4: a hidden-readout step costs ${w4h.costRatio.toFixed(2)}x a logits step`);
   }
   if (only.has("w5")) {
-    const o = quick ? { width: 8, networks: 4, probes: 8 } : {};
-    log?.(quick ? "W5: 4 ResNet-18s of width 8 x 8 probes ..." : "W5: 32 ResNet-18s of width 64 x 64 probes, deep_linear_5 generator, 6-layer head, MSE, checkpointed (minutes) ...");
+    const o = quick ? { width: 8, networks: opts.w5Networks ?? 4, probes: 8 } : { networks: opts.w5Networks ?? 32 };
+    log?.(quick ? `W5: ${o.networks} ResNet-18s of width 8 x 8 probes ...` : `W5: ${o.networks} ResNet-18s of width 64 x 64 probes, deep_linear_5 generator, 6-layer head, MSE, checkpointed (minutes) ...`);
     const r = resnetProbingBench(o);
     result.w5 = r;
     log?.(`W5: one step in ${r.stepSeconds.toFixed(1)} s (${r.passes} passes, ${r.gflopsPerSec.toFixed(1)} GFLOP/s), ${r.peakTensorMiB.toFixed(0)} MiB of tensors at the peak; a 6,000-model epoch ${(r.epochSeconds6000 / 3600).toFixed(1)} h`);

@@ -1,7 +1,7 @@
 // The Kernels contract bound to a module with the WASM module's exports: the WASM module itself
 // (wasm.ts) or the native kernels, which export the same functions with the same arguments
-// (native.ts). A Float32Array view into the shared tensor memory is passed as its byteOffset,
-// so nothing is copied; a call worth splitting is cut into parts, one per thread, each part's
+// (native.ts). A Float32Array view into tensor memory is passed as its address (its byteOffset
+// in the WASM memory, or past it in a native region: Heap.addressOf), so nothing is copied; a call worth splitting is cut into parts, one per thread, each part's
 // result independent of the split.
 import { getRuntime } from "../memory.js";
 import type { ConvGeometry, ConvTransposeShape, F32, Kernels, ZooConvShape } from "./kernels.js";
@@ -72,12 +72,15 @@ export function bindKernels(name: Kernels["name"], ex: KernelExports, pool: () =
   /** Parts worth making of a call with this much work (1 when the pool has one thread). */
   const partsFor = (amount: number, perPart: number): number =>
     Math.max(1, Math.min(pool().threads, Math.floor(amount / perPart)));
-  // A view outside the shared memory would be read as an unrelated address: refuse it.
+  // A view outside tensor memory would be read as an unrelated address: refuse it. The WASM
+  // module reaches only the WASM memory, not the native backend's regions past it.
   const p = (a: F32 | Int32Array) => {
-    if (!(a.buffer instanceof SharedArrayBuffer)) {
-      throw new TypeError("probegen: WASM kernels take views of tensor memory (Tensor.empty/Tensor.from), not a plain typed array");
+    const at = heap.addressOf(a);
+    if (at === null) throw new TypeError(`probegen: ${name} kernels take views of tensor memory (Tensor.empty/Tensor.from), not a plain typed array`);
+    if (name === "wasm" && !(a.buffer instanceof SharedArrayBuffer)) {
+      throw new RangeError("probegen: this tensor lives past the WASM memory's 4 GiB, where the native backend put it; the WASM kernels cannot reach it");
     }
-    return a.byteOffset;
+    return at;
   };
   const n = (a: F32) => a.length;
   const b = (v: boolean) => (v ? 1 : 0);

@@ -5,7 +5,7 @@
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { getRuntime, threadCount } from "../memory.js";
+import { getRuntime, threadCount, type RegionSource } from "../memory.js";
 import type { Kernels } from "./kernels.js";
 import { bindKernels, type PartRunner } from "./bindings.js";
 import type { KernelExports, KernelName } from "./wasm-exports.js";
@@ -17,6 +17,7 @@ interface Addon {
   run(id: number, args: Float64Array, parts: number): void;
   setThreads(n: number): void;
   simd(): string;
+  reserve(bytes: number): [ArrayBuffer, number];
 }
 
 // dist/src/engine/kernels/native.js -> native/build/Release/probegen_native.node
@@ -48,6 +49,16 @@ export function nativeUnavailable(): string | null {
 export function nativeSimd(): string | null {
   const l = load();
   return "addon" in l ? l.addon.simd() : null;
+}
+
+/** Tensor memory past the WASM memory's 4 GiB: native mappings, addressed from its base. */
+export function nativeRegions(): RegionSource {
+  const l = load();
+  if ("reason" in l) throw new Error(`probegen: memory past 4 GiB needs the native kernels: ${l.reason}`);
+  return (bytes) => {
+    const [buffer, start] = l.addon.reserve(bytes);
+    return { start, limit: buffer.byteLength, usable: () => buffer.byteLength, grow: () => {}, buffer: () => buffer };
+  };
 }
 
 let partRunner: PartRunner | null = null;
