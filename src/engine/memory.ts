@@ -364,9 +364,13 @@ export function setThreads(n: number): void {
   }
 }
 
-/** The thread count kernels use: setThreads's, else PROBEGEN_THREADS, else every core. */
+let defaultCount: number | null = null;
+
+/** The thread count kernels use: setThreads's, else PROBEGEN_THREADS, else every core (read
+ * once: the native runner asks on every kernel call, and the environment and the CPU count are
+ * each a call into the system). */
 export function threadCount(): number {
-  return wantedThreads ?? defaultThreads();
+  return wantedThreads ?? (defaultCount ??= defaultThreads());
 }
 
 /** The started pool of kernel threads (started on first use). */
