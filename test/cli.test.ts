@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { nativeUnavailable } from "../src/engine/kernels/native.js";
 
 const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 120_000 });
@@ -46,6 +47,20 @@ test("bench --json --quick prints one JSON object with the figures", () => {
   assert.ok(out.memory.peakRssMiB > 0);
   assert.equal(out.w2, undefined);
   assert.equal(r.stderr, "", "no progress lines mixed into --json runs");
+});
+
+test("bench --backends A,B: both runs in one JSON document, each naming its kernels, with B over A", () => {
+  // wasm and reference exist everywhere; native takes reference's place where it built.
+  const b = nativeUnavailable() === null ? "native" : "reference";
+  const r = run("bench", "--json", "--quick", "--only", "w3,w5", "--w5-networks", "2", "--backends", `wasm,${b}`);
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { runs: { kernels: string; w3: { gemm256GFlops: number }; w5: { networks: number } }[]; ratios: Record<string, number> };
+  assert.deepEqual(out.runs.map((x) => x.kernels), ["wasm", b]);
+  assert.deepEqual(out.runs.map((x) => x.w5.networks), [2, 2], "--w5-networks reaches W5");
+  const ratio = out.ratios["GEMM 256^3 GFLOP/s"];
+  assert.ok(Math.abs(ratio - out.runs[1].w3.gemm256GFlops / out.runs[0].w3.gemm256GFlops) < 1e-9 * ratio, "the ratio is the second run's figure over the first's");
+  assert.equal(run("bench", "--backends", "wasm").status, 2, "one backend is a usage error");
+  assert.equal(run("bench", "--only", "w5", "--w5-networks", "129").status, 2);
 });
 
 test("bench: prediction rates in their quick form", () => {

@@ -39,9 +39,9 @@ Options:
   --quick        short runs (a smoke test, not a measurement)
   --epochs N     paper, paper-cnn: train N epochs (at most the paper's) and project the
                  time of the paper's epoch count from them
-  --w5-networks N  W5: networks in the step (default 32; 64 full-width ResNet-18s hold
-                 about 28 GiB of feature maps, checkpointed into passes within the backend's
-                 budget)
+  --w5-networks N  W5: networks in the step, 1 to 128 (default 32); each network's weights
+                 take 45 MB, and its feature maps are checkpointed into passes within the
+                 backend's budget
   --backends A,B run every workload on two backends (wasm, native, reference) in this one
                  process, one after the other, and print each figure for both and B over A
                  (--json: {runs: [A, B], ratios}); without it, the one --backend chooses
@@ -68,7 +68,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     if (!(BENCH_WORKLOADS as readonly string[]).includes(o)) throw new UsageError(`--only: unknown workload "${o}" (expected ${BENCH_WORKLOADS.join(", ")})`);
   }
   const paperEpochs = values.epochs === undefined ? undefined : intArg("epochs", values.epochs, 1, 1);
-  const w5Networks = values["w5-networks"] === undefined ? undefined : intArg("w5-networks", values["w5-networks"], 32, 1, 4096);
+  const w5Networks = values["w5-networks"] === undefined ? undefined : intArg("w5-networks", values["w5-networks"], 32, 1, 128);
   const backends = values.backends === undefined ? [undefined] : backendList(values.backends);
   const runs: BenchResult[] = [];
   for (const backend of backends) {

@@ -1,8 +1,9 @@
 // The Kernels contract bound to a module with the WASM module's exports: the WASM module itself
 // (wasm.ts) or the native kernels, which export the same functions with the same arguments
 // (native.ts). A Float32Array view into tensor memory is passed as its address (its byteOffset
-// in the WASM memory, or past it in a native region: Heap.addressOf), so nothing is copied; a call worth splitting is cut into parts, one per thread, each part's
-// result independent of the split.
+// in the WASM memory, or past it in a native region: Heap.addressOf), so nothing is copied; a
+// call worth splitting is cut into parts, one per thread, each part's result independent of
+// the split.
 import { getRuntime } from "../memory.js";
 import type { ConvGeometry, ConvTransposeShape, F32, Kernels, ZooConvShape } from "./kernels.js";
 import type { KernelArgs, KernelExports, KernelName } from "./wasm-exports.js";
