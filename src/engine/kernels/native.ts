@@ -87,8 +87,16 @@ export function createNativeKernels(): Kernels {
     if (k === undefined || k.args !== arity) {
       throw new Error(`probegen: the native kernels lack ${name} with ${arity} arguments (they are older than the sources); rebuild with \`npm run build:native\``);
     }
-    exportsObject[name] = (...args: number[]) => addon.call(k.id, Float64Array.from(args));
+    // One argument array per kernel, reused: a call is a few microseconds, and making a new
+    // array was a good part of it.
+    const buf = new Float64Array(k.args);
+    exportsObject[name] = (...args: number[]) => {
+      for (let i = 0; i < buf.length; i++) buf[i] = args[i];
+      return addon.call(k.id, buf);
+    };
   }
+  /** Argument arrays of split calls, by kernel id and part count. */
+  const flats = new Map<number, Float64Array>();
   let threads = 0;
   const runner: PartRunner = {
     get threads() { return threadCount(); },
@@ -96,7 +104,9 @@ export function createNativeKernels(): Kernels {
       const n = threadCount();
       if (n !== threads) { addon.setThreads(n); threads = n; }
       const k = ids.get(name)!;
-      const flat = new Float64Array(parts.length * k.args);
+      const key = k.id * 1024 + parts.length;
+      let flat = flats.get(key);
+      if (flat === undefined) { flat = new Float64Array(parts.length * k.args); flats.set(key, flat); }
       parts.forEach((p, t) => {
         if (p.length !== k.args) throw new RangeError(`kernel ${name}: ${p.length} arguments, the native kernel takes ${k.args}`);
         flat.set(p, t * k.args);
