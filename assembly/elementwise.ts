@@ -261,3 +261,30 @@ export function gatherRows(src: usize, per: i32, rows: usize, count: i32, dst: u
     memory.copy(dst + <usize>i * bytes, src + r * bytes, bytes);
   }
 }
+
+// Dropout masks of networks trained side by side, each from its own xoshiro128** generator
+// (src/engine/random.ts's Rng.next, the same arithmetic): state holds 4 words per network and is
+// advanced in place; mode holds 2 per network, [kind, threshold]: kind 0 fills 1 and draws
+// nothing (rate 0), 1 zeroes an element when its draw is below the threshold (unsigned), 2
+// draws and zeroes every element (a threshold past 2^32 - 1). Kept elements get keep[b].
+export function dropoutMask(state: usize, mode: usize, keep: usize, mask: usize, nets: i32, per: i32): void {
+  for (let b = 0; b < nets; b++) {
+    const st = state + (<usize>b << 4);
+    const kind = load<i32>(mode + (<usize>b << 3));
+    const threshold = <u32>load<i32>(mode + (<usize>b << 3) + 4);
+    const k = load<f32>(keep + (<usize>b << 2));
+    const m = mask + <usize>b * (<usize>per << 2);
+    if (kind == 0) {
+      for (let i = 0; i < per; i++) store<f32>(m + (<usize>i << 2), 1);
+      continue;
+    }
+    let s0 = load<i32>(st), s1 = load<i32>(st, 4), s2 = load<i32>(st, 8), s3 = load<i32>(st, 12);
+    for (let i = 0; i < per; i++) {
+      const r = <u32>(rotl<i32>(s1 * 5, 7) * 9);
+      const t = s1 << 9;
+      s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = rotl<i32>(s3, 11);
+      store<f32>(m + (<usize>i << 2), kind == 2 || r < threshold ? 0 : k);
+    }
+    store<i32>(st, s0); store<i32>(st, s1, 4); store<i32>(st, s2, 8); store<i32>(st, s3, 12);
+  }
+}

@@ -519,6 +519,28 @@ static double k_gatherRows(Base B, const double* a) {
   for (int i = 0; i < count; i++) std::memcpy(dst + (size_t)i * per, src + (size_t)rows[i] * per, sizeof(float) * per);
   return 0;
 }
+// Dropout masks from each network's xoshiro128** state (src/engine/random.ts, Rng.next):
+// the same contract as assembly/elementwise.ts dropoutMask.
+static AI uint32_t rotl32(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
+static double k_dropoutMask(Base B, const double* a) {
+  int32_t* state = I32(B, a[0]); const int32_t* mode = I32(B, a[1]); const float* keep = F(B, a[2]); float* mask = F(B, a[3]);
+  const int nets = (int)a[4], per = (int)a[5];
+  for (int b = 0; b < nets; b++) {
+    const int kind = mode[2 * b]; const uint32_t threshold = (uint32_t)mode[2 * b + 1]; const float k = keep[b];
+    float* m = mask + (size_t)b * per;
+    if (kind == 0) { for (int i = 0; i < per; i++) m[i] = 1.0f; continue; }
+    uint32_t* st = reinterpret_cast<uint32_t*>(state + 4 * b);
+    uint32_t s0 = st[0], s1 = st[1], s2 = st[2], s3 = st[3];
+    for (int i = 0; i < per; i++) {
+      const uint32_t r = rotl32(s1 * 5u, 7) * 9u;
+      const uint32_t t = s1 << 9;
+      s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = rotl32(s3, 11);
+      m[i] = kind == 2 || r < threshold ? 0.0f : k;
+    }
+    st[0] = s0; st[1] = s1; st[2] = s2; st[3] = s3;
+  }
+  return 0;
+}
 CLONES static double k_addChannel(Base B, const double* a) {
   const float *x = F(B, a[0]), *bias = F(B, a[1]); float* y = F(B, a[2]);
   const int n0 = (int)a[3], n1 = (int)a[4], n2 = (int)a[5], n3 = (int)a[6];
@@ -972,7 +994,7 @@ static const KernelDef KERNELS[] = {
   {"tanhForward", 3, k_tanhForward}, {"tanhBackward", 5, k_tanhBackward}, {"sigmoidForward", 3, k_sigmoidForward},
   {"sigmoidBackward", 5, k_sigmoidBackward}, {"leakyReluForward", 4, k_leakyReluForward}, {"leakyReluBackward", 6, k_leakyReluBackward},
   {"geluForward", 3, k_geluForward}, {"geluBackward", 5, k_geluBackward}, {"sum", 2, k_sum}, {"dot", 3, k_dot},
-  {"gatherRows", 5, k_gatherRows}, {"addChannel", 7, k_addChannel}, {"sumChannel", 7, k_sumChannel},
+  {"gatherRows", 5, k_gatherRows}, {"dropoutMask", 6, k_dropoutMask}, {"addChannel", 7, k_addChannel}, {"sumChannel", 7, k_sumChannel},
   {"meanLast", 4, k_meanLast}, {"meanLastBackward", 5, k_meanLastBackward}, {"planeMoments", 5, k_planeMoments},
   {"planeMomentsBackward", 7, k_planeMomentsBackward}, {"softmaxCrossEntropy", 5, k_softmaxCrossEntropy}, {"mse", 4, k_mse},
   {"adamStep", 12, k_adamStep}, {"rmspropStep", 7, k_rmspropStep},

@@ -168,6 +168,39 @@ for (const backend of fastBackends()) {
     assertClose(mw.data, mr.data, 1e-6, 1e-7, "mse gradient");
   });
 
+  test(`${backend}: dropoutMask draws each network's mask as its Rng.next() would, and leaves each generator where next() would`, () => {
+    // Rates 0 (no draws), 0.3, 0.7, and a threshold of 2^32 (kind 2: draws, drops all); 20,001
+    // floats a network, so the call splits over threads and the lengths are not whole vectors.
+    const per = 20001, rates = [0.3, 0, 0.7, 0.3], kinds = [1, 0, 1, 2];
+    const seeds = rates.map((_, b) => new Rng(7 + b, `drop:${b}`));
+    const want = new Float32Array(rates.length * per);
+    const after = rates.map((p, b) => {
+      const r = new Rng(7 + b, `drop:${b}`), threshold = kinds[b] === 2 ? 2 ** 32 : Math.round(p * 2 ** 32), keep = Math.fround(1 / (1 - p));
+      for (let i = 0; i < per; i++) want[b * per + i] = kinds[b] === 0 ? 1 : r.next() < threshold ? 0 : keep;
+      return r.next();
+    });
+    for (const k of [under(), ref()]) {
+      const words = Tensor.empty([4 * rates.length]), modes = Tensor.empty([2 * rates.length]), keep = Tensor.empty([rates.length]), mask = Tensor.empty([rates.length * per]);
+      const st = new Int32Array(words.data.buffer, words.data.byteOffset, 4 * rates.length);
+      const md = new Int32Array(modes.data.buffer, modes.data.byteOffset, 2 * rates.length);
+      const gens = seeds.map((_, b) => new Rng(7 + b, `drop:${b}`));
+      gens.forEach((g, b) => {
+        g.saveState(st, 4 * b);
+        md[2 * b] = kinds[b];
+        md[2 * b + 1] = kinds[b] === 2 ? 0 : Math.round(rates[b] * 2 ** 32) | 0;
+        keep.data[b] = 1 / (1 - rates[b]);
+      });
+      k.dropoutMask(st, md, keep.data, mask.data, per);
+      assert.deepEqual(mask.data, want, `${k.name}: the masks`);
+      gens.forEach((g, b) => {
+        g.loadState(st, 4 * b);
+        // A rate-0 network draws nothing: its generator is where it started.
+        assert.equal(g.next(), kinds[b] === 0 ? new Rng(7 + b, `drop:${b}`).next() : after[b], `${k.name}: network ${b}'s generator afterwards`);
+      });
+      for (const t of [words, modes, keep, mask]) t.dispose();
+    }
+  });
+
   test(`${backend}: gatherRows copies the chosen rows as the reference does, and refuses rows outside the source`, () => {
     for (const [rowsIn, per] of [[100, 37], [5, 1], [300, 1024]] as const) {
       const src = vec(rowsIn * per);

@@ -75,6 +75,16 @@ export class Rng {
     return new Rng(this.seed, label);
   }
 
+  /** Writes the generator's 4 state words to out[at..at+4) (for a kernel that draws as next() does). */
+  saveState(out: Int32Array, at = 0): void {
+    out[at] = this.s0; out[at + 1] = this.s1; out[at + 2] = this.s2; out[at + 3] = this.s3;
+  }
+
+  /** Takes the 4 state words saveState wrote, after a kernel advanced them. */
+  loadState(src: Int32Array, at = 0): void {
+    this.s0 = src[at] | 0; this.s1 = src[at + 1] | 0; this.s2 = src[at + 2] | 0; this.s3 = src[at + 3] | 0;
+  }
+
   next(): number {
     const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9);
     const t = this.s1 << 9;

@@ -179,6 +179,17 @@ export function bindKernels(name: Kernels["name"], ex: KernelExports, pool: () =
       const [sp, rp, dp] = [p(src), p(rows), p(dst)];
       run("gatherRows", splitRange(count, 1, parts).map(([lo, hi]) => [sp, per, rp + 4 * lo, hi - lo, dp + 4 * lo * per]));
     },
+    dropoutMask(state, mode, keep, mask, per) {
+      const nets = keep.length;
+      if (state.length < 4 * nets || mode.length < 2 * nets || mask.length < nets * per) {
+        throw new RangeError(`dropoutMask: ${nets} networks of ${per} floats need 4 state words, 2 mode words and ${per} mask floats each`);
+      }
+      if (nets === 0) return;
+      // Each network's mask comes from its own generator: networks split over threads freely.
+      const parts = partsFor(nets * per, MIN_FLOATS_PER_PART);
+      const [sp, mp, kp, op] = [p(state), p(mode), p(keep), p(mask)];
+      run("dropoutMask", splitRange(nets, 1, parts).map(([lo, hi]) => [sp + 16 * lo, mp + 8 * lo, kp + 4 * lo, op + 4 * lo * per, hi - lo, per]));
+    },
     biasSinForward(z, bias, y, dydz, n0, n1, n2, w) {
       const parts = partsFor(n0 * n1 * n2, MIN_FLOATS_PER_PART / 4);
       const [zp, bp, yp, dp] = [p(z), p(bias), p(y), dydz === null ? 0 : p(dydz)];

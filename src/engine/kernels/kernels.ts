@@ -70,6 +70,13 @@ export interface Kernels {
 
   /** Row i of dst = row rows[i] of src, rows of `per` floats (every row index must lie inside src). */
   gatherRows(src: F32, per: number, rows: Int32Array, dst: F32): void;
+  /**
+   * Dropout masks of keep.length networks, `per` floats each, from each network's xoshiro128**
+   * state (4 words of `state`, advanced in place as Rng.next would): mode holds [kind, threshold]
+   * per network; kind 0: all 1, no draws; 1: 0 where the draw (uint32) < threshold, else keep[b];
+   * 2: a draw per element, all 0.
+   */
+  dropoutMask(state: Int32Array, mode: Int32Array, keep: F32, mask: F32, per: number): void;
   /** y = sin(w x) */
   sinForward(x: F32, y: F32, w: number): void;
   sinBackward(x: F32, dy: F32, dx: F32, w: number, acc: boolean): void;

@@ -124,6 +124,21 @@ export function createReferenceKernels(): Kernels {
     gatherRows(src, per, rows, dst) {
       for (let i = 0; i < rows.length; i++) dst.set(src.subarray(rows[i] * per, (rows[i] + 1) * per), i * per);
     },
+    dropoutMask(state, mode, keep, mask, per) {
+      const rotl = (x: number, k: number) => (x << k) | (x >>> (32 - k));
+      for (let b = 0; b < keep.length; b++) {
+        const kind = mode[2 * b], threshold = mode[2 * b + 1] >>> 0, m = mask.subarray(b * per, (b + 1) * per);
+        if (kind === 0) { m.fill(1); continue; }
+        let [s0, s1, s2, s3] = state.subarray(4 * b, 4 * b + 4);
+        for (let i = 0; i < per; i++) {
+          const r = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+          const t = s1 << 9;
+          s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = rotl(s3, 11);
+          m[i] = kind === 2 || r < threshold ? 0 : keep[b];
+        }
+        state.set([s0, s1, s2, s3], 4 * b);
+      }
+    },
     biasSinForward(z, bias, y, dydz, n0, n1, n2, w) {
       for (let a = 0; a < n0; a++) for (let r = 0; r < n1; r++) for (let c = 0; c < n2; c++) {
         const i = (a * n1 + r) * n2 + c;

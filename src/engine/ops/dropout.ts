@@ -3,6 +3,7 @@ import { kernels } from "../backend.js";
 import { gradSink, record } from "../autograd.js";
 import { ShapeError, fmtShape } from "../errors.js";
 import type { Rng } from "../random.js";
+import { getRuntime } from "../memory.js";
 import { Tensor } from "../tensor.js";
 
 /**
@@ -24,13 +25,26 @@ export function zooDropout(x: Tensor, rates: ArrayLike<number>, rngs: readonly R
   if (!any) return x;
   const mask = Tensor.empty(x.shape);
   const per = x.size / B;
-  for (let b = 0; b < B; b++) {
-    const m = mask.data.subarray(b * per, (b + 1) * per);
-    const p = rates[b];
-    if (p === 0) { m.fill(1); continue; }
-    // An element is dropped when a uniform 32-bit draw falls below p * 2^32.
-    const threshold = Math.round(p * 4294967296), keep = 1 / (1 - p), rng = rngs[b];
-    for (let i = 0; i < per; i++) m[i] = rng.next() < threshold ? 0 : keep;
+  // Each network's generator draws its mask inside the kernel (in JS the draws were a third of
+  // a Small-CNN zoo build): its state goes in, and comes back advanced as next() would leave it.
+  // An element is dropped when a uniform 32-bit draw falls below p * 2^32.
+  const heap = getRuntime().heap;
+  const words = heap.alloc(24 * B);
+  try {
+    const state = heap.i32(words, 4 * B), mode = heap.i32(words + 16 * B, 2 * B);
+    const keep = Tensor.empty([B]);
+    for (let b = 0; b < B; b++) {
+      const p = rates[b], threshold = Math.round(p * 4294967296);
+      rngs[b].saveState(state, 4 * b);
+      mode[2 * b] = p === 0 ? 0 : threshold > 0xffffffff ? 2 : 1;
+      mode[2 * b + 1] = threshold | 0;
+      keep.data[b] = 1 / (1 - p);
+    }
+    kernels().dropoutMask(state, mode, keep.data, mask.data, per);
+    for (let b = 0; b < B; b++) rngs[b].loadState(state, 4 * b);
+    keep.dispose();
+  } finally {
+    heap.free(words, 24 * B);
   }
   const y = Tensor.empty(x.shape);
   const k = kernels();
