@@ -544,6 +544,16 @@ static double k_dropoutMask(Base B, const double* a) {
 CLONES static double k_addChannel(Base B, const double* a) {
   const float *x = F(B, a[0]), *bias = F(B, a[1]); float* y = F(B, a[2]);
   const int n0 = (int)a[3], n1 = (int)a[4], n2 = (int)a[5], n3 = (int)a[6];
+  if (n3 == 1) {
+    // A linear layer's bias: rows of n2 features, each row plus the bias row (vectorised along
+    // the row, where the general loop's inner run is one element long).
+    for (int i0 = 0; i0 < n0; i0++) for (int i1 = 0; i1 < n1; i1++) {
+      const size_t off = ((size_t)i0 * n1 + i1) * n2;
+      const float* bv = bias + (size_t)i0 * n2;
+      for (int i2 = 0; i2 < n2; i2++) y[off + i2] = x[off + i2] + bv[i2];
+    }
+    return 0;
+  }
   for (int i0 = 0; i0 < n0; i0++) for (int i1 = 0; i1 < n1; i1++) {
     const size_t off = ((size_t)i0 * n1 + i1) * n2 * n3;
     for (int i2 = 0; i2 < n2; i2++) {
@@ -561,6 +571,12 @@ CLONES static double k_sumChannel(Base B, const double* a) {
     if (!acc) std::memset(o, 0, sizeof(float) * n2);
     for (int i1 = 0; i1 < n1; i1++) {
       const float* xs = x + ((size_t)i0 * n1 + i1) * n2 * n3;
+      if (n3 == 1) {
+        // A linear layer's bias gradient: whole rows added, vectorised along the row; 0 + x
+        // as the general loop's one-element sum gives (a -0 becomes +0).
+        for (int i2 = 0; i2 < n2; i2++) o[i2] += 0.0f + xs[i2];
+        continue;
+      }
       for (int i2 = 0; i2 < n2; i2++) {
         float t = 0;
         for (int i3 = 0; i3 < n3; i3++) t += xs[(size_t)i2 * n3 + i3];
