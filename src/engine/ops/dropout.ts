@@ -30,9 +30,9 @@ export function zooDropout(x: Tensor, rates: ArrayLike<number>, rngs: readonly R
   // An element is dropped when a uniform 32-bit draw falls below p * 2^32.
   const heap = getRuntime().heap;
   const words = heap.alloc(24 * B);
+  const keep = Tensor.empty([B]);
   try {
     const state = heap.i32(words, 4 * B), mode = heap.i32(words + 16 * B, 2 * B);
-    const keep = Tensor.empty([B]);
     for (let b = 0; b < B; b++) {
       const p = rates[b], threshold = Math.round(p * 4294967296);
       rngs[b].saveState(state, 4 * b);
@@ -42,8 +42,8 @@ export function zooDropout(x: Tensor, rates: ArrayLike<number>, rngs: readonly R
     }
     kernels().dropoutMask(state, mode, keep.data, mask.data, per);
     for (let b = 0; b < B; b++) rngs[b].loadState(state, 4 * b);
-    keep.dispose();
   } finally {
+    keep.dispose();
     heap.free(words, 24 * B);
   }
   const y = Tensor.empty(x.shape);
