@@ -34,6 +34,17 @@ def timed(step, warmup, reps, min_seconds):
     return statistics.median(times)
 
 
+def trainer(params, loss):
+    """One training step as probegen's bench times it: gradients zeroed, loss() backward, Adam."""
+    opt = torch.optim.Adam(params, lr=3e-4)
+
+    def step():
+        opt.zero_grad()
+        loss().backward()
+        opt.step()
+    return step
+
+
 def head(inp, out):
     layers = [nn.Linear(inp, 256), nn.ReLU()]
     for _ in range(4):
@@ -60,7 +71,6 @@ def w1(form, B=32, K=64):
     w2 = torch.rand(B, 1, 32, generator=g) * 0.01 - 0.005
     b2 = torch.rand(B, 1, generator=g) * 0.2 - 0.1
     labels = torch.randint(0, 10, (B,), generator=g)
-    opt = torch.optim.Adam([latents, *gen.parameters(), *hd.parameters()], lr=3e-4)
 
     def represent(p):
         if form == "batched":
@@ -74,11 +84,8 @@ def w1(form, B=32, K=64):
             rows.append((F.linear(h, w2[n], b2[n]) + 0.5).reshape(K))
         return torch.stack(rows)
 
-    def step():
-        opt.zero_grad()
-        F.cross_entropy(hd(represent(gen(latents))), labels).backward()
-        opt.step()
-    return step
+    params = [latents, *gen.parameters(), *hd.parameters()]
+    return trainer(params, lambda: F.cross_entropy(hd(represent(gen(latents))), labels))
 
 
 def w2(form, B=32, K=64):
@@ -90,7 +97,6 @@ def w2(form, B=32, K=64):
     convs = [(torch.randn(B, o, i, 3, 3, generator=g) * (2 / (i * 9)) ** 0.5, torch.randn(B, o, generator=g) * 0.05) for o, i in shapes]
     fcw, fcb = torch.randn(B, 10, 16, generator=g) * (2 / 16) ** 0.5, torch.randn(B, 10, generator=g) * 0.05
     targets = torch.rand(B, 1, generator=g)
-    opt = torch.optim.Adam([latents, *gen.parameters(), *hd.parameters()], lr=3e-4)
 
     def represent(p):
         if form == "batched":
@@ -108,11 +114,8 @@ def w2(form, B=32, K=64):
             rows.append(F.linear(h.mean((2, 3)), fcw[n], fcb[n]).reshape(K * 10))
         return torch.stack(rows)
 
-    def step():
-        opt.zero_grad()
-        F.mse_loss(hd(represent(gen(latents))), targets).backward()
-        opt.step()
-    return step
+    params = [latents, *gen.parameters(), *hd.parameters()]
+    return trainer(params, lambda: F.mse_loss(hd(represent(gen(latents))), targets))
 
 
 class ResNet18(nn.Module):
@@ -147,15 +150,11 @@ def w5(B=32, K=64, width=64):
     gen = deep_linear_5(3)
     hd = head(K * 10, 1)
     targets = torch.rand(B, 1)
-    opt = torch.optim.Adam([latents, *gen.parameters(), *hd.parameters()], lr=3e-4)
 
-    def step():
-        opt.zero_grad()
+    def loss():
         p = gen(latents)
-        r = torch.stack([net(p).reshape(K * 10) for net in nets])
-        F.mse_loss(hd(r), targets).backward()
-        opt.step()
-    return step
+        return F.mse_loss(hd(torch.stack([net(p).reshape(K * 10) for net in nets])), targets)
+    return trainer([latents, *gen.parameters(), *hd.parameters()], loss)
 
 
 def gemm(n=256):

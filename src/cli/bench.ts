@@ -140,7 +140,7 @@ function figureRows(r: BenchResult): [string, number, number][] {
 }
 
 /** Each figure of b over a's, by its label (rates: above 1 is b faster; seconds: below 1 is). */
-export function benchRatios(a: BenchResult, b: BenchResult): Record<string, number> {
+function benchRatios(a: BenchResult, b: BenchResult): Record<string, number> {
   const rb = new Map(figureRows(b).map(([k, v]) => [k, v]));
   return Object.fromEntries(figureRows(a).filter(([k]) => rb.has(k)).map(([k, v]) => [k, rb.get(k)! / v]));
 }

@@ -192,7 +192,6 @@ export type RegionSource = (bytes: number) => Region;
  * reserves past 4 GiB. Blocks never span two regions; a view is made over its block's region.
  */
 export class Heap {
-  readonly memory: WebAssembly.Memory;
   private readonly arenas: Arena[];
   private beyond: RegionSource | null = null;
   /** Start address of each region past the WASM memory, by the buffer its views are made over. */
@@ -201,7 +200,6 @@ export class Heap {
   private peakBytes = 0;
 
   constructor(memory: WebAssembly.Memory, base: number) {
-    this.memory = memory;
     this.arenas = [new Arena(wasmRegion(memory), base)];
   }
 

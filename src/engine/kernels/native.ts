@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { getRuntime, threadCount, type RegionSource } from "../memory.js";
 import type { Kernels } from "./kernels.js";
 import { bindKernels, type PartRunner } from "./bindings.js";
+import { MAX_THREADS } from "../threads.js";
 import type { KernelExports, KernelName } from "./wasm-exports.js";
 
 interface Addon {
@@ -91,6 +92,8 @@ export function createNativeKernels(): Kernels {
     // array was a good part of it.
     const buf = new Float64Array(k.args);
     exportsObject[name] = (...args: number[]) => {
+      // A reused array would keep the last call's values where a short call left gaps.
+      if (args.length !== buf.length) throw new RangeError(`kernel ${name}: ${args.length} arguments, the native kernel takes ${buf.length}`);
       for (let i = 0; i < buf.length; i++) buf[i] = args[i];
       return addon.call(k.id, buf);
     };
@@ -104,7 +107,8 @@ export function createNativeKernels(): Kernels {
       const n = threadCount();
       if (n !== threads) { addon.setThreads(n); threads = n; }
       const k = ids.get(name)!;
-      const key = k.id * 1024 + parts.length;
+      // Parts are at most the thread count (MAX_THREADS), so the key never collides.
+      const key = k.id * (MAX_THREADS + 1) + parts.length;
       let flat = flats.get(key);
       if (flat === undefined) { flat = new Float64Array(parts.length * k.args); flats.set(key, flat); }
       parts.forEach((p, t) => {
