@@ -255,6 +255,11 @@ for (const backend of fastBackends()) {
     { nNet: 2, nImg: 2, xShared: false, C: 2, H: 11, W: 9, O: 3, KH: 5, KW: 5, strideH: 1, strideW: 2, padH: 2, padW: 1 },
     { nNet: 2, nImg: 3, xShared: true, C: 4, H: 5, W: 5, O: 3, KH: 1, KW: 1, strideH: 1, strideW: 1, padH: 0, padW: 0 },
     { nNet: 2, nImg: 2, xShared: false, C: 16, H: 16, W: 16, O: 16, KH: 3, KW: 3, strideH: 2, strideW: 2, padH: 1, padW: 1 },
+    // Runs shorter than the images, rounded up to whole 16-pixel panels (native: 3 images of
+    // 4608 x 16 columns become 4): a run that overshot a network's images or the scratch it
+    // was sized for would write the wrong outputs.
+    { nNet: 2, nImg: 5, xShared: false, C: 512, H: 4, W: 4, O: 9, KH: 3, KW: 3, strideH: 1, strideW: 1, padH: 1, padW: 1 },
+    { nNet: 2, nImg: 7, xShared: true, C: 512, H: 4, W: 4, O: 9, KH: 3, KW: 3, strideH: 1, strideW: 1, padH: 1, padW: 1 },
   ];
 
   const withOut = (s: Omit<ZooConvShape, "OH" | "OW">): ZooConvShape => ({

@@ -118,7 +118,7 @@ function figureRows(r: BenchResult): [string, number, number][] {
   if (r.w4) rows.push(["W4 steps/s", r.w4.stepsPerSec, 3], ["W4 models/s", r.w4.modelsPerSec, 2], ["W4 peak tensor MiB", r.w4.peakTensorMiB, 0]);
   if (w4h) rows.push(["W4 hidden readout steps/s", w4h.stepsPerSec, 3], ...(w4h.costRatio !== undefined ? [["W4 hidden / logits step time", w4h.costRatio, 2] as [string, number, number]] : []));
   if (r.w5) {
-    rows.push([`W5 step seconds (${r.w5.networks} networks)`, r.w5.stepSeconds, 1], ["W5 passes", r.w5.passes, 0], ["W5 GFLOP/s", r.w5.gflopsPerSec, 1], ["W5 peak tensor MiB", r.w5.peakTensorMiB, 0],
+    rows.push([`W5 step seconds (${r.w5.networks} networks)`, r.w5.stepSeconds, 1], ["W5 warm-up seconds (the first pass, untimed in the step)", r.w5.warmupSeconds, 1], ["W5 passes", r.w5.passes, 0], ["W5 GFLOP/s", r.w5.gflopsPerSec, 1], ["W5 peak tensor MiB", r.w5.peakTensorMiB, 0],
       ["W5 6,000-model epoch hours", r.w5.epochSeconds6000 / 3600, 2]);
     for (const c of r.w5.perNetwork) rows.push([`ResNet-18 width ${c.width}: probing GFLOP`, c.probingGFlops, 1], [`ResNet-18 width ${c.width}: graph GFLOP`, c.graphGFlops, 1]);
   }

@@ -147,7 +147,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
     log?.(quick ? `W5: ${o.networks} ResNet-18s of width 8 x 8 probes ...` : `W5: ${o.networks} ResNet-18s of width 64 x 64 probes, deep_linear_5 generator, 6-layer head, MSE, checkpointed (minutes) ...`);
     const r = resnetProbingBench(o);
     result.w5 = r;
-    log?.(`W5: one step in ${r.stepSeconds.toFixed(1)} s (${r.passes} passes, ${r.gflopsPerSec.toFixed(1)} GFLOP/s), ${r.peakTensorMiB.toFixed(0)} MiB of tensors at the peak; a 6,000-model epoch ${(r.epochSeconds6000 / 3600).toFixed(1)} h`);
+    log?.(`W5: one step in ${r.stepSeconds.toFixed(1)} s after a ${r.warmupSeconds.toFixed(1)} s warm-up (${r.passes} passes, ${r.gflopsPerSec.toFixed(1)} GFLOP/s), ${r.peakTensorMiB.toFixed(0)} MiB of tensors at the peak; a 6,000-model epoch ${(r.epochSeconds6000 / 3600).toFixed(1)} h`);
     for (const c of r.perNetwork) {
       log?.(`W5: width ${c.width} (${(c.parameters / 1e6).toFixed(2)}M parameters): probing ${c.probingGFlops.toFixed(1)} GFLOP per network, Neural Graphs' PNA ${c.graphGFlops.toFixed(1)} GFLOP and ${c.graphStateMiB.toFixed(0)} MiB of states per layer`);
     }
