@@ -781,6 +781,11 @@ struct ZooConv {
     OH = outSize(H, KH, sh, ph); OW = outSize(W, KW, sw, pw); P = OH * OW; CKK = C * KH * KW;
     imgIn = (size_t)C * H * W; imgOut = (size_t)O * P; direct = isPointwise(KH, KW, sh, sw, ph, pw);
   }
+  ZooConv(int nImg_, int C_, int H_, int W_, int O_, int KH_, int KW_, int sh_, int sw_, int ph_, int pw_)
+      : nNet(1), nImg(nImg_), shared(false), C(C_), H(H_), W(W_), O(O_), KH(KH_), KW(KW_), sh(sh_), sw(sw_), ph(ph_), pw(pw_) {
+    OH = outSize(H, KH, sh, ph); OW = outSize(W, KW, sw, pw); P = OH * OW; CKK = C * KH * KW;
+    imgIn = (size_t)C * H * W; imgOut = (size_t)O * P; direct = isPointwise(KH, KW, sh, sw, ph, pw);
+  }
 };
 // The zoo convolutions lay a run of images side by side, [rows, n * P], so that one GEMM of
 // N = n * P columns serves them all instead of n thin ones. A run holds images that feed the same
@@ -813,6 +818,175 @@ static void unfoldRun(const ZooConv& g, const float* x, int u, int n, float* col
   }
 }
 
+#ifdef PG_X86
+// A direct convolution for layers with few output channels (a small CNN's 16): one AVX-512
+// vector holds 16 channels of one output pixel, and each filter tap is one FMA per pixel with
+// the input value broadcast. im2col and packing cost more than the arithmetic of these layers
+// (they were half of a small-CNN step). The arithmetic is the GEMM path's, term for term: each
+// output is an FMA chain over (c, i, j) from zero, restarted every KC terms and added to the
+// running sum, padding read as +0 as im2col writes it, then + bias and ReLU, so the bits match
+// the im2col path on every ISA.
+static const int DIRECT_MAX_O = 32;
+static const int DIRECT_Q = 4;
+// Below this many taps per output (a first layer on one channel: 9) the GEMM path is faster: the
+// direct path's per-pixel transposition of its outputs then outweighs the arithmetic.
+static const int DIRECT_MIN_TAPS = 64;
+__attribute__((target("avx512f,fma")))
+static void directConvForward512(const ZooConv& g, const float* x, const float* w, const float* bias, bool relu, float* y, int u0, int u1, bool accumulate = false) {
+  const int chunks = (g.O + 15) / 16, Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw;
+  thread_local std::vector<float> bufW, bufX, bufT;
+  thread_local std::vector<int> koff;
+  koff.resize(g.CKK);
+  for (int k = 0; k < g.CKK; k++) koff[k] = (k / (g.KH * g.KW)) * Hp * Wp + ((k / g.KW) % g.KH) * Wp + k % g.KW;
+  // Interior rewritten per image, border left +0; slack for the last block's unused pixels.
+  const size_t plane = (size_t)g.C * Hp * Wp, slack = (size_t)DIRECT_Q * g.sw + Wp;
+  float* xp = scratch(bufX, plane + slack);
+  std::memset(xp, 0, sizeof(float) * (plane + slack));
+  const int bLo = firstNet(u0, g.nImg, g.shared), bHi = lastNet(u1 - 1, g.nNet, g.nImg, g.shared);
+  const size_t perNet = (size_t)g.CKK * chunks * 16;
+  float* wt = scratch(bufW, perNet * (bHi - bLo));
+  for (int b = bLo; b < bHi; b++) {
+    float* d = wt + (b - bLo) * perNet;
+    for (int k = 0; k < g.CKK; k++) for (int o = 0; o < chunks * 16; o++) d[(size_t)k * chunks * 16 + o] = o < g.O ? w[((size_t)b * g.O + o) * g.CKK + k] : 0.0f;
+  }
+  alignas(64) float tile[DIRECT_Q][16];
+  for (int u = u0; u < u1; u++) {
+    const float* xi = x + (size_t)u * g.imgIn;
+    for (int c = 0; c < g.C; c++) for (int h = 0; h < g.H; h++)
+      std::memcpy(xp + (size_t)c * Hp * Wp + (size_t)(h + g.ph) * Wp + g.pw, xi + ((size_t)c * g.H + h) * g.W, sizeof(float) * g.W);
+    for (int b = firstNet(u, g.nImg, g.shared); b < lastNet(u, g.nNet, g.nImg, g.shared); b++) {
+      const int k = g.shared ? u : u % g.nImg;
+      float* yb = y + ((size_t)b * g.nImg + k) * g.imgOut;
+      const float* wb = wt + (b - bLo) * perNet;
+      for (int ch = 0; ch < chunks; ch++) {
+        const int lanes = std::min(16, g.O - ch * 16);
+        for (int oh = 0; oh < g.OH; oh++) for (int ow0 = 0; ow0 < g.OW; ow0 += DIRECT_Q) {
+          const float* xb = xp + (size_t)oh * g.sh * Wp + (size_t)ow0 * g.sw;
+          __m512 tot[DIRECT_Q];
+          for (int pc = 0; pc < g.CKK; pc += KC) {
+            __m512 acc[DIRECT_Q];
+#pragma GCC unroll 4
+            for (int q = 0; q < DIRECT_Q; q++) acc[q] = _mm512_setzero_ps();
+            const int pe = std::min(g.CKK, pc + KC);
+            for (int t = pc; t < pe; t++) {
+              const __m512 wv = _mm512_loadu_ps(wb + (size_t)t * chunks * 16 + ch * 16);
+              const float* xk = xb + koff[t];
+#pragma GCC unroll 4
+              for (int q = 0; q < DIRECT_Q; q++) acc[q] = _mm512_fmadd_ps(wv, _mm512_set1_ps(xk[q * g.sw]), acc[q]);
+            }
+#pragma GCC unroll 4
+            for (int q = 0; q < DIRECT_Q; q++) tot[q] = pc == 0 ? acc[q] : _mm512_add_ps(tot[q], acc[q]);
+          }
+#pragma GCC unroll 4
+          for (int q = 0; q < DIRECT_Q; q++) _mm512_store_ps(tile[q], tot[q]);
+          const int nq = std::min(DIRECT_Q, g.OW - ow0);
+          for (int o = 0; o < lanes; o++) {
+            const int oc = ch * 16 + o;
+            const float bv = bias == nullptr ? 0.0f : bias[(size_t)b * g.O + oc];
+            float* row = yb + (size_t)oc * g.P + (size_t)oh * g.OW + ow0;
+            // Accumulating (a single KC block, no bias): the GEMM path's C + acc.
+            if (accumulate) for (int q = 0; q < nq; q++) row[q] = row[q] + tile[q][o];
+            else for (int q = 0; q < nq; q++) { const float v = tile[q][o] + bv; row[q] = relu ? (v > 0 ? v : 0.0f) : v; }
+          }
+        }
+      }
+    }
+  }
+}
+// The input gradient of the same layers, directly: one vector holds 16 input channels of one
+// input pixel. im2col's path computes cols = W^T dy (one FMA chain over the output channels per
+// column, networks summed in order where the image is shared), then adds each pixel's columns
+// into dx in (c, i, j) order (col2im); this adds, per pixel, the chains of its taps in the same
+// order, to 0 or to dx, so the bits are the same. Pixels of one row and one stride phase share
+// their taps, and their output columns are consecutive.
+static const int DIRECT_BWD_Q = 8;
+__attribute__((target("avx512f,fma")))
+static void directConvBackwardInput512(const ZooConv& g, const float* dy, const float* w, float* dx, bool acc, int u0, int u1) {
+  const int chunks = (g.C + 15) / 16, taps = g.KH * g.KW;
+  thread_local std::vector<float> bufW;
+  const int bLo = firstNet(u0, g.nImg, g.shared), bHi = lastNet(u1 - 1, g.nNet, g.nImg, g.shared);
+  // wv[b][o][tap][c]: the filters of one tap and output channel over the input channels.
+  const size_t perNet = (size_t)g.O * taps * chunks * 16;
+  float* wv = scratch(bufW, perNet * (bHi - bLo));
+  for (int b = bLo; b < bHi; b++) {
+    float* d = wv + (b - bLo) * perNet;
+    for (int o = 0; o < g.O; o++) for (int t = 0; t < taps; t++) for (int c = 0; c < chunks * 16; c++)
+      d[(((size_t)o * taps + t) * chunks * 16) + c] = c < g.C ? w[(((size_t)b * g.O + o) * g.C + c) * taps + t] : 0.0f;
+  }
+  alignas(64) float tile[DIRECT_BWD_Q][16];
+  for (int u = u0; u < u1; u++) {
+    float* dxu = dx + (size_t)u * g.imgIn;
+    const int nb0 = firstNet(u, g.nImg, g.shared), nb1 = lastNet(u, g.nNet, g.nImg, g.shared);
+    const int k = g.shared ? u : u % g.nImg;
+    for (int ch = 0; ch < chunks; ch++) {
+      const int lanes = std::min(16, g.C - ch * 16);
+      for (int ih = 0; ih < g.H; ih++) for (int phase = 0; phase < g.sw; phase++) for (int iw0 = phase; iw0 < g.W; iw0 += DIRECT_BWD_Q * g.sw) {
+        const int nq = std::min(DIRECT_BWD_Q, (g.W - iw0 + g.sw - 1) / g.sw);
+        __m512 sum[DIRECT_BWD_Q];
+        if (acc) {
+          for (int q = 0; q < DIRECT_BWD_Q; q++) {
+            for (int c = 0; c < 16; c++) tile[q][c] = q < nq && c < lanes ? dxu[((size_t)(ch * 16 + c) * g.H + ih) * g.W + iw0 + q * g.sw] : 0.0f;
+            sum[q] = _mm512_load_ps(tile[q]);
+          }
+        } else {
+#pragma GCC unroll 8
+          for (int q = 0; q < DIRECT_BWD_Q; q++) sum[q] = _mm512_setzero_ps();
+        }
+        for (int i = 0; i < g.KH; i++) {
+          const int ohn = ih + g.ph - i;
+          if (ohn < 0 || ohn % g.sh != 0 || ohn / g.sh >= g.OH) continue;
+          const int oh = ohn / g.sh;
+          for (int j = 0; j < g.KW; j++) {
+            const int own = iw0 + g.pw - j;
+            if (own % g.sw != 0 && own >= 0) continue;
+            if (own < 0 && (-own) % g.sw != 0) continue;
+            // Pixel q reads output column ow0 + q where that lies inside the output.
+            const int ow0 = own >= 0 ? own / g.sw : -((-own) / g.sw);
+            int qLo = std::max(0, -ow0), qHi = std::min(nq, g.OW - ow0);
+            if (qHi <= qLo) continue;
+            const int t = i * g.KW + j;
+            __m512 col[DIRECT_BWD_Q];
+            for (int b = nb0; b < nb1; b++) {
+              const float* d = dy + ((size_t)b * g.nImg + k) * g.imgOut + (size_t)oh * g.OW;
+              const float* wb = wv + (b - bLo) * perNet + (size_t)t * chunks * 16 + ch * 16;
+              __m512 a[DIRECT_BWD_Q];
+#pragma GCC unroll 8
+              for (int q = 0; q < DIRECT_BWD_Q; q++) a[q] = _mm512_setzero_ps();
+              for (int o = 0; o < g.O; o++) {
+                const __m512 wo = _mm512_loadu_ps(wb + (size_t)o * taps * chunks * 16);
+                const float* dyo = d + (size_t)o * g.P;
+#pragma GCC unroll 8
+                for (int q = 0; q < DIRECT_BWD_Q; q++) {
+                  const int ow = std::min(std::max(ow0 + q, 0), g.OW - 1);
+                  a[q] = _mm512_fmadd_ps(wo, _mm512_set1_ps(dyo[ow]), a[q]);
+                }
+              }
+#pragma GCC unroll 8
+              for (int q = 0; q < DIRECT_BWD_Q; q++) col[q] = b == nb0 ? a[q] : _mm512_add_ps(col[q], a[q]);
+            }
+            for (int q = qLo; q < qHi; q++) sum[q] = _mm512_add_ps(sum[q], col[q]);
+          }
+        }
+        for (int q = 0; q < nq; q++) {
+          _mm512_store_ps(tile[q], sum[q]);
+          for (int c = 0; c < lanes; c++) dxu[((size_t)(ch * 16 + c) * g.H + ih) * g.W + iw0 + q * g.sw] = tile[q][c];
+        }
+      }
+    }
+  }
+}
+static AI bool useDirectConvBackwardInput(const ZooConv& g) {
+  return std::strcmp(isa.name, "avx512") == 0 && g.C >= 8 && g.C <= DIRECT_MAX_O && g.O <= KC && !g.direct;
+}
+#endif
+static AI bool useDirectConv(const ZooConv& g) {
+#ifdef PG_X86
+  return std::strcmp(isa.name, "avx512") == 0 && g.O <= DIRECT_MAX_O && g.CKK >= DIRECT_MIN_TAPS && !g.direct;
+#else
+  (void)g; return false;
+#endif
+}
+
 // y[b,k] = conv(x, w[b]) (+ bias[b]), then ReLU when relu, for input images [u0, u1). Each
 // network's filters are packed once per call, each run of images once.
 static double k_conv2dForward(Base B, const double* a) {
@@ -820,6 +994,9 @@ static double k_conv2dForward(Base B, const double* a) {
   const float *x = F(B, a[13]), *w = F(B, a[14]); const float* bias = a[15] == 0 ? nullptr : F(B, a[15]); const bool relu = a[16] != 0;
   float* y = F(B, a[17]); const int u0 = (int)a[19], u1 = (int)a[20];
   if (u1 <= u0) return 0;
+#ifdef PG_X86
+  if (useDirectConv(g)) { directConvForward512(g, x, w, bias, relu, y, u0, u1); return 0; }
+#endif
   thread_local std::vector<float> bufA, bufB, bufC, bufT;
   const int bLo = firstNet(u0, g.nImg, g.shared), bHi = lastNet(u1 - 1, g.nNet, g.nImg, g.shared);
   const size_t aSize = packedFloats(g.O, g.CKK, isa.MR);
@@ -858,6 +1035,9 @@ static double k_conv2dBackwardInput(Base B, const double* a) {
   const float *dy = F(B, a[13]), *w = F(B, a[14]); float* dx = F(B, a[15]); const bool acc = a[16] != 0;
   const int u0 = (int)a[18], u1 = (int)a[19];
   if (u1 <= u0) return 0;
+#ifdef PG_X86
+  if (useDirectConvBackwardInput(g)) { directConvBackwardInput512(g, dy, w, dx, acc, u0, u1); return 0; }
+#endif
   thread_local std::vector<float> bufA, bufB, bufC, bufD;
   const int bLo = firstNet(u0, g.nImg, g.shared), bHi = lastNet(u1 - 1, g.nNet, g.nImg, g.shared);
   const size_t aSize = packedFloats(g.CKK, g.O, isa.MR);
@@ -948,17 +1128,51 @@ struct ConvT {
     footprint = H == 1 && W == 1 && ph == 0 && pw == 0 && OH == KH && OW == KW;
   }
 };
-// y = convTranspose(x, w) for images [i0, i1).
+// Images per run of a transposed convolution: as for the zoo convolutions, a run's images lie
+// side by side so one product of N = n * HW columns serves them (the probe generator's 4x4 and
+// 8x8 layers made products of 16 and 64 columns per image), in whole NR-column panels. Each
+// column is the same dot product over Cin (or CKK) whatever the run, so the bits do not change.
+static AI int convTRunImages(const ConvT& g, int rows) {
+  const int most = (int)std::max<size_t>(1, CHUNK_FLOATS / ((size_t)rows * g.HW));
+  const int whole = isa.NR / std::gcd(g.HW, isa.NR);
+  return (most + whole - 1) / whole * whole;
+}
+// y = convTranspose(x, w) for images [i0, i1): cols = w^T x for a run of images, then each
+// image's columns scattered into its output (col2im).
 static double k_convTranspose2dForward(Base B, const double* a) {
   const ConvT g(a);
-  const float *x = F(B, a[13]), *w = F(B, a[14]); float* y = F(B, a[15]); float* cols = F(B, a[16]); const int i0 = (int)a[17], i1 = (int)a[18];
+  const float *x = F(B, a[13]), *w = F(B, a[14]); float* y = F(B, a[15]); const int i0 = (int)a[17], i1 = (int)a[18];
   if (i1 <= i0) return 0;
   if (g.footprint) { gemm(false, false, i1 - i0, g.CKK, g.Cin, 1, x + (size_t)i0 * g.Cin, g.Cin, w, g.CKK, 0, y + (size_t)i0 * g.CKK, g.CKK); return 0; }
-  for (int i = i0; i < i1; i++) {
-    float* yi = y + (size_t)i * g.imgOut;
-    std::memset(yi, 0, sizeof(float) * g.imgOut);
-    gemm(true, false, g.CKK, g.HW, g.Cin, 1, w, g.CKK, x + (size_t)i * g.Cin * g.HW, g.HW, 0, cols, g.HW);
-    col2imLd(cols, g.HW, g.Cout, g.OH, g.OW, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, g.H, g.W, yi);
+#ifdef PG_X86
+  // A transposed convolution is the input gradient of the convolution it transposes, the same
+  // terms in the same order (cols = w^T x, then col2im into a zeroed y).
+  {
+    const ZooConv c(g.n, g.Cout, g.OH, g.OW, g.Cin, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw);
+    if (c.OH == g.H && c.OW == g.W && useDirectConvBackwardInput(c)) { directConvBackwardInput512(c, x, w, y, false, i0, i1); return 0; }
+  }
+#endif
+  thread_local std::vector<float> bufA, bufB, bufC, bufX;
+  float* pa = scratch(bufA, packedFloats(g.CKK, g.Cin, isa.MR));
+  isa.packA(true, w, g.CKK, g.CKK, g.Cin, pa);
+  const int most = std::min(i1 - i0, convTRunImages(g, g.CKK));
+  float* xCat = scratch(bufX, (size_t)g.Cin * most * g.HW);
+  float* pb = scratch(bufB, packedFloats(most * g.HW, g.Cin, isa.NR));
+  float* cols = scratch(bufC, (size_t)g.CKK * most * g.HW);
+  for (int u = i0; u < i1;) {
+    const int n = std::min(i1 - u, most), NN = n * g.HW;
+    for (int i = 0; i < n; i++) {
+      const float* xi = x + (size_t)(u + i) * g.Cin * g.HW;
+      for (int c = 0; c < g.Cin; c++) std::memcpy(xCat + (size_t)c * NN + (size_t)i * g.HW, xi + (size_t)c * g.HW, sizeof(float) * g.HW);
+    }
+    isa.packB(false, xCat, NN, g.Cin, NN, pb);
+    isa.multiply(g.CKK, NN, g.Cin, pa, pb, 1, false, cols, NN);
+    for (int i = 0; i < n; i++) {
+      float* yi = y + (size_t)(u + i) * g.imgOut;
+      std::memset(yi, 0, sizeof(float) * g.imgOut);
+      col2imLd(cols + (size_t)i * g.HW, NN, g.Cout, g.OH, g.OW, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, g.H, g.W, yi);
+    }
+    u += n;
   }
   return 0;
 }
@@ -969,23 +1183,58 @@ static double k_convTranspose2dBackward(Base B, const double* a) {
   const float *x = F(B, a[13]), *w = F(B, a[14]), *dy = F(B, a[15]); float* dx = a[16] == 0 ? nullptr : F(B, a[16]); const bool accX = a[17] != 0;
   float* dw = a[18] == 0 ? nullptr : F(B, a[18]); const bool accW = a[19] != 0; float* cols = F(B, a[20]);
   const int i0 = (int)a[21], i1 = (int)a[22], r0 = (int)a[23], r1 = (int)a[24], c0 = (int)a[25], c1 = (int)a[26];
-  const bool doX = dx != nullptr && i1 > i0, doW = dw != nullptr && r1 > r0 && c1 > c0;
+  bool doX = dx != nullptr && i1 > i0; const bool doW = dw != nullptr && r1 > r0 && c1 > c0;
   if (g.footprint) {
     if (doX) gemm(false, true, i1 - i0, g.Cin, g.CKK, 1, dy + (size_t)i0 * g.CKK, g.CKK, w, g.CKK, accX ? 1 : 0, dx + (size_t)i0 * g.Cin, g.Cin);
     if (doW) gemm(true, false, c1 - c0, r1 - r0, g.n, 1, x + c0, g.Cin, dy + r0, g.CKK, accW ? 1 : 0, dw + (size_t)c0 * g.CKK + r0, g.CKK);
     return 0;
   }
   if (doW) {
-    for (int i = 0; i < g.n; i++) {
-      im2colRows(dy + (size_t)i * g.imgOut, g.Cout, g.OH, g.OW, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, g.H, g.W, cols, g.HW, r0, r1);
-      gemm(false, true, c1 - c0, r1 - r0, g.HW, 1, x + ((size_t)i * g.Cin + c0) * g.HW, g.HW, cols, g.HW, accW || i > 0 ? 1 : 0,
-           dw + (size_t)c0 * g.CKK + r0, g.CKK);
+    // Column blocks of dw small enough to stay in cache while every image adds to them (a
+    // 128 x 1024 gradient was read and written back once per image); each element still adds
+    // its images in order, each image's terms in the same order.
+    const int block = std::max(isa.NR, (int)(32768 / std::max(1, c1 - c0)) / isa.NR * isa.NR);
+    for (int rb = r0; rb < r1; rb += block) {
+      const int re = std::min(r1, rb + block);
+      for (int i = 0; i < g.n; i++) {
+        im2colRows(dy + (size_t)i * g.imgOut, g.Cout, g.OH, g.OW, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, g.H, g.W, cols, g.HW, rb, re);
+        gemm(false, true, c1 - c0, re - rb, g.HW, 1, x + ((size_t)i * g.Cin + c0) * g.HW, g.HW, cols, g.HW, accW || i > 0 ? 1 : 0,
+             dw + (size_t)c0 * g.CKK + rb, g.CKK);
+      }
     }
   }
+#ifdef PG_X86
   if (doX) {
-    for (int i = i0; i < i1; i++) {
-      im2colRows(dy + (size_t)i * g.imgOut, g.Cout, g.OH, g.OW, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, g.H, g.W, cols, g.HW, 0, g.CKK);
-      gemm(false, false, g.Cin, g.HW, g.CKK, 1, w, g.CKK, cols, g.HW, accX ? 1 : 0, dx + (size_t)i * g.Cin * g.HW, g.HW);
+    // and its input gradient is that convolution's forward (im2col(dy), then w cols: K = CKK)
+    const ZooConv c(g.n, g.Cout, g.OH, g.OW, g.Cin, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw);
+    if (c.OH == g.H && c.OW == g.W && useDirectConv(c) && (!accX || c.CKK <= KC)) {
+      directConvForward512(c, dy, w, nullptr, false, dx, i0, i1, accX);
+      doX = false;
+    }
+  }
+#endif
+  if (doX) {
+    // dx = w im2col(dy) for a run of images side by side; where dx accumulates, its rows are
+    // the product's starting values, so each element adds the same terms in the same order.
+    thread_local std::vector<float> bufA, bufB, bufC, bufO;
+    float* pa = scratch(bufA, packedFloats(g.Cin, g.CKK, isa.MR));
+    isa.packA(false, w, g.CKK, g.Cin, g.CKK, pa);
+    const int most = std::min(i1 - i0, convTRunImages(g, g.CKK));
+    float* runCols = scratch(bufC, (size_t)g.CKK * most * g.HW);
+    float* pb = scratch(bufB, packedFloats(most * g.HW, g.CKK, isa.NR));
+    float* out = scratch(bufO, (size_t)g.Cin * most * g.HW);
+    for (int u = i0; u < i1;) {
+      const int n = std::min(i1 - u, most), NN = n * g.HW;
+      for (int i = 0; i < n; i++) {
+        im2colRows(dy + (size_t)(u + i) * g.imgOut, g.Cout, g.OH, g.OW, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, g.H, g.W, runCols + (size_t)i * g.HW, NN, 0, g.CKK);
+        if (accX) for (int c = 0; c < g.Cin; c++) std::memcpy(out + (size_t)c * NN + (size_t)i * g.HW, dx + ((size_t)(u + i) * g.Cin + c) * g.HW, sizeof(float) * g.HW);
+      }
+      isa.packB(false, runCols, NN, g.CKK, NN, pb);
+      isa.multiply(g.Cin, NN, g.CKK, pa, pb, 1, accX, out, NN);
+      for (int i = 0; i < n; i++) {
+        for (int c = 0; c < g.Cin; c++) std::memcpy(dx + ((size_t)(u + i) * g.Cin + c) * g.HW, out + (size_t)c * NN + (size_t)i * g.HW, sizeof(float) * g.HW);
+      }
+      u += n;
     }
   }
   return 0;

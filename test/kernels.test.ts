@@ -260,6 +260,10 @@ for (const backend of fastBackends()) {
     // was sized for would write the wrong outputs.
     { nNet: 2, nImg: 5, xShared: false, C: 512, H: 4, W: 4, O: 9, KH: 3, KW: 3, strideH: 1, strideW: 1, padH: 1, padW: 1 },
     { nNet: 2, nImg: 7, xShared: true, C: 512, H: 4, W: 4, O: 9, KH: 3, KW: 3, strideH: 1, strideW: 1, padH: 1, padW: 1 },
+    // The AVX-512 direct kernels: a vector of 20 output (17 input) channels part empty, shared
+    // images summed over networks, and 360 taps, more than one KC block.
+    { nNet: 2, nImg: 3, xShared: true, C: 17, H: 11, W: 11, O: 20, KH: 5, KW: 5, strideH: 2, strideW: 2, padH: 2, padW: 2 },
+    { nNet: 2, nImg: 2, xShared: false, C: 40, H: 9, W: 9, O: 8, KH: 3, KW: 3, strideH: 1, strideW: 1, padH: 1, padW: 1 },
   ];
 
   const withOut = (s: Omit<ZooConvShape, "OH" | "OW">): ZooConvShape => ({

@@ -89,3 +89,46 @@ test("native: the AVX-512 and AVX2 builds train to the same bytes; the portable 
   for (const b of fma) assert.equal(b.hash, fma[0].hash, `${b.simd} against ${fma[0].simd}`);
   if (fma.length > 0) assert.notEqual(portable.hash, fma[0].hash, "unfused products round differently: the hash sees the build");
 });
+
+// The AVX-512 build convolves layers with few channels directly (no im2col) and runs the
+// probe generator's transposed convolutions through those kernels; the AVX2 build takes the
+// im2col and GEMM path. Shapes at the direct kernels' edges: channel counts that leave a
+// vector part empty (20, 17), more than one KC block of taps (40 x 3 x 3 = 360), strides 1-3,
+// shared images summed over networks, accumulation into a gradient, output padding.
+const DIRECT_CHILD = `
+import { createHash } from "node:crypto";
+import { Rng, Tensor, kernels, setThreads } from ${JSON.stringify(engine)};
+import { nativeSimd } from ${JSON.stringify(native)};
+setThreads(2);
+const rng = new Rng(9, "direct");
+const t = (n) => { const x = Tensor.empty([n]); rng.fillNormal(x.data); return x.data; };
+const h = createHash("sha256");
+const put = (a) => h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+const k = kernels();
+for (const [C, O, H, K, st, pd, shared] of [[16, 16, 16, 3, 2, 1, false], [17, 20, 11, 5, 2, 2, true], [40, 8, 9, 3, 1, 1, false], [16, 32, 13, 3, 3, 1, true], [24, 16, 10, 2, 2, 0, false]]) {
+  const OH = Math.floor((H + 2 * pd - K) / st) + 1, nNet = 3, nImg = 5, nX = (shared ? 1 : nNet) * nImg * C * H * H;
+  const s = { nNet, nImg, xShared: shared, C, H, W: H, O, OH, OW: OH, KH: K, KW: K, strideH: st, strideW: st, padH: pd, padW: pd };
+  const x = t(nX), w = t(nNet * O * C * K * K), y = t(nNet * nImg * O * OH * OH), b = t(nNet * O);
+  k.conv2dForward(s, x, w, y, b, true); put(y);
+  k.conv2dForward(s, x, w, y, null, false); put(y);
+  for (const acc of [false, true]) { const dx = t(nX); k.conv2dBackwardInput(s, y, w, dx, acc); put(dx); }
+}
+for (const [Cin, Cout, H, K, st, pd, op] of [[32, 16, 16, 4, 2, 1, 0], [64, 32, 8, 4, 2, 1, 0], [32, 24, 5, 3, 2, 1, 1]]) {
+  const n = 6, OH = (H - 1) * st - 2 * pd + K + op;
+  const s = { n, Cin, H, W: H, Cout, OH, OW: OH, KH: K, KW: K, strideH: st, strideW: st, padH: pd, padW: pd };
+  const x = t(n * Cin * H * H), w = t(Cin * Cout * K * K), y = t(n * Cout * OH * OH);
+  k.convTranspose2dForward(s, x, w, y); put(y);
+  for (const acc of [false, true]) { const dx = t(n * Cin * H * H), dw = t(Cin * Cout * K * K); k.convTranspose2dBackward(s, x, w, y, dx, acc, dw, acc); put(dx); put(dw); }
+}
+console.log(JSON.stringify({ simd: nativeSimd(), hash: h.digest("hex") }));
+`;
+
+test("native: the AVX-512 build's direct convolutions give the im2col path's bytes", { skip: fastBackends().includes("native") ? false : "native kernels unavailable" }, () => {
+  const run = (simd: string) => JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", DIRECT_CHILD], {
+    env: { ...process.env, PROBEGEN_BACKEND: "native", PROBEGEN_NATIVE_SIMD: simd }, encoding: "utf8",
+  })) as { simd: string; hash: string };
+  const [wide, narrow] = [run("avx512"), run("avx2")];
+  if (wide.simd !== "avx512") return; // this CPU has no AVX-512: both runs took the GEMM path
+  assert.equal(narrow.simd, "avx2");
+  assert.equal(wide.hash, narrow.hash, "direct and im2col convolutions differ");
+});
