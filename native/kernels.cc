@@ -528,7 +528,7 @@ static AI uint32_t rotl32(uint32_t x, int k) { return (x << k) | (x >> (32 - k))
 // A block of 16 draws per network goes through a small tile so each network's mask is written
 // in runs.
 static const int DROPOUT_LANES = 16;
-CLONES static void dropoutLanes(uint32_t* const st[DROPOUT_LANES], const int32_t* mode, const float* keep, float* const out[DROPOUT_LANES], int per) {
+CLONES static void dropoutLanes(uint32_t* const st[DROPOUT_LANES], const int32_t* mode, const float* keep, float* const out[DROPOUT_LANES], int per, int active) {
   uint32_t s0[DROPOUT_LANES], s1[DROPOUT_LANES], s2[DROPOUT_LANES], s3[DROPOUT_LANES], thr[DROPOUT_LANES];
   float k[DROPOUT_LANES], none[DROPOUT_LANES];
   for (int l = 0; l < DROPOUT_LANES; l++) {
@@ -546,9 +546,9 @@ CLONES static void dropoutLanes(uint32_t* const st[DROPOUT_LANES], const int32_t
         tile[i][l] = none[l] != 0.0f || r < thr[l] ? 0.0f : k[l];
       }
     }
-    for (int l = 0; l < DROPOUT_LANES; l++) for (int i = 0; i < m; i++) out[l][i0 + i] = tile[i][l];
+    for (int l = 0; l < active; l++) for (int i = 0; i < m; i++) out[l][i0 + i] = tile[i][l];
   }
-  for (int l = 0; l < DROPOUT_LANES; l++) { st[l][0] = s0[l]; st[l][1] = s1[l]; st[l][2] = s2[l]; st[l][3] = s3[l]; }
+  for (int l = 0; l < active; l++) { st[l][0] = s0[l]; st[l][1] = s1[l]; st[l][2] = s2[l]; st[l][3] = s3[l]; }
 }
 static double k_dropoutMask(Base B, const double* a) {
   int32_t* state = I32(B, a[0]); const int32_t* mode = I32(B, a[1]); const float* keep = F(B, a[2]); float* mask = F(B, a[3]);
@@ -560,28 +560,17 @@ static double k_dropoutMask(Base B, const double* a) {
     if (mode[2 * i] == 0) { float* m = mask + (size_t)i * per; for (int j = 0; j < per; j++) m[j] = 1.0f; }
     else drawing.push_back(i);
   }
-  for (; b + DROPOUT_LANES <= (int)drawing.size(); b += DROPOUT_LANES) {
+  // Lanes past the last drawing network run on a spare state and write nothing.
+  uint32_t spare[4] = {1, 2, 3, 4};
+  for (; b < (int)drawing.size(); b += DROPOUT_LANES) {
+    const int active = std::min(DROPOUT_LANES, (int)drawing.size() - b);
     uint32_t* st[DROPOUT_LANES]; float* out[DROPOUT_LANES]; int32_t md[2 * DROPOUT_LANES]; float kp[DROPOUT_LANES];
     for (int l = 0; l < DROPOUT_LANES; l++) {
-      const int n = drawing[b + l];
-      st[l] = reinterpret_cast<uint32_t*>(state + 4 * n); out[l] = mask + (size_t)n * per;
+      const int n = drawing[b + std::min(l, active - 1)];
+      st[l] = l < active ? reinterpret_cast<uint32_t*>(state + 4 * n) : spare; out[l] = mask + (size_t)n * per;
       md[2 * l] = mode[2 * n]; md[2 * l + 1] = mode[2 * n + 1]; kp[l] = keep[n];
     }
-    dropoutLanes(st, md, kp, out, per);
-  }
-  for (; b < (int)drawing.size(); b++) {
-    const int n = drawing[b];
-    const int kind = mode[2 * n]; const uint32_t threshold = (uint32_t)mode[2 * n + 1]; const float k = keep[n];
-    float* m = mask + (size_t)n * per;
-    uint32_t* st = reinterpret_cast<uint32_t*>(state + 4 * n);
-    uint32_t s0 = st[0], s1 = st[1], s2 = st[2], s3 = st[3];
-    for (int i = 0; i < per; i++) {
-      const uint32_t r = rotl32(s1 * 5u, 7) * 9u;
-      const uint32_t t = s1 << 9;
-      s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = rotl32(s3, 11);
-      m[i] = kind == 2 || r < threshold ? 0.0f : k;
-    }
-    st[0] = s0; st[1] = s1; st[2] = s2; st[3] = s3;
+    dropoutLanes(st, md, kp, out, per, active);
   }
   return 0;
 }
