@@ -1109,6 +1109,9 @@ static double k_conv2dBackwardInput(Base B, const double* a) {
   }
   return 0;
 }
+#ifdef PG_X86
+static void directConvBackwardWeight512(const ZooConv& g, const float* x, const float* dy, float* dw, bool acc, int b0, int b1, int r0, int r1);
+#endif
 // dw[b] (+)= sum over images of dy[b,k] im2col(x[b,k])^T, networks [b0, b1), columns [r0, r1):
 // runs of images side by side, so the sum over a run's images is one GEMM's K.
 static double k_conv2dBackwardWeight(Base B, const double* a) {
@@ -1116,6 +1119,9 @@ static double k_conv2dBackwardWeight(Base B, const double* a) {
   const float *x = F(B, a[13]), *dy = F(B, a[14]); float* dw = F(B, a[15]); const bool acc = a[16] != 0;
   const int b0 = (int)a[18], b1 = (int)a[19], r0 = (int)a[20], r1 = (int)a[21];
   if (b1 <= b0 || r1 <= r0) return 0;
+#ifdef PG_X86
+  if (std::strcmp(isa.name, "avx512") == 0 && g.O <= DIRECT_MAX_O && !g.direct) { directConvBackwardWeight512(g, x, dy, dw, acc, b0, b1, r0, r1); return 0; }
+#endif
   thread_local std::vector<float> bufA, bufB, bufC, bufD;
   const int R = r1 - r0;
   const int most = std::min(g.nImg, weightRunImages(g));
@@ -1147,6 +1153,80 @@ static double k_conv2dBackwardWeight(Base B, const double* a) {
   }
   return 0;
 }
+#ifdef PG_X86
+// The weight gradient of the same layers, directly: one vector holds 16 output channels of one
+// tap's gradient, an FMA per output pixel with the tap's input value broadcast. The GEMM path
+// sums each run of images as one product over its columns (image by image, pixel by pixel),
+// an FMA chain from zero per KC columns added to the gradient; this runs the same chains in the
+// same order, 8 taps at a time sharing each load of dy.
+static const int DIRECT_TAPS = 8;
+__attribute__((target("avx512f,fma")))
+static void directConvBackwardWeight512(const ZooConv& g, const float* x, const float* dy, float* dw, bool acc, int b0, int b1, int r0, int r1) {
+  const int chunks = (g.O + 15) / 16, Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw, lanesAll = chunks * 16;
+  const int most = std::min(g.nImg, weightRunImages(g));
+  const size_t plane = (size_t)g.C * Hp * Wp;
+  thread_local std::vector<float> bufX, bufD;
+  thread_local std::vector<int> koff, pofs;
+  koff.resize(g.CKK); pofs.resize(g.P);
+  for (int k = 0; k < g.CKK; k++) koff[k] = (k / (g.KH * g.KW)) * Hp * Wp + ((k / g.KW) % g.KH) * Wp + k % g.KW;
+  for (int p = 0; p < g.P; p++) pofs[p] = (p / g.OW) * g.sh * Wp + (p % g.OW) * g.sw;
+  float* xp = scratch(bufX, plane * most);
+  std::memset(xp, 0, sizeof(float) * plane * most);
+  float* dyT = scratch(bufD, (size_t)most * g.P * lanesAll);
+  alignas(64) float tile[DIRECT_TAPS][16];
+  for (int first = g.shared ? 0 : b0; first < (g.shared ? 1 : b1); first++) {
+    const int base = g.shared ? 0 : first * g.nImg;
+    for (int k0 = 0; k0 < g.nImg; k0 += most) {
+      const int n = std::min(most, g.nImg - k0), NN = n * g.P;
+      for (int i = 0; i < n; i++) {
+        const float* xi = x + (size_t)(base + k0 + i) * g.imgIn;
+        for (int c = 0; c < g.C; c++) for (int h = 0; h < g.H; h++)
+          std::memcpy(xp + i * plane + (size_t)c * Hp * Wp + (size_t)(h + g.ph) * Wp + g.pw, xi + ((size_t)c * g.H + h) * g.W, sizeof(float) * g.W);
+      }
+      const int bFrom = g.shared ? b0 : first, bTo = g.shared ? b1 : first + 1;
+      for (int b = bFrom; b < bTo; b++) {
+        for (int i = 0; i < n; i++) {
+          const float* d = dy + ((size_t)b * g.nImg + k0 + i) * g.imgOut;
+          for (int p = 0; p < g.P; p++) {
+            float* row = dyT + ((size_t)i * g.P + p) * lanesAll;
+            for (int o = 0; o < lanesAll; o++) row[o] = o < g.O ? d[(size_t)o * g.P + p] : 0.0f;
+          }
+        }
+        for (int ch = 0; ch < chunks; ch++) {
+          const int lanes = std::min(16, g.O - ch * 16);
+          for (int r = r0; r < r1; r += DIRECT_TAPS) {
+            const int taps = std::min(DIRECT_TAPS, r1 - r);
+            int off[DIRECT_TAPS];
+            for (int t = 0; t < DIRECT_TAPS; t++) off[t] = koff[r + std::min(t, taps - 1)];
+            for (int pc = 0; pc < NN; pc += KC) {
+              const int pe = std::min(NN, pc + KC);
+              __m512 a[DIRECT_TAPS];
+#pragma GCC unroll 8
+              for (int t = 0; t < DIRECT_TAPS; t++) a[t] = _mm512_setzero_ps();
+              int i = pc / g.P, p = pc % g.P;
+              for (int q = pc; q < pe; q++) {
+                const __m512 dv = _mm512_loadu_ps(dyT + (size_t)q * lanesAll + ch * 16);
+                const float* xq = xp + i * plane + pofs[p];
+#pragma GCC unroll 8
+                for (int t = 0; t < DIRECT_TAPS; t++) a[t] = _mm512_fmadd_ps(dv, _mm512_set1_ps(xq[off[t]]), a[t]);
+                if (++p == g.P) { p = 0; i++; }
+              }
+              const bool add = acc || k0 > 0 || pc > 0;
+              for (int t = 0; t < taps; t++) {
+                _mm512_store_ps(tile[t], a[t]);
+                for (int o = 0; o < lanes; o++) {
+                  float* d = dw + ((size_t)b * g.O + ch * 16 + o) * g.CKK + r + t;
+                  *d = add ? *d + tile[t][o] : tile[t][o];
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+#endif
 static double k_convTranspose2dWorkFloats(Base, const double* a) {
   const int Cin = (int)a[1], H = (int)a[2], W = (int)a[3], Cout = (int)a[4], KH = (int)a[5], KW = (int)a[6];
   return (double)(align16((size_t)Cout * KH * KW * H * W) + align16((size_t)Cin * H * W) + 64);

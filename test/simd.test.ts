@@ -90,9 +90,9 @@ test("native: the AVX-512 and AVX2 builds train to the same bytes; the portable 
   if (fma.length > 0) assert.notEqual(portable.hash, fma[0].hash, "unfused products round differently: the hash sees the build");
 });
 
-// The AVX-512 build convolves layers with few channels directly (no im2col) and runs the
-// probe generator's transposed convolutions through those kernels; the AVX2 build takes the
-// im2col and GEMM path. Shapes at the direct kernels' edges: channel counts that leave a
+// The AVX-512 build convolves layers with few channels directly (no im2col: forward, input and
+// weight gradients) and runs the probe generator's transposed convolutions through those
+// kernels; the AVX2 build takes the im2col and GEMM path. Shapes at the direct kernels' edges: channel counts that leave a
 // vector part empty (20, 17), more than one KC block of taps (40 x 3 x 3 = 360), strides 1-3,
 // shared images summed over networks, accumulation into a gradient, output padding.
 const DIRECT_CHILD = `
@@ -112,6 +112,14 @@ for (const [C, O, H, K, st, pd, shared] of [[16, 16, 16, 3, 2, 1, false], [17, 2
   k.conv2dForward(s, x, w, y, b, true); put(y);
   k.conv2dForward(s, x, w, y, null, false); put(y);
   for (const acc of [false, true]) { const dx = t(nX); k.conv2dBackwardInput(s, y, w, dx, acc); put(dx); }
+}
+// Weight gradients over 33 images: runs of up to 28 images (two runs), each run's columns in
+// several KC blocks; 9 taps (one group of 8 and a remainder); shared images.
+for (const [C, O, H, K, st, pd, shared] of [[16, 16, 16, 3, 2, 1, false], [1, 16, 28, 3, 2, 1, true], [17, 20, 11, 5, 2, 2, true]]) {
+  const OH = Math.floor((H + 2 * pd - K) / st) + 1, nNet = 2, nImg = 33, nX = (shared ? 1 : nNet) * nImg * C * H * H;
+  const s = { nNet, nImg, xShared: shared, C, H, W: H, O, OH, OW: OH, KH: K, KW: K, strideH: st, strideW: st, padH: pd, padW: pd };
+  const x = t(nX), dy = t(nNet * nImg * O * OH * OH);
+  for (const acc of [false, true]) { const dw = t(nNet * O * C * K * K); k.conv2dBackwardWeight(s, x, dy, dw, acc); put(dw); }
 }
 for (const [Cin, Cout, H, K, st, pd, op] of [[32, 16, 16, 4, 2, 1, 0], [64, 32, 8, 4, 2, 1, 0], [32, 24, 5, 3, 2, 1, 1]]) {
   const n = 6, OH = (H - 1) * st - 2 * pd + K + op;
