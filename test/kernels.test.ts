@@ -170,10 +170,9 @@ for (const backend of fastBackends()) {
 
   test(`${backend}: dropoutMask draws each network's mask as its Rng.next() would, and leaves each generator where next() would`, () => {
     // Rates 0 (no draws), 0.3, 0.7, and a threshold of 2^32 (kind 2: draws, drops all); 5,001
-    // floats a network, so the call splits over threads and the lengths are not whole vectors.
-    // 83 networks, 63 of them drawing: the native kernel runs 16 generators side by side, so
-    // on up to 3 threads each part has whole groups of 16 (skipping the non-drawing networks)
-    // and a remainder that runs alone.
+    // floats a network, not whole vectors; on WASM the call splits over threads. 83 networks, 63
+    // of them drawing: the native kernel runs 16 generators side by side, so there are whole
+    // groups of 16 (skipping the non-drawing networks) and a remainder.
     const per = 5001, pattern = [[0.3, 1], [0, 0], [0.7, 1], [0.3, 2]];
     const rates = Array.from({ length: 83 }, (_, b) => pattern[b % 4][0]), kinds = Array.from({ length: 83 }, (_, b) => pattern[b % 4][1]);
     const seeds = rates.map((_, b) => new Rng(7 + b, `drop:${b}`));
