@@ -1110,7 +1110,7 @@ static double k_conv2dBackwardInput(Base B, const double* a) {
   return 0;
 }
 #ifdef PG_X86
-static void directConvBackwardWeight512(const ZooConv& g, const float* x, const float* dy, float* dw, bool acc, int b0, int b1, int r0, int r1);
+static void directConvBackwardWeight512(const ZooConv& g, const float* x, const float* dy, float* dw, bool acc, int b0, int b1, int r0, int r1, int runOf = 0);
 #endif
 // dw[b] (+)= sum over images of dy[b,k] im2col(x[b,k])^T, networks [b0, b1), columns [r0, r1):
 // runs of images side by side, so the sum over a run's images is one GEMM's K.
@@ -1160,10 +1160,15 @@ static double k_conv2dBackwardWeight(Base B, const double* a) {
 // an FMA chain from zero per KC columns added to the gradient; this runs the same chains in the
 // same order, 8 taps at a time sharing each load of dy.
 static const int DIRECT_TAPS = 8;
+// Output channels up to which the transposed convolutions' weight gradient goes direct: with
+// images of a few pixels summed one at a time, wider layers spent their time adding to dw
+// (128 channels: 17 against 116 GFLOP/s by GEMM).
+static const int DIRECT_MAX_O_WEIGHT = 32;
 __attribute__((target("avx512f,fma")))
-static void directConvBackwardWeight512(const ZooConv& g, const float* x, const float* dy, float* dw, bool acc, int b0, int b1, int r0, int r1) {
+static void directConvBackwardWeight512(const ZooConv& g, const float* x, const float* dy, float* dw, bool acc, int b0, int b1, int r0, int r1, int runOf) {
   const int chunks = (g.O + 15) / 16, Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw, lanesAll = chunks * 16;
-  const int most = std::min(g.nImg, weightRunImages(g));
+  // Images per run: the zoo convolution's, or runOf (a transposed convolution sums image by image).
+  const int most = std::min(g.nImg, runOf > 0 ? runOf : weightRunImages(g));
   const size_t plane = (size_t)g.C * Hp * Wp;
   thread_local std::vector<float> bufX, bufD;
   thread_local std::vector<int> koff, pofs;
@@ -1301,7 +1306,21 @@ static double k_convTranspose2dBackward(Base B, const double* a) {
     if (doW) gemm(true, false, c1 - c0, r1 - r0, g.n, 1, x + c0, g.Cin, dy + r0, g.CKK, accW ? 1 : 0, dw + (size_t)c0 * g.CKK + r0, g.CKK);
     return 0;
   }
+#ifdef PG_X86
+  // Its weight gradient is that convolution's, summed image by image (runs of one image) as
+  // the loop below sums it; a thread's range must be whole rows of dw (columns [r0, r1)).
+  bool wDone = false;
+  if (doW && c0 == 0 && c1 == g.Cin && std::strcmp(isa.name, "avx512") == 0 && g.Cin <= DIRECT_MAX_O_WEIGHT) {
+    const ZooConv c(g.n, g.Cout, g.OH, g.OW, g.Cin, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw);
+    if (c.OH == g.H && c.OW == g.W && !c.direct) {
+      directConvBackwardWeight512(c, dy, x, dw, accW, 0, 1, r0, r1, 1);
+      wDone = true;
+    }
+  }
+  if (doW && !wDone) {
+#else
   if (doW) {
+#endif
     // Column blocks of dw small enough to stay in cache while every image adds to them (a
     // 128 x 1024 gradient was read and written back once per image); each element still adds
     // its images in order, each image's terms in the same order.
