@@ -92,7 +92,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (runs.length > 1) console.log(`  ${"".padEnd(w)}  ${heads.map((h) => h.padStart(cw)).join("  ")}  ${"ratio".padStart(6)}`);
   tables[0].forEach(([k, v, digits], i) => {
     const cells = tables.map((t) => t[i][1].toFixed(digits).padStart(runs.length > 1 ? cw : 0));
-    const ratio = runs.length > 1 ? `  ${(tables[1][i][1] / v).toFixed(2).padStart(6)}` : "";
+    // A figure of 0 on both sides (no tensor memory on a CPU-only path) has no ratio.
+    const ratio = runs.length > 1 ? `  ${(v === 0 ? "–" : (tables[1][i][1] / v).toFixed(2)).padStart(6)}` : "";
     console.log(`  ${k.padEnd(w)}  ${cells.join("  ")}${ratio}`);
   });
   return 0;
@@ -142,5 +143,6 @@ function figureRows(r: BenchResult): [string, number, number][] {
 /** Each figure of b over a's, by its label (rates: above 1 is b faster; seconds: below 1 is). */
 function benchRatios(a: BenchResult, b: BenchResult): Record<string, number> {
   const rb = new Map(figureRows(b).map(([k, v]) => [k, v]));
-  return Object.fromEntries(figureRows(a).filter(([k]) => rb.has(k)).map(([k, v]) => [k, rb.get(k)! / v]));
+  // A figure of 0 has no ratio (JSON would print NaN as null): left out.
+  return Object.fromEntries(figureRows(a).filter(([k, v]) => rb.has(k) && v !== 0).map(([k, v]) => [k, rb.get(k)! / v]));
 }
