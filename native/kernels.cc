@@ -1245,6 +1245,13 @@ struct ConvT {
     footprint = H == 1 && W == 1 && ph == 0 && pw == 0 && OH == KH && OW == KW;
   }
 };
+// The convolution a transposed convolution transposes (its input is the transposed one's
+// output), as one network over the transposed convolution's images; output padding aside, its
+// output has the transposed convolution's input size, which transposes() checks.
+#ifdef PG_X86
+static ZooConv transposedConv(const ConvT& g) { return ZooConv(g.n, g.Cout, g.OH, g.OW, g.Cin, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw); }
+static AI bool transposes(const ZooConv& c, const ConvT& g) { return c.OH == g.H && c.OW == g.W; }
+#endif
 // Images per run of a transposed convolution: as for the zoo convolutions, a run's images lie
 // side by side so one product of N = n * HW columns serves them (the probe generator's 4x4 and
 // 8x8 layers made products of 16 and 64 columns per image), in whole NR-column panels. Each
@@ -1265,8 +1272,8 @@ static double k_convTranspose2dForward(Base B, const double* a) {
   // A transposed convolution is the input gradient of the convolution it transposes, the same
   // terms in the same order (cols = w^T x, then col2im into a zeroed y).
   {
-    const ZooConv c(g.n, g.Cout, g.OH, g.OW, g.Cin, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw);
-    if (c.OH == g.H && c.OW == g.W && useDirectConvBackwardInput(c)) { directConvBackwardInput512(c, x, w, y, false, i0, i1); return 0; }
+    const ZooConv c = transposedConv(g);
+    if (transposes(c, g) && useDirectConvBackwardInput(c)) { directConvBackwardInput512(c, x, w, y, false, i0, i1); return 0; }
   }
 #endif
   thread_local std::vector<float> bufA, bufB, bufC, bufX;
@@ -1311,8 +1318,8 @@ static double k_convTranspose2dBackward(Base B, const double* a) {
   // the loop below sums it; a thread's range must be whole rows of dw (columns [r0, r1)).
   bool wDone = false;
   if (doW && c0 == 0 && c1 == g.Cin && std::strcmp(isa.name, "avx512") == 0 && g.Cin <= DIRECT_MAX_O_WEIGHT) {
-    const ZooConv c(g.n, g.Cout, g.OH, g.OW, g.Cin, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw);
-    if (c.OH == g.H && c.OW == g.W && !c.direct) {
+    const ZooConv c = transposedConv(g);
+    if (transposes(c, g) && !c.direct) {
       directConvBackwardWeight512(c, dy, x, dw, accW, 0, 1, r0, r1, 1);
       wDone = true;
     }
@@ -1337,8 +1344,8 @@ static double k_convTranspose2dBackward(Base B, const double* a) {
 #ifdef PG_X86
   if (doX) {
     // and its input gradient is that convolution's forward (im2col(dy), then w cols: K = CKK)
-    const ZooConv c(g.n, g.Cout, g.OH, g.OW, g.Cin, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw);
-    if (c.OH == g.H && c.OW == g.W && useDirectConv(c) && (!accX || c.CKK <= KC)) {
+    const ZooConv c = transposedConv(g);
+    if (transposes(c, g) && useDirectConv(c) && (!accX || c.CKK <= KC)) {
       directConvForward512(c, dy, w, nullptr, false, dx, i0, i1, accX);
       doX = false;
     }
