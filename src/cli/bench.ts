@@ -1,6 +1,8 @@
 // probegen bench
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { runBench, BENCH_WORKLOADS, type BenchResult } from "../workloads/run.js";
-import { setBackend, type BackendName } from "../engine/index.js";
+import { threadCount, type BackendName } from "../engine/index.js";
 import { BACKEND_NAMES } from "../engine/backend.js";
 import { nativeUnavailable } from "../engine/kernels/native.js";
 import { UsageError, intArg, parseCommandArgs, THREADS_HELP } from "./args.js";
@@ -42,9 +44,10 @@ Options:
   --w5-networks N  W5: networks in the step, 1 to 128 (default 32); each network's weights
                  take 45 MB, and its feature maps are checkpointed into passes within the
                  backend's budget
-  --backends A,B run every workload on two backends (wasm, native, reference) in this one
-                 process, one after the other, and print each figure for both and B over A
-                 (--json: {runs: [A, B], ratios}); without it, the one --backend chooses
+  --backends A,B run every workload on two backends (wasm, native, reference), one after
+                 the other, each in a fresh process on the same threads, and print each
+                 figure for both and B over A (--json: {runs: [A, B], ratios}); without it,
+                 the one --backend chooses
   -h, --help     show this help
 ${THREADS_HELP}`;
 
@@ -69,16 +72,10 @@ export async function benchCommand(argv: string[]): Promise<number> {
   }
   const paperEpochs = values.epochs === undefined ? undefined : intArg("epochs", values.epochs, 1, 1);
   const w5Networks = values["w5-networks"] === undefined ? undefined : intArg("w5-networks", values["w5-networks"], 32, 1, 128);
-  const backends = values.backends === undefined ? [undefined] : backendList(values.backends);
-  const runs: BenchResult[] = [];
-  for (const backend of backends) {
-    if (backend !== undefined) {
-      // Through the environment too, so that the zoo-building workloads' worker threads follow.
-      process.env.PROBEGEN_BACKEND = backend;
-      setBackend(backend);
-    }
-    runs.push(await runBench({ only, quick: values.quick, log: values.json ? null : undefined, paperEpochs, w5Networks }));
-  }
+  const runs: BenchResult[] = values.backends === undefined
+    // A --backends parent that prints a table asks its children (--json) for their progress on stderr.
+    ? [await runBench({ only, quick: values.quick, log: values.json && process.env[CHILD_PROGRESS] !== "1" ? null : undefined, paperEpochs, w5Networks })]
+    : backendList(values.backends).map((b) => benchInChild(b, argv, values.json));
   if (values.json) {
     console.log(JSON.stringify(runs.length === 1 ? runs[0] : { runs, ratios: benchRatios(runs[0], runs[1]) }, null, 2));
     return 0;
@@ -141,6 +138,28 @@ function figureRows(r: BenchResult): [string, number, number][] {
 }
 
 /** Each figure of b over a's, by its label (rates: above 1 is b faster; seconds: below 1 is). */
+/**
+ * One backend's figures from `probegen bench` in a fresh process: run in this one after another
+ * backend, a workload ran slower (the paper-scale INR run 68 s alone, 89 s after WASM), as it
+ * inherits the first run's heap, JIT state and kernel threads.
+ */
+const CHILD_PROGRESS = "PROBEGEN_BENCH_CHILD_PROGRESS";
+
+function benchInChild(backend: BackendName, argv: readonly string[], json: boolean): BenchResult {
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--backends") i++;
+    else if (!argv[i].startsWith("--backends=") && argv[i] !== "--json") args.push(argv[i]);
+  }
+  const cli = fileURLToPath(new URL("./main.js", import.meta.url));
+  const r = spawnSync(process.execPath, [...process.execArgv, cli, "bench", ...args, "--json", "--backend", backend, "--threads", String(threadCount())], {
+    encoding: "utf8", maxBuffer: 2 ** 26, stdio: ["ignore", "pipe", json ? "pipe" : "inherit"],
+    env: { ...process.env, [CHILD_PROGRESS]: json ? "0" : "1" },
+  });
+  if (r.status !== 0) throw new Error(`probegen bench on the ${backend} backend exited ${r.status ?? r.signal}${json && r.stderr ? `: ${r.stderr.trim().split("\n").pop()}` : ""}`);
+  return JSON.parse(r.stdout) as BenchResult;
+}
+
 function benchRatios(a: BenchResult, b: BenchResult): Record<string, number> {
   const rb = new Map(figureRows(b).map(([k, v]) => [k, v]));
   // A figure of 0 has no ratio (JSON would print NaN as null): left out.
