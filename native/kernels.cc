@@ -858,7 +858,9 @@ static void unfoldRun(const ZooConv& g, const float* x, int u, int n, float* col
 // output is an FMA chain over (c, i, j) from zero, restarted every KC terms and added to the
 // running sum, padding read as +0 as im2col writes it, then + bias and ReLU, so the bits match
 // the im2col path on every ISA.
-static const int DIRECT_MAX_O = 32;
+// The most channels a direct loop vectorises over (output channels forward and in the weight
+// gradient, input channels in the input gradient): two vectors.
+static const int DIRECT_MAX_CHANNELS = 32;
 static const int DIRECT_Q = 4;
 // Below this many taps per output (a first layer on one channel: 9) the GEMM path is faster: the
 // direct path's per-pixel transposition of its outputs then outweighs the arithmetic.
@@ -1008,12 +1010,12 @@ static void directConvBackwardInput512(const ZooConv& g, const float* dy, const 
   }
 }
 static AI bool useDirectConvBackwardInput(const ZooConv& g) {
-  return std::strcmp(isa.name, "avx512") == 0 && g.C >= 8 && g.C <= DIRECT_MAX_O && g.O <= KC && !g.direct;
+  return std::strcmp(isa.name, "avx512") == 0 && g.C >= 8 && g.C <= DIRECT_MAX_CHANNELS && g.O <= KC && !g.direct;
 }
 #endif
 static AI bool useDirectConv(const ZooConv& g) {
 #ifdef PG_X86
-  return std::strcmp(isa.name, "avx512") == 0 && g.O <= DIRECT_MAX_O && g.CKK >= DIRECT_MIN_TAPS && !g.direct;
+  return std::strcmp(isa.name, "avx512") == 0 && g.O <= DIRECT_MAX_CHANNELS && g.CKK >= DIRECT_MIN_TAPS && !g.direct;
 #else
   (void)g; return false;
 #endif
@@ -1120,7 +1122,7 @@ static double k_conv2dBackwardWeight(Base B, const double* a) {
   const int b0 = (int)a[18], b1 = (int)a[19], r0 = (int)a[20], r1 = (int)a[21];
   if (b1 <= b0 || r1 <= r0) return 0;
 #ifdef PG_X86
-  if (std::strcmp(isa.name, "avx512") == 0 && g.O <= DIRECT_MAX_O && !g.direct) { directConvBackwardWeight512(g, x, dy, dw, acc, b0, b1, r0, r1); return 0; }
+  if (std::strcmp(isa.name, "avx512") == 0 && g.O <= DIRECT_MAX_CHANNELS && !g.direct) { directConvBackwardWeight512(g, x, dy, dw, acc, b0, b1, r0, r1); return 0; }
 #endif
   thread_local std::vector<float> bufA, bufB, bufC, bufD;
   const int R = r1 - r0;
@@ -1160,10 +1162,6 @@ static double k_conv2dBackwardWeight(Base B, const double* a) {
 // an FMA chain from zero per KC columns added to the gradient; this runs the same chains in the
 // same order, 8 taps at a time sharing each load of dy.
 static const int DIRECT_TAPS = 8;
-// Output channels up to which the transposed convolutions' weight gradient goes direct: with
-// images of a few pixels summed one at a time, wider layers spent their time adding to dw
-// (128 channels: 17 against 116 GFLOP/s by GEMM).
-static const int DIRECT_MAX_O_WEIGHT = 32;
 __attribute__((target("avx512f,fma")))
 static void directConvBackwardWeight512(const ZooConv& g, const float* x, const float* dy, float* dw, bool acc, int b0, int b1, int r0, int r1, int runOf) {
   const int chunks = (g.O + 15) / 16, Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw, lanesAll = chunks * 16;
@@ -1315,9 +1313,11 @@ static double k_convTranspose2dBackward(Base B, const double* a) {
   }
 #ifdef PG_X86
   // Its weight gradient is that convolution's, summed image by image (runs of one image) as
-  // the loop below sums it; a thread's range must be whole rows of dw (columns [r0, r1)).
+  // the loop below sums it; a thread's range must be whole rows of dw (columns [r0, r1)). Not
+  // past 32 channels: images of a few pixels summed one at a time spent their time adding to
+  // dw (128 channels: 17 against 116 GFLOP/s by GEMM).
   bool wDone = false;
-  if (doW && c0 == 0 && c1 == g.Cin && std::strcmp(isa.name, "avx512") == 0 && g.Cin <= DIRECT_MAX_O_WEIGHT) {
+  if (doW && c0 == 0 && c1 == g.Cin && std::strcmp(isa.name, "avx512") == 0 && g.Cin <= DIRECT_MAX_CHANNELS) {
     const ZooConv c = transposedConv(g);
     if (transposes(c, g) && !c.direct) {
       directConvBackwardWeight512(c, dy, x, dw, accW, 0, 1, r0, r1, 1);
