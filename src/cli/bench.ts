@@ -137,7 +137,6 @@ function figureRows(r: BenchResult): [string, number, number][] {
   return rows;
 }
 
-/** Each figure of b over a's, by its label (rates: above 1 is b faster; seconds: below 1 is). */
 /**
  * One backend's figures from `probegen bench` in a fresh process: run in this one after another
  * backend, a workload ran slower (the paper-scale INR run 68 s alone, 89 s after WASM), as it
@@ -160,6 +159,7 @@ function benchInChild(backend: BackendName, argv: readonly string[], json: boole
   return JSON.parse(r.stdout) as BenchResult;
 }
 
+/** Each figure of b over a's, by its label (rates: above 1 is b faster; seconds: below 1 is). */
 function benchRatios(a: BenchResult, b: BenchResult): Record<string, number> {
   const rb = new Map(figureRows(b).map(([k, v]) => [k, v]));
   // A figure of 0 has no ratio (JSON would print NaN as null): left out.
