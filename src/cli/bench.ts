@@ -137,13 +137,14 @@ function figureRows(r: BenchResult): [string, number, number][] {
   return rows;
 }
 
+/** Set in a --backends child whose parent prints a table: the child's progress goes to stderr. */
+const CHILD_PROGRESS = "PROBEGEN_BENCH_CHILD_PROGRESS";
+
 /**
  * One backend's figures from `probegen bench` in a fresh process: run in this one after another
  * backend, a workload ran slower (the paper-scale INR run 68 s alone, 89 s after WASM), as it
  * inherits the first run's heap, JIT state and kernel threads.
  */
-const CHILD_PROGRESS = "PROBEGEN_BENCH_CHILD_PROGRESS";
-
 function benchInChild(backend: BackendName, argv: readonly string[], json: boolean): BenchResult {
   const args: string[] = [];
   for (let i = 0; i < argv.length; i++) {
