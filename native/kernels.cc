@@ -553,16 +553,16 @@ CLONES static void dropoutLanes(uint32_t* const st[DROPOUT_LANES], const int32_t
 static double k_dropoutMask(Base B, const double* a) {
   int32_t* state = I32(B, a[0]); const int32_t* mode = I32(B, a[1]); const float* keep = F(B, a[2]); float* mask = F(B, a[3]);
   const int nets = (int)a[4], per = (int)a[5];
-  int b = 0;
-  // Mode 0 (no dropout) draws nothing; the others draw per element. Groups of 16 drawing networks.
-  std::vector<int> drawing;
+  // Mode 0 (no dropout) draws nothing; the others draw per element, in groups of 16 networks.
+  thread_local std::vector<int> drawing;
+  drawing.clear();
   for (int i = 0; i < nets; i++) {
     if (mode[2 * i] == 0) { float* m = mask + (size_t)i * per; for (int j = 0; j < per; j++) m[j] = 1.0f; }
     else drawing.push_back(i);
   }
   // Lanes past the last drawing network run on a spare state and write nothing.
   uint32_t spare[4] = {1, 2, 3, 4};
-  for (; b < (int)drawing.size(); b += DROPOUT_LANES) {
+  for (int b = 0; b < (int)drawing.size(); b += DROPOUT_LANES) {
     const int active = std::min(DROPOUT_LANES, (int)drawing.size() - b);
     uint32_t* st[DROPOUT_LANES]; float* out[DROPOUT_LANES]; int32_t md[2 * DROPOUT_LANES]; float kp[DROPOUT_LANES];
     for (int l = 0; l < DROPOUT_LANES; l++) {
@@ -868,7 +868,7 @@ static const int DIRECT_MIN_TAPS = 64;
 __attribute__((target("avx512f,fma")))
 static void directConvForward512(const ZooConv& g, const float* x, const float* w, const float* bias, bool relu, float* y, int u0, int u1, bool accumulate = false) {
   const int chunks = (g.O + 15) / 16, Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw;
-  thread_local std::vector<float> bufW, bufX, bufT;
+  thread_local std::vector<float> bufW, bufX;
   thread_local std::vector<int> koff;
   koff.resize(g.CKK);
   for (int k = 0; k < g.CKK; k++) koff[k] = (k / (g.KH * g.KW)) * Hp * Wp + ((k / g.KW) % g.KH) * Wp + k % g.KW;

@@ -157,7 +157,11 @@ function benchInChild(backend: BackendName, argv: readonly string[], json: boole
     env: { ...process.env, [CHILD_PROGRESS]: json ? "0" : "1" },
   });
   if (r.status !== 0) throw new Error(`probegen bench on the ${backend} backend exited ${r.status ?? r.signal}${json && r.stderr ? `: ${r.stderr.trim().split("\n").pop()}` : ""}`);
-  return JSON.parse(r.stdout) as BenchResult;
+  try {
+    return JSON.parse(r.stdout) as BenchResult;
+  } catch {
+    throw new Error(`probegen bench on the ${backend} backend printed no JSON figures (${r.stdout.length} bytes on stdout)`);
+  }
 }
 
 /** Each figure of b over a's, by its label (rates: above 1 is b faster; seconds: below 1 is). */
