@@ -272,6 +272,33 @@ static void multiplyPacked(int M, int N, int K, const float* pa, const float* pb
   }
 }
 
+// C[M,N] (+)= the sum over images of A_i B_i, image by image: what a gemm() per image with
+// K = HW and beta 1 after the first computes (for each element, an FMA chain from zero per KC
+// columns of each image, added to C in order), with C's tile kept in a local buffer across a
+// group's images instead of read and written back once per image. pa and pb hold the group's
+// images one after another along K ([panel][image][p][MR], [panel][image][p][NR]).
+template <int MR, int NR, MicroFn micro>
+static void multiplySegmented(int M, int N, int images, int HW, const float* pa, const float* pb, bool accumulate, float* C, int ldc) {
+  const int K = images * HW;
+  alignas(64) float tile[MR * NR];
+  for (int j0 = 0; j0 < N; j0 += NR) {
+    for (int i0 = 0; i0 < M; i0 += MR) {
+      const int mr = std::min(MR, M - i0), nr = std::min(NR, N - j0);
+      float* c = C + (size_t)i0 * ldc + j0;
+      if (accumulate) for (int i = 0; i < MR; i++) for (int j = 0; j < NR; j++) tile[i * NR + j] = i < mr && j < nr ? c[(size_t)i * ldc + j] : 0.0f;
+      bool have = accumulate;
+      for (int img = 0; img < images; img++) {
+        for (int pc = 0; pc < HW; pc += KC) {
+          const int at = img * HW + pc;
+          micro(std::min(KC, HW - pc), pa + (size_t)i0 * K + (size_t)at * MR, pb + (size_t)j0 * K + (size_t)at * NR, tile, NR, 1, have, MR, NR);
+          have = true;
+        }
+      }
+      for (int i = 0; i < mr; i++) std::memcpy(c + (size_t)i * ldc, tile + i * NR, sizeof(float) * nr);
+    }
+  }
+}
+
 typedef void (*GemmFn)(bool, bool, int, int, int, float, const float*, int, const float*, int, float, float*, int);
 struct GemmIsa {
   const char* name;
@@ -280,10 +307,11 @@ struct GemmIsa {
   void (*packA)(bool, const float*, int, int, int, float*);
   void (*packB)(bool, const float*, int, int, int, float*);
   void (*multiply)(int, int, int, const float*, const float*, float, bool, float*, int);
+  void (*multiplySegmented)(int, int, int, int, const float*, const float*, bool, float*, int);
 };
 template <int MR, int NR, MicroFn micro>
 static GemmIsa isaOf(const char* name) {
-  return {name, MR, NR, gemmBlocked<MR, NR, micro>, packAWhole<MR>, packBWhole<NR>, multiplyPacked<MR, NR, micro>};
+  return {name, MR, NR, gemmBlocked<MR, NR, micro>, packAWhole<MR>, packBWhole<NR>, multiplyPacked<MR, NR, micro>, multiplySegmented<MR, NR, micro>};
 }
 
 static GemmIsa isa = isaOf<4, 8, microPortable>("portable");
@@ -861,21 +889,25 @@ static void unfoldRun(const ZooConv& g, const float* x, int u, int n, float* col
 // The most channels a direct loop vectorises over (output channels forward and in the weight
 // gradient, input channels in the input gradient): two vectors.
 static const int DIRECT_MAX_CHANNELS = 32;
-static const int DIRECT_Q = 4;
+static const int DIRECT_Q = 8;
 // Below this many taps per output (a first layer on one channel: 9) the GEMM path is faster: the
 // direct path's per-pixel transposition of its outputs then outweighs the arithmetic.
 static const int DIRECT_MIN_TAPS = 64;
+// A block is DIRECT_Q consecutive output pixels of one image, across rows where a row is shorter
+// (a 4x4 map): 8 independent FMA chains hide the FMA's latency, where 4 (one row's worth) left the
+// loop at half its rate. Past the image's last pixel a block repeats it and drops the result.
 __attribute__((target("avx512f,fma")))
 static void directConvForward512(const ZooConv& g, const float* x, const float* w, const float* bias, bool relu, float* y, int u0, int u1, bool accumulate = false) {
   const int chunks = (g.O + 15) / 16, Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw;
   thread_local std::vector<float> bufW, bufX;
-  thread_local std::vector<int> koff;
-  koff.resize(g.CKK);
+  thread_local std::vector<int> koff, pofs;
+  koff.resize(g.CKK); pofs.resize(g.P);
   for (int k = 0; k < g.CKK; k++) koff[k] = (k / (g.KH * g.KW)) * Hp * Wp + ((k / g.KW) % g.KH) * Wp + k % g.KW;
-  // Interior rewritten per image, border left +0; slack for the last block's unused pixels.
-  const size_t plane = (size_t)g.C * Hp * Wp, slack = (size_t)DIRECT_Q * g.sw + Wp;
-  float* xp = scratch(bufX, plane + slack);
-  std::memset(xp, 0, sizeof(float) * (plane + slack));
+  for (int p = 0; p < g.P; p++) pofs[p] = (p / g.OW) * g.sh * Wp + (p % g.OW) * g.sw;
+  // Interior rewritten per image, border left +0.
+  const size_t plane = (size_t)g.C * Hp * Wp;
+  float* xp = scratch(bufX, plane);
+  std::memset(xp, 0, sizeof(float) * plane);
   const int bLo = firstNet(u0, g.nImg, g.shared), bHi = lastNet(u1 - 1, g.nNet, g.nImg, g.shared);
   const size_t perNet = (size_t)g.CKK * chunks * 16;
   float* wt = scratch(bufW, perNet * (bHi - bLo));
@@ -894,30 +926,32 @@ static void directConvForward512(const ZooConv& g, const float* x, const float* 
       const float* wb = wt + (b - bLo) * perNet;
       for (int ch = 0; ch < chunks; ch++) {
         const int lanes = std::min(16, g.O - ch * 16);
-        for (int oh = 0; oh < g.OH; oh++) for (int ow0 = 0; ow0 < g.OW; ow0 += DIRECT_Q) {
-          const float* xb = xp + (size_t)oh * g.sh * Wp + (size_t)ow0 * g.sw;
+        for (int p0 = 0; p0 < g.P; p0 += DIRECT_Q) {
+          const float* xq[DIRECT_Q];
+#pragma GCC unroll 8
+          for (int q = 0; q < DIRECT_Q; q++) xq[q] = xp + pofs[std::min(p0 + q, g.P - 1)];
           __m512 tot[DIRECT_Q];
           for (int pc = 0; pc < g.CKK; pc += KC) {
             __m512 acc[DIRECT_Q];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
             for (int q = 0; q < DIRECT_Q; q++) acc[q] = _mm512_setzero_ps();
             const int pe = std::min(g.CKK, pc + KC);
             for (int t = pc; t < pe; t++) {
               const __m512 wv = _mm512_loadu_ps(wb + (size_t)t * chunks * 16 + ch * 16);
-              const float* xk = xb + koff[t];
-#pragma GCC unroll 4
-              for (int q = 0; q < DIRECT_Q; q++) acc[q] = _mm512_fmadd_ps(wv, _mm512_set1_ps(xk[q * g.sw]), acc[q]);
+              const int kt = koff[t];
+#pragma GCC unroll 8
+              for (int q = 0; q < DIRECT_Q; q++) acc[q] = _mm512_fmadd_ps(wv, _mm512_set1_ps(xq[q][kt]), acc[q]);
             }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
             for (int q = 0; q < DIRECT_Q; q++) tot[q] = pc == 0 ? acc[q] : _mm512_add_ps(tot[q], acc[q]);
           }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
           for (int q = 0; q < DIRECT_Q; q++) _mm512_store_ps(tile[q], tot[q]);
-          const int nq = std::min(DIRECT_Q, g.OW - ow0);
+          const int nq = std::min(DIRECT_Q, g.P - p0);
           for (int o = 0; o < lanes; o++) {
             const int oc = ch * 16 + o;
             const float bv = bias == nullptr ? 0.0f : bias[(size_t)b * g.O + oc];
-            float* row = yb + (size_t)oc * g.P + (size_t)oh * g.OW + ow0;
+            float* row = yb + (size_t)oc * g.P + p0;
             // Accumulating (a single KC block, no bias): the GEMM path's C + acc.
             if (accumulate) for (int q = 0; q < nq; q++) row[q] = row[q] + tile[q][o];
             else for (int q = 0; q < nq; q++) { const float v = tile[q][o] + bv; row[q] = relu ? (v > 0 ? v : 0.0f) : v; }
@@ -1250,6 +1284,9 @@ struct ConvT {
 static ZooConv transposedConv(const ConvT& g) { return ZooConv(g.n, g.Cout, g.OH, g.OW, g.Cin, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw); }
 static AI bool transposes(const ZooConv& c, const ConvT& g) { return c.OH == g.H && c.OW == g.W; }
 #endif
+// The segmented weight gradient's group of images (columns of K) and block of dw's columns.
+static const int SEG_GROUP_K = 512;
+static const int SEG_BLOCK_COLS = 256;
 // Images per run of a transposed convolution: as for the zoo convolutions, a run's images lie
 // side by side so one product of N = n * HW columns serves them (the probe generator's 4x4 and
 // 8x8 layers made products of 16 and 64 columns per image), in whole NR-column panels. Each
@@ -1324,20 +1361,59 @@ static double k_convTranspose2dBackward(Base B, const double* a) {
       wDone = true;
     }
   }
-  if (doW && !wDone) {
+  const bool wLeft = doW && !wDone;
 #else
-  if (doW) {
+  const bool wLeft = doW;
 #endif
-    // Column blocks of dw small enough to stay in cache while every image adds to them (a
-    // 128 x 1024 gradient was read and written back once per image); each element still adds
-    // its images in order, each image's terms in the same order.
-    const int block = std::max(isa.NR, (int)(32768 / std::max(1, c1 - c0)) / isa.NR * isa.NR);
-    for (int rb = r0; rb < r1; rb += block) {
-      const int re = std::min(r1, rb + block);
-      for (int i = 0; i < g.n; i++) {
-        im2colRows(dy + (size_t)i * g.imgOut, g.Cout, g.OH, g.OW, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, g.H, g.W, cols, g.HW, rb, re);
-        gemm(false, true, c1 - c0, re - rb, g.HW, 1, x + ((size_t)i * g.Cin + c0) * g.HW, g.HW, cols, g.HW, accW || i > 0 ? 1 : 0,
-             dw + (size_t)c0 * g.CKK + rb, g.CKK);
+  if (wLeft && r1 - r0 < isa.NR) {
+    // Fewer columns than a panel (a 16 -> 1 layer's 9): one product per image, where packing
+    // whole panels for the segmented product would write mostly zeros.
+    for (int i = 0; i < g.n; i++) {
+      im2colRows(dy + (size_t)i * g.imgOut, g.Cout, g.OH, g.OW, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, g.H, g.W, cols, g.HW, r0, r1);
+      gemm(false, true, c1 - c0, r1 - r0, g.HW, 1, x + ((size_t)i * g.Cin + c0) * g.HW, g.HW, cols, g.HW, accW || i > 0 ? 1 : 0,
+           dw + (size_t)c0 * g.CKK + r0, g.CKK);
+    }
+  } else if (wLeft) {
+    // Groups of images about SEG_GROUP_K columns long, packed once, each tile of dw kept in a
+    // local buffer while the group's images add to it (multiplySegmented): one gemm() per image
+    // read and wrote dw back per image, which for 4x4 and 8x8 images (16 and 64 terms each)
+    // cost more than the arithmetic (128->64 channels: 88 GFLOP/s). The terms and their order
+    // are the per-image product's, so the bits are the same.
+    thread_local std::vector<float> bufA, bufB, bufC;
+    const int M = c1 - c0, MR = isa.MR, NR = isa.NR;
+    const int group = std::max(1, std::min(g.n, SEG_GROUP_K / g.HW)), block = std::min(r1 - r0, SEG_BLOCK_COLS);
+    const size_t gK = (size_t)group * g.HW;
+    float* pa = scratch(bufA, packedFloats(M, (int)gK, MR));
+    float* pb = scratch(bufB, packedFloats(block, (int)gK, NR));
+    float* colsImg = scratch(bufC, (size_t)NR * g.HW);
+    for (int i = 0; i < g.n; i += group) {
+      const int gi = std::min(group, g.n - i);
+      const size_t K = (size_t)gi * g.HW;
+      for (int i0 = 0; i0 < M; i0 += MR) {
+        float* e = pa + (size_t)i0 * K;
+        for (int j = 0; j < gi; j++) {
+          for (int r = 0; r < MR; r++) {
+            const float* src = x + ((size_t)(i + j) * g.Cin + c0 + i0 + r) * g.HW;
+            float* d = e + (size_t)j * g.HW * MR + r;
+            if (i0 + r < M) for (int p = 0; p < g.HW; p++) d[(size_t)p * MR] = src[p];
+            else for (int p = 0; p < g.HW; p++) d[(size_t)p * MR] = 0.0f;
+          }
+        }
+      }
+      for (int rb = r0; rb < r1; rb += block) {
+        const int re = std::min(r1, rb + block), N = re - rb;
+        for (int j = 0; j < gi; j++) {
+          for (int j0 = 0; j0 < N; j0 += NR) {
+            // One panel's rows at a time, so they are packed from L1.
+            im2colRows(dy + (size_t)(i + j) * g.imgOut, g.Cout, g.OH, g.OW, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, g.H, g.W, colsImg, g.HW, rb + j0, std::min(re, rb + j0 + NR));
+            float* d = pb + (size_t)j0 * K + (size_t)j * g.HW * NR;
+            for (int c = 0; c < NR; c++) {
+              if (j0 + c < N) { const float* src = colsImg + (size_t)c * g.HW; for (int p = 0; p < g.HW; p++) d[(size_t)p * NR + c] = src[p]; }
+              else for (int p = 0; p < g.HW; p++) d[(size_t)p * NR + c] = 0.0f;
+            }
+          }
+        }
+        isa.multiplySegmented(M, N, gi, g.HW, pa, pb, accW || i > 0, dw + (size_t)c0 * g.CKK + rb, g.CKK);
       }
     }
   }

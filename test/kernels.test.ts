@@ -313,6 +313,11 @@ for (const backend of fastBackends()) {
       { n: 2, Cin: 3, H: 5, W: 6, Cout: 2, OH: 5, OW: 6, KH: 3, KW: 3, strideH: 1, strideW: 1, padH: 1, padW: 1 },
       { n: 2, Cin: 2, H: 3, W: 3, Cout: 3, OH: 8, OW: 8, KH: 5, KW: 5, strideH: 2, strideW: 2, padH: 1, padW: 1 },
       { n: 2, Cin: 2, H: 3, W: 4, Cout: 3, OH: 8, OW: 10, KH: 4, KW: 4, strideH: 2, strideW: 2, padH: 1, padW: 1 },
+      // Past 32 input channels the native weight gradient sums groups of images in one product
+      // (3 images of 144 pixels here: groups of 3, 3 and 1), over dw's panels and a partial one;
+      // and images past KC = 256 pixels in two pieces each.
+      { n: 7, Cin: 37, H: 12, W: 12, Cout: 3, OH: 24, OW: 24, KH: 4, KW: 4, strideH: 2, strideW: 2, padH: 1, padW: 1 },
+      { n: 3, Cin: 33, H: 17, W: 17, Cout: 2, OH: 17, OW: 17, KH: 5, KW: 5, strideH: 1, strideW: 1, padH: 2, padW: 2 },
     ];
     for (const s of cases) {
       const nX = s.n * s.Cin * s.H * s.W, nW = s.Cin * s.Cout * s.KH * s.KW, nY = s.n * s.Cout * s.OH * s.OW;

@@ -127,7 +127,8 @@ function figureRows(r: BenchResult): [string, number, number][] {
   }
   for (const [name, f] of [["paper", r.paper], ["paper-cnn", r["paper-cnn"]]] as const) {
     if (f === undefined) continue;
-    rows.push([`${name} run seconds (${f.epochs} epochs)`, f.seconds, 1], [`${name} steps/s`, f.stepsPerSec, 1]);
+    rows.push([`${name} run seconds (${f.epochs} epochs)`, f.seconds, 1], [`${name} setup seconds (once per run)`, f.setupSeconds, 1],
+      [`${name} step seconds`, f.stepSeconds, 1], [`${name} evaluation seconds (${f.evaluations})`, f.evalSeconds, 1], [`${name} steps/s`, f.stepsPerSec, 1]);
     if (f.epochs < f.paperEpochs) rows.push([`${name} projected seconds (${f.paperEpochs} epochs)`, f.projectedSeconds, 0]);
   }
   if (r.fit) rows.push(["INR fit INRs/s", r.fit.inrsPerSec, 2], ["INR fit mean PSNR dB", r.fit.meanPsnr, 2], ["INR fit mean steps", r.fit.meanSteps, 0]);

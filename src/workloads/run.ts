@@ -177,7 +177,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
     log?.(`wild-park: ${r.cohortNetworksPerSec.toFixed(3)} networks/s as one cohort (${r.cohortImagesPerSec.toFixed(0)} images/s), ${r.oneByOneNetworksPerSec.toFixed(3)} one at a time (${r.oneByOneImagesPerSec.toFixed(0)} images/s)`);
   }
   const paperLine = (name: string, f: PaperScaleFigures) =>
-    `${name}: ${f.steps} steps in ${f.seconds.toFixed(1)} s (${f.stepsPerSec.toFixed(1)} steps/s, ${f.modelsPerSec.toFixed(0)} models/s), zoo loading and evaluations included` +
+    `${name}: ${f.steps} steps in ${f.seconds.toFixed(1)} s (${f.stepsPerSec.toFixed(1)} steps/s, ${f.modelsPerSec.toFixed(0)} models/s): ${f.setupSeconds.toFixed(1)} s setting up once, ${f.stepSeconds.toFixed(1)} s of steps, ${f.evalSeconds.toFixed(1)} s in ${f.evaluations} evaluations` +
     (f.epochs < f.paperEpochs ? `; ${f.paperEpochs} epochs projected: ${f.projectedSeconds.toFixed(0)} s` : "");
   if (only.has("paper")) {
     const epochs = quick ? 1 : opts.paperEpochs ?? 30;
