@@ -968,10 +968,54 @@ static void directConvForward512(const ZooConv& g, const float* x, const float* 
 // order, to 0 or to dx, so the bits are the same. Pixels of one row and one stride phase share
 // their taps, and their output columns are consecutive.
 static const int DIRECT_BWD_Q = 8;
+// 16 vectors of 16 floats transposed in registers (unpack, then two rounds of 128-bit lane
+// shuffles): rows of 16 channels of one pixel become rows of 16 pixels of one channel.
+__attribute__((target("avx512f")))
+static AI void transpose16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 8; i++) { t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]); t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]); }
+  for (int i = 0; i < 4; i++) {
+    const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]), c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+    r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c)); r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+    r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d)); r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+  }
+  for (int k = 0; k < 4; k++) {
+    t[k] = _mm512_shuffle_f32x4(r[k], r[4 + k], 0x88); t[4 + k] = _mm512_shuffle_f32x4(r[k], r[4 + k], 0xdd);
+    t[8 + k] = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0x88); t[12 + k] = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0xdd);
+  }
+  for (int k = 0; k < 4; k++) {
+    r[k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0x88); r[8 + k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0xdd);
+    r[4 + k] = _mm512_shuffle_f32x4(t[4 + k], t[12 + k], 0x88); r[12 + k] = _mm512_shuffle_f32x4(t[4 + k], t[12 + k], 0xdd);
+  }
+}
+static AI __mmask16 firstLanes(int n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1); }
+// One row of dx's channels [ch * 16, + lanes) and the row buffer T ([pixel][16 channels]):
+// 16 pixels at a time through transpose16, in place of 16 scalar moves per pixel (which took
+// as long as the arithmetic of a 16-channel layer's input gradient).
+__attribute__((target("avx512f")))
+static void rowToPixels(const float* dxRow, size_t channelStride, int lanes, int W, float* T) {
+  for (int p0 = 0; p0 < W; p0 += 16) {
+    const __mmask16 m = firstLanes(W - p0);
+    __m512 v[16];
+    for (int c = 0; c < 16; c++) v[c] = c < lanes ? _mm512_maskz_loadu_ps(m, dxRow + c * channelStride + p0) : _mm512_setzero_ps();
+    transpose16(v);
+    for (int p = 0; p < 16; p++) _mm512_store_ps(T + (size_t)(p0 + p) * 16, v[p]);
+  }
+}
+__attribute__((target("avx512f")))
+static void pixelsToRow(const float* T, int lanes, int W, float* dxRow, size_t channelStride) {
+  for (int p0 = 0; p0 < W; p0 += 16) {
+    const __mmask16 m = firstLanes(W - p0);
+    __m512 v[16];
+    for (int p = 0; p < 16; p++) v[p] = _mm512_load_ps(T + (size_t)(p0 + p) * 16);
+    transpose16(v);
+    for (int c = 0; c < lanes; c++) _mm512_mask_storeu_ps(dxRow + c * channelStride + p0, m, v[c]);
+  }
+}
 __attribute__((target("avx512f,fma")))
 static void directConvBackwardInput512(const ZooConv& g, const float* dy, const float* w, float* dx, bool acc, int u0, int u1) {
   const int chunks = (g.C + 15) / 16, taps = g.KH * g.KW;
-  thread_local std::vector<float> bufW;
+  thread_local std::vector<float> bufW, bufT;
   const int bLo = firstNet(u0, g.nImg, g.shared), bHi = lastNet(u1 - 1, g.nNet, g.nImg, g.shared);
   // wv[b][o][tap][c]: the filters of one tap and output channel over the input channels.
   const size_t perNet = (size_t)g.O * taps * chunks * 16;
@@ -981,64 +1025,63 @@ static void directConvBackwardInput512(const ZooConv& g, const float* dy, const 
     for (int o = 0; o < g.O; o++) for (int t = 0; t < taps; t++) for (int c = 0; c < chunks * 16; c++)
       d[(((size_t)o * taps + t) * chunks * 16) + c] = c < g.C ? w[(((size_t)b * g.O + o) * g.C + c) * taps + t] : 0.0f;
   }
-  alignas(64) float tile[DIRECT_BWD_Q][16];
+  // The row's pixels, 16 channels each, padded to whole transpositions and a block's overrun.
+  const size_t rowFloats = (size_t)((g.W + 15) / 16 * 16 + DIRECT_BWD_Q * g.sw) * 16 + 16;
+  float* T = scratch(bufT, rowFloats);
+  T = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(T) + 63) & ~(uintptr_t)63);
   for (int u = u0; u < u1; u++) {
     float* dxu = dx + (size_t)u * g.imgIn;
     const int nb0 = firstNet(u, g.nImg, g.shared), nb1 = lastNet(u, g.nNet, g.nImg, g.shared);
     const int k = g.shared ? u : u % g.nImg;
     for (int ch = 0; ch < chunks; ch++) {
       const int lanes = std::min(16, g.C - ch * 16);
-      for (int ih = 0; ih < g.H; ih++) for (int phase = 0; phase < g.sw; phase++) for (int iw0 = phase; iw0 < g.W; iw0 += DIRECT_BWD_Q * g.sw) {
-        const int nq = std::min(DIRECT_BWD_Q, (g.W - iw0 + g.sw - 1) / g.sw);
-        __m512 sum[DIRECT_BWD_Q];
-        if (acc) {
-          for (int q = 0; q < DIRECT_BWD_Q; q++) {
-            for (int c = 0; c < 16; c++) tile[q][c] = q < nq && c < lanes ? dxu[((size_t)(ch * 16 + c) * g.H + ih) * g.W + iw0 + q * g.sw] : 0.0f;
-            sum[q] = _mm512_load_ps(tile[q]);
-          }
-        } else {
+      for (int ih = 0; ih < g.H; ih++) {
+        float* dxRow = dxu + ((size_t)ch * 16 * g.H + ih) * g.W;
+        const size_t channelStride = (size_t)g.H * g.W;
+        if (acc) rowToPixels(dxRow, channelStride, lanes, g.W, T);
+        for (int phase = 0; phase < g.sw; phase++) for (int iw0 = phase; iw0 < g.W; iw0 += DIRECT_BWD_Q * g.sw) {
+          const int nq = std::min(DIRECT_BWD_Q, (g.W - iw0 + g.sw - 1) / g.sw);
+          __m512 sum[DIRECT_BWD_Q];
 #pragma GCC unroll 8
-          for (int q = 0; q < DIRECT_BWD_Q; q++) sum[q] = _mm512_setzero_ps();
-        }
-        for (int i = 0; i < g.KH; i++) {
-          const int ohn = ih + g.ph - i;
-          if (ohn < 0 || ohn % g.sh != 0 || ohn / g.sh >= g.OH) continue;
-          const int oh = ohn / g.sh;
-          for (int j = 0; j < g.KW; j++) {
-            const int own = iw0 + g.pw - j;
-            if (own % g.sw != 0 && own >= 0) continue;
-            if (own < 0 && (-own) % g.sw != 0) continue;
-            // Pixel q reads output column ow0 + q where that lies inside the output.
-            const int ow0 = own >= 0 ? own / g.sw : -((-own) / g.sw);
-            int qLo = std::max(0, -ow0), qHi = std::min(nq, g.OW - ow0);
-            if (qHi <= qLo) continue;
-            const int t = i * g.KW + j;
-            __m512 col[DIRECT_BWD_Q];
-            for (int b = nb0; b < nb1; b++) {
-              const float* d = dy + ((size_t)b * g.nImg + k) * g.imgOut + (size_t)oh * g.OW;
-              const float* wb = wv + (b - bLo) * perNet + (size_t)t * chunks * 16 + ch * 16;
-              __m512 a[DIRECT_BWD_Q];
+          for (int q = 0; q < DIRECT_BWD_Q; q++) sum[q] = acc ? _mm512_load_ps(T + (size_t)(iw0 + q * g.sw) * 16) : _mm512_setzero_ps();
+          for (int i = 0; i < g.KH; i++) {
+            const int ohn = ih + g.ph - i;
+            if (ohn < 0 || ohn % g.sh != 0 || ohn / g.sh >= g.OH) continue;
+            const int oh = ohn / g.sh;
+            for (int j = 0; j < g.KW; j++) {
+              const int own = iw0 + g.pw - j;
+              if (own % g.sw != 0 && own >= 0) continue;
+              if (own < 0 && (-own) % g.sw != 0) continue;
+              // Pixel q reads output column ow0 + q where that lies inside the output.
+              const int ow0 = own >= 0 ? own / g.sw : -((-own) / g.sw);
+              int qLo = std::max(0, -ow0), qHi = std::min(nq, g.OW - ow0);
+              if (qHi <= qLo) continue;
+              const int t = i * g.KW + j;
+              __m512 col[DIRECT_BWD_Q];
+              for (int b = nb0; b < nb1; b++) {
+                const float* d = dy + ((size_t)b * g.nImg + k) * g.imgOut + (size_t)oh * g.OW;
+                const float* wb = wv + (b - bLo) * perNet + (size_t)t * chunks * 16 + ch * 16;
+                __m512 a[DIRECT_BWD_Q];
 #pragma GCC unroll 8
-              for (int q = 0; q < DIRECT_BWD_Q; q++) a[q] = _mm512_setzero_ps();
-              for (int o = 0; o < g.O; o++) {
-                const __m512 wo = _mm512_loadu_ps(wb + (size_t)o * taps * chunks * 16);
-                const float* dyo = d + (size_t)o * g.P;
+                for (int q = 0; q < DIRECT_BWD_Q; q++) a[q] = _mm512_setzero_ps();
+                for (int o = 0; o < g.O; o++) {
+                  const __m512 wo = _mm512_loadu_ps(wb + (size_t)o * taps * chunks * 16);
+                  const float* dyo = d + (size_t)o * g.P;
 #pragma GCC unroll 8
-                for (int q = 0; q < DIRECT_BWD_Q; q++) {
-                  const int ow = std::min(std::max(ow0 + q, 0), g.OW - 1);
-                  a[q] = _mm512_fmadd_ps(wo, _mm512_set1_ps(dyo[ow]), a[q]);
+                  for (int q = 0; q < DIRECT_BWD_Q; q++) {
+                    const int ow = std::min(std::max(ow0 + q, 0), g.OW - 1);
+                    a[q] = _mm512_fmadd_ps(wo, _mm512_set1_ps(dyo[ow]), a[q]);
+                  }
                 }
-              }
 #pragma GCC unroll 8
-              for (int q = 0; q < DIRECT_BWD_Q; q++) col[q] = b == nb0 ? a[q] : _mm512_add_ps(col[q], a[q]);
+                for (int q = 0; q < DIRECT_BWD_Q; q++) col[q] = b == nb0 ? a[q] : _mm512_add_ps(col[q], a[q]);
+              }
+              for (int q = qLo; q < qHi; q++) sum[q] = _mm512_add_ps(sum[q], col[q]);
             }
-            for (int q = qLo; q < qHi; q++) sum[q] = _mm512_add_ps(sum[q], col[q]);
           }
+          for (int q = 0; q < nq; q++) _mm512_store_ps(T + (size_t)(iw0 + q * g.sw) * 16, sum[q]);
         }
-        for (int q = 0; q < nq; q++) {
-          _mm512_store_ps(tile[q], sum[q]);
-          for (int c = 0; c < lanes; c++) dxu[((size_t)(ch * 16 + c) * g.H + ih) * g.W + iw0 + q * g.sw] = tile[q][c];
-        }
+        pixelsToRow(T, lanes, g.W, dxRow, channelStride);
       }
     }
   }
