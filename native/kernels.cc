@@ -1086,6 +1086,100 @@ static void directConvBackwardInput512(const ZooConv& g, const float* dy, const 
     }
   }
 }
+// The input gradient of layers with few input channels (a first layer on one channel: the
+// probes' gradient, summed over every network), vectorised over 16 pixels of one row and one
+// stride phase instead of channels. Per pixel the terms and their order are the GEMM path's as
+// above: per tap, each network's FMA chain over the output channels from zero, networks added in
+// order (into cols, [tap][row][phase][pixel], while one network's dy stays in cache), then the
+// taps added in order to 0 or to dx. Eight rows a stride apart (output rows one apart) run side
+// by side to hide the FMA's latency; lanes past the output's edges are left out of the sums.
+static const int DIRECT_PIX_ROWS = 8;
+__attribute__((target("avx512f,fma")))
+static void directConvBackwardInputPixels512(const ZooConv& g, const float* dy, const float* w, float* dx, bool acc, int u0, int u1) {
+  thread_local std::vector<float> bufC;
+  // A row's pixels by phase, each phase in whole blocks of 16.
+  const int perPhase = ((g.W + g.sw - 1) / g.sw + 15) / 16 * 16, rowFloats = perPhase * g.sw;
+  const int rowsPadded = (g.H + DIRECT_PIX_ROWS * g.sh);
+  float* cols = scratch(bufC, (size_t)g.CKK * rowsPadded * rowFloats + 16);
+  cols = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(cols) + 63) & ~(uintptr_t)63);
+  alignas(64) float tmp[16];
+  // The output rows and lanes tap (c, i, j) reaches from input rows base + e sh and pixels
+  // iw0 + q sw, or false where it reaches none.
+  struct Reach { int oh0, eLo, eHi, ow0; __mmask16 m; };
+  auto reach = [&](int i, int j, int base, int rows, int iw0, int nq, Reach* r) {
+    const int ohn = base + g.ph - i, own = iw0 + g.pw - j;
+    if ((ohn % g.sh + g.sh) % g.sh != 0 || (own % g.sw + g.sw) % g.sw != 0) return false;
+    r->oh0 = ohn >= 0 ? ohn / g.sh : -((-ohn) / g.sh);
+    r->eLo = std::max(0, -r->oh0); r->eHi = std::min(rows, g.OH - r->oh0);
+    r->ow0 = own >= 0 ? own / g.sw : -((-own) / g.sw);
+    const int qLo = std::max(0, -r->ow0), qHi = std::min(nq, g.OW - r->ow0);
+    r->m = (__mmask16)(firstLanes(std::max(qHi, 0)) & ~firstLanes(qLo));
+    return r->eHi > r->eLo && qHi > qLo;
+  };
+  for (int u = u0; u < u1; u++) {
+    float* dxu = dx + (size_t)u * g.imgIn;
+    const int nb0 = firstNet(u, g.nImg, g.shared), nb1 = lastNet(u, g.nNet, g.nImg, g.shared);
+    const int k = g.shared ? u : u % g.nImg;
+    for (int b = nb0; b < nb1; b++) {
+      const float* d = dy + ((size_t)b * g.nImg + k) * g.imgOut;
+      const float* wb = w + (size_t)b * g.O * g.CKK;
+      for (int c = 0; c < g.C; c++) for (int i = 0; i < g.KH; i++) for (int j = 0; j < g.KW; j++) {
+        const int t = (c * g.KH + i) * g.KW + j;
+        for (int res = 0; res < g.sh; res++) for (int base = res; base < g.H; base += DIRECT_PIX_ROWS * g.sh) {
+          const int rows = std::min(DIRECT_PIX_ROWS, (g.H - base + g.sh - 1) / g.sh);
+          for (int phase = 0; phase < g.sw; phase++) for (int iw0 = phase, blk = 0; iw0 < g.W; iw0 += 16 * g.sw, blk++) {
+            const int nq = std::min(16, (g.W - iw0 + g.sw - 1) / g.sw);
+            Reach r;
+            if (!reach(i, j, base, rows, iw0, nq, &r)) continue;
+            size_t rowOff[DIRECT_PIX_ROWS];
+#pragma GCC unroll 8
+            for (int e = 0; e < DIRECT_PIX_ROWS; e++) rowOff[e] = (size_t)std::min(std::max(r.oh0 + e, r.oh0 + r.eLo), r.oh0 + r.eHi - 1) * g.OW + r.ow0;
+            __m512 a[DIRECT_PIX_ROWS];
+#pragma GCC unroll 8
+            for (int e = 0; e < DIRECT_PIX_ROWS; e++) a[e] = _mm512_setzero_ps();
+            for (int o = 0; o < g.O; o++) {
+              const __m512 wv = _mm512_set1_ps(wb[(size_t)o * g.CKK + t]);
+              const float* dyo = d + (size_t)o * g.P;
+#pragma GCC unroll 8
+              for (int e = 0; e < DIRECT_PIX_ROWS; e++) a[e] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(r.m, dyo + rowOff[e]), a[e]);
+            }
+            float* ct = cols + (((size_t)t * rowsPadded + base) * g.sw + phase) * perPhase + blk * 16;
+            const size_t rowStep = (size_t)g.sh * rowFloats;
+#pragma GCC unroll 8
+            for (int e = 0; e < DIRECT_PIX_ROWS; e++) {
+              float* cp = ct + e * rowStep;
+              _mm512_store_ps(cp, b == nb0 ? a[e] : _mm512_add_ps(_mm512_load_ps(cp), a[e]));
+            }
+          }
+        }
+      }
+    }
+    for (int c = 0; c < g.C; c++)
+    for (int res = 0; res < g.sh; res++) for (int base = res; base < g.H; base += DIRECT_PIX_ROWS * g.sh) {
+      const int rows = std::min(DIRECT_PIX_ROWS, (g.H - base + g.sh - 1) / g.sh);
+      for (int phase = 0; phase < g.sw; phase++) for (int iw0 = phase, blk = 0; iw0 < g.W; iw0 += 16 * g.sw, blk++) {
+        const int nq = std::min(16, (g.W - iw0 + g.sw - 1) / g.sw);
+        for (int e = 0; e < rows; e++) {
+          float* row = dxu + ((size_t)c * g.H + base + e * g.sh) * g.W;
+          for (int q = 0; q < 16; q++) tmp[q] = acc && q < nq ? row[iw0 + q * g.sw] : 0.0f;
+          __m512 sum = _mm512_load_ps(tmp);
+          for (int i = 0; i < g.KH; i++) for (int j = 0; j < g.KW; j++) {
+            Reach r;
+            if (!reach(i, j, base, rows, iw0, nq, &r) || e < r.eLo || e >= r.eHi) continue;
+            const int t = (c * g.KH + i) * g.KW + j;
+            const float* cp = cols + (((size_t)t * rowsPadded + base + e * g.sh) * g.sw + phase) * perPhase + blk * 16;
+            sum = _mm512_mask_add_ps(sum, r.m, sum, _mm512_load_ps(cp));
+          }
+          _mm512_store_ps(tmp, sum);
+          for (int q = 0; q < nq; q++) row[iw0 + q * g.sw] = tmp[q];
+        }
+      }
+    }
+  }
+}
+static AI bool useDirectConvBackwardInputPixels(const ZooConv& g) {
+  return std::strcmp(isa.name, "avx512") == 0 && g.C < 8 && g.O <= KC && !g.direct;
+}
 static AI bool useDirectConvBackwardInput(const ZooConv& g) {
   return std::strcmp(isa.name, "avx512") == 0 && g.C >= 8 && g.C <= DIRECT_MAX_CHANNELS && g.O <= KC && !g.direct;
 }
@@ -1148,6 +1242,7 @@ static double k_conv2dBackwardInput(Base B, const double* a) {
   if (u1 <= u0) return 0;
 #ifdef PG_X86
   if (useDirectConvBackwardInput(g)) { directConvBackwardInput512(g, dy, w, dx, acc, u0, u1); return 0; }
+  if (useDirectConvBackwardInputPixels(g)) { directConvBackwardInputPixels512(g, dy, w, dx, acc, u0, u1); return 0; }
 #endif
   thread_local std::vector<float> bufA, bufB, bufC, bufD;
   const int bLo = firstNet(u0, g.nImg, g.shared), bHi = lastNet(u1 - 1, g.nNet, g.nImg, g.shared);
