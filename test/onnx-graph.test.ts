@@ -73,3 +73,23 @@ test("onnx graph: one structure key for models that differ only in weights", () 
   const again = planOnnxGraph(readOnnx(join(FIX, "small-cnn.onnx")));
   assert.ok(isOnnxPlan(again) && again.key === a.key);
 });
+
+test("onnx graph: a plan as zoo.json records it reads back the same, and a tampered one is refused by field", async () => {
+  const { onnxPlanSpec, parseOnnxPlan } = await import("../src/nets/onnx-graph.js");
+  for (const name of ["mlp", "small-cnn", "resnet18-w8", "siren"]) {
+    const plan = planOnnxGraph(readOnnx(join(FIX, `${name}.onnx`)));
+    assert.ok(isOnnxPlan(plan));
+    const back = parseOnnxPlan(JSON.parse(JSON.stringify(onnxPlanSpec(plan))));
+    assert.equal(back.key, plan.key, name);
+    assert.deepEqual([...back.shapes], [...plan.shapes], name);
+  }
+  const plan = planOnnxGraph(readOnnx(join(FIX, "small-cnn.onnx")));
+  assert.ok(isOnnxPlan(plan));
+  const spec = () => JSON.parse(JSON.stringify(onnxPlanSpec(plan)));
+  const bad = spec(); bad.steps[1].input = "later";
+  assert.throws(() => parseOnnxPlan(bad), /steps\[1\]: input "later" is not a value written before it/);
+  const wide = spec(); wide.parameters[0].shape = [16, 3, 3, 3];
+  assert.throws(() => parseOnnxPlan(wide), /steps\[0\]: a convolution of \[1,32,32\] by \[16,3,3,3\]/);
+  const reshaped = spec(); reshaped.steps.push({ op: "reshape", input: reshaped.output.name, output: "r", shape: [7] });
+  assert.throws(() => parseOnnxPlan(reshaped), /reshapes \[10\] to \[7\]/);
+});

@@ -17,7 +17,7 @@ Commands:
             predicts the test accuracy of Fashion-MNIST Small CNNs instead (about 10 minutes)
   zoo       build, import, export, inspect and render model zoos (zoo build
             inr|cnn|resnet|wild-park|shape-inr,
-            zoo import dwsnets|small-cnn-zoo|wild-park|torchvision, zoo export, zoo info,
+            zoo import dwsnets|small-cnn-zoo|wild-park|torchvision|onnx, zoo export, zoo info,
             zoo render)
   train     train a probing model (ProbeGen, vanilla or fixed probes) on a zoo
   eval      evaluate a trained run: accuracy, per-class accuracy, confusion matrix

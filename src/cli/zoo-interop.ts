@@ -10,6 +10,7 @@ import type { ImportReport } from "../zoo/interop/import-build.js";
 import { exportSmallCnnZoo, importSmallCnnZoo } from "../zoo/interop/small-cnn-zoo.js";
 import { exportWildPark, importWildPark } from "../zoo/interop/wild-park.js";
 import { importTorchvision } from "../zoo/interop/torchvision.js";
+import { importOnnx } from "../zoo/interop/onnx.js";
 import { UsageError, choiceArg, intArg, numArg, requiredArg, parseCommandArgs, THREADS_HELP } from "./args.js";
 
 const IMPORT_COMMON = `  --out DIR          the zoo to write (required); rerun the same command to resume
@@ -18,7 +19,7 @@ const IMPORT_COMMON = `  --out DIR          the zoo to write (required); rerun t
   --json             print the import report as JSON on stdout
   -h, --help         show this help`;
 
-export const IMPORT_USAGE = `Usage: probegen zoo import <dwsnets|small-cnn-zoo|wild-park|torchvision> SOURCE --out DIR [options]
+export const IMPORT_USAGE = `Usage: probegen zoo import <dwsnets|small-cnn-zoo|wild-park|torchvision|onnx> SOURCE --out DIR [options]
 
 Reads a model zoo in its public layout into a probegen zoo. Checkpoints are read by probegen's
 own pickle reader, which never executes code: a file that asks to call anything but a tensor or
@@ -28,6 +29,7 @@ data constructor is refused, naming the call.
   zoo import small-cnn-zoo DIR           the Small CNN Zoo (weights.npy, layout.csv, metrics.csv.gz)
   zoo import wild-park SPLITS_JSON       CNN Wild Park (checkpoint.pt per network and step)
   zoo import torchvision DIR --labels CSV  torchvision ResNet state dicts (BatchNorm folded in)
+  zoo import onnx DIR --labels CSV         ONNX models whose graphs the engine runs
 
 Run \`probegen zoo import <kind> --help\` for its options.`;
 
@@ -111,6 +113,24 @@ blocks per stage, classes); eval-mode BatchNorm is folded into the convolutions.
 Options:
   --labels FILE.csv  the networks and their labels (required)
   --input-size N     side of the square inputs the networks take (32)
+  --split-seed N     seed of the 70/10/20 split when the CSV has no split column (0)
+  --allow-outside-root  take files FILE.csv names outside DIR (refused by default:
+                     a list is not trusted to point anywhere on the machine)
+${IMPORT_COMMON}
+${THREADS_HELP}`;
+
+const ONNX_USAGE = `Usage: probegen zoo import onnx DIR --labels FILE.csv --out DIR [options]
+
+DIR holds ONNX models (torch.onnx.export, tf2onnx, ...), each taking one float input whose
+first dimension is the batch (where probes go). FILE.csv has a header line and the columns
+file (relative to DIR), label (a class index) or a numeric target column (--target), and
+optionally split (train, val or test). Each graph is planned for probegen's engine; models of
+one graph structure share an architecture and are probed as one batch. A graph with an op
+the engine does not have is named with that op and refused.
+
+Options:
+  --labels FILE.csv  the networks and their labels (required)
+  --target COL       the CSV's numeric target column ("target")
   --split-seed N     seed of the 70/10/20 split when the CSV has no split column (0)
   --allow-outside-root  take files FILE.csv names outside DIR (refused by default:
                      a list is not trusted to point anywhere on the machine)
@@ -277,7 +297,31 @@ export async function importCommand(argv: string[]): Promise<number> {
     printImport(r, out, values.json, started, [`ResNets: ${archs.join("; ")}; BatchNorm folded`, `split: ${String(r.plan.manifest.provenance.split)}`], { architectures: archs });
     return 0;
   }
-  throw new UsageError(`unknown zoo layout "${kind}" (expected dwsnets, small-cnn-zoo, wild-park or torchvision)`);
+  if (kind === "onnx") {
+    const { values, positionals } = parseCommandArgs({
+      args: rest, allowPositionals: true, strict: true,
+      options: { ...COMMON_OPTIONS, labels: { type: "string" }, target: { type: "string" }, "split-seed": { type: "string" }, "allow-outside-root": { type: "boolean", default: false } },
+    });
+    if (values.help) { console.log(ONNX_USAGE); return 0; }
+    if (positionals.length !== 1) throw new UsageError("zoo import onnx takes one folder");
+    const out = requiredArg("out", values.out);
+    const labels = requiredArg("labels", values.labels);
+    if (values.target === "") throw new UsageError("--target must name a column");
+    const p = progressFor(values.json);
+    const r = await importOnnx({
+      dir: positionals[0], labels, target: values.target, out,
+      splitSeed: intArg("split-seed", values["split-seed"], 0, 0), allowOutsideRoot: values["allow-outside-root"], shardSize: intArg("shard-size", values["shard-size"], 500, 1),
+      workers: intArg("workers", values.workers, 1, 1, 64), onProgress: p.onProgress,
+    });
+    p.finish();
+    const structures = r.plan.manifest.architectures.map((a) => {
+      const x = a.architecture as { key: string; input: { shape: number[] }; steps: unknown[] };
+      return `${x.key}: input [${x.input.shape.join(",")}], ${x.steps.length} steps, ${a.parameters.length} parameters`;
+    });
+    printImport(r, out, values.json, started, [`graph structures: ${structures.join("; ")}`, `split: ${String(r.plan.manifest.provenance.split)}`], { structures });
+    return 0;
+  }
+  throw new UsageError(`unknown zoo layout "${kind}" (expected dwsnets, small-cnn-zoo, wild-park, torchvision or onnx)`);
 }
 
 export function exportCommand(argv: string[]): number {

@@ -20,7 +20,8 @@ export const ZOO_USAGE = `Usage: probegen zoo <build|finish|import|export|info|r
 ${buildLines}
   zoo finish DIR    complete a zoo built in parts (--shard I/N): check every shard, write zoo.json
   zoo import KIND   read a public zoo: dwsnets (MNIST/FMNIST INRs), small-cnn-zoo, wild-park,
-                    torchvision (ResNet state dicts and a labels CSV)
+                    torchvision (ResNet state dicts and a labels CSV), onnx (ONNX models and
+                    a labels CSV)
   zoo export DIR    write a zoo in a public layout (dwsnets, small-cnn-zoo, wild-park) or as
                     safetensors files
   zoo info DIR      counts, labels, fit quality and size of a zoo

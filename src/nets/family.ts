@@ -6,6 +6,8 @@ import { reshape, type ActivationName, type Tensor } from "../engine/index.js";
 import { parseSirenArchitecture, sirenFlopsPerPoint, sirenForward, sirenForwardHidden, sirenParameterShapes, type SirenArchitecture } from "./siren.js";
 import { CNN_ACTIVATION_NAMES, cnnFeatureSizes, cnnFlopsPerImage, cnnForward, cnnForwardHidden, cnnParameterShapes, parseCnnArchitecture, withActivation, type CnnArchitecture } from "./cnn.js";
 import { ArchitectureError, fieldsOf } from "./spec-check.js";
+import { onnxFlopsPerProbe, onnxForward, parseOnnxPlan } from "./onnx-graph.js";
+import { withHiddenReadout } from "./hidden-readout.js";
 import { parseResNetArchitecture, resnetActivationsPerImage, resnetFlopsPerImage, resnetForward, resnetForwardHidden, resnetHiddenLayers, resnetParameterShapes } from "./resnet.js";
 
 /**
@@ -130,7 +132,37 @@ function resnet(spec: Record<string, unknown>, path: string): NetworkArchitectur
   return bound;
 }
 
-const families = new Map<string, (spec: Record<string, unknown>, path: string) => NetworkArchitecture>([["siren", siren], ["cnn", cnn], ["resnet", resnet]]);
+/** An ONNX graph planned for the engine (nets/onnx-graph.ts); its hidden layers are its per-network activations. */
+function onnx(spec: Record<string, unknown>, path: string): NetworkArchitecture {
+  const plan = parseOnnxPlan(spec, path);
+  const outputs = plan.output.shape.reduce((a, b) => a * b, 1);
+  const hidden = plan.steps.filter((st) => st.op === "activation" && plan.perNetwork.has(st.output)).map((st) => st.output);
+  const flat = (out: Tensor) => reshape(out, [out.shape[0], out.shape[1], outputs]);
+  const bound: NetworkArchitecture = {
+    family: "onnx", spec,
+    parameters: plan.parameters.map((p) => [p.name, p.shape]),
+    probeShape: plan.input.shape,
+    outputsPerProbe: outputs,
+    flopsPerProbe: onnxFlopsPerProbe(plan),
+    activationsPerProbe: [...plan.shapes.values()].reduce((s, shape) => s + shape.reduce((a, b) => a * b, 1), 0),
+    variantField: null,
+    cnn: null,
+    variant: () => bound,
+    forward: (params, probes) => flat(onnxForward(plan, params, probes)),
+    hiddenLayers: hidden.length,
+    forwardHidden(params, probes, slots) {
+      const layers: Tensor[] = [];
+      const out = onnxForward(plan, params, probes, (name, t) => {
+        // A layer's maps [B, K, C, ...]; a vector layer [B, K, F] is F channels of one value.
+        if (hidden.includes(name) && t.rank >= 3) layers.push(t.rank === 3 ? reshape(t, [...t.shape, 1]) : t);
+      });
+      return withHiddenReadout(flat(out), layers, slots);
+    },
+  };
+  return bound;
+}
+
+const families = new Map<string, (spec: Record<string, unknown>, path: string) => NetworkArchitecture>([["siren", siren], ["cnn", cnn], ["resnet", resnet], ["onnx", onnx]]);
 
 export const FAMILY_NAMES: readonly string[] = [...families.keys()];
 

@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { add, conv2d, globalAvgPool, leakyRelu, linear, relu, reshape, scale, sigmoid, sin, tanh, ShapeError, type Tensor } from "../engine/index.js";
 import type { OnnxGraph, OnnxModel, OnnxNode, OnnxTensor } from "../io/onnx.js";
+import { ArchitectureError, fieldsOf } from "./spec-check.js";
 
 /** A per-probe shape: the dimensions after the probes' (and the networks') axes. */
 type Shape = number[];
@@ -39,6 +40,8 @@ export interface OnnxPlan {
   parameters: OnnxParameter[];
   /** Per-probe shapes of every value, by name (the hidden readout reads intermediate values). */
   shapes: Map<string, Shape>;
+  /** The values computed from the networks' parameters ([B, K, ...]); the rest are the probes' alone ([K, ...]). */
+  perNetwork: Set<string>;
 }
 
 /** Why a graph is black-box: the first node whose op (or use of it) the engine does not have. */
@@ -95,8 +98,8 @@ export function planOnnxGraph(model: OnnxModel): OnnxPlan | OnnxUnsupported {
   const outShape = shapes.get(out);
   if (outShape === undefined) return { node: "(graph)", opType: "", reason: `its output '${g.outputs[0].name}' is a constant, not computed from the input` };
   if (!perNetwork.has(out)) return { node: "(graph)", opType: "", reason: `its output '${g.outputs[0].name}' does not depend on the network's parameters` };
-  const plan = { input: { name: input.name, shape: shapes.get(input.name)! }, output: { name: out, shape: outShape }, steps, parameters: [...parameters.values()], shapes };
-  return { key: structureKey(plan, g), ...plan };
+  const plan = { input: { name: input.name, shape: shapes.get(input.name)! }, output: { name: out, shape: outShape }, steps, parameters: [...parameters.values()], shapes, perNetwork };
+  return { key: structureKey(plan), ...plan };
 }
 
 export function isOnnxPlan(p: OnnxPlan | OnnxUnsupported): p is OnnxPlan {
@@ -256,12 +259,11 @@ function planNode(n: OnnxNode, s: PlanState): string | null {
   }
 }
 
-function structureKey(plan: Omit<OnnxPlan, "key">, g: OnnxGraph): string {
+// Scalars folded into steps (a SIREN's 30) are in the steps; the initializers read as
+// parameters are per network, and only their names, shapes and layouts count.
+function structureKey(plan: Pick<OnnxPlan, "input" | "output" | "steps" | "parameters">): string {
   const h = createHash("sha256");
-  h.update(JSON.stringify({ input: plan.input, output: plan.output, steps: plan.steps, parameters: plan.parameters }));
-  // Scalars folded into steps (a SIREN's 30) are in the steps; the initializers read as
-  // parameters are per network and only their shapes count.
-  void g;
+  h.update(JSON.stringify({ input: plan.input, output: plan.output.name, steps: plan.steps, parameters: plan.parameters }));
   return h.digest("hex").slice(0, 16);
 }
 
@@ -333,4 +335,115 @@ export function onnxParameterValues(plan: OnnxPlan, graph: OnnxGraph): Map<strin
     out.set(p.name, v);
   }
   return out;
+}
+
+/** The plan as zoo.json records it: its steps and parameters; shapes and key are derived again on reading. */
+export function onnxPlanSpec(plan: OnnxPlan): Record<string, unknown> {
+  return { key: plan.key, input: plan.input, output: { name: plan.output.name }, steps: plan.steps, parameters: plan.parameters };
+}
+
+/**
+ * A plan from zoo.json (untrusted): every step's fields checked, every value read after it is
+ * written, and every shape derived again from the input's and the parameters' shapes, so that
+ * the forward pass meets no shape it was not checked for.
+ */
+export function parseOnnxPlan(spec: unknown, path = "architecture"): OnnxPlan {
+  const f = fieldsOf(spec, path);
+  const inp = fieldsOf(f.record.input, `${path}.input`);
+  const inputName = inp.record.name;
+  if (typeof inputName !== "string" || inputName === "") throw new ArchitectureError(`${path}.input.name must name the graph's input`);
+  const input = { name: inputName, shape: inp.ints("shape", 1) };
+  const outName = fieldsOf(f.record.output, `${path}.output`).record.name;
+  if (typeof outName !== "string") throw new ArchitectureError(`${path}.output.name must name a value`);
+  const parameters = f.list("parameters").map((p, i): OnnxParameter => {
+    const q = fieldsOf(p, `${path}.parameters[${i}]`);
+    if (typeof q.record.name !== "string" || q.record.name === "") throw new ArchitectureError(`${path}.parameters[${i}].name must name an initializer`);
+    return { name: q.record.name, shape: q.ints("shape", 1), layout: q.choice("layout", ["as-is", "transpose"] as const) };
+  });
+  const paramShape = new Map(parameters.map((p) => [p.name, p.shape]));
+  const shapes = new Map<string, Shape>([[input.name, input.shape]]);
+  const perNetwork = new Set<string>();
+  const steps = f.list("steps").map((raw, i): OnnxStep => {
+    const at = `${path}.steps[${i}]`;
+    const s = fieldsOf(raw, at);
+    const fail = (what: string): never => { throw new ArchitectureError(`${at}: ${what}`); };
+    const valueNamed = (name: unknown, what: string): [string, Shape] => {
+      if (typeof name !== "string" || !shapes.has(name)) fail(`${what} ${JSON.stringify(name)} is not a value written before it`);
+      return [name as string, shapes.get(name as string)!];
+    };
+    const value = (k: string) => valueNamed(s.record[k], k);
+    const param = (k: string, nullable: boolean): [string | null, Shape | null] => {
+      const name = s.record[k];
+      if (nullable && name === null) return [null, null];
+      if (typeof name !== "string" || !paramShape.has(name)) fail(`${k} ${JSON.stringify(name)} is not one of the parameters`);
+      return [name as string, paramShape.get(name as string)!];
+    };
+    const output = s.record.output;
+    if (typeof output !== "string" || output === "" || shapes.has(output)) fail(`output ${JSON.stringify(output)} must be a new value's name`);
+    const set = (shape: Shape, per: boolean, step: OnnxStep): OnnxStep => {
+      if (shape.some((d) => !Number.isInteger(d) || d < 1)) fail(`gives the shape [${shape.join(",")}]`);
+      shapes.set(output as string, shape);
+      if (per) perNetwork.add(output as string);
+      return step;
+    };
+    const op = s.choice("op", ["conv", "linear", "add", "scale", "activation", "globalAvgPool", "reshape"] as const);
+    switch (op) {
+      case "conv": {
+        const [x, xs] = value("input"), [w, ws] = param("weight", false), [b, bs] = param("bias", true);
+        const stride = s.ints("stride", 1), padding = s.ints("padding", 0);
+        if (xs.length !== 3 || ws!.length !== 4 || ws![1] !== xs[0] || stride.length !== 2 || padding.length !== 2) fail(`a convolution of [${xs.join(",")}] by [${ws!.join(",")}]`);
+        if (bs !== null && !same(bs, [ws![0]])) fail(`bias [${bs.join(",")}] for ${ws![0]} channels`);
+        const OH = Math.floor((xs[1] + 2 * padding[0] - ws![2]) / stride[0]) + 1, OW = Math.floor((xs[2] + 2 * padding[1] - ws![3]) / stride[1]) + 1;
+        return set([ws![0], OH, OW], true, { op, input: x, output: output as string, weight: w!, bias: b, stride: [stride[0], stride[1]], padding: [padding[0], padding[1]] });
+      }
+      case "linear": {
+        const [x, xs] = value("input"), [w, ws] = param("weight", false), [b, bs] = param("bias", true);
+        if (ws!.length !== 2 || xs[xs.length - 1] !== ws![1]) fail(`a linear layer [${ws!.join(",")}] on [${xs.join(",")}]`);
+        if (bs !== null && !same(bs, [ws![0]])) fail(`bias [${bs.join(",")}] for ${ws![0]} features`);
+        return set([...xs.slice(0, -1), ws![0]], true, { op, input: x, output: output as string, weight: w!, bias: b });
+      }
+      case "add": {
+        const pair = s.list("inputs");
+        if (pair.length !== 2) fail("inputs must be two values");
+        const [a, as] = valueNamed(pair[0], "inputs[0]"), [b, bs] = valueNamed(pair[1], "inputs[1]");
+        if (!same(as, bs) || perNetwork.has(a) !== perNetwork.has(b)) fail(`adds [${as.join(",")}] and [${bs.join(",")}]`);
+        return set(as, perNetwork.has(a), { op, inputs: [a, b], output: output as string });
+      }
+      case "scale": {
+        const [x, xs] = value("input");
+        return set(xs, perNetwork.has(x), { op, input: x, output: output as string, factor: s.num("factor") });
+      }
+      case "activation": {
+        const [x, xs] = value("input");
+        return set(xs, perNetwork.has(x), { op, input: x, output: output as string, fn: s.choice("fn", ["relu", "tanh", "sigmoid", "sin", "leakyRelu"] as const), alpha: s.num("alpha") });
+      }
+      case "globalAvgPool": {
+        const [x, xs] = value("input");
+        if (xs.length !== 3) fail(`pools [${xs.join(",")}], not an image`);
+        const keepDims = s.record.keepDims === true;
+        return set(keepDims ? [xs[0], 1, 1] : [xs[0]], perNetwork.has(x), { op, input: x, output: output as string, keepDims });
+      }
+      case "reshape": {
+        const [x, xs] = value("input"), shape = s.ints("shape", 1);
+        if (prod(shape) !== prod(xs)) fail(`reshapes [${xs.join(",")}] to [${shape.join(",")}]`);
+        return set(shape, perNetwork.has(x), { op, input: x, output: output as string, shape });
+      }
+    }
+  });
+  const outShape = shapes.get(outName);
+  if (outShape === undefined || !perNetwork.has(outName)) throw new ArchitectureError(`${path}.output.name ${JSON.stringify(outName)} is not a value computed from the parameters`);
+  const plan = { input, output: { name: outName, shape: outShape }, steps, parameters, shapes, perNetwork };
+  return { key: structureKey(plan), ...plan };
+}
+
+/** Forward FLOPs of one network on one probe. */
+export function onnxFlopsPerProbe(plan: OnnxPlan): number {
+  let flops = 0;
+  for (const st of plan.steps) {
+    const out = plan.shapes.get(st.output)!;
+    if (st.op === "conv") { const w = plan.parameters.find((p) => p.name === st.weight)!.shape; flops += 2 * prod(out) * w[1] * w[2] * w[3]; }
+    else if (st.op === "linear") { const w = plan.parameters.find((p) => p.name === st.weight)!.shape; flops += 2 * prod(out) * w[1]; }
+    else flops += prod(out);
+  }
+  return flops;
 }

@@ -17,7 +17,7 @@ export interface ImportPlan {
   manifest: ZooManifest;
 }
 
-export type ImportKindName = "dwsnets" | "small-cnn-zoo" | "wild-park" | "torchvision";
+export type ImportKindName = "dwsnets" | "small-cnn-zoo" | "wild-park" | "torchvision" | "onnx";
 
 /**
  * The folder a splits file's relative paths start from: `explicit` when given; otherwise the

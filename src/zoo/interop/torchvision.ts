@@ -5,15 +5,13 @@
 // from fc); BatchNorm is folded into the convolutions (nets/resnet.ts), so the zoo holds the
 // ResNet family's folded parameters.
 import { resolve, join, isAbsolute } from "node:path";
-import { parse as parseCsv } from "csv-parse/sync";
-import { readRegularFile } from "../../io/read-file.js";
 import { floatWeights, readTorchCheckpoint, type TorchCheckpoint, type TorchTensor } from "../../io/torch-checkpoint.js";
 import { allFinite } from "../../engine/finite.js";
-import { Rng } from "../../engine/index.js";
 import { foldTorchvisionResNet, parseResNetArchitecture, resnetParameterShapes, type SizedResNetArchitecture } from "../../nets/resnet.js";
 import { PROBEGEN_VERSION } from "../../version.js";
-import { SPLIT_NAMES, encodeShard, planShards, type SplitName, type ZooArchitecture, type ZooManifest } from "../format.js";
+import { encodeShard, planShards, type ZooArchitecture, type ZooManifest } from "../format.js";
 import { checkListedFiles, runImport, splitsOf, type ImportPlan, type ImportReport } from "./import-build.js";
+import { readLabelRows, rowSplits } from "./labels-csv.js";
 import { ImportError, stateDictOf, tensorsOf } from "./state-dict.js";
 
 export interface TorchvisionImportOptions {
@@ -72,49 +70,10 @@ export function torchvisionArchitecture(sd: Map<string, TorchTensor>, inputSize:
   }
 }
 
-interface Row { file: string; value: number; split: SplitName | null }
-
-/** A decimal number as a CSV target may be written: 0.5, -3, 1.2e-3 (not hex, not Infinity). */
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-
-/** Labels name classes 0..MAX_CLASSES-1 (a zoo lists every class's name). */
-const MAX_CLASSES = 100_000;
-
-function readRows(csvFile: string): { rows: Row[]; task: "classification" | "regression" } {
-  const text = new TextDecoder().decode(readRegularFile(csvFile, 64 * 2 ** 20));
-  let records: Record<string, string>[];
-  try {
-    records = parseCsv(text, { columns: true, skip_empty_lines: true, trim: true, bom: true }) as Record<string, string>[];
-  } catch (e) {
-    throw new ImportError(csvFile, `is not a CSV with a header line: ${(e as Error).message}`);
-  }
-  if (records.length === 0) throw new ImportError(csvFile, "lists no networks");
-  const cols = Object.keys(records[0]);
-  if (!cols.includes("file")) throw new ImportError(csvFile, `has no "file" column (columns: ${cols.join(", ")})`);
-  const hasLabel = cols.includes("label"), hasTarget = cols.includes("target");
-  if (hasLabel === hasTarget) throw new ImportError(csvFile, `needs exactly one of a "label" column (class indices) or a "target" column (numbers); columns: ${cols.join(", ")}`);
-  const rows = records.map((r, i): Row => {
-    const raw = hasLabel ? r.label : r.target;
-    // Decimal only: Number() would also take "0x10" (16), "1e1" (10) and " " (0).
-    const value = (hasLabel ? /^\d+$/ : DECIMAL).test(raw) ? Number(raw) : NaN;
-    if (raw === "" || !Number.isFinite(value) || (hasLabel && (!Number.isInteger(value) || value < 0 || value >= MAX_CLASSES))) {
-      throw new ImportError(csvFile, `row ${i + 2} (${r.file}): ${hasLabel ? "label" : "target"} "${raw}" is not ${hasLabel ? `a class index below ${MAX_CLASSES}` : "a finite number"}`);
-    }
-    if (r.file === "") throw new ImportError(csvFile, `row ${i + 2}: the file column is empty`);
-    let split: SplitName | null = null;
-    if (cols.includes("split")) {
-      if (!(SPLIT_NAMES as readonly string[]).includes(r.split)) throw new ImportError(csvFile, `row ${i + 2} (${r.file}): split "${r.split}" is not train, val or test`);
-      split = r.split as SplitName;
-    }
-    return { file: r.file, value, split };
-  });
-  return { rows, task: hasLabel ? "classification" : "regression" };
-}
-
 export function planTorchvisionImport(opts: TorchvisionImportOptions): TorchvisionPlan {
   const dir = resolve(opts.dir), csvFile = resolve(opts.labels);
   const inputSize = opts.inputSize ?? 32;
-  const { rows, task } = readRows(csvFile);
+  const { rows, task } = readLabelRows(csvFile);
   const architectures: ZooArchitecture[] = [];
   const index = new Map<string, number>();
   const files = rows.map((r) => (isAbsolute(r.file) ? r.file : join(dir, r.file)));
@@ -128,17 +87,7 @@ export function planTorchvisionImport(opts: TorchvisionImportOptions): Torchvisi
     }
     return index.get(key)!;
   });
-  // Without a split column: a seeded 70/10/20 split, each split at least one network where there are three
-  let splitOf: SplitName[];
-  if (rows.every((r) => r.split !== null)) splitOf = rows.map((r) => r.split!);
-  else if (rows.some((r) => r.split !== null)) throw new ImportError(csvFile, "gives a split for some rows and not others");
-  else {
-    const order = new Rng(opts.splitSeed ?? 0, "torchvision-split").shuffle(Int32Array.from(rows.keys()));
-    const n = rows.length;
-    const nTest = n >= 3 ? Math.max(1, Math.round(0.2 * n)) : 0, nVal = n >= 3 ? Math.max(1, Math.round(0.1 * n)) : 0;
-    splitOf = new Array<SplitName>(n).fill("train");
-    order.forEach((r, i) => { if (i < nTest) splitOf[r] = "test"; else if (i < nTest + nVal) splitOf[r] = "val"; });
-  }
+  const splitOf = rowSplits(rows, csvFile, opts.splitSeed ?? 0, "torchvision-split");
   const several = architectures.length > 1;
   // The classes are the networks' outputs: a label they cannot give is a wrong label, not a new class.
   const labelClasses = task === "classification" ? Math.max(...architectures.map((a) => Number(a.architecture.classes))) : 0;

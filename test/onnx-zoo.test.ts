@@ -1,0 +1,87 @@
+// ONNX models as a zoo: a folder of PyTorch-exported Small CNNs (the fixture with its weights
+// varied) and a labels CSV imported, read back as the engine evaluates them, and probed by a
+// short training run; a black-box model in the folder is refused with its op named.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Rng, Tensor, noGrad } from "../src/engine/index.js";
+import { readOnnx } from "../src/io/onnx.js";
+import { withInitializers } from "../src/io/onnx-write.js";
+import { isOnnxPlan, onnxForward, onnxParameterValues, planOnnxGraph } from "../src/nets/onnx-graph.js";
+import { networkArchitecture } from "../src/nets/family.js";
+import { Zoo } from "../src/zoo/format.js";
+import { importOnnx } from "../src/zoo/interop/onnx.js";
+import { DEFAULT_TRAIN_CONFIG } from "../src/train/config.js";
+import { train } from "../src/train/trainer.js";
+
+const FIX = fileURLToPath(new URL("../../test/fixtures/onnx/", import.meta.url));
+
+/** `n` copies of the fixture `name` with every float initializer scaled by (1 + noise). */
+function variedModels(dir: string, name: string, n: number, seed: number): string[] {
+  const bytes = new Uint8Array(readFileSync(join(FIX, `${name}.onnx`)));
+  const model = readOnnx(join(FIX, `${name}.onnx`));
+  const rng = new Rng(seed, "onnx-variants");
+  return Array.from({ length: n }, (_, i) => {
+    const values = new Map<string, Float32Array>();
+    for (const [k, t] of model.graph.initializers) {
+      if (t.dtype === "float32") values.set(k, Float32Array.from(t.data, (v) => v * (1 + 0.3 * (rng.uniform() - 0.5))));
+    }
+    const file = `${name}-${i}.onnx`;
+    writeFileSync(join(dir, file), withInitializers(bytes, values, file));
+    return file;
+  });
+}
+
+test("onnx zoo: Small CNN exports import as one structure, evaluate as read, and train", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "probegen-onnx-zoo-"));
+  const files = variedModels(dir, "small-cnn", 12, 3);
+  writeFileSync(join(dir, "labels.csv"), "file,label\n" + files.map((f, i) => `${f},${i % 3}`).join("\n") + "\n");
+  const out = join(dir, "zoo");
+  const r = await importOnnx({ dir, labels: join(dir, "labels.csv"), out });
+  assert.equal(r.imported, 12);
+  const zoo = Zoo.open(out);
+  assert.equal(zoo.manifest.family, "onnx");
+  assert.equal(zoo.manifest.architectures.length, 1);
+  assert.deepEqual(Object.values(zoo.manifest.splits).map((s) => s.reduce((a, [lo, hi]) => a + hi - lo, 0)), [9, 1, 2], "a 70/10/20 split of 12, rounded");
+  const arch = networkArchitecture("onnx", zoo.manifest.architectures[0].architecture);
+  assert.deepEqual(arch.probeShape, [1, 32, 32]);
+  assert.equal(arch.outputsPerProbe, 10);
+  assert.equal(arch.hiddenLayers, 3);
+
+  // Network 5 as the zoo holds it answers as its own file does.
+  noGrad(() => {
+    const rng = new Rng(1, "probes");
+    const probes = Tensor.from(Float32Array.from({ length: 4 * 1024 }, () => rng.uniform() * 2 - 1), [4, 1, 32, 32]);
+    const net = zoo.network(5);
+    const params = new Map([...net.params].map(([k, v]) => [k, Tensor.from(v, [1, ...v.length === 0 ? [] : zoo.manifest.architectures[0].parameters.find((p) => p.name === k)!.shape])]));
+    const fromZoo = arch.forward(params, probes);
+    const model = readOnnx(join(dir, files[5]));
+    const plan = planOnnxGraph(model);
+    assert.ok(isOnnxPlan(plan));
+    const values = onnxParameterValues(plan, model.graph);
+    const direct = onnxForward(plan, new Map([...values].map(([k, v]) => [k, Tensor.from(v, [1, ...plan.parameters.find((p) => p.name === k)!.shape])])), probes);
+    assert.deepEqual([...fromZoo.data], [...direct.data]);
+  });
+
+  const run = train({ ...DEFAULT_TRAIN_CONFIG, zoo: out, epochs: 2, probes: 4, batch: 4, head: { width: 16, depth: 2 }, method: "vanilla", evalEvery: 100 }, join(dir, "run"));
+  assert.equal(run.steps, 6, "9 training networks in batches of 4, 2 epochs");
+  assert.ok(run.best !== null && Number.isFinite(run.best.val));
+});
+
+test("onnx zoo: a black-box model and a label past the outputs are refused, naming the file", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "probegen-onnx-zoo-"));
+  const files = variedModels(dir, "small-cnn", 2, 4);
+  writeFileSync(join(dir, "cumsum.onnx"), readFileSync(join(FIX, "unsupported-cumsum.onnx")));
+  writeFileSync(join(dir, "labels.csv"), `file,label\n${files[0]},1\ncumsum.onnx,0\n`);
+  await assert.rejects(importOnnx({ dir, labels: join(dir, "labels.csv"), out: join(dir, "zoo") }), /cumsum.onnx: is black-box: node .* \(CumSum\): probegen's engine does not have this op/);
+  writeFileSync(join(dir, "labels.csv"), `file,label\n${files[0]},1\n${files[1]},10\n`);
+  await assert.rejects(importOnnx({ dir, labels: join(dir, "labels.csv"), out: join(dir, "zoo") }), /labels.csv: row 3 \(small-cnn-1.onnx\): label 10 is not one of the model's 10 outputs/);
+  writeFileSync(join(dir, "labels.csv"), `file,accuracy\n${files[0]},0.5\n${files[1]},0.75\n`);
+  const r = await importOnnx({ dir, labels: join(dir, "labels.csv"), target: "accuracy", out: join(dir, "zoo-reg") });
+  const zoo = Zoo.open(join(dir, "zoo-reg"));
+  assert.equal(zoo.manifest.task.kind, "regression");
+  assert.equal(r.imported, 2);
+});
