@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import {
   Rng, Tensor, withBackend, linear, conv2d, convTranspose2d, globalAvgPool, crossEntropy, mseLoss,
   sin, biasSin, cos, tanh, sigmoid, relu, leakyRelu, gelu, add, sub, mul, scale, addScalar, reshape, sum, mean,
-  perNetworkCrossEntropy, perNetworkMse, noGrad, tidy, type BackendName,
+  perNetworkCrossEntropy, perNetworkMse, noGrad, tidy, cropCenter, type BackendName,
 } from "../src/engine/index.js";
 import { fastBackends, gradCheck, randAwayFromZero, randn } from "./helpers.js";
 
@@ -37,6 +37,9 @@ for (const backend of backends) {
     check("scale", (x) => scale(x, -1.7), [r([5])]);
     check("addScalar", (x) => addScalar(x, 0.5), [r([5])]);
     check("reshape", (x) => mul(reshape(x, [6, -1]), reshape(x, [6, 2])), [r([3, 4])]);
+    // The window of an odd margin starts at the floor of half of it; the sum of the crop with
+    // the input's own corner checks that the gradient lands where the window was.
+    check("cropCenter", (x) => add(cropCenter(x, 3, 2), cropCenter(x, 3, 2)), [r([2, 1, 6, 5])]);
     check("sum", (x) => sum(mul(x, x)), [r([11])]);
     check("mean", (x) => mean(mul(x, x)), [r([3, 3])]);
   });

@@ -85,3 +85,16 @@ test("onnx zoo: a black-box model and a label past the outputs are refused, nami
   assert.equal(zoo.manifest.task.kind, "regression");
   assert.equal(r.imported, 2);
 });
+
+test("onnx zoo: MLPs on 28x28 inputs train with ProbeGen's generator cut to their size", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "probegen-onnx-zoo-"));
+  const files = variedModels(dir, "mlp", 8, 5);
+  writeFileSync(join(dir, "labels.csv"), "file,acc\n" + files.map((f, i) => `${f},${(i / 10).toFixed(2)}`).join("\n") + "\n");
+  const out = join(dir, "zoo");
+  await importOnnx({ dir, labels: join(dir, "labels.csv"), target: "acc", out });
+  const run = train({ ...DEFAULT_TRAIN_CONFIG, zoo: out, epochs: 1, probes: 4, batch: 4, head: { width: 16, depth: 2 }, method: "probegen", evalEvery: 100 }, join(dir, "run"));
+  assert.equal(run.method, "probegen");
+  assert.equal(run.score, "kendallTau");
+  const config = JSON.parse(readFileSync(join(dir, "run", "config.json"), "utf8")).config;
+  assert.equal(config.probeInit, "dead-leaves", "a zoo of no known image set starts the generator from Dead Leaves");
+});

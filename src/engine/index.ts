@@ -17,6 +17,7 @@ export { globalAvgPool, maxPool2d } from "./ops/pool.js";
 export { zooDropout } from "./ops/dropout.js";
 export { gatherRows, scatterRows } from "./ops/rows.js";
 export { concatLast } from "./ops/concat.js";
+export { cropCenter } from "./ops/crop.js";
 export { channelSummary, CHANNEL_SUMMARY_STATS, type ChannelSummarySegment } from "./ops/channel-summary.js";
 export { addLeadingChannels } from "./ops/channels.js";
 export { crossEntropy, mseLoss } from "./ops/losses.js";

@@ -18,7 +18,7 @@ export interface ProbeFitOptions {
 export const FIT_BOUND = 0.95;
 
 /**
- * Fits `generator` so that its probes ≈ targets ([K, C, 32, 32], values in [-1, 1]); returns the
+ * Fits `generator` so that its probes ≈ targets ([K, C, H, W], values in [-1, 1]); returns the
  * mean squared error between its probes and the targets (pulled in to ±FIT_BOUND).
  */
 export function fitProbesTo(generator: ImageGenerator, targets: Float32Array, opts: ProbeFitOptions = {}): number {

@@ -35,11 +35,9 @@ export function makeProbeSource(opts: ProbeOptions, shape: readonly number[], rn
           latentDim: opts.latentDim, hidden: opts.generatorHidden, activation: opts.generatorActivation,
         });
       }
-      if (shape.length !== 3 || shape[1] !== 32 || shape[2] !== 32) {
-        throw new RangeError(`the image probe generator makes 32x32 images; this zoo's networks take [${shape.join(",")}]`);
-      }
+      if (shape.length !== 3) throw new RangeError(`the probe generators make coordinates [d] or images [C,H,W]; this zoo's networks take [${shape.join(",")}]`);
       return new ImageGenerator(opts.count, rng.fork("probegen"), {
-        latentDim: opts.latentDim, channels: shape[0], layers: opts.generatorLayers, activation: opts.generatorActivation,
+        latentDim: opts.latentDim, channels: shape[0], size: [shape[1], shape[2]], layers: opts.generatorLayers, activation: opts.generatorActivation,
         widthMultiplier: opts.generatorWidth,
       });
     case "vanilla": return new LearnedProbes(opts.count, shape, rng.fork("vanilla"), opts.vanillaInit);
