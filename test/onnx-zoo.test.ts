@@ -16,6 +16,9 @@ import { Zoo } from "../src/zoo/format.js";
 import { importOnnx } from "../src/zoo/interop/onnx.js";
 import { DEFAULT_TRAIN_CONFIG } from "../src/train/config.js";
 import { train } from "../src/train/trainer.js";
+import { TrainedRun } from "../src/predict/run-model.js";
+import { InputCollector } from "../src/predict/inputs.js";
+import { predictNetworks } from "../src/predict/predict.js";
 
 const FIX = fileURLToPath(new URL("../../test/fixtures/onnx/", import.meta.url));
 
@@ -69,6 +72,18 @@ test("onnx zoo: Small CNN exports import as one structure, evaluate as read, and
   const run = train({ ...DEFAULT_TRAIN_CONFIG, zoo: out, epochs: 2, probes: 4, batch: 4, head: { width: 16, depth: 2 }, method: "vanilla", evalEvery: 100 }, join(dir, "run"));
   assert.equal(run.steps, 6, "9 training networks in batches of 4, 2 epochs");
   assert.ok(run.best !== null && Number.isFinite(run.best.val));
+
+  // predict RUN model.onnx: a model file is predicted as the zoo's copy of it is.
+  const trained = TrainedRun.open(join(dir, "run"));
+  const fromFile = new InputCollector(trained, {});
+  await fromFile.add(join(dir, files[5]));
+  const fromZoo = new InputCollector(trained, { indices: [5] });
+  await fromZoo.add(out);
+  const a = predictNetworks(trained, fromFile.gather()).predictions[0], b = predictNetworks(trained, fromZoo.gather()).predictions[0];
+  assert.ok(a.top !== undefined && a.top.length === 3 && a.label !== undefined);
+  assert.deepEqual([a.label, a.top], [b.label, b.top]);
+  const other = new InputCollector(trained, {});
+  await assert.rejects(other.add(join(FIX, "resnet18-w8.onnx")), /resnet18-w8.onnx: .*architecture/);
 });
 
 test("onnx zoo: a black-box model and a label past the outputs are refused, naming the file", async () => {

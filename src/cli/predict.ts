@@ -23,6 +23,8 @@ score (e.g. the test accuracy a CNN will reach). Each NETWORK is one of:
   FILE.pth, FILE.pt      a PyTorch state dict (read safely: nothing in it is executed), or a
                          CNN Wild Park checkpoint with its config
   FILE.safetensors       a state dict
+  FILE.onnx              an ONNX model, for a run trained on an ONNX zoo (its graph structure
+                         must be one the run was trained on)
   ZOO                    a probegen zoo folder: its test split, or --split / --index
   SPLITS.json, DIR       a zoo in a public layout: a DWSNets or CNN Wild Park splits file, or a
                          Small CNN Zoo folder (weights.npy, layout.csv, metrics.csv.gz)

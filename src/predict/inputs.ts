@@ -21,6 +21,8 @@ import { importSmallCnnZoo } from "../zoo/interop/small-cnn-zoo.js";
 import { importWildPark, wildParkArchitecture } from "../zoo/interop/wild-park.js";
 import type { TrainedRun } from "./run-model.js";
 import { NETWORK_METADATA } from "../zoo/interop/safetensors-export.js";
+import { readOnnx } from "../io/onnx.js";
+import { OnnxPlanError, isOnnxPlan, onnxParameterValues, onnxPlanSpec, planOnnxGraph, type OnnxPlan } from "../nets/onnx-graph.js";
 
 export class PredictInputError extends FileFormatError {}
 
@@ -178,6 +180,25 @@ export class InputCollector {
       if (!Number.isFinite(truth)) throw new PredictInputError(file, `its metadata's ${truthKey} is ${JSON.stringify(raw)}, not a finite number`);
     }
     this.addBare(file, tensors, truth, meta[NETWORK_METADATA.activation], spec);
+  }
+
+  /** An ONNX model: its graph planned for the engine (a run on an ONNX zoo takes models of the structures it was trained on). */
+  addOnnx(file: string): void {
+    if (this.run.runFile.family !== "onnx") throw new PredictInputError(file, `is an ONNX model; the run was trained on a ${this.run.runFile.family} zoo (ONNX models need a run trained on an ONNX zoo)`);
+    let plan: OnnxPlan;
+    let values: Map<string, Float32Array>;
+    try {
+      const model = readOnnx(file);
+      const planned = planOnnxGraph(model);
+      if (!isOnnxPlan(planned)) throw new PredictInputError(file, `is black-box: node ${planned.node}${planned.opType ? ` (${planned.opType})` : ""}: ${planned.reason}`);
+      plan = planned;
+      values = onnxParameterValues(plan, model.graph);
+    } catch (e) {
+      if (e instanceof OnnxPlanError) throw new PredictInputError(file, e.message);
+      throw e;
+    }
+    const tensors = new Map(plan.parameters.map((p) => [p.name, { shape: p.shape, values: () => values.get(p.name)! }] as const));
+    this.addBare(file, tensors, undefined, undefined, onnxPlanSpec(plan));
   }
 
   /** Weights without a config; `spec`, when the file records one, is checked against the run's or (a run of many architectures) taken as the network's. */
@@ -354,8 +375,9 @@ export class InputCollector {
       else throw new PredictInputError(arg, "is a folder but neither a probegen zoo (zoo.json) nor a Small CNN Zoo (weights.npy)");
     } else if (/\.(pth|pt|ckpt|bin)$/i.test(path)) this.addCheckpoint(path);
     else if (/\.safetensors$/i.test(path)) this.addSafetensors(path);
+    else if (/\.onnx$/i.test(path)) this.addOnnx(path);
     else if (/\.json$/i.test(path)) await this.addPublic(path);
-    else throw new PredictInputError(arg, "is not a network this command reads (.pth, .pt, .safetensors, a zoo folder, a public splits file or a Small CNN Zoo folder)");
+    else throw new PredictInputError(arg, "is not a network this command reads (.pth, .pt, .safetensors, .onnx, a zoo folder, a public splits file or a Small CNN Zoo folder)");
   }
 
   /** Everything added, as one in-memory zoo whose networks keep their order. */
