@@ -113,3 +113,24 @@ test("onnx zoo: MLPs on 28x28 inputs train with ProbeGen's generator cut to thei
   const config = JSON.parse(readFileSync(join(dir, "run", "config.json"), "utf8")).config;
   assert.equal(config.probeInit, "dead-leaves", "a zoo of no known image set starts the generator from Dead Leaves");
 });
+
+test("onnx zoo: black-box prediction through onnxruntime agrees with the engine's, for any graph of the run's interface", async () => {
+  const { predictBlackBox } = await import("../src/predict/predict.js");
+  const dir = mkdtempSync(join(tmpdir(), "probegen-onnx-zoo-"));
+  const files = variedModels(dir, "small-cnn", 8, 6);
+  writeFileSync(join(dir, "labels.csv"), "file,label\n" + files.map((f, i) => `${f},${i % 2}`).join("\n") + "\n");
+  const out = join(dir, "zoo");
+  await importOnnx({ dir, labels: join(dir, "labels.csv"), out });
+  train({ ...DEFAULT_TRAIN_CONFIG, zoo: out, epochs: 1, probes: 4, batch: 4, head: { width: 16, depth: 2 }, method: "dead-leaves", evalEvery: 100 }, join(dir, "run"));
+  const run = TrainedRun.open(join(dir, "run"));
+  const white = new InputCollector(run, {});
+  for (const f of files.slice(0, 3)) await white.add(join(dir, f));
+  const a = predictNetworks(run, white.gather()).predictions;
+  const b = (await predictBlackBox(run, files.slice(0, 3).map((f) => join(dir, f)))).predictions;
+  for (let i = 0; i < 3; i++) {
+    assert.equal(b[i].label, a[i].label);
+    for (let j = 0; j < 3; j++) assert.ok(Math.abs(b[i].top![j].probability - a[i].top![j].probability) < 1e-4, `${files[i]}: ${JSON.stringify(b[i].top)} against ${JSON.stringify(a[i].top)}`);
+  }
+  // A graph of another interface is refused by name: the ResNet takes 3 channels.
+  await assert.rejects(predictBlackBox(run, [join(FIX, "resnet18-w8.onnx")]), /resnet18-w8.onnx: its input 'input' is \[batch,3,32,32\]; the run's probes are \[K,1,32,32\]/);
+});

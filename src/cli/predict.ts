@@ -6,7 +6,7 @@ import { dirname, isAbsolute, join } from "node:path";
 import { SPLIT_NAMES } from "../zoo/format.js";
 import { CNN_ACTIVATION_NAMES } from "../nets/cnn.js";
 import { InputCollector } from "../predict/inputs.js";
-import { PREDICTION_FILE, predictNetworks, predictResponses, predictionFileText, type PredictionReport } from "../predict/predict.js";
+import { PREDICTION_FILE, predictBlackBox, predictNetworks, predictResponses, predictionFileText, type PredictionReport } from "../predict/predict.js";
 import { exportProbes } from "../predict/probes-export.js";
 import { TrainedRun } from "../predict/run-model.js";
 import { UsageError, choiceArg, intArg, parseCommandArgs, printable, requiredArg, shardArg, THREADS_HELP } from "./args.js";
@@ -32,6 +32,10 @@ Every network must be of the run's family and architecture; a mismatch is an err
 file, the parameter and both shapes. Where the input knows what a network is (a zoo's labels,
 an FMNIST INR's label entry), the truth and the run's score over them are shown too.
 
+--black-box runs each FILE.onnx through onnxruntime on the run's probes and feeds its answers to
+the run's head: any graph taking the probes' shape and giving the run's outputs per probe, its
+ops in the engine's set or not (no gradients are needed to predict).
+
 --responses FILE.npy predicts from answers computed anywhere: float32 [N, K, outputs], network
 n's outputs on probe k of the run's exported probes (probegen probes export).
 
@@ -48,6 +52,7 @@ Options:
   --queue URL         predict on a job queue (redis://HOST:PORT/NAME): jobs of 64 consecutive
                       inputs for \`probegen worker\` processes on machines that see the same
                       paths; the predictions come back in order as one report
+  --black-box         run the .onnx files given through onnxruntime (above)
   --checkpoint NAME   best (default when the run has one) or last
   --json              the predictions as JSON on stdout
   --csv               the predictions as CSV on stdout
@@ -117,6 +122,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
       split: { type: "string" }, index: { type: "string" }, activation: { type: "string" }, checkpoint: { type: "string" },
       responses: { type: "string" }, out: { type: "string" }, list: { type: "string" }, shard: { type: "string" }, queue: { type: "string" },
       json: { type: "boolean", default: false }, csv: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
+      "black-box": { type: "boolean", default: false },
     },
   });
   if (values.help) { console.log(PREDICT_USAGE); return 0; }
@@ -143,7 +149,13 @@ export async function predictCommand(argv: string[]): Promise<number> {
     activation: values.activation === undefined ? undefined : choiceArg("activation", values.activation, CNN_ACTIVATION_NAMES),
   };
   let report: PredictionReport;
-  if (values.responses !== undefined) report = predictResponses(run, values.responses);
+  if (values["black-box"]) {
+    const other = networks.find((n) => !/\.onnx$/i.test(n));
+    if (other !== undefined) throw new UsageError(`--black-box runs ONNX models (.onnx) through onnxruntime; ${other} is not one`);
+    if (values.queue !== undefined || values.responses !== undefined) throw new UsageError("--black-box predicts the .onnx files given here; not with --queue or --responses");
+  }
+  if (values["black-box"]) report = await predictBlackBox(run, networks);
+  else if (values.responses !== undefined) report = predictResponses(run, values.responses);
   else if (values.queue !== undefined) {
     if (part !== undefined) throw new UsageError("--queue and --shard: choose one (the queue hands the inputs out itself)");
     let address;

@@ -4,7 +4,9 @@
 // [N, K, outputs] array). Both paths put the same numbers through the same head in the same
 // chunks, so the same answers give the same predictions, bit for bit.
 import { headText, type OutputKind } from "../io/output-file.js";
-import { Tensor, noGrad, reshape, tidy } from "../engine/index.js";
+import { Tensor, noGrad, reshape, threadCount, tidy } from "../engine/index.js";
+import { onnxAnswers } from "../nets/onnx-runtime.js";
+import { runProbes } from "./probes-export.js";
 import { labelledAnswers } from "../train/readouts.js";
 import { join } from "node:path";
 import { FileFormatError } from "../file-error.js";
@@ -124,6 +126,36 @@ export function predictNetworks(run: TrainedRun, inputs: PredictionInputs): Pred
 }
 
 /**
+ * The run's predictions from networks' answers to its probes: fill(s, m, rows) writes the answers
+ * of networks s..s+m-1 ([m, K * outputs]) into rows; `where` names the answers in errors.
+ */
+function predictFromAnswers(run: TrainedRun, n: number, fill: (s: number, m: number, rows: Float32Array) => void, names: string[], truth: Float64Array, where: string, t0: number): PredictionReport {
+  const k = run.probes, out = run.outputsPerProbe, features = k * out;
+  const { model } = run.headOnly();
+  // A labelled run reads the answers with its probes' classes, as it did in training.
+  const labels = run.runFile.config.readout === "labelled" ? run.probeSource().labels ?? null : null;
+  if (run.runFile.config.readout === "labelled" && labels === null) {
+    throw new FileFormatError(join(run.dir, "config.json"), `records the labelled readout, but its ${run.runFile.config.method} probes carry no classes`);
+  }
+  const outputs = new Float32Array(n * run.outputs);
+  const rows = new Float32Array(PREDICT_CHUNK * features);
+  noGrad(() => {
+    for (let s = 0; s < n; s += PREDICT_CHUNK) {
+      const m = Math.min(PREDICT_CHUNK, n - s);
+      fill(s, m, rows);
+      const bad = rows.subarray(0, m * features).findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) throw new FileFormatError(where, `response ${bad % features} of network ${s + Math.floor(bad / features)} is ${rows[bad]}`);
+      tidy(() => {
+        const answers = Tensor.from(rows.subarray(0, m * features), [m, features]);
+        const x = labels === null ? answers : labelledAnswers(reshape(answers, [m, k, out]), labels);
+        outputs.set(model.forward(x).data, s * run.outputs);
+      });
+    }
+  });
+  return fromOutputs(run, outputs, names, truth, t0);
+}
+
+/**
  * The run's predictions from responses [N, K, outputs] in a .npy file, computed anywhere:
  * network n's answers to the run's exported probes, in the probes' order.
  */
@@ -142,29 +174,25 @@ export function predictResponses(run: TrainedRun, file: string): PredictionRepor
     if (n === 0) throw new FileFormatError(file, "holds the responses of no networks (N = 0)");
     if (reader.header.dtype.kind !== "f") throw new FileFormatError(file, `holds ${reader.header.dtype.descr} values; responses are a network's outputs, floating point (float32)`);
     const features = k * out;
-    const { model } = run.headOnly();
-    // A labelled run reads the answers with its probes' classes, as it did in training.
-    const labels = run.runFile.config.readout === "labelled" ? run.probeSource().labels ?? null : null;
-    if (run.runFile.config.readout === "labelled" && labels === null) {
-      throw new FileFormatError(join(run.dir, "config.json"), `records the labelled readout, but its ${run.runFile.config.method} probes carry no classes`);
-    }
-    const outputs = new Float32Array(n * run.outputs);
-    const rows = new Float32Array(PREDICT_CHUNK * features);
-    noGrad(() => {
-      for (let s = 0; s < n; s += PREDICT_CHUNK) {
-        const m = Math.min(PREDICT_CHUNK, n - s);
-        for (let j = 0; j < m; j++) reader.readRow(s + j, rows, j * features);
-        const bad = rows.subarray(0, m * features).findIndex((v) => !Number.isFinite(v));
-        if (bad >= 0) throw new FileFormatError(file, `response ${bad % features} of network ${s + Math.floor(bad / features)} is ${rows[bad]}`);
-        tidy(() => {
-          const answers = Tensor.from(rows.subarray(0, m * features), [m, features]);
-          const x = labels === null ? answers : labelledAnswers(reshape(answers, [m, k, out]), labels);
-          outputs.set(model.forward(x).data, s * run.outputs);
-        });
-      }
-    });
-    return fromOutputs(run, outputs, Array.from({ length: n }, (_, i) => `${file}#${i}`), new Float64Array(n).fill(NaN), t0);
+    return predictFromAnswers(run, n, (s, m, rows) => { for (let j = 0; j < m; j++) reader.readRow(s + j, rows, j * features); },
+      Array.from({ length: n }, (_, i) => `${file}#${i}`), new Float64Array(n).fill(NaN), file, t0);
   } finally {
     reader.close();
   }
+}
+
+/**
+ * The run's predictions for ONNX models run black-box by onnxruntime on the run's probes: any
+ * graph that takes the probes' shape and gives the run's outputs per probe.
+ */
+export async function predictBlackBox(run: TrainedRun, files: readonly string[], threads = 1): Promise<PredictionReport> {
+  const t0 = performance.now();
+  if (!run.usesProbes) throw new FileFormatError(files[0] ?? run.dir, "the run represents networks by weight statistics, not by answers to probes; black-box models can only be probed");
+  run.requireOutputsOnly("black-box models");
+  const probes = runProbes(run);
+  const features = run.probes * run.outputsPerProbe;
+  const answers = new Float32Array(files.length * features);
+  for (let i = 0; i < files.length; i++) answers.set(await onnxAnswers(files[i], probes, run.probeShape, run.outputsPerProbe, threadCount()), i * features);
+  return predictFromAnswers(run, files.length, (s, m, rows) => rows.set(answers.subarray(s * features, (s + m) * features)),
+    [...files], new Float64Array(files.length).fill(NaN), files[0] ?? run.dir, t0);
 }
