@@ -136,7 +136,7 @@ function resnet(spec: Record<string, unknown>, path: string): NetworkArchitectur
 function onnx(spec: Record<string, unknown>, path: string): NetworkArchitecture {
   const plan = parseOnnxPlan(spec, path);
   const outputs = plan.output.shape.reduce((a, b) => a * b, 1);
-  const hidden = plan.steps.filter((st) => st.op === "activation" && plan.perNetwork.has(st.output)).map((st) => st.output);
+  const hidden = plan.steps.filter((st) => (st.op === "activation" || (st.op === "conv" && st.relu)) && plan.perNetwork.has(st.output)).map((st) => st.output);
   const flat = (out: Tensor) => reshape(out, [out.shape[0], out.shape[1], outputs]);
   const bound: NetworkArchitecture = {
     family: "onnx", spec,

@@ -14,7 +14,8 @@ type Shape = number[];
 
 /** One node as the forward pass runs it: what it reads and writes, its resolved settings. */
 export type OnnxStep =
-  | { op: "conv"; input: string; output: string; weight: string; bias: string | null; stride: [number, number]; padding: [number, number] }
+  /** relu: a Relu that only this convolution's output feeds, fused into it (one pass over the maps, not two). */
+  | { op: "conv"; input: string; output: string; weight: string; bias: string | null; stride: [number, number]; padding: [number, number]; relu: boolean }
   | { op: "linear"; input: string; output: string; weight: string; bias: string | null }
   | { op: "add"; inputs: [string, string]; output: string }
   | { op: "scale"; input: string; output: string; factor: number }
@@ -76,6 +77,8 @@ export function planOnnxGraph(model: OnnxModel): OnnxPlan | OnnxUnsupported {
   const constants = new Map<string, OnnxTensor>(g.initializers);
   const aliases = new Map<string, string>();
   const steps: OnnxStep[] = [];
+  const uses = new Map<string, number>();
+  for (const name of [...g.nodes.flatMap((n) => n.inputs), ...g.outputs.map((o) => o.name)]) uses.set(name, (uses.get(name) ?? 0) + 1);
   const perNetwork = new Set<string>();
   const parameters = new Map<string, OnnxParameter>();
   const resolve = (name: string) => aliases.get(name) ?? name;
@@ -87,7 +90,7 @@ export function planOnnxGraph(model: OnnxModel): OnnxPlan | OnnxUnsupported {
   };
   for (const n of g.nodes) {
     const before = steps.length;
-    const why = planNode(n, { shapes, perNetwork, constants, aliases, resolve, steps, useParameter });
+    const why = planNode(n, { uses, shapes, perNetwork, constants, aliases, resolve, steps, useParameter });
     if (why !== null) return { node: n.name, opType: n.opType, reason: why };
     for (const st of steps.slice(before)) {
       const reads = st.op === "add" ? st.inputs : [st.input];
@@ -107,6 +110,8 @@ export function isOnnxPlan(p: OnnxPlan | OnnxUnsupported): p is OnnxPlan {
 }
 
 interface PlanState {
+  /** How many node inputs and graph outputs read each value. */
+  uses: Map<string, number>;
   shapes: Map<string, Shape>;
   /** Values computed from some network's parameters (the rest are the probes' alone). */
   perNetwork: Set<string>;
@@ -172,7 +177,7 @@ function planNode(n: OnnxNode, s: PlanState): string | null {
       if (OH < 1 || OW < 1) return "no output pixels";
       const b = ins[2] ? constant(ins[2]) : undefined;
       if (ins[2] && (b === undefined || prod(b.dims) !== O)) return "its bias is not an initializer of the output channels";
-      s.steps.push({ op: "conv", input: ins[0], output: out, weight: s.useParameter(ins[1], w.dims, "as-is"), bias: b ? s.useParameter(ins[2], [O], "as-is") : null, stride: [strides[0], strides[1]], padding: [pads[0], pads[1]] });
+      s.steps.push({ op: "conv", input: ins[0], output: out, weight: s.useParameter(ins[1], w.dims, "as-is"), bias: b ? s.useParameter(ins[2], [O], "as-is") : null, stride: [strides[0], strides[1]], padding: [pads[0], pads[1]], relu: false });
       s.shapes.set(out, [O, OH, OW]);
       return null;
     }
@@ -212,6 +217,13 @@ function planNode(n: OnnxNode, s: PlanState): string | null {
     case "Relu": case "Tanh": case "Sigmoid": case "Sin": case "LeakyRelu": {
       const x = shapeOf(ins[0]);
       if (x === undefined) return "its input is not computed from the probes";
+      const last = s.steps[s.steps.length - 1];
+      if (n.opType === "Relu" && last?.op === "conv" && !last.relu && last.output === ins[0] && s.uses.get(ins[0]) === 1) {
+        // The convolution's maps are read by this Relu alone: one fused pass, the Relu's output its name.
+        last.relu = true;
+        s.aliases.set(out, ins[0]);
+        return null;
+      }
       const fn = ({ Relu: "relu", Tanh: "tanh", Sigmoid: "sigmoid", Sin: "sin", LeakyRelu: "leakyRelu" } as const)[n.opType];
       s.steps.push({ op: "activation", input: ins[0], output: out, fn, alpha: floatAttr(n, "alpha", 0.01) });
       s.shapes.set(out, x);
@@ -286,7 +298,7 @@ export function onnxForward(plan: OnnxPlan, params: ReadonlyMap<string, Tensor>,
     let y: Tensor;
     switch (st.op) {
       case "conv":
-        y = conv2d(get(st.input), param(st.weight), st.bias === null ? null : param(st.bias), { stride: st.stride, padding: st.padding });
+        y = conv2d(get(st.input), param(st.weight), st.bias === null ? null : param(st.bias), { stride: st.stride, padding: st.padding, ...(st.relu ? { activation: "relu" as const } : {}) });
         break;
       case "linear": {
         const x = get(st.input);
@@ -394,7 +406,7 @@ export function parseOnnxPlan(spec: unknown, path = "architecture"): OnnxPlan {
         if (xs.length !== 3 || ws!.length !== 4 || ws![1] !== xs[0] || stride.length !== 2 || padding.length !== 2) fail(`a convolution of [${xs.join(",")}] by [${ws!.join(",")}]`);
         if (bs !== null && !same(bs, [ws![0]])) fail(`bias [${bs.join(",")}] for ${ws![0]} channels`);
         const OH = Math.floor((xs[1] + 2 * padding[0] - ws![2]) / stride[0]) + 1, OW = Math.floor((xs[2] + 2 * padding[1] - ws![3]) / stride[1]) + 1;
-        return set([ws![0], OH, OW], true, { op, input: x, output: output as string, weight: w!, bias: b, stride: [stride[0], stride[1]], padding: [padding[0], padding[1]] });
+        return set([ws![0], OH, OW], true, { op, input: x, output: output as string, weight: w!, bias: b, stride: [stride[0], stride[1]], padding: [padding[0], padding[1]], relu: s.record.relu === true });
       }
       case "linear": {
         const [x, xs] = value("input"), [w, ws] = param("weight", false), [b, bs] = param("bias", true);

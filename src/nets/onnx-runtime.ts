@@ -45,7 +45,8 @@ export async function onnxAnswers(file: string, probes: Float32Array, probeShape
   try {
     const out = new Float32Array(K * outputs);
     for (let k = 0; k < K; k += step) {
-      const x = new o.Tensor("float32", probes.subarray(k * per, (k + step) * per), [step, ...probeShape]);
+      // A copy: onnxruntime refuses views of other memory (probegen's tensor memory among them).
+      const x = new o.Tensor("float32", probes.slice(k * per, (k + step) * per), [step, ...probeShape]);
       const result = await session.run({ [input.name]: x });
       const y = result[g.outputs[0].name];
       if (y === undefined || y.type !== "float32") throw new BlackBoxError(file, `gave no float32 output '${g.outputs[0].name}'`);
@@ -59,4 +60,18 @@ export async function onnxAnswers(file: string, probes: Float32Array, probeShape
   } finally {
     await session.release();
   }
+}
+
+/**
+ * onnxAnswers for many files, `parallel` at a time (each session on one thread: small models
+ * gain more from running side by side than from splitting one model's ops), in order.
+ */
+export async function onnxAnswersMany(files: readonly string[], probes: Float32Array, probeShape: readonly number[], outputs: number, parallel = 1): Promise<Float32Array[]> {
+  const out: Float32Array[] = new Array(files.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < files.length; i = next++) out[i] = await onnxAnswers(files[i], probes, probeShape, outputs, 1);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(parallel, files.length)) }, worker));
+  return out;
 }

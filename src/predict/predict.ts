@@ -5,7 +5,7 @@
 // chunks, so the same answers give the same predictions, bit for bit.
 import { headText, type OutputKind } from "../io/output-file.js";
 import { Tensor, noGrad, reshape, threadCount, tidy } from "../engine/index.js";
-import { onnxAnswers } from "../nets/onnx-runtime.js";
+import { onnxAnswersMany } from "../nets/onnx-runtime.js";
 import { runProbes } from "./probes-export.js";
 import { labelledAnswers } from "../train/readouts.js";
 import { join } from "node:path";
@@ -192,7 +192,7 @@ export async function predictBlackBox(run: TrainedRun, files: readonly string[],
   const probes = runProbes(run);
   const features = run.probes * run.outputsPerProbe;
   const answers = new Float32Array(files.length * features);
-  for (let i = 0; i < files.length; i++) answers.set(await onnxAnswers(files[i], probes, run.probeShape, run.outputsPerProbe, threadCount()), i * features);
+  (await onnxAnswersMany(files, probes, run.probeShape, run.outputsPerProbe, threadCount())).forEach((a, i) => answers.set(a, i * features));
   return predictFromAnswers(run, files.length, (s, m, rows) => rows.set(answers.subarray(s * features, (s + m) * features)),
     [...files], new Float64Array(files.length).fill(NaN), files[0] ?? run.dir, t0);
 }

@@ -8,10 +8,11 @@ import { fitBench, type FitFigures } from "./inr-fit.js";
 import { paperCnnBench, paperScaleBench, type PaperScaleFigures } from "./paper-scale.js";
 import { cnnBuildBench, type CnnBuildFigures } from "./cnn-build.js";
 import { predictBench, type PredictFigures } from "./predict.js";
+import { onnxBench, type OnnxFigures } from "./onnx.js";
 import { nativeSimd } from "../engine/kernels/native.js";
 import { resnetProbingBench, type ResNetProbingFigures } from "./resnet-probing.js";
 
-export const BENCH_WORKLOADS = ["w1", "w2", "w2-hidden", "w3", "w4", "w4-hidden", "w5", "fit", "predict", "cnn", "wild-park", "paper", "paper-cnn"] as const;
+export const BENCH_WORKLOADS = ["w1", "w2", "w2-hidden", "w3", "w4", "w4-hidden", "w5", "fit", "predict", "onnx", "cnn", "wild-park", "paper", "paper-cnn"] as const;
 /** Run when --only is not given; "cnn" and "paper" take minutes and are run on request. */
 export const DEFAULT_BENCH_WORKLOADS = ["w1", "w2", "w2-hidden", "w3", "w4", "w4-hidden", "fit", "predict"] as const;
 
@@ -42,6 +43,7 @@ export interface BenchResult {
   w5?: ResNetProbingFigures;
   fit?: FitFigures;
   predict?: PredictFigures;
+  onnx?: OnnxFigures;
   cnn?: CnnBuildFigures;
   "wild-park"?: WildParkBuildFigures;
   paper?: PaperScaleFigures;
@@ -162,6 +164,12 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
     log?.("predict: a K=64 ProbeGen run's predictions for zoos of SIRENs and of small CNNs ...");
     result.predict = predictBench(quick);
     log?.(`predict: ${result.predict.inrsPerSec.toFixed(0)} INRs/s (${result.predict.inrs}), ${result.predict.cnnsPerSec.toFixed(0)} small CNNs/s (${result.predict.cnns})`);
+  }
+  if (only.has("onnx")) {
+    log?.("onnx: a zoo of PyTorch's Small CNN export, white-box against the Small-CNN family, and black-box through onnxruntime ...");
+    result.onnx = await onnxBench(quick);
+    const o = result.onnx;
+    log?.(`onnx: white-box ${o.whiteBoxNetworksPerSec.toFixed(0)} networks/s against the family's ${o.nativeFamilyNetworksPerSec.toFixed(0)} (${o.whiteBoxOverNative.toFixed(2)}x; ${o.networks} networks, K=${o.probes}); black-box ${o.blackBoxNetworksPerSec.toFixed(0)} files/s through onnxruntime`);
   }
   if (only.has("cnn")) {
     const n = quick ? 4 : 64;
