@@ -3,7 +3,8 @@
 import { parse as parseCsv } from "csv-parse/sync";
 import { readRegularFile } from "../../io/read-file.js";
 import { Rng } from "../../engine/index.js";
-import { SPLIT_NAMES, type SplitName } from "../format.js";
+import { SPLIT_NAMES, planShards, type SplitName, type ZooArchitecture, type ZooManifest } from "../format.js";
+import { splitsOf } from "./import-build.js";
 import { ImportError } from "./state-dict.js";
 
 export interface LabelRow { file: string; value: number; split: SplitName | null }
@@ -63,4 +64,49 @@ export function rowSplits(rows: readonly LabelRow[], csvFile: string, seed: numb
   const splitOf = new Array<SplitName>(n).fill("train");
   order.forEach((r, i) => { if (i < nTest) splitOf[r] = "test"; else if (i < nTest + nVal) splitOf[r] = "val"; });
   return splitOf;
+}
+
+export interface LabelledZoo {
+  family: string;
+  architectures: ZooArchitecture[];
+  task: "classification" | "regression";
+  rows: readonly LabelRow[];
+  splitOf: SplitName[];
+  /** Classes the labels name (classification). */
+  classes: number;
+  /** The CSV's target column's name (regression). */
+  targetColumn: string;
+  splitSeed: number;
+  shardSize: number;
+  /** What the per-network `source` string and `architecture` field are, for zoo.json. */
+  sourceDescription: string;
+  architectureDescription: string;
+  /** The importer's own provenance entries (its name, folders, settings), before the split's and after it. */
+  provenance: Record<string, unknown>;
+  provenanceAfterSplit?: Record<string, unknown>;
+}
+
+/** The manifest of a zoo imported from files and a labels CSV: a label or target per network, its architecture index, its file. */
+export function labelledZooManifest(z: LabelledZoo): ZooManifest {
+  const several = z.architectures.length > 1;
+  return {
+    format: "probegen-zoo", version: several ? 2 : 1, family: z.family, architectures: z.architectures,
+    ...(several ? { architectureField: "architecture" } : {}),
+    fields: [
+      z.task === "classification"
+        ? { name: "label", dtype: "I32", description: "the CSV's label column" }
+        : { name: "target", dtype: "F32", description: `the CSV's ${z.targetColumn} column` },
+      { name: "architecture", dtype: "I32", description: z.architectureDescription },
+    ],
+    strings: [{ name: "source", description: z.sourceDescription }],
+    task: z.task === "classification"
+      ? { kind: "classification", labelNames: Array.from({ length: z.classes }, (_, i) => String(i)) }
+      : { kind: "regression", target: "target" },
+    count: z.rows.length, splits: splitsOf(z.splitOf), shards: planShards(z.rows.length, z.shardSize),
+    provenance: {
+      ...z.provenance,
+      split: z.rows[0].split !== null ? "the CSV's split column" : `seeded 70/10/20 (seed ${z.splitSeed})`,
+      ...z.provenanceAfterSplit,
+    },
+  };
 }

@@ -8,9 +8,9 @@ import { allFinite } from "../../engine/finite.js";
 import { readOnnx } from "../../io/onnx.js";
 import { isOnnxPlan, onnxParameterValues, onnxPlanSpec, planOnnxGraph, type OnnxPlan } from "../../nets/onnx-graph.js";
 import { PROBEGEN_VERSION } from "../../version.js";
-import { encodeShard, planShards, type ZooArchitecture, type ZooManifest } from "../format.js";
-import { checkListedFiles, runImport, splitsOf, type ImportPlan, type ImportReport } from "./import-build.js";
-import { readLabelRows, rowSplits } from "./labels-csv.js";
+import { encodeShard, type ZooArchitecture } from "../format.js";
+import { checkListedFiles, runImport, type ImportPlan, type ImportReport } from "./import-build.js";
+import { labelledZooManifest, readLabelRows, rowSplits } from "./labels-csv.js";
 import { ImportError } from "./state-dict.js";
 
 export interface OnnxImportOptions {
@@ -72,27 +72,12 @@ export function planOnnxImport(opts: OnnxImportOptions): OnnxImportPlan {
     });
   }
   const splitOf = rowSplits(rows, csvFile, opts.splitSeed ?? 0, "onnx-split");
-  const several = architectures.length > 1;
-  const labelClasses = task === "classification" ? Math.max(...outputs) : 0;
-  const manifest: ZooManifest = {
-    format: "probegen-zoo", version: several ? 2 : 1, family: "onnx", architectures,
-    ...(several ? { architectureField: "architecture" } : {}),
-    fields: [
-      task === "classification"
-        ? { name: "label", dtype: "I32", description: "the CSV's label column" }
-        : { name: "target", dtype: "F32", description: `the CSV's ${targetColumn} column` },
-      { name: "architecture", dtype: "I32", description: "index of the network's graph structure in zoo.json" },
-    ],
-    strings: [{ name: "source", description: "the ONNX file as the CSV names it" }],
-    task: task === "classification"
-      ? { kind: "classification", labelNames: Array.from({ length: labelClasses }, (_, i) => String(i)) }
-      : { kind: "regression", target: "target" },
-    count: rows.length, splits: splitsOf(splitOf), shards: planShards(rows.length, opts.shardSize ?? 500),
-    provenance: {
-      importer: "probegen zoo import onnx", probegenVersion: PROBEGEN_VERSION, source: dir, labels: csvFile,
-      split: rows[0].split !== null ? "the CSV's split column" : `seeded 70/10/20 (seed ${opts.splitSeed ?? 0})`,
-    },
-  };
+  const manifest = labelledZooManifest({
+    family: "onnx", architectures, task, rows, splitOf, classes: task === "classification" ? Math.max(...outputs) : 0, targetColumn,
+    splitSeed: opts.splitSeed ?? 0, shardSize: opts.shardSize ?? 500,
+    sourceDescription: "the ONNX file as the CSV names it", architectureDescription: "index of the network's graph structure in zoo.json",
+    provenance: { importer: "probegen zoo import onnx", probegenVersion: PROBEGEN_VERSION, source: dir, labels: csvFile },
+  });
   return { kind: "onnx", out: opts.out, manifest, files, sources: rows.map((r) => r.file), architecture, values: rows.map((r) => r.value) };
 }
 

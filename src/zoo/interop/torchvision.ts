@@ -9,9 +9,9 @@ import { floatWeights, readTorchCheckpoint, type TorchCheckpoint, type TorchTens
 import { allFinite } from "../../engine/finite.js";
 import { foldTorchvisionResNet, parseResNetArchitecture, resnetParameterShapes, type SizedResNetArchitecture } from "../../nets/resnet.js";
 import { PROBEGEN_VERSION } from "../../version.js";
-import { encodeShard, planShards, type ZooArchitecture, type ZooManifest } from "../format.js";
-import { checkListedFiles, runImport, splitsOf, type ImportPlan, type ImportReport } from "./import-build.js";
-import { readLabelRows, rowSplits } from "./labels-csv.js";
+import { encodeShard, type ZooArchitecture } from "../format.js";
+import { checkListedFiles, runImport, type ImportPlan, type ImportReport } from "./import-build.js";
+import { labelledZooManifest, readLabelRows, rowSplits } from "./labels-csv.js";
 import { ImportError, stateDictOf, tensorsOf } from "./state-dict.js";
 
 export interface TorchvisionImportOptions {
@@ -88,7 +88,6 @@ export function planTorchvisionImport(opts: TorchvisionImportOptions): Torchvisi
     return index.get(key)!;
   });
   const splitOf = rowSplits(rows, csvFile, opts.splitSeed ?? 0, "torchvision-split");
-  const several = architectures.length > 1;
   // The classes are the networks' outputs: a label they cannot give is a wrong label, not a new class.
   const labelClasses = task === "classification" ? Math.max(...architectures.map((a) => Number(a.architecture.classes))) : 0;
   if (task === "classification") {
@@ -97,26 +96,13 @@ export function planTorchvisionImport(opts: TorchvisionImportOptions): Torchvisi
       if (r.value >= classes) throw new ImportError(csvFile, `row ${i + 2} (${r.file}): label ${r.value} is not one of the network's ${classes} classes (0 to ${classes - 1})`);
     });
   }
-  const manifest: ZooManifest = {
-    format: "probegen-zoo", version: several ? 2 : 1, family: "resnet", architectures,
-    ...(several ? { architectureField: "architecture" } : {}),
-    fields: [
-      task === "classification"
-        ? { name: "label", dtype: "I32", description: "the CSV's label column" }
-        : { name: "target", dtype: "F32", description: "the CSV's target column" },
-      { name: "architecture", dtype: "I32", description: "index of the network's architecture in zoo.json" },
-    ],
-    strings: [{ name: "source", description: "the state dict's file as the CSV names it" }],
-    task: task === "classification"
-      ? { kind: "classification", labelNames: Array.from({ length: labelClasses }, (_, i) => String(i)) }
-      : { kind: "regression", target: "target" },
-    count: rows.length, splits: splitsOf(splitOf), shards: planShards(rows.length, opts.shardSize ?? 500),
-    provenance: {
-      importer: "probegen zoo import torchvision", probegenVersion: PROBEGEN_VERSION, source: dir, labels: csvFile, inputSize,
-      split: rows[0].split !== null ? "the CSV's split column" : `seeded 70/10/20 (seed ${opts.splitSeed ?? 0})`,
-      batchNorm: "eval mode, folded into each convolution: w' = w gamma / sqrt(var + eps), b' = beta - mean gamma / sqrt(var + eps), eps 1e-5",
-    },
-  };
+  const manifest = labelledZooManifest({
+    family: "resnet", architectures, task, rows, splitOf, classes: labelClasses, targetColumn: "target",
+    splitSeed: opts.splitSeed ?? 0, shardSize: opts.shardSize ?? 500,
+    sourceDescription: "the state dict's file as the CSV names it", architectureDescription: "index of the network's architecture in zoo.json",
+    provenance: { importer: "probegen zoo import torchvision", probegenVersion: PROBEGEN_VERSION, source: dir, labels: csvFile, inputSize },
+    provenanceAfterSplit: { batchNorm: "eval mode, folded into each convolution: w' = w gamma / sqrt(var + eps), b' = beta - mean gamma / sqrt(var + eps), eps 1e-5" },
+  });
   return {
     kind: "torchvision", out: opts.out, manifest, files, sources: rows.map((r) => r.file), architecture, values: rows.map((r) => r.value),
   };
