@@ -1,5 +1,6 @@
 // probegen zoo import | export: the public zoos' own files in and out.
 import { exportSafetensors } from "../zoo/interop/safetensors-export.js";
+import { exportOnnx } from "../zoo/interop/onnx-export.js";
 import { IMAGE_SET_NAMES } from "../data/image-sets.js";
 import { createProgress } from "../report/progress.js";
 import { Zoo } from "../zoo/format.js";
@@ -137,7 +138,7 @@ Options:
 ${IMPORT_COMMON}
 ${THREADS_HELP}`;
 
-export const EXPORT_USAGE = `Usage: probegen zoo export DIR --format dwsnets|small-cnn-zoo|wild-park|safetensors --out OUT [options]
+export const EXPORT_USAGE = `Usage: probegen zoo export DIR --format dwsnets|small-cnn-zoo|wild-park|safetensors|onnx --out OUT [options]
 
 Writes a probegen zoo in a public layout (or as plain .safetensors files), so that the official
 Python code and its peers can read it: PyTorch checkpoints in torch's zip format
@@ -152,6 +153,8 @@ earlier export of the same zoo.
   --format safetensors    any zoo: networks/NNNNNN.safetensors per network (its split, label or
                           target, architecture and activation in the file's metadata, so
                           \`probegen predict\` needs nothing else) and networks.csv
+  --format onnx           a CNN zoo (no residuals) or an ONNX zoo: networks/NNNNNN.onnx per
+                          network and networks/labels.csv, which \`zoo import onnx\` reads back
 
 Options:
   --out OUT              the folder to write (required)
@@ -331,7 +334,7 @@ export function exportCommand(argv: string[]): number {
   });
   if (values.help) { console.log(EXPORT_USAGE); return 0; }
   if (positionals.length !== 1) throw new UsageError("zoo export takes one zoo folder");
-  const format = choiceArg("format", values.format, ["dwsnets", "small-cnn-zoo", "wild-park", "safetensors"] as const);
+  const format = choiceArg("format", values.format, ["dwsnets", "small-cnn-zoo", "wild-park", "safetensors", "onnx"] as const);
   const out = requiredArg("out", values.out);
   if (values.layout !== undefined && format !== "dwsnets") throw new UsageError("--layout is for --format dwsnets");
   const zoo = positionals[0];
@@ -342,11 +345,12 @@ export function exportCommand(argv: string[]): number {
   if (format === "dwsnets") report = exportDwsnets({ zoo, out, layout: values.layout === undefined ? undefined : choiceArg("layout", values.layout, ["mnist", "fmnist"] as const), onProgress });
   else if (format === "small-cnn-zoo") report = exportSmallCnnZoo({ zoo, out, onProgress });
   else if (format === "wild-park") report = exportWildPark({ zoo, out, onProgress });
+  else if (format === "onnx") report = exportOnnx({ zoo, out, onProgress });
   else report = exportSafetensors({ zoo, out, onProgress });
   bar.finish();
   if (values.json) console.log(JSON.stringify({ ...report, format }, null, 2));
   else {
-    console.log(`wrote ${report.networks} networks to ${out} ${format === "safetensors" ? "as .safetensors files" : `in the ${format} layout`} (${report.seconds.toFixed(1)} s)`);
+    console.log(`wrote ${report.networks} networks to ${out} ${format === "safetensors" ? "as .safetensors files" : format === "onnx" ? "as ONNX models (networks/labels.csv lists them)" : `in the ${format} layout`} (${report.seconds.toFixed(1)} s)`);
     if (format === "small-cnn-zoo") console.log("the layout does not record padding: import it back with the padding its networks use (--padding valid or 1)");
   }
   return 0;

@@ -1,0 +1,74 @@
+// A zoo as one ONNX model per network, with a labels CSV that `probegen zoo import onnx` reads
+// back: networks/NNNNNN.onnx and labels.csv (file, label or the target, split), written last.
+// The import gives back the same parameters, and the engine evaluates them as the zoo's family
+// does (tested: a CNN zoo exported and imported trains to the same metrics).
+import { join, resolve } from "node:path";
+import { makeDirectory } from "../../io/dirs.js";
+import { writeFileAtomic } from "../../io/atomic.js";
+import { csvText } from "../../io/csv-columns.js";
+import { networkArchitecture } from "../../nets/family.js";
+import { OnnxExportError, onnxWriter, type OnnxNetworkWriter } from "../../nets/onnx-export.js";
+import { SPLIT_NAMES, Zoo, rangesIndices, type SplitName } from "../format.js";
+import { ExportFolder, type ExportReport } from "./export-folder.js";
+import { ImportError } from "./state-dict.js";
+
+export interface OnnxExportOptions {
+  zoo: string;
+  out: string;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export function exportOnnx(opts: OnnxExportOptions): ExportReport {
+  const zoo = Zoo.open(opts.zoo);
+  const m = zoo.manifest;
+  const zooFile = join(opts.zoo, "zoo.json");
+  // Every architecture (and variant) is checked before anything is written.
+  const writers = new Map<string, OnnxNetworkWriter>();
+  const writerFor = (k: number, code: number | null): OnnxNetworkWriter => {
+    const key = `${k}:${code}`;
+    let w = writers.get(key);
+    if (w === undefined) {
+      try {
+        const arch = networkArchitecture(m.family, m.architectures[k].architecture, `architectures[${k}]`);
+        w = onnxWriter(code === null ? arch : arch.variant(code));
+      } catch (e) {
+        if (e instanceof OnnxExportError) throw new ImportError(zooFile, e.message);
+        throw e;
+      }
+      writers.set(key, w);
+    }
+    return w;
+  };
+  const all = zoo.readAll();
+  const variantField = networkArchitecture(m.family, m.architectures[0].architecture).variantField;
+  const codes = variantField === null ? null : all.fields.get(variantField)!;
+  for (let i = 0; i < m.count; i++) writerFor(all.architecture[i], codes === null ? null : codes[i]);
+  const folder = ExportFolder.start(opts.out, { format: "onnx", zoo: resolve(opts.zoo) });
+  makeDirectory(join(opts.out, "networks"));
+  const splitOf: SplitName[] = new Array<SplitName>(m.count);
+  for (const s of SPLIT_NAMES) for (const i of rangesIndices(m.splits[s])) splitOf[i] = s;
+  const rowOf = new Int32Array(m.count);
+  const seen = new Int32Array(m.architectures.length);
+  for (let i = 0; i < m.count; i++) rowOf[i] = seen[all.architecture[i]]++;
+  const target = m.task.kind === "regression" ? m.task.target : undefined;
+  const valueColumn = m.task.kind === "classification" ? "label" : target!;
+  const values = m.task.kind === "classification" ? all.fields.get("label")! : all.fields.get(target!)!;
+  const digits = Math.max(6, String(m.count - 1).length);
+  const rows: string[][] = [];
+  for (let i = 0; i < m.count; i++) {
+    const k = all.architecture[i];
+    const params = new Map(m.architectures[k].parameters.map((p) => {
+      const per = p.shape.reduce((x, y) => x * y, 1);
+      return [p.name, all.groups[k].get(p.name)!.subarray(rowOf[i] * per, (rowOf[i] + 1) * per)] as const;
+    }));
+    const file = `${String(i).padStart(digits, "0")}.onnx`;
+    writeFileAtomic(join(opts.out, "networks", file), writerFor(k, codes === null ? null : codes[i])(params));
+    rows.push([file, String(values[i]), splitOf[i] ?? ""]);
+    opts.onProgress?.(i + 1, m.count);
+  }
+  // The label column is "label", or the target under its own name (zoo import onnx --target NAME).
+  // A zoo with networks in no split gives no split column: the import then draws its own.
+  const whole = rows.every((r) => r[2] !== "");
+  const csv = whole ? csvText(["file", valueColumn, "split"], rows) : csvText(["file", valueColumn], rows.map((r) => r.slice(0, 2)));
+  return folder.finish([[join(opts.out, "networks", "labels.csv"), csv]], m.count);
+}
