@@ -265,7 +265,7 @@ test("zoo import and export on the command line: --help, --json, named errors an
   assert.equal(refused.status, 1);
   assert.match(refused.stderr, /executes-code\.pth: pickle at byte \d+: refused to call posix\.system/);
   for (const [args, re] of [
-    [["zoo", "import", "onnx"], /unknown zoo layout "onnx"/],
+    [["zoo", "import", "keras"], /unknown zoo layout "keras" \(expected dwsnets, small-cnn-zoo, wild-park, torchvision or onnx\)/],
     [["zoo", "import", "dwsnets", "a.json"], /--out is required/],
     [["zoo", "import", "small-cnn-zoo", FIX, "--out", join(dir, "x"), "--padding", "same"], /--padding must be valid or 1/],
     [["zoo", "export", join(dir, "wp"), "--out", join(dir, "e")], /--format is required/],
