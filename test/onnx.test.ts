@@ -117,6 +117,9 @@ test("onnx: a well-formed tiny model reads, and each fault in it is refused by n
   refused(model({ opset: null }), /imports no default-domain ONNX opset/);
   refused(model({ initializer: [{ name: "w", dims: [1 << 20, 1 << 20], dataType: 1 }] }), /more than 2147483647 elements/);
   refused(model({ initializer: [{ name: "w", dims: [2, -1], dataType: 1 }] }), /tensor 'w' has a dimension of -1/);
+  // A billion elements declared over 8 bytes: refused by the byte count, before 4 GiB is reserved.
+  refused(model({ initializer: [{ name: "w", dims: [1 << 30], dataType: 1, rawData: new Uint8Array(8) }] }), /needs 4294967296 bytes of float32, and holds 8/);
+  refused(model({ initializer: [{ name: "w", dims: [1 << 30], dataType: 7, int64Data: [1, 2] }] }), /needs 1073741824 values, and holds 2/);
   refused(model({ initializer: [{ name: "w", dims: [2, 2], dataType: 1, rawData: new Uint8Array(12) }] }), /needs 16 bytes of float32, and holds 12/);
   refused(model({ initializer: [{ name: "w", dims: [3], dataType: 1, floatData: [1, 2] }] }), /needs 3 values, and holds 2/);
   refused(model({ initializer: [{ name: "w", dims: [1], dataType: 8, stringData: [new Uint8Array(1)] }] }), /holds strings/);

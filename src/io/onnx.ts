@@ -290,11 +290,14 @@ function readTensor(t: RawTensor, file: string, dir: string): OnnxTensor {
   if (kind === undefined) fail(t.dataType === 8 ? "holds strings, which probegen does not read" : `has data type ${t.dataType}, which probegen does not read`);
   const { dims, count } = tensorDims(t, name, file);
   const float = kind!.name === "float32" || kind!.name === "float16" || kind!.name === "bfloat16" || kind!.name === "float64";
-  const out = float ? new Float32Array(count) : new Float64Array(count);
+  // The values' size is checked against the bytes present before the values are allocated: a
+  // shape of 2^31 elements over a few bytes of data must not reserve gigabytes.
+  const allocate = () => (float ? new Float32Array(count) : new Float64Array(count));
   const external = t.dataLocation === 1 || (t.externalData?.length ?? 0) > 0;
   const raw = external ? readExternal(t, count * kind!.bytes, file, dir, name) : t.rawData;
   if (raw !== undefined && raw.length > 0) {
     if (raw.length !== count * kind!.bytes) fail(`of shape [${dims.join(",")}] needs ${count * kind!.bytes} bytes of ${kind!.name}, and holds ${raw.length}`);
+    const out = allocate();
     decodeRaw(raw, kind!.name, out);
     return { name, dtype: kind!.name, dims, data: out };
   }
@@ -306,6 +309,7 @@ function readTensor(t: RawTensor, file: string, dir: string): OnnxTensor {
     kind!.name === "uint32" || kind!.name === "uint64" ? t.uint64Data : t.int32Data;
   const values = field ?? [];
   if (values.length !== count) fail(`of shape [${dims.join(",")}] needs ${count} values, and holds ${values.length}`);
+  const out = allocate();
   for (let i = 0; i < count; i++) {
     const v = num(values[i] as Int64);
     out[i] = kind!.name === "float16" ? halfToFloat(v & 0xffff) : kind!.name === "bfloat16" ? bfloat16ToFloat(v & 0xffff) : v;
