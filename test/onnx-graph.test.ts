@@ -1,5 +1,6 @@
 // ONNX graphs evaluated by the engine, zoo-batched: PyTorch's exports of an MLP, the Small CNN,
-// a width-8 ResNet-18 and a SIREN give PyTorch's outputs to 1e-5, each network of a batch
+// a width-8 ResNet-18, a CNN with max-pooling and x.view(x.size(0), -1) (shape arithmetic
+// resolved at planning) and a SIREN give PyTorch's outputs to 1e-5, each network of a batch
 // gives what it gives alone, and graphs with ops outside the set are black-box with the reason.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -26,7 +27,7 @@ function zoo(plan: OnnxPlan, values: Map<string, Float32Array>, B: number): Map<
   return params;
 }
 
-for (const name of ["mlp", "small-cnn", "resnet18-w8", "siren"]) {
+for (const name of ["mlp", "small-cnn", "resnet18-w8", "view-cnn", "siren"]) {
   test(`onnx graph: ${name} through the engine gives PyTorch's outputs, batched as alone`, () => noGrad(() => {
     const e = EXPECTED[name];
     const model = readOnnx(join(FIX, e.file));
@@ -76,7 +77,7 @@ test("onnx graph: one structure key for models that differ only in weights", () 
 
 test("onnx graph: a plan as zoo.json records it reads back the same, and a tampered one is refused by field", async () => {
   const { onnxPlanSpec, parseOnnxPlan } = await import("../src/nets/onnx-graph.js");
-  for (const name of ["mlp", "small-cnn", "resnet18-w8", "siren"]) {
+  for (const name of ["mlp", "small-cnn", "resnet18-w8", "view-cnn", "siren"]) {
     const plan = planOnnxGraph(readOnnx(join(FIX, `${name}.onnx`)));
     assert.ok(isOnnxPlan(plan));
     const back = parseOnnxPlan(JSON.parse(JSON.stringify(onnxPlanSpec(plan))));

@@ -93,10 +93,18 @@ function planGraph(arch: NetworkArchitecture): Template {
       case "globalAvgPool":
         nodes.push(st.keepDims ? { op: "GlobalAveragePool", inputs: [st.input], outputs: [st.output] } : { op: "ReduceMean", inputs: [st.input], outputs: [st.output], attributes: { axes: { ints: [2, 3] }, keepdims: { int: 0 } } });
         return;
+      case "maxPool":
+        nodes.push({ op: "MaxPool", inputs: [st.input], outputs: [st.output], attributes: { kernel_shape: { ints: [st.kernel, st.kernel] }, strides: { ints: [st.stride, st.stride] }, pads: { ints: [st.padding, st.padding, st.padding, st.padding] } } });
+        return;
       case "reshape":
         int64s.push({ name: `${st.output}:shape`, dims: [st.shape.length + 1], data: [-1, ...st.shape] });
         nodes.push({ op: "Reshape", inputs: [st.input, `${st.output}:shape`], outputs: [st.output] });
         return;
+      default: {
+        // Every step kind has its nodes above: a new kind fails to compile here.
+        const unknown: never = st;
+        throw new OnnxExportError(`step ${i} of an unknown kind ${JSON.stringify(unknown)}`);
+      }
     }
   });
   return { input: plan.input, output: plan.output, nodes, floats, int64s };

@@ -5,9 +5,10 @@
 // forward pass does no shape arithmetic per network. A graph with an op outside the set is
 // black-box (onnxruntime); the plan says which op, in which node, made it so.
 import { createHash } from "node:crypto";
-import { add, conv2d, globalAvgPool, leakyRelu, linear, relu, reshape, scale, sigmoid, sin, tanh, ShapeError, type Tensor } from "../engine/index.js";
+import { add, conv2d, globalAvgPool, leakyRelu, linear, maxPool2d, relu, reshape, scale, sigmoid, sin, tanh, ShapeError, type Tensor } from "../engine/index.js";
 import type { OnnxGraph, OnnxModel, OnnxNode, OnnxTensor } from "../io/onnx.js";
 import { ArchitectureError, fieldsOf } from "./spec-check.js";
+import { FOLDED_OPS, foldNode } from "./onnx-fold.js";
 
 /** A per-probe shape: the dimensions after the probes' (and the networks') axes. */
 type Shape = number[];
@@ -21,6 +22,7 @@ export type OnnxStep =
   | { op: "scale"; input: string; output: string; factor: number }
   | { op: "activation"; input: string; output: string; fn: "relu" | "tanh" | "sigmoid" | "sin" | "leakyRelu"; alpha: number }
   | { op: "globalAvgPool"; input: string; output: string; keepDims: boolean }
+  | { op: "maxPool"; input: string; output: string; kernel: number; stride: number; padding: number }
   | { op: "reshape"; input: string; output: string; shape: Shape };
 
 /** A parameter of the family: an initializer as each network holds it, transposed or reshaped into the engine's layout. */
@@ -58,7 +60,9 @@ const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
 
 /** The op types the white-box path translates (the rest are black-box). */
-export const WHITE_BOX_OPS: readonly string[] = ["Conv", "Gemm", "MatMul", "Add", "Mul", "Relu", "LeakyRelu", "Tanh", "Sigmoid", "Sin", "GlobalAveragePool", "ReduceMean", "Flatten", "Reshape", "Constant", "Identity"];
+export const WHITE_BOX_OPS: readonly string[] = ["Conv", "Gemm", "MatMul", "Add", "Mul", "Relu", "LeakyRelu", "Tanh", "Sigmoid", "Sin", "MaxPool", "GlobalAveragePool", "ReduceMean", "Flatten", "Reshape", "Constant", "Identity",
+  // resolved at planning when their inputs are known (shape arithmetic)
+  "Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice", "Sub", "Div", "Equal", "Where", "ConstantOfShape"];
 
 /**
  * Plans a model's graph for zoo-batched evaluation, or says why it cannot be: the first
@@ -142,6 +146,12 @@ function planNode(n: OnnxNode, s: PlanState): string | null {
   const out = n.outputs[0];
   const shapeOf = (name: string) => s.shapes.get(name);
   const constant = (name: string) => s.constants.get(name);
+  // Shape arithmetic: computed here, once, when every input is known (onnx-fold.ts).
+  if (FOLDED_OPS.has(n.opType) && (n.opType === "Shape" || ins.every((i) => i === "" || constant(i) !== undefined))) {
+    const folded = foldNode({ ...n, inputs: ins }, constant, shapeOf);
+    if (folded !== null) { s.constants.set(out, folded); return null; }
+    if (n.opType !== "Identity" && n.opType !== "Add" && n.opType !== "Mul") return `shape arithmetic probegen cannot resolve at planning`;
+  }
   switch (n.opType) {
     case "Identity": {
       if (constant(ins[0]) !== undefined) s.constants.set(out, constant(ins[0])!);
@@ -229,6 +239,19 @@ function planNode(n: OnnxNode, s: PlanState): string | null {
       s.shapes.set(out, x);
       return null;
     }
+    case "MaxPool": {
+      const x = shapeOf(ins[0]);
+      if (x === undefined || x.length !== 3) return "its input is not an image [C,H,W]";
+      const k = intsAttr(n, "kernel_shape") ?? [], st = intsAttr(n, "strides") ?? [1, 1], pads = intsAttr(n, "pads") ?? [0, 0, 0, 0];
+      const dil = intsAttr(n, "dilations");
+      if (k.length !== 2 || k[0] !== k[1] || st[0] !== st[1] || pads.some((p) => p !== pads[0]) || 2 * pads[0] > k[0]) return "a pool other than square, with one stride and even padding";
+      if (intAttr(n, "ceil_mode", 0) !== 0 || (dil !== null && dil.some((d) => d !== 1)) || n.outputs.length > 1 && n.outputs[1] !== "") return "ceil_mode, dilation or indices";
+      const O = Math.floor((x[1] + 2 * pads[0] - k[0]) / st[0]) + 1, OW = Math.floor((x[2] + 2 * pads[0] - k[0]) / st[0]) + 1;
+      if (O < 1 || OW < 1) return "no output pixels";
+      s.steps.push({ op: "maxPool", input: ins[0], output: out, kernel: k[0], stride: st[0], padding: pads[0] });
+      s.shapes.set(out, [x[0], O, OW]);
+      return null;
+    }
     case "GlobalAveragePool": {
       const x = shapeOf(ins[0]);
       if (x === undefined || x.length !== 3) return "its input is not an image [C,H,W]";
@@ -257,7 +280,9 @@ function planNode(n: OnnxNode, s: PlanState): string | null {
       const x = shapeOf(ins[0]), target = constant(ins[1]);
       if (x === undefined || target === undefined) return "a Reshape to a shape not known at planning";
       const dims = Array.from(target.data, Number);
-      if (dims[0] !== -1 && dims[0] !== 0) return "a Reshape that moves the batch axis";
+      // The batch: -1, 0 (copy), or NaN (the batch size as Shape gave it).
+      if (dims[0] !== -1 && dims[0] !== 0 && !Number.isNaN(dims[0])) return "a Reshape that moves the batch axis";
+      if (dims.slice(1).some((d) => Number.isNaN(d))) return "a Reshape that moves the batch axis";
       const rest = dims.slice(1).map((d, i) => (d === 0 ? x[i] : d));
       const known = rest.filter((d) => d !== -1);
       const shape = rest.map((d) => (d === -1 ? prod(x) / prod(known) : d));
@@ -317,6 +342,7 @@ export function onnxForward(plan: OnnxPlan, params: ReadonlyMap<string, Tensor>,
         y = st.fn === "relu" ? relu(x) : st.fn === "tanh" ? tanh(x) : st.fn === "sigmoid" ? sigmoid(x) : st.fn === "sin" ? sin(x) : leakyRelu(x, st.alpha);
         break;
       }
+      case "maxPool": y = maxPool2d(get(st.input), st.kernel, st.stride, st.padding); break;
       case "globalAvgPool": {
         const pooled = globalAvgPool(get(st.input));
         y = st.keepDims ? reshape(pooled, [...pooled.shape, 1, 1]) : pooled;
@@ -398,7 +424,7 @@ export function parseOnnxPlan(spec: unknown, path = "architecture"): OnnxPlan {
       if (per) perNetwork.add(output as string);
       return step;
     };
-    const op = s.choice("op", ["conv", "linear", "add", "scale", "activation", "globalAvgPool", "reshape"] as const);
+    const op = s.choice("op", ["conv", "linear", "add", "scale", "activation", "globalAvgPool", "maxPool", "reshape"] as const);
     switch (op) {
       case "conv": {
         const [x, xs] = value("input"), [w, ws] = param("weight", false), [b, bs] = param("bias", true);
@@ -434,6 +460,12 @@ export function parseOnnxPlan(spec: unknown, path = "architecture"): OnnxPlan {
         if (xs.length !== 3) fail(`pools [${xs.join(",")}], not an image`);
         const keepDims = s.record.keepDims === true;
         return set(keepDims ? [xs[0], 1, 1] : [xs[0]], perNetwork.has(x), { op, input: x, output: output as string, keepDims });
+      }
+      case "maxPool": {
+        const [x, xs] = value("input"), kernel = s.int("kernel", 1), stride = s.int("stride", 1), padding = s.int("padding", 0);
+        if (xs.length !== 3 || 2 * padding > kernel) fail(`pools [${xs.join(",")}] with kernel ${kernel} and padding ${padding}`);
+        const OH = Math.floor((xs[1] + 2 * padding - kernel) / stride) + 1, OW = Math.floor((xs[2] + 2 * padding - kernel) / stride) + 1;
+        return set([xs[0], OH, OW], perNetwork.has(x), { op, input: x, output: output as string, kernel, stride, padding });
       }
       case "reshape": {
         const [x, xs] = value("input"), shape = s.ints("shape", 1);
