@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import {
   Rng, Tensor, withBackend, linear, conv2d, convTranspose2d, globalAvgPool, crossEntropy, mseLoss,
   sin, biasSin, cos, tanh, sigmoid, relu, leakyRelu, gelu, add, sub, mul, scale, addScalar, reshape, sum, mean,
-  perNetworkCrossEntropy, perNetworkMse, noGrad, tidy, cropCenter, type BackendName,
+  perNetworkCrossEntropy, perNetworkMse, noGrad, tidy, cropCenter, broadcast, permute, matmul, softmaxLast, sqrt, powScalar, erf, type BackendName,
 } from "../src/engine/index.js";
 import { fastBackends, gradCheck, randAwayFromZero, randn } from "./helpers.js";
 
@@ -40,6 +40,32 @@ for (const backend of backends) {
     // The window of an odd margin starts at the floor of half of it; the sum of the crop with
     // the input's own corner checks that the gradient lands where the window was.
     check("cropCenter", (x) => add(cropCenter(x, 3, 2), cropCenter(x, 3, 2)), [r([2, 1, 6, 5])]);
+  });
+
+  test(`${backend}: the ops ONNX graphs need: broadcasting, permute, matmul, softmax, sqrt, pow, erf`, () => {
+    for (const op of ["add", "sub", "mul", "div"] as const) {
+      const away = (shape: number[]) => leaf(randAwayFromZero(rng, shape, 0.5));
+      check(`broadcast ${op} [2,3,4] [4]`, (a, b) => broadcast(op, a, b), [r([2, 3, 4]), away([4])]);
+      check(`broadcast ${op} [2,1,4] [3,1]`, (a, b) => broadcast(op, a, b), [r([2, 1, 4]), away([3, 1])]);
+      check(`broadcast ${op} [1] [2,3]`, (a, b) => broadcast(op, a, b), [r([1]), away([2, 3])]);
+      check(`broadcast ${op} same shape`, (a, b) => broadcast(op, a, b), [r([3, 2]), away([3, 2])]);
+    }
+    check("permute [2,0,3,1]", (x) => permute(x, [2, 0, 3, 1]), [r([2, 3, 4, 5])]);
+    check("permute into a used input", (x) => add(reshape(permute(x, [1, 0]), [3, 2]), reshape(x, [3, 2])), [r([2, 3])]);
+    check("matmul stacked", matmul, [r([2, 3, 4, 5]), r([2, 3, 5, 2])]);
+    check("matmul shared", matmul, [r([3, 4, 5]), r([5, 6])]);
+    check("softmaxLast", (x) => mul(softmaxLast(x), x), [r([3, 5], 2)], { eps: 1e-3 });
+    check("sqrt", sqrt, [leaf(Tensor.from(Float32Array.from({ length: 7 }, (_, i) => 0.5 + i), [7]))], { eps: 1e-3 });
+    check("pow 2", (x) => powScalar(x, 2), [r([6])], { eps: 1e-3 });
+    check("pow 3", (x) => powScalar(x, 3), [r([6])], { eps: 1e-3 });
+    check("erf", erf, [r([9], 1.5)], { eps: 1e-3 });
+    const probe = Tensor.from(Float32Array.of(-0.5, 0, 0.5, 2), [4]);
+    assert.deepEqual([...erf(probe).data].map((v) => v.toFixed(6)), ["-0.520500", "0.000000", "0.520500", "0.995322"]);
+    const s = softmaxLast(Tensor.from(Float32Array.of(1000, 1001, 0, 0), [2, 2]));
+    assert.deepEqual([...s.data].map((v) => v.toFixed(6)), ["0.268941", "0.731059", "0.500000", "0.500000"], "large logits do not overflow");
+    assert.deepEqual([...broadcast("sub", Tensor.from(Float32Array.of(1, 2, 3, 4, 5, 6), [2, 3]), Tensor.from(Float32Array.of(1, 4), [2, 1])).data], [0, 1, 2, 0, 1, 2]);
+    assert.deepEqual(permute(Tensor.from(Float32Array.of(1, 2, 3, 4, 5, 6), [2, 3]), [1, 0]).shape, [3, 2]);
+    assert.deepEqual([...permute(Tensor.from(Float32Array.of(1, 2, 3, 4, 5, 6), [2, 3]), [1, 0]).data], [1, 4, 2, 5, 3, 6]);
     check("sum", (x) => sum(mul(x, x)), [r([11])]);
     check("mean", (x) => mean(mul(x, x)), [r([3, 3])]);
   });

@@ -2,7 +2,7 @@
 // define what every kernel means; tests hold the WASM kernels to them.
 import type { ConvGeometry, ConvTransposeShape, F32, Kernels } from "./kernels.js";
 
-function erf(x: number): number {
+export function erf(x: number): number {
   // Series for |x| < 3, continued fraction for erfc beyond: both to ~1e-14.
   const a = Math.abs(x);
   let r: number;
