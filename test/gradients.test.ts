@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import {
   Rng, Tensor, withBackend, linear, conv2d, convTranspose2d, globalAvgPool, crossEntropy, mseLoss,
   sin, biasSin, cos, tanh, sigmoid, relu, leakyRelu, gelu, add, sub, mul, scale, addScalar, reshape, sum, mean,
-  perNetworkCrossEntropy, perNetworkMse, noGrad, tidy, cropCenter, broadcast, permute, matmul, softmaxLast, sqrt, powScalar, erf, type BackendName,
+  perNetworkCrossEntropy, perNetworkMse, noGrad, tidy, cropCenter, broadcast, permute, narrow, concatAxis, matmul, softmaxLast, sqrt, powScalar, erf, type BackendName,
 } from "../src/engine/index.js";
 import { fastBackends, gradCheck, randAwayFromZero, randn } from "./helpers.js";
 
@@ -52,6 +52,10 @@ for (const backend of backends) {
     }
     check("permute [2,0,3,1]", (x) => permute(x, [2, 0, 3, 1]), [r([2, 3, 4, 5])]);
     check("permute into a used input", (x) => add(reshape(permute(x, [1, 0]), [3, 2]), reshape(x, [3, 2])), [r([2, 3])]);
+    check("narrow", (x) => add(narrow(x, 1, 1, 3), narrow(x, 1, 2, 4)), [r([2, 4, 3])]);
+    check("concatAxis", (a, b) => concatAxis([a, b, a], 1), [r([2, 1, 3]), r([2, 2, 3])]);
+    assert.deepEqual([...concatAxis([Tensor.from(Float32Array.of(1, 2), [2, 1]), Tensor.from(Float32Array.of(3, 4, 5, 6), [2, 2])], 1).data], [1, 3, 4, 2, 5, 6]);
+    assert.deepEqual([...narrow(Tensor.from(Float32Array.of(1, 2, 3, 4, 5, 6), [2, 3]), 1, 1, 3).data], [2, 3, 5, 6]);
     check("matmul stacked", matmul, [r([2, 3, 4, 5]), r([2, 3, 5, 2])]);
     check("matmul shared", matmul, [r([3, 4, 5]), r([5, 6])]);
     check("softmaxLast", (x) => mul(softmaxLast(x), x), [r([3, 5], 2)], { eps: 1e-3 });

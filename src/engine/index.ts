@@ -20,6 +20,7 @@ export { concatLast } from "./ops/concat.js";
 export { cropCenter } from "./ops/crop.js";
 export { broadcast, broadcastShape, type BroadcastOp } from "./ops/broadcast.js";
 export { permute } from "./ops/permute.js";
+export { narrow, concatAxis } from "./ops/axis-slices.js";
 export { matmul } from "./ops/matmul.js";
 export { softmaxLast } from "./ops/softmax.js";
 export { sqrt, powScalar, erf } from "./ops/unary-math.js";
