@@ -1,6 +1,7 @@
 // ONNX graphs evaluated by the engine, zoo-batched: PyTorch's exports of an MLP, the Small CNN,
 // a width-8 ResNet-18, a CNN with max-pooling and x.view(x.size(0), -1) (shape arithmetic
-// resolved at planning) and a SIREN give PyTorch's outputs to 1e-5, each network of a batch
+// resolved at planning), a SIREN and a ViT encoder (attention, LayerNorm and GELU as opset 13
+// spells them) give PyTorch's outputs to 1e-5, each network of a batch
 // gives what it gives alone, and graphs with ops outside the set are black-box with the reason.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -27,7 +28,7 @@ function zoo(plan: OnnxPlan, values: Map<string, Float32Array>, B: number): Map<
   return params;
 }
 
-for (const name of ["mlp", "small-cnn", "resnet18-w8", "view-cnn", "siren"]) {
+for (const name of ["mlp", "small-cnn", "resnet18-w8", "view-cnn", "siren", "tiny-vit"]) {
   test(`onnx graph: ${name} through the engine gives PyTorch's outputs, batched as alone`, () => noGrad(() => {
     const e = EXPECTED[name];
     const model = readOnnx(join(FIX, e.file));
@@ -56,13 +57,20 @@ for (const name of ["mlp", "small-cnn", "resnet18-w8", "view-cnn", "siren"]) {
   }));
 }
 
-test("onnx graph: graphs with ops outside the set are black-box, with the first such node", () => {
+test("onnx graph: graphs with ops outside the set are black-box, with the first such node; the ViT is white-box", () => {
   const cumsum = planOnnxGraph(readOnnx(join(FIX, "unsupported-cumsum.onnx")));
   assert.ok(!isOnnxPlan(cumsum));
   assert.equal(cumsum.opType, "CumSum");
   assert.match(cumsum.reason, /does not have this op/);
   const vit = planOnnxGraph(readOnnx(join(FIX, "tiny-vit.onnx")));
-  assert.ok(!isOnnxPlan(vit), "the ViT's attention and LayerNorm are not in this part's set");
+  assert.ok(isOnnxPlan(vit), "the ViT's attention, LayerNorm and GELU are in the set");
+  const kinds = new Set(vit.steps.map((st) => st.op));
+  for (const k of ["permute", "narrow", "concat", "binary", "expand", "unary", "matmul"]) assert.ok(kinds.has(k as never), `the ViT's plan has ${k} steps`);
+  // Every LayerNorm's weights are per-network parameters, also where the exporter named one
+  // initializer twice (through Identity): none is baked into the plan as network 0's constant.
+  const names = vit.parameters.map((p) => p.name);
+  for (const n of ["cls", "pos", "blocks.0.ln1.weight", "blocks.0.ln1.bias", "patch.weight", "head.weight"]) assert.ok(names.includes(n), `${n} is a parameter`);
+  assert.ok(vit.steps.every((st) => st.op !== "binary" || [st.a, st.b].every((o) => !("constant" in o) || o.constant.length === 1)), "only scalars are constants");
 });
 
 test("onnx graph: one structure key for models that differ only in weights", () => {
@@ -77,7 +85,7 @@ test("onnx graph: one structure key for models that differ only in weights", () 
 
 test("onnx graph: a plan as zoo.json records it reads back the same, and a tampered one is refused by field", async () => {
   const { onnxPlanSpec, parseOnnxPlan } = await import("../src/nets/onnx-graph.js");
-  for (const name of ["mlp", "small-cnn", "resnet18-w8", "view-cnn", "siren"]) {
+  for (const name of ["mlp", "small-cnn", "resnet18-w8", "view-cnn", "siren", "tiny-vit"]) {
     const plan = planOnnxGraph(readOnnx(join(FIX, `${name}.onnx`)));
     assert.ok(isOnnxPlan(plan));
     const back = parseOnnxPlan(JSON.parse(JSON.stringify(onnxPlanSpec(plan))));

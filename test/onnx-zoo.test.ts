@@ -134,3 +134,16 @@ test("onnx zoo: black-box prediction through onnxruntime agrees with the engine'
   // A graph of another interface is refused by name: the ResNet takes 3 channels.
   await assert.rejects(predictBlackBox(run, [join(FIX, "resnet18-w8.onnx")]), /resnet18-w8.onnx: its input 'input' is \[batch,3,32,32\]; the run's probes are \[K,1,32,32\]/);
 });
+
+test("onnx zoo: small ViTs (attention, LayerNorm, GELU) import white-box and train with ProbeGen", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "probegen-onnx-zoo-"));
+  const files = variedModels(dir, "tiny-vit", 6, 7);
+  writeFileSync(join(dir, "labels.csv"), "file,label\n" + files.map((f, i) => `${f},${i % 3}`).join("\n") + "\n");
+  const out = join(dir, "zoo");
+  const r = await importOnnx({ dir, labels: join(dir, "labels.csv"), out });
+  assert.equal(r.imported, 6);
+  assert.equal(Zoo.open(out).manifest.architectures.length, 1);
+  const run = train({ ...DEFAULT_TRAIN_CONFIG, zoo: out, epochs: 2, probes: 4, batch: 2, head: { width: 16, depth: 2 }, method: "probegen", probeInit: "random", evalEvery: 100 }, join(dir, "run"));
+  assert.ok(run.best !== null && Number.isFinite(run.best.val));
+  assert.ok(run.steps >= 4);
+});

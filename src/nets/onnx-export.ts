@@ -100,6 +100,8 @@ function planGraph(arch: NetworkArchitecture): Template {
         int64s.push({ name: `${st.output}:shape`, dims: [st.shape.length + 1], data: [-1, ...st.shape] });
         nodes.push({ op: "Reshape", inputs: [st.input, `${st.output}:shape`], outputs: [st.output] });
         return;
+      case "permute": case "narrow": case "concat": case "binary": case "expand": case "unary": case "matmul":
+        throw new OnnxExportError(`step ${i} (${st.op}): exporting a transformer's graph as ONNX is not supported yet`);
       default: {
         // Every step kind has its nodes above: a new kind fails to compile here.
         const unknown: never = st;

@@ -14,7 +14,7 @@ const int = (name: string, dims: number[], data: ArrayLike<number>): OnnxTensor 
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 /** Ops this file computes from known inputs. */
-export const FOLDED_OPS: ReadonlySet<string> = new Set(["Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice", "Add", "Sub", "Mul", "Div", "Equal", "Where", "ConstantOfShape", "Identity"]);
+export const FOLDED_OPS: ReadonlySet<string> = new Set(["Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice", "Add", "Sub", "Mul", "Div", "Equal", "Where", "ConstantOfShape", "Reshape"]);
 
 /**
  * The node's output computed at planning, or null when it cannot be (an input not known, or a
@@ -35,7 +35,6 @@ export function foldNode(n: OnnxNode, known: Known, shapeOf: (name: string) => n
       const start = at(attrInt("start", 0)), end = at(attrInt("end", rank));
       return int(out, [Math.max(0, end - start)], full.slice(start, end));
     }
-    case "Identity": return ins[0] ? { ...ins[0], name: out } : null;
   }
   if (ins.some((t, i) => t === undefined && n.inputs[i] !== "") || ins.some((t) => t !== undefined && t.data.length > MAX_FOLD_ELEMENTS)) return null;
   const a = ins[0]!;
@@ -97,6 +96,15 @@ export function foldNode(n: OnnxNode, known: Known, shapeOf: (name: string) => n
       if ([c, x, y].some((t) => t.data.length !== 1 && t.data.length !== size)) return null;
       const dims = [c, x, y].find((t) => t.data.length === size)!.dims;
       return { name: out, dtype: x.dtype, dims, data: Float64Array.from({ length: size }, (_, i) => (pick(c, i) ? pick(x, i) : pick(y, i))) };
+    }
+    case "Reshape": {
+      const target = ins[1]!;
+      const dims = Array.from(target.data, (d, i) => (d === 0 ? a.dims[i] : d));
+      const free = dims.filter((d) => d === -1).length, known = prod(dims.filter((d) => d !== -1));
+      if (free > 1 || dims.some((d) => !Number.isInteger(d) || d < -1)) return null;
+      const full = dims.map((d) => (d === -1 ? a.data.length / known : d));
+      if (prod(full) !== a.data.length || !full.every(Number.isInteger)) return null;
+      return { ...a, name: out, dims: full };
     }
     case "ConstantOfShape": {
       const dims = Array.from(a.data);

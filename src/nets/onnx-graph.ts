@@ -5,7 +5,10 @@
 // forward pass does no shape arithmetic per network. A graph with an op outside the set is
 // black-box (onnxruntime); the plan says which op, in which node, made it so.
 import { createHash } from "node:crypto";
-import { add, conv2d, globalAvgPool, leakyRelu, linear, maxPool2d, relu, reshape, scale, sigmoid, sin, tanh, ShapeError, type Tensor } from "../engine/index.js";
+import {
+  Tensor, add, broadcast, concatAxis, conv2d, erf, globalAvgPool, leakyRelu, linear, matmul, maxPool2d, narrow, permute, powScalar, relu, reshape,
+  scale, sigmoid, sin, softmaxLast, sqrt, tanh, ShapeError, type BroadcastOp,
+} from "../engine/index.js";
 import type { OnnxGraph, OnnxModel, OnnxNode, OnnxTensor } from "../io/onnx.js";
 import { ArchitectureError, fieldsOf } from "./spec-check.js";
 import { FOLDED_OPS, foldNode } from "./onnx-fold.js";
@@ -23,7 +26,22 @@ export type OnnxStep =
   | { op: "activation"; input: string; output: string; fn: "relu" | "tanh" | "sigmoid" | "sin" | "leakyRelu"; alpha: number }
   | { op: "globalAvgPool"; input: string; output: string; keepDims: boolean }
   | { op: "maxPool"; input: string; output: string; kernel: number; stride: number; padding: number }
-  | { op: "reshape"; input: string; output: string; shape: Shape };
+  | { op: "reshape"; input: string; output: string; shape: Shape }
+  // The ops a transformer's graph adds. Axes are per-probe axes (after the networks' and the
+  // probes'), resolved at planning from ONNX's, whose batch axis may move (a Transpose).
+  | { op: "permute"; input: string; output: string; perm: number[] }
+  | { op: "narrow"; input: string; output: string; axis: number; start: number; end: number }
+  | { op: "concat"; inputs: string[]; output: string; axis: number }
+  | { op: "binary"; fn: BroadcastOp; a: Operand; b: Operand; output: string }
+  | { op: "expand"; param: string; view: Shape; output: string; shape: Shape }
+  | { op: "unary"; fn: "sqrt" | "erf" | "softmax" | "pow" | "meanLast"; input: string; output: string; p: number }
+  | { op: "matmul"; inputs: [string, string]; output: string };
+
+/**
+ * An operand of a broadcasting step: a computed value; a parameter, viewed per network as `view`
+ * (its ONNX dims aligned to the value it meets, the batch's axis dropped); or a small constant.
+ */
+export type Operand = { value: string } | { param: string; view: Shape } | { constant: number[]; dims: Shape };
 
 /** A parameter of the family: an initializer as each network holds it, transposed or reshaped into the engine's layout. */
 export interface OnnxParameter {
@@ -82,6 +100,7 @@ export function planOnnxGraph(model: OnnxModel): OnnxPlan | OnnxUnsupported {
   const aliases = new Map<string, string>();
   const steps: OnnxStep[] = [];
   const uses = new Map<string, number>();
+  const batchAxis = new Map<string, number>();
   for (const name of [...g.nodes.flatMap((n) => n.inputs), ...g.outputs.map((o) => o.name)]) uses.set(name, (uses.get(name) ?? 0) + 1);
   const perNetwork = new Set<string>();
   const parameters = new Map<string, OnnxParameter>();
@@ -94,12 +113,9 @@ export function planOnnxGraph(model: OnnxModel): OnnxPlan | OnnxUnsupported {
   };
   for (const n of g.nodes) {
     const before = steps.length;
-    const why = planNode(n, { uses, shapes, perNetwork, constants, aliases, resolve, steps, useParameter });
+    const why = planNode(n, { uses, batchAxis, initializers: g.initializers, shapes, perNetwork, constants, aliases, resolve, steps, useParameter });
     if (why !== null) return { node: n.name, opType: n.opType, reason: why };
-    for (const st of steps.slice(before)) {
-      const reads = st.op === "add" ? st.inputs : [st.input];
-      if (st.op === "conv" || st.op === "linear" || reads.some((r) => perNetwork.has(r))) perNetwork.add(st.output);
-    }
+    for (const st of steps.slice(before)) if (readsParameters(st, perNetwork)) perNetwork.add(st.output);
   }
   const out = resolve(g.outputs[0].name);
   const outShape = shapes.get(out);
@@ -109,6 +125,23 @@ export function planOnnxGraph(model: OnnxModel): OnnxPlan | OnnxUnsupported {
   return { key: structureKey(plan), ...plan };
 }
 
+/** The values a step reads. */
+export function stepInputs(st: OnnxStep): string[] {
+  switch (st.op) {
+    case "add": case "concat": case "matmul": return [...st.inputs];
+    case "binary": return [st.a, st.b].flatMap((o) => ("value" in o ? [o.value] : []));
+    case "expand": return [];
+    default: return [st.input];
+  }
+}
+
+/** Whether a step's output depends on the networks' parameters (per network) or on the probes alone. */
+function readsParameters(st: OnnxStep, perNetwork: ReadonlySet<string>): boolean {
+  if (st.op === "conv" || st.op === "linear" || st.op === "expand") return true;
+  if (st.op === "binary" && [st.a, st.b].some((o) => "param" in o)) return true;
+  return stepInputs(st).some((r) => perNetwork.has(r));
+}
+
 export function isOnnxPlan(p: OnnxPlan | OnnxUnsupported): p is OnnxPlan {
   return "steps" in p;
 }
@@ -116,6 +149,10 @@ export function isOnnxPlan(p: OnnxPlan | OnnxUnsupported): p is OnnxPlan {
 interface PlanState {
   /** How many node inputs and graph outputs read each value. */
   uses: Map<string, number>;
+  /** Where the batch is among a computed value's ONNX axes (0 unless a Transpose moved it). */
+  batchAxis: Map<string, number>;
+  /** The graph's initializers (parameters, as opposed to constants computed at planning). */
+  initializers: ReadonlyMap<string, OnnxTensor>;
   shapes: Map<string, Shape>;
   /** Values computed from some network's parameters (the rest are the probes' alone). */
   perNetwork: Set<string>;
@@ -146,6 +183,14 @@ function planNode(n: OnnxNode, s: PlanState): string | null {
   const out = n.outputs[0];
   const shapeOf = (name: string) => s.shapes.get(name);
   const constant = (name: string) => s.constants.get(name);
+  const batchOf = (name: string) => s.batchAxis.get(name) ?? 0;
+  // Images, pooling and reshapes read the batch as the first axis.
+  const layoutOps = ["Conv", "MaxPool", "GlobalAveragePool", "Flatten", "Reshape", "ReduceMean"];
+  if (layoutOps.includes(n.opType) && shapeOf(ins[0]) !== undefined && batchOf(ins[0]) !== 0 && !(n.opType === "ReduceMean")) return "its input's batch is not its first axis";
+  const transformer = planTransformerOp(n, ins, out, s);
+  if (transformer !== undefined) return transformer;
+  // Another name for a value: the same value (an initializer under it stays a parameter).
+  if (n.opType === "Identity") { s.aliases.set(out, ins[0]); return null; }
   // Shape arithmetic: computed here, once, when every input is known (onnx-fold.ts).
   if (FOLDED_OPS.has(n.opType) && (n.opType === "Shape" || ins.every((i) => i === "" || constant(i) !== undefined))) {
     const folded = foldNode({ ...n, inputs: ins }, constant, shapeOf);
@@ -210,8 +255,7 @@ function planNode(n: OnnxNode, s: PlanState): string | null {
     }
     case "Add": {
       const a = shapeOf(ins[0]), b = shapeOf(ins[1]);
-      if (a === undefined || b === undefined || !same(a, b)) return "an addition other than of two computed values of one shape";
-      if (s.perNetwork.has(ins[0]) !== s.perNetwork.has(ins[1])) return "an addition of a value computed from the probes alone and a per-network one";
+      if (a === undefined || b === undefined || !same(a, b) || batchOf(ins[0]) !== batchOf(ins[1]) || s.perNetwork.has(ins[0]) !== s.perNetwork.has(ins[1])) return planBinary("add", ins[0], ins[1], out, s);
       s.steps.push({ op: "add", inputs: [ins[0], ins[1]], output: out });
       s.shapes.set(out, a);
       return null;
@@ -219,7 +263,7 @@ function planNode(n: OnnxNode, s: PlanState): string | null {
     case "Mul": {
       const [xi, ci] = shapeOf(ins[0]) !== undefined ? [0, 1] : [1, 0];
       const x = shapeOf(ins[xi]), c = constant(ins[ci]);
-      if (x === undefined || c === undefined || prod(c.dims) !== 1) return "a product other than of a computed value and a scalar";
+      if (x === undefined || c === undefined || prod(c.dims) !== 1 || s.initializers.has(ins[ci])) return planBinary("mul", ins[0], ins[1], out, s);
       s.steps.push({ op: "scale", input: ins[xi], output: out, factor: c.data[0] });
       s.shapes.set(out, x);
       return null;
@@ -296,6 +340,215 @@ function planNode(n: OnnxNode, s: PlanState): string | null {
   }
 }
 
+/** A computed value's ONNX axis as a per-probe axis, or null for the batch's own. */
+function probeAxis(s: PlanState, name: string, axis: number): number | null {
+  const rank = s.shapes.get(name)!.length + 1, b = s.batchAxis.get(name) ?? 0;
+  const a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank || a === b) return null;
+  return a < b ? a : a - 1;
+}
+
+/** A known operand (a parameter or a constant) aligned to a value of ONNX rank `rank` with its batch at `batch`: its dims padded to that rank, the batch's axis (which must be 1) dropped. */
+function alignedDims(dims: readonly number[], rank: number, batch: number): Shape | null {
+  if (dims.length > rank) return null;
+  const padded = [...new Array<number>(rank - dims.length).fill(1), ...dims];
+  if (padded[batch] !== 1) return null;
+  return padded.filter((_, i) => i !== batch);
+}
+
+/** An elementwise step between two operands, numpy-broadcast; at least one is a computed value. */
+function planBinary(fn: BroadcastOp, x: string, y: string, out: string, s: PlanState): string | null {
+  const sx = s.shapes.get(x), sy = s.shapes.get(y);
+  if (sx === undefined && sy === undefined) return "an operation on values not computed from the probes";
+  const lead = sx !== undefined ? x : y;
+  const rank = s.shapes.get(lead)!.length + 1, batch = s.batchAxis.get(lead) ?? 0;
+  if (sx !== undefined && sy !== undefined && (s.batchAxis.get(x) ?? 0) !== (s.batchAxis.get(y) ?? 0)) return "operands whose batch axes differ";
+  const operand = (name: string): Operand | string => {
+    if (s.shapes.has(name)) return { value: name };
+    const t = s.constants.get(name);
+    if (t === undefined) return `'${name}' is neither computed nor known`;
+    const view = alignedDims(t.dims, rank, batch);
+    if (view === null) return `'${name}' [${t.dims.join(",")}] does not broadcast over the batch`;
+    if (s.initializers.has(name) && t.dtype === "float32") return { param: s.useParameter(name, view.length > 0 ? view : [1], "as-is"), view };
+    if (t.data.length > 4096 || Array.from(t.data).some((v) => !Number.isFinite(v))) return `'${name}' is not a small finite constant`;
+    return { constant: Array.from(t.data), dims: view };
+  };
+  const a = operand(x), b = operand(y);
+  if (typeof a === "string") return a;
+  if (typeof b === "string") return b;
+  const shapeOfOperand = (o: Operand): Shape => ("value" in o ? s.shapes.get(o.value)! : "param" in o ? o.view : o.dims);
+  let shape: Shape;
+  try {
+    shape = broadcastShapeOf(shapeOfOperand(a), shapeOfOperand(b));
+  } catch {
+    return `shapes [${shapeOfOperand(a).join(",")}] and [${shapeOfOperand(b).join(",")}] do not broadcast`;
+  }
+  s.steps.push({ op: "binary", fn, a, b, output: out });
+  s.shapes.set(out, shape);
+  s.batchAxis.set(out, batch);
+  return null;
+}
+
+function broadcastShapeOf(a: Shape, b: Shape): Shape {
+  const rank = Math.max(a.length, b.length);
+  return Array.from({ length: rank }, (_, i) => {
+    const x = a[a.length - rank + i] ?? 1, y = b[b.length - rank + i] ?? 1;
+    if (x !== y && x !== 1 && y !== 1) throw new RangeError("no broadcast");
+    return Math.max(x, y);
+  });
+}
+
+/**
+ * The ops of a transformer's graph: Transpose (the batch may move), Split, Gather of one index,
+ * Squeeze and Unsqueeze of computed values, Concat, Expand of a parameter, Sub, Div, Pow, Sqrt,
+ * Erf, Softmax, a mean over the last axis, and MatMul of two computed values. Returns why a node
+ * of these cannot be, null when planned, undefined for other nodes.
+ */
+function planTransformerOp(n: OnnxNode, ins: string[], out: string, s: PlanState): string | null | undefined {
+  const shape = (name: string) => s.shapes.get(name);
+  const x = shape(ins[0]);
+  const batch = s.batchAxis.get(ins[0]) ?? 0;
+  const known = (name: string) => (name === "" ? undefined : s.constants.get(name));
+  const intsOf = (k: string) => { const a = n.attributes.get(k); return a?.kind === "ints" ? a.value : null; };
+  const intOf = (k: string, d: number) => { const a = n.attributes.get(k); return a?.kind === "int" ? a.value : d; };
+  const set = (name: string, sh: Shape, b: number) => { s.shapes.set(name, sh); s.batchAxis.set(name, b); };
+  switch (n.opType) {
+    case "Transpose": {
+      if (x === undefined) return undefined;
+      const rank = x.length + 1;
+      const perm = intsOf("perm") ?? Array.from({ length: rank }, (_, i) => rank - 1 - i);
+      if (perm.length !== rank) return `perm ${JSON.stringify(perm)} for rank ${rank}`;
+      const newBatch = perm.indexOf(batch);
+      const probePerm = perm.filter((a) => a !== batch).map((a) => (a < batch ? a : a - 1));
+      s.steps.push({ op: "permute", input: ins[0], output: out, perm: probePerm });
+      set(out, probePerm.map((a) => x[a]), newBatch);
+      return null;
+    }
+    case "Split": {
+      if (x === undefined) return undefined;
+      const axis = probeAxis(s, ins[0], intOf("axis", 0));
+      if (axis === null) return "a split along the batch";
+      const given = known(ins[1]);
+      const sizes = given !== undefined ? Array.from(given.data) : intsOf("split") ?? new Array<number>(n.outputs.length).fill(x[axis] / n.outputs.length);
+      if (sizes.length !== n.outputs.length || sizes.some((v) => !Number.isInteger(v) || v < 1) || sizes.reduce((a, b) => a + b, 0) !== x[axis]) return `sizes ${JSON.stringify(sizes)} along an axis of ${x[axis]}`;
+      let at = 0;
+      n.outputs.forEach((o, i) => {
+        s.steps.push({ op: "narrow", input: ins[0], output: o, axis, start: at, end: at + sizes[i] });
+        set(o, x.map((d, j) => (j === axis ? sizes[i] : d)), batch);
+        at += sizes[i];
+      });
+      return null;
+    }
+    case "Gather": {
+      if (x === undefined) return undefined;
+      const idx = known(ins[1]);
+      const axis = probeAxis(s, ins[0], intOf("axis", 0));
+      if (axis === null || idx === undefined || idx.data.length !== 1 || idx.dims.length !== 0) return "a Gather other than of one index, off the batch";
+      const i = idx.data[0] < 0 ? idx.data[0] + x[axis] : idx.data[0];
+      if (!Number.isInteger(i) || i < 0 || i >= x[axis]) return `index ${idx.data[0]} of an axis of ${x[axis]}`;
+      const part = `${out}:narrow`;
+      s.steps.push({ op: "narrow", input: ins[0], output: part, axis, start: i, end: i + 1 });
+      s.shapes.set(part, x.map((d, j) => (j === axis ? 1 : d)));
+      const dropped = x.filter((_, j) => j !== axis);
+      s.steps.push({ op: "reshape", input: part, output: out, shape: dropped.length > 0 ? dropped : [1] });
+      const onnxAxis = axis < batch ? axis : axis + 1;
+      set(out, dropped.length > 0 ? dropped : [1], onnxAxis < batch ? batch - 1 : batch);
+      return dropped.length > 0 ? null : "a Gather leaving only the batch";
+    }
+    case "Squeeze": case "Unsqueeze": {
+      if (x === undefined) return undefined;
+      const axesT = known(ins[1]);
+      const axes = axesT !== undefined ? Array.from(axesT.data) : intsOf("axes");
+      if (axes === null) return "axes not known at planning";
+      const full: (number | "batch")[] = [...x];
+      full.splice(batch, 0, "batch");
+      let next: (number | "batch")[];
+      if (n.opType === "Squeeze") {
+        const norm = axes.map((a) => (a < 0 ? a + full.length : a));
+        if (norm.some((a) => full[a] !== 1)) return "a Squeeze of an axis that is not 1 (or of the batch)";
+        next = full.filter((_, i) => !norm.includes(i));
+      } else {
+        const rank = full.length + axes.length;
+        next = [...full];
+        for (const a of axes.map((v) => (v < 0 ? v + rank : v)).sort((p, q) => p - q)) next.splice(a, 0, 1);
+      }
+      const nb = next.indexOf("batch");
+      const sh = next.filter((d): d is number => d !== "batch");
+      if (sh.length === 0) return "nothing but the batch left";
+      s.steps.push({ op: "reshape", input: ins[0], output: out, shape: sh });
+      set(out, sh, nb);
+      return null;
+    }
+    case "Concat": {
+      if (ins.some((i) => shape(i) === undefined)) return x === undefined ? undefined : "a Concat of computed and known values";
+      const axis = probeAxis(s, ins[0], intOf("axis", 0));
+      if (axis === null || ins.some((i) => (s.batchAxis.get(i) ?? 0) !== batch)) return "a Concat along the batch, or of values whose batch axes differ";
+      if (ins.some((i) => s.perNetwork.has(i) !== s.perNetwork.has(ins[0]))) return "a Concat of per-network and shared values";
+      const shapes = ins.map((i) => shape(i)!);
+      if (shapes.some((sh) => sh.length !== x!.length || sh.some((d, j) => j !== axis && d !== x![j]))) return "parts whose shapes differ off the axis";
+      s.steps.push({ op: "concat", inputs: ins, output: out, axis });
+      set(out, x!.map((d, j) => (j === axis ? shapes.reduce((t, sh) => t + sh[axis], 0) : d)), batch);
+      return null;
+    }
+    case "Expand": {
+      const t = known(ins[0]), target = known(ins[1]);
+      if (t === undefined || target === undefined || !s.initializers.has(ins[0])) return x === undefined ? "an Expand of a value not known at planning" : undefined;
+      const dims = Array.from(target.data);
+      if (!Number.isNaN(dims[0]) || dims.slice(1).some((d) => Number.isNaN(d))) return "an Expand other than over the batch";
+      const full = dims.map((d, i) => (i === 0 ? 1 : Math.max(d, t.dims[t.dims.length - dims.length + i] ?? 1)));
+      const view = alignedDims(t.dims, dims.length, 0);
+      if (view === null) return `'${ins[0]}' does not broadcast over the batch`;
+      const outShape = full.slice(1);
+      if (view.some((d, i) => d !== outShape[i] && d !== 1)) return "an Expand past the parameter's own sizes";
+      s.steps.push({ op: "expand", param: s.useParameter(ins[0], view.length > 0 ? view : [1], "as-is"), view, output: out, shape: outShape });
+      set(out, outShape, 0);
+      return null;
+    }
+    case "Sub": case "Div": {
+      if (x === undefined && shape(ins[1]) === undefined) return undefined;
+      return planBinary(n.opType === "Sub" ? "sub" : "div", ins[0], ins[1], out, s);
+    }
+    case "Pow": {
+      const p = known(ins[1]);
+      if (x === undefined) return undefined;
+      if (p === undefined || p.data.length !== 1) return "a power other than a known scalar";
+      s.steps.push({ op: "unary", fn: "pow", input: ins[0], output: out, p: p.data[0] });
+      set(out, x, batch);
+      return null;
+    }
+    case "Sqrt": case "Erf": case "Softmax": {
+      if (x === undefined) return undefined;
+      if (n.opType === "Softmax") {
+        const axis = probeAxis(s, ins[0], intOf("axis", -1));
+        if (axis !== x.length - 1) return "a Softmax over other than the last axis";
+      }
+      s.steps.push({ op: "unary", fn: n.opType === "Sqrt" ? "sqrt" : n.opType === "Erf" ? "erf" : "softmax", input: ins[0], output: out, p: 0 });
+      set(out, x, batch);
+      return null;
+    }
+    case "ReduceMean": {
+      if (x === undefined) return undefined;
+      const axes = intsOf("axes");
+      if (axes === null || axes.length !== 1 || probeAxis(s, ins[0], axes[0]) !== x.length - 1) return undefined;
+      if (intOf("keepdims", 1) !== 1) return "a mean over the last axis without keepdims";
+      s.steps.push({ op: "unary", fn: "meanLast", input: ins[0], output: out, p: 0 });
+      set(out, [...x.slice(0, -1), 1], batch);
+      return null;
+    }
+    case "MatMul": {
+      const y = shape(ins[1]);
+      if (x === undefined || y === undefined) return undefined;
+      if (x.length < 2 || y.length !== x.length || batch !== (s.batchAxis.get(ins[1]) ?? 0) || batch > x.length - 2) return "a MatMul of stacks that do not line up";
+      if (x.slice(0, -2).some((d, i) => d !== y[i]) || x[x.length - 1] !== y[y.length - 2]) return `a MatMul of [${x.join(",")}] and [${y.join(",")}]`;
+      if (s.perNetwork.has(ins[0]) !== s.perNetwork.has(ins[1])) return "a MatMul of a per-network and a shared value";
+      s.steps.push({ op: "matmul", inputs: [ins[0], ins[1]], output: out });
+      set(out, [...x.slice(0, -1), y[y.length - 1]], batch);
+      return null;
+    }
+  }
+  return undefined;
+}
+
 // Scalars folded into steps (a SIREN's 30) are in the steps; the initializers read as
 // parameters are per network, and only their names, shapes and layouts count.
 function structureKey(plan: Pick<OnnxPlan, "input" | "output" | "steps" | "parameters">): string {
@@ -343,6 +596,40 @@ export function onnxForward(plan: OnnxPlan, params: ReadonlyMap<string, Tensor>,
         break;
       }
       case "maxPool": y = maxPool2d(get(st.input), st.kernel, st.stride, st.padding); break;
+      case "permute": {
+        const lead = isShared(st.input) ? 1 : 2;
+        y = permute(get(st.input), [...Array.from({ length: lead }, (_, i) => i), ...st.perm.map((p) => p + lead)]);
+        break;
+      }
+      case "narrow": y = narrow(get(st.input), st.axis + (isShared(st.input) ? 1 : 2), st.start, st.end); break;
+      case "concat": y = concatAxis(st.inputs.map(get), st.axis + (isShared(st.inputs[0]) ? 1 : 2)); break;
+      case "matmul": y = matmul(get(st.inputs[0]), get(st.inputs[1])); break;
+      case "binary": {
+        // A value's axes lead with the networks' and the probes' (or the probes' alone); a
+        // parameter's view leads with the networks' and a 1 for the probes'; a constant with 1s.
+        const ranked = (o: Operand, other: Operand): Tensor => {
+          if ("value" in o) return get(o.value);
+          const otherShared = "value" in other && isShared(other.value);
+          if ("param" in o) return reshape(param(o.param), [B, 1, ...o.view]);
+          const t = Tensor.from(Float32Array.from(o.constant), otherShared ? [1, ...o.dims] : [1, 1, ...o.dims]);
+          return t;
+        };
+        y = broadcast(st.fn, ranked(st.a, st.b), ranked(st.b, st.a));
+        break;
+      }
+      case "expand": y = broadcast("add", Tensor.zeros([B, K, ...st.shape]), reshape(param(st.param), [B, 1, ...st.view])); break;
+      case "unary": {
+        const x = get(st.input);
+        if (st.fn === "sqrt") y = sqrt(x);
+        else if (st.fn === "erf") y = erf(x);
+        else if (st.fn === "softmax") y = softmaxLast(x);
+        else if (st.fn === "pow") y = powScalar(x, st.p);
+        else {
+          // The mean over the last axis, kept as an axis of 1: the pool over the last two axes of [..., n, 1].
+          y = reshape(globalAvgPool(reshape(x, [...x.shape, 1])), [...x.shape.slice(0, -1), 1]);
+        }
+        break;
+      }
       case "globalAvgPool": {
         const pooled = globalAvgPool(get(st.input));
         y = st.keepDims ? reshape(pooled, [...pooled.shape, 1, 1]) : pooled;
@@ -410,8 +697,8 @@ export function parseOnnxPlan(spec: unknown, path = "architecture"): OnnxPlan {
       return [name as string, shapes.get(name as string)!];
     };
     const value = (k: string) => valueNamed(s.record[k], k);
-    const param = (k: string, nullable: boolean): [string | null, Shape | null] => {
-      const name = s.record[k];
+    const param = (k: string, nullable: boolean, record: Record<string, unknown> = s.record): [string | null, Shape | null] => {
+      const name = record[k];
       if (nullable && name === null) return [null, null];
       if (typeof name !== "string" || !paramShape.has(name)) fail(`${k} ${JSON.stringify(name)} is not one of the parameters`);
       return [name as string, paramShape.get(name as string)!];
@@ -424,7 +711,7 @@ export function parseOnnxPlan(spec: unknown, path = "architecture"): OnnxPlan {
       if (per) perNetwork.add(output as string);
       return step;
     };
-    const op = s.choice("op", ["conv", "linear", "add", "scale", "activation", "globalAvgPool", "maxPool", "reshape"] as const);
+    const op = s.choice("op", ["conv", "linear", "add", "scale", "activation", "globalAvgPool", "maxPool", "reshape", "permute", "narrow", "concat", "binary", "expand", "unary", "matmul"] as const);
     switch (op) {
       case "conv": {
         const [x, xs] = value("input"), [w, ws] = param("weight", false), [b, bs] = param("bias", true);
@@ -472,6 +759,62 @@ export function parseOnnxPlan(spec: unknown, path = "architecture"): OnnxPlan {
         if (prod(shape) !== prod(xs)) fail(`reshapes [${xs.join(",")}] to [${shape.join(",")}]`);
         return set(shape, perNetwork.has(x), { op, input: x, output: output as string, shape });
       }
+      case "permute": {
+        const [x, xs] = value("input"), perm = s.ints("perm", 0);
+        if (perm.length !== xs.length || [...perm].sort((a, b) => a - b).some((p, i) => p !== i)) fail(`perm ${JSON.stringify(perm)} for [${xs.join(",")}]`);
+        return set(perm.map((p) => xs[p]), perNetwork.has(x), { op, input: x, output: output as string, perm });
+      }
+      case "narrow": {
+        const [x, xs] = value("input"), axis = s.int("axis", 0), start = s.int("start", 0), end = s.int("end", 1);
+        if (axis >= xs.length || end <= start || end > xs[axis]) fail(`[${start}, ${end}) along axis ${axis} of [${xs.join(",")}]`);
+        return set(xs.map((d, i) => (i === axis ? end - start : d)), perNetwork.has(x), { op, input: x, output: output as string, axis, start, end });
+      }
+      case "concat": {
+        const names = s.list("inputs"), axis = s.int("axis", 0);
+        const parts = names.map((nm, j) => valueNamed(nm, `inputs[${j}]`));
+        if (parts.length === 0) fail("concatenates nothing");
+        const [first] = parts;
+        if (parts.some(([nm, sh]) => sh.length !== first[1].length || axis >= sh.length || sh.some((d, j) => j !== axis && d !== first[1][j]) || perNetwork.has(nm) !== perNetwork.has(first[0]))) fail("concatenates parts that do not line up");
+        return set(first[1].map((d, j) => (j === axis ? parts.reduce((t, [, sh]) => t + sh[axis], 0) : d)), perNetwork.has(first[0]), { op, inputs: parts.map(([nm]) => nm), output: output as string, axis });
+      }
+      case "binary": {
+        const fn = s.choice("fn", ["add", "sub", "mul", "div"] as const);
+        const operand = (raw: unknown, what: string): [Operand, Shape, boolean] => {
+          const o = fieldsOf(raw, `${at}.${what}`);
+          if (o.optional("value")) { const [nm, sh] = valueNamed(o.record.value, `${what}.value`); return [{ value: nm }, sh, perNetwork.has(nm)]; }
+          if (o.optional("param")) {
+            const [nm, ps] = param("param", false, o.record) as [string, Shape];
+            const view = o.ints("view", 1);
+            if (prod(view) !== prod(ps)) fail(`${what}: view [${view.join(",")}] of parameter [${ps.join(",")}]`);
+            return [{ param: nm, view }, view, true];
+          }
+          const dims = o.ints("dims", 1), constant = o.list("constant");
+          if (constant.length !== prod(dims) || constant.some((v) => typeof v !== "number" || !Number.isFinite(v))) fail(`${what}: constant of [${dims.join(",")}]`);
+          return [{ constant: constant as number[], dims }, dims, false];
+        };
+        const [a, as, ap] = operand(s.record.a, "a"), [b, bs, bp] = operand(s.record.b, "b");
+        if (!("value" in a) && !("value" in b)) fail("has no computed operand");
+        let shape: Shape = [];
+        try { shape = broadcastShapeOf(as, bs); } catch { fail(`broadcasts [${as.join(",")}] and [${bs.join(",")}]`); }
+        return set(shape, ap || bp, { op, fn, a, b, output: output as string });
+      }
+      case "expand": {
+        const [nm, ps] = param("param", false) as [string, Shape];
+        const view = s.ints("view", 1), shape = s.ints("shape", 1);
+        if (prod(view) !== prod(ps) || view.length !== shape.length || view.some((d, i) => d !== shape[i] && d !== 1)) fail(`expands [${view.join(",")}] to [${shape.join(",")}]`);
+        return set(shape, true, { op, param: nm, view, output: output as string, shape });
+      }
+      case "unary": {
+        const [x, xs] = value("input"), fn = s.choice("fn", ["sqrt", "erf", "softmax", "pow", "meanLast"] as const), p = s.num("p");
+        return set(fn === "meanLast" ? [...xs.slice(0, -1), 1] : xs, perNetwork.has(x), { op, fn, input: x, output: output as string, p });
+      }
+      case "matmul": {
+        const pair = s.list("inputs");
+        if (pair.length !== 2) fail("inputs must be two values");
+        const [a, as] = valueNamed(pair[0], "inputs[0]"), [b, bs] = valueNamed(pair[1], "inputs[1]");
+        if (as.length < 2 || bs.length !== as.length || as.slice(0, -2).some((d, i) => d !== bs[i]) || as[as.length - 1] !== bs[bs.length - 2] || perNetwork.has(a) !== perNetwork.has(b)) fail(`multiplies [${as.join(",")}] by [${bs.join(",")}]`);
+        return set([...as.slice(0, -1), bs[bs.length - 1]], perNetwork.has(a), { op, inputs: [a, b], output: output as string });
+      }
     }
   });
   const outShape = shapes.get(outName);
@@ -487,6 +830,7 @@ export function onnxFlopsPerProbe(plan: OnnxPlan): number {
     const out = plan.shapes.get(st.output)!;
     if (st.op === "conv") { const w = plan.parameters.find((p) => p.name === st.weight)!.shape; flops += 2 * prod(out) * w[1] * w[2] * w[3]; }
     else if (st.op === "linear") { const w = plan.parameters.find((p) => p.name === st.weight)!.shape; flops += 2 * prod(out) * w[1]; }
+    else if (st.op === "matmul") { const a = plan.shapes.get(st.inputs[0])!; flops += 2 * prod(out) * a[a.length - 1]; }
     else flops += prod(out);
   }
   return flops;
