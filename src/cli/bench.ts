@@ -134,7 +134,9 @@ function figureRows(r: BenchResult): [string, number, number][] {
   if (r.fit) rows.push(["INR fit INRs/s", r.fit.inrsPerSec, 2], ["INR fit mean PSNR dB", r.fit.meanPsnr, 2], ["INR fit mean steps", r.fit.meanSteps, 0]);
   if (r.predict) rows.push(["predict INRs/s", r.predict.inrsPerSec, 0], ["predict small CNNs/s", r.predict.cnnsPerSec, 0]);
   if (r.onnx) rows.push(["ONNX white-box networks/s", r.onnx.whiteBoxNetworksPerSec, 0], ["Small-CNN family networks/s (same networks)", r.onnx.nativeFamilyNetworksPerSec, 0],
-    ["ONNX white-box / family", r.onnx.whiteBoxOverNative, 2], ["ONNX black-box files/s (onnxruntime)", r.onnx.blackBoxNetworksPerSec, 0]);
+    ["ONNX white-box / family", r.onnx.whiteBoxOverNative, 2], ["ONNX ResNet-18 w8 networks/s", r.onnx.resnetWhiteBoxNetworksPerSec, 1],
+    ["ResNet family networks/s (same architecture)", r.onnx.resnetFamilyNetworksPerSec, 1], ["ONNX ResNet / family", r.onnx.resnetWhiteBoxOverNative, 2],
+    ["ONNX black-box files/s (onnxruntime)", r.onnx.blackBoxNetworksPerSec, 0]);
   if (r.cnn) rows.push(["CNN zoo networks/s", r.cnn.networksPerSec, 2], ["CNN zoo network-steps/s", r.cnn.networkStepsPerSec, 0]);
   rows.push(["peak RSS MiB", r.memory.peakRssMiB, 0], ["peak tensor MiB", r.memory.peakTensorMiB, 1]);
   return rows;

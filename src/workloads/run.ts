@@ -169,7 +169,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
     log?.("onnx: a zoo of PyTorch's Small CNN export, white-box against the Small-CNN family, and black-box through onnxruntime ...");
     result.onnx = await onnxBench(quick);
     const o = result.onnx;
-    log?.(`onnx: white-box ${o.whiteBoxNetworksPerSec.toFixed(0)} networks/s against the family's ${o.nativeFamilyNetworksPerSec.toFixed(0)} (${o.whiteBoxOverNative.toFixed(2)}x; ${o.networks} networks, K=${o.probes}); black-box ${o.blackBoxNetworksPerSec.toFixed(0)} files/s through onnxruntime`);
+    log?.(`onnx: white-box ${o.whiteBoxNetworksPerSec.toFixed(0)} networks/s against the family's ${o.nativeFamilyNetworksPerSec.toFixed(0)} (${o.whiteBoxOverNative.toFixed(2)}x; ${o.networks} networks, K=${o.probes}); ResNet-18 w8 ${o.resnetWhiteBoxNetworksPerSec.toFixed(1)} against ${o.resnetFamilyNetworksPerSec.toFixed(1)} (${o.resnetWhiteBoxOverNative.toFixed(2)}x); black-box ${o.blackBoxNetworksPerSec.toFixed(0)} files/s through onnxruntime`);
   }
   if (only.has("cnn")) {
     const n = quick ? 4 : 64;
