@@ -8,6 +8,7 @@ import { gradSink, record } from "../autograd.js";
 import { ShapeError, fmtShape } from "../errors.js";
 import { Tensor } from "../tensor.js";
 import { add, mul, sub } from "./elementwise.js";
+import { stridedIndex } from "./strided-index.js";
 
 export type BroadcastOp = "add" | "sub" | "mul" | "div";
 
@@ -23,7 +24,7 @@ export function broadcastShape(op: string, a: readonly number[], b: readonly num
 
 /** For each output element, the element of an operand of shape `from` it reads. */
 function sourceIndex(from: readonly number[], out: readonly number[]): Int32Array {
-  const rank = out.length, n = out.reduce((p, d) => p * d, 1);
+  const rank = out.length;
   const strides = new Array<number>(rank).fill(0);
   let s = 1;
   for (let i = rank - 1; i >= 0; i--) {
@@ -31,19 +32,7 @@ function sourceIndex(from: readonly number[], out: readonly number[]): Int32Arra
     strides[i] = d === 1 ? 0 : s;
     s *= d;
   }
-  const idx = new Int32Array(n), counter = new Array<number>(rank).fill(0);
-  let at = 0;
-  for (let k = 0; k < n; k++) {
-    idx[k] = at;
-    for (let i = rank - 1; i >= 0; i--) {
-      counter[i]++;
-      at += strides[i];
-      if (counter[i] < out[i]) break;
-      at -= strides[i] * out[i];
-      counter[i] = 0;
-    }
-  }
-  return idx;
+  return stridedIndex(out, strides);
 }
 
 export function broadcast(op: BroadcastOp, a: Tensor, b: Tensor): Tensor {

@@ -4,6 +4,7 @@
 import { gradSink, record } from "../autograd.js";
 import { ShapeError, fmtShape } from "../errors.js";
 import { Tensor } from "../tensor.js";
+import { stridedIndex } from "./strided-index.js";
 
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const rank = x.rank;
@@ -17,18 +18,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   for (let i = rank - 1; i >= 0; i--) { inStrides[i] = s; s *= x.shape[i]; }
   const stride = perm.map((p) => inStrides[p]);
   // from[k]: the input element out element k copies.
-  const n = x.size, from = new Int32Array(n), counter = new Array<number>(rank).fill(0);
-  let at = 0;
-  for (let k = 0; k < n; k++) {
-    from[k] = at;
-    for (let i = rank - 1; i >= 0; i--) {
-      counter[i]++;
-      at += stride[i];
-      if (counter[i] < shape[i]) break;
-      at -= stride[i] * shape[i];
-      counter[i] = 0;
-    }
-  }
+  const n = x.size, from = stridedIndex(shape, stride);
   const y = Tensor.empty(shape);
   for (let k = 0; k < n; k++) y.data[k] = x.data[from[k]];
   return record(y, "permute", [x], (g) => {

@@ -9,6 +9,7 @@ import { writeFileAtomic } from "../../io/atomic.js";
 import { readRegularFile } from "../../io/read-file.js";
 import { PROBEGEN_VERSION } from "../../version.js";
 import { ImportError } from "./state-dict.js";
+import { SPLIT_NAMES, rangesIndices, type ShardData, type SplitName, type ZooManifest } from "../format.js";
 
 export const EXPORT_MARKER = "probegen-export.json";
 
@@ -58,4 +59,23 @@ export class ExportFolder {
     writeFileAtomic(join(this.out, EXPORT_MARKER), `${JSON.stringify({ exporter: "probegen zoo export", probegenVersion: PROBEGEN_VERSION, settings: this.settings, complete: true, networks }, null, 2)}\n`);
     return { out: this.out, networks, seconds: (performance.now() - this.t0) / 1000 };
   }
+}
+
+/** Where each network of a zoo read whole sits: its split (undefined in none), and its row among its architecture's networks. */
+export function networkPlaces(m: ZooManifest, all: ShardData): { splitOf: (SplitName | undefined)[]; rowOf: Int32Array } {
+  const splitOf = new Array<SplitName | undefined>(m.count);
+  for (const s of SPLIT_NAMES) for (const i of rangesIndices(m.splits[s])) splitOf[i] = s;
+  const rowOf = new Int32Array(m.count);
+  const seen = new Int32Array(m.architectures.length);
+  for (let i = 0; i < m.count; i++) rowOf[i] = seen[all.architecture[i]]++;
+  return { splitOf, rowOf };
+}
+
+/** Network i's parameters, by name, as views of the zoo read whole. */
+export function networkParams(m: ZooManifest, all: ShardData, rowOf: Int32Array, i: number): Map<string, Float32Array> {
+  const k = all.architecture[i];
+  return new Map(m.architectures[k].parameters.map((p) => {
+    const per = p.shape.reduce((x, y) => x * y, 1);
+    return [p.name, all.groups[k].get(p.name)!.subarray(rowOf[i] * per, (rowOf[i] + 1) * per)] as const;
+  }));
 }

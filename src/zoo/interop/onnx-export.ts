@@ -8,8 +8,8 @@ import { writeFileAtomic } from "../../io/atomic.js";
 import { csvText } from "../../io/csv-columns.js";
 import { networkArchitecture } from "../../nets/family.js";
 import { OnnxExportError, onnxWriter, type OnnxNetworkWriter } from "../../nets/onnx-export.js";
-import { SPLIT_NAMES, Zoo, rangesIndices, type SplitName } from "../format.js";
-import { ExportFolder, type ExportReport } from "./export-folder.js";
+import { Zoo } from "../format.js";
+import { ExportFolder, networkParams, networkPlaces, type ExportReport } from "./export-folder.js";
 import { ImportError } from "./state-dict.js";
 
 export interface OnnxExportOptions {
@@ -45,11 +45,7 @@ export function exportOnnx(opts: OnnxExportOptions): ExportReport {
   for (let i = 0; i < m.count; i++) writerFor(all.architecture[i], codes === null ? null : codes[i]);
   const folder = ExportFolder.start(opts.out, { format: "onnx", zoo: resolve(opts.zoo) });
   makeDirectory(join(opts.out, "networks"));
-  const splitOf: SplitName[] = new Array<SplitName>(m.count);
-  for (const s of SPLIT_NAMES) for (const i of rangesIndices(m.splits[s])) splitOf[i] = s;
-  const rowOf = new Int32Array(m.count);
-  const seen = new Int32Array(m.architectures.length);
-  for (let i = 0; i < m.count; i++) rowOf[i] = seen[all.architecture[i]]++;
+  const { splitOf, rowOf } = networkPlaces(m, all);
   const target = m.task.kind === "regression" ? m.task.target : undefined;
   const valueColumn = m.task.kind === "classification" ? "label" : target!;
   const values = m.task.kind === "classification" ? all.fields.get("label")! : all.fields.get(target!)!;
@@ -57,10 +53,7 @@ export function exportOnnx(opts: OnnxExportOptions): ExportReport {
   const rows: string[][] = [];
   for (let i = 0; i < m.count; i++) {
     const k = all.architecture[i];
-    const params = new Map(m.architectures[k].parameters.map((p) => {
-      const per = p.shape.reduce((x, y) => x * y, 1);
-      return [p.name, all.groups[k].get(p.name)!.subarray(rowOf[i] * per, (rowOf[i] + 1) * per)] as const;
-    }));
+    const params = networkParams(m, all, rowOf, i);
     const file = `${String(i).padStart(digits, "0")}.onnx`;
     writeFileAtomic(join(opts.out, "networks", file), writerFor(k, codes === null ? null : codes[i])(params));
     rows.push([file, String(values[i]), splitOf[i] ?? ""]);

@@ -8,8 +8,8 @@ import { makeDirectory } from "../../io/dirs.js";
 import { writeFileAtomic } from "../../io/atomic.js";
 import { encodeSafetensors } from "../../io/safetensors.js";
 import { csvText } from "../../io/csv-columns.js";
-import { SPLIT_NAMES, Zoo, rangesIndices, type SplitName } from "../format.js";
-import { ExportFolder, type ExportReport } from "./export-folder.js";
+import { Zoo } from "../format.js";
+import { ExportFolder, networkParams, networkPlaces, type ExportReport } from "./export-folder.js";
 
 export interface SafetensorsExportOptions {
   zoo: string;
@@ -26,11 +26,7 @@ export function exportSafetensors(opts: SafetensorsExportOptions): ExportReport 
   const folder = ExportFolder.start(opts.out, { format: "safetensors", zoo: resolve(opts.zoo) });
   makeDirectory(join(opts.out, "networks"));
   const all = zoo.readAll();
-  const splitOf: SplitName[] = new Array<SplitName>(m.count);
-  for (const s of SPLIT_NAMES) for (const i of rangesIndices(m.splits[s])) splitOf[i] = s;
-  const rowOf = new Int32Array(m.count);
-  const seen = new Int32Array(m.architectures.length);
-  for (let i = 0; i < m.count; i++) rowOf[i] = seen[all.architecture[i]]++;
+  const { splitOf, rowOf } = networkPlaces(m, all);
   const target = m.task.kind === "regression" ? m.task.target : undefined;
   const labels = m.task.kind === "classification" ? all.fields.get("label") : undefined;
   const byField = (m.architectures[0].architecture as { activationByField?: { field: string; names: string[] } }).activationByField;
@@ -39,10 +35,8 @@ export function exportSafetensors(opts: SafetensorsExportOptions): ExportReport 
   for (let i = 0; i < m.count; i++) {
     const k = all.architecture[i];
     const a = m.architectures[k];
-    const tensors = a.parameters.map((p): [string, { shape: number[]; data: Float32Array }] => {
-      const per = p.shape.reduce((x, y) => x * y, 1);
-      return [p.name, { shape: p.shape, data: all.groups[k].get(p.name)!.subarray(rowOf[i] * per, (rowOf[i] + 1) * per) }];
-    });
+    const params = networkParams(m, all, rowOf, i);
+    const tensors = a.parameters.map((p): [string, { shape: number[]; data: Float32Array }] => [p.name, { shape: p.shape, data: params.get(p.name)! }]);
     const meta: Record<string, string> = { [NETWORK_METADATA.index]: String(i), [NETWORK_METADATA.split]: splitOf[i] ?? "" };
     const { activationByField: _v, ...spec } = a.architecture as Record<string, unknown>;
     meta[NETWORK_METADATA.architecture] = JSON.stringify(spec);
