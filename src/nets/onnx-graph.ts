@@ -113,7 +113,14 @@ export function planOnnxGraph(model: OnnxModel): OnnxPlan | OnnxUnsupported {
   };
   for (const n of g.nodes) {
     const before = steps.length;
-    const why = planNode(n, { uses, batchAxis, initializers: g.initializers, shapes, perNetwork, constants, aliases, resolve, steps, useParameter });
+    let why: string | null;
+    try {
+      why = planNode(n, { uses, batchAxis, initializers: g.initializers, shapes, perNetwork, constants, aliases, resolve, steps, useParameter });
+    } catch (e) {
+      // An initializer read in two layouts: the graph is black-box, for this reason.
+      if (!(e instanceof OnnxPlanError)) throw e;
+      why = e.message;
+    }
     if (why !== null) return { node: n.name, opType: n.opType, reason: why };
     for (const st of steps.slice(before)) if (readsParameters(st, perNetwork)) perNetwork.add(st.output);
   }
