@@ -42,7 +42,7 @@ export interface OnnxImportPlan extends ImportPlan {
 export function planOnnxModel(file: string): OnnxPlan {
   const plan = planOnnxGraph(readOnnx(file));
   if (!isOnnxPlan(plan)) {
-    throw new ImportError(file, `is black-box: node ${plan.node}${plan.opType ? ` (${plan.opType})` : ""}: ${plan.reason}. This import takes graphs the engine runs (white-box); probe black-box models with fixed probes through onnxruntime`);
+    throw new ImportError(file, `is black-box: node ${plan.node}${plan.opType ? ` (${plan.opType})` : ""}: ${plan.reason}. This import takes graphs the engine runs (white-box); a run trained on a zoo of the same input and outputs predicts it with \`probegen predict RUN --black-box FILE\` (onnxruntime)`);
   }
   return plan;
 }
