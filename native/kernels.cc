@@ -1106,6 +1106,7 @@ static void directConvBackwardInputPixels512(const ZooConv& g, const float* dy, 
   // The output rows and lanes tap (c, i, j) reaches from input rows base + e sh and pixels
   // iw0 + q sw, or false where it reaches none.
   struct Reach { int oh0, eLo, eHi, ow0; __mmask16 m; };
+  std::vector<Reach> reaches;
   auto reach = [&](int i, int j, int base, int rows, int iw0, int nq, Reach* r) {
     const int ohn = base + g.ph - i, own = iw0 + g.pw - j;
     if ((ohn % g.sh + g.sh) % g.sh != 0 || (own % g.sw + g.sw) % g.sw != 0) return false;
@@ -1159,13 +1160,19 @@ static void directConvBackwardInputPixels512(const ZooConv& g, const float* dy, 
       const int rows = std::min(DIRECT_PIX_ROWS, (g.H - base + g.sh - 1) / g.sh);
       for (int phase = 0; phase < g.sw; phase++) for (int iw0 = phase, blk = 0; iw0 < g.W; iw0 += 16 * g.sw, blk++) {
         const int nq = std::min(16, (g.W - iw0 + g.sw - 1) / g.sw);
+        // The taps' reach is the block's, the same for each of its rows.
+        reaches.resize(g.KH * g.KW);
+        for (int i = 0; i < g.KH; i++) for (int j = 0; j < g.KW; j++) {
+          Reach& r = reaches[i * g.KW + j];
+          if (!reach(i, j, base, rows, iw0, nq, &r)) r.eHi = r.eLo = 0;
+        }
         for (int e = 0; e < rows; e++) {
           float* row = dxu + ((size_t)c * g.H + base + e * g.sh) * g.W;
           for (int q = 0; q < 16; q++) tmp[q] = acc && q < nq ? row[iw0 + q * g.sw] : 0.0f;
           __m512 sum = _mm512_load_ps(tmp);
           for (int i = 0; i < g.KH; i++) for (int j = 0; j < g.KW; j++) {
-            Reach r;
-            if (!reach(i, j, base, rows, iw0, nq, &r) || e < r.eLo || e >= r.eHi) continue;
+            const Reach& r = reaches[i * g.KW + j];
+            if (e < r.eLo || e >= r.eHi) continue;
             const int t = (c * g.KH + i) * g.KW + j;
             const float* cp = cols + (((size_t)t * rowsPadded + base + e * g.sh) * g.sw + phase) * perPhase + blk * 16;
             sum = _mm512_mask_add_ps(sum, r.m, sum, _mm512_load_ps(cp));

@@ -50,7 +50,8 @@ function info(argv: string[]): number {
   });
   if (values.help) { console.log(INFO_USAGE); return 0; }
   if (positionals.length !== 1) throw new UsageError("zoo info takes one zoo folder");
-  const s = summarizeZoo(Zoo.open(positionals[0]));
+  const zoo = Zoo.open(positionals[0]);
+  const s = summarizeZoo(zoo);
   if (values.json) { console.log(JSON.stringify(s, null, 2)); return 0; }
   const p = s.provenance as Record<string, unknown>;
   const params = s.architectures > 1 ? `${s.architectures} architectures, ${s.parametersPerNetwork.toFixed(0)} parameters on average` : `${s.parametersPerNetwork} parameters each`;
@@ -60,7 +61,7 @@ function info(argv: string[]): number {
     console.log(`imported by ${String(p.importer)} (probegen ${String(p.probegenVersion)}) from ${String(p.source ?? p.splitsFile)}`);
     if (p.padding !== undefined) console.log(`padding: ${String(p.padding)}; step ${String(p.step)}; split file reading: ${String(p.splitReading)}`);
   } else if (p.dataset !== undefined) console.log(`built from ${String(p.dataset)} with seed ${String(p.seed)} by probegen ${String(p.probegenVersion)}`);
-  if (s.family === "onnx") for (const line of onnxStructureLines(Zoo.open(positionals[0]).manifest)) console.log(line);
+  if (s.family === "onnx") for (const line of onnxStructureLines(zoo.manifest)) console.log(line);
   if (s.nonFinite.length > 0) console.log(`WARNING: ${s.nonFinite.length} network(s) hold non-finite weights: ${s.nonFinite.slice(0, 10).map((n) => `${n.index} (${n.parameter}, ${n.shard})`).join(", ")}${s.nonFinite.length > 10 ? ", ..." : ""}`);
   if (s.labels) console.log(`labels: ${Object.entries(s.labels).map(([k, v]) => `${k}: ${v}`).join(", ")}`);
   for (const [name, counts] of Object.entries(s.categories)) console.log(`${name}: ${Object.entries(counts).map(([k, v]) => `${k}: ${v}`).join(", ")}`);

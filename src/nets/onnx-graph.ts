@@ -6,7 +6,7 @@
 // black-box (onnxruntime); the plan says which op, in which node, made it so.
 import { createHash } from "node:crypto";
 import {
-  Tensor, add, broadcast, concatAxis, conv2d, erf, globalAvgPool, leakyRelu, linear, matmul, maxPool2d, narrow, permute, powScalar, relu, reshape,
+  Tensor, add, broadcast, broadcastShape, concatAxis, conv2d, erf, globalAvgPool, leakyRelu, linear, matmul, maxPool2d, narrow, permute, powScalar, relu, reshape,
   scale, sigmoid, sin, softmaxLast, sqrt, tanh, ShapeError, type BroadcastOp,
 } from "../engine/index.js";
 import type { OnnxGraph, OnnxModel, OnnxNode, OnnxTensor } from "../io/onnx.js";
@@ -192,8 +192,8 @@ function planNode(n: OnnxNode, s: PlanState): string | null {
   const constant = (name: string) => s.constants.get(name);
   const batchOf = (name: string) => s.batchAxis.get(name) ?? 0;
   // Images, pooling and reshapes read the batch as the first axis.
-  const layoutOps = ["Conv", "MaxPool", "GlobalAveragePool", "Flatten", "Reshape", "ReduceMean"];
-  if (layoutOps.includes(n.opType) && shapeOf(ins[0]) !== undefined && batchOf(ins[0]) !== 0 && !(n.opType === "ReduceMean")) return "its input's batch is not its first axis";
+  const layoutOps = ["Conv", "MaxPool", "GlobalAveragePool", "Flatten", "Reshape"];
+  if (layoutOps.includes(n.opType) && shapeOf(ins[0]) !== undefined && batchOf(ins[0]) !== 0) return "its input's batch is not its first axis";
   const transformer = planTransformerOp(n, ins, out, s);
   if (transformer !== undefined) return transformer;
   // Another name for a value: the same value (an initializer under it stays a parameter).
@@ -313,7 +313,7 @@ function planNode(n: OnnxNode, s: PlanState): string | null {
     case "ReduceMean": {
       const x = shapeOf(ins[0]);
       const axes = (intsAttr(n, "axes") ?? []).map((a) => (a < 0 ? a + (x?.length ?? 0) + 1 : a));
-      if (x === undefined || x.length !== 3 || !same([...axes].sort(), [2, 3])) return "a mean other than over an image's height and width";
+      if (x === undefined || x.length !== 3 || batchOf(ins[0]) !== 0 || !same([...axes].sort(), [2, 3])) return "a mean other than over an image's height and width";
       const keep = intAttr(n, "keepdims", 1) !== 0;
       s.steps.push({ op: "globalAvgPool", input: ins[0], output: out, keepDims: keep });
       s.shapes.set(out, keep ? [x[0], 1, 1] : [x[0]]);
@@ -386,7 +386,7 @@ function planBinary(fn: BroadcastOp, x: string, y: string, out: string, s: PlanS
   const shapeOfOperand = (o: Operand): Shape => ("value" in o ? s.shapes.get(o.value)! : "param" in o ? o.view : o.dims);
   let shape: Shape;
   try {
-    shape = broadcastShapeOf(shapeOfOperand(a), shapeOfOperand(b));
+    shape = broadcastShape("onnx", shapeOfOperand(a), shapeOfOperand(b));
   } catch {
     return `shapes [${shapeOfOperand(a).join(",")}] and [${shapeOfOperand(b).join(",")}] do not broadcast`;
   }
@@ -396,14 +396,6 @@ function planBinary(fn: BroadcastOp, x: string, y: string, out: string, s: PlanS
   return null;
 }
 
-function broadcastShapeOf(a: Shape, b: Shape): Shape {
-  const rank = Math.max(a.length, b.length);
-  return Array.from({ length: rank }, (_, i) => {
-    const x = a[a.length - rank + i] ?? 1, y = b[b.length - rank + i] ?? 1;
-    if (x !== y && x !== 1 && y !== 1) throw new RangeError("no broadcast");
-    return Math.max(x, y);
-  });
-}
 
 /**
  * The ops of a transformer's graph: Transpose (the batch may move), Split, Gather of one index,
@@ -453,14 +445,15 @@ function planTransformerOp(n: OnnxNode, ins: string[], out: string, s: PlanState
       if (axis === null || idx === undefined || idx.data.length !== 1 || idx.dims.length !== 0) return "a Gather other than of one index, off the batch";
       const i = idx.data[0] < 0 ? idx.data[0] + x[axis] : idx.data[0];
       if (!Number.isInteger(i) || i < 0 || i >= x[axis]) return `index ${idx.data[0]} of an axis of ${x[axis]}`;
+      const dropped = x.filter((_, j) => j !== axis);
+      if (dropped.length === 0) return "a Gather leaving only the batch";
       const part = `${out}:narrow`;
       s.steps.push({ op: "narrow", input: ins[0], output: part, axis, start: i, end: i + 1 });
       s.shapes.set(part, x.map((d, j) => (j === axis ? 1 : d)));
-      const dropped = x.filter((_, j) => j !== axis);
-      s.steps.push({ op: "reshape", input: part, output: out, shape: dropped.length > 0 ? dropped : [1] });
+      s.steps.push({ op: "reshape", input: part, output: out, shape: dropped });
       const onnxAxis = axis < batch ? axis : axis + 1;
-      set(out, dropped.length > 0 ? dropped : [1], onnxAxis < batch ? batch - 1 : batch);
-      return dropped.length > 0 ? null : "a Gather leaving only the batch";
+      set(out, dropped, onnxAxis < batch ? batch - 1 : batch);
+      return null;
     }
     case "Squeeze": case "Unsqueeze": {
       if (x === undefined) return undefined;
@@ -648,7 +641,7 @@ export function onnxForward(plan: OnnxPlan, params: ReadonlyMap<string, Tensor>,
         break;
       }
     }
-    values.set("output" in st ? st.output : "", y);
+    values.set(st.output, y);
     onValue?.(st.output, y);
   }
   return get(plan.output.name);
@@ -802,7 +795,7 @@ export function parseOnnxPlan(spec: unknown, path = "architecture"): OnnxPlan {
         const [a, as, ap] = operand(s.record.a, "a"), [b, bs, bp] = operand(s.record.b, "b");
         if (!("value" in a) && !("value" in b)) fail("has no computed operand");
         let shape: Shape = [];
-        try { shape = broadcastShapeOf(as, bs); } catch { fail(`broadcasts [${as.join(",")}] and [${bs.join(",")}]`); }
+        try { shape = broadcastShape("onnx", as, bs); } catch { fail(`broadcasts [${as.join(",")}] and [${bs.join(",")}]`); }
         return set(shape, ap || bp, { op, fn, a, b, output: output as string });
       }
       case "expand": {
