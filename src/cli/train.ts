@@ -8,7 +8,7 @@ import { DEFAULT_TRAIN_CONFIG, MAX_HEAD_WIDTH, MAX_PROBES, METHOD_CHOICES, PROBE
 import { evaluateSplit } from "../train/evaluate.js";
 import { loadCheckpoint } from "../train/checkpoint.js";
 import { ProbingModel } from "../train/probing-model.js";
-import { readRunFile, runArchitecture, trainYielding } from "../train/trainer.js";
+import { answerBlackBox, readRunFile, runArchitecture, trainYielding } from "../train/trainer.js";
 import { ZooData } from "../train/zoo-data.js";
 import { SPLIT_NAMES, Zoo, rangesSize } from "../zoo/format.js";
 import { UsageError, choiceArg, intArg, numArg, requiredArg, parseCommandArgs, THREADS_HELP } from "./args.js";
@@ -159,7 +159,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-export function evalCommand(argv: string[]): number {
+export async function evalCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs({
     args: argv, allowPositionals: true,
     options: {
@@ -189,6 +189,8 @@ export function evalCommand(argv: string[]): number {
   }
   const model = new ProbingModel(rf.config, data.outputs, data);
   const info = loadCheckpoint(run, which, model.savedTensors());
+  const blackBox = model.representation.blackBoxRequest?.(data) ?? null;
+  if (blackBox !== null) await answerBlackBox(blackBox);
   const ev = evaluateSplit(model, data, data.splits[split]);
   const header = `${run} (${which} checkpoint, step ${info.step}) on ${split} of ${zooDir}: ${ev.count} networks`;
   const base = { run, zoo: zooDir, split, checkpoint: which, step: info.step, count: ev.count, loss: ev.loss };

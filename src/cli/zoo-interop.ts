@@ -30,7 +30,7 @@ data constructor is refused, naming the call.
   zoo import small-cnn-zoo DIR           the Small CNN Zoo (weights.npy, layout.csv, metrics.csv.gz)
   zoo import wild-park SPLITS_JSON       CNN Wild Park (checkpoint.pt per network and step)
   zoo import torchvision DIR --labels CSV  torchvision ResNet state dicts (BatchNorm folded in)
-  zoo import onnx DIR --labels CSV         ONNX models whose graphs the engine runs
+  zoo import onnx DIR --labels CSV         ONNX models (white-box where the engine runs them)
 
 Run \`probegen zoo import <kind> --help\` for its options.`;
 
@@ -127,7 +127,8 @@ first dimension is the batch (where probes go). FILE.csv has a header line and t
 file (relative to DIR), label (a class index) or a numeric target column (--target), and
 optionally split (train, val or test). Each graph is planned for probegen's engine; models of
 one graph structure share an architecture and are probed as one batch. A graph with an op
-the engine does not have is named with that op and refused.
+the engine does not have is black-box: kept whole in the zoo (models/), answered by
+onnxruntime, and trained on with fixed probes (\`zoo info\` names the op).
 
 Options:
   --labels FILE.csv  the networks and their labels (required)

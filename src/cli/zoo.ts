@@ -5,8 +5,7 @@ import { checkOutputFile, writeOutputFile } from "../io/output-file.js";
 import { installInterruptHandlers } from "../io/interrupts.js";
 import { Zoo } from "../zoo/format.js";
 import { finishShardBuild } from "../zoo/shard-build.js";
-import { summarizeZoo } from "../zoo/summary.js";
-import type { ZooManifest } from "../zoo/format.js";
+import { summarizeZoo, type OnnxGraphSummary } from "../zoo/summary.js";
 import { UsageError, intArg, numArg, requiredArg, parseCommandArgs } from "./args.js";
 import { ZOO_BUILD_COMMANDS, zooBuildCommand } from "./zoo-build.js";
 import { exportCommand, importCommand } from "./zoo-interop.js";
@@ -61,7 +60,7 @@ function info(argv: string[]): number {
     console.log(`imported by ${String(p.importer)} (probegen ${String(p.probegenVersion)}) from ${String(p.source ?? p.splitsFile)}`);
     if (p.padding !== undefined) console.log(`padding: ${String(p.padding)}; step ${String(p.step)}; split file reading: ${String(p.splitReading)}`);
   } else if (p.dataset !== undefined) console.log(`built from ${String(p.dataset)} with seed ${String(p.seed)} by probegen ${String(p.probegenVersion)}`);
-  if (s.family === "onnx") for (const line of onnxStructureLines(zoo.manifest)) console.log(line);
+  for (const line of onnxGraphLines(s.graphs ?? [])) console.log(line);
   if (s.nonFinite.length > 0) console.log(`WARNING: ${s.nonFinite.length} network(s) hold non-finite weights: ${s.nonFinite.slice(0, 10).map((n) => `${n.index} (${n.parameter}, ${n.shard})`).join(", ")}${s.nonFinite.length > 10 ? ", ..." : ""}`);
   if (s.labels) console.log(`labels: ${Object.entries(s.labels).map(([k, v]) => `${k}: ${v}`).join(", ")}`);
   for (const [name, counts] of Object.entries(s.categories)) console.log(`${name}: ${Object.entries(counts).map(([k, v]) => `${k}: ${v}`).join(", ")}`);
@@ -144,12 +143,13 @@ export function zooCommand(argv: string[]): number | Promise<number> {
   }
 }
 
-/** An ONNX zoo's graph structures: each white-box (run by the engine), with its steps by kind. */
-function onnxStructureLines(m: ZooManifest): string[] {
-  return m.architectures.map((a, k) => {
-    const spec = a.architecture as { key?: string; input?: { shape?: number[] }; steps?: { op: string }[] };
-    const counts = new Map<string, number>();
-    for (const st of spec.steps ?? []) counts.set(st.op, (counts.get(st.op) ?? 0) + 1);
-    return `graph ${k} (${spec.key}): white-box, run by probegen's engine; input [${spec.input?.shape?.join(",")}]; ${spec.steps?.length ?? 0} steps (${[...counts].map(([op, c]) => `${op} ${c}`).join(", ")})`;
+/** An ONNX zoo's graph structures: white-box (run by the engine, with its steps by kind) or black-box (and why). */
+function onnxGraphLines(graphs: readonly OnnxGraphSummary[]): string[] {
+  return graphs.map((g, k) => {
+    const head = `graph ${k}: ${g.networks} network${g.networks === 1 ? "" : "s"}, input [${g.input.join(",")}]`;
+    if (!g.whiteBox) return `${head}: black-box, run by onnxruntime on fixed probes: the engine cannot run node ${g.blackBox!.node}${g.blackBox!.opType ? ` (${g.blackBox!.opType})` : ""}: ${g.blackBox!.reason}`;
+    const steps = Object.entries(g.steps ?? {});
+    const n = steps.reduce((s, [, c]) => s + c, 0);
+    return `${head}: white-box, run by probegen's engine; ${n} step${n === 1 ? "" : "s"} (${steps.map(([op, c]) => `${op} ${c}`).join(", ")})`;
   });
 }

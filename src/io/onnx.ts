@@ -33,6 +33,8 @@ export interface OnnxTensor {
    * Slice's INT64_MAX for "to the end" keeps its magnitude).
    */
   data: Float32Array | Float64Array;
+  /** Read from an external-data file beside the model (not set for inline values). */
+  external?: true;
 }
 
 export type OnnxAttribute =
@@ -299,7 +301,7 @@ function readTensor(t: RawTensor, file: string, dir: string): OnnxTensor {
     if (raw.length !== count * kind!.bytes) fail(`of shape [${dims.join(",")}] needs ${count * kind!.bytes} bytes of ${kind!.name}, and holds ${raw.length}`);
     const out = allocate();
     decodeRaw(raw, kind!.name, out);
-    return { name, dtype: kind!.name, dims, data: out };
+    return { name, dtype: kind!.name, dims, data: out, ...(external ? { external: true as const } : {}) };
   }
   // Values in the typed fields: which one depends on the type (onnx.proto's TensorProto).
   const field: ArrayLike<number | Long> | undefined =

@@ -6,6 +6,7 @@ import { reshape, type ActivationName, type Tensor } from "../engine/index.js";
 import { parseSirenArchitecture, sirenFlopsPerPoint, sirenForward, sirenForwardHidden, sirenParameterShapes, type SirenArchitecture } from "./siren.js";
 import { CNN_ACTIVATION_NAMES, cnnFeatureSizes, cnnFlopsPerImage, cnnForward, cnnForwardHidden, cnnParameterShapes, parseCnnArchitecture, withActivation, type CnnArchitecture } from "./cnn.js";
 import { ArchitectureError, fieldsOf } from "./spec-check.js";
+import { isBlackBoxSpec, parseBlackBoxSpec } from "./onnx-black-box.js";
 import { onnxFlopsPerProbe, onnxForward, parseOnnxPlan } from "./onnx-graph.js";
 import { withHiddenReadout } from "./hidden-readout.js";
 import { parseResNetArchitecture, resnetActivationsPerImage, resnetFlopsPerImage, resnetForward, resnetForwardHidden, resnetHiddenLayers, resnetParameterShapes } from "./resnet.js";
@@ -36,6 +37,11 @@ export interface NetworkArchitecture {
    * metadata field holding a code per network; null when all networks share the architecture.
    */
   readonly variantField: string | null;
+  /**
+   * A black-box network (nets/onnx-black-box.ts): the engine cannot run it, and onnxruntime
+   * answers its probes before training; forward and forwardHidden refuse. Its FLOPs are unknown (0).
+   */
+  readonly blackBox: boolean;
   /** A CNN's architecture as the ragged forward takes it (networks of different CNN architectures evaluate together); null for other families. */
   readonly cnn: CnnArchitecture | null;
   /** The architecture of the networks whose variant field holds `code`. */
@@ -64,6 +70,7 @@ function siren(spec: Record<string, unknown>, path: string): NetworkArchitecture
     flopsPerProbe: sirenFlopsPerPoint(a),
     activationsPerProbe: a.hidden.reduce((s, h) => s + h, 0) + a.outDim,
     variantField: null,
+    blackBox: false,
     cnn: null,
     variant: () => bound,
     forward: (params, probes) => sirenForward(a, params, probes),
@@ -100,6 +107,7 @@ function cnn(spec: Record<string, unknown>, path: string): NetworkArchitecture {
     flopsPerProbe: cnnFlopsPerImage(arch, arch.inputSize),
     activationsPerProbe: cnnFeatureSizes(arch, arch.inputSize).reduce((s, size, i) => s + arch.layers[i].channels * size * size, 0) + arch.classes,
     variantField: arch.activationByField?.field ?? null,
+    blackBox: false,
     cnn: arch,
     variant(code) {
       const name = arch.activationByField?.names[code];
@@ -123,6 +131,7 @@ function resnet(spec: Record<string, unknown>, path: string): NetworkArchitectur
     flopsPerProbe: resnetFlopsPerImage(a, a.inputSize),
     activationsPerProbe: resnetActivationsPerImage(a, a.inputSize),
     variantField: null,
+    blackBox: false,
     cnn: null,
     variant: () => bound,
     forward: (params, probes) => resnetForward(a, params, probes),
@@ -134,6 +143,7 @@ function resnet(spec: Record<string, unknown>, path: string): NetworkArchitectur
 
 /** An ONNX graph planned for the engine (nets/onnx-graph.ts); its hidden layers are its per-network activations. */
 function onnx(spec: Record<string, unknown>, path: string): NetworkArchitecture {
+  if (isBlackBoxSpec(spec)) return blackBox(spec, path);
   const plan = parseOnnxPlan(spec, path);
   const outputs = plan.output.shape.reduce((a, b) => a * b, 1);
   const hidden = plan.steps.filter((st) => (st.op === "activation" || (st.op === "conv" && st.relu)) && plan.perNetwork.has(st.output)).map((st) => st.output);
@@ -146,6 +156,7 @@ function onnx(spec: Record<string, unknown>, path: string): NetworkArchitecture 
     flopsPerProbe: onnxFlopsPerProbe(plan),
     activationsPerProbe: [...plan.shapes.values()].reduce((s, shape) => s + shape.reduce((a, b) => a * b, 1), 0),
     variantField: null,
+    blackBox: false,
     cnn: null,
     variant: () => bound,
     forward: (params, probes) => flat(onnxForward(plan, params, probes)),
@@ -158,6 +169,30 @@ function onnx(spec: Record<string, unknown>, path: string): NetworkArchitecture 
       });
       return withHiddenReadout(flat(out), layers, slots);
     },
+  };
+  return bound;
+}
+
+/** A black-box ONNX graph: its probe interface, and why the engine cannot run it. */
+function blackBox(spec: Record<string, unknown>, path: string): NetworkArchitecture {
+  const b = parseBlackBoxSpec(spec, path);
+  const refuse = (): never => {
+    throw new ArchitectureError(`${path}: black-box networks (the engine cannot run ${b.blackBox.opType || "their graph"}) are answered by onnxruntime on fixed probes, not evaluated here`);
+  };
+  const bound: NetworkArchitecture = {
+    family: "onnx", spec,
+    parameters: [],
+    probeShape: b.input.shape,
+    outputsPerProbe: b.outputs,
+    flopsPerProbe: 0,
+    activationsPerProbe: 0,
+    variantField: null,
+    blackBox: true,
+    cnn: null,
+    variant: () => bound,
+    forward: refuse,
+    hiddenLayers: 0,
+    forwardHidden: refuse,
   };
   return bound;
 }

@@ -190,7 +190,7 @@ export class InputCollector {
     try {
       const model = readOnnx(file);
       const planned = planOnnxGraph(model);
-      if (!isOnnxPlan(planned)) throw new PredictInputError(file, `is black-box: node ${planned.node}${planned.opType ? ` (${planned.opType})` : ""}: ${planned.reason}`);
+      if (!isOnnxPlan(planned)) throw new PredictInputError(file, `is black-box: node ${planned.node}${planned.opType ? ` (${planned.opType})` : ""}: ${planned.reason}; predict it through onnxruntime with --black-box (the run's probes must be fixed, or exported)`);
       plan = planned;
       values = onnxParameterValues(plan, model.graph);
     } catch (e) {

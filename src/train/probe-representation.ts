@@ -4,7 +4,8 @@
 // and read out (readouts.ts), are what the MLP head sees. Beside it: kept answers for fixed
 // probes (kept-answers.ts), the generator's start (probe-init.ts), and the passes a training
 // step checkpoints when a batch's feature maps are too large (checkpointed-step.ts).
-import { passBudgetFloats, reshape, type Rng, type Tensor } from "../engine/index.js";
+import { passBudgetFloats, reshape, tidy, type Rng, type Tensor } from "../engine/index.js";
+import { blackBoxModelFiles } from "../zoo/black-box-models.js";
 import type { NetworkArchitecture } from "../nets/family.js";
 import { zooArchitectures } from "../zoo/architectures.js";
 import { hiddenFeaturesPerProbe } from "../nets/hidden-readout.js";
@@ -19,6 +20,19 @@ import { startProbeSource, zooImageSet } from "./probe-init.js";
 import { planPasses } from "./checkpointed-step.js";
 import { resolveReadout } from "./default-predictor.js";
 import { labelledAnswers, labelledFeaturesPerProbe, type Readout } from "./readouts.js";
+
+/**
+ * The black-box networks of a zoo (ONNX graphs the engine cannot run), to be answered by
+ * onnxruntime on the run's fixed probes before training (onnx-runtime.ts); `keep` takes the
+ * answers, in `files` order.
+ */
+export interface BlackBoxRequest {
+  files: string[];
+  probes: Float32Array;
+  probeShape: number[];
+  outputs: number;
+  keep(answers: readonly Float32Array[]): void;
+}
 
 /** The hidden summary's cost per activation: a sum and a squared deviation (planeMoments). */
 const SUMMARY_FLOPS_PER_ACTIVATION = 4;
@@ -71,9 +85,29 @@ export class ProbeRepresentation implements Representation {
     this.hiddenSlots = this.readout === "hidden" ? Math.max(...architectures.map((a) => a.hiddenLayers)) : undefined;
     const perProbe = this.readout === "labelled" ? labelledFeaturesPerProbe(outputs) : outputs + (this.hiddenSlots === undefined ? 0 : hiddenFeaturesPerProbe(this.hiddenSlots));
     this.features = config.probes * perProbe;
+    const blackBox = architectures.find((a) => a.blackBox);
+    if (blackBox !== undefined) {
+      const count = data.architectureOf.filter((k) => architectures[k].blackBox).length;
+      const what = `${data.manifestFile}: ${count} of the zoo's networks are black-box (the engine cannot run ${String((blackBox.spec.blackBox as { opType?: unknown }).opType) || "their graphs"}; onnxruntime answers them)`;
+      if (this.source.learned) throw new RangeError(`${what}: ${config.method} probes learn through every network's gradients, which onnxruntime does not give; train with fixed probes (--method uniform, dead-leaves or data)`);
+      if (this.hiddenSlots !== undefined) throw new RangeError(`${what}: the hidden readout reads layers inside each network, which a black-box network does not show; use --readout outputs`);
+    }
     this.zoo = new ZooForward(architectures, data, this.hiddenSlots);
     this.kept = this.source.learned ? null : new KeptAnswers(this.features);
     this.counts = architectures.map((_, k) => data.architectureOf.reduce((n, a) => n + (a === k ? 1 : 0), 0));
+  }
+
+  /** The zoo's black-box networks, to be answered by onnxruntime before the run can use them; null when it has none. */
+  blackBoxRequest(data: ZooData): BlackBoxRequest | null {
+    const indices = Array.from(data.architectureOf.keys()).filter((i) => this.zoo.architectures[data.architectureOf[i]].blackBox);
+    if (indices.length === 0) return null;
+    const paths = data.strings.get("model");
+    const files = blackBoxModelFiles(data.manifestFile, paths, indices);
+    const probes = tidy(() => Float32Array.from(this.source.forward().data));
+    return {
+      files, probes, probeShape: this.zoo.architectures[0].probeShape, outputs: this.outputs,
+      keep: (answers) => answers.forEach((a, j) => this.zoo.keepBlackBoxAnswers(indices[j], a)),
+    };
   }
 
   /** The networks' answers to the given probes, read out: [indices.length, features]. */

@@ -2,6 +2,7 @@
 // vanilla and fixed probes), or statistics of its weights (the statnn baseline).
 import type { Tensor } from "../engine/index.js";
 import type { ProbeInit } from "./config.js";
+import type { BlackBoxRequest } from "./probe-representation.js";
 import type { Readout } from "./readouts.js";
 import type { ZooData } from "./zoo-data.js";
 
@@ -30,4 +31,6 @@ export interface Representation {
   stepProbes(): Tensor | null;
   /** represent() on the step's shared probes (stepProbes()'s tensor; null: as represent()). */
   representOn(data: ZooData, indices: ArrayLike<number>, probes: Tensor | null): Tensor;
+  /** The zoo's black-box networks, for onnxruntime to answer before represent() can (null: none; absent: the representation takes none). */
+  blackBoxRequest?(data: ZooData): BlackBoxRequest | null;
 }

@@ -4,7 +4,7 @@
 // (accuracy, or Kendall's tau for regression) kept. The run folder (run-folder.ts) holds the
 // settings, metrics and checkpoints; a stopped run resumes and ends with the same metrics.
 import { join, resolve } from "node:path";
-import { Adam, Rng, backward, cosineLr, crossEntropy, kernels, mseLoss, tidy, type Tensor } from "../engine/index.js";
+import { Adam, Rng, backward, cosineLr, crossEntropy, kernels, mseLoss, threadCount, tidy, type Tensor } from "../engine/index.js";
 import { MANIFEST_FILE, Zoo, ZooFormatError, type ZooManifest } from "../zoo/format.js";
 import { PROBEGEN_VERSION } from "../version.js";
 import type { OptimizerState } from "./checkpoint.js";
@@ -14,6 +14,8 @@ import { ProbingModel } from "./probing-model.js";
 import { checkpointedStep } from "./checkpointed-step.js";
 import { RunFolder, type MetricsRecord, type RunFile, type SplitMetrics } from "./run-folder.js";
 import { ZooData } from "./zoo-data.js";
+import type { BlackBoxRequest } from "./probe-representation.js";
+import { onnxAnswersMany } from "../nets/onnx-runtime.js";
 
 export { readRunFile, type MetricsRecord, type RunFile, type SplitMetrics } from "./run-folder.js";
 
@@ -117,6 +119,8 @@ export function train(config: TrainConfig, out: string, opts: TrainOptions = {})
   for (;;) {
     const r = steps.next();
     if (r.done) return r.value;
+    // Thrown into the loop, which lets go of the zoo's tensors and throws it on.
+    if (r.value !== undefined) steps.throw(new Error(`${config.zoo}: the zoo holds black-box networks, which onnxruntime answers asynchronously; train them with trainYielding (as \`probegen train\` does)`));
   }
 }
 
@@ -131,18 +135,35 @@ export async function trainYielding(config: TrainConfig, out: string, opts: Trai
   for (;;) {
     const r = steps.next();
     if (r.done) return r.value;
-    if (performance.now() - last >= YIELD_MS) {
+    if (r.value !== undefined) {
+      try {
+        await answerBlackBox(r.value);
+      } catch (e) {
+        steps.throw(e);
+        throw e;
+      }
+      last = performance.now();
+    } else if (performance.now() - last >= YIELD_MS) {
       await new Promise((resolve) => setImmediate(resolve));
       last = performance.now();
     }
   }
 }
 
+/** Has onnxruntime answer a zoo's black-box networks on the run's probes, and keeps the answers. */
+export async function answerBlackBox(q: BlackBoxRequest): Promise<void> {
+  q.keep(await onnxAnswersMany(q.files, q.probes, q.probeShape, q.outputs, threadCount()));
+}
+
 /** Milliseconds of training between turns of the event loop. */
 const YIELD_MS = 50;
 
-/** The training loop, one step per iteration; the result when it ends. */
-function* trainSteps(config: TrainConfig, out: string, opts: TrainOptions): Generator<void, RunResult> {
+/**
+ * The training loop, one step per iteration; the result when it ends. Before the first step it
+ * yields the zoo's black-box networks once, if it has any, for the caller to have onnxruntime
+ * answer (trainYielding).
+ */
+function* trainSteps(config: TrainConfig, out: string, opts: TrainOptions): Generator<BlackBoxRequest | undefined, RunResult> {
   validateTrainConfig(config);
   const zooDir = resolve(config.zoo);
   const zoo = withDataset(Zoo.open(zooDir), config.dataset);
@@ -158,6 +179,13 @@ function* trainSteps(config: TrainConfig, out: string, opts: TrainOptions): Gene
       data.dispose();
       throw new RangeError(`${out}: a model of ${config.probes} probes and a ${config.head.width}-wide head for ${zooDir}'s ${outputs} outputs does not fit: ${e.message}; use fewer --probes or a narrower --head-width`);
     }
+    throw e;
+  }
+  try {
+    const request = model.representation.blackBoxRequest?.(data) ?? null;
+    if (request !== null) yield request;
+  } catch (e) {
+    data.dispose();
     throw e;
   }
   // The run records where its generator started and what it read, not "auto".

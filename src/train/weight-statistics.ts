@@ -2,6 +2,7 @@
 // network summarised by the mean, variance and 0/25/50/75/100% quantiles of its values; the
 // features are standardised with the training split's mean and deviation and fed to the head.
 // A representation beside the probe-based one: nothing in it trains.
+import { isBlackBoxSpec } from "../nets/onnx-black-box.js";
 import { Tensor } from "../engine/index.js";
 import type { ZooArchitecture } from "../zoo/format.js";
 import type { Representation } from "./representation.js";
@@ -74,6 +75,8 @@ export class WeightStatistics implements Representation {
   private readonly flops: number;
 
   constructor(data: ZooData) {
+    const blackBox = data.architectureOf.filter((k) => isBlackBoxSpec(data.architectures[k].architecture)).length;
+    if (blackBox > 0) throw new RangeError(`${data.manifestFile}: ${blackBox} of the zoo's networks are black-box ONNX models, whose weights the engine does not read; statnn needs every network's weights: train with fixed probes (--method uniform, dead-leaves or data)`);
     const { features, dim } = weightStatistics(data);
     this.values = features;
     this.features = dim;

@@ -32,6 +32,8 @@ export class ZooData {
   readonly classes: number;
   /** Every per-network metadata field, by name. */
   readonly fields: Map<string, ArrayLike<number>>;
+  /** Every per-network string (source files, black-box models' paths), by name. */
+  readonly strings: Map<string, string[]>;
   /** The zoo's zoo.json, for errors. */
   readonly manifestFile: string;
 
@@ -53,6 +55,7 @@ export class ZooData {
     this.groups = m.architectures.map((a, k) => new Map(a.parameters.map((p) =>
       [p.name, Tensor.from(all.groups[k].get(p.name)!, [seen[k], ...p.shape], { persistent: true })])));
     this.fields = all.fields as Map<string, ArrayLike<number>>;
+    this.strings = all.strings;
     // Networks of unknown label or target (opts.unlabelled) have label -1 or target NaN.
     this.labels = this.task === "classification" ? (values === undefined ? new Int32Array(m.count).fill(-1) : Int32Array.from(values)) : new Int32Array(0);
     this.targets = this.task === "regression" ? (values === undefined ? new Float32Array(m.count).fill(NaN) : Float32Array.from(values)) : new Float32Array(0);

@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { encodeSafetensors, readSafetensors, type SafeArray, type SafeDtype } from "../io/safetensors.js";
 import { FileFormatError } from "../file-error.js";
 import { readRegularFile } from "../io/read-file.js";
+import { isBlackBoxSpec } from "../nets/onnx-black-box.js";
 
 export const ZOO_FORMAT = "probegen-zoo";
 /** The newest version this probegen reads and writes. */
@@ -147,8 +148,9 @@ export function validateManifest(raw: unknown, file: string): ZooManifest {
   if (typeof z.family !== "string") fail("missing family");
   if (!Number.isInteger(z.count) || (z.count as number) < 0) fail(`invalid count ${JSON.stringify(z.count)}`);
   const count = z.count as number;
-  const checkParameters = (ps: unknown, where: string): ZooParameter[] => {
-    if (!Array.isArray(ps) || ps.length === 0) return fail(`missing parameters${where}`);
+  // Only a black-box network (an ONNX graph the engine cannot run, kept whole) has none in the shards.
+  const checkParameters = (ps: unknown, where: string, architecture: unknown): ZooParameter[] => {
+    if (!Array.isArray(ps) || (ps.length === 0 && !(z.family === "onnx" && isBlackBoxSpec(architecture)))) return fail(`missing parameters${where}`);
     for (const p of ps) {
       if (!isObject(p) || typeof p.name !== "string" || !Array.isArray(p.shape) || !p.shape.every((d) => Number.isInteger(d) && d > 0)) fail(`invalid parameter entry${where} ${JSON.stringify(p)}`);
     }
@@ -157,12 +159,12 @@ export function validateManifest(raw: unknown, file: string): ZooManifest {
   let architectures: ZooArchitecture[];
   if (z.version === 1) {
     if (!isObject(z.architecture)) fail("missing architecture");
-    architectures = [{ architecture: z.architecture as Record<string, unknown>, parameters: checkParameters(z.parameters, "") }];
+    architectures = [{ architecture: z.architecture as Record<string, unknown>, parameters: checkParameters(z.parameters, "", z.architecture) }];
   } else {
     if (!Array.isArray(z.architectures) || z.architectures.length === 0) return fail("missing architectures");
     architectures = z.architectures.map((a, k) => {
       if (!isObject(a) || !isObject(a.architecture)) return fail(`architectures[${k}] has no architecture`);
-      return { architecture: a.architecture, parameters: checkParameters(a.parameters, ` of architectures[${k}]`) };
+      return { architecture: a.architecture, parameters: checkParameters(a.parameters, ` of architectures[${k}]`, a.architecture) };
     });
   }
   if (!Array.isArray(z.fields)) fail("missing fields");

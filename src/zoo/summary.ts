@@ -1,4 +1,5 @@
 // What a zoo holds, in numbers: counts per split, labels, fit quality and size on disk.
+import { isBlackBoxSpec, parseBlackBoxSpec } from "../nets/onnx-black-box.js";
 import { SPLIT_NAMES, parameterSize, rangesSize, type ShardData, type SplitName, type Zoo, type ZooManifest } from "./format.js";
 
 export interface ZooSummary {
@@ -20,6 +21,34 @@ export interface ZooSummary {
   /** Networks holding a NaN or infinite parameter: index, the first such parameter, and its shard file. */
   nonFinite: { index: number; parameter: string; shard: string }[];
   provenance: Record<string, unknown>;
+  /** An ONNX zoo's graph structures (its architectures): white-box or black-box, and why. */
+  graphs?: OnnxGraphSummary[];
+}
+
+export interface OnnxGraphSummary {
+  networks: number;
+  /** Run by probegen's engine (white-box), or by onnxruntime on fixed probes (black-box). */
+  whiteBox: boolean;
+  /** The probe's shape (the input after its batch). */
+  input: number[];
+  /** White-box: the engine's steps, counted by kind. */
+  steps?: Record<string, number>;
+  /** Black-box: the first node the engine cannot run, its op, and why. */
+  blackBox?: { node: string; opType: string; reason: string };
+}
+
+function onnxGraphs(m: ZooManifest, architecture: readonly number[]): OnnxGraphSummary[] {
+  return m.architectures.map((a, k) => {
+    const networks = architecture.reduce((n, x) => n + (x === k ? 1 : 0), 0);
+    if (isBlackBoxSpec(a.architecture)) {
+      const b = parseBlackBoxSpec(a.architecture, `architectures[${k}].architecture`);
+      return { networks, whiteBox: false, input: b.input.shape, blackBox: b.blackBox };
+    }
+    const spec = a.architecture as { input?: { shape?: number[] }; steps?: { op: string }[] };
+    const steps: Record<string, number> = {};
+    for (const st of spec.steps ?? []) steps[st.op] = (steps[st.op] ?? 0) + 1;
+    return { networks, whiteBox: true, input: spec.input?.shape ?? [], steps };
+  });
 }
 
 export function quantiles(values: ArrayLike<number>): [number, number, number, number, number] {
@@ -85,6 +114,7 @@ export function summarizeZoo(zoo: Zoo): ZooSummary {
     architectures: m.architectures.length,
     nonFinite,
     provenance: m.provenance,
+    ...(m.family === "onnx" ? { graphs: onnxGraphs(m, architecture) } : {}),
   };
   if (m.task.kind === "classification" && fields.has("label")) {
     const names = m.task.labelNames ?? [];

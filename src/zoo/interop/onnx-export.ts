@@ -7,6 +7,10 @@ import { makeDirectory } from "../../io/dirs.js";
 import { writeFileAtomic } from "../../io/atomic.js";
 import { csvText } from "../../io/csv-columns.js";
 import { networkArchitecture } from "../../nets/family.js";
+import { isBlackBoxSpec } from "../../nets/onnx-black-box.js";
+import { MAX_ONNX_BYTES, parseOnnx } from "../../io/onnx.js";
+import { readRegularFile } from "../../io/read-file.js";
+import { blackBoxModelFiles } from "../black-box-models.js";
 import { OnnxExportError, onnxWriter, type OnnxNetworkWriter } from "../../nets/onnx-export.js";
 import { Zoo } from "../format.js";
 import { ExportFolder, networkParams, networkPlaces, type ExportReport } from "./export-folder.js";
@@ -16,6 +20,12 @@ export interface OnnxExportOptions {
   zoo: string;
   out: string;
   onProgress?: (done: number, total: number) => void;
+}
+
+function keptModelBytes(file: string): Uint8Array {
+  const bytes = readRegularFile(file, MAX_ONNX_BYTES);
+  parseOnnx(bytes, file);
+  return bytes;
 }
 
 export function exportOnnx(opts: OnnxExportOptions): ExportReport {
@@ -40,9 +50,13 @@ export function exportOnnx(opts: OnnxExportOptions): ExportReport {
     return w;
   };
   const all = zoo.readAll();
+  // Black-box networks are kept whole in the zoo, and exported as they were imported.
+  const blackBox = m.architectures.map((a) => isBlackBoxSpec(a.architecture));
+  const keptIndices = Array.from({ length: m.count }, (_, i) => i).filter((i) => blackBox[all.architecture[i]]);
+  const keptFile = new Map(blackBoxModelFiles(zooFile, all.strings.get("model"), keptIndices).map((f, j) => [keptIndices[j], f]));
   const variantField = networkArchitecture(m.family, m.architectures[0].architecture).variantField;
   const codes = variantField === null ? null : all.fields.get(variantField)!;
-  for (let i = 0; i < m.count; i++) writerFor(all.architecture[i], codes === null ? null : codes[i]);
+  for (let i = 0; i < m.count; i++) if (!blackBox[all.architecture[i]]) writerFor(all.architecture[i], codes === null ? null : codes[i]);
   const folder = ExportFolder.start(opts.out, { format: "onnx", zoo: resolve(opts.zoo) });
   makeDirectory(join(opts.out, "networks"));
   const { splitOf, rowOf } = networkPlaces(m, all);
@@ -53,9 +67,11 @@ export function exportOnnx(opts: OnnxExportOptions): ExportReport {
   const rows: string[][] = [];
   for (let i = 0; i < m.count; i++) {
     const k = all.architecture[i];
-    const params = networkParams(m, all, rowOf, i);
     const file = `${String(i).padStart(digits, "0")}.onnx`;
-    writeFileAtomic(join(opts.out, "networks", file), writerFor(k, codes === null ? null : codes[i])(params));
+    const kept = keptFile.get(i);
+    // A kept model is read back through the checked reader before it is written out.
+    const bytes = kept !== undefined ? keptModelBytes(kept) : writerFor(k, codes === null ? null : codes[i])(networkParams(m, all, rowOf, i));
+    writeFileAtomic(join(opts.out, "networks", file), bytes);
     rows.push([file, String(values[i]), splitOf[i] ?? ""]);
     opts.onProgress?.(i + 1, m.count);
   }

@@ -1,11 +1,18 @@
 // ONNX models as a zoo: a folder of .onnx files and a CSV naming each file with its label (or a
 // numeric target). Each model's graph is planned for the engine (nets/onnx-graph.ts); models of
 // one structure share an architecture in zoo.json (the plan), and each network's initializers are
-// its parameters, in the engine's layout. Graphs with an op outside the engine's set are named
-// with the op and refused here: they are probed black-box, through onnxruntime.
+// its parameters, in the engine's layout. Graphs with an op outside the engine's set are
+// black-box (nets/onnx-black-box.ts): each is kept whole in the zoo's models/ folder, grouped by
+// its probe interface and the op the engine refused, and answers fixed probes through
+// onnxruntime when the zoo is trained on.
+import { mkdirSync } from "node:fs";
 import { resolve, join, isAbsolute } from "node:path";
 import { allFinite } from "../../engine/finite.js";
-import { readOnnx } from "../../io/onnx.js";
+import { parseOnnx, readOnnx, MAX_ONNX_BYTES } from "../../io/onnx.js";
+import { readRegularFile } from "../../io/read-file.js";
+import { writeFileAtomic } from "../../io/atomic.js";
+import { blackBoxKey, blackBoxSpec, type BlackBoxSpec } from "../../nets/onnx-black-box.js";
+import { BLACK_BOX_FOLDER, blackBoxModelPath } from "../black-box-models.js";
 import { isOnnxPlan, onnxParameterValues, onnxPlanSpec, planOnnxGraph, type OnnxPlan } from "../../nets/onnx-graph.js";
 import { PROBEGEN_VERSION } from "../../version.js";
 import { encodeShard, type ZooArchitecture } from "../format.js";
@@ -36,15 +43,25 @@ export interface OnnxImportPlan extends ImportPlan {
   sources: string[];
   architecture: number[];
   values: number[];
+  /** Each network's file inside the zoo (models/<i>.onnx) when it is black-box, else "". */
+  models: string[];
 }
 
-/** A model's plan, or an ImportError naming the file and why the engine cannot run it. */
-export function planOnnxModel(file: string): OnnxPlan {
-  const plan = planOnnxGraph(readOnnx(file));
-  if (!isOnnxPlan(plan)) {
-    throw new ImportError(file, `is black-box: node ${plan.node}${plan.opType ? ` (${plan.opType})` : ""}: ${plan.reason}. This import takes graphs the engine runs (white-box); a run trained on a zoo of the same input and outputs predicts it with \`probegen predict RUN --black-box FILE\` (onnxruntime)`);
+/** What the engine makes of a model: its plan (white-box), or its probe interface (black-box). */
+export type OnnxModelPlan = { whiteBox: OnnxPlan } | { blackBox: BlackBoxSpec };
+
+/** A model's plan; an ImportError names the file when it cannot be probed either way. */
+export function planOnnxModel(file: string): OnnxModelPlan {
+  const model = readOnnx(file);
+  const plan = planOnnxGraph(model);
+  if (isOnnxPlan(plan)) return { whiteBox: plan };
+  const spec = blackBoxSpec(model, plan);
+  const why = `node ${plan.node}${plan.opType ? ` (${plan.opType})` : ""}: ${plan.reason}`;
+  if (typeof spec === "string") throw new ImportError(file, `cannot be probed: the engine cannot run it (${why}), and onnxruntime cannot either: ${spec}`);
+  if ([...model.graph.initializers.values()].some((t) => t.external)) {
+    throw new ImportError(file, `is black-box (${why}) and keeps weights in external data; a zoo keeps black-box models as one file each: save it with its weights inline`);
   }
-  return plan;
+  return { blackBox: spec };
 }
 
 export function planOnnxImport(opts: OnnxImportOptions): OnnxImportPlan {
@@ -56,14 +73,23 @@ export function planOnnxImport(opts: OnnxImportOptions): OnnxImportPlan {
   const architectures: ZooArchitecture[] = [];
   const outputs: number[] = [];
   const index = new Map<string, number>();
-  const architecture = files.map((f) => {
-    const plan = planOnnxModel(f);
-    if (!index.has(plan.key)) {
-      index.set(plan.key, architectures.length);
-      architectures.push({ architecture: onnxPlanSpec(plan), parameters: plan.parameters.map((p) => ({ name: p.name, shape: p.shape })) });
-      outputs.push(plan.output.shape.reduce((a, b) => a * b, 1));
+  const models: string[] = [];
+  const architecture = files.map((f, i) => {
+    const planned = planOnnxModel(f);
+    const key = "whiteBox" in planned ? planned.whiteBox.key : `black-box:${blackBoxKey(planned.blackBox)}`;
+    if (!index.has(key)) {
+      index.set(key, architectures.length);
+      if ("whiteBox" in planned) {
+        const plan = planned.whiteBox;
+        architectures.push({ architecture: onnxPlanSpec(plan), parameters: plan.parameters.map((p) => ({ name: p.name, shape: p.shape })) });
+        outputs.push(plan.output.shape.reduce((a, b) => a * b, 1));
+      } else {
+        architectures.push({ architecture: { ...planned.blackBox }, parameters: [] });
+        outputs.push(planned.blackBox.outputs);
+      }
     }
-    return index.get(plan.key)!;
+    models.push("blackBox" in planned ? blackBoxModelPath(i) : "");
+    return index.get(key)!;
   });
   if (task === "classification") {
     rows.forEach((r, i) => {
@@ -78,7 +104,8 @@ export function planOnnxImport(opts: OnnxImportOptions): OnnxImportPlan {
     sourceDescription: "the ONNX file as the CSV names it", architectureDescription: "index of the network's graph structure in zoo.json",
     provenance: { importer: "probegen zoo import onnx", probegenVersion: PROBEGEN_VERSION, source: dir, labels: csvFile },
   });
-  return { kind: "onnx", out: opts.out, manifest, files, sources: rows.map((r) => r.file), architecture, values: rows.map((r) => r.value) };
+  if (models.some((f) => f !== "")) manifest.strings.push({ name: "model", description: `a black-box network's ONNX file, inside the zoo (${BLACK_BOX_FOLDER}/); "" for a white-box network` });
+  return { kind: "onnx", out: opts.out, manifest, files, sources: rows.map((r) => r.file), architecture, values: rows.map((r) => r.value), models };
 }
 
 export function importOnnxShard(plan: OnnxImportPlan, si: number, onNetwork: () => void): Uint8Array {
@@ -87,6 +114,12 @@ export function importOnnxShard(plan: OnnxImportPlan, si: number, onNetwork: () 
   const networks = [];
   for (let i = start; i < start + count; i++) {
     const file = plan.files[i];
+    if (plan.models[i] !== "") {
+      networks.push({ architecture: plan.architecture[i], params: [] });
+      keepBlackBoxModel(plan, i);
+      onNetwork();
+      continue;
+    }
     const model = readOnnx(file);
     const graphPlan = planOnnxGraph(model);
     const spec = m.architectures[plan.architecture[i]].architecture as { key?: unknown };
@@ -99,7 +132,24 @@ export function importOnnxShard(plan: OnnxImportPlan, si: number, onNetwork: () 
     onNetwork();
   }
   const slice = <T>(a: T[]) => a.slice(start, start + count);
-  return encodeShard(m, si, networks, { [m.fields[0].name]: slice(plan.values), architecture: slice(plan.architecture) }, { source: slice(plan.sources) });
+  const strings = { source: slice(plan.sources), ...(m.strings.some((f) => f.name === "model") ? { model: slice(plan.models) } : {}) };
+  return encodeShard(m, si, networks, { [m.fields[0].name]: slice(plan.values), architecture: slice(plan.architecture) }, strings);
+}
+
+/**
+ * Network i's file, copied into the zoo (written atomically before its shard, so a shard on disk
+ * means its models are too), after checking it still is the black-box model planned.
+ */
+function keepBlackBoxModel(plan: OnnxImportPlan, i: number): void {
+  const file = plan.files[i];
+  const bytes = readRegularFile(file, MAX_ONNX_BYTES);
+  const model = parseOnnx(bytes, file);
+  const graphPlan = planOnnxGraph(model);
+  const spec = isOnnxPlan(graphPlan) ? null : blackBoxSpec(model, graphPlan);
+  const planned = plan.manifest.architectures[plan.architecture[i]].architecture as unknown as BlackBoxSpec;
+  if (spec === null || typeof spec === "string" || blackBoxKey(spec) !== blackBoxKey(planned)) throw new ImportError(file, "changed since the import was planned (its graph differs)");
+  mkdirSync(join(plan.out, BLACK_BOX_FOLDER), { recursive: true });
+  writeFileAtomic(join(plan.out, plan.models[i]), bytes);
 }
 
 export async function importOnnx(opts: OnnxImportOptions): Promise<ImportReport & { plan: OnnxImportPlan }> {
