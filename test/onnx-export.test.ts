@@ -54,11 +54,84 @@ test("a Small-CNN zoo exported as ONNX imports back to the same parameters, answ
   assert.deepEqual(m2, m1, "the same training losses, step for step");
 });
 
+/**
+ * Exports a zoo, imports it back, and checks networks `which` of the imported zoo (the engine,
+ * through its ONNX plan) and the exported files (onnxruntime) answer as the original family does.
+ */
+async function roundTrip(zooDir: string, out: string, which: number[], target: string | undefined, tolerance: number): Promise<Zoo> {
+  exportOnnx({ zoo: zooDir, out: join(out, "export") });
+  const networks = join(out, "export", "networks");
+  await importOnnx({ dir: networks, labels: join(networks, "labels.csv"), target, out: join(out, "back") });
+  const a = Zoo.open(zooDir), b = Zoo.open(join(out, "back"));
+  const original = networkArchitecture(a.manifest.family, a.manifest.architectures[0].architecture);
+  const imported = networkArchitecture("onnx", b.manifest.architectures[0].architecture);
+  assert.equal(b.manifest.architectures.length, 1, "one graph structure");
+  assert.deepEqual([imported.probeShape, imported.outputsPerProbe], [original.probeShape, original.outputsPerProbe]);
+  const per = original.probeShape.reduce((x, y) => x * y, 1);
+  const rng = new Rng(12, "round-trip-probes");
+  const probes = Float32Array.from({ length: 3 * per }, () => rng.uniform() * 2 - 1);
+  const stacked = (arch: typeof original, params: ReadonlyMap<string, Float32Array>) =>
+    new Map(arch.parameters.map(([k, shape]) => [k, Tensor.from(params.get(k)!, [1, ...shape])]));
+  for (const i of which) {
+    const x = Tensor.from(probes, [3, ...original.probeShape]);
+    const want = noGrad(() => original.forward(stacked(original, a.network(i).params), x)).data;
+    const viaPlan = noGrad(() => imported.forward(stacked(imported, b.network(i).params), x)).data;
+    const viaOrt = await onnxAnswers(join(networks, `${String(i).padStart(6, "0")}.onnx`), probes, original.probeShape, original.outputsPerProbe);
+    for (let j = 0; j < want.length; j++) {
+      const scale = Math.max(1, Math.abs(want[j]));
+      assert.ok(Math.abs(viaPlan[j] - want[j]) <= tolerance * scale, `network ${i}, output ${j}: the imported plan gives ${viaPlan[j]}, the family ${want[j]}`);
+      assert.ok(Math.abs(viaOrt[j] - want[j]) <= tolerance * scale, `network ${i}, output ${j}: onnxruntime gives ${viaOrt[j]}, the family ${want[j]}`);
+    }
+  }
+  return b;
+}
+
+test("SIREN, ResNet and residual-CNN zoos export as ONNX and answer as their families do, imported back or through onnxruntime", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "probegen-onnx-export-"));
+  const { writeSyntheticInrZoo, writeSyntheticZoo } = await import("../src/workloads/paper-scale.js");
+  writeSyntheticInrZoo(join(dir, "inrs"), { train: 3, val: 1, test: 1 }, 4);
+  const inrs = await roundTrip(join(dir, "inrs"), join(dir, "inr-out"), [0, 4], undefined, 1e-5);
+  assert.deepEqual(Object.keys(inrs.manifest.architectures[0].architecture.steps as object).length, 8, "3 layers, 2 sines with their scales, the output offset");
+
+  const heInit = (shapes: [string, number[]][]) => (rng: Rng, views: Float32Array[]) => views.forEach((v, j) => {
+    const [name, shape] = shapes[j];
+    if (name.endsWith("bias")) rng.fillNormal(v, 0, 0.1);
+    else rng.fillNormal(v, 0, Math.sqrt(2 / shape.slice(1).reduce((p, q) => p * q, 1)));
+  });
+  const synthetic = (dirName: string, family: "cnn" | "resnet", architecture: Record<string, unknown>) => {
+    const shapes = networkArchitecture(family, architecture).parameters;
+    writeSyntheticZoo(join(dir, dirName), { train: 3, val: 1, test: 1 }, 5, {
+      family, architecture, shapes, shardSize: 10,
+      fields: [{ name: "accuracy", dtype: "F32", description: "random" }], task: { kind: "regression", target: "accuracy" },
+      init: heInit(shapes), labels: (rng, n) => Float32Array.from({ length: n }, () => rng.uniform()),
+    });
+  };
+  synthetic("resnets", "resnet", { inChannels: 1, width: 4, stem: "imagenet", blocks: [1, 2], classes: 5, inputSize: 16 });
+  await roundTrip(join(dir, "resnets"), join(dir, "resnet-out"), [1, 3], "accuracy", 1e-5);
+  // Residuals into more channels, into fewer, and from a layer with no activation; every activation the export writes.
+  synthetic("residual-cnns", "cnn", {
+    inChannels: 1, inputSize: 12, classes: 4, residual: [-1, 0, 1, 0, 3],
+    layers: [
+      { channels: 4, kernel: 3, stride: 1, padding: 1, activation: "relu" },
+      { channels: 6, kernel: 3, stride: 1, padding: 1, activation: "none" },
+      { channels: 3, kernel: 3, stride: 1, padding: 1, activation: "tanh" },
+      { channels: 4, kernel: 3, stride: 1, padding: 1, activation: "sin", w0: 2 },
+      { channels: 5, kernel: 3, stride: 1, padding: 1, activation: "leaky_relu" },
+    ],
+  });
+  await roundTrip(join(dir, "residual-cnns"), join(dir, "residual-out"), [0, 2], "accuracy", 1e-5);
+});
+
 test("zoo export --format onnx refuses what it cannot write, before writing anything", async () => {
   const { existsSync } = await import("node:fs");
-  const { writeSyntheticInrZoo } = await import("../src/workloads/paper-scale.js");
+  const { writeSyntheticZoo } = await import("../src/workloads/paper-scale.js");
   const dir = mkdtempSync(join(tmpdir(), "probegen-onnx-export-"));
-  writeSyntheticInrZoo(join(dir, "inrs"), { train: 2, val: 1, test: 1 });
-  assert.throws(() => exportOnnx({ zoo: join(dir, "inrs"), out: join(dir, "out") }), /zoo.json: exporting siren networks as ONNX is not supported yet/);
+  const architecture = { inChannels: 1, inputSize: 8, classes: 10, layers: [{ channels: 2, kernel: 3, stride: 1, padding: 1, activation: "gelu" }] };
+  writeSyntheticZoo(join(dir, "gelu"), { train: 2, val: 1, test: 1 }, 0, {
+    family: "cnn", architecture, shapes: networkArchitecture("cnn", architecture).parameters, shardSize: 10,
+    fields: [{ name: "accuracy", dtype: "F32", description: "random" }], task: { kind: "regression", target: "accuracy" },
+    init: () => {}, labels: (_, n) => new Float32Array(n),
+  });
+  assert.throws(() => exportOnnx({ zoo: join(dir, "gelu"), out: join(dir, "out") }), /zoo.json: GELU has no ONNX node at opset 13/);
   assert.ok(!existsSync(join(dir, "out")), "no folder is made for an export that cannot be written");
 });

@@ -154,7 +154,7 @@ earlier export of the same zoo.
   --format safetensors    any zoo: networks/NNNNNN.safetensors per network (its split, label or
                           target, architecture and activation in the file's metadata, so
                           \`probegen predict\` needs nothing else) and networks.csv
-  --format onnx           a CNN zoo (no residuals) or an ONNX zoo: networks/NNNNNN.onnx per
+  --format onnx           SIREN, CNN (no GELU), ResNet and ONNX zoos: networks/NNNNNN.onnx per
                           network and networks/labels.csv, which \`zoo import onnx\` reads back
 
 Options:

@@ -71,7 +71,6 @@ export function planOnnxImport(opts: OnnxImportOptions): OnnxImportPlan {
   const files = rows.map((r) => (isAbsolute(r.file) ? r.file : join(dir, r.file)));
   checkListedFiles(csvFile, files, rows.map((r) => r.file), (i) => `row ${i + 2}`, dir, opts.allowOutsideRoot);
   const architectures: ZooArchitecture[] = [];
-  const outputs: number[] = [];
   const index = new Map<string, number>();
   const models: string[] = [];
   const architecture = files.map((f, i) => {
@@ -82,24 +81,19 @@ export function planOnnxImport(opts: OnnxImportOptions): OnnxImportPlan {
       if ("whiteBox" in planned) {
         const plan = planned.whiteBox;
         architectures.push({ architecture: onnxPlanSpec(plan), parameters: plan.parameters.map((p) => ({ name: p.name, shape: p.shape })) });
-        outputs.push(plan.output.shape.reduce((a, b) => a * b, 1));
       } else {
         architectures.push({ architecture: { ...planned.blackBox }, parameters: [] });
-        outputs.push(planned.blackBox.outputs);
       }
     }
     models.push("blackBox" in planned ? blackBoxModelPath(i) : "");
     return index.get(key)!;
   });
-  if (task === "classification") {
-    rows.forEach((r, i) => {
-      const classes = outputs[architecture[i]];
-      if (r.value >= classes) throw new ImportError(csvFile, `row ${i + 2} (${r.file}): label ${r.value} is not one of the model's ${classes} outputs (0 to ${classes - 1})`);
-    });
-  }
+  // A label says what a network is (the digit an INR draws, the data a CNN saw), not one of its
+  // outputs: the classes are the labels' own, 0 to the largest.
+  const classes = task === "classification" ? rows.reduce((m, r) => Math.max(m, r.value), 0) + 1 : 0;
   const splitOf = rowSplits(rows, csvFile, opts.splitSeed ?? 0, "onnx-split");
   const manifest = labelledZooManifest({
-    family: "onnx", architectures, task, rows, splitOf, classes: task === "classification" ? Math.max(...outputs) : 0, targetColumn,
+    family: "onnx", architectures, task, rows, splitOf, classes, targetColumn,
     splitSeed: opts.splitSeed ?? 0, shardSize: opts.shardSize ?? 500,
     sourceDescription: "the ONNX file as the CSV names it", architectureDescription: "index of the network's graph structure in zoo.json",
     provenance: { importer: "probegen zoo import onnx", probegenVersion: PROBEGEN_VERSION, source: dir, labels: csvFile },
