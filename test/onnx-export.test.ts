@@ -3,7 +3,10 @@
 // original's metrics exactly (the engine runs the same kernels in the same order).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { readOnnx } from "../src/io/onnx.js";
+import { withInitializers } from "../src/io/onnx-write.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Rng, Tensor, noGrad } from "../src/engine/index.js";
@@ -86,7 +89,9 @@ async function roundTrip(zooDir: string, out: string, which: number[], target: s
   return b;
 }
 
-test("SIREN, ResNet and residual-CNN zoos export as ONNX and answer as their families do, imported back or through onnxruntime", async () => {
+const FIX = fileURLToPath(new URL("../../test/fixtures/onnx/", import.meta.url));
+
+test("SIREN, ResNet, residual-CNN and ViT zoos export as ONNX and answer as their families do, imported back or through onnxruntime", async () => {
   const dir = mkdtempSync(join(tmpdir(), "probegen-onnx-export-"));
   const { writeSyntheticInrZoo, writeSyntheticZoo } = await import("../src/workloads/paper-scale.js");
   writeSyntheticInrZoo(join(dir, "inrs"), { train: 3, val: 1, test: 1 }, 4);
@@ -120,6 +125,21 @@ test("SIREN, ResNet and residual-CNN zoos export as ONNX and answer as their fam
     ],
   });
   await roundTrip(join(dir, "residual-cnns"), join(dir, "residual-out"), [0, 2], "accuracy", 1e-5);
+
+  // An ONNX zoo of PyTorch's small ViT (patch embedding, class token, attention, LayerNorm, GELU), its weights varied.
+  const vits = join(dir, "vits");
+  mkdirSync(vits);
+  const src = join(FIX, "tiny-vit.onnx");
+  const template = new Uint8Array(readFileSync(src));
+  const rng = new Rng(6, "vit-variants");
+  const initializers = readOnnx(src).graph.initializers;
+  for (let i = 0; i < 3; i++) {
+    const values = new Map([...initializers].filter(([, t]) => t.dtype === "float32").map(([k, t]) => [k, Float32Array.from(t.data, (v) => v * (1 + 0.3 * (rng.uniform() - 0.5)))]));
+    writeFileSync(join(vits, `vit${i}.onnx`), withInitializers(template, values, `vit${i}.onnx`));
+  }
+  writeFileSync(join(vits, "labels.csv"), "file,label\nvit0.onnx,0\nvit1.onnx,1\nvit2.onnx,0\n");
+  await importOnnx({ dir: vits, labels: join(vits, "labels.csv"), out: join(dir, "vit-zoo") });
+  await roundTrip(join(dir, "vit-zoo"), join(dir, "vit-out"), [0, 2], undefined, 1e-5);
 });
 
 test("zoo export --format onnx refuses what it cannot write, before writing anything", async () => {

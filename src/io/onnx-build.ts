@@ -4,7 +4,8 @@
 import { ModelProtoType } from "./onnx-schema.js";
 import { PROBEGEN_VERSION } from "../version.js";
 
-export type OnnxBuildAttribute = { ints: number[] } | { int: number } | { float: number };
+/** A float tensor attribute: a Constant node's value of any shape. */
+export type OnnxBuildAttribute = { ints: number[] } | { int: number } | { float: number } | { tensor: { dims: number[]; data: Float32Array } };
 
 export interface OnnxBuildNode {
   op: string;
@@ -25,18 +26,21 @@ export interface OnnxBuildGraph {
 export const ONNX_EXPORT_OPSET = 13;
 
 const FLOAT = 1, INT64 = 7;
-const ATTRIBUTE_TYPE = { float: 1, int: 2, ints: 7 } as const;
+const ATTRIBUTE_TYPE = { float: 1, int: 2, tensor: 4, ints: 7 } as const;
 
 /** The model's bytes. */
 export function buildOnnxModel(g: OnnxBuildGraph): Uint8Array {
   const shape = (dims: number[]) => ({ dim: [{ dimParam: "batch" }, ...dims.map((d) => ({ dimValue: d }))] });
-  const attribute = (name: string, a: OnnxBuildAttribute) =>
-    "ints" in a ? { name, type: ATTRIBUTE_TYPE.ints, ints: a.ints } : "int" in a ? { name, type: ATTRIBUTE_TYPE.int, i: a.int } : { name, type: ATTRIBUTE_TYPE.float, f: a.float };
   const raw = (data: Float32Array) => {
     const bytes = new Uint8Array(data.length * 4), view = new DataView(bytes.buffer);
     for (let i = 0; i < data.length; i++) view.setFloat32(4 * i, data[i], true);
     return bytes;
   };
+  const attribute = (name: string, a: OnnxBuildAttribute) =>
+    "ints" in a ? { name, type: ATTRIBUTE_TYPE.ints, ints: a.ints }
+    : "int" in a ? { name, type: ATTRIBUTE_TYPE.int, i: a.int }
+    : "tensor" in a ? { name, type: ATTRIBUTE_TYPE.tensor, t: { dims: a.tensor.dims, dataType: FLOAT, rawData: raw(a.tensor.data) } }
+    : { name, type: ATTRIBUTE_TYPE.float, f: a.float };
   const message = ModelProtoType.fromObject({
     irVersion: 7,
     opsetImport: [{ domain: "", version: ONNX_EXPORT_OPSET }],

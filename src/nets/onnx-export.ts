@@ -2,13 +2,13 @@
 // initializers, under the zoo's own parameter names. `zoo import onnx` of the files gives back
 // the same parameters, and the engine evaluates them with the same kernels in the same order.
 // Every family: SIRENs, CNNs (residual connections too; every activation but GELU, which opset
-// 13 has no node for), ResNets, and ONNX graphs whose linear layers read vectors.
+// 13 has no node for), ResNets, and ONNX graphs (transformers too).
 import { buildOnnxModel, type OnnxBuildGraph, type OnnxBuildNode } from "../io/onnx-build.js";
 import { parseCnnArchitecture, residualSources } from "./cnn.js";
 import { parseSirenArchitecture } from "./siren.js";
 import { parseResNetArchitecture, resnetConvs } from "./resnet.js";
 import type { NetworkArchitecture } from "./family.js";
-import { parseOnnxPlan } from "./onnx-graph.js";
+import { parseOnnxPlan, type Operand } from "./onnx-graph.js";
 
 export class OnnxExportError extends Error {}
 
@@ -26,14 +26,32 @@ export function onnxWriter(arch: NetworkArchitecture): OnnxNetworkWriter {
       ...arch.parameters.map(([name, shape]) => {
         const data = params.get(name);
         if (data === undefined) throw new OnnxExportError(`missing parameter ${name}`);
-        return { name, dims: shape, data };
+        const layout = graph.layouts?.get(name);
+        if (layout?.transpose === true) {
+          const [rows, cols] = shape;
+          const t = new Float32Array(data.length);
+          for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = data[r * cols + c];
+          return { name, dims: [cols, rows], data: t };
+        }
+        return { name, dims: layout?.dims ?? shape, data };
       }),
       ...graph.floats,
     ],
   });
 }
 
-type Template = Omit<OnnxBuildGraph, "floats"> & { floats: OnnxBuildGraph["floats"] };
+/**
+ * A graph without the networks' parameters; `layouts` writes a parameter other than in the
+ * engine's layout: under other dims (a broadcast operand's view), or transposed (a matrix
+ * product's [in, out] where the engine holds [out, in]).
+ */
+type Template = Omit<OnnxBuildGraph, "floats"> & { floats: OnnxBuildGraph["floats"]; layouts?: Map<string, { dims?: number[]; transpose?: boolean }> };
+
+/** A Constant node holding `data` of shape `dims`: a constant, not a parameter, when imported back. */
+function constantNode(output: string, dims: number[], data: Float32Array): OnnxBuildNode {
+  return dims.length === 0 ? { op: "Constant", inputs: [], outputs: [output], attributes: { value_float: { float: data[0] } } }
+    : { op: "Constant", inputs: [], outputs: [output], attributes: { value: { tensor: { dims, data } } } };
+}
 
 function cnnGraph(arch: NetworkArchitecture): Template {
   const a = parseCnnArchitecture(arch.spec);
@@ -57,8 +75,7 @@ function cnnGraph(arch: NetworkArchitecture): Template {
       case "sigmoid": nodes.push({ op: "Sigmoid", inputs: [x], outputs: [act] }); x = act; break;
       case "leaky_relu": nodes.push({ op: "LeakyRelu", inputs: [x], outputs: [act], attributes: { alpha: { float: 0.01 } } }); x = act; break;
       case "sin": {
-        floats.push({ name: `w0_${i}`, dims: [], data: Float32Array.of(l.w0 ?? 1) });
-        nodes.push({ op: "Mul", inputs: [x, `w0_${i}`], outputs: [`scaled${i}`] }, { op: "Sin", inputs: [`scaled${i}`], outputs: [act] });
+        nodes.push(constantNode(`w0_${i}`, [], Float32Array.of(l.w0 ?? 1)), { op: "Mul", inputs: [x, `w0_${i}`], outputs: [`scaled${i}`] }, { op: "Sin", inputs: [`scaled${i}`], outputs: [act] });
         x = act;
         break;
       }
@@ -103,9 +120,9 @@ function addLeadingChannels(nodes: OnnxBuildNode[], int64s: NonNullable<Template
 /** Hidden layers sin(w0 (W x + b)), a linear output layer, and the output offset (the DWSNets recipe's +0.5). */
 function sirenGraph(arch: NetworkArchitecture): Template {
   const a = parseSirenArchitecture(arch.spec);
-  const nodes: OnnxBuildNode[] = [];
-  const floats: Template["floats"] = [{ name: "w0", dims: [], data: Float32Array.of(a.w0) }];
+  const nodes0 = [constantNode("w0", [], Float32Array.of(a.w0))];
   let x = "input";
+  const nodes: OnnxBuildNode[] = [...nodes0];
   const layers = a.hidden.length + 1;
   for (let i = 0; i < layers; i++) {
     const y = i === layers - 1 && a.outputOffset === 0 ? "output" : `linear${i}`;
@@ -116,11 +133,8 @@ function sirenGraph(arch: NetworkArchitecture): Template {
       x = `sin${i}`;
     }
   }
-  if (a.outputOffset !== 0) {
-    floats.push({ name: "output_offset", dims: [], data: Float32Array.of(a.outputOffset) });
-    nodes.push({ op: "Add", inputs: [x, "output_offset"], outputs: ["output"] });
-  }
-  return { input: { name: "input", shape: [a.inDim] }, output: { name: "output", shape: [a.outDim] }, nodes, floats };
+  if (a.outputOffset !== 0) nodes.push(constantNode("output_offset", [], Float32Array.of(a.outputOffset)), { op: "Add", inputs: [x, "output_offset"], outputs: ["output"] });
+  return { input: { name: "input", shape: [a.inDim] }, output: { name: "output", shape: [a.outDim] }, nodes, floats: [] };
 }
 
 /** torchvision's BasicBlock ResNet with BatchNorm folded into the convolutions, as the engine runs it. */
@@ -153,11 +167,33 @@ function resnetGraph(arch: NetworkArchitecture): Template {
   return { input: { name: "input", shape: arch.probeShape }, output: { name: "output", shape: [a.classes] }, nodes, floats: [] };
 }
 
+/**
+ * An ONNX zoo's plan as nodes again, the batch first throughout (the plan's axes are per probe:
+ * ONNX's are one more). Matrix products of rank-3 and higher values read their weights as
+ * [in, out], so those weights are written transposed; broadcast operands under their views.
+ */
 function planGraph(arch: NetworkArchitecture): Template {
   const plan = parseOnnxPlan(arch.spec);
   const nodes: OnnxBuildNode[] = [];
-  const floats: Template["floats"] = [];
   const int64s: NonNullable<Template["int64s"]> = [];
+  const layouts: NonNullable<Template["layouts"]> = new Map();
+  const rank = (v: string) => plan.shapes.get(v)!.length;
+  // Weights some linear step applies to more than a vector: MatMul's [in, out] for every use.
+  const transposed = new Set(plan.steps.flatMap((st) => (st.op === "linear" && rank(st.input) > 1 ? [st.weight] : [])));
+  for (const w of transposed) layouts.set(w, { transpose: true });
+  const view = (param: string, dims: number[]) => {
+    const known = layouts.get(param);
+    if (known !== undefined && (known.transpose === true || (known.dims ?? []).join(",") !== dims.join(","))) throw new OnnxExportError(`parameter ${param} is read in two layouts; exporting such a graph is not supported`);
+    layouts.set(param, { dims });
+    return param;
+  };
+  const operand = (o: Operand, name: string): string => {
+    if ("value" in o) return o.value;
+    if ("param" in o) return view(o.param, o.view);
+    nodes.push(constantNode(name, o.dims, Float32Array.from(o.constant)));
+    return name;
+  };
+  const ints = (name: string, data: number[], dims = [data.length]) => { int64s.push({ name, dims, data }); return name; };
   plan.steps.forEach((st, i) => {
     switch (st.op) {
       case "conv": {
@@ -167,14 +203,21 @@ function planGraph(arch: NetworkArchitecture): Template {
         if (st.relu) nodes.push({ op: "Relu", inputs: [out], outputs: [st.output] });
         return;
       }
-      case "linear":
-        if (plan.shapes.get(st.input)!.length !== 1) throw new OnnxExportError(`step ${i}: a linear layer on a rank-${plan.shapes.get(st.input)!.length + 1} input is not exported as ONNX yet`);
-        nodes.push({ op: "Gemm", inputs: [st.input, st.weight, ...(st.bias === null ? [] : [st.bias])], outputs: [st.output], attributes: { transB: { int: 1 } } });
+      case "linear": {
+        if (!transposed.has(st.weight)) {
+          nodes.push({ op: "Gemm", inputs: [st.input, st.weight, ...(st.bias === null ? [] : [st.bias])], outputs: [st.output], attributes: { transB: { int: 1 } } });
+        } else if (rank(st.input) === 1) {
+          nodes.push({ op: "Gemm", inputs: [st.input, st.weight, ...(st.bias === null ? [] : [st.bias])], outputs: [st.output] });
+        } else {
+          const product = st.bias === null ? st.output : `${st.output}:product`;
+          nodes.push({ op: "MatMul", inputs: [st.input, st.weight], outputs: [product] });
+          if (st.bias !== null) nodes.push({ op: "Add", inputs: [product, st.bias], outputs: [st.output] });
+        }
         return;
+      }
       case "add": nodes.push({ op: "Add", inputs: [...st.inputs], outputs: [st.output] }); return;
       case "scale":
-        floats.push({ name: `${st.output}:factor`, dims: [], data: Float32Array.of(st.factor) });
-        nodes.push({ op: "Mul", inputs: [st.input, `${st.output}:factor`], outputs: [st.output] });
+        nodes.push(constantNode(`${st.output}:factor`, [], Float32Array.of(st.factor)), { op: "Mul", inputs: [st.input, `${st.output}:factor`], outputs: [st.output] });
         return;
       case "activation": {
         const op = { relu: "Relu", tanh: "Tanh", sigmoid: "Sigmoid", sin: "Sin", leakyRelu: "LeakyRelu" }[st.fn];
@@ -188,11 +231,44 @@ function planGraph(arch: NetworkArchitecture): Template {
         nodes.push({ op: "MaxPool", inputs: [st.input], outputs: [st.output], attributes: { kernel_shape: { ints: [st.kernel, st.kernel] }, strides: { ints: [st.stride, st.stride] }, pads: { ints: [st.padding, st.padding, st.padding, st.padding] } } });
         return;
       case "reshape":
-        int64s.push({ name: `${st.output}:shape`, dims: [st.shape.length + 1], data: [-1, ...st.shape] });
-        nodes.push({ op: "Reshape", inputs: [st.input, `${st.output}:shape`], outputs: [st.output] });
+        nodes.push({ op: "Reshape", inputs: [st.input, ints(`${st.output}:shape`, [-1, ...st.shape])], outputs: [st.output] });
         return;
-      case "permute": case "narrow": case "concat": case "binary": case "expand": case "unary": case "matmul":
-        throw new OnnxExportError(`step ${i} (${st.op}): exporting a transformer's graph as ONNX is not supported yet`);
+      case "permute":
+        nodes.push({ op: "Transpose", inputs: [st.input], outputs: [st.output], attributes: { perm: { ints: [0, ...st.perm.map((a) => a + 1)] } } });
+        return;
+      case "narrow": {
+        // A Split into what comes before, the part, and what comes after (the parts that are not empty).
+        const size = plan.shapes.get(st.input)![st.axis];
+        const parts = [[`${st.output}:before`, st.start], [st.output, st.end - st.start], [`${st.output}:after`, size - st.end]].filter(([, n]) => (n as number) > 0) as [string, number][];
+        nodes.push({ op: "Split", inputs: [st.input, ints(`${st.output}:split`, parts.map(([, n]) => n))], outputs: parts.map(([o]) => o), attributes: { axis: { int: st.axis + 1 } } });
+        return;
+      }
+      case "concat": nodes.push({ op: "Concat", inputs: [...st.inputs], outputs: [st.output], attributes: { axis: { int: st.axis + 1 } } }); return;
+      case "binary": {
+        const op = { add: "Add", sub: "Sub", mul: "Mul", div: "Div" }[st.fn];
+        nodes.push({ op, inputs: [operand(st.a, `${st.output}:a`), operand(st.b, `${st.output}:b`)], outputs: [st.output] });
+        return;
+      }
+      case "expand": {
+        // The target shape is the batch (the input's first size) and the step's shape, as torch's exports spell it.
+        const p = st.output;
+        nodes.push(
+          { op: "Shape", inputs: [plan.input.name], outputs: [`${p}:input-shape`] },
+          { op: "Gather", inputs: [`${p}:input-shape`, ints(`${p}:zero`, [0], [])], outputs: [`${p}:batch`], attributes: { axis: { int: 0 } } },
+          { op: "Unsqueeze", inputs: [`${p}:batch`, ints(`${p}:axes`, [0])], outputs: [`${p}:batch1`] },
+          { op: "Concat", inputs: [`${p}:batch1`, ints(`${p}:sizes`, st.shape)], outputs: [`${p}:target`], attributes: { axis: { int: 0 } } },
+          { op: "Expand", inputs: [view(st.param, [1, ...st.view]), `${p}:target`], outputs: [st.output] },
+        );
+        return;
+      }
+      case "unary": {
+        if (st.fn === "pow") nodes.push(constantNode(`${st.output}:p`, [], Float32Array.of(st.p)), { op: "Pow", inputs: [st.input, `${st.output}:p`], outputs: [st.output] });
+        else if (st.fn === "meanLast") nodes.push({ op: "ReduceMean", inputs: [st.input], outputs: [st.output], attributes: { axes: { ints: [-1] }, keepdims: { int: 1 } } });
+        else if (st.fn === "softmax") nodes.push({ op: "Softmax", inputs: [st.input], outputs: [st.output], attributes: { axis: { int: -1 } } });
+        else nodes.push({ op: st.fn === "sqrt" ? "Sqrt" : "Erf", inputs: [st.input], outputs: [st.output] });
+        return;
+      }
+      case "matmul": nodes.push({ op: "MatMul", inputs: [...st.inputs], outputs: [st.output] }); return;
       default: {
         // Every step kind has its nodes above: a new kind fails to compile here.
         const unknown: never = st;
@@ -200,5 +276,5 @@ function planGraph(arch: NetworkArchitecture): Template {
       }
     }
   });
-  return { input: plan.input, output: plan.output, nodes, floats, int64s };
+  return { input: plan.input, output: plan.output, nodes, floats: [], int64s, layouts };
 }
