@@ -116,6 +116,18 @@ test("onnx zoo: black-box models import whole beside white-box ones, answer thro
   const evaluated = spawnSync(process.execPath, [cli, "eval", join(dir, "run"), "--checkpoint", "last", "--json"], { encoding: "utf8", timeout: 120_000 });
   assert.equal(evaluated.status, 0, evaluated.stderr);
   assert.equal(JSON.parse(evaluated.stdout).accuracy, first.last.test);
+  // `probegen predict RUN ZOO` too: the test split scores as in training, and a black-box
+  // network is predicted as its kept file is, in the order asked.
+  const cliJson = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [cli, ...args, "--json"], { encoding: "utf8", timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout);
+  };
+  assert.equal(cliJson("predict", join(dir, "run"), out).metrics.accuracy, first.best!.test);
+  const picked = cliJson("predict", join(dir, "run"), out, "--index", "3,2,0").predictions;
+  assert.deepEqual(picked.map((p: { name: string }) => p.name), [3, 2, 0].map((i) => `${out}#${i} (${models[i].file})`));
+  const kept = cliJson("predict", join(dir, "run"), "--black-box", join(out, "models", "2.onnx")).predictions[0];
+  assert.deepEqual(picked[1].top, kept.top);
   const info = spawnSync(process.execPath, [cli, "zoo", "info", out], { encoding: "utf8", timeout: 60_000 });
   assert.equal(info.status, 0, info.stderr);
   assert.match(info.stdout, new RegExp(`graph ${blackArch}: 6 networks, input \\[8\\]: black-box, run by onnxruntime on fixed probes: the engine cannot run node .*CumSum.* \\(CumSum\\)`));

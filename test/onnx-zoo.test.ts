@@ -79,7 +79,7 @@ test("onnx zoo: Small CNN exports import as one structure, evaluate as read, and
   await fromFile.add(join(dir, files[5]));
   const fromZoo = new InputCollector(trained, { indices: [5] });
   await fromZoo.add(out);
-  const a = predictNetworks(trained, fromFile.gather()).predictions[0], b = predictNetworks(trained, fromZoo.gather()).predictions[0];
+  const a = (await predictNetworks(trained, fromFile.gather())).predictions[0], b = (await predictNetworks(trained, fromZoo.gather())).predictions[0];
   assert.ok(a.top !== undefined && a.top.length === 3 && a.label !== undefined);
   assert.deepEqual([a.label, a.top], [b.label, b.top]);
   const other = new InputCollector(trained, {});
@@ -123,7 +123,7 @@ test("onnx zoo: black-box prediction through onnxruntime agrees with the engine'
   const run = TrainedRun.open(join(dir, "run"));
   const white = new InputCollector(run, {});
   for (const f of files.slice(0, 3)) await white.add(join(dir, f));
-  const a = predictNetworks(run, white.gather()).predictions;
+  const a = (await predictNetworks(run, white.gather())).predictions;
   const b = (await predictBlackBox(run, files.slice(0, 3).map((f) => join(dir, f)))).predictions;
   for (let i = 0; i < 3; i++) {
     assert.equal(b[i].label, a[i].label);

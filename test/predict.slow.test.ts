@@ -50,7 +50,7 @@ async function predictArgs(runDir: string, args: string[], opts: ConstructorPara
   const c = new InputCollector(r, opts);
   try {
     for (const a of args) await c.add(a);
-    return predictNetworks(r, c.gather());
+    return await predictNetworks(r, c.gather());
   } finally {
     c.cleanup();
   }

@@ -184,7 +184,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
         // A turn of the event loop between inputs: a signal is handled here, not after them all.
         await new Promise((resolve) => setImmediate(resolve));
       }
-      report = predictNetworks(run, collector.gather());
+      report = await predictNetworks(run, collector.gather());
     } finally {
       collector.cleanup();
     }

@@ -14,6 +14,7 @@ import { floatWeights, readTorchCheckpoint, TorchTensor, type TorchCheckpoint } 
 import { readSafetensors } from "../io/safetensors.js";
 import { networkArchitecture, parseSizedCnnArchitecture, type NetworkArchitecture } from "../nets/family.js";
 import { ArchitectureError } from "../nets/spec-check.js";
+import { blackBoxModelFiles } from "../zoo/black-box-models.js";
 import { MANIFEST_FILE, SPLIT_NAMES, Zoo, rangesIndices, type ShardData, type SplitName, type ZooArchitecture, type ZooField, type ZooManifest } from "../zoo/format.js";
 import { importDwsnets } from "../zoo/interop/dwsnets.js";
 import { readJsonFile } from "../zoo/interop/export-folder.js";
@@ -61,11 +62,19 @@ interface InputNetwork {
   variant?: number;
   /** Class index or target value, when the input says. */
   truth?: number;
+  /** A black-box network of an ONNX zoo: its model file, which onnxruntime answers (no params, no spec). */
+  blackBox?: string;
 }
 
-/** The networks gathered: an in-memory zoo, each network's name, and whether truths are known. */
+/**
+ * The networks gathered: the engine's in an in-memory zoo (in order), and the black-box ones'
+ * model files with their places; each network's name, and whether truths are known.
+ */
 export interface PredictionInputs {
-  zoo: Zoo;
+  /** The networks the engine runs, in order (null when every network is black-box). */
+  zoo: Zoo | null;
+  /** Black-box networks: their places among `names`, and their model files. */
+  blackBox: { at: number; file: string }[];
   names: string[];
   /** Truth per network (class, or target), NaN when unknown. */
   truth: Float64Array;
@@ -291,21 +300,29 @@ export class InputCollector {
     const truths = truthField === undefined ? undefined : all.fields.get(truthField);
     const byField = (m.architectures[0].architecture as { activationByField?: { field: string; names: string[] } }).activationByField;
     const sources = all.strings.get("source");
+    const blackBoxIndices = indices.filter((i) => bound[all.architecture[i]].blackBox);
+    const blackBoxFiles = new Map(blackBoxModelFiles(file, all.strings.get("model"), blackBoxIndices).map((f, j) => [blackBoxIndices[j], f]));
     for (const i of indices) {
       const k = all.architecture[i];
       const a = m.architectures[k];
+      const name = `${label}#${i}${sources !== undefined ? ` (${sources[i]})` : ""}`;
+      const truth = truths === undefined ? undefined : Number(truths[i]);
+      const blackBox = blackBoxFiles.get(i);
+      if (blackBox !== undefined) {
+        this.networks.push({ name, spec: a.architecture, params: [], blackBox, truth });
+        continue;
+      }
       const params = a.parameters.map((p) => {
         const per = p.shape.reduce((x, y) => x * y, 1);
         return all.groups[k].get(p.name)!.slice(rowOf[i] * per, (rowOf[i] + 1) * per);
       });
-      const name = `${label}#${i}${sources !== undefined ? ` (${sources[i]})` : ""}`;
       for (const [pi, p] of params.entries()) {
         const bad = firstNonFinite(p);
         if (bad >= 0) throw new PredictInputError(file, `network ${i} holds a non-finite value in ${a.parameters[pi].name}`);
       }
       const variant = byField === undefined ? undefined : this.variantOf(file, byField.names[all.fields.get(byField.field)![i]]);
       const spec = this.run.architecture !== null ? plainSpec(this.run) : a.architecture;
-      this.networks.push({ name, spec, params, variant, truth: truths === undefined ? undefined : Number(truths[i]) });
+      this.networks.push({ name, spec, params, variant, truth });
     }
   }
 
@@ -382,8 +399,12 @@ export class InputCollector {
 
   /** Everything added, as one in-memory zoo whose networks keep their order. */
   gather(): PredictionInputs {
-    const nets = this.networks;
-    if (nets.length === 0) throw new PredictInputError(this.added.join(", ") || "(inputs)", `holds no networks to predict (an empty ${this.opts.split ?? "test"} split? choose another with --split or --index)`);
+    const everything = this.networks;
+    if (everything.length === 0) throw new PredictInputError(this.added.join(", ") || "(inputs)", `holds no networks to predict (an empty ${this.opts.split ?? "test"} split? choose another with --split or --index)`);
+    const blackBox = everything.flatMap((n, at) => (n.blackBox !== undefined ? [{ at, file: n.blackBox }] : []));
+    const names = everything.map((n) => n.name), truth = Float64Array.from(everything, (n) => n.truth ?? NaN);
+    const nets = everything.filter((n) => n.blackBox === undefined);
+    if (nets.length === 0) return { zoo: null, blackBox, names, truth };
     const keys = new Map<string, number>();
     const architectures: ZooArchitecture[] = [];
     const archOf = nets.map((n) => {
@@ -425,11 +446,7 @@ export class InputCollector {
       fields: values as ShardData["fields"], strings: new Map(), count,
     };
     void VARIANT;
-    return {
-      zoo: Zoo.inMemory("(inputs)", manifest, all),
-      names: nets.map((n) => n.name),
-      truth: Float64Array.from(nets, (n) => n.truth ?? NaN),
-    };
+    return { zoo: Zoo.inMemory("(inputs)", manifest, all), blackBox, names, truth };
   }
 
   /** Removes what public-layout imports left in the temporary folder. */

@@ -105,31 +105,57 @@ export function predictionMetrics(task: PredictionReport["task"], predictions: r
   return { known: known.length, kendallTau: known.length > 1 ? kendallTau(pred, actual) : NaN, r2: m.r2, mae: m.mae };
 }
 
-/** The run's predictions for the gathered networks. */
-export function predictNetworks(run: TrainedRun, inputs: PredictionInputs): PredictionReport {
+/**
+ * The run's predictions for the gathered networks: the engine's through the run's model, the
+ * black-box ones (an ONNX zoo's) answered by onnxruntime on the run's probes and read by its head.
+ */
+export async function predictNetworks(run: TrainedRun, inputs: PredictionInputs): Promise<PredictionReport> {
   const t0 = performance.now();
-  const { model, data } = run.model(inputs.zoo);
   const n = inputs.names.length;
   const outputs = new Float32Array(n * run.outputs);
-  try {
-    noGrad(() => {
-      const chunk = Math.min(PREDICT_CHUNK, model.representation.networksPerPass());
-      for (let s = 0; s < n; s += chunk) {
-        const idx = Int32Array.from({ length: Math.min(chunk, n - s) }, (_, j) => s + j);
-        tidy(() => { outputs.set(model.forward(data, idx).data, s * run.outputs); });
-      }
-    });
-  } finally {
-    data.dispose();
+  const black = new Set(inputs.blackBox.map((b) => b.at));
+  if (inputs.zoo !== null) {
+    const white = Array.from({ length: n }, (_, i) => i).filter((i) => !black.has(i));
+    const { model, data } = run.model(inputs.zoo);
+    try {
+      noGrad(() => {
+        const chunk = Math.min(PREDICT_CHUNK, model.representation.networksPerPass());
+        for (let s = 0; s < white.length; s += chunk) {
+          const idx = Int32Array.from({ length: Math.min(chunk, white.length - s) }, (_, j) => s + j);
+          tidy(() => {
+            const rows = model.forward(data, idx).data;
+            idx.forEach((_, j) => outputs.set(rows.subarray(j * run.outputs, (j + 1) * run.outputs), white[s + j] * run.outputs));
+          });
+        }
+      });
+    } finally {
+      data.dispose();
+    }
+  }
+  if (inputs.blackBox.length > 0) {
+    const files = inputs.blackBox.map((b) => b.file);
+    const rows = headOutputs(run, files.length, await blackBoxAnswers(run, files), files[0]);
+    inputs.blackBox.forEach((b, j) => outputs.set(rows.subarray(j * run.outputs, (j + 1) * run.outputs), b.at * run.outputs));
   }
   return fromOutputs(run, outputs, inputs.names, inputs.truth, t0);
 }
 
+/** Models' answers to the run's probes through onnxruntime: [files.length * K * outputs]. */
+async function blackBoxAnswers(run: TrainedRun, files: readonly string[]): Promise<(s: number, m: number, rows: Float32Array) => void> {
+  if (!run.usesProbes) throw new FileFormatError(files[0] ?? run.dir, "the run represents networks by weight statistics, not by answers to probes; black-box models can only be probed");
+  run.requireOutputsOnly("black-box models");
+  const features = run.probes * run.outputsPerProbe;
+  const answers = new Float32Array(files.length * features);
+  (await onnxAnswersMany(files, runProbes(run), run.probeShape, run.outputsPerProbe, threadCount())).forEach((a, i) => answers.set(a, i * features));
+  return (s, m, rows) => rows.set(answers.subarray(s * features, (s + m) * features));
+}
+
 /**
- * The run's predictions from networks' answers to its probes: fill(s, m, rows) writes the answers
- * of networks s..s+m-1 ([m, K * outputs]) into rows; `where` names the answers in errors.
+ * The head's outputs [n, outputs] for networks' answers to the run's probes: fill(s, m, rows)
+ * writes the answers of networks s..s+m-1 ([m, K * outputs]) into rows; `where` names the
+ * answers in errors.
  */
-function predictFromAnswers(run: TrainedRun, n: number, fill: (s: number, m: number, rows: Float32Array) => void, names: string[], truth: Float64Array, where: string, t0: number): PredictionReport {
+function headOutputs(run: TrainedRun, n: number, fill: (s: number, m: number, rows: Float32Array) => void, where: string): Float32Array {
   const k = run.probes, out = run.outputsPerProbe, features = k * out;
   const { model } = run.headOnly();
   // A labelled run reads the answers with its probes' classes, as it did in training.
@@ -152,7 +178,7 @@ function predictFromAnswers(run: TrainedRun, n: number, fill: (s: number, m: num
       });
     }
   });
-  return fromOutputs(run, outputs, names, truth, t0);
+  return outputs;
 }
 
 /**
@@ -174,8 +200,8 @@ export function predictResponses(run: TrainedRun, file: string): PredictionRepor
     if (n === 0) throw new FileFormatError(file, "holds the responses of no networks (N = 0)");
     if (reader.header.dtype.kind !== "f") throw new FileFormatError(file, `holds ${reader.header.dtype.descr} values; responses are a network's outputs, floating point (float32)`);
     const features = k * out;
-    return predictFromAnswers(run, n, (s, m, rows) => { for (let j = 0; j < m; j++) reader.readRow(s + j, rows, j * features); },
-      Array.from({ length: n }, (_, i) => `${file}#${i}`), new Float64Array(n).fill(NaN), file, t0);
+    const outputs = headOutputs(run, n, (s, m, rows) => { for (let j = 0; j < m; j++) reader.readRow(s + j, rows, j * features); }, file);
+    return fromOutputs(run, outputs, Array.from({ length: n }, (_, i) => `${file}#${i}`), new Float64Array(n).fill(NaN), t0);
   } finally {
     reader.close();
   }
@@ -185,14 +211,8 @@ export function predictResponses(run: TrainedRun, file: string): PredictionRepor
  * The run's predictions for ONNX models run black-box by onnxruntime on the run's probes: any
  * graph that takes the probes' shape and gives the run's outputs per probe.
  */
-export async function predictBlackBox(run: TrainedRun, files: readonly string[], threads = 1): Promise<PredictionReport> {
+export async function predictBlackBox(run: TrainedRun, files: readonly string[]): Promise<PredictionReport> {
   const t0 = performance.now();
-  if (!run.usesProbes) throw new FileFormatError(files[0] ?? run.dir, "the run represents networks by weight statistics, not by answers to probes; black-box models can only be probed");
-  run.requireOutputsOnly("black-box models");
-  const probes = runProbes(run);
-  const features = run.probes * run.outputsPerProbe;
-  const answers = new Float32Array(files.length * features);
-  (await onnxAnswersMany(files, probes, run.probeShape, run.outputsPerProbe, threadCount())).forEach((a, i) => answers.set(a, i * features));
-  return predictFromAnswers(run, files.length, (s, m, rows) => rows.set(answers.subarray(s * features, (s + m) * features)),
-    [...files], new Float64Array(files.length).fill(NaN), files[0] ?? run.dir, t0);
+  const outputs = headOutputs(run, files.length, await blackBoxAnswers(run, files), files[0] ?? run.dir);
+  return fromOutputs(run, outputs, [...files], new Float64Array(files.length).fill(NaN), t0);
 }

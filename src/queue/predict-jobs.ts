@@ -44,7 +44,7 @@ export async function predictJob(data: PredictJobData): Promise<{ predictions: P
   const collector = new InputCollector(run, data.options);
   try {
     for (const input of data.inputs) await collector.add(input);
-    return { predictions: predictNetworks(run, collector.gather()).predictions };
+    return { predictions: (await predictNetworks(run, collector.gather())).predictions };
   } finally {
     collector.cleanup();
   }

@@ -141,7 +141,7 @@ export async function runReport(dir: string, opts: RunReportOptions = {}): Promi
     } else {
       const inputs = new InputCollector(run, { split: "test" });
       inputs.addZoo(zooDir);
-      prediction = predictNetworks(run, inputs.gather());
+      prediction = await predictNetworks(run, inputs.gather());
     }
   }
   if (prediction !== null) {
