@@ -1012,6 +1012,86 @@ static void pixelsToRow(const float* T, int lanes, int W, float* dxRow, size_t c
     for (int c = 0; c < lanes; c++) _mm512_mask_storeu_ps(dxRow + c * channelStride + p0, m, v[c]);
   }
 }
+// directConvBackwardInput512 for maps narrower than a block: a block is every pixel of one stride
+// phase in R rows a stride apart (the same taps, output rows one apart). Per pixel the terms and
+// their order are the one-row loop's: per valid tap, each network's chain over the output
+// channels from zero, networks added in order, taps added in (i, j) order; so are the bits.
+__attribute__((target("avx512f,fma")))
+static void directConvBackwardInputRows512(const ZooConv& g, const float* dy, const float* wv, size_t perNet, int bLo, float* dx, bool acc, int u0, int u1, int R, float* T, size_t rowFloats) {
+  const int chunks = (g.C + 15) / 16, taps = g.KH * g.KW;
+  const size_t channelStride = (size_t)g.H * g.W;
+  int rows[DIRECT_BWD_Q];
+  for (int u = u0; u < u1; u++) {
+    float* dxu = dx + (size_t)u * g.imgIn;
+    const int nb0 = firstNet(u, g.nImg, g.shared), nb1 = lastNet(u, g.nNet, g.nImg, g.shared);
+    const int k = g.shared ? u : u % g.nImg;
+    for (int ch = 0; ch < chunks; ch++) {
+      const int lanes = std::min(16, g.C - ch * 16);
+      for (int res = 0; res < g.sh; res++) for (int first = res; first < g.H; first += R * g.sh) {
+        int nr = 0;
+        for (int ih = first; ih < g.H && nr < R; ih += g.sh) rows[nr++] = ih;
+        for (int r = 0; r < nr; r++) {
+          float* Tr = T + (size_t)r * rowFloats;
+          if (acc) rowToPixels(dxu + ((size_t)ch * 16 * g.H + rows[r]) * g.W, channelStride, lanes, g.W, Tr);
+        }
+        for (int phase = 0; phase < g.sw && phase < g.W; phase++) {
+          const int npp = (g.W - phase + g.sw - 1) / g.sw, nq = nr * npp;
+          __m512 sum[DIRECT_BWD_Q];
+#pragma GCC unroll 8
+          for (int q = 0; q < DIRECT_BWD_Q; q++) {
+            const int r = std::min(q / npp, nr - 1), c = q % npp;
+            sum[q] = acc && q < nq ? _mm512_load_ps(T + (size_t)r * rowFloats + (size_t)(phase + c * g.sw) * 16) : _mm512_setzero_ps();
+          }
+          for (int i = 0; i < g.KH; i++) {
+            const int ohn0 = rows[0] + g.ph - i;
+            if (((ohn0 % g.sh) + g.sh) % g.sh != 0) continue;
+            for (int j = 0; j < g.KW; j++) {
+              const int own = phase + g.pw - j;
+              if (((own % g.sw) + g.sw) % g.sw != 0) continue;
+              const int ow0 = own >= 0 ? own / g.sw : -((-own) / g.sw);
+              // Each pixel's output row and column, clamped inside the output; invalid ones are left out of the sums.
+              int off[DIRECT_BWD_Q];
+              bool valid[DIRECT_BWD_Q];
+              bool any = false;
+#pragma GCC unroll 8
+              for (int q = 0; q < DIRECT_BWD_Q; q++) {
+                const int r = std::min(q / npp, nr - 1), c = q % npp;
+                const int ohn = rows[r] + g.ph - i, ow = ow0 + c;
+                const int oh = ohn >= 0 ? ohn / g.sh : -1;
+                valid[q] = q < nq && ohn >= 0 && oh < g.OH && ow >= 0 && ow < g.OW;
+                any = any || valid[q];
+                off[q] = std::min(std::max(oh, 0), g.OH - 1) * g.OW + std::min(std::max(ow, 0), g.OW - 1);
+              }
+              if (!any) continue;
+              const int t = i * g.KW + j;
+              __m512 col[DIRECT_BWD_Q];
+              for (int b = nb0; b < nb1; b++) {
+                const float* d = dy + ((size_t)b * g.nImg + k) * g.imgOut;
+                const float* wb = wv + (b - bLo) * perNet + (size_t)t * chunks * 16 + ch * 16;
+                __m512 a[DIRECT_BWD_Q];
+#pragma GCC unroll 8
+                for (int q = 0; q < DIRECT_BWD_Q; q++) a[q] = _mm512_setzero_ps();
+                for (int o = 0; o < g.O; o++) {
+                  const __m512 wo = _mm512_loadu_ps(wb + (size_t)o * taps * chunks * 16);
+                  const float* dyo = d + (size_t)o * g.P;
+#pragma GCC unroll 8
+                  for (int q = 0; q < DIRECT_BWD_Q; q++) a[q] = _mm512_fmadd_ps(wo, _mm512_set1_ps(dyo[off[q]]), a[q]);
+                }
+#pragma GCC unroll 8
+                for (int q = 0; q < DIRECT_BWD_Q; q++) col[q] = b == nb0 ? a[q] : _mm512_add_ps(col[q], a[q]);
+              }
+#pragma GCC unroll 8
+              for (int q = 0; q < DIRECT_BWD_Q; q++) sum[q] = _mm512_mask_add_ps(sum[q], valid[q] ? (__mmask16)0xFFFF : (__mmask16)0, sum[q], col[q]);
+            }
+          }
+#pragma GCC unroll 8
+          for (int q = 0; q < DIRECT_BWD_Q; q++) if (q < nq) _mm512_store_ps(T + (size_t)(q / npp) * rowFloats + (size_t)(phase + (q % npp) * g.sw) * 16, sum[q]);
+        }
+        for (int r = 0; r < nr; r++) pixelsToRow(T + (size_t)r * rowFloats, lanes, g.W, dxu + ((size_t)ch * 16 * g.H + rows[r]) * g.W, channelStride);
+      }
+    }
+  }
+}
 __attribute__((target("avx512f,fma")))
 static void directConvBackwardInput512(const ZooConv& g, const float* dy, const float* w, float* dx, bool acc, int u0, int u1) {
   const int chunks = (g.C + 15) / 16, taps = g.KH * g.KW;
@@ -1027,8 +1107,14 @@ static void directConvBackwardInput512(const ZooConv& g, const float* dy, const 
   }
   // The row's pixels, 16 channels each, padded to whole transpositions and a block's overrun.
   const size_t rowFloats = (size_t)((g.W + 15) / 16 * 16 + DIRECT_BWD_Q * g.sw) * 16 + 16;
-  float* T = scratch(bufT, rowFloats);
-  T = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(T) + 63) & ~(uintptr_t)63);
+  // Rows narrower than a block (an 8x8 map at stride 2: 4 pixels per phase) run several at once,
+  // rows a stride apart (which share their taps), so that the block's 8 FMA chains are all used.
+  const int perRow = (g.W + g.sw - 1) / g.sw;
+  const int R = perRow >= DIRECT_BWD_Q ? 1 : std::max(1, std::min(DIRECT_BWD_Q / perRow, (g.H + g.sh - 1) / g.sh));
+  float* T0 = scratch(bufT, rowFloats * R + 16);
+  T0 = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(T0) + 63) & ~(uintptr_t)63);
+  if (R > 1) { directConvBackwardInputRows512(g, dy, wv, perNet, bLo, dx, acc, u0, u1, R, T0, rowFloats); return; }
+  float* T = T0;
   for (int u = u0; u < u1; u++) {
     float* dxu = dx + (size_t)u * g.imgIn;
     const int nb0 = firstNet(u, g.nImg, g.shared), nb1 = lastNet(u, g.nNet, g.nImg, g.shared);
@@ -1076,10 +1162,15 @@ static void directConvBackwardInput512(const ZooConv& g, const float* dy, const 
 #pragma GCC unroll 8
                 for (int q = 0; q < DIRECT_BWD_Q; q++) col[q] = b == nb0 ? a[q] : _mm512_add_ps(col[q], a[q]);
               }
-              for (int q = qLo; q < qHi; q++) sum[q] = _mm512_add_ps(sum[q], col[q]);
+              // Unrolled with a mask per pixel, so that sum and col stay in registers (a loop over
+              // [qLo, qHi) kept them on the stack).
+#pragma GCC unroll 8
+              for (int q = 0; q < DIRECT_BWD_Q; q++) sum[q] = _mm512_mask_add_ps(sum[q], q >= qLo && q < qHi ? (__mmask16)0xFFFF : (__mmask16)0, sum[q], col[q]);
             }
           }
-          for (int q = 0; q < nq; q++) _mm512_store_ps(T + (size_t)(iw0 + q * g.sw) * 16, sum[q]);
+          // Past the row's last pixel a block's slots lie in T's padding.
+#pragma GCC unroll 8
+          for (int q = 0; q < DIRECT_BWD_Q; q++) _mm512_store_ps(T + (size_t)(iw0 + q * g.sw) * 16, sum[q]);
         }
         pixelsToRow(T, lanes, g.W, dxRow, channelStride);
       }
