@@ -1016,6 +1016,21 @@ static void pixelsToRow(const float* T, int lanes, int W, float* dxRow, size_t c
 // phase in R rows a stride apart (the same taps, output rows one apart). Per pixel the terms and
 // their order are the one-row loop's: per valid tap, each network's chain over the output
 // channels from zero, networks added in order, taps added in (i, j) order; so are the bits.
+// Pixels [0, P) of `lanes` channels (channelStride apart) as rows of 16 channels, rowStride
+// floats apart, lanes past `lanes` zero: 16 pixels at a time through transpose16. A scalar copy
+// read 16 channels a plane apart per pixel, which for 32x32 planes (4 KiB apart) fell in one
+// L1 set and missed on every read (two thirds of the probe generator's last weight gradient).
+__attribute__((target("avx512f")))
+static void channelsToPixels(const float* src, size_t channelStride, int lanes, int P, float* T, int rowStride) {
+  for (int p0 = 0; p0 < P; p0 += 16) {
+    const int np = std::min(16, P - p0);
+    const __mmask16 m = firstLanes(np);
+    __m512 v[16];
+    for (int c = 0; c < 16; c++) v[c] = c < lanes ? _mm512_maskz_loadu_ps(m, src + c * channelStride + p0) : _mm512_setzero_ps();
+    transpose16(v);
+    for (int p = 0; p < np; p++) _mm512_storeu_ps(T + (size_t)(p0 + p) * rowStride, v[p]);
+  }
+}
 __attribute__((target("avx512f,fma")))
 static void directConvBackwardInputRows512(const ZooConv& g, const float* dy, const float* wv, size_t perNet, int bLo, float* dx, bool acc, int u0, int u1, int R, float* T, size_t rowFloats) {
   const int chunks = (g.C + 15) / 16, taps = g.KH * g.KW;
@@ -1382,7 +1397,7 @@ static double k_conv2dBackwardInput(Base B, const double* a) {
   return 0;
 }
 #ifdef PG_X86
-static void directConvBackwardWeight512(const ZooConv& g, const float* x, const float* dy, float* dw, bool acc, int b0, int b1, int r0, int r1, int runOf = 0);
+static void directConvBackwardWeight512(const ZooConv& g, const float* x, const float* dy, float* dw, bool acc, int b0, int b1, int r0, int r1, int runOf = 0, int oLo = 0, int oHi = 1 << 30);
 #endif
 // dw[b] (+)= sum over images of dy[b,k] im2col(x[b,k])^T, networks [b0, b1), columns [r0, r1):
 // runs of images side by side, so the sum over a run's images is one GEMM's K.
@@ -1430,10 +1445,11 @@ static double k_conv2dBackwardWeight(Base B, const double* a) {
 // tap's gradient, an FMA per output pixel with the tap's input value broadcast. The GEMM path
 // sums each run of images as one product over its columns (image by image, pixel by pixel),
 // an FMA chain from zero per KC columns added to the gradient; this runs the same chains in the
-// same order, 8 taps at a time sharing each load of dy.
-static const int DIRECT_TAPS = 8;
+// same order, 9 taps at a time sharing each load of dy (a 3x3 filter in one pass: 8 left a pass of one tap).
+static const int DIRECT_TAPS = 9;
 __attribute__((target("avx512f,fma")))
-static void directConvBackwardWeight512(const ZooConv& g, const float* x, const float* dy, float* dw, bool acc, int b0, int b1, int r0, int r1, int runOf) {
+// oLo, oHi: the output channels (dw's rows) this call writes; the others' sums are not stored.
+static void directConvBackwardWeight512(const ZooConv& g, const float* x, const float* dy, float* dw, bool acc, int b0, int b1, int r0, int r1, int runOf, int oLo, int oHi) {
   const int chunks = (g.O + 15) / 16, Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw, lanesAll = chunks * 16;
   // Images per run: the zoo convolution's, or runOf (a transposed convolution sums image by image).
   const int most = std::min(g.nImg, runOf > 0 ? runOf : weightRunImages(g));
@@ -1460,13 +1476,11 @@ static void directConvBackwardWeight512(const ZooConv& g, const float* x, const 
       for (int b = bFrom; b < bTo; b++) {
         for (int i = 0; i < n; i++) {
           const float* d = dy + ((size_t)b * g.nImg + k0 + i) * g.imgOut;
-          for (int p = 0; p < g.P; p++) {
-            float* row = dyT + ((size_t)i * g.P + p) * lanesAll;
-            for (int o = 0; o < lanesAll; o++) row[o] = o < g.O ? d[(size_t)o * g.P + p] : 0.0f;
-          }
+          for (int ch = 0; ch < chunks; ch++) channelsToPixels(d + (size_t)ch * 16 * g.P, g.P, std::min(16, g.O - ch * 16), g.P, dyT + (size_t)i * g.P * lanesAll + ch * 16, lanesAll);
         }
         for (int ch = 0; ch < chunks; ch++) {
           const int lanes = std::min(16, g.O - ch * 16);
+          if (ch * 16 >= oHi || ch * 16 + lanes <= oLo) continue;
           for (int r = r0; r < r1; r += DIRECT_TAPS) {
             const int taps = std::min(DIRECT_TAPS, r1 - r);
             int off[DIRECT_TAPS];
@@ -1487,7 +1501,7 @@ static void directConvBackwardWeight512(const ZooConv& g, const float* x, const 
               const bool add = acc || k0 > 0 || pc > 0;
               for (int t = 0; t < taps; t++) {
                 _mm512_store_ps(tile[t], a[t]);
-                for (int o = 0; o < lanes; o++) {
+                for (int o = std::max(0, oLo - ch * 16); o < std::min(lanes, oHi - ch * 16); o++) {
                   float* d = dw + ((size_t)b * g.O + ch * 16 + o) * g.CKK + r + t;
                   *d = add ? *d + tile[t][o] : tile[t][o];
                 }
@@ -1586,14 +1600,15 @@ static double k_convTranspose2dBackward(Base B, const double* a) {
   }
 #ifdef PG_X86
   // Its weight gradient is that convolution's, summed image by image (runs of one image) as
-  // the loop below sums it; a thread's range must be whole rows of dw (columns [r0, r1)). Not
-  // past 32 channels: images of a few pixels summed one at a time spent their time adding to
-  // dw (128 channels: 17 against 116 GFLOP/s by GEMM).
+  // the loop below sums it. Not past 32 channels: images of a few pixels summed one at a time
+  // spent their time adding to dw (128 channels: 17 against 116 GFLOP/s by GEMM). A thread given
+  // rows of dw [c0, c1) (a last layer's few columns: 16 -> 1 has 9) computes all of its 16
+  // lanes and stores its own: one product per image and row range ran at 13 GFLOP/s.
   bool wDone = false;
-  if (doW && c0 == 0 && c1 == g.Cin && std::strcmp(isa.name, "avx512") == 0 && g.Cin <= DIRECT_MAX_CHANNELS) {
+  if (doW && std::strcmp(isa.name, "avx512") == 0 && g.Cin <= DIRECT_MAX_CHANNELS) {
     const ZooConv c = transposedConv(g);
     if (transposes(c, g) && !c.direct) {
-      directConvBackwardWeight512(c, dy, x, dw, accW, 0, 1, r0, r1, 1);
+      directConvBackwardWeight512(c, dy, x, dw, accW, 0, 1, r0, r1, 1, c0, c1);
       wDone = true;
     }
   }
