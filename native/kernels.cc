@@ -1051,15 +1051,18 @@ static void directConvBackwardInputRows512(const ZooConv& g, const float* dy, co
         }
         for (int phase = 0; phase < g.sw && phase < g.W; phase++) {
           const int npp = (g.W - phase + g.sw - 1) / g.sw, nq = nr * npp;
+          // Each slot's row in the group and pixel in the row, worked out once for every tap.
+          int rq[DIRECT_BWD_Q], cq[DIRECT_BWD_Q];
+          for (int q = 0; q < DIRECT_BWD_Q; q++) { rq[q] = std::min(q / npp, nr - 1); cq[q] = q % npp; }
           __m512 sum[DIRECT_BWD_Q];
 #pragma GCC unroll 8
-          for (int q = 0; q < DIRECT_BWD_Q; q++) {
-            const int r = std::min(q / npp, nr - 1), c = q % npp;
-            sum[q] = acc && q < nq ? _mm512_load_ps(T + (size_t)r * rowFloats + (size_t)(phase + c * g.sw) * 16) : _mm512_setzero_ps();
-          }
+          for (int q = 0; q < DIRECT_BWD_Q; q++) sum[q] = acc && q < nq ? _mm512_load_ps(T + (size_t)rq[q] * rowFloats + (size_t)(phase + cq[q] * g.sw) * 16) : _mm512_setzero_ps();
           for (int i = 0; i < g.KH; i++) {
             const int ohn0 = rows[0] + g.ph - i;
             if (((ohn0 % g.sh) + g.sh) % g.sh != 0) continue;
+            // The output row of each of the group's rows for this tap, -1 outside the output.
+            int ohr[DIRECT_BWD_Q];
+            for (int r = 0; r < nr; r++) { const int ohn = rows[r] + g.ph - i; ohr[r] = ohn >= 0 && ohn / g.sh < g.OH ? ohn / g.sh : -1; }
             for (int j = 0; j < g.KW; j++) {
               const int own = phase + g.pw - j;
               if (((own % g.sw) + g.sw) % g.sw != 0) continue;
@@ -1070,12 +1073,10 @@ static void directConvBackwardInputRows512(const ZooConv& g, const float* dy, co
               bool any = false;
 #pragma GCC unroll 8
               for (int q = 0; q < DIRECT_BWD_Q; q++) {
-                const int r = std::min(q / npp, nr - 1), c = q % npp;
-                const int ohn = rows[r] + g.ph - i, ow = ow0 + c;
-                const int oh = ohn >= 0 ? ohn / g.sh : -1;
-                valid[q] = q < nq && ohn >= 0 && oh < g.OH && ow >= 0 && ow < g.OW;
+                const int oh = ohr[rq[q]], ow = ow0 + cq[q];
+                valid[q] = q < nq && oh >= 0 && ow >= 0 && ow < g.OW;
                 any = any || valid[q];
-                off[q] = std::min(std::max(oh, 0), g.OH - 1) * g.OW + std::min(std::max(ow, 0), g.OW - 1);
+                off[q] = std::max(oh, 0) * g.OW + std::min(std::max(ow, 0), g.OW - 1);
               }
               if (!any) continue;
               const int t = i * g.KW + j;
