@@ -1012,6 +1012,28 @@ static void pixelsToRow(const float* T, int lanes, int W, float* dxRow, size_t c
     for (int c = 0; c < lanes; c++) _mm512_mask_storeu_ps(dxRow + c * channelStride + p0, m, v[c]);
   }
 }
+// One tap's columns for a block of the input gradient: per network, an FMA chain over the
+// output channels from zero, slot q reading dy at off[q]; networks added in order.
+__attribute__((target("avx512f,fma")))
+static AI void tapColumns(const ZooConv& g, const float* dy, const float* wv, size_t perNet, int bLo, int nb0, int nb1, int k, int t, int ch,
+                          const int off[DIRECT_BWD_Q], __m512 col[DIRECT_BWD_Q]) {
+  const int chunks = (g.C + 15) / 16, taps = g.KH * g.KW;
+  for (int b = nb0; b < nb1; b++) {
+    const float* d = dy + ((size_t)b * g.nImg + k) * g.imgOut;
+    const float* wb = wv + (b - bLo) * perNet + (size_t)t * chunks * 16 + ch * 16;
+    __m512 a[DIRECT_BWD_Q];
+#pragma GCC unroll 8
+    for (int q = 0; q < DIRECT_BWD_Q; q++) a[q] = _mm512_setzero_ps();
+    for (int o = 0; o < g.O; o++) {
+      const __m512 wo = _mm512_loadu_ps(wb + (size_t)o * taps * chunks * 16);
+      const float* dyo = d + (size_t)o * g.P;
+#pragma GCC unroll 8
+      for (int q = 0; q < DIRECT_BWD_Q; q++) a[q] = _mm512_fmadd_ps(wo, _mm512_set1_ps(dyo[off[q]]), a[q]);
+    }
+#pragma GCC unroll 8
+    for (int q = 0; q < DIRECT_BWD_Q; q++) col[q] = b == nb0 ? a[q] : _mm512_add_ps(col[q], a[q]);
+  }
+}
 // directConvBackwardInput512 for maps narrower than a block: a block is every pixel of one stride
 // phase in R rows a stride apart (the same taps, output rows one apart). Per pixel the terms and
 // their order are the one-row loop's: per valid tap, each network's chain over the output
@@ -1079,23 +1101,8 @@ static void directConvBackwardInputRows512(const ZooConv& g, const float* dy, co
                 off[q] = std::max(oh, 0) * g.OW + std::min(std::max(ow, 0), g.OW - 1);
               }
               if (!any) continue;
-              const int t = i * g.KW + j;
               __m512 col[DIRECT_BWD_Q];
-              for (int b = nb0; b < nb1; b++) {
-                const float* d = dy + ((size_t)b * g.nImg + k) * g.imgOut;
-                const float* wb = wv + (b - bLo) * perNet + (size_t)t * chunks * 16 + ch * 16;
-                __m512 a[DIRECT_BWD_Q];
-#pragma GCC unroll 8
-                for (int q = 0; q < DIRECT_BWD_Q; q++) a[q] = _mm512_setzero_ps();
-                for (int o = 0; o < g.O; o++) {
-                  const __m512 wo = _mm512_loadu_ps(wb + (size_t)o * taps * chunks * 16);
-                  const float* dyo = d + (size_t)o * g.P;
-#pragma GCC unroll 8
-                  for (int q = 0; q < DIRECT_BWD_Q; q++) a[q] = _mm512_fmadd_ps(wo, _mm512_set1_ps(dyo[off[q]]), a[q]);
-                }
-#pragma GCC unroll 8
-                for (int q = 0; q < DIRECT_BWD_Q; q++) col[q] = b == nb0 ? a[q] : _mm512_add_ps(col[q], a[q]);
-              }
+              tapColumns(g, dy, wv, perNet, bLo, nb0, nb1, k, i * g.KW + j, ch, off, col);
 #pragma GCC unroll 8
               for (int q = 0; q < DIRECT_BWD_Q; q++) sum[q] = _mm512_mask_add_ps(sum[q], valid[q] ? (__mmask16)0xFFFF : (__mmask16)0, sum[q], col[q]);
             }
@@ -1158,26 +1165,11 @@ static void directConvBackwardInput512(const ZooConv& g, const float* dy, const 
               const int ow0 = own >= 0 ? own / g.sw : -((-own) / g.sw);
               int qLo = std::max(0, -ow0), qHi = std::min(nq, g.OW - ow0);
               if (qHi <= qLo) continue;
-              const int t = i * g.KW + j;
+              int off[DIRECT_BWD_Q];
+#pragma GCC unroll 8
+              for (int q = 0; q < DIRECT_BWD_Q; q++) off[q] = oh * g.OW + std::min(std::max(ow0 + q, 0), g.OW - 1);
               __m512 col[DIRECT_BWD_Q];
-              for (int b = nb0; b < nb1; b++) {
-                const float* d = dy + ((size_t)b * g.nImg + k) * g.imgOut + (size_t)oh * g.OW;
-                const float* wb = wv + (b - bLo) * perNet + (size_t)t * chunks * 16 + ch * 16;
-                __m512 a[DIRECT_BWD_Q];
-#pragma GCC unroll 8
-                for (int q = 0; q < DIRECT_BWD_Q; q++) a[q] = _mm512_setzero_ps();
-                for (int o = 0; o < g.O; o++) {
-                  const __m512 wo = _mm512_loadu_ps(wb + (size_t)o * taps * chunks * 16);
-                  const float* dyo = d + (size_t)o * g.P;
-#pragma GCC unroll 8
-                  for (int q = 0; q < DIRECT_BWD_Q; q++) {
-                    const int ow = std::min(std::max(ow0 + q, 0), g.OW - 1);
-                    a[q] = _mm512_fmadd_ps(wo, _mm512_set1_ps(dyo[ow]), a[q]);
-                  }
-                }
-#pragma GCC unroll 8
-                for (int q = 0; q < DIRECT_BWD_Q; q++) col[q] = b == nb0 ? a[q] : _mm512_add_ps(col[q], a[q]);
-              }
+              tapColumns(g, dy, wv, perNet, bLo, nb0, nb1, k, i * g.KW + j, ch, off, col);
               // Unrolled with a mask per pixel, so that sum and col stay in registers (a loop over
               // [qLo, qHi) kept them on the stack).
 #pragma GCC unroll 8
