@@ -142,6 +142,13 @@ test("onnx zoo: black-box models import whole beside white-box ones, answer thro
   const back = await trainYielding(config(join(dir, "back"), "uniform"), join(dir, "run-back"));
   assert.deepEqual([back.best, back.last], [first.best, first.last]);
 
+  // The default predictor takes fixed probes on such a zoo: uniform noise for vector inputs.
+  const auto = await trainYielding({ ...config(out, "auto"), epochs: 1 }, join(dir, "run-auto"));
+  assert.equal(auto.method, "uniform");
+  const imported = spawnSync(process.execPath, [cli, "zoo", "import", "onnx", dir, "--labels", join(dir, "labels.csv"), "--out", join(dir, "zoo-cli")], { encoding: "utf8", timeout: 120_000 });
+  assert.equal(imported.status, 0, imported.stderr);
+  assert.match(imported.stdout, /graph \d: 6 networks, input \[8\]: black-box, run by onnxruntime on fixed probes/);
+
   // What a black box cannot give is refused before any run folder is made.
   await assert.rejects(trainYielding(config(out, "vanilla"), join(dir, "r1")), /6 of the zoo's networks are black-box .*CumSum.*: vanilla probes learn through every network's gradients/);
   await assert.rejects(trainYielding(config(out, "statnn"), join(dir, "r2")), /6 of the zoo's networks are black-box ONNX models, whose weights the engine does not read/);

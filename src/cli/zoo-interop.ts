@@ -12,6 +12,8 @@ import { exportSmallCnnZoo, importSmallCnnZoo } from "../zoo/interop/small-cnn-z
 import { exportWildPark, importWildPark } from "../zoo/interop/wild-park.js";
 import { importTorchvision } from "../zoo/interop/torchvision.js";
 import { importOnnx } from "../zoo/interop/onnx.js";
+import { onnxGraphs } from "../zoo/summary.js";
+import { onnxGraphLines } from "./onnx-graphs.js";
 import { UsageError, choiceArg, intArg, numArg, requiredArg, parseCommandArgs, THREADS_HELP } from "./args.js";
 
 const IMPORT_COMMON = `  --out DIR          the zoo to write (required); rerun the same command to resume
@@ -318,11 +320,8 @@ export async function importCommand(argv: string[]): Promise<number> {
       workers: intArg("workers", values.workers, 1, 1, 64), onProgress: p.onProgress,
     });
     p.finish();
-    const structures = r.plan.manifest.architectures.map((a) => {
-      const x = a.architecture as { key: string; input: { shape: number[] }; steps: unknown[] };
-      return `${x.key}: input [${x.input.shape.join(",")}], ${x.steps.length} steps, ${a.parameters.length} parameters`;
-    });
-    printImport(r, out, values.json, started, [`graph structures: ${structures.join("; ")}`, `split: ${String(r.plan.manifest.provenance.split)}`], { structures });
+    const graphs = onnxGraphs(r.plan.manifest, r.plan.architecture);
+    printImport(r, out, values.json, started, [...onnxGraphLines(graphs), `split: ${String(r.plan.manifest.provenance.split)}`], { graphs });
     return 0;
   }
   throw new UsageError(`unknown zoo layout "${kind}" (expected dwsnets, small-cnn-zoo, wild-park, torchvision or onnx)`);

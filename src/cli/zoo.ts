@@ -5,7 +5,8 @@ import { checkOutputFile, writeOutputFile } from "../io/output-file.js";
 import { installInterruptHandlers } from "../io/interrupts.js";
 import { Zoo } from "../zoo/format.js";
 import { finishShardBuild } from "../zoo/shard-build.js";
-import { summarizeZoo, type OnnxGraphSummary } from "../zoo/summary.js";
+import { summarizeZoo } from "../zoo/summary.js";
+import { onnxGraphLines } from "./onnx-graphs.js";
 import { UsageError, intArg, numArg, requiredArg, parseCommandArgs } from "./args.js";
 import { ZOO_BUILD_COMMANDS, zooBuildCommand } from "./zoo-build.js";
 import { exportCommand, importCommand } from "./zoo-interop.js";
@@ -143,13 +144,3 @@ export function zooCommand(argv: string[]): number | Promise<number> {
   }
 }
 
-/** An ONNX zoo's graph structures: white-box (run by the engine, with its steps by kind) or black-box (and why). */
-function onnxGraphLines(graphs: readonly OnnxGraphSummary[]): string[] {
-  return graphs.map((g, k) => {
-    const head = `graph ${k}: ${g.networks} network${g.networks === 1 ? "" : "s"}, input [${g.input.join(",")}]`;
-    if (!g.whiteBox) return `${head}: black-box, run by onnxruntime on fixed probes: the engine cannot run node ${g.blackBox!.node}${g.blackBox!.opType ? ` (${g.blackBox!.opType})` : ""}: ${g.blackBox!.reason}`;
-    const steps = Object.entries(g.steps ?? {});
-    const n = steps.reduce((s, [, c]) => s + c, 0);
-    return `${head}: white-box, run by probegen's engine; ${n} step${n === 1 ? "" : "s"} (${steps.map(([op, c]) => `${op} ${c}`).join(", ")})`;
-  });
-}

@@ -3,8 +3,11 @@
 // - image zoos whose image set probegen has (MNIST, Fashion-MNIST): fixed real images of that
 //   set, read with their classes (the labelled readout), ahead of every other method on the
 //   Small-CNN zoo, the Wild Park and the ResNet zoo;
-// - other image zoos (imported, of sets probegen lacks) and INR zoos: ProbeGen, its outputs.
+// - other image zoos (imported, of sets probegen lacks) and INR zoos: ProbeGen, its outputs;
+// - zoos holding black-box networks (ONNX graphs onnxruntime runs, which give no gradients):
+//   fixed probes: real images as above, else Dead Leaves for images, uniform noise otherwise.
 import { IMAGE_SET_NAMES } from "../data/image-sets.js";
+import { isBlackBoxSpec } from "../nets/onnx-black-box.js";
 import type { RepresentationMethod } from "../probes/source.js";
 import type { ZooManifest } from "../zoo/format.js";
 import type { TrainConfig } from "./config.js";
@@ -16,10 +19,13 @@ export function zooHasImageSet(manifest: ZooManifest): boolean {
   return typeof d === "string" && (IMAGE_SET_NAMES as readonly string[]).includes(d);
 }
 
-/** The run's method: auto is data for image networks of a set probegen has, probegen otherwise. */
+/** The run's method: auto is data for image networks of a set probegen has, probegen otherwise (fixed probes for black boxes). */
 export function resolveMethod(config: Pick<TrainConfig, "method">, probeShape: readonly number[], manifest: ZooManifest): RepresentationMethod {
   if (config.method !== "auto") return config.method;
-  return probeShape.length === 3 && zooHasImageSet(manifest) ? "data" : "probegen";
+  const images = probeShape.length === 3;
+  if (images && zooHasImageSet(manifest)) return "data";
+  if (manifest.architectures.some((a) => isBlackBoxSpec(a.architecture))) return images ? "dead-leaves" : "uniform";
+  return "probegen";
 }
 
 /**

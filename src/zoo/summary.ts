@@ -37,9 +37,11 @@ export interface OnnxGraphSummary {
   blackBox?: { node: string; opType: string; reason: string };
 }
 
-function onnxGraphs(m: ZooManifest, architecture: readonly number[]): OnnxGraphSummary[] {
+/** Each graph structure of an ONNX zoo, given each network's architecture index. */
+export function onnxGraphs(m: ZooManifest, architecture: ArrayLike<number>): OnnxGraphSummary[] {
   return m.architectures.map((a, k) => {
-    const networks = architecture.reduce((n, x) => n + (x === k ? 1 : 0), 0);
+    let networks = 0;
+    for (let i = 0; i < architecture.length; i++) if (architecture[i] === k) networks++;
     if (isBlackBoxSpec(a.architecture)) {
       const b = parseBlackBoxSpec(a.architecture, `architectures[${k}].architecture`);
       return { networks, whiteBox: false, input: b.input.shape, blackBox: b.blackBox };
@@ -122,7 +124,8 @@ export function summarizeZoo(zoo: Zoo): ZooSummary {
     for (const l of fields.get("label")!) summary.labels[names[l] ?? String(l)] = (summary.labels[names[l] ?? String(l)] ?? 0) + 1;
   }
   for (const f of m.fields) {
-    if (f.name === "label" || f.name.startsWith("source_")) continue;
+    // The architecture index per network is counted by the graph or architecture lines, not summarised.
+    if (f.name === "label" || f.name.startsWith("source_") || f.name === (m.architectureField ?? "architecture")) continue;
     if (f.codes !== undefined) {
       const counts: Record<string, number> = Object.fromEntries(f.codes.map((c) => [c, 0]));
       for (const v of fields.get(f.name)!) counts[f.codes[v] ?? String(v)] = (counts[f.codes[v] ?? String(v)] ?? 0) + 1;
