@@ -294,17 +294,44 @@ export function conv2dForward(
 // macroKernel can take any (rows, slice) block of it: the form a GEMM over K = nNet * O reads.
 @inline function packedSlices(M: i32, K: i32): i32 { return ((M + MR - 1) / MR) * MR * K; }
 
+// g[i] = y[i] > 0 ? g[i] : g[i] * 0 over n floats: ReLU's backward in place (leakyReluBackward's
+// slope 0, a negative gradient's zero signed as it gives it).
+function maskByPositive(g: usize, y: usize, n: i32): void {
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = bytes(i);
+    const gv = v128.load(g + o), yv = v128.load(y + o);
+    v128.store(g + o, v128.bitselect(gv, f32x4.mul(gv, zero), f32x4.gt(yv, zero)));
+  }
+  for (; i < n; i++) {
+    const o = bytes(i);
+    const gv = load<f32>(g + o);
+    store<f32>(g + o, load<f32>(y + o) > 0 ? gv : gv * 0);
+  }
+}
+
 // dx (+)= d/dx. With a shared input the contributions of all networks are summed: one GEMM
 // whose K runs over every network's output channels (W^T of all networks side by side, dy of
 // all networks stacked), so the sum builds up in registers instead of in memory.
 export function conv2dBackwardInput(
   nNet: i32, nImg: i32, xShared: bool, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32,
   sh: i32, sw: i32, ph: i32, pw: i32, dy: usize, w: usize, dx: usize, acc: bool, work: usize,
-  u0: i32, u1: i32,
+  u0: i32, u1: i32, mask: usize,
 ): void {
   if (u1 <= u0) return;
   const OH = outSize(H, KH, sh, ph), OW = outSize(W, KW, sw, pw);
   const P = OH * OW, CKK = C * KH * KW;
+  // A fused ReLU's backward: this part's images' dy masked in place by the layer's output.
+  if (mask != 0) {
+    for (let u = u0; u < u1; u++) {
+      const k = xShared ? u : u % nImg;
+      for (let b = firstNet(u, nImg, xShared); b < lastNet(u, nNet, nImg, xShared); b++) {
+        const at = bytes((b * nImg + k) * O * P);
+        maskByPositive(dy + at, mask + at, O * P);
+      }
+    }
+  }
   const direct = isPointwise(KH, KW, sh, sw, ph, pw);
   const gw = work;
   const cols = gw + bytes(GEMM_WORK_FLOATS);

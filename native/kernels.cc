@@ -508,6 +508,11 @@ CLONES static double k_sigmoidBackward(Base B, const double* a) {
   for (int i = 0; i < n; i++) ACC(dx, i, dy[i] * (y[i] * (1.0f - y[i])));
   return 0;
 }
+// out[i] = y[i] > 0 ? g[i] : g[i] * 0: ReLU's backward (leakyReluBackward's slope 0, a negative
+// gradient's zero signed as it gives it); out may be g.
+CLONES static void maskByPositive(const float* g, const float* y, float* out, size_t n) {
+  for (size_t i = 0; i < n; i++) out[i] = y[i] > 0 ? g[i] : g[i] * 0.0f;
+}
 CLONES static double k_leakyReluForward(Base B, const double* a) {
   const float* x = F(B, a[0]); float* y = F(B, a[1]); const int n = (int)a[2]; const float s = (float)a[3];
   for (int i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : x[i] * s;
@@ -1194,8 +1199,9 @@ static void directConvBackwardInput512(const ZooConv& g, const float* dy, const 
 // by side to hide the FMA's latency; lanes past the output's edges are left out of the sums.
 static const int DIRECT_PIX_ROWS = 8;
 __attribute__((target("avx512f,fma")))
-static void directConvBackwardInputPixels512(const ZooConv& g, const float* dy, const float* w, float* dx, bool acc, int u0, int u1) {
-  thread_local std::vector<float> bufC;
+static void directConvBackwardInputPixels512(const ZooConv& g, const float* dy, const float* w, float* dx, bool acc, int u0, int u1, const float* mask) {
+  thread_local std::vector<float> bufC, bufM;
+  float* masked = mask == nullptr ? nullptr : scratch(bufM, g.imgOut);
   // A row's pixels by phase, each phase in whole blocks of 16.
   const int perPhase = ((g.W + g.sw - 1) / g.sw + 15) / 16 * 16, rowFloats = perPhase * g.sw;
   const int rowsPadded = (g.H + DIRECT_PIX_ROWS * g.sh);
@@ -1222,6 +1228,10 @@ static void directConvBackwardInputPixels512(const ZooConv& g, const float* dy, 
     const int k = g.shared ? u : u % g.nImg;
     for (int b = nb0; b < nb1; b++) {
       const float* d = dy + ((size_t)b * g.nImg + k) * g.imgOut;
+      if (mask != nullptr) {
+        maskByPositive(d, mask + ((size_t)b * g.nImg + k) * g.imgOut, masked, g.imgOut);
+        d = masked;
+      }
       const float* wb = w + (size_t)b * g.O * g.CKK;
       for (int c = 0; c < g.C; c++) for (int i = 0; i < g.KH; i++) for (int j = 0; j < g.KW; j++) {
         const int t = (c * g.KH + i) * g.KW + j;
@@ -1343,12 +1353,26 @@ static double k_conv2dForward(Base B, const double* a) {
 // Each network's W^T is packed once per call; a run's dy side by side once per network.
 static double k_conv2dBackwardInput(Base B, const double* a) {
   const ZooConv g(a);
-  const float *dy = F(B, a[13]), *w = F(B, a[14]); float* dx = F(B, a[15]); const bool acc = a[16] != 0;
+  float* dy = F(B, a[13]); const float* w = F(B, a[14]); float* dx = F(B, a[15]); const bool acc = a[16] != 0;
   const int u0 = (int)a[18], u1 = (int)a[19];
+  const float* mask = a[20] == 0 ? nullptr : F(B, a[20]);
   if (u1 <= u0) return 0;
 #ifdef PG_X86
+  // The first layer's maps (32 MiB in W2) are masked image by image into a buffer as they are read.
+  if (useDirectConvBackwardInputPixels(g)) { directConvBackwardInputPixels512(g, dy, w, dx, acc, u0, u1, mask); return 0; }
+#endif
+  // Elsewhere this part's images of dy are masked in place first, while they are in cache.
+  if (mask != nullptr) {
+    for (int u = u0; u < u1; u++) {
+      const int k = g.shared ? u : u % g.nImg;
+      for (int b = firstNet(u, g.nImg, g.shared); b < lastNet(u, g.nNet, g.nImg, g.shared); b++) {
+        const size_t at = ((size_t)b * g.nImg + k) * g.imgOut;
+        maskByPositive(dy + at, mask + at, dy + at, g.imgOut);
+      }
+    }
+  }
+#ifdef PG_X86
   if (useDirectConvBackwardInput(g)) { directConvBackwardInput512(g, dy, w, dx, acc, u0, u1); return 0; }
-  if (useDirectConvBackwardInputPixels(g)) { directConvBackwardInputPixels512(g, dy, w, dx, acc, u0, u1); return 0; }
 #endif
   thread_local std::vector<float> bufA, bufB, bufC, bufD;
   const int bLo = firstNet(u0, g.nImg, g.shared), bHi = lastNet(u1 - 1, g.nNet, g.nImg, g.shared);
@@ -1718,7 +1742,7 @@ static const KernelDef KERNELS[] = {
   {"gemm", 14, k_gemm}, {"gemmBatched", 18, k_gemmBatched}, {"gemmWorkFloats", 0, k_gemmWorkFloats},
   {"im2col", 13, k_im2col}, {"col2im", 13, k_col2im},
   {"conv2dWorkFloats", 11, k_conv2dWorkFloats}, {"conv2dForward", 21, k_conv2dForward},
-  {"conv2dBackwardInput", 20, k_conv2dBackwardInput}, {"conv2dBackwardWeight", 22, k_conv2dBackwardWeight},
+  {"conv2dBackwardInput", 21, k_conv2dBackwardInput}, {"conv2dBackwardWeight", 22, k_conv2dBackwardWeight},
   {"convTranspose2dWorkFloats", 7, k_convTranspose2dWorkFloats}, {"convTranspose2dForward", 19, k_convTranspose2dForward},
   {"convTranspose2dBackward", 27, k_convTranspose2dBackward},
   {"maxPool2dForward", 11, k_maxPool2dForward}, {"maxPool2dBackward", 9, k_maxPool2dBackward},

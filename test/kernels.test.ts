@@ -300,6 +300,14 @@ for (const backend of fastBackends()) {
       for (const acc of [false, true]) {
         [w, r] = both(() => [vec(nY), vec(nW), vec(nX)], (k, [dy, wt, dx]) => k.conv2dBackwardInput(s, dy, wt, dx, acc), [2]);
         assertClose(w[0], r[0], 1e-5, 1e-5, `conv2dBackwardInput acc=${acc} ${tag}`);
+        // Masked by a fused ReLU's output: as the reference, and the same bytes as the mask applied first.
+        const inputs = [vec(nY), vec(nW), vec(nX), vec(nY)];
+        [w, r] = both(() => inputs, (k, [dy, wt, dx, y]) => k.conv2dBackwardInput(s, dy, wt, dx, acc, y), [2]);
+        assertClose(w[0], r[0], 1e-5, 1e-5, `conv2dBackwardInput masked acc=${acc} ${tag}`);
+        const [composed] = both(() => inputs, (k, [dy, wt, dx, y]) => { k.leakyReluBackward(y, dy, dy, 0, false); k.conv2dBackwardInput(s, dy, wt, dx, acc); }, [2]);
+        assertClose(w[0], composed[0], 0, 0, `conv2dBackwardInput masked = mask, then the gradient, acc=${acc} ${tag}`);
+        const [unmasked] = both(() => inputs, (k, [dy, wt, dx]) => k.conv2dBackwardInput(s, dy, wt, dx, acc), [2]);
+        assert.ok(unmasked[0].some((v, i) => v !== w[0][i]), "the mask changes the gradient");
         [w, r] = both(() => [vec(nX), vec(nY), vec(nW)], (k, [x, dy, dw]) => k.conv2dBackwardWeight(s, x, dy, dw, acc), [2]);
         assertClose(w[0], r[0], 1e-5, 1e-5, `conv2dBackwardWeight acc=${acc} ${tag}`);
       }

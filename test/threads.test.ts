@@ -133,6 +133,7 @@ test("zoo convolutions split by images, networks or weight columns: same bytes o
       (k, [x, w, y, b]) => k.conv2dForward(s, x, w, y, b, true), [2]);
     for (const acc of [false, true]) {
       acrossThreads(`conv2dBackwardInput acc=${acc} ${tag}`, [vec(nY), vec(nW), vec(nX)], (k, [dy, w, dx]) => k.conv2dBackwardInput(s, dy, w, dx, acc), [2], 1e-4);
+      acrossThreads(`conv2dBackwardInput masked acc=${acc} ${tag}`, [vec(nY), vec(nW), vec(nX), vec(nY)], (k, [dy, w, dx, y]) => k.conv2dBackwardInput(s, dy, w, dx, acc, y), [2], 1e-4);
       acrossThreads(`conv2dBackwardWeight acc=${acc} ${tag}`, [vec(nX), vec(nY), vec(nW)], (k, [x, dy, dw]) => k.conv2dBackwardWeight(s, x, dy, dw, acc), [2], 1e-4);
     }
   }

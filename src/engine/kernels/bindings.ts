@@ -277,12 +277,13 @@ export function bindKernels(name: Kernels["name"], ex: KernelExports, pool: () =
       const head = [...zoo(s), p(x), p(w), bias === null ? 0 : p(bias), b(relu), p(y)] as const;
       run("conv2dForward", ranges.map(([lo, hi], t) => [...head, wk.base + t * wk.stride, lo, hi]));
     },
-    conv2dBackwardInput(s, dy, w, dx, acc) {
+    conv2dBackwardInput(s, dy, w, dx, acc, mask = null) {
       const images = s.xShared ? s.nImg : s.nNet * s.nImg;
       const ranges = splitRange(images, 1, partsFor(zooMacs(s), MIN_MACS_PER_PART));
       const wk = work(zooWorkFloats(s), ranges.length);
       const head = [...zoo(s), p(dy), p(w), p(dx), b(acc)] as const;
-      run("conv2dBackwardInput", ranges.map(([lo, hi], t) => [...head, wk.base + t * wk.stride, lo, hi]));
+      const masked = mask === null ? 0 : p(mask);
+      run("conv2dBackwardInput", ranges.map(([lo, hi], t) => [...head, wk.base + t * wk.stride, lo, hi, masked]));
     },
     conv2dBackwardWeight(s, x, dy, dw, acc) {
       const parts = partsFor(zooMacs(s), MIN_MACS_PER_PART);

@@ -133,7 +133,12 @@ export interface Kernels {
   /** y [nNet, nImg, O, OH, OW] from x and w [nNet, O, C, KH, KW], plus bias [nNet, O] when
    * given, then ReLU when relu */
   conv2dForward(s: ZooConvShape, x: F32, w: F32, y: F32, bias: F32 | null, relu: boolean): void;
-  conv2dBackwardInput(s: ZooConvShape, dy: F32, w: F32, dx: F32, acc: boolean): void;
+  /**
+   * mask: the fused ReLU's output y (dy's shape), when dy is the gradient of y and the ReLU's
+   * backward is to be applied here: dy counts where y > 0, dy * 0 elsewhere (leakyReluBackward's
+   * slope 0). dy may be left so masked. null: dy as given.
+   */
+  conv2dBackwardInput(s: ZooConvShape, dy: F32, w: F32, dx: F32, acc: boolean, mask?: F32 | null): void;
   conv2dBackwardWeight(s: ZooConvShape, x: F32, dy: F32, dw: F32, acc: boolean): void;
   /** y [n, Cout, OH, OW]; no bias */
   convTranspose2dForward(s: ConvTransposeShape, x: F32, w: F32, y: F32): void;

@@ -281,7 +281,8 @@ export function createReferenceKernels(): Kernels {
         }
       }
     },
-    conv2dBackwardInput(s, dy, w, dx, acc) {
+    conv2dBackwardInput(s, dy0, w, dx, acc, mask = null) {
+      const dy = mask === null ? dy0 : Float32Array.from(dy0, (g, i) => (mask[i] > 0 ? g : g * 0));
       const t = terms(s), imgIn = s.C * s.H * s.W, imgOut = s.O * s.OH * s.OW, wSize = s.O * s.C * s.KH * s.KW;
       const nX = s.xShared ? s.nImg : s.nNet * s.nImg;
       const sums = new Float64Array(nX * imgIn);

@@ -54,14 +54,17 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null, opts: Fuse
   const relu = opts.activation === "relu";
   k.conv2dForward(s, x.data, w.data, y.data, b?.data ?? null, relu);
   return record(y, zoo ? "zooConv2d" : "conv2d", [x, w, b], (gOut) => {
-    // Through a fused ReLU the gradient passes where the output is positive. It is masked in
-    // place: gOut is y's gradient, which only this backward reads. A fresh tensor for it cost a
-    // third more memory traffic and, on a first layer's 32 MiB of maps, fresh pages each step
-    // (W2 1.13x in place; bench/compare-builds).
-    if (relu) k.leakyReluBackward(y.data, gOut, gOut, 0, false);
+    // Through a fused ReLU the gradient passes where the output is positive. Where only the
+    // input's gradient is wanted (a zoo's networks, probed) the input gradient applies the mask
+    // as it reads dy; else it is masked in place first. Either way gOut, y's gradient, which
+    // only this backward reads, may be left masked. A fresh tensor for the masked gradient cost
+    // a third more memory traffic (W2 1.13x in place, bench/compare-builds), and the fused
+    // mask spares the first layer's 32 MiB of maps a pass.
+    const onlyInput = relu && !w.requiresGrad && !(b?.requiresGrad ?? false);
+    if (relu && !onlyInput) k.leakyReluBackward(y.data, gOut, gOut, 0, false);
     const g = gOut;
     const sx = gradSink(x);
-    if (sx !== null) k.conv2dBackwardInput(s, g, w.data, sx.g, sx.acc);
+    if (sx !== null) k.conv2dBackwardInput(s, g, w.data, sx.g, sx.acc, onlyInput ? y.data : null);
     const sw = gradSink(w);
     if (sw !== null) k.conv2dBackwardWeight(s, x.data, g, sw.g, sw.acc);
     const sb = gradSink(b);
