@@ -629,9 +629,22 @@ CLONES static double k_addChannel(Base B, const double* a) {
   }
   return 0;
 }
+#ifdef PG_X86
+static void sumChannelPlanes512(const float* xs, float* o, int n2, int n3);
+#endif
 CLONES static double k_sumChannel(Base B, const double* a) {
   const float* x = F(B, a[0]); float* out = F(B, a[1]);
   const int n0 = (int)a[2], n1 = (int)a[3], n2 = (int)a[4], n3 = (int)a[5]; const bool acc = a[6] != 0;
+#ifdef PG_X86
+  if (n3 >= 16 && n2 >= 8 && std::strcmp(isa.name, "avx512") == 0) {
+    for (int i0 = 0; i0 < n0; i0++) {
+      float* o = out + (size_t)i0 * n2;
+      if (!acc) std::memset(o, 0, sizeof(float) * n2);
+      for (int i1 = 0; i1 < n1; i1++) sumChannelPlanes512(x + ((size_t)i0 * n1 + i1) * n2 * n3, o, n2, n3);
+    }
+    return 0;
+  }
+#endif
   for (int i0 = 0; i0 < n0; i0++) {
     float* o = out + (size_t)i0 * n2;
     if (!acc) std::memset(o, 0, sizeof(float) * n2);
@@ -994,6 +1007,27 @@ static AI void transpose16(__m512 r[16]) {
   }
 }
 static AI __mmask16 firstLanes(int n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1); }
+// Each channel's sum of its plane, 16 channels a vector: 16 pixels of each through transpose16,
+// then added one pixel after another, so every channel sums in the scalar loop's order (the same
+// bits) with 16 chains advancing at once instead of one (a probe generator's bias gradient over
+// 64 images of 32x32 was 0.65 ms).
+__attribute__((target("avx512f")))
+static void sumChannelPlanes512(const float* xs, float* o, int n2, int n3) {
+  for (int c0 = 0; c0 < n2; c0 += 16) {
+    const int lanes = std::min(16, n2 - c0);
+    __m512 t = _mm512_setzero_ps();
+    for (int p0 = 0; p0 < n3; p0 += 16) {
+      const int np = std::min(16, n3 - p0);
+      const __mmask16 m = firstLanes(np);
+      __m512 v[16];
+      for (int c = 0; c < 16; c++) v[c] = c < lanes ? _mm512_maskz_loadu_ps(m, xs + (size_t)(c0 + c) * n3 + p0) : _mm512_setzero_ps();
+      transpose16(v);
+      for (int p = 0; p < np; p++) t = _mm512_add_ps(t, v[p]);
+    }
+    const __mmask16 keep = firstLanes(lanes);
+    _mm512_mask_storeu_ps(o + c0, keep, _mm512_add_ps(_mm512_maskz_loadu_ps(keep, o + c0), t));
+  }
+}
 // One row of dx's channels [ch * 16, + lanes) and the row buffer T ([pixel][16 channels]):
 // 16 pixels at a time through transpose16, in place of 16 scalar moves per pixel (which took
 // as long as the arithmetic of a 16-channel layer's input gradient).
