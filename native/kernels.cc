@@ -1094,7 +1094,7 @@ static void channelsToPixels(const float* src, size_t channelStride, int lanes, 
 }
 __attribute__((target("avx512f,fma")))
 static void directConvBackwardInputRows512(const ZooConv& g, const float* dy, const float* wv, size_t perNet, int bLo, float* dx, bool acc, int u0, int u1, int R, float* T, size_t rowFloats) {
-  const int chunks = (g.C + 15) / 16, taps = g.KH * g.KW;
+  const int chunks = (g.C + 15) / 16;
   const size_t channelStride = (size_t)g.H * g.W;
   int rows[DIRECT_BWD_Q];
   for (int u = u0; u < u1; u++) {
