@@ -24,8 +24,16 @@ test("labelled answers: softmax, the true class's probability and margin, and wh
   assert.throws(() => labelledAnswers(Tensor.from(Float32Array.from(z), [2, 2, 3]).requireGrad(), [2, 0]), /for fixed probes/);
 }));
 
-test("auto: data probes read with their classes for image zoos of a set probegen has, ProbeGen's outputs otherwise", () => {
-  const zoo = (dataset: string | undefined) => ({ provenance: dataset === undefined ? {} : { dataset } }) as unknown as ZooManifest;
+test("auto: data probes read with their classes for image zoos of a set probegen has, ProbeGen's outputs otherwise, fixed probes for black boxes", () => {
+  const zoo = (dataset: string | undefined, blackBox = false) => ({
+    provenance: dataset === undefined ? {} : { dataset },
+    architectures: [{ architecture: {}, parameters: [] }, ...(blackBox ? [{ architecture: { blackBox: { node: "n", opType: "CumSum", reason: "r" } }, parameters: [] }] : [])],
+  }) as unknown as ZooManifest;
+  // A zoo holding black-box networks gets fixed probes: real images where it can, else Dead Leaves or noise.
+  assert.equal(resolveMethod({ method: "auto" }, [1, 32, 32], zoo("fmnist", true)), "data");
+  assert.equal(resolveMethod({ method: "auto" }, [3, 32, 32], zoo("cifar10", true)), "dead-leaves");
+  assert.equal(resolveMethod({ method: "auto" }, [8], zoo(undefined, true)), "uniform");
+  assert.equal(resolveMethod({ method: "vanilla" }, [8], zoo(undefined, true)), "vanilla", "an explicit method is kept (and refused later if it cannot run)");
   assert.equal(resolveMethod({ method: "auto" }, [1, 32, 32], zoo("fmnist")), "data");
   assert.equal(resolveMethod({ method: "auto" }, [1, 32, 32], zoo("mnist")), "data");
   assert.equal(resolveMethod({ method: "auto" }, [3, 32, 32], zoo("cifar10")), "probegen");
