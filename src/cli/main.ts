@@ -21,8 +21,12 @@ Commands:
             zoo render)
   train     train a probing model (ProbeGen, vanilla or fixed probes) on a zoo
   eval      evaluate a trained run: accuracy, per-class accuracy, confusion matrix
-  predict   predict networks nobody labelled with a trained run: files (.pth, .safetensors),
-            zoos, public layouts, or answers to its probes computed anywhere
+  predict   predict networks nobody labelled with a trained run or a shipped predictor
+            (--predictor NAME): files (.pth, .safetensors), zoos, public layouts, or answers
+            to its probes computed anywhere
+  predictors  the predictors that ship with probegen, with their cards (rebuild, check)
+  ui        a web page that says what a dropped network is, with the shipped predictors
+            (served on localhost, or written as one file with --out DIR)
   probes    export a run's probes for models probegen cannot load (probes export)
   report    a run as one self-contained HTML page: curves, test results, probes, config
   compare   finished runs side by side: mean ± std over seeds per zoo, method and K
@@ -64,6 +68,8 @@ const commands: Record<string, () => Promise<Command>> = {
   eval: async () => (await import("./train.js")).evalCommand,
   demo: async () => (await import("./demo.js")).demoCommand,
   predict: async () => (await import("./predict.js")).predictCommand,
+  predictors: async () => (await import("./predictors.js")).predictorsCommand,
+  ui: async () => (await import("./ui.js")).uiCommand,
   probes: async () => (await import("./predict.js")).probesCommand,
   compare: async () => (await import("./compare.js")).compareCommand,
   ablate: async () => (await import("./ablate.js")).ablateCommand,

@@ -9,6 +9,7 @@ import { InputCollector } from "../predict/inputs.js";
 import { PREDICTION_FILE, predictBlackBox, predictNetworks, predictResponses, predictionFileText, type PredictionReport } from "../predict/predict.js";
 import { exportProbes } from "../predict/probes-export.js";
 import { TrainedRun } from "../predict/run-model.js";
+import { exampleFiles, openPredictor } from "../predict/shipped-predictors.js";
 import { UsageError, choiceArg, intArg, parseCommandArgs, printable, requiredArg, shardArg, THREADS_HELP } from "./args.js";
 import { readRegularFile } from "../io/read-file.js";
 import { parseQueueAddress } from "../queue/queue-address.js";
@@ -16,6 +17,8 @@ import { createProgress } from "../report/progress.js";
 import { FileFormatError } from "../file-error.js";
 
 export const PREDICT_USAGE = `Usage: probegen predict RUN NETWORK... [options]
+       probegen predict --predictor NAME NETWORK... [options]
+       probegen predict --predictor NAME --example
        probegen predict RUN --responses FILE.npy [options]
 
 Predicts with a trained run: which class each network is (with the top-3 probabilities), or its
@@ -39,7 +42,14 @@ ops in the engine's set or not (no gradients are needed to predict).
 --responses FILE.npy predicts from answers computed anywhere: float32 [N, K, outputs], network
 n's outputs on probe k of the run's exported probes (probegen probes export).
 
+--predictor NAME predicts with a predictor that ships with probegen (\`probegen predictors\`
+lists them with their cards) or a predictor file, in place of RUN: no zoo, no training.
+--example adds the networks that ship with it as examples.
+
 Options:
+  --predictor NAME    a shipped predictor (mnist-inr, fmnist-inr, mnist-cnn, fmnist-cnn,
+                      shape-inr, fmnist-wild-park) or a predictor FILE.safetensors
+  --example           predict the predictor's shipped example networks too
   --split NAME        the zoo split to predict (test)
   --index LIST        zoo networks by index, e.g. 0,5,9
   --activation NAME   the activation of bare weights, for a run whose networks each have their
@@ -123,18 +133,25 @@ export async function predictCommand(argv: string[]): Promise<number> {
       responses: { type: "string" }, out: { type: "string" }, list: { type: "string" }, shard: { type: "string" }, queue: { type: "string" },
       json: { type: "boolean", default: false }, csv: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
       "black-box": { type: "boolean", default: false },
+      predictor: { type: "string" }, example: { type: "boolean", default: false },
     },
   });
   if (values.help) { console.log(PREDICT_USAGE); return 0; }
-  if (positionals.length === 0) throw new UsageError("predict needs a run folder");
+  const shipped = values.predictor === undefined ? null : openPredictor(values.predictor);
+  if (shipped === null && values.example) throw new UsageError("--example predicts a shipped predictor's examples: give --predictor NAME");
+  if (shipped !== null && values.checkpoint !== undefined) throw new UsageError("--checkpoint chooses a run folder's checkpoint; a predictor has one model");
+  if (shipped !== null && values.queue !== undefined) throw new UsageError("--queue hands a run folder's work to workers; a shipped predictor answers here (give a run folder to use a queue)");
+  if (shipped === null && positionals.length === 0) throw new UsageError("predict needs a run folder, or --predictor NAME");
   if (values.json && values.csv) throw new UsageError("--json and --csv: choose one");
-  const [runDir, ...given] = positionals;
+  const [runDir, ...given] = shipped === null ? positionals : [shipped.file, ...positionals];
+  const examples = shipped !== null && values.example ? exampleFiles(shipped.card.name) : [];
+  if (values.example && examples.length === 0) throw new UsageError(`the predictor ${shipped!.card.name} ships no example networks`);
   const listed = values.list === undefined ? [] : readNetworkList(values.list);
   const part = shardArg(values.shard);
-  const all = [...given, ...listed];
+  const all = [...given, ...examples, ...listed];
   // Part I of N: inputs [floor(I n / N), floor((I + 1) n / N)), so the parts' outputs concatenate in order.
   const networks = part === undefined ? all : all.slice(Math.floor((part.index * all.length) / part.count), Math.floor(((part.index + 1) * all.length) / part.count));
-  if (values.responses === undefined && all.length === 0) throw new UsageError("predict needs networks to predict (files, zoos, --list) or --responses FILE.npy");
+  if (values.responses === undefined && all.length === 0) throw new UsageError(`predict needs networks to predict (files, zoos, --list${shipped === null ? "" : ", --example"}) or --responses FILE.npy`);
   if (values.responses !== undefined && all.length > 0) throw new UsageError("--responses replaces the networks: give one or the other");
   if (values.responses !== undefined && values.queue !== undefined) throw new UsageError("--responses is predicted here; --queue is for network files");
   if (values.responses !== undefined && part !== undefined) throw new UsageError("--shard divides the networks given; with --responses, split the .npy instead");
@@ -142,7 +159,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
   const checkpoint = values.checkpoint === undefined ? undefined : choiceArg("checkpoint", values.checkpoint, ["best", "last"] as const);
   // Refused before any work: a file that is not an earlier prediction is never replaced.
   if (values.out !== undefined) checkOutputFile(requiredArg("out", values.out), PREDICTION_FILE);
-  const run = TrainedRun.open(runDir, checkpoint);
+  const run = shipped === null ? TrainedRun.open(runDir, checkpoint) : TrainedRun.fromPredictor(shipped);
   const inputOptions = {
     split: values.split === undefined ? undefined : choiceArg("split", values.split, SPLIT_NAMES),
     indices: values.index === undefined ? undefined : values.index.split(",").map((x) => intArg("index", x.trim(), 0, 0)),
@@ -193,7 +210,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
   if (values.json) console.log(JSON.stringify(report, null, 2));
   else if (values.csv) printCsv(report);
   else printTable(report);
-  process.stderr.write(`${report.count} network${report.count === 1 ? "" : "s"} predicted in ${report.seconds.toFixed(2)} s (${report.networksPerSec.toFixed(0)} networks/s) with ${run.dir} (${run.checkpoint} checkpoint)\n`);
+  process.stderr.write(`${report.count} network${report.count === 1 ? "" : "s"} predicted in ${report.seconds.toFixed(2)} s (${report.networksPerSec.toFixed(0)} networks/s) with ${shipped === null ? `${run.dir} (${run.checkpoint} checkpoint)` : `the ${shipped.card.name} predictor`}\n`);
   return 0;
 }
 

@@ -1,10 +1,11 @@
-// probegen zoo build | finish | import | export | info | render
+// probegen zoo build | finish | merge | import | export | info | render
 import { parseSirenArchitecture, renderSiren, renderSiren3d } from "../nets/siren.js";
 import { PNG_FILE, encodePng, toBytes } from "../report/png.js";
 import { checkOutputFile, writeOutputFile } from "../io/output-file.js";
 import { installInterruptHandlers } from "../io/interrupts.js";
 import { Zoo } from "../zoo/format.js";
 import { finishShardBuild } from "../zoo/shard-build.js";
+import { mergeZoos } from "../zoo/merge.js";
 import { summarizeZoo } from "../zoo/summary.js";
 import { onnxGraphLines } from "./onnx-graphs.js";
 import { UsageError, intArg, numArg, requiredArg, parseCommandArgs } from "./args.js";
@@ -16,10 +17,11 @@ const buildLines = Object.entries(ZOO_BUILD_COMMANDS).map(([name, c]) => {
   return head.length < 18 ? `${head.padEnd(18)}${c.summary}` : `${head}  ${c.summary}`;
 }).join("\n");
 
-export const ZOO_USAGE = `Usage: probegen zoo <build|finish|import|export|info|render> [options]
+export const ZOO_USAGE = `Usage: probegen zoo <build|finish|merge|import|export|info|render> [options]
 
 ${buildLines}
   zoo finish DIR    complete a zoo built in parts (--shard I/N): check every shard, write zoo.json
+  zoo merge DIR...  make zoos of one architecture one zoo, each network keeping its split
   zoo import KIND   read a public zoo: dwsnets (MNIST/FMNIST INRs), small-cnn-zoo, wild-park,
                     torchvision (ResNet state dicts and a labels CSV), onnx (ONNX models and
                     a labels CSV)
@@ -129,6 +131,28 @@ function finish(argv: string[]): number {
   return 0;
 }
 
+const MERGE_USAGE = `Usage: probegen zoo merge ZOO ZOO... --out DIR [--json]
+
+Writes one zoo holding the networks of every ZOO, in the order given, each network in the split
+it had (INRs fitted two ways, trained on together). The zoos must share family, architecture,
+per-network fields and task. DIR must be new, empty, or an earlier merge of the same zoos, which
+resumes; the merged zoo's provenance keeps each zoo's.`;
+
+function merge(argv: string[]): number {
+  const { values, positionals } = parseCommandArgs({
+    args: argv, allowPositionals: true, strict: true,
+    options: { out: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } },
+  });
+  if (values.help) { console.log(MERGE_USAGE); return 0; }
+  if (positionals.length < 2) throw new UsageError("zoo merge needs two zoo folders or more");
+  const out = requiredArg("out", values.out);
+  const r = mergeZoos(positionals, out);
+  const result = { out, networks: r.manifest.count, splits: Object.fromEntries(Object.entries(r.manifest.splits).map(([k, v]) => [k, v.reduce((n, [a, b]) => n + b - a, 0)])), built: r.built, seconds: r.seconds };
+  if (values.json) console.log(JSON.stringify(result, null, 2));
+  else console.log(`${out}: ${result.networks} networks (${result.splits.train} train, ${result.splits.val} val, ${result.splits.test} test) from ${positionals.length} zoos`);
+  return 0;
+}
+
 export function zooCommand(argv: string[]): number | Promise<number> {
   const [sub, ...rest] = argv;
   switch (sub) {
@@ -139,8 +163,9 @@ export function zooCommand(argv: string[]): number | Promise<number> {
     case "info": return info(rest);
     case "render": return render(rest);
     case "finish": installInterruptHandlers(); return finish(rest);
+    case "merge": installInterruptHandlers(); return merge(rest);
     case undefined: case "-h": case "--help": console.log(ZOO_USAGE); return sub === undefined ? 2 : 0;
-    default: throw new UsageError(`unknown zoo subcommand "${sub}" (expected build, finish, import, export, info or render)`);
+    default: throw new UsageError(`unknown zoo subcommand "${sub}" (expected build, finish, merge, import, export, info or render)`);
   }
 }
 

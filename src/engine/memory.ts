@@ -199,8 +199,13 @@ export class Heap {
   private liveBytes = 0;
   private peakBytes = 0;
 
-  constructor(memory: WebAssembly.Memory, base: number) {
+  constructor(private readonly memory: WebAssembly.Memory, base: number) {
     this.arenas = [new Arena(wasmRegion(memory), base)];
+  }
+
+  /** Whether a view is over the WASM memory: its shared buffer, or in a web page its one unshared buffer (which never grows). */
+  inWasmMemory(view: Float32Array | Int32Array): boolean {
+    return (typeof SharedArrayBuffer === "function" && view.buffer instanceof SharedArrayBuffer) || view.buffer === this.memory.buffer;
   }
 
   /**
@@ -267,7 +272,7 @@ export class Heap {
    * past it, its region's start plus its offset there. Null for any other typed array.
    */
   addressOf(view: Float32Array | Int32Array): number | null {
-    if (view.buffer instanceof SharedArrayBuffer) return view.byteOffset;
+    if (this.inWasmMemory(view)) return view.byteOffset;
     const start = this.starts.get(view.buffer);
     return start === undefined ? null : start + view.byteOffset;
   }
@@ -334,12 +339,27 @@ function chooseBuild(): { build: SimdBuild; bytes: Buffer } {
 
 let runtime: Runtime | null = null;
 
+/** In a web page: the kernels' browser build and its fixed, unshared memory (growing an unshared memory would detach every view). */
+let pageRuntime: { bytes: Uint8Array; pages: number } | null = null;
+
+/**
+ * Runs the kernels as a web page must: from the browser build's bytes (kernels-browser.wasm:
+ * unshared memory, as a page without cross-origin isolation has no SharedArrayBuffer), in a
+ * memory of `pages` 64 KiB pages set aside at once. Call before the first tensor.
+ */
+export function usePageRuntime(bytes: Uint8Array, pages: number): void {
+  if (runtime !== null) throw new Error("usePageRuntime: the kernels are already running");
+  pageRuntime = { bytes, pages };
+}
+
 /** The process-wide memory, heap and kernel instance, created on first use. */
 export function getRuntime(): Runtime {
   if (runtime !== null) return runtime;
-  const { build, bytes } = chooseBuild();
-  const module = new WebAssembly.Module(bytes);
-  const memory = new WebAssembly.Memory({ initial: 256, maximum: MAX_PAGES, shared: true });
+  const { build, bytes } = pageRuntime === null ? chooseBuild() : { build: "baseline" as const, bytes: pageRuntime.bytes };
+  const module = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
+  const memory = pageRuntime === null
+    ? new WebAssembly.Memory({ initial: 256, maximum: MAX_PAGES, shared: true })
+    : new WebAssembly.Memory({ initial: pageRuntime.pages, maximum: pageRuntime.pages });
   const instance = new WebAssembly.Instance(module, { env: { memory, abort: wasmAbort } });
   const exports = instance.exports as unknown as KernelExports;
   runtime = { heap: new Heap(memory, exports.heapBase()), exports, module, memory, simd: build };

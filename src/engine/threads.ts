@@ -52,8 +52,10 @@ export class KernelPool {
     const table = exports as unknown as Record<string, unknown>;
     const names = Object.keys(table).filter((k) => typeof table[k] === "function");
     this.threads = threads;
-    const ctrl = new SharedArrayBuffer(4 * 7);
-    const args = new SharedArrayBuffer(8 * SLOT * threads);
+    // One thread shares nothing: a web page, where SharedArrayBuffer may not exist, runs so.
+    const Shared = threads > 1 ? SharedArrayBuffer : ArrayBuffer as unknown as SharedArrayBufferConstructor;
+    const ctrl = new Shared(4 * 7);
+    const args = new Shared(8 * SLOT * threads);
     this.ctrl = new Int32Array(ctrl);
     this.args = new Float64Array(args);
     this.fns = names.map((n, i) => {

@@ -269,8 +269,7 @@ export class InputCollector {
   }
 
   /** A probegen zoo: the chosen networks, with their labels or targets, named label#index. */
-  addZoo(dir: string, label = dir): void {
-    const zoo = Zoo.open(dir);
+  addZoo(dir: string, label = dir, zoo = Zoo.open(dir)): void {
     const m = zoo.manifest;
     const file = join(dir, MANIFEST_FILE);
     if (m.family !== this.run.runFile.family) throw new PredictInputError(file, `holds ${m.family} networks; the run was trained on ${this.run.runFile.family} networks`);

@@ -15,6 +15,9 @@ import { kendallTau } from "../train/kendall.js";
 import { regressionMetrics } from "../train/evaluate.js";
 import type { PredictionInputs } from "./inputs.js";
 import type { TrainedRun } from "./run-model.js";
+import { ZooData } from "../train/zoo-data.js";
+import { ZooForward } from "../train/zoo-forward.js";
+import { zooArchitectures } from "../zoo/architectures.js";
 
 /** Networks per forward pass. */
 export const PREDICT_CHUNK = 256;
@@ -215,4 +218,28 @@ export async function predictBlackBox(run: TrainedRun, files: readonly string[])
   const t0 = performance.now();
   const outputs = headOutputs(run, files.length, await blackBoxAnswers(run, files), files[0] ?? run.dir);
   return fromOutputs(run, outputs, [...files], new Float64Array(files.length).fill(NaN), t0);
+}
+
+/**
+ * What the engine's networks among `inputs` answer to the run's probes, [n, K * outputs] in
+ * order (the report's pictures of a network's answers); black-box networks' rows are left at 0.
+ */
+export function networkAnswers(run: TrainedRun, inputs: PredictionInputs): Float32Array {
+  const features = run.probes * run.outputsPerProbe;
+  const out = new Float32Array(inputs.names.length * features);
+  if (inputs.zoo === null) return out;
+  const black = new Set(inputs.blackBox.map((b) => b.at));
+  const white = inputs.names.map((_, i) => i).filter((i) => !black.has(i));
+  const data = new ZooData(inputs.zoo, { unlabelled: true, skipNonFinite: false });
+  try {
+    const probes = run.probeSource();
+    const forward = new ZooForward(zooArchitectures(inputs.zoo.manifest, inputs.zoo.dir), data, undefined);
+    noGrad(() => tidy(() => {
+      const rows = forward.answers(data, Int32Array.from(white, (_, j) => j), probes.forward()).data;
+      white.forEach((i, j) => out.set(rows.subarray(j * features, (j + 1) * features), i * features));
+    }));
+  } finally {
+    data.dispose();
+  }
+  return out;
 }

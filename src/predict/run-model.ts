@@ -3,7 +3,9 @@
 // its model loaded from a checkpoint once those networks are known.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { Rng, type Tensor } from "../engine/index.js";
+import { Rng, firstNonFinite, type Tensor } from "../engine/index.js";
+import { StoredProbes } from "../probes/stored-probes.js";
+import type { PredictorFile } from "./predictor-file.js";
 import { IMAGE_SET_NAMES, loadImageSet, type ImageSet, type ImageSetName } from "../data/image-sets.js";
 import { makeProbeSource } from "../probes/make.js";
 import type { ProbeSource } from "../probes/source.js";
@@ -19,6 +21,8 @@ import { Zoo } from "../zoo/format.js";
 import { RunFolderError } from "../train/run-folder.js";
 
 export type CheckpointName = "best" | "last";
+/** A run folder's checkpoint, or "shipped": a predictor file's one model. */
+export type ModelName = CheckpointName | "shipped";
 
 export class TrainedRun {
   /** The run's own architecture (a run trained on a zoo of one architecture), or null. */
@@ -27,7 +31,8 @@ export class TrainedRun {
   readonly probeShape: number[];
   readonly outputsPerProbe: number;
 
-  private constructor(readonly dir: string, readonly runFile: RunFile, readonly checkpoint: CheckpointName) {
+  /** dir: the run folder, or a predictor file (with `predictor`). */
+  private constructor(readonly dir: string, readonly runFile: RunFile, readonly checkpoint: ModelName, readonly predictor: PredictorFile | null = null) {
     const where = join(dir, "config.json");
     const specs = runFile.architecture !== undefined ? [runFile.architecture] : runFile.architectures ?? [];
     let bound: NetworkArchitecture[];
@@ -41,6 +46,33 @@ export class TrainedRun {
     this.architecture = runFile.architecture !== undefined ? bound[0] : null;
     this.probeShape = bound[0].probeShape;
     this.outputsPerProbe = bound[0].outputsPerProbe;
+    if (predictor !== null) {
+      const shape = predictor.probeShape;
+      if (shape.length !== this.probeShape.length || shape.some((d, i) => d !== this.probeShape[i])) {
+        throw new RunFolderError(dir, `holds probes of shape [${shape.join(",")}]; its networks take [${this.probeShape.join(",")}]`);
+      }
+      const wrong = predictor.labels?.findIndex((c) => c >= this.outputsPerProbe) ?? -1;
+      if (wrong >= 0) throw new RunFolderError(dir, `probe ${wrong}'s class is ${predictor.labels![wrong]}; its networks have ${this.outputsPerProbe} outputs`);
+    }
+  }
+
+  /** A shipped predictor (predictor-file.ts) as a run: its head and its probes, kept as values. */
+  static fromPredictor(p: PredictorFile): TrainedRun {
+    return new TrainedRun(p.file, p.run, "shipped", p);
+  }
+
+  /** Loads the named tensors from the run's checkpoint, or from its predictor file. */
+  private load(named: [string, Tensor][]): CheckpointInfo {
+    if (this.predictor === null) return loadCheckpoint(this.dir, this.checkpoint as CheckpointName, named);
+    for (const [name, into] of named) {
+      const t = this.predictor.tensors.get(name);
+      if (t === undefined) throw new RunFolderError(this.dir, `holds no tensor ${name}, which its head has`);
+      if (t.shape.length !== into.shape.length || t.shape.some((d, i) => d !== into.shape[i])) throw new RunFolderError(this.dir, `${name} has shape [${t.shape.join(",")}] but its head expects [${into.shape.join(",")}]`);
+      const bad = firstNonFinite(t.data);
+      if (bad >= 0) throw new RunFolderError(this.dir, `tensor ${name} holds a non-finite value (${t.data[bad]} at ${bad})`);
+      into.data.set(t.data);
+    }
+    return { step: 0, adamSteps: 0, best: null, metricsLines: 0, seconds: 0 };
   }
 
   /** Opens a run folder; `checkpoint` defaults to best when the run has one. */
@@ -68,8 +100,8 @@ export class TrainedRun {
   /** The model of this run for the networks of `zoo` (their probes, head and statistics from the checkpoint). */
   model(zoo: Zoo): { model: ProbingModel; data: ZooData; info: CheckpointInfo } {
     const data = new ZooData(zoo, { unlabelled: true, skipNonFinite: false });
-    const model = new ProbingModel(this.runFile.config, this.outputs, data);
-    const info = loadCheckpoint(this.dir, this.checkpoint, model.savedTensors());
+    const model = new ProbingModel(this.runFile.config, this.outputs, data, { probeSource: this.predictor === null ? undefined : this.probeSource() });
+    const info = this.load(model.savedTensors());
     return { model, data, info };
   }
 
@@ -77,13 +109,15 @@ export class TrainedRun {
   probeSource(): ProbeSource {
     const cfg = this.runFile.config;
     if (!this.usesProbes) throw new RunFolderError(join(this.dir, "config.json"), "the run represents networks by weight statistics (statnn); it has no probes");
+    const p = this.predictor;
+    if (p !== null) return new StoredProbes(cfg.method as ProbeSource["method"], p.probeShape, p.probes, p.labels);
     const imageSet = cfg.method === "data" ? this.imageSet() : undefined;
     const source = makeProbeSource({
       method: cfg.method as ProbeSource["method"], count: cfg.probes, latentDim: cfg.generator.latentDim,
       generatorHidden: cfg.generator.hidden, generatorActivation: cfg.generator.activation,
       generatorLayers: cfg.generator.layers, generatorWidth: cfg.generator.widthMultiplier, vanillaInit: cfg.vanillaInit, imageSet,
     }, this.probeShape, new Rng(cfg.seed, "model").fork("probes"));
-    loadCheckpoint(this.dir, this.checkpoint, source.namedParameters().map(([n, t]): [string, Tensor] => [`probe.${n}`, t]));
+    this.load(source.namedParameters().map(([n, t]): [string, Tensor] => [`probe.${n}`, t]));
     return source;
   }
 
@@ -102,7 +136,7 @@ export class TrainedRun {
     const cfg = this.runFile.config;
     const perProbe = cfg.readout === "labelled" ? labelledFeaturesPerProbe(this.outputsPerProbe) : this.outputsPerProbe;
     const head = new MlpHead(this.probes * perProbe, this.outputs, new Rng(cfg.seed, "model").fork("head"), cfg.head);
-    loadCheckpoint(this.dir, this.checkpoint, head.namedParameters());
+    this.load(head.namedParameters());
     return { model: head };
   }
 

@@ -35,7 +35,7 @@ export const PREDICT_JOB_INPUTS = 64;
 /** A worker's side: the job's inputs predicted with the run. */
 export async function predictJob(data: PredictJobData): Promise<{ predictions: Prediction[] }> {
   const run = TrainedRun.open(data.run, data.checkpoint ?? undefined);
-  if (typeof data.runFingerprint === "string" && runFingerprint(run.dir, run.checkpoint) !== data.runFingerprint) {
+  if (typeof data.runFingerprint === "string" && runFingerprint(run.dir, run.checkpoint as CheckpointName) !== data.runFingerprint) {
     throw new Error(`${data.run}: the run's ${run.checkpoint} checkpoint changed after the job was queued (or this worker sees another folder at that path); run predict again`);
   }
   if (typeof data.inputsFingerprint === "string" && fingerprint(data.inputs) !== data.inputsFingerprint) {
@@ -57,7 +57,7 @@ export async function predictOnQueue(runDir: string, checkpoint: CheckpointName 
   const run = TrainedRun.open(runDir, checkpoint);
   const files = inputs.map((f) => resolve(f));
   const runPath = resolve(run.dir);
-  const base = { run: runPath, checkpoint: checkpoint ?? null, options, runFingerprint: runFingerprint(runPath, run.checkpoint) };
+  const base = { run: runPath, checkpoint: checkpoint ?? null, options, runFingerprint: runFingerprint(runPath, run.checkpoint as CheckpointName) };
   const specs: JobSpec<PredictJobData>[] = [];
   for (let a = 0; a < files.length; a += PREDICT_JOB_INPUTS) {
     const chunk = files.slice(a, a + PREDICT_JOB_INPUTS);

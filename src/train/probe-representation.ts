@@ -66,12 +66,13 @@ export class ProbeRepresentation implements Representation {
   private readonly counts: number[];
 
   /** config.method must be resolved (default-predictor.ts). startProbes: fit a generator to its
-   * starting images (config.probeInit), as training does. */
-  constructor(config: TrainConfig & { method: ProbeSource["method"] }, data: ZooData, rng: Rng, startProbes = false) {
+   * starting images (config.probeInit), as training does. given: probes kept as values (a
+   * shipped predictor's), in place of the source the config would make. */
+  constructor(config: TrainConfig & { method: ProbeSource["method"] }, data: ZooData, rng: Rng, startProbes = false, given?: ProbeSource) {
     const m = data.manifest;
     const architectures = zooArchitectures(m, data.manifestFile);
     const { probeShape, outputs } = commonProbeInterface(architectures);
-    this.source = makeProbeSource({
+    this.source = given ?? makeProbeSource({
       method: config.method, count: config.probes, latentDim: config.generator.latentDim,
       generatorHidden: config.generator.hidden, generatorActivation: config.generator.activation,
       generatorLayers: config.generator.layers, generatorWidth: config.generator.widthMultiplier, vanillaInit: config.vanillaInit,

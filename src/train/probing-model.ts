@@ -8,7 +8,7 @@ import { ProbeRepresentation } from "./probe-representation.js";
 import { resolveProbeInit } from "./probe-init.js";
 import { resolveMethod, resolveReadout } from "./default-predictor.js";
 import type { Readout } from "./readouts.js";
-import type { RepresentationMethod } from "../probes/source.js";
+import type { ProbeSource, RepresentationMethod } from "../probes/source.js";
 import { zooArchitectures } from "../zoo/architectures.js";
 import type { Representation } from "./representation.js";
 import { WeightStatistics } from "./weight-statistics.js";
@@ -22,8 +22,9 @@ export class ProbingModel {
 
   /** data: the zoo the model will see (statnn summarises its networks once, up front).
    * startProbes: fit a generator to its starting images (config.probeInit), as training does;
-   * a model whose parameters are then loaded from a checkpoint skips that work. */
-  constructor(config: TrainConfig, outputs: number, data: ZooData, opts: { startProbes?: boolean } = {}) {
+   * a model whose parameters are then loaded from a checkpoint skips that work.
+   * probeSource: probes kept as values (a shipped predictor's) instead of the config's source. */
+  constructor(config: TrainConfig, outputs: number, data: ZooData, opts: { startProbes?: boolean; probeSource?: ProbeSource } = {}) {
     const rng = new Rng(config.seed, "model");
     const method = resolveMethod(config, zooArchitectures(data.manifest, data.manifestFile)[0].probeShape, data.manifest);
     this.method = method;
@@ -33,7 +34,7 @@ export class ProbingModel {
       resolveProbeInit({ ...config, method }, [], data.manifest);
       resolveReadout({ method, readout: config.readout }, false);
     }
-    this.representation = method === "statnn" ? new WeightStatistics(data) : new ProbeRepresentation({ ...config, method }, data, rng.fork("probes"), opts.startProbes ?? false);
+    this.representation = method === "statnn" ? new WeightStatistics(data) : new ProbeRepresentation({ ...config, method }, data, rng.fork("probes"), opts.startProbes ?? false, opts.probeSource);
     this.head = new MlpHead(this.representation.features, outputs, rng.fork("head"), config.head);
   }
 

@@ -82,7 +82,12 @@ function readJson(file: string, limit: number): unknown {
 export function readRunFile(dir: string): RunFile {
   const file = join(dir, CONFIG);
   if (!existsSync(file)) throw new RunFolderError(file, `not found (is ${dir} a probegen run folder?)`);
-  const v = readJson(file, 2 ** 24) as Partial<RunFile> | null;
+  return parseRunFile(readJson(file, 2 ** 24), file);
+}
+
+/** Checks what a run file holds (config.json's, or a shipped predictor's copy); errors name `file`. */
+export function parseRunFile(parsed: unknown, file: string): RunFile {
+  const v = parsed as Partial<RunFile> | null;
   const fail = (detail: string): never => { throw new RunFolderError(file, `not a probegen run file: ${detail}`); };
   if (v === null || typeof v !== "object" || Array.isArray(v)) return fail("not a JSON object");
   const c = v.config;

@@ -78,7 +78,7 @@ export function bindKernels(name: Kernels["name"], ex: KernelExports, pool: () =
   const p = (a: F32 | Int32Array) => {
     const at = heap.addressOf(a);
     if (at === null) throw new TypeError(`probegen: ${name} kernels take views of tensor memory (Tensor.empty/Tensor.from), not a plain typed array`);
-    if (name === "wasm" && !(a.buffer instanceof SharedArrayBuffer)) {
+    if (name === "wasm" && !heap.inWasmMemory(a)) {
       throw new RangeError("probegen: this tensor lives past the WASM memory's 4 GiB, where the native backend put it; the WASM kernels cannot reach it");
     }
     return at;
