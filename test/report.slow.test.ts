@@ -4,7 +4,7 @@
 // giving each group's mean ± std from its runs' own result files.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -15,6 +15,7 @@ import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from "../src/train/config.js";
 import { train, type RunResult } from "../src/train/trainer.js";
 import { compareMarkdown, compareRuns, meanStd } from "../src/report/compare.js";
 import { generatorDescription, runReport } from "../src/report/run-report.js";
+import { chromiumPath, launchChromium } from "./browser.js";
 
 const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 120_000, env: { ...process.env, CI: "true" } });
@@ -33,20 +34,10 @@ const inr = (() => {
 })();
 const trainRun = (name: string, c: Partial<TrainConfig>): RunResult => train({ ...DEFAULT_TRAIN_CONFIG, zoo: inr(), ...small, ...c }, join(root, name));
 
-/** Debian's chromium, or null (then the browser test is skipped, except in CI, where it must run). */
-function chromiumPath(): string | null {
-  for (const p of [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"]) if (p && existsSync(p)) return p;
-  return null;
-}
-
 interface PageCheck { errors: string[]; requests: string[]; charts: { width: number; height: number; marks: number }[]; images: number[]; screenshot: string }
 
 async function openInBrowser(file: string, screenshot: string): Promise<PageCheck> {
-  const { chromium } = await import("playwright-core");
-  const browser = await chromium.launch({
-    executablePath: chromiumPath()!,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     const errors: string[] = [], requests: string[] = [];

@@ -3,7 +3,7 @@
 // stopped, and prints its own progress), so a rebuild is exactly what a user would type. The card's
 // scores come from the predictor file's own path (stored probes and head), as users will run it.
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { kernels, type Tensor } from "../engine/index.js";
@@ -168,24 +168,42 @@ export async function rebuildPredictor(r: PredictorRecipe, work: string, out: st
   return { card, file, bytes: bytes.length };
 }
 
-/** Exports the example networks' zoo in its public layout and keeps the chosen test networks' files. */
-function writeExamples(r: PredictorRecipe, zoo: string, exported: string, out: string, log: (line: string) => void): void {
-  probegen(["zoo", "export", zoo, "--format", r.examples.format, "--out", exported, ...(r.examples.format === "dwsnets" ? ["--layout", "fmnist"] : []), "--json"], log);
-  rmSync(out, { recursive: true, force: true });
-  mkdirSync(out, { recursive: true });
-  for (const i of r.examples.indices) {
-    const name = exampleFileName(exported, r.examples.format, i);
-    cpSync(join(exported, name.from), join(out, name.to));
+/**
+ * The example networks: test-split networks of the examples zoo, chosen by rule, not by how they
+ * are predicted: the first of distinct classes (classification), or the lowest, median and
+ * highest target (regression).
+ */
+export function exampleIndices(m: ZooManifest, zoo: Zoo, count: number): number[] {
+  const test = rangesIndices(m.splits.test);
+  const all = zoo.readAll();
+  if (m.task.kind === "classification") {
+    const labels = all.fields.get("label")!, seen = new Set<number>(), out: number[] = [];
+    for (const i of test) if (out.length < count && !seen.has(labels[i])) { seen.add(labels[i]); out.push(i); }
+    return out;
   }
+  const target = all.fields.get(m.task.target!)!;
+  const sorted = [...test].sort((a, b) => target[a] - target[b] || a - b);
+  return [sorted[0], sorted[Math.floor(sorted.length / 2)], sorted[sorted.length - 1]].slice(0, count);
 }
 
-function exampleFileName(exported: string, format: PredictorRecipe["examples"]["format"], index: number): { from: string; to: string } {
-  const id = String(index).padStart(6, "0");
-  if (format === "safetensors") return { from: join("networks", `${id}.safetensors`), to: `${id}.safetensors` };
-  const found = readdirSync(exported, { recursive: true }).map(String).filter((f) => f.endsWith(".pth") || f.endsWith(".pt"));
-  const hit = found.find((f) => f.includes(`_${index}.`) || f.includes(`_${index}/`) || f.includes(`${id}`));
-  if (hit === undefined) throw new Error(`${exported}: no exported file for network ${index}`);
-  return { from: hit, to: hit.split("/").pop()! };
+/** Exports the example networks' zoo in its public layout and keeps the chosen test networks' files. */
+function writeExamples(r: PredictorRecipe, zooDir: string, exported: string, out: string, log: (line: string) => void): void {
+  const zoo = Zoo.open(zooDir);
+  const indices = exampleIndices(zoo.manifest, zoo, r.examples.count);
+  probegen(["zoo", "export", zooDir, "--format", r.examples.format, "--out", exported, ...(r.examples.format === "dwsnets" ? ["--layout", "fmnist"] : []), "--json"], log);
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  const test = rangesIndices(zoo.manifest.splits.test);
+  for (const i of indices) {
+    let from: string;
+    if (r.examples.format === "safetensors") from = join("networks", `${String(i).padStart(6, "0")}.safetensors`);
+    else if (r.examples.format === "dwsnets") from = join("fmnist_inrs", "test", `model_${i}.pth`);
+    else from = (JSON.parse(readFileSync(join(exported, "cnn_park_splits.json"), "utf8")) as { test: { path: string[] } }).test.path[test.indexOf(i)];
+    if (!existsSync(join(exported, from))) throw new Error(`${exported}: no exported file ${from} for network ${i}`);
+    // Named as the public layout names them; a park's checkpoint by its network and step folders.
+    const to = r.examples.format === "wild-park" ? `${from.split("/").slice(-3, -1).join("-")}.pt` : from.split("/").pop()!;
+    cpSync(join(exported, from), join(out, to));
+  }
 }
 
 /** `predictors check`: one test shard of the card's check zoo built again, and the predictor's score on it against the card's. */

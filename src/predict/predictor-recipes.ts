@@ -20,12 +20,12 @@ export interface PredictorRecipe {
   shippedSeed: number;
   check: { zoo: string; shard: number };
   traded: string;
-  /** Example networks shipped beside it: a zoo, its test-split networks at these indices, in a public layout. */
-  examples: { zoo: string; indices: number[]; format: "dwsnets" | "small-cnn-zoo" | "wild-park" | "safetensors" };
+  /** Example networks shipped beside it: `count` test-split networks of a zoo (exampleIndices), in a public layout. */
+  examples: { zoo: string; count: number; format: "dwsnets" | "wild-park" | "safetensors" };
 }
 
 const INR_ACCEPTS = (set: string) => [
-  `a ${set} SIREN INR as a PyTorch state dict (.pth, .pt) or .safetensors: 2 -> 32 -> 32 -> 1, sin(30x), DWSNets' keys (seq.0.weight [32,2], ..., seq.2.bias [1]), as the public DWSNets zoos' files`,
+  `${set === "MNIST" ? "an" : "a"} ${set} SIREN INR as a PyTorch state dict (.pth, .pt) or .safetensors: 2 -> 32 -> 32 -> 1, sin(30x), DWSNets' keys (seq.0.weight [32,2], ..., seq.2.bias [1]), as the public DWSNets zoos' files`,
   "fitted either way: faithfully (probegen's default, 40 dB) or with DWSNets' initialisation (the public sets, about 23 dB)",
 ];
 
@@ -40,9 +40,9 @@ const inrRecipe = (set: "mnist" | "fmnist", title: string, predicts: string): Pr
   testZoos: [`${set}-inr-siren`, `${set}-inr-dwsnets`],
   train: [],
   seeds: [0, 1, 2], shippedSeed: 0,
-  check: { zoo: `${set}-inr-dwsnets`, shard: 13 },
+  check: { zoo: `${set}-inr-siren`, shard: 13 },
   traded: "the paper's head and K = 64 in float32; zoos of 3,500 INRs of each kind rather than the public 70,000 (build time, not size)",
-  examples: { zoo: `${set}-inr-dwsnets`, indices: [3000, 3001, 3002], format: "dwsnets" },
+  examples: { zoo: `${set}-inr-dwsnets`, count: 3, format: "dwsnets" },
 });
 
 const cnnRecipe = (set: "mnist" | "fmnist", title: string): PredictorRecipe => ({
@@ -58,7 +58,7 @@ const cnnRecipe = (set: "mnist" | "fmnist", title: string): PredictorRecipe => (
   seeds: [0, 1, 2], shippedSeed: 0,
   check: { zoo: `${set}-cnn`, shard: 9 },
   traded: "the paper's head and K = 64 in float32; a zoo of 1,000 CNNs rather than about 30,000 (build time, not size)",
-  examples: { zoo: `${set}-cnn`, indices: [500, 501, 502], format: "safetensors" },
+  examples: { zoo: `${set}-cnn`, count: 3, format: "safetensors" },
 });
 
 export const PREDICTOR_RECIPES: readonly PredictorRecipe[] = [
@@ -76,7 +76,7 @@ export const PREDICTOR_RECIPES: readonly PredictorRecipe[] = [
     seeds: [0, 1, 2], shippedSeed: 0,
     check: { zoo: "shape-inr", shard: 9 },
     traded: "the paper's head and K = 64 in float32; a zoo of 1,000 shapes",
-    examples: { zoo: "shape-inr", indices: [800, 801, 802], format: "safetensors" },
+    examples: { zoo: "shape-inr", count: 3, format: "safetensors" },
   },
   {
     name: "fmnist-wild-park", title: "CNN Wild Park test accuracy (Fashion-MNIST)",
@@ -91,7 +91,7 @@ export const PREDICTOR_RECIPES: readonly PredictorRecipe[] = [
     seeds: [0, 1, 2], shippedSeed: 0,
     check: { zoo: "fmnist-wild-park", shard: 9 },
     traded: "the paper's head and K = 64 in float32; a park of 100 networks (200 checkpoints) rather than 2,800",
-    examples: { zoo: "fmnist-wild-park", indices: [], format: "wild-park" },
+    examples: { zoo: "fmnist-wild-park", count: 3, format: "wild-park" },
   },
 ];
 

@@ -116,18 +116,26 @@ function showProbes(run: TrainedRun): void {
   box.appendChild(pointsPicture(values, shape[0], null, 4));
 }
 
-/** Coordinate probes (row, column in [-1, 1]) as dots, over an INR's rendering when given. */
+/** Coordinate probes (row, column in [-1, 1]) as dots, over an INR's rendering when given, drawn `scale` times the 28 x 28 grid. */
 function pointsPicture(values: ArrayLike<number>, dims: number, under: Float32Array | null, scale: number): HTMLCanvasElement {
-  const side = 28;
-  const c = under === null ? element("canvas") : picture(under, side, 0, 1, scale, "the network's rendering");
-  if (under === null) { c.width = c.height = side; }
-  c.style.width = c.style.height = `${side * scale}px`;
+  const side = 28, size = side * scale;
+  const c = element("canvas");
+  c.width = c.height = size;
   const ctx = c.getContext("2d")!;
-  if (under === null) { ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, side, side); }
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, size, size);
+  if (under !== null) {
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(picture(under, side, 0, 1, 1, ""), 0, 0, size, size);
+  }
   ctx.fillStyle = "#d62728";
   for (let i = 0; i < values.length / dims; i++) {
-    const r = ((values[i * dims] + 1) / 2) * (side - 1), col = ((values[i * dims + 1] + 1) / 2) * (side - 1);
-    ctx.fillRect(col - 0.5, r - 0.5, 1, 1);
+    // The grid's pixel centres are at linspace(-1, 1, 28), row first.
+    const at = (v: number) => (((v + 1) / 2) * (side - 1) + 0.5) * scale;
+    const r = at(values[i * dims]), col = at(values[i * dims + 1]);
+    ctx.beginPath();
+    ctx.arc(col, r, Math.max(1.5, scale / 3), 0, 2 * Math.PI);
+    ctx.fill();
   }
   return c;
 }

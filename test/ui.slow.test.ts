@@ -1,0 +1,122 @@
+// The web page (probegen ui) in Debian's chromium: opened from disk and served on localhost, it
+// answers every shipped example as the command line does (both on the WASM kernels' baseline
+// build, bit for bit), refuses a hostile checkpoint with the command line's own message, makes
+// no request but for its own file, and logs no error.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { Page } from "playwright-core";
+import { chromiumPath, launchChromium } from "./browser.js";
+import { exampleFiles, shippedPredictorNames } from "../src/predict/shipped-predictors.js";
+
+const CLI = resolve("dist/src/cli/main.js");
+const HOSTILE = resolve("test/fixtures/interop/hostile/executes-code.pth");
+
+function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  // The page runs the WASM kernels' baseline build: so does the command line here, for the same bits.
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, PROBEGEN_BACKEND: "wasm", PROBEGEN_SIMD: "baseline" } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** What the page shows for a prediction, made from the command line's JSON. */
+function shown(p: { labelName?: string; top?: { label: string; probability: number }[]; score?: number; truth?: string | number }): string {
+  if (p.labelName !== undefined) return `${p.labelName} (${p.top!.map((t) => `${t.label} ${(100 * t.probability).toFixed(1)}%`).join(", ")})${p.truth !== undefined ? `; truth ${p.truth}` : ""}`;
+  return `${p.score!.toFixed(4)}${p.truth !== undefined ? ` (truth ${Number(p.truth).toFixed(4)})` : ""}`;
+}
+
+async function dropFile(page: Page, file: string): Promise<{ prediction: string; error: string }> {
+  await page.evaluate(() => { document.getElementById("prediction")!.textContent = ""; document.getElementById("error")!.textContent = ""; });
+  await page.setInputFiles("#file", file);
+  await page.waitForFunction(() => document.getElementById("prediction")!.textContent !== "" || document.getElementById("error")!.textContent !== "", null, { timeout: 60_000 });
+  return { prediction: (await page.textContent('[data-testid="prediction"]'))!, error: (await page.textContent("#error"))! };
+}
+
+test("the web page, from disk and from localhost: every shipped example as the command line predicts it, a hostile file refused alike, nothing fetched", async (t) => {
+  if (chromiumPath() === null) {
+    if (process.env.CI === "true") assert.fail("chromium is not installed (.ci/run installs Debian's chromium)");
+    t.skip("no chromium");
+    return;
+  }
+  const names = shippedPredictorNames();
+  assert.ok(names.length >= 6, `the shipped predictors: ${names.join(", ")}`);
+  const dir = mkdtempSync(join(tmpdir(), "probegen-ui-"));
+  const w = cli(["ui", "--out", dir]);
+  assert.equal(w.status, 0, w.stderr);
+  const html = join(dir, "index.html");
+  assert.ok(statSync(html).size > 100_000);
+  // Writing over a file that is not a page is refused, and it is left as it was.
+  const other = mkdtempSync(join(tmpdir(), "probegen-ui-other-"));
+  writeFileSync(join(other, "index.html"), "<html>my own page</html>");
+  const refused = cli(["ui", "--out", other]);
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /index\.html/);
+  assert.equal(readFileSync(join(other, "index.html"), "utf8"), "<html>my own page</html>");
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const errors: string[] = [], requests: string[] = [];
+    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+    page.on("pageerror", (e) => errors.push(String(e)));
+    page.on("request", (r) => requests.push(r.url()));
+    const t0 = performance.now();
+    await page.goto(pathToFileURL(html).href);
+    await page.waitForFunction(() => (window as unknown as { probegenReady?: boolean }).probegenReady === true, null, { timeout: 60_000 });
+    t.diagnostic(`interactive in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+    for (const name of names) {
+      await page.selectOption("#predictor", name);
+      const files = exampleFiles(name);
+      const expected = JSON.parse(cli(["predict", "--predictor", name, ...files, "--json"]).stdout) as { predictions: Parameters<typeof shown>[0][] };
+      for (const [i, file] of files.entries()) {
+        const t1 = performance.now();
+        const got = await dropFile(page, file);
+        t.diagnostic(`${name} ${basename(file)}: ${((performance.now() - t1) / 1000).toFixed(2)} s: ${got.prediction}`);
+        assert.equal(got.error, "");
+        assert.equal(got.prediction, shown(expected.predictions[i]), `${name}: ${file}`);
+      }
+      // The probes are drawn, and so are the network's answers.
+      assert.ok((await page.$$("#probes canvas")).length >= 1);
+      assert.ok((await page.textContent("#answers"))!.length > 0);
+    }
+    await page.selectOption("#predictor", "mnist-inr");
+    const hostile = await dropFile(page, HOSTILE);
+    const fromCli = cli(["predict", "--predictor", "mnist-inr", HOSTILE]);
+    assert.equal(fromCli.status, 1);
+    const message = fromCli.stderr.trim().replace(`probegen predict: ${HOSTILE}: `, "");
+    assert.match(message, /refused to call posix\.system/);
+    assert.equal(hostile.prediction, "");
+    assert.equal(hostile.error, `/uploads/executes-code.pth: ${message}`);
+    await page.screenshot({ path: join(dir, "page.png"), fullPage: true });
+    t.diagnostic(`screenshot: ${join(dir, "page.png")}`);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(requests, [pathToFileURL(html).href]);
+    // Served: the page itself is the only thing fetched from the server, and nothing else is.
+    const server = spawn(process.execPath, [CLI, "ui", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      const url = await new Promise<string>((ok, fail) => {
+        let text = "";
+        server.stdout.on("data", (d: Buffer) => { text += d.toString(); const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(text); if (m) ok(m[0]); });
+        server.once("exit", (code) => fail(new Error(`probegen ui exited (${code})`)));
+      });
+      const served: string[] = [];
+      const page2 = await browser.newPage();
+      page2.on("request", (r) => served.push(r.url()));
+      await page2.goto(url);
+      await page2.waitForFunction(() => (window as unknown as { probegenReady?: boolean }).probegenReady === true, null, { timeout: 60_000 });
+      await page2.selectOption("#predictor", "mnist-inr");
+      const again = await dropFile(page2, exampleFiles("mnist-inr")[0]);
+      assert.notEqual(again.prediction, "");
+      assert.deepEqual(served, [url]);
+      assert.equal((await fetch(`${url}elsewhere`)).status, 404);
+    } finally {
+      server.kill("SIGTERM");
+    }
+  } finally {
+    await browser.close();
+  }
+  assert.ok(existsSync(join(dir, "page.png")));
+  assert.equal(readFileSync(html, "utf8").includes("<title>probegen: what is this network?</title>"), true);
+});
