@@ -17,7 +17,8 @@ export function join(...ps: string[]): string {
   const joined = ps.filter((p) => p !== "").join("/");
   if (joined === "") return ".";
   const body = normalizeParts(joined.split("/")).join("/");
-  return isAbsolute(joined) ? `/${body}` : body || ".";
+  const path = isAbsolute(joined) ? `/${body}` : body || ".";
+  return joined.endsWith("/") && !path.endsWith("/") ? `${path}/` : path;
 }
 
 export function resolve(...ps: string[]): string {
@@ -27,6 +28,7 @@ export function resolve(...ps: string[]): string {
 }
 
 export function dirname(p: string): string {
+  if (/^\/+$/.test(p)) return "/";
   const i = p.replace(/\/+$/, "").lastIndexOf("/");
   return i < 0 ? "." : i === 0 ? "/" : p.slice(0, i);
 }
