@@ -1,13 +1,13 @@
 // probegen predictors [list] | rebuild | check: the predictors that ship with probegen.
 import { installInterruptHandlers } from "../io/interrupts.js";
 import { statSync } from "node:fs";
-import { cardText } from "../predict/predictor-card.js";
+import { cardText, cardsMarkdown } from "../predict/predictor-card.js";
 import { checkPredictor, rebuildPredictor } from "../predict/predictor-build.js";
 import { PREDICTOR_RECIPES, predictorRecipe } from "../predict/predictor-recipes.js";
 import { PREDICTORS_DIR, openPredictor, shippedPredictorNames } from "../predict/shipped-predictors.js";
 import { UsageError, intArg, parseCommandArgs, requiredArg } from "./args.js";
 
-export const PREDICTORS_USAGE = `Usage: probegen predictors [--json]
+export const PREDICTORS_USAGE = `Usage: probegen predictors [--json | --markdown]
        probegen predictors rebuild NAME... --work DIR [--out DIR] [--workers N]
        probegen predictors check NAME... --work DIR [--json]
 
@@ -28,6 +28,7 @@ Options:
   --out DIR      where rebuild writes NAME.safetensors and examples/NAME/
   --workers N    zoo-building worker threads (2)
   --json         the cards, or the checks, as JSON
+  --markdown     the cards as one Markdown table
   -h, --help     show this help`;
 
 export async function predictorsCommand(argv: string[]): Promise<number> {
@@ -36,10 +37,11 @@ export async function predictorsCommand(argv: string[]): Promise<number> {
     args: sub === undefined ? argv : argv.slice(1), allowPositionals: true, strict: true,
     options: {
       work: { type: "string" }, out: { type: "string" }, workers: { type: "string" },
-      json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
+      json: { type: "boolean", default: false }, markdown: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
     },
   });
   if (values.help) { console.log(PREDICTORS_USAGE); return 0; }
+  if (values.json && values.markdown) throw new UsageError("--json and --markdown: choose one");
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const workers = intArg("workers", values.workers, 2, 1, 256);
   if (sub === undefined || sub === "list") {
@@ -47,6 +49,10 @@ export async function predictorsCommand(argv: string[]): Promise<number> {
     const shipped = shippedPredictorNames().map((name) => openPredictor(name));
     if (values.json) {
       console.log(JSON.stringify(shipped.map((p) => ({ ...p.card, file: p.file, bytes: statSync(p.file).size })), null, 2));
+      return 0;
+    }
+    if (values.markdown) {
+      console.log(cardsMarkdown(shipped.map((p) => ({ card: p.card, bytes: statSync(p.file).size }))));
       return 0;
     }
     if (shipped.length === 0) console.log(`no predictors are installed in ${PREDICTORS_DIR}`);

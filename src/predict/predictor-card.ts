@@ -78,3 +78,14 @@ export function cardText(c: PredictorCard, bytes: number): string[] {
 export function formatFlops(f: number): string {
   return f >= 1e9 ? `${(f / 1e9).toFixed(2)} GFLOPs` : f >= 1e6 ? `${(f / 1e6).toFixed(1)} MFLOPs` : `${(f / 1e3).toFixed(1)} kFLOPs`;
 }
+
+/** The cards as one Markdown table (the README's and docs/predictors.md's). */
+export function cardsMarkdown(cards: readonly { card: PredictorCard; bytes: number }[]): string {
+  const metric = (c: PredictorCard) => (c.metric === "accuracy" ? "accuracy" : "Kendall's τ");
+  const spread = (c: PredictorCard, mean: number, std: number) => (c.metric === "accuracy" ? `${(100 * mean).toFixed(2)} ± ${(100 * std).toFixed(2)} %` : `${mean.toFixed(3)} ± ${std.toFixed(3)}`);
+  const rows = cards.map(({ card: c, bytes }) => {
+    const kinds = c.test.byZoo.length > 1 ? ` (${c.test.byZoo.map((z) => `${z.zoo}: ${spread(c, z.mean, z.std)}`).join("; ")})` : "";
+    return `| \`${c.name}\` | ${c.predicts} | ${metric(c)} ${spread(c, c.test.mean, c.test.std)}${kinds} | ${c.test.networks} | ${(bytes / 2 ** 20).toFixed(1)} MB |`;
+  });
+  return ["| predictor | predicts | test score, 3 seeds | test networks | size |", "| --- | --- | --- | --- | --- |", ...rows].join("\n");
+}
