@@ -29,6 +29,8 @@ Commands:
             (served on localhost, or written as one file with --out DIR)
   probes    export a run's probes for models probegen cannot load (probes export)
   report    a run as one self-contained HTML page: curves, test results, probes, config
+  experiment  methods x K x seeds on a zoo, each run resumable in its own folder, then
+            compare's table (--shard I/N for arrays of jobs)
   compare   finished runs side by side: mean ± std over seeds per zoo, method and K
   ablate    the paper's ablations (generator activation, K, generator size, learning
             rates) over seeds on a zoo: a table and a report with the curves
@@ -72,6 +74,7 @@ const commands: Record<string, () => Promise<Command>> = {
   ui: async () => (await import("./ui.js")).uiCommand,
   probes: async () => (await import("./predict.js")).probesCommand,
   compare: async () => (await import("./compare.js")).compareCommand,
+  experiment: async () => (await import("./experiment.js")).experimentCommand,
   ablate: async () => (await import("./ablate.js")).ablateCommand,
   worker: async () => (await import("./worker.js")).workerCommand,
   report: async () => (await import("./report.js")).reportCommand,

@@ -49,3 +49,8 @@ export async function runPlan(runs: readonly PlannedRun[], progress: PlanProgres
   }
   return trained;
 }
+
+/** Part I of N of a plan (runs r with r % N = I): for SLURM arrays and Kubernetes Indexed Jobs. */
+export function planPart<T>(runs: readonly T[], part: { index: number; count: number } | undefined): T[] {
+  return part === undefined ? [...runs] : runs.filter((_, r) => r % part.count === part.index);
+}
