@@ -2,7 +2,7 @@
 // resume and refusals), and the probe source's own learning rate the lr grid rests on.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -72,6 +72,18 @@ test("probegen ablate: a grid over seeds, its table and report, resumed, and the
     assert.equal(again.status, 0, again.stderr);
     assert.equal(again.stderr.match(/finished earlier, kept/g)?.length, 6);
     assert.equal(statSync(join(out, "vanilla-seed1", "result.json")).mtimeMs, stamp);
+
+    // In two parts (--shard): the first trains its half and writes no table; the second, finding
+    // every run finished, writes the same scores as the whole grid run at once.
+    const parts = join(root, "parts");
+    const partArgs = args.map((a) => (a === out ? parts : a));
+    const p0 = run(...partArgs, "--shard", "0/2");
+    assert.equal(p0.status, 0, p0.stderr);
+    assert.match(p0.stderr, /part 0\/2: 3 of the grid's 6 runs/);
+    assert.equal(existsSync(join(parts, "ablation.md")), false);
+    assert.equal(run(...partArgs, "--shard", "1/2").status, 0);
+    const scores = (t: string) => t.split("\n").filter((l) => /^\| (probegen|vanilla)/.test(l)).map((l) => l.split("|").slice(1, 4).join("|"));
+    assert.deepEqual(scores(readFileSync(join(parts, "ablation.md"), "utf8")), scores(table));
 
     // Another grid, or other settings, into this folder; a folder that is not an ablation's.
     const other = run("ablate", "--zoo", zoo, "--grid", "lr", "--out", out, "--epochs", "2");

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ABLATION_GRIDS, ablationRuns, type AblationGrid } from "../train/ablation.js";
 import { DEFAULT_TRAIN_CONFIG, TRAIN_RECIPES, TRAIN_RECIPE_NAMES, validateTrainConfig, type TrainConfig, READOUT_CHOICES } from "../train/config.js";
-import { runPlan } from "../train/run-plan.js";
+import { planPart, runPlan } from "../train/run-plan.js";
 import { ablationMarkdown, ablationReportHtml, ablationRows } from "../report/ablation-report.js";
 import { refuseForeignReport } from "../report/html.js";
 import { createProgress } from "../report/progress.js";
@@ -14,7 +14,7 @@ import { readRegularFile } from "../io/read-file.js";
 import { FileWriteError } from "../file-error.js";
 import { zooArchitectures } from "../zoo/architectures.js";
 import { Zoo, rangesSize } from "../zoo/format.js";
-import { choiceArg, intArg, numArg, parseCommandArgs, requiredArg, THREADS_HELP } from "./args.js";
+import { choiceArg, intArg, numArg, parseCommandArgs, requiredArg, shardArg, THREADS_HELP } from "./args.js";
 
 const d = DEFAULT_TRAIN_CONFIG;
 
@@ -52,6 +52,9 @@ Options:
   --batch N          networks per step (${d.batch})
   --lr X             the base learning rate (${d.lr})
   --data DIR         folder of the image set's IDX files (data probes; not used by the grids)
+  --shard I/N        train only part I of N of the grid (runs r with r % N = I), for SLURM arrays
+                     or Kubernetes Indexed Jobs on one shared folder; the part that finds every
+                     run finished writes the table and report
   --json             print the rows as JSON
   -h, --help         show this help
 ${THREADS_HELP}`;
@@ -87,7 +90,7 @@ export async function ablateCommand(argv: string[]): Promise<number> {
     options: {
       zoo: { type: "string" }, grid: { type: "string" }, out: { type: "string" }, seeds: { type: "string" }, "first-seed": { type: "string" },
       probes: { type: "string" }, epochs: { type: "string" }, "eval-every": { type: "string" }, batch: { type: "string" }, lr: { type: "string" },
-      data: { type: "string" }, recipe: { type: "string" }, readout: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
+      data: { type: "string" }, recipe: { type: "string" }, readout: { type: "string" }, shard: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
     },
   });
   if (values.help) { console.log(ABLATE_USAGE); return 0; }
@@ -113,7 +116,10 @@ export async function ablateCommand(argv: string[]): Promise<number> {
   const { seed: _seed, ...recorded } = base;
   claimFolder(out, { grid, zoo: zooDir, seeds, firstSeed, base: recorded });
   const plan = ablationRuns(out, base, grid, images, seeds, firstSeed);
-  const runs = plan.flatMap((p) => p.runs);
+  const all = plan.flatMap((p) => p.runs);
+  const part = shardArg(values.shard);
+  const runs = planPart(all, part);
+  if (part !== undefined) process.stderr.write(`part ${part.index}/${part.count}: ${runs.length} of the grid's ${all.length} runs\n`);
   const progress = createProgress(`ablation ${grid}`, runs.length, "runs", values.json ? null : process.stderr);
   const tty = process.stderr.isTTY === true && process.env.CI !== "true";
   let done = 0;
@@ -127,6 +133,12 @@ export async function ablateCommand(argv: string[]): Promise<number> {
     },
   });
   progress.finish(`${runs.length} runs`);
+  const unfinished = all.filter((r) => !existsSync(join(r.dir, "result.json"))).length;
+  if (unfinished > 0) {
+    // Another part's runs are still to come: the last part to finish (or a rerun) writes the table.
+    process.stderr.write(`${all.length - unfinished} of the grid's ${all.length} runs are finished; the table and report come once all are (rerun the command, or the other parts)\n`);
+    return 0;
+  }
   const rows = ablationRows(plan.map((p) => ({ variant: p.variant, dirs: p.runs.map((r) => r.dir) })));
   const table = ablationMarkdown(rows);
   const description = `The "${grid}" ablation on ${zooDir}: ${seeds} seed${seeds === 1 ? "" : "s"} from ${firstSeed}, K = ${base.probes} where the grid does not set it, ${epochs} epochs of batch ${batch}, lr ${base.lr}; the test score is taken at the best validation step, losses at the last evaluation.`;
