@@ -4,73 +4,13 @@
 // Every wait is bounded in time.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { buildInrZoo } from "../src/zoo/build/inr-builder.js";
 import { parseQueueAddress } from "../src/queue/queue-address.js";
-
-const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
-const REDIS = "/usr/bin/redis-server";
-const haveRedis = existsSync(REDIS);
-// CI installs redis-server (.ci/run); elsewhere these tests need it installed.
-const skip = !haveRedis && process.env.CI !== "true" ? "redis-server is not installed (apt-get install redis-server)" : false;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-const accepts = (port: number) => new Promise<boolean>((resolve) => {
-  const c = createConnection({ host: "127.0.0.1", port }, () => { c.end(); resolve(true); });
-  c.once("error", () => resolve(false));
-});
-
-/** redis-server on 127.0.0.1:port only, appending to its log in dir (so a restart keeps the queue). */
-async function startRedis(port: number, dir: string): Promise<ChildProcess> {
-  const p = spawn(REDIS, ["--port", String(port), "--bind", "127.0.0.1", "--protected-mode", "yes", "--save", "", "--appendonly", "yes", "--dir", dir], { stdio: "ignore" });
-  await until("redis-server to accept connections", () => accepts(port), 10_000);
-  return p;
-}
-
-async function stop(p: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return;
-  const exited = new Promise<void>((r) => p.once("exit", () => r()));
-  p.kill(signal);
-  await Promise.race([exited, sleep(15_000).then(() => { p.kill("SIGKILL"); })]);
-}
-
-/** A CLI child process whose stderr is collected. */
-function start(args: string[]): { p: ChildProcess; err: () => string; done: Promise<number | null> } {
-  const p = spawn(process.execPath, [cli, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "true" } });
-  let err = "";
-  p.stderr!.on("data", (d) => { err += String(d); });
-  p.stdout!.resume();
-  const done = new Promise<number | null>((r) => p.once("exit", (code) => r(code)));
-  return { p, err: () => err, done };
-}
-
-const worker = (url: string) => start(["worker", "--queue", url, "--threads", "1", "--lock-seconds", "2"]);
-const within = <T>(what: string, p: Promise<T>, ms: number) => Promise.race([p, sleep(ms).then(() => { throw new Error(`timed out after ${ms} ms: ${what}`); })]);
+import { cli, freePort, skip, sleep, start, startRedis, stop, until, within, worker } from "./redis.js";
 
 function sameZoo(a: string, b: string): void {
   const files = readdirSync(a).sort();

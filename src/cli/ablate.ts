@@ -5,10 +5,10 @@ import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ABLATION_GRIDS, ablationRuns, type AblationGrid } from "../train/ablation.js";
 import { DEFAULT_TRAIN_CONFIG, TRAIN_RECIPES, TRAIN_RECIPE_NAMES, validateTrainConfig, type TrainConfig, READOUT_CHOICES } from "../train/config.js";
-import { planPart, runPlan } from "../train/run-plan.js";
+import { planPart } from "../train/run-plan.js";
+import { trainGrid } from "./grid.js";
 import { ablationMarkdown, ablationReportHtml, ablationRows } from "../report/ablation-report.js";
 import { refuseForeignReport } from "../report/html.js";
-import { createProgress } from "../report/progress.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { readRegularFile } from "../io/read-file.js";
 import { FileWriteError } from "../file-error.js";
@@ -55,6 +55,9 @@ Options:
   --shard I/N        train only part I of N of the grid (runs r with r % N = I), for SLURM arrays
                      or Kubernetes Indexed Jobs on one shared folder; the part that finds every
                      run finished writes the table and report
+  --queue URL        train on a job queue (redis://HOST:PORT/NAME): one job per run, for
+                     \`probegen worker\` processes on machines that see the same folders (a run
+                     whose worker dies resumes elsewhere from its last checkpoint)
   --json             print the rows as JSON
   -h, --help         show this help
 ${THREADS_HELP}`;
@@ -90,7 +93,7 @@ export async function ablateCommand(argv: string[]): Promise<number> {
     options: {
       zoo: { type: "string" }, grid: { type: "string" }, out: { type: "string" }, seeds: { type: "string" }, "first-seed": { type: "string" },
       probes: { type: "string" }, epochs: { type: "string" }, "eval-every": { type: "string" }, batch: { type: "string" }, lr: { type: "string" },
-      data: { type: "string" }, recipe: { type: "string" }, readout: { type: "string" }, shard: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
+      data: { type: "string" }, recipe: { type: "string" }, readout: { type: "string" }, shard: { type: "string" }, queue: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
     },
   });
   if (values.help) { console.log(ABLATE_USAGE); return 0; }
@@ -120,19 +123,8 @@ export async function ablateCommand(argv: string[]): Promise<number> {
   const part = shardArg(values.shard);
   const runs = planPart(all, part);
   if (part !== undefined) process.stderr.write(`part ${part.index}/${part.count}: ${runs.length} of the grid's ${all.length} runs\n`);
-  const progress = createProgress(`ablation ${grid}`, runs.length, "runs", values.json ? null : process.stderr);
-  const tty = process.stderr.isTTY === true && process.env.CI !== "true";
-  let done = 0;
-  progress.update(0);
-  await runPlan(runs, {
-    log: (line) => {
-      done++;
-      // Each run's line stays above the bar.
-      if (!values.json) process.stderr.write(`${tty ? "\r\x1b[K" : ""}${line}\n`);
-      progress.update(done);
-    },
-  });
-  progress.finish(`${runs.length} runs`);
+  const failures = await trainGrid(runs, values.queue, part, { quiet: values.json, log: (l) => process.stderr.write(`${l}\n`), title: `ablation ${grid}` });
+  if (failures.length > 0) return 1;
   const unfinished = all.filter((r) => !existsSync(join(r.dir, "result.json"))).length;
   if (unfinished > 0) {
     // Another part's runs are still to come: the last part to finish (or a rerun) writes the table.

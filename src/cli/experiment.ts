@@ -3,10 +3,10 @@
 import { installInterruptHandlers } from "../io/interrupts.js";
 import { existsSync, statSync } from "node:fs";
 import { compareMarkdown, compareRuns, compareText, finishedRuns } from "../report/compare.js";
-import { createProgress } from "../report/progress.js";
 import { DEFAULT_TRAIN_CONFIG, READOUT_CHOICES, TRAIN_RECIPE_NAMES } from "../train/config.js";
 import { EXPERIMENT_BASE_METHODS, experimentRuns, isExperimentMethod } from "../train/experiment.js";
-import { planPart, runPlan } from "../train/run-plan.js";
+import { planPart } from "../train/run-plan.js";
+import { trainGrid } from "./grid.js";
 import { UsageError, choiceArg, intArg, numArg, parseCommandArgs, requiredArg, shardArg, THREADS_HELP } from "./args.js";
 
 const d = DEFAULT_TRAIN_CONFIG;
@@ -43,6 +43,10 @@ Options:
   --shard I/N        train only part I of N of the grid (runs r with r % N = I, in the order K,
                      method, seed), for SLURM arrays or Kubernetes Indexed Jobs on one shared
                      folder; the table then covers the runs finished so far
+  --queue URL        train on a job queue (redis://HOST:PORT/NAME): one job per run, trained
+                     by \`probegen worker\` processes on machines that see the same folders; a
+                     run whose worker dies resumes elsewhere from its last checkpoint; a run
+                     that fails on every try is named with its error (exit code 1)
   --json             the table's groups as JSON
   --markdown         the table as Markdown
   -h, --help         show this help
@@ -55,7 +59,7 @@ export async function experimentCommand(argv: string[]): Promise<number> {
     options: {
       zoo: { type: "string" }, out: { type: "string" }, methods: { type: "string" }, probes: { type: "string" }, seeds: { type: "string" },
       "first-seed": { type: "string" }, readout: { type: "string" }, recipe: { type: "string" }, epochs: { type: "string" },
-      "eval-every": { type: "string" }, batch: { type: "string" }, lr: { type: "string" }, data: { type: "string" }, shard: { type: "string" },
+      "eval-every": { type: "string" }, batch: { type: "string" }, lr: { type: "string" }, data: { type: "string" }, shard: { type: "string" }, queue: { type: "string" },
       json: { type: "boolean", default: false }, markdown: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -83,15 +87,14 @@ export async function experimentCommand(argv: string[]): Promise<number> {
   const quiet = values.json || values.markdown;
   const log = (line: string) => process.stderr.write(`${line}\n`);
   if (part !== undefined) log(`part ${part.index}/${part.count}: ${mine.length} of the grid's ${runs.length} runs`);
-  const progress = createProgress("experiment", mine.length, "runs", quiet ? null : process.stderr);
-  await runPlan(mine, { log: quiet ? undefined : log, onRun: (i) => progress.update(i) });
-  progress.finish(`${mine.length} runs`);
+  const failures = await trainGrid(mine, values.queue, part, { quiet, log, title: "experiment" });
   const { finished, unfinished } = finishedRuns(runs.map((r) => r.dir).filter((dir) => existsSync(dir)));
   if (unfinished.length > 0 || finished.length < runs.length) log(`${finished.length} of the grid's ${runs.length} runs are finished; the table shows those`);
-  if (finished.length === 0) return 0;
-  const groups = compareRuns(finished);
-  if (values.json) console.log(JSON.stringify(groups, null, 2));
-  else if (values.markdown) console.log(compareMarkdown(groups));
-  else console.log(compareText(groups));
-  return 0;
+  if (finished.length > 0) {
+    const groups = compareRuns(finished);
+    if (values.json) console.log(JSON.stringify(groups, null, 2));
+    else if (values.markdown) console.log(compareMarkdown(groups));
+    else console.log(compareText(groups));
+  }
+  return failures.length > 0 ? 1 : 0;
 }

@@ -1,5 +1,5 @@
-// probegen worker: builds zoo shards and predicts networks from a job queue, on any machine that
-// sees the same folders.
+// probegen worker: builds zoo shards, predicts networks and trains the runs of experiments and
+// ablations from a job queue, on any machine that sees the same folders.
 import { parseQueueAddress } from "../queue/queue-address.js";
 import { startQueueWorker } from "../queue/worker.js";
 import { UsageError, intArg, parseCommandArgs, requiredArg, THREADS_HELP } from "./args.js";
@@ -7,17 +7,20 @@ import { installInterruptHandlers, runInterruptCleanups, signalExitCode, takeOve
 
 export const WORKER_USAGE = `Usage: probegen worker --queue redis://HOST:PORT/NAME [options]
 
-Takes jobs from the queue that \`probegen zoo build ... --queue\` or \`probegen predict ... --queue\`
-filled: builds each shard into the build's folder, or predicts a run of network files. Folders
+Takes jobs from the queue that \`probegen zoo build ... --queue\`, \`probegen predict ... --queue\`,
+\`probegen experiment ... --queue\` or \`probegen ablate ... --queue\` filled: builds each shard into
+the build's folder, predicts a run of network files, or trains a run of a grid (resuming it
+from its last checkpoint when a worker before it was stopped). Folders
 and files must be at the same paths on every machine (shared storage such as NFS). Runs until
 stopped: SIGINT or SIGTERM finish the jobs in hand first, for at most --stop-seconds, then the
-worker leaves (a second signal leaves at once) and exits 130 or 143. A worker killed mid-shard leaves its job to be retried elsewhere once its lock lapses; if Redis
+worker leaves (a second signal leaves at once) and exits 130 or 143. A worker killed mid-shard or mid-run leaves its job to be retried elsewhere once its lock lapses; if Redis
 goes away, the worker says so and waits for it.
 
 Options:
   --queue URL          redis://HOST:PORT/NAME (required)
-  --concurrency N      shards built at once by this process (1); each uses --threads kernel
-                       threads, so prefer one process per machine with every core
+  --concurrency N      shards built or runs trained at once by this process (1); each uses
+                       --threads kernel threads, so prefer one process per machine with every
+                       core, or --threads 1 and --concurrency of the cores
   --lock-seconds S     how long a job's lock lasts without renewal, i.e. how soon the shard of
                        a killed worker is retried (30)
   --stop-seconds S     after SIGINT or SIGTERM, how long the jobs in hand may take to finish

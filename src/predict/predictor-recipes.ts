@@ -72,7 +72,8 @@ export const PREDICTOR_RECIPES: readonly PredictorRecipe[] = [
     accepts: ["an occupancy SIREN as a state dict (.pth, .pt) or .safetensors: 3 -> 32 -> 32 -> 1, sin(30x), DWSNets' keys, over [-1, 1]^3"],
     zoos: [{ name: "shape-inr", build: ["shape-inr", "--count", "500", "--grid", "12", "--steps", "400", "--shard-size", "50", "--seed", "0"], recipe: "occupancy SIRENs of procedural shapes in random poses, fitted on a 12^3 grid for up to 400 steps" }],
     trainZoos: ["shape-inr"], testZoos: ["shape-inr"],
-    train: [],
+    // 350 training shapes make 11 steps an epoch: 150 epochs give the head the steps the paper's INR runs get.
+    train: ["--epochs", "150"],
     seeds: [0, 1, 2], shippedSeed: 0,
     check: { zoo: "shape-inr", shard: 9 },
     traded: "the paper's head and K = 64 in float32; a zoo of 500 shapes fitted coarsely (12^3 points, 400 steps), small enough that CI rebuilds this predictor whole",

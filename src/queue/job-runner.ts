@@ -31,10 +31,29 @@ export interface RunJobsOptions<R> {
   onLook?: () => void;
   /** Checks a completed job's work (throws when it is not right). */
   check?: (index: number, value: R | undefined) => void;
+  /** Jobs by state after each look: done, running now, waiting (or between tries), failed on every try. */
+  onStates?: (s: { done: number; running: number; waiting: number; failed: number }) => void;
+  /**
+   * Goes on when a job fails on every try (a grid of runs: the others are still worth having):
+   * its error is kept in `failures` and the rest run to the end. Default: stop at once.
+   */
+  keepGoing?: boolean;
+}
+
+/** A job that failed on every try, with its last error (runJobs with keepGoing). */
+export interface JobFailure {
+  index: number;
+  what: string;
+  error: string;
 }
 
 /** Runs the jobs on the queue's workers; returns each job's return value (undefined when settled without it), in order. */
 export async function runJobs<D, R>(queue: Queue, specs: readonly JobSpec<D>[], o: RunJobsOptions<R> = {}): Promise<(R | undefined)[]> {
+  return (await runJobsReporting(queue, specs, o)).results;
+}
+
+/** runJobs, with the jobs that failed on every try (none unless keepGoing). */
+export async function runJobsReporting<D, R>(queue: Queue, specs: readonly JobSpec<D>[], o: RunJobsOptions<R> = {}): Promise<{ results: (R | undefined)[]; failures: JobFailure[] }> {
   const attempts = o.attempts ?? 3;
   const enqueue = (s: JobSpec<D>) => queue.add(s.name as never, s.data as never, {
     jobId: s.id, attempts, backoff: { type: "fixed", delay: 1000 }, removeOnComplete: { age: 86_400 }, removeOnFail: { age: 7 * 86_400 },
@@ -52,7 +71,9 @@ export async function runJobs<D, R>(queue: Queue, specs: readonly JobSpec<D>[], 
   const results = new Array<R | undefined>(specs.length);
   const progress = new Array<number>(specs.length).fill(0);
   const left = new Set(specs.map((_, i) => i));
+  const failures: JobFailure[] = [];
   for (;;) {
+    let running = 0, waiting = 0;
     for (const i of [...left]) {
       const s = specs[i];
       const job = await queue.getJob(s.id);
@@ -67,14 +88,20 @@ export async function runJobs<D, R>(queue: Queue, specs: readonly JobSpec<D>[], 
         progress[i] = s.size;
         left.delete(i);
       } else if (state === "failed" && job.attemptsMade >= attempts) {
-        throw new JobFailedError(`${s.what} failed on all ${attempts} tries; the last error: ${job.failedReason}`);
-      } else if (typeof job.progress === "number") {
-        progress[i] = job.progress;
+        const error = `${s.what} failed on all ${attempts} tries; the last error: ${job.failedReason}`;
+        if (o.keepGoing !== true) throw new JobFailedError(error);
+        failures.push({ index: i, what: s.what, error });
+        left.delete(i);
+      } else {
+        if (state === "active") running++;
+        else waiting++;
+        if (typeof job.progress === "number") progress[i] = job.progress;
       }
     }
     o.onLook?.();
+    o.onStates?.({ done: specs.length - left.size - failures.length, running, waiting, failed: failures.length });
     o.onProgress?.(progress.reduce((a, b) => a + b, 0), total);
-    if (left.size === 0) return results;
+    if (left.size === 0) return { results, failures: failures.sort((a, b) => a.index - b.index) };
     await new Promise((r) => setTimeout(r, 1000 * (o.pollSeconds ?? 1)));
   }
 }

@@ -1,9 +1,11 @@
 // probegen worker's engine: a BullMQ worker that takes the queue's jobs, shard builds
-// (shard-jobs.ts) and predictions (predict-jobs.ts), and says when Redis comes and goes.
+// (shard-jobs.ts), predictions (predict-jobs.ts) and runs of a grid (run-jobs.ts), and says
+// when Redis comes and goes.
 import { Worker, type Job } from "bullmq";
 import { connectionOf, redisWatch, type QueueAddress } from "./queue-address.js";
 import { buildShardJob, type ShardJobData } from "./shard-jobs.js";
 import { predictJob, type PredictJobData } from "./predict-jobs.js";
+import { trainRunJob, type RunJobData } from "./run-jobs.js";
 
 export interface QueueWorkerOptions {
   /** Jobs this process runs at once (1). */
@@ -26,6 +28,7 @@ export function startQueueWorker(address: QueueAddress, o: QueueWorkerOptions = 
     if (job.name === "shard") return buildShardJob(job as Job<ShardJobData>, log);
     // On this thread: a job of 64 inputs predicts in seconds, well within its lock.
     if (job.name === "predict") return predictJob((job as Job<PredictJobData>).data);
+    if (job.name === "run") return trainRunJob(job as Job<RunJobData>, log);
     throw new Error(`job ${job.id}: unknown job kind "${job.name}"`);
   }, {
     connection: connectionOf(address), concurrency, lockDuration: lock, stalledInterval: Math.max(1000, lock / 2), maxStalledCount: 3,
@@ -34,7 +37,7 @@ export function startQueueWorker(address: QueueAddress, o: QueueWorkerOptions = 
   worker.on("error", watch.error);
   worker.on("ready", watch.ready);
   worker.on("failed", (job, err) => {
-    const what = job?.name === "shard" ? `shard ${(job.data as ShardJobData).shard}` : `${job?.name ?? "a"} job ${job?.id ?? "?"}`;
+    const what = job?.name === "shard" ? `shard ${(job.data as ShardJobData).shard}` : job?.name === "run" ? (job.data as RunJobData).label : `${job?.name ?? "a"} job ${job?.id ?? "?"}`;
     log(`worker ${process.pid}: ${what} failed (try ${job?.attemptsMade ?? "?"}): ${err.message}`);
   });
   return worker;
@@ -53,6 +56,10 @@ export function jobDataProblem(name: string, data: unknown): string | null {
     if (!Array.isArray(d.inputs) || d.inputs.length === 0 || !d.inputs.every((x) => typeof x === "string")) return "inputs is not a list of paths";
     if (d.options === null || typeof d.options !== "object") return "options is not an object";
     if (d.checkpoint !== null && d.checkpoint !== "best" && d.checkpoint !== "last") return "checkpoint is not best, last or null";
+  } else if (name === "run") {
+    if (typeof d.dir !== "string") return "dir is not a folder path";
+    if (d.config === null || typeof d.config !== "object" || typeof (d.config as Record<string, unknown>).zoo !== "string") return "config.zoo is not a folder path";
+    if (typeof d.zooFingerprint !== "string" || typeof d.label !== "string") return "zooFingerprint or label is not a string";
   }
   return null;
 }
