@@ -2,7 +2,7 @@
 import { installInterruptHandlers } from "../io/interrupts.js";
 import { checkOutputFile, writeOutputFile } from "../io/output-file.js";
 import { csvText } from "../io/csv-columns.js";
-import { dirname, isAbsolute, join } from "node:path";
+import { dirname, isAbsolute, join, relative } from "node:path";
 import { SPLIT_NAMES } from "../zoo/format.js";
 import { CNN_ACTIVATION_NAMES } from "../nets/cnn.js";
 import { InputCollector } from "../predict/inputs.js";
@@ -144,7 +144,8 @@ export async function predictCommand(argv: string[]): Promise<number> {
   if (shipped === null && positionals.length === 0) throw new UsageError("predict needs a run folder, or --predictor NAME");
   if (values.json && values.csv) throw new UsageError("--json and --csv: choose one");
   const [runDir, ...given] = shipped === null ? positionals : [shipped.file, ...positionals];
-  const examples = shipped !== null && values.example ? exampleFiles(shipped.card.name) : [];
+  // Named from here when they are below it (a clone's root), as a user would type them.
+  const examples = (shipped !== null && values.example ? exampleFiles(shipped.card.name) : []).map((f) => (relative(process.cwd(), f).startsWith("..") ? f : relative(process.cwd(), f)));
   if (values.example && examples.length === 0) throw new UsageError(`the predictor ${shipped!.card.name} ships no example networks`);
   const listed = values.list === undefined ? [] : readNetworkList(values.list);
   const part = shardArg(values.shard);

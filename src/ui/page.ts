@@ -71,6 +71,7 @@ async function predictFile(path: string, shown: string): Promise<void> {
   const out = $("prediction"), error = $("error");
   out.textContent = "";
   error.textContent = "";
+  $("timing").textContent = "";
   const t0 = performance.now();
   try {
     const name = ($("predictor") as HTMLSelectElement).value;
