@@ -1,6 +1,6 @@
 // Debian's chromium, driven by playwright-core, for the tests of pages (reports, the web page).
 import { existsSync } from "node:fs";
-import type { Browser } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 
 /** Debian's chromium, or null (then browser tests are skipped, except in CI, where they must run). */
 export function chromiumPath(): string | null {
@@ -15,4 +15,14 @@ export async function launchChromium(): Promise<Browser> {
     executablePath: chromiumPath()!,
     args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
+}
+
+/** What a page logs as errors (console, uncaught, failed requests) and every request it makes, collected as they come. */
+export function watchPage(page: Page): { errors: string[]; requests: string[] } {
+  const errors: string[] = [], requests: string[] = [];
+  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("requestfailed", (r) => errors.push(`request failed: ${r.url().slice(0, 80)}`));
+  page.on("request", (r) => requests.push(r.url()));
+  return { errors, requests };
 }

@@ -4,23 +4,19 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { buildInrZoo } from "../src/zoo/build/inr-builder.js";
-import { cli, freePort, skip, start, startRedis, stop, until, within, worker } from "./redis.js";
+import { cli, skip, start, until, withRedis, within, worker } from "./redis.js";
 
 const GRID = ["--methods", "uniform,grid,probegen", "--probes", "8", "--seeds", "2", "--epochs", "60", "--eval-every", "20", "--batch", "8"];
 
 test("a 6-run experiment on 2 workers, one killed mid-run: its run resumes on the other, and every run's metrics and checkpoints equal the local grid's", { skip, timeout: 300_000 }, async () => {
-  const root = mkdtempSync(join(tmpdir(), "probegen-queue-grid-"));
-  const port = await freePort();
-  const redis = await startRedis(port, root);
-  const url = `redis://127.0.0.1:${port}/grid`;
-  const zoo = join(root, "zoo");
-  buildInrZoo({ dataset: "mnist", count: 60, out: zoo, seed: 2, recipe: { steps: 40 }, shardSize: 60 });
-  const workers = [worker(url), worker(url)];
-  try {
+  await withRedis("grid", async ({ root, url, owned }) => {
+    const zoo = join(root, "zoo");
+    buildInrZoo({ dataset: "mnist", count: 60, out: zoo, seed: 2, recipe: { steps: 40 }, shardSize: 60 });
+    const workers = [worker(url), worker(url)];
+    owned.push(...workers.map((w) => w.p));
     const coordinator = start(["experiment", "--zoo", zoo, ...GRID, "--out", join(root, "q"), "--queue", url]);
     // Worker 0 is killed once a run of its own has written a checkpoint.
     const started = () => [...workers[0].err().matchAll(/: (\S+ K=8 seed \d): started/g)].map((m) => m[1]);
@@ -48,22 +44,15 @@ test("a 6-run experiment on 2 workers, one killed mid-run: its run resumes on th
         assert.ok(readFileSync(join(root, "q", r, f)).equals(readFileSync(join(root, "local", r, f))), `${r}/${f} as the local grid's`);
       }
     }
-  } finally {
-    for (const w of workers) await stop(w.p);
-    await stop(redis);
-    rmSync(root, { recursive: true, force: true });
-  }
+  });
 });
 
 test("a run that fails on every try is reported with its error; the grid's other runs finish", { skip, timeout: 180_000 }, async () => {
-  const root = mkdtempSync(join(tmpdir(), "probegen-queue-grid-fail-"));
-  const port = await freePort();
-  const redis = await startRedis(port, root);
-  const url = `redis://127.0.0.1:${port}/fail`;
-  const zoo = join(root, "zoo");
-  buildInrZoo({ dataset: "mnist", count: 40, out: zoo, seed: 3, recipe: { steps: 20 }, shardSize: 40 });
-  const w = worker(url);
-  try {
+  await withRedis("grid-fail", async ({ root, url, owned }) => {
+    const zoo = join(root, "zoo");
+    buildInrZoo({ dataset: "mnist", count: 40, out: zoo, seed: 3, recipe: { steps: 20 }, shardSize: 40 });
+    const w = worker(url);
+    owned.push(w.p);
     // Data probes are images: an INR zoo's run of them fails, whoever trains it.
     const coordinator = start(["experiment", "--zoo", zoo, "--methods", "uniform,data", "--probes", "4", "--seeds", "1", "--epochs", "1", "--out", join(root, "q"), "--queue", url]);
     const code = await within("the grid", coordinator.done, 150_000);
@@ -71,9 +60,5 @@ test("a run that fails on every try is reported with its error; the grid's other
     assert.match(coordinator.err(), /data K=4 seed 0 \(.*data-k4-seed0\) failed on all 3 tries; the last error: .*image/);
     assert.ok(existsSync(join(root, "q", "uniform-k4-seed0", "result.json")), "the other run finished");
     await until("the worker's report of each try", () => (w.err().match(/data K=4 seed 0 failed \(try/g)?.length ?? 0) === 3, 10_000);
-  } finally {
-    await stop(w.p);
-    await stop(redis);
-    rmSync(root, { recursive: true, force: true });
-  }
+  });
 });

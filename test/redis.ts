@@ -1,8 +1,10 @@
 // Redis on a loopback port and probegen processes around it, for the job-queue tests. Every wait
 // is bounded in time.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
@@ -74,3 +76,21 @@ export async function within<T>(what: string, p: Promise<T>, ms: number): Promis
   }
 }
 
+
+/**
+ * Runs `fn` with a fresh redis-server on a free loopback port and a temporary folder; stops the
+ * processes `fn` registers (workers), then Redis, and removes the folder, however `fn` ends.
+ */
+export async function withRedis(tag: string, fn: (ctx: { root: string; url: string; owned: ChildProcess[] }) => Promise<void>): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), `probegen-${tag}-`));
+  const port = await freePort();
+  const redis = await startRedis(port, root);
+  const owned: ChildProcess[] = [];
+  try {
+    await fn({ root, url: `redis://127.0.0.1:${port}/${tag}`, owned });
+  } finally {
+    for (const p of owned) await stop(p);
+    await stop(redis);
+    rmSync(root, { recursive: true, force: true });
+  }
+}

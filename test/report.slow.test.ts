@@ -15,7 +15,7 @@ import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from "../src/train/config.js";
 import { train, type RunResult } from "../src/train/trainer.js";
 import { compareMarkdown, compareRuns, meanStd } from "../src/report/compare.js";
 import { generatorDescription, runReport } from "../src/report/run-report.js";
-import { chromiumPath, launchChromium } from "./browser.js";
+import { chromiumPath, launchChromium, watchPage } from "./browser.js";
 
 const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 120_000, env: { ...process.env, CI: "true" } });
@@ -40,11 +40,7 @@ async function openInBrowser(file: string, screenshot: string): Promise<PageChec
   const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    const errors: string[] = [], requests: string[] = [];
-    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-    page.on("pageerror", (e) => errors.push(String(e)));
-    page.on("requestfailed", (r) => errors.push(`request failed: ${r.url().slice(0, 80)}`));
-    page.on("request", (r) => requests.push(r.url()));
+    const { errors, requests } = watchPage(page);
     await page.goto(pathToFileURL(file).href, { waitUntil: "load" });
     const charts = await page.$$eval("figure.chart", (figs) => figs.map((f) => {
       const svg = f.querySelector("svg");

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Page } from "playwright-core";
-import { chromiumPath, launchChromium } from "./browser.js";
+import { chromiumPath, launchChromium, watchPage } from "./browser.js";
 import { exampleFiles, shippedPredictorNames } from "../src/predict/shipped-predictors.js";
 
 const CLI = resolve("dist/src/cli/main.js");
@@ -58,10 +58,7 @@ test("the web page, from disk and from localhost: every shipped example as the c
   const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    const errors: string[] = [], requests: string[] = [];
-    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-    page.on("pageerror", (e) => errors.push(String(e)));
-    page.on("request", (r) => requests.push(r.url()));
+    const { errors, requests } = watchPage(page);
     const t0 = performance.now();
     await page.goto(pathToFileURL(html).href);
     await page.waitForFunction(() => (window as unknown as { probegenReady?: boolean }).probegenReady === true, null, { timeout: 60_000 });
