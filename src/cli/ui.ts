@@ -18,7 +18,8 @@ Options:
   --port N        serve the page on this port (8765); 0 picks a free one
   --host ADDRESS  the address to listen on (127.0.0.1: this machine only)
   --out DIR       write DIR/index.html instead: one file with everything inlined, which works
-                  opened straight from disk (DIR must be new, empty, or an earlier page)
+                  opened straight from disk (DIR/index.html must be new, or an earlier page,
+                  which is replaced; any other file there is refused, untouched)
   -h, --help      show this help`;
 
 const TITLE = "<title>probegen: what is this network?</title>";

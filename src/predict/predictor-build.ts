@@ -3,7 +3,7 @@
 // stopped, and prints its own progress), so a rebuild is exactly what a user would type. The card's
 // scores come from the predictor file's own path (stored probes and head), as users will run it.
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { kernels, type Tensor } from "../engine/index.js";
@@ -12,9 +12,11 @@ import { headText, writeOutputFile, type OutputKind } from "../io/output-file.js
 import { readRegularFile } from "../io/read-file.js";
 import { PROBEGEN_VERSION } from "../version.js";
 import { readRunResult } from "../train/run-folder.js";
+import { meanStd } from "../report/compare.js";
+import { readJsonFile } from "../zoo/interop/export-folder.js";
 import { BUILD_FILE } from "../zoo/shard-build.js";
-import { MANIFEST_FILE, MANIFEST_LIMIT, Zoo, rangesIndices, rangesSize, readShardFile, validateManifest, type ZooManifest } from "../zoo/format.js";
-import { InputCollector } from "./inputs.js";
+import { MANIFEST_FILE, MANIFEST_LIMIT, Zoo, indicesToRanges, rangesIndices, rangesSize, readShardFile, validateManifest, type ZooManifest } from "../zoo/format.js";
+import { InputCollector, type PredictionInputs } from "./inputs.js";
 import { predictNetworks, predictionMetrics, type Prediction } from "./predict.js";
 import { runProbes } from "./probes-export.js";
 import { TrainedRun } from "./run-model.js";
@@ -38,8 +40,7 @@ function probegen(args: string[], log: (line: string) => void): void {
 }
 
 function scores(values: number[]): SeedScores {
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  const std = values.length > 1 ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1)) : 0;
+  const [mean, std] = meanStd(values);
   return { perSeed: values, mean, std };
 }
 
@@ -47,7 +48,14 @@ function scores(values: number[]): SeedScores {
 function anyManifest(dir: string): ZooManifest {
   for (const name of [MANIFEST_FILE, BUILD_FILE]) {
     const file = join(dir, name);
-    if (existsSync(file)) return validateManifest(JSON.parse(Buffer.from(readRegularFile(file, MANIFEST_LIMIT)).toString("utf8")), file);
+    if (!existsSync(file)) continue;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.from(readRegularFile(file, MANIFEST_LIMIT)).toString("utf8"));
+    } catch (e) {
+      throw new FileFormatError(file, `not valid JSON (${(e as Error).message})`);
+    }
+    return validateManifest(parsed, file);
   }
   throw new FileFormatError(dir, "holds no zoo.json or build.json");
 }
@@ -60,20 +68,23 @@ export function shardTestZoo(dir: string, shard: number): Zoo {
   const data = readShardFile(join(dir, s.file), m, s.count, s.start);
   const test = rangesIndices(m.splits.test).filter((i) => i >= s.start && i < s.start + s.count).map((i) => i - s.start);
   if (test.length === 0) throw new RangeError(`${join(dir, s.file)} holds no test-split networks`);
-  const manifest: ZooManifest = { ...m, count: s.count, shards: [{ ...s, start: 0 }], splits: { train: [], val: [], test: [[test[0], test[test.length - 1] + 1]] } };
-  if (test.length !== test[test.length - 1] - test[0] + 1) manifest.splits.test = test.map((i) => [i, i + 1]);
+  const manifest: ZooManifest = { ...m, count: s.count, shards: [{ ...s, start: 0 }], splits: { train: [], val: [], test: indicesToRanges(test) } };
   return Zoo.inMemory(`${dir}/${s.file}`, manifest, data);
 }
 
-/** A predictor's predictions on a zoo's test split (or a zoo given whole). */
-async function testPredictions(run: TrainedRun, dir: string, zoo?: Zoo): Promise<Prediction[]> {
+/** A zoo's test-split networks (or those of a zoo given), checked against the run and gathered once for every run of its architecture. */
+function testInputs(run: TrainedRun, dir: string, zoo?: Zoo): PredictionInputs {
   const collector = new InputCollector(run, { split: "test" });
   try {
     collector.addZoo(dir, dir, zoo);
-    return (await predictNetworks(run, collector.gather())).predictions;
+    return collector.gather();
   } finally {
     collector.cleanup();
   }
+}
+
+async function testPredictions(run: TrainedRun, inputs: PredictionInputs): Promise<Prediction[]> {
+  return (await predictNetworks(run, inputs)).predictions;
 }
 
 function scoreOf(run: TrainedRun, predictions: Prediction[]): number {
@@ -134,22 +145,26 @@ export async function rebuildPredictor(r: PredictorRecipe, work: string, out: st
   const byZoo = new Map<string, number[]>(r.testZoos.map((z) => [z, []]));
   let testNetworks = 0;
   const byZooNetworks = new Map<string, number>();
+  const inputs = new Map<string, PredictionInputs>();
+  let shipped: Omit<PredictorFile, "file"> | null = null;
+  let run: TrainedRun | null = null;
   for (const seed of r.seeds) {
-    const p = decodePredictor(encodePredictor(predictorFromRun(runDir(seed), draft, trainName)), runDir(seed));
-    const run = TrainedRun.fromPredictor(p);
+    const made = predictorFromRun(runDir(seed), draft, trainName);
+    const seedRun = TrainedRun.fromPredictor(decodePredictor(encodePredictor(made), runDir(seed)));
+    if (seed === r.shippedSeed) { shipped = made; run = seedRun; }
     const all: Prediction[] = [];
     for (const z of r.testZoos) {
-      const preds = await testPredictions(run, zooDir(z));
-      byZoo.get(z)!.push(scoreOf(run, preds));
+      if (!inputs.has(z)) inputs.set(z, testInputs(seedRun, zooDir(z)));
+      const preds = await testPredictions(seedRun, inputs.get(z)!);
+      byZoo.get(z)!.push(scoreOf(seedRun, preds));
       byZooNetworks.set(z, preds.length);
       all.push(...preds);
     }
-    pooled.push(scoreOf(run, all));
+    pooled.push(scoreOf(seedRun, all));
     testNetworks = all.length;
   }
-  const shipped = predictorFromRun(runDir(r.shippedSeed), draft, trainName);
-  const run = TrainedRun.fromPredictor(decodePredictor(encodePredictor(shipped), runDir(r.shippedSeed)));
-  const checkPreds = await testPredictions(run, zooDir(r.check.zoo), shardTestZoo(zooDir(r.check.zoo), r.check.shard));
+  if (shipped === null || run === null) throw new RangeError(`${r.name}: the shipped seed ${r.shippedSeed} is not one of the seeds ${r.seeds.join(", ")}`);
+  const checkPreds = await testPredictions(run, testInputs(run, zooDir(r.check.zoo), shardTestZoo(zooDir(r.check.zoo), r.check.shard)));
   const result = readRunResult(runDir(r.shippedSeed))!;
   const cfg = run.runFile.config;
   const card: PredictorCard = {
@@ -198,7 +213,7 @@ function writeExamples(r: PredictorRecipe, zooDir: string, exported: string, out
     let from: string;
     if (r.examples.format === "safetensors") from = join("networks", `${String(i).padStart(6, "0")}.safetensors`);
     else if (r.examples.format === "dwsnets") from = join("fmnist_inrs", "test", `model_${i}.pth`);
-    else from = (JSON.parse(readFileSync(join(exported, "cnn_park_splits.json"), "utf8")) as { test: { path: string[] } }).test.path[test.indexOf(i)];
+    else from = (readJsonFile(join(exported, "cnn_park_splits.json")) as { test: { path: string[] } }).test.path[test.indexOf(i)];
     if (!existsSync(join(exported, from))) throw new Error(`${exported}: no exported file ${from} for network ${i}`);
     // Named as the public layout names them; a park's checkpoint by its network and step folders.
     const to = r.examples.format === "wild-park" ? `${from.split("/").slice(-3, -1).join("-")}.pt` : from.split("/").pop()!;
@@ -215,7 +230,7 @@ export async function checkPredictor(p: PredictorFile, work: string, o: { worker
   const dir = join(work, "check", z.name);
   probegen(["zoo", "build", ...z.build, "--out", dir, "--shard", `${c.check.shard}/${shards}`, "--workers", String(o.workers), "--json"], o.log);
   const run = TrainedRun.fromPredictor(p);
-  const preds = await testPredictions(run, dir, shardTestZoo(dir, c.check.shard));
+  const preds = await testPredictions(run, testInputs(run, dir, shardTestZoo(dir, c.check.shard)));
   const got = { networks: preds.length, score: scoreOf(run, preds) };
   return { expected: c.check, got, equal: got.networks === c.check.networks && Object.is(got.score, c.check.score) };
 }

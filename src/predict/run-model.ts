@@ -30,6 +30,8 @@ export class TrainedRun {
   /** What every network must take and give: one probe's shape and outputs per probe. */
   readonly probeShape: number[];
   readonly outputsPerProbe: number;
+  /** A predictor's probes, once made. */
+  private stored: StoredProbes | null = null;
 
   /** dir: the run folder, or a predictor file (with `predictor`). */
   private constructor(readonly dir: string, readonly runFile: RunFile, readonly checkpoint: ModelName, readonly predictor: PredictorFile | null = null) {
@@ -110,7 +112,8 @@ export class TrainedRun {
     const cfg = this.runFile.config;
     if (!this.usesProbes) throw new RunFolderError(join(this.dir, "config.json"), "the run represents networks by weight statistics (statnn); it has no probes");
     const p = this.predictor;
-    if (p !== null) return new StoredProbes(cfg.method as ProbeSource["method"], p.probeShape, p.probes, p.labels);
+    // Made once: its tensor is persistent, and a page predicts file after file with one run.
+    if (p !== null) return (this.stored ??= new StoredProbes(cfg.method as ProbeSource["method"], p.probeShape, p.probes, p.labels));
     const imageSet = cfg.method === "data" ? this.imageSet() : undefined;
     const source = makeProbeSource({
       method: cfg.method as ProbeSource["method"], count: cfg.probes, latentDim: cfg.generator.latentDim,

@@ -65,6 +65,17 @@ function picture(values: ArrayLike<number>, side: number, lo: number, hi: number
 
 let busy = false;
 
+/** Each predictor, read once: a drop or a change of predictor does not decode its file again. */
+const predictors = new Map<string, TrainedRun>();
+function predictorRun(name: string): TrainedRun {
+  let run = predictors.get(name);
+  if (run === undefined) {
+    run = TrainedRun.fromPredictor(openPredictor(name));
+    predictors.set(name, run);
+  }
+  return run;
+}
+
 async function predictFile(path: string, shown: string): Promise<void> {
   if (busy) return;
   busy = true;
@@ -75,7 +86,7 @@ async function predictFile(path: string, shown: string): Promise<void> {
   const t0 = performance.now();
   try {
     const name = ($("predictor") as HTMLSelectElement).value;
-    const run = TrainedRun.fromPredictor(openPredictor(name));
+    const run = predictorRun(name);
     const act = ($("activation") as HTMLSelectElement).value;
     const collector = new InputCollector(run, { activation: act === "" ? undefined : act as ActivationName });
     await collector.add(path);
@@ -170,10 +181,11 @@ function showAnswers(run: TrainedRun, inputs: ReturnType<InputCollector["gather"
 
 function showPredictor(): void {
   const name = ($("predictor") as HTMLSelectElement).value;
-  const p = openPredictor(name);
+  const run = predictorRun(name);
+  const p = run.predictor!;
   $("card").textContent = cardText(p.card, 0).filter((l) => !l.trimStart().startsWith("size")).join("\n");
   $("activation-row").style.display = p.run.family === "cnn" && p.run.architecture !== undefined ? "" : "none";
-  showProbes(TrainedRun.fromPredictor(p));
+  showProbes(run);
   const ex = $("examples");
   clear(ex);
   for (const file of exampleFiles(name)) {
@@ -192,7 +204,7 @@ function start(): void {
   setThreads(1);
   const select = $("predictor") as HTMLSelectElement;
   for (const name of shippedPredictorNames(PREDICTORS_DIR)) {
-    const o = element("option", `${name}: ${openPredictor(name).card.title}`);
+    const o = element("option", `${name}: ${predictorRun(name).predictor!.card.title}`);
     o.value = name;
     select.appendChild(o);
   }
