@@ -3,7 +3,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { Rng, Tensor, setThreads, threadCount, kernels, withBackend, type Kernels, type ZooConvShape, type ConvTransposeShape } from "../src/engine/index.js";
+import { Rng, Tensor, getRuntime, setThreads, threadCount, kernels, withBackend, type Kernels, type ZooConvShape, type ConvTransposeShape } from "../src/engine/index.js";
 import { splitRange } from "../src/engine/kernels/wasm.js";
 import { KernelPool, defaultThreads, type KernelPart } from "../src/engine/threads.js";
 import { nativeRunner } from "../src/engine/kernels/native.js";
@@ -193,4 +193,31 @@ test("PROBEGEN_THREADS takes decimal digits only, within the pool's limit", () =
     if (saved === undefined) delete process.env.PROBEGEN_THREADS; else process.env.PROBEGEN_THREADS = saved;
   }
   assert.throws(() => setThreads(0), /threads must be a whole number in \[1, 1024\], got 0/);
+});
+
+test("a pool says when its threads have started (what a web page awaits), and counts the calls it split", async () => {
+  const { module, memory, exports } = getRuntime();
+  const pool = new KernelPool(3, module, memory, exports);
+  try {
+    await pool.started();
+    assert.equal(pool.splitCalls, 0);
+    const x = Tensor.from(Array.from({ length: 64 }, (_, i) => i)), y = Tensor.full([64], 2);
+    const out = Tensor.zeros([64]);
+    const at = (t: Tensor) => getRuntime().heap.addressOf(t.data)!;
+    // each thread adds its half: thread 0 the first 32, thread 1 the rest
+    pool.run("add", [[at(x), at(y), at(out), 32], [at(x) + 128, at(y) + 128, at(out) + 128, 32]]);
+    assert.equal(pool.splitCalls, 1);
+    assert.deepEqual(Array.from(out.data), Array.from({ length: 64 }, (_, i) => i + 2));
+  } finally {
+    pool.close();
+  }
+  // A thread that cannot start (here its module wants an import the kernels' do not give) is
+  // reported by started(), not waited on for ever.
+  const wantsMissing = new WebAssembly.Module(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 2, 15, 1, 3, 0x65, 0x6e, 0x76, 7, 0x6d, 0x69, 0x73, 0x73, 0x69, 0x6e, 0x67, 0, 0]));
+  const broken = new KernelPool(2, wantsMissing, memory, exports);
+  try {
+    await assert.rejects(broken.started(), /kernel thread 1 failed/);
+  } finally {
+    broken.close();
+  }
 });

@@ -1,7 +1,8 @@
-// The web page (probegen ui) in Debian's chromium: opened from disk and served on localhost, it
-// answers every shipped example as the command line does (both on the WASM kernels' baseline
-// build, bit for bit), refuses a hostile checkpoint with the command line's own message, makes
-// no request but for its own file, and logs no error.
+// The web page (probegen ui) in Debian's chromium: opened from disk (one thread) and served on
+// localhost (cross-origin isolated, its kernels on threads), it answers every shipped example as
+// the command line does (both on the WASM kernels' baseline build, bit for bit), refuses a
+// hostile checkpoint with the command line's own message, makes no request but for its own
+// file (and, served, its kernel threads' script, made in the page), and logs no error.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
@@ -63,10 +64,14 @@ test("the web page, from disk and from localhost: every shipped example as the c
     await page.goto(pathToFileURL(html).href);
     await page.waitForFunction(() => (window as unknown as { probegenReady?: boolean }).probegenReady === true, null, { timeout: 60_000 });
     t.diagnostic(`interactive in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+    // From disk the page is not cross-origin isolated: its kernels run on its own thread.
+    assert.equal(await page.evaluate(() => (window as unknown as { probegenThreads: number }).probegenThreads), 1);
+    const expectedOf = new Map<string, string[]>();
     for (const name of names) {
       await page.selectOption("#predictor", name);
       const files = exampleFiles(name);
       const expected = JSON.parse(cli(["predict", "--predictor", name, ...files, "--json"]).stdout) as { predictions: Parameters<typeof shown>[0][] };
+      expectedOf.set(name, expected.predictions.map(shown));
       for (const [i, file] of files.entries()) {
         const t1 = performance.now();
         const got = await dropFile(page, file);
@@ -98,15 +103,32 @@ test("the web page, from disk and from localhost: every shipped example as the c
         server.stdout.on("data", (d: Buffer) => { text += d.toString(); const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(text); if (m) ok(m[0]); });
         server.once("exit", (code) => fail(new Error(`probegen ui exited (${code})`)));
       });
-      const served: string[] = [];
+      // Three kernel threads (?threads=3), whatever this machine's core count: every example
+      // gives the same bits as on one thread, and the threads did take kernel calls.
       const page2 = await browser.newPage();
-      page2.on("request", (r) => served.push(r.url()));
-      await page2.goto(url);
+      const watched = watchPage(page2);
+      const t2 = performance.now();
+      await page2.goto(`${url}?threads=3`);
       await page2.waitForFunction(() => (window as unknown as { probegenReady?: boolean }).probegenReady === true, null, { timeout: 60_000 });
-      await page2.selectOption("#predictor", "mnist-inr");
-      const again = await dropFile(page2, exampleFiles("mnist-inr")[0]);
-      assert.notEqual(again.prediction, "");
-      assert.deepEqual(served, [url]);
+      t.diagnostic(`served, on threads: interactive in ${((performance.now() - t2) / 1000).toFixed(2)} s`);
+      assert.deepEqual(await page2.evaluate(() => [crossOriginIsolated, (window as unknown as { probegenThreads: number }).probegenThreads]), [true, 3]);
+      const splitCalls = () => page2.evaluate(() => (window as unknown as { probegenSplitCalls: () => number }).probegenSplitCalls());
+      const before = await splitCalls();
+      for (const name of names) {
+        await page2.selectOption("#predictor", name);
+        for (const [i, file] of exampleFiles(name).entries()) {
+          const t1 = performance.now();
+          const got = await dropFile(page2, file);
+          t.diagnostic(`3 threads: ${name} ${basename(file)}: ${((performance.now() - t1) / 1000).toFixed(2)} s`);
+          assert.equal(got.error, "");
+          assert.equal(got.prediction, expectedOf.get(name)![i], `3 threads, ${name}: ${file}`);
+        }
+      }
+      assert.ok(await splitCalls() > before, `kernel calls split over threads: ${await splitCalls() - before}`);
+      assert.deepEqual(watched.errors, []);
+      // The page, then its kernel threads' script: a blob the page made, of its own origin.
+      assert.equal(watched.requests[0], `${url}?threads=3`);
+      assert.ok(watched.requests.length === 3 && watched.requests.slice(1).every((r) => r.startsWith(`blob:${url}`)), watched.requests.join(", "));
       assert.equal((await fetch(`${url}elsewhere`)).status, 404);
     } finally {
       server.kill("SIGTERM");

@@ -12,7 +12,8 @@ export const UI_USAGE = `Usage: probegen ui [--port N] [--host ADDRESS]
 A web page that predicts what a network is with the shipped predictors: drop a .pth, .pt or
 .safetensors file (a DWSNets INR, a Small-CNN, shape INR or Wild Park checkpoint) or pick an
 example. It holds the same engine and predictors as the command line and reads files with the
-same safe readers; nothing leaves the page.
+same safe readers; nothing leaves the page. Served, the page runs its kernels on every core (up
+to 8; http://HOST:PORT/?threads=N asks for N); opened from disk, on one thread.
 
 Options:
   --port N        serve the page on this port (8765); 0 picks a free one
@@ -49,7 +50,12 @@ export async function uiCommand(argv: string[]): Promise<number> {
     const path = (req.url ?? "/").split("?")[0];
     if (req.method !== "GET" && req.method !== "HEAD") { res.writeHead(405, { allow: "GET, HEAD" }).end(); return; }
     if (path !== "/" && path !== "/index.html") { res.writeHead(404, { "content-type": "text/plain" }).end("not found\n"); return; }
-    res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
+    // Cross-origin isolation: the page may then share its kernels' memory with Web Workers and
+    // run them on every core (opened from disk, it runs them on one thread).
+    res.writeHead(200, {
+      "content-type": "text/html; charset=utf-8", "cache-control": "no-store",
+      "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp",
+    });
     res.end(req.method === "HEAD" ? undefined : html);
   });
   await new Promise<void>((resolve, reject) => { server.once("error", reject); server.listen(port, host, resolve); });

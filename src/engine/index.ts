@@ -8,7 +8,7 @@ export { Rng } from "./random.js";
 export { allFinite, firstNonFinite } from "./finite.js";
 export { Adam, addL2Gradient, cosineLr, diverged, optimizerStep, type AdamOptions, type OptimizerRule } from "./optimizers.js";
 export { parameter, uniformParameter, normalParameter } from "./init.js";
-export { getRuntime, setThreads, threadCount, usePageRuntime } from "./memory.js";
+export { getRuntime, kernelPool, setThreads, threadCount, usePageRuntime, type PageMemory } from "./memory.js";
 export { add, sub, mul, scale, addScalar, reshape, sum, mean } from "./ops/elementwise.js";
 export { sin, biasSin, cos, tanh, sigmoid, relu, leakyRelu, gelu, activation, type ActivationName } from "./ops/activations.js";
 export { linear } from "./ops/linear.js";

@@ -1,15 +1,6 @@
-// A kernel thread: the pool's WASM module on the pool's shared memory, serving its part of
-// each kernel call (see threads.ts).
+// A kernel thread in Node: the pool's WASM module on the pool's shared memory, serving its part
+// of each kernel call (see threads.ts; a web page's threads start the same way, ui/kernel-thread.ts).
 import { workerData } from "node:worker_threads";
-import { serveKernelCalls, type KernelWorkerData } from "./threads.js";
+import { startKernelThread, type KernelWorkerData } from "./threads.js";
 
-const data = workerData as KernelWorkerData;
-const instance = new WebAssembly.Instance(data.module, {
-  env: {
-    memory: data.memory,
-    abort: (_msg: number, _file: number, line: number, column: number) => {
-      throw new Error(`probegen: WASM kernel aborted at ${line}:${column}`);
-    },
-  },
-});
-serveKernelCalls(data, instance.exports as unknown as Record<string, unknown>);
+startKernelThread(workerData as KernelWorkerData);

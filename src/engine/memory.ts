@@ -6,7 +6,7 @@ import { readFileSync, existsSync } from "node:fs";
 import v8 from "node:v8";
 import { fileURLToPath } from "node:url";
 import type { KernelExports } from "./kernels/wasm-exports.js";
-import { KernelPool, MAX_THREADS, defaultThreads } from "./threads.js";
+import { KernelPool, MAX_THREADS, defaultThreads, kernelImports } from "./threads.js";
 
 const PAGE = 65536;
 const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit
@@ -339,17 +339,22 @@ function chooseBuild(): { build: SimdBuild; bytes: Buffer } {
 
 let runtime: Runtime | null = null;
 
-/** In a web page: the kernels' browser build and its fixed, unshared memory (growing an unshared memory would detach every view). */
-let pageRuntime: { bytes: Uint8Array; pages: number } | null = null;
+/** In a web page: the kernels' bytes, and its memory: fixed and unshared, or (cross-origin isolated) shared as in Node. */
+let pageRuntime: { bytes: Uint8Array; memory: PageMemory } | null = null;
 
 /**
- * Runs the kernels as a web page must: from the browser build's bytes (kernels-browser.wasm:
- * unshared memory, as a page without cross-origin isolation has no SharedArrayBuffer), in a
- * memory of `pages` 64 KiB pages set aside at once. Call before the first tensor.
+ * A web page's kernel memory: `{ pages }`, a fixed, unshared memory of that many 64 KiB pages,
+ * set aside at once, for the browser build (kernels-browser.wasm), where a page without
+ * cross-origin isolation has no SharedArrayBuffer and growing an unshared memory would detach
+ * every view; or "shared", Node's growable shared memory for the threaded build
+ * (kernels.wasm), where the page is cross-origin isolated and kernel threads are Web Workers.
  */
-export function usePageRuntime(bytes: Uint8Array, pages: number): void {
+export type PageMemory = { pages: number } | "shared";
+
+/** Runs the kernels as a web page must: from the given build's bytes, in `memory`. Call before the first tensor. */
+export function usePageRuntime(bytes: Uint8Array, memory: PageMemory): void {
   if (runtime !== null) throw new Error("usePageRuntime: the kernels are already running");
-  pageRuntime = { bytes, pages };
+  pageRuntime = { bytes, memory };
 }
 
 /** The process-wide memory, heap and kernel instance, created on first use. */
@@ -357,10 +362,11 @@ export function getRuntime(): Runtime {
   if (runtime !== null) return runtime;
   const { build, bytes } = pageRuntime === null ? chooseBuild() : { build: "baseline" as const, bytes: pageRuntime.bytes };
   const module = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
-  const memory = pageRuntime === null
+  const fixed = pageRuntime === null || pageRuntime.memory === "shared" ? null : pageRuntime.memory.pages;
+  const memory = fixed === null
     ? new WebAssembly.Memory({ initial: 256, maximum: MAX_PAGES, shared: true })
-    : new WebAssembly.Memory({ initial: pageRuntime.pages, maximum: pageRuntime.pages });
-  const instance = new WebAssembly.Instance(module, { env: { memory, abort: wasmAbort } });
+    : new WebAssembly.Memory({ initial: fixed, maximum: fixed });
+  const instance = new WebAssembly.Instance(module, kernelImports(memory));
   const exports = instance.exports as unknown as KernelExports;
   runtime = { heap: new Heap(memory, exports.heapBase()), exports, module, memory, simd: build };
   return runtime;
@@ -397,8 +403,4 @@ export function kernelPool(): KernelPool {
   const { module, memory, exports } = getRuntime();
   pool = new KernelPool(threadCount(), module, memory, exports);
   return pool;
-}
-
-function wasmAbort(_msg: number, _file: number, line: number, column: number): never {
-  throw new Error(`probegen: WASM kernel aborted at ${line}:${column}`);
 }

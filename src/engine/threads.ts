@@ -24,6 +24,19 @@ const START_TIMEOUT_MS = 60_000;
 export const MAX_THREADS = 1024;
 /** Spin iterations before a waiting thread sleeps (tens of microseconds). */
 const SPINS = 20000;
+/**
+ * Whether this thread may sleep in Atomics.wait: a browser refuses it on a page's main thread,
+ * which then spins while kernel threads (Web Workers) finish their parts.
+ */
+const CAN_SLEEP = (() => {
+  if (typeof SharedArrayBuffer !== "function") return false;
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 /** What a worker is started with. */
 export interface KernelWorkerData {
@@ -122,9 +135,11 @@ export class KernelPool {
       if (++spins > SPINS) {
         // Sleeps a millisecond at a time. The event loop is blocked here, so a worker that
         // never started cannot report it: a call gives up on workers missing for a minute.
-        Atomics.store(this.ctrl, CALLER_ASLEEP, 1);
-        Atomics.wait(this.ctrl, DONE, done, 1);
-        Atomics.store(this.ctrl, CALLER_ASLEEP, 0);
+        if (CAN_SLEEP) {
+          Atomics.store(this.ctrl, CALLER_ASLEEP, 1);
+          Atomics.wait(this.ctrl, DONE, done, 1);
+          Atomics.store(this.ctrl, CALLER_ASLEEP, 0);
+        }
         if (Atomics.load(this.ctrl, READY) < others) {
           if (since === 0) since = performance.now();
           else if (performance.now() - since > START_TIMEOUT_MS) {
@@ -134,6 +149,26 @@ export class KernelPool {
       }
     }
     this.throwIfFailed(name);
+  }
+
+  /** How many calls were split over the threads so far (a page shows its threads at work with it). */
+  get splitCalls(): number {
+    return Atomics.load(this.ctrl, GEN);
+  }
+
+  /**
+   * Resolves once every kernel thread has started (rejects past the start time-out, or when one
+   * failed). A web page awaits it before its first kernel call: a browser may not start a Web
+   * Worker while the page's thread is busy, and that thread cannot sleep waiting for one.
+   */
+  async started(): Promise<void> {
+    const since = performance.now();
+    while (Atomics.load(this.ctrl, READY) < this.threads - 1) {
+      this.throwIfFailed("start");
+      if (performance.now() - since > START_TIMEOUT_MS) throw new Error(`probegen: kernel threads did not start within ${START_TIMEOUT_MS / 1000} s`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    this.throwIfFailed("start");
   }
 
   /** A worker whose kernel threw, or that died between calls (its error event), ends the pool. */
@@ -153,8 +188,26 @@ export class KernelPool {
   }
 }
 
+/** What the kernels' module imports: the memory, and an abort that throws. */
+export function kernelImports(memory: WebAssembly.Memory): WebAssembly.Imports {
+  return {
+    env: {
+      memory,
+      abort: (_msg: number, _file: number, line: number, column: number) => {
+        throw new Error(`probegen: WASM kernel aborted at ${line}:${column}`);
+      },
+    },
+  };
+}
+
+/** A kernel thread (a Node worker, or a page's Web Worker): the pool's module on the pool's memory, serving its part of each call. */
+export function startKernelThread(data: KernelWorkerData): void {
+  const instance = new WebAssembly.Instance(data.module, kernelImports(data.memory));
+  serveKernelCalls(data, instance.exports as unknown as Record<string, unknown>);
+}
+
 /** The worker side: waits for calls and runs its part of each. */
-export function serveKernelCalls(data: KernelWorkerData, exports: Record<string, unknown>): void {
+function serveKernelCalls(data: KernelWorkerData, exports: Record<string, unknown>): void {
   const ctrl = new Int32Array(data.ctrl);
   const args = new Float64Array(data.args);
   const fns = data.names.map((n) => exports[n] as KernelFn);

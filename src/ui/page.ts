@@ -4,7 +4,7 @@
 // node:fs (shims/fs.ts); a dropped file joins them and is read by the same safe readers, so the
 // page refuses what the command line refuses, with the same message. Nothing leaves the page.
 import { putFile } from "./shims/fs.js";
-import { setThreads, usePageRuntime, type ActivationName } from "../engine/index.js";
+import { kernelPool, setThreads, usePageRuntime, type ActivationName } from "../engine/index.js";
 import { parseSirenArchitecture, renderSiren } from "../nets/siren.js";
 import { InputCollector } from "../predict/inputs.js";
 import { networkAnswers, predictNetworks, type Prediction } from "../predict/predict.js";
@@ -19,11 +19,17 @@ declare global {
     PROBEGEN_FILES: Record<string, string>;
     /** Set once the page can take a file (for tests). */
     probegenReady?: boolean;
+    /** The kernel threads the page runs on. */
+    probegenThreads?: number;
+    /** How many kernel calls were split over those threads so far. */
+    probegenSplitCalls?: () => number;
   }
 }
 
-/** The kernels' memory in the page: 256 MiB, set aside at once (an unshared memory cannot grow under its views). */
+/** The kernels' memory in a page on one thread: 256 MiB, set aside at once (an unshared memory cannot grow under its views). */
 const PAGE_MEMORY_PAGES = 4096;
+/** The most kernel threads a page starts (?threads=N asks for another count, up to this). */
+const MAX_PAGE_THREADS = 8;
 const UPLOADS = "/uploads";
 
 function decodeBase64(s: string): Uint8Array {
@@ -94,7 +100,7 @@ async function predictFile(path: string, shown: string): Promise<void> {
     const report = await predictNetworks(run, inputs);
     const p = report.predictions[0];
     out.textContent = describe(p);
-    $("timing").textContent = `${shown}: answered in ${((performance.now() - t0) / 1000).toFixed(2)} s, in this page`;
+    $("timing").textContent = `${shown}: answered in ${((performance.now() - t0) / 1000).toFixed(3)} s, in this page`;
     showAnswers(run, inputs, networkAnswers(run, inputs));
   } catch (e) {
     error.textContent = (e as Error).message;
@@ -198,10 +204,39 @@ function showPredictor(): void {
   $("error").textContent = "";
 }
 
-function start(): void {
+/**
+ * The kernel threads this page can run: one unless it is cross-origin isolated (served by
+ * `probegen ui`, which sends the headers), since only then may its memory be shared with
+ * Web Workers; then every core, up to MAX_PAGE_THREADS, or ?threads=N.
+ */
+function pageThreads(): number {
+  if (!globalThis.crossOriginIsolated || typeof SharedArrayBuffer !== "function") return 1;
+  const asked = Number(new URLSearchParams(location.search).get("threads") ?? NaN);
+  const n = Number.isInteger(asked) && asked >= 1 ? asked : navigator.hardwareConcurrency || 1;
+  return Math.min(n, MAX_PAGE_THREADS);
+}
+
+async function startKernels(): Promise<number> {
+  const threads = pageThreads();
+  if (threads === 1) {
+    usePageRuntime(decodeBase64(window.PROBEGEN_FILES["/probegen/build/kernels-browser.wasm"]), { pages: PAGE_MEMORY_PAGES });
+    setThreads(1);
+    return 1;
+  }
+  usePageRuntime(decodeBase64(window.PROBEGEN_FILES["/probegen/build/kernels.wasm"]), "shared");
+  setThreads(threads);
+  await kernelPool().started();
+  return threads;
+}
+
+async function start(): Promise<void> {
   for (const [path, b64] of Object.entries(window.PROBEGEN_FILES)) putFile(path, decodeBase64(b64));
-  usePageRuntime(decodeBase64(window.PROBEGEN_FILES["/probegen/build/kernels-browser.wasm"]), PAGE_MEMORY_PAGES);
-  setThreads(1);
+  const threads = await startKernels();
+  $("threads").textContent = threads > 1
+    ? `kernels on ${threads} threads`
+    : `kernels on one thread${globalThis.crossOriginIsolated ? "" : " (served by `probegen ui`, the page runs them on every core)"}`;
+  window.probegenThreads = threads;
+  window.probegenSplitCalls = () => kernelPool().splitCalls;
   const select = $("predictor") as HTMLSelectElement;
   for (const name of shippedPredictorNames(PREDICTORS_DIR)) {
     const o = element("option", `${name}: ${predictorRun(name).predictor!.card.title}`);
@@ -236,8 +271,6 @@ function start(): void {
   window.probegenReady = true;
 }
 
-try {
-  start();
-} catch (e) {
+start().catch((e: unknown) => {
   document.getElementById("error")!.textContent = `the page could not start: ${(e as Error).message}`;
-}
+});

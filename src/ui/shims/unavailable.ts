@@ -1,13 +1,8 @@
-// What the web page has no use for (worker threads, child processes, native addons,
+// What the web page has no use for (child processes, native addons,
 // onnxruntime, V8 flags): importable, and a clear error if ever called.
 function unavailable(what: string): never {
   throw new Error(`${what} is not available in the web page; use the probegen command line`);
 }
-export const isMainThread = true;
-export const parentPort = null;
-export const workerData = null;
-export class Worker { constructor() { unavailable("worker threads"); } }
-export class MessageChannel { constructor() { unavailable("worker threads"); } }
 export function spawnSync(): never { return unavailable("child processes"); }
 export function spawn(): never { return unavailable("child processes"); }
 export function createRequire(): () => never { return () => unavailable("native addons"); }
@@ -16,7 +11,7 @@ export function getHeapStatistics(): Record<string, number> { return { heap_size
 export const InferenceSession = { create: async (): Promise<never> => unavailable("onnxruntime (black-box ONNX models)") };
 export class Tensor { constructor() { unavailable("onnxruntime (black-box ONNX models)"); } }
 export const env = {};
-export default { isMainThread, parentPort, workerData, Worker, spawnSync, createRequire, setFlagsFromString, getHeapStatistics, InferenceSession };
+export default { spawnSync, createRequire, setFlagsFromString, getHeapStatistics, InferenceSession };
 export function createHash(): never { return unavailable("hashing ONNX graphs"); }
 export class Transform { constructor() { unavailable("streams"); } }
 export class StringDecoder { constructor() { unavailable("reading metrics files"); } }
