@@ -326,6 +326,9 @@ for (const backend of fastBackends()) {
       // and images past KC = 256 pixels in two pieces each.
       { n: 7, Cin: 37, H: 12, W: 12, Cout: 3, OH: 24, OW: 24, KH: 4, KW: 4, strideH: 2, strideW: 2, padH: 1, padW: 1 },
       { n: 3, Cin: 33, H: 17, W: 17, Cout: 2, OH: 17, OW: 17, KH: 5, KW: 5, strideH: 1, strideW: 1, padH: 2, padW: 2 },
+      // Past 32 input channels the native input gradient gathers im2col(dy) into its packed
+      // panels: 320 rows here (two blocks of K), 48 pixels (a panel and a partial one).
+      { n: 3, Cin: 40, H: 4, W: 4, Cout: 20, OH: 8, OW: 8, KH: 4, KW: 4, strideH: 2, strideW: 2, padH: 1, padW: 1 },
       // The image generator's last layer (16 -> 1, 3x3 at 32x32): on AVX-512 a direct forward
       // over pixels, and an input gradient as a direct convolution of 9 taps.
       { n: 3, Cin: 16, H: 32, W: 32, Cout: 1, OH: 32, OW: 32, KH: 3, KW: 3, strideH: 1, strideW: 1, padH: 1, padW: 1 },
