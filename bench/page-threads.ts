@@ -3,11 +3,10 @@
 // alike); prints each predictor's median answer time as the page measures it, and the ratio.
 //   node dist/bench/page-threads.js [--threads 2] [--reps 5] [--json]
 // Needs Debian's chromium (CHROMIUM_PATH) and playwright-core (a devDependency).
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { Page } from "playwright-core";
-import { chromiumPath, launchChromium } from "../test/browser.js";
+import { chromiumPath, launchChromium, serveUi } from "../test/browser.js";
 import { exampleFiles } from "../src/predict/shipped-predictors.js";
 
 const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
@@ -15,12 +14,7 @@ const { values } = parseArgs({ options: { threads: { type: "string", default: "2
 const threads = Number(values.threads), reps = Number(values.reps);
 if (chromiumPath() === null) throw new Error("no chromium: install Debian's chromium or set CHROMIUM_PATH");
 
-const server = spawn(process.execPath, [cli, "ui", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
-const url = await new Promise<string>((ok, fail) => {
-  let text = "";
-  server.stdout.on("data", (d: Buffer) => { text += d.toString(); const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(text); if (m) ok(m[0]); });
-  server.once("exit", (code) => fail(new Error(`probegen ui exited (${code})`)));
-});
+const { url, stop } = await serveUi(cli);
 const browser = await launchChromium();
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
 try {
@@ -50,5 +44,5 @@ try {
   else for (const r of rows) console.log(`${r.predictor.padEnd(18)} 1 thread ${(1000 * r.oneThread).toFixed(0).padStart(5)} ms   ${threads} threads ${(1000 * r.threads).toFixed(0).padStart(5)} ms   ${r.ratio.toFixed(2)}x`);
 } finally {
   await browser.close();
-  server.kill("SIGTERM");
+  stop();
 }

@@ -1,4 +1,5 @@
 // Debian's chromium, driven by playwright-core, for the tests of pages (reports, the web page).
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
 
@@ -25,4 +26,15 @@ export function watchPage(page: Page): { errors: string[]; requests: string[] } 
   page.on("requestfailed", (r) => errors.push(`request failed: ${r.url().slice(0, 80)}`));
   page.on("request", (r) => requests.push(r.url()));
   return { errors, requests };
+}
+
+/** `probegen ui --port 0` (the command line at `cli`) started, with the page's address; stop() ends it. */
+export async function serveUi(cli: string): Promise<{ url: string; stop: () => void }> {
+  const server = spawn(process.execPath, [cli, "ui", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  const url = await new Promise<string>((ok, fail) => {
+    let text = "";
+    server.stdout.on("data", (d: Buffer) => { text += d.toString(); const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(text); if (m) ok(m[0]); });
+    server.once("exit", (code) => fail(new Error(`probegen ui exited (${code})`)));
+  });
+  return { url, stop: () => { server.kill("SIGTERM"); } };
 }

@@ -5,13 +5,13 @@
 // file (and, served, its kernel threads' script, made in the page), and logs no error.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Page } from "playwright-core";
-import { chromiumPath, launchChromium, watchPage } from "./browser.js";
+import { chromiumPath, launchChromium, serveUi, watchPage } from "./browser.js";
 import { exampleFiles, shippedPredictorNames } from "../src/predict/shipped-predictors.js";
 
 const CLI = resolve("dist/src/cli/main.js");
@@ -96,13 +96,8 @@ test("the web page, from disk and from localhost: every shipped example as the c
     assert.deepEqual(errors, []);
     assert.deepEqual(requests, [pathToFileURL(html).href]);
     // Served: the page itself is the only thing fetched from the server, and nothing else is.
-    const server = spawn(process.execPath, [CLI, "ui", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+    const { url, stop } = await serveUi(CLI);
     try {
-      const url = await new Promise<string>((ok, fail) => {
-        let text = "";
-        server.stdout.on("data", (d: Buffer) => { text += d.toString(); const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(text); if (m) ok(m[0]); });
-        server.once("exit", (code) => fail(new Error(`probegen ui exited (${code})`)));
-      });
       // Three kernel threads (?threads=3), whatever this machine's core count: every example
       // gives the same bits as on one thread, and the threads did take kernel calls.
       const page2 = await browser.newPage();
@@ -131,7 +126,7 @@ test("the web page, from disk and from localhost: every shipped example as the c
       assert.ok(watched.requests.length === 3 && watched.requests.slice(1).every((r) => r.startsWith(`blob:${url}`)), watched.requests.join(", "));
       assert.equal((await fetch(`${url}elsewhere`)).status, 404);
     } finally {
-      server.kill("SIGTERM");
+      stop();
     }
   } finally {
     await browser.close();
