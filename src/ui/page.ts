@@ -216,25 +216,38 @@ function pageThreads(): number {
   return Math.min(n, MAX_PAGE_THREADS);
 }
 
-async function startKernels(): Promise<number> {
+/** The page's kernels started: their thread count, and why threads were given up, if they were. */
+async function startKernels(): Promise<{ threads: number; why?: string }> {
   const threads = pageThreads();
-  if (threads === 1) {
-    usePageRuntime(decodeBase64(window.PROBEGEN_FILES["/probegen/build/kernels-browser.wasm"]), { pages: PAGE_MEMORY_PAGES });
+  const oneThread = () => {
     setThreads(1);
-    return 1;
+    // Where the shared memory is already running (a thread failed to start), the page stays on it.
+    try { usePageRuntime(decodeBase64(window.PROBEGEN_FILES["/probegen/build/kernels-browser.wasm"]), { pages: PAGE_MEMORY_PAGES }); } catch { /* running */ }
+  };
+  if (threads === 1) {
+    oneThread();
+    return { threads: 1 };
   }
-  usePageRuntime(decodeBase64(window.PROBEGEN_FILES["/probegen/build/kernels.wasm"]), "shared");
-  setThreads(threads);
-  await kernelPool().started();
-  return threads;
+  try {
+    usePageRuntime(decodeBase64(window.PROBEGEN_FILES["/probegen/build/kernels.wasm"]), "shared");
+    setThreads(threads);
+    await kernelPool().started();
+    return { threads };
+  } catch (e) {
+    // A browser that cannot set aside a shared memory of 4 GiB (32-bit), or a Web Worker that
+    // failed: the page still answers, on one thread.
+    oneThread();
+    return { threads: 1, why: (e as Error).message };
+  }
 }
 
 async function start(): Promise<void> {
   for (const [path, b64] of Object.entries(window.PROBEGEN_FILES)) putFile(path, decodeBase64(b64));
-  const threads = await startKernels();
+  const { threads, why } = await startKernels();
   $("threads").textContent = threads > 1
     ? `kernels on ${threads} threads`
-    : `kernels on one thread${globalThis.crossOriginIsolated ? "" : " (served by `probegen ui`, the page runs them on every core)"}`;
+    : why !== undefined ? `kernels on one thread: threads could not start (${why})`
+      : `kernels on one thread${globalThis.crossOriginIsolated ? "" : " (served by `probegen ui`, the page runs them on every core)"}`;
   window.probegenThreads = threads;
   window.probegenSplitCalls = () => kernelPool().splitCalls;
   const select = $("predictor") as HTMLSelectElement;
