@@ -831,14 +831,15 @@ CLONES static void im2colPanel(const float* x, int H, int W, int KH, int KW, int
     for (int ow = 0; ow < OW; ow++) {
       const int x0 = ow * sw - pw;
       float* row = d + ((size_t)oh * OW + ow) * unit;
-      const float* at = x + (ptrdiff_t)y0 * W + x0;
+      // (an offset, not a pointer: at a border it lies before x)
+      const ptrdiff_t at = (ptrdiff_t)y0 * W + x0;
       if (y0 >= 0 && y0 + KH <= H && x0 >= 0 && x0 + KW <= W) {
-        if (quads) for (int c = 0; c < n; c += 4) std::memcpy(row + c, at + off[c], 4 * sizeof(float));
-        else for (int c = 0; c < n; c++) row[c] = at[off[c]];
+        if (quads) for (int c = 0; c < n; c += 4) std::memcpy(row + c, x + at + off[c], 4 * sizeof(float));
+        else for (int c = 0; c < n; c++) row[c] = x[at + off[c]];
       } else {
         for (int c = 0; c < n; c++) {
           const int iy = y0 + ki[c], ix = x0 + kj[c];
-          row[c] = iy >= 0 && iy < H && ix >= 0 && ix < W ? at[off[c]] : 0.0f;
+          row[c] = iy >= 0 && iy < H && ix >= 0 && ix < W ? x[at + off[c]] : 0.0f;
         }
       }
       for (int c = n; c < unit; c++) row[c] = 0.0f;
