@@ -12,6 +12,10 @@ import { exampleFiles } from "../src/predict/shipped-predictors.js";
 const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const { values } = parseArgs({ options: { threads: { type: "string", default: "2" }, reps: { type: "string", default: "5" }, json: { type: "boolean", default: false } } });
 const threads = Number(values.threads), reps = Number(values.reps);
+if (!Number.isInteger(threads) || threads < 2 || threads > 8 || !Number.isInteger(reps) || reps < 1) {
+  console.error("usage: node dist/bench/page-threads.js [--threads 2..8] [--reps N >= 1] [--json]");
+  process.exit(2);
+}
 if (chromiumPath() === null) throw new Error("no chromium: install Debian's chromium or set CHROMIUM_PATH");
 
 const { url, stop } = await serveUi(cli);

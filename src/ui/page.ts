@@ -3,7 +3,7 @@
 // predictors and their examples) come inlined in the page and are read through an in-memory
 // node:fs (shims/fs.ts); a dropped file joins them and is read by the same safe readers, so the
 // page refuses what the command line refuses, with the same message. Nothing leaves the page.
-import { putFile } from "./shims/fs.js";
+import { putFile, readFileSync } from "./shims/fs.js";
 import { kernelPool, setThreads, usePageRuntime, type ActivationName } from "../engine/index.js";
 import { parseSirenArchitecture, renderSiren } from "../nets/siren.js";
 import { InputCollector } from "../predict/inputs.js";
@@ -222,14 +222,14 @@ async function startKernels(): Promise<{ threads: number; why?: string }> {
   const oneThread = () => {
     setThreads(1);
     // Where the shared memory is already running (a thread failed to start), the page stays on it.
-    try { usePageRuntime(decodeBase64(window.PROBEGEN_FILES["/probegen/build/kernels-browser.wasm"]), { pages: PAGE_MEMORY_PAGES }); } catch { /* running */ }
+    try { usePageRuntime(readFileSync("/probegen/build/kernels-browser.wasm"), { pages: PAGE_MEMORY_PAGES }); } catch { /* running */ }
   };
   if (threads === 1) {
     oneThread();
     return { threads: 1 };
   }
   try {
-    usePageRuntime(decodeBase64(window.PROBEGEN_FILES["/probegen/build/kernels.wasm"]), "shared");
+    usePageRuntime(readFileSync("/probegen/build/kernels.wasm"), "shared");
     setThreads(threads);
     await kernelPool().started();
     return { threads };
