@@ -583,20 +583,98 @@ CLONES static void dropoutLanes(uint32_t* const st[DROPOUT_LANES], const int32_t
   }
   for (int l = 0; l < active; l++) { st[l][0] = s0[l]; st[l][1] = s1[l]; st[l][2] = s2[l]; st[l][3] = s3[l]; }
 }
+// xoshiro128**'s state update is linear over GF(2): L steps at once are one 128x128 bit matrix.
+// With fewer drawing networks than lanes, each network's stream is cut into 16 segments of L
+// draws and the lanes run its segments side by side, each started at its segment's state (the
+// start jumped j * L steps): a single network's stream was a serial chain of about 3 ns a draw, 17%
+// of a Small-CNN zoo build whose cohorts hold one to five networks. The draws are the same.
+struct XoJump { uint32_t col[128][4]; };  // column b: the state a unit state of bit b becomes
+static void xoStep(uint32_t s[4]) {
+  const uint32_t t = s[1] << 9;
+  s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3]; s[2] ^= t; s[3] = rotl32(s[3], 11);
+}
+static void xoApply(const XoJump& J, const uint32_t in[4], uint32_t out[4]) {
+  uint32_t r[4] = {0, 0, 0, 0};
+  for (int b = 0; b < 128; b++) {
+    const uint32_t take = 0u - ((in[b >> 5] >> (b & 31)) & 1u);
+    for (int w = 0; w < 4; w++) r[w] ^= J.col[b][w] & take;
+  }
+  for (int w = 0; w < 4; w++) out[w] = r[w];
+}
+static void xoCompose(const XoJump& A, const XoJump& B, XoJump& out) {  // out = A after B
+  XoJump r;
+  for (int b = 0; b < 128; b++) xoApply(A, B.col[b], r.col[b]);
+  out = r;
+}
+// L steps as one matrix, by squaring (about 40 products for L up to 10^6), kept per L: a build
+// asks for the same few lengths at every step.
+static const XoJump& xoJump(int L) {
+  thread_local std::vector<std::pair<int, XoJump>> cache;
+  for (const auto& e : cache) if (e.first == L) return e.second;
+  XoJump step, acc;
+  for (int b = 0; b < 128; b++) {
+    uint32_t s[4] = {0, 0, 0, 0};
+    s[b >> 5] = 1u << (b & 31);
+    xoStep(s);
+    for (int w = 0; w < 4; w++) step.col[b][w] = s[w];
+    for (int w = 0; w < 4; w++) acc.col[b][w] = w == (b >> 5) ? 1u << (b & 31) : 0;
+  }
+  for (int n = L; n > 0; n >>= 1) {
+    if (n & 1) xoCompose(step, acc, acc);
+    if (n > 1) xoCompose(step, step, step);
+  }
+  if (cache.size() >= 32) cache.erase(cache.begin());
+  cache.emplace_back(L, acc);
+  return cache.back().second;
+}
+// Segments shorter than this are not worth their jumps (a matrix-vector product each).
+static const int DROPOUT_MIN_SEGMENT = 256;
 static double k_dropoutMask(Base B, const double* a) {
   int32_t* state = I32(B, a[0]); const int32_t* mode = I32(B, a[1]); const float* keep = F(B, a[2]); float* mask = F(B, a[3]);
   const int nets = (int)a[4], per = (int)a[5];
-  // Mode 0 (no dropout) draws nothing; the others draw per element, in groups of 16 networks.
+  // Mode 0 (no dropout) draws nothing; the others draw per element.
   thread_local std::vector<int> drawing;
   drawing.clear();
   for (int i = 0; i < nets; i++) {
     if (mode[2 * i] == 0) { float* m = mask + (size_t)i * per; for (int j = 0; j < per; j++) m[j] = 1.0f; }
     else drawing.push_back(i);
   }
-  // Lanes past the last drawing network run on a spare state and write nothing.
+  const int d = (int)drawing.size();
+  // Fewer drawing networks than lanes: one network at a time, its stream cut into 16 segments.
+  const int L = per / DROPOUT_LANES;
+  if (d < DROPOUT_LANES && L >= DROPOUT_MIN_SEGMENT) {
+    const XoJump& J = xoJump(L);
+    for (int i = 0; i < d; i++) {
+      const int n = drawing[i];
+      uint32_t seg[DROPOUT_LANES][4];
+      uint32_t* st[DROPOUT_LANES]; float* out[DROPOUT_LANES]; int32_t md[2 * DROPOUT_LANES]; float kp[DROPOUT_LANES];
+      std::memcpy(seg[0], state + 4 * n, sizeof seg[0]);
+      for (int j = 0; j < DROPOUT_LANES; j++) {
+        if (j > 0) xoApply(J, seg[j - 1], seg[j]);
+        st[j] = seg[j]; out[j] = mask + (size_t)n * per + (size_t)j * L;
+        md[2 * j] = mode[2 * n]; md[2 * j + 1] = mode[2 * n + 1]; kp[j] = keep[n];
+      }
+      dropoutLanes(st, md, kp, out, L, DROPOUT_LANES);
+      // The last segment ends at draw 16 L: the rest (fewer than 16 draws) go one by one, and
+      // its state then is where the network's generator ends.
+      uint32_t* s = seg[DROPOUT_LANES - 1];
+      const uint32_t threshold = (uint32_t)mode[2 * n + 1];
+      const bool none = mode[2 * n] == 2;
+      float* m = mask + (size_t)n * per;
+      for (int e = DROPOUT_LANES * L; e < per; e++) {
+        const uint32_t r = rotl32(s[1] * 5u, 7) * 9u;
+        xoStep(s);
+        m[e] = none || r < threshold ? 0.0f : keep[n];
+      }
+      std::memcpy(state + 4 * n, s, sizeof seg[0]);
+    }
+    return 0;
+  }
+  // Otherwise 16 networks side by side; lanes past the last drawing network run on a spare
+  // state and write nothing.
   uint32_t spare[4] = {1, 2, 3, 4};
-  for (int b = 0; b < (int)drawing.size(); b += DROPOUT_LANES) {
-    const int active = std::min(DROPOUT_LANES, (int)drawing.size() - b);
+  for (int b = 0; b < d; b += DROPOUT_LANES) {
+    const int active = std::min(DROPOUT_LANES, d - b);
     uint32_t* st[DROPOUT_LANES]; float* out[DROPOUT_LANES]; int32_t md[2 * DROPOUT_LANES]; float kp[DROPOUT_LANES];
     for (int l = 0; l < DROPOUT_LANES; l++) {
       const int n = drawing[b + std::min(l, active - 1)];

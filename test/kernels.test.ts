@@ -168,13 +168,18 @@ for (const backend of fastBackends()) {
     assertClose(mw.data, mr.data, 1e-6, 1e-7, "mse gradient");
   });
 
-  test(`${backend}: dropoutMask draws each network's mask as its Rng.next() would, and leaves each generator where next() would`, () => {
-    // Rates 0 (no draws), 0.3, 0.7, and a threshold of 2^32 (kind 2: draws, drops all); 5,001
-    // floats a network, not whole vectors; on WASM the call splits over threads. 83 networks, 63
-    // of them drawing: the native kernel runs 16 generators side by side, so there are whole
-    // groups of 16 (skipping the non-drawing networks) and a remainder.
-    const per = 5001, pattern = [[0.3, 1], [0, 0], [0.7, 1], [0.3, 2]];
-    const rates = Array.from({ length: 83 }, (_, b) => pattern[b % 4][0]), kinds = Array.from({ length: 83 }, (_, b) => pattern[b % 4][1]);
+  // Rates 0 (no draws), 0.3, 0.7, and a threshold of 2^32 (kind 2: draws, drops all).
+  // 83 networks, 63 of them drawing, 5,001 floats each (not whole vectors): the native kernel
+  // runs 16 generators side by side, so there are whole groups of 16 (skipping the non-drawing
+  // networks) and a remainder; on WASM the call splits over threads. With fewer drawing networks
+  // than 16, the native kernel cuts each network's stream into 16 segments started at jumped
+  // states, with a few draws left after the last: 1, 2 and 5 networks (one of the 5 not
+  // drawing), 3 networks of 4,099 floats (segments of 256, the shortest it jumps), and 800
+  // floats (too short to cut: the networks side by side instead).
+  const dropoutCases: [number, number][] = [[83, 5001], [1, 131075], [2, 5001], [5, 40_001], [3, 4099], [1, 800]];
+  for (const [nets, per] of dropoutCases) test(`${backend}: dropoutMask draws each network's mask as its Rng.next() would, and leaves each generator where next() would (${nets} networks of ${per} floats)`, () => {
+    const pattern = nets === 83 ? [[0.3, 1], [0, 0], [0.7, 1], [0.3, 2]] : [[0.3, 1], [0.7, 1], [0.3, 2], [0.5, 1], [0, 0]];
+    const rates = Array.from({ length: nets }, (_, b) => pattern[b % pattern.length][0]), kinds = Array.from({ length: nets }, (_, b) => pattern[b % pattern.length][1]);
     const seeds = rates.map((_, b) => new Rng(7 + b, `drop:${b}`));
     const want = new Float32Array(rates.length * per);
     const after = rates.map((p, b) => {
@@ -194,7 +199,9 @@ for (const backend of fastBackends()) {
         keep.data[b] = 1 / (1 - rates[b]);
       });
       k.dropoutMask(st, md, keep.data, mask.data, per);
-      assert.deepEqual(mask.data, want, `${k.name}: the masks`);
+      // deepEqual over 131,075 floats would print them all on a failure: the first difference
+      const bad = mask.data.findIndex((v, i) => v !== want[i]);
+      assert.equal(bad, -1, `${k.name}: the masks differ first at float ${bad} (network ${Math.floor(bad / per)}, draw ${bad % per})`);
       gens.forEach((g, b) => {
         g.loadState(st, 4 * b);
         // A rate-0 network draws nothing: its generator is where it started.
