@@ -58,10 +58,12 @@ test("a checkpointed step gives the one-pass step's loss and gradients (learned 
     const passes = [[0, 3], [1], [2, 4]];
     let fixedCalls = 0;
     const fixedProbes = tidy(() => Float32Array.from(gen.forward().data));
+    let calls = 0;
     const loss = checkpointedStep({
       probes: () => (learned ? gen.forward() : null),
       passes,
       representPass: (at, probes) => {
+        calls++;
         if (probes === null) fixedCalls++;
         return represent(at, probes ?? Tensor.from(fixedProbes, [K, 1, 32, 32]));
       },
@@ -70,6 +72,33 @@ test("a checkpointed step gives the one-pass step's loss and gradients (learned 
     const two = grads();
     assert.equal(loss, oneLoss, "the same representation gives the same loss");
     assert.equal(fixedCalls, learned ? 0 : passes.length, "fixed probes: each pass once, on the source's own probes");
+    // learned: each pass once, and again with its graph, but for the first, which keeps it
+    assert.equal(calls, learned ? 2 * passes.length - 1 : passes.length, "the networks' evaluations");
+    if (learned) {
+      // Every pass evaluated again in order, as the step did before it kept the first pass's
+      // graph: the generator's gradient is the same bytes.
+      zeroGrad(params.map(([, t]) => t));
+      tidy(() => {
+        const probes = gen.forward();
+        const fixed = Tensor.from(probes.data, probes.shape), leaf = Tensor.from(probes.data, probes.shape).requireGrad();
+        const reps = Tensor.empty([B, K * 10]);
+        for (const pass of passes) {
+          const r = represent(pass, fixed);
+          pass.forEach((at, i) => reps.data.set(r.data.subarray(i * K * 10, (i + 1) * K * 10), at * K * 10));
+        }
+        const representation = reps.requireGrad();
+        backward(mseLoss(head.forward(representation), targets));
+        for (const pass of passes) {
+          const r = represent(pass, leaf);
+          const seed = new Float32Array(r.size);
+          pass.forEach((at, i) => seed.set(representation.grad!.data.subarray(at * K * 10, (at + 1) * K * 10), i * K * 10));
+          backward(r, seed);
+        }
+        backward(probes, leaf.grad!.data);
+      });
+      const again = grads();
+      again.forEach(([name, g], i) => assert.deepEqual(Array.from(two[i][1]!), Array.from(g!), `${name}: the same bytes as evaluating every pass again`));
+    }
     one.forEach(([name, g], i) => {
       const h = two[i][1];
       if (name.startsWith("head.")) {

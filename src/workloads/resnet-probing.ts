@@ -108,8 +108,9 @@ export function resnetProbingBench(opts: { width?: number; networks?: number; pr
   const loss = step(passes);
   const stepSeconds = (performance.now() - t0) / 1000;
   if (!Number.isFinite(loss)) throw new Error(`W5: the loss is ${loss}`);
-  // Forward twice (the passes, then again with activations) and the backward to the inputs (about one forward).
-  const stepGFlops = (3 * B * K * resnetFlopsPerImage(arch, 32)) / 1e9;
+  // The forward of every pass, again with activations for every pass but the one that kept its
+  // graph (checkpointed-step.ts), and the backward to the inputs (about one forward).
+  const stepGFlops = ((3 - 1 / passes.length) * B * K * resnetFlopsPerImage(arch, 32)) / 1e9;
   const trainNetworks = 6000;
   return {
     width, networks: B, probes: K, stepSeconds, warmupSeconds, passes: passes.length,
