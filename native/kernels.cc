@@ -584,10 +584,10 @@ CLONES static void dropoutLanes(uint32_t* const st[DROPOUT_LANES], const int32_t
   for (int l = 0; l < active; l++) { st[l][0] = s0[l]; st[l][1] = s1[l]; st[l][2] = s2[l]; st[l][3] = s3[l]; }
 }
 // xoshiro128**'s state update is linear over GF(2): L steps at once are one 128x128 bit matrix.
-// With fewer drawing networks than lanes, each network's stream is cut into 16 segments of L
-// draws and the lanes run its segments side by side, each started at its segment's state (the
-// start jumped j * L steps): a single network's stream was a serial chain of about 3 ns a draw, 17%
-// of a Small-CNN zoo build whose cohorts hold one to five networks. The draws are the same.
+// The networks that do not fill a group of 16 lanes go one at a time, each stream cut into 16
+// segments of L draws that the lanes run side by side, each started at its segment's state (the
+// start jumped j * L steps): a lone network's stream was a serial chain of about 3 ns a draw,
+// 17% of a Small-CNN zoo build whose cohorts shrink to a few networks. The draws are the same.
 struct XoJump { uint32_t col[128][4]; };  // column b: the state a unit state of bit b becomes
 static void xoStep(uint32_t s[4]) {
   const uint32_t t = s[1] << 9;
@@ -640,41 +640,14 @@ static double k_dropoutMask(Base B, const double* a) {
     else drawing.push_back(i);
   }
   const int d = (int)drawing.size();
-  // Fewer drawing networks than lanes: one network at a time, its stream cut into 16 segments.
+  // 16 networks side by side; lanes past the last drawing network run on a spare state and
+  // write nothing. Where the streams are long enough to cut, the networks left over after the
+  // whole groups go one at a time instead, each stream cut into 16 segments.
   const int L = per / DROPOUT_LANES;
-  if (d < DROPOUT_LANES && L >= DROPOUT_MIN_SEGMENT) {
-    const XoJump& J = xoJump(L);
-    for (int i = 0; i < d; i++) {
-      const int n = drawing[i];
-      uint32_t seg[DROPOUT_LANES][4];
-      uint32_t* st[DROPOUT_LANES]; float* out[DROPOUT_LANES]; int32_t md[2 * DROPOUT_LANES]; float kp[DROPOUT_LANES];
-      std::memcpy(seg[0], state + 4 * n, sizeof seg[0]);
-      for (int j = 0; j < DROPOUT_LANES; j++) {
-        if (j > 0) xoApply(J, seg[j - 1], seg[j]);
-        st[j] = seg[j]; out[j] = mask + (size_t)n * per + (size_t)j * L;
-        md[2 * j] = mode[2 * n]; md[2 * j + 1] = mode[2 * n + 1]; kp[j] = keep[n];
-      }
-      dropoutLanes(st, md, kp, out, L, DROPOUT_LANES);
-      // The last segment ends at draw 16 L: the rest (fewer than 16 draws) go one by one, and
-      // its state then is where the network's generator ends.
-      uint32_t* s = seg[DROPOUT_LANES - 1];
-      const uint32_t threshold = (uint32_t)mode[2 * n + 1];
-      const bool none = mode[2 * n] == 2;
-      float* m = mask + (size_t)n * per;
-      for (int e = DROPOUT_LANES * L; e < per; e++) {
-        const uint32_t r = rotl32(s[1] * 5u, 7) * 9u;
-        xoStep(s);
-        m[e] = none || r < threshold ? 0.0f : keep[n];
-      }
-      std::memcpy(state + 4 * n, s, sizeof seg[0]);
-    }
-    return 0;
-  }
-  // Otherwise 16 networks side by side; lanes past the last drawing network run on a spare
-  // state and write nothing.
+  const int grouped = L >= DROPOUT_MIN_SEGMENT ? d - d % DROPOUT_LANES : d;
   uint32_t spare[4] = {1, 2, 3, 4};
-  for (int b = 0; b < d; b += DROPOUT_LANES) {
-    const int active = std::min(DROPOUT_LANES, d - b);
+  for (int b = 0; b < grouped; b += DROPOUT_LANES) {
+    const int active = std::min(DROPOUT_LANES, grouped - b);
     uint32_t* st[DROPOUT_LANES]; float* out[DROPOUT_LANES]; int32_t md[2 * DROPOUT_LANES]; float kp[DROPOUT_LANES];
     for (int l = 0; l < DROPOUT_LANES; l++) {
       const int n = drawing[b + std::min(l, active - 1)];
@@ -682,6 +655,32 @@ static double k_dropoutMask(Base B, const double* a) {
       md[2 * l] = mode[2 * n]; md[2 * l + 1] = mode[2 * n + 1]; kp[l] = keep[n];
     }
     dropoutLanes(st, md, kp, out, per, active);
+  }
+  if (grouped == d) return 0;
+  const XoJump& J = xoJump(L);
+  for (int i = grouped; i < d; i++) {
+    const int n = drawing[i];
+    uint32_t seg[DROPOUT_LANES][4];
+    uint32_t* st[DROPOUT_LANES]; float* out[DROPOUT_LANES]; int32_t md[2 * DROPOUT_LANES]; float kp[DROPOUT_LANES];
+    std::memcpy(seg[0], state + 4 * n, sizeof seg[0]);
+    for (int j = 0; j < DROPOUT_LANES; j++) {
+      if (j > 0) xoApply(J, seg[j - 1], seg[j]);
+      st[j] = seg[j]; out[j] = mask + (size_t)n * per + (size_t)j * L;
+      md[2 * j] = mode[2 * n]; md[2 * j + 1] = mode[2 * n + 1]; kp[j] = keep[n];
+    }
+    dropoutLanes(st, md, kp, out, L, DROPOUT_LANES);
+    // The last segment ends at draw 16 L: the rest (fewer than 16 draws) go one by one, and
+    // its state then is where the network's generator ends.
+    uint32_t* s = seg[DROPOUT_LANES - 1];
+    const uint32_t threshold = (uint32_t)mode[2 * n + 1];
+    const bool none = mode[2 * n] == 2;
+    float* m = mask + (size_t)n * per;
+    for (int e = DROPOUT_LANES * L; e < per; e++) {
+      const uint32_t r = rotl32(s[1] * 5u, 7) * 9u;
+      xoStep(s);
+      m[e] = none || r < threshold ? 0.0f : keep[n];
+    }
+    std::memcpy(state + 4 * n, s, sizeof seg[0]);
   }
   return 0;
 }

@@ -168,15 +168,14 @@ for (const backend of fastBackends()) {
     assertClose(mw.data, mr.data, 1e-6, 1e-7, "mse gradient");
   });
 
-  // Rates 0 (no draws), 0.3, 0.7, and a threshold of 2^32 (kind 2: draws, drops all).
-  // 83 networks, 63 of them drawing, 5,001 floats each (not whole vectors): the native kernel
-  // runs 16 generators side by side, so there are whole groups of 16 (skipping the non-drawing
-  // networks) and a remainder; on WASM the call splits over threads. With fewer drawing networks
-  // than 16, the native kernel cuts each network's stream into 16 segments started at jumped
-  // states, with a few draws left after the last: 1, 2 and 5 networks (one of the 5 not
-  // drawing), 3 networks of 4,099 floats (segments of 256, the shortest it jumps), and 800
-  // floats (too short to cut: the networks side by side instead).
-  const dropoutCases: [number, number][] = [[83, 5001], [1, 131075], [2, 5001], [5, 40_001], [3, 4099], [1, 800]];
+  // Rates 0 (no draws), 0.3, 0.7, and a threshold of 2^32 (kind 2: draws, drops all); on WASM
+  // the call splits over threads. The native kernel runs 16 generators side by side in whole
+  // groups of 16 drawing networks, and cuts each left-over network's stream into 16 segments
+  // started at jumped states, with a few draws left after the last. 83 networks, 63 drawing,
+  // 5,001 floats each (not whole vectors): 3 groups, 15 networks cut. 1, 2 and 5 networks (one of
+  // the 5 not drawing): cut only. 3 networks of 4,099 floats: segments of 256, the shortest it
+  // cuts. 800 floats, 1 and 20 networks: too short to cut, so groups of 16 with a partial one.
+  const dropoutCases: [number, number][] = [[83, 5001], [1, 131075], [2, 5001], [5, 40_001], [3, 4099], [1, 800], [20, 800]];
   for (const [nets, per] of dropoutCases) test(`${backend}: dropoutMask draws each network's mask as its Rng.next() would, and leaves each generator where next() would (${nets} networks of ${per} floats)`, () => {
     const pattern = nets === 83 ? [[0.3, 1], [0, 0], [0.7, 1], [0.3, 2]] : [[0.3, 1], [0.7, 1], [0.3, 2], [0.5, 1], [0, 0]];
     const rates = Array.from({ length: nets }, (_, b) => pattern[b % pattern.length][0]), kinds = Array.from({ length: nets }, (_, b) => pattern[b % pattern.length][1]);
