@@ -41,9 +41,9 @@ export function checkpointedStep(step: CheckpointedStep): number {
       return { features: r.shape[1], values: Float32Array.from(r.data) };
     };
     // With learned probes the first pass runs last and keeps its graph, so the backward starts
-    // from it instead of evaluating it again: one forward of the networks saved in every
-    // 2 x passes (a third of a one-pass step). The passes' gradients still reach the probes in
-    // order 0, 1, 2, ..., so the bytes are those of evaluating every pass again.
+    // from it instead of evaluating it again: 2P - 1 evaluations of P passes instead of 2P. The
+    // passes' gradients still reach the probes in order 0, 1, 2, ..., so the bytes are those of
+    // evaluating every pass again.
     for (let k = passes.length - 1; k >= (leaf === null ? 0 : 1); k--) {
       answers[k] = noGrad(() => tidy(() => rowsOf(k, step.representPass(passes[k], fixed))));
     }
