@@ -1971,12 +1971,14 @@ static const int KERNEL_COUNT = sizeof(KERNELS) / sizeof(KERNELS[0]);
 
 // ---------------------------------------------------------------------------------------------
 // Threads: one pool per JavaScript context (the main thread, each worker thread). A call's
-// parts run at once, part 0 on the calling thread; the workers spin briefly between calls, then
-// sleep.
-
+// parts are claimed one at a time by whichever of the calling thread and the workers comes
+// first, so a worker the system has not scheduled (other processes on the cores) delays nothing
+// it has not claimed: waiting for every worker to take its own part made a Small-CNN build on
+// two threads 2.5x slower than on one beside two busy processes. Each part's result does not
+// depend on the thread that computes it. The workers spin briefly between calls, then sleep.
 struct Pool {
   explicit Pool(int n) : threads(n) {
-    for (int t = 1; t < n; t++) workers.emplace_back([this, t] { serve(t); });
+    for (int t = 1; t < n; t++) workers.emplace_back([this] { serve(); });
   }
   ~Pool() {
     {
@@ -1992,16 +1994,24 @@ struct Pool {
       for (int p = 0; p < parts; p++) fn(base, args + (size_t)p * nargs);
       return;
     }
-    job = {base, fn, args, nargs, parts};
-    done.store(0, std::memory_order_relaxed);
+    // The job is written as a sequence lock: the ticket is closed while its fields change, and
+    // a claim is a compare-and-swap of the ticket it read, which fails if they changed since.
+    const uint64_t next = (ticket.load(std::memory_order_relaxed) >> 32) + 1;
+    ticket.store(next << 32 | CLOSED, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    jobBase.store(base, std::memory_order_relaxed); jobFn.store(fn, std::memory_order_relaxed);
+    jobArgs.store(args, std::memory_order_relaxed); jobNargs.store(nargs, std::memory_order_relaxed);
+    jobParts.store(parts, std::memory_order_relaxed);
+    finished.store(0, std::memory_order_relaxed);
+    ticket.store(next << 32, std::memory_order_release);
     {
       std::lock_guard<std::mutex> lock(mu);
       gen.fetch_add(1, std::memory_order_release);
     }
     cv.notify_all();
-    fn(base, args);
-    const int others = threads - 1;
-    while (done.load(std::memory_order_acquire) < others) {
+    claim();
+    // Only parts a worker has claimed and is computing are waited for.
+    while (finished.load(std::memory_order_acquire) < parts) {
 #ifdef PG_X86
       _mm_pause();
 #endif
@@ -2010,8 +2020,27 @@ struct Pool {
   int threads;
 
  private:
-  struct Job { Base base; Kernel fn; const double* args; int nargs; int parts; };
-  void serve(int t) {
+  static const uint32_t CLOSED = 0xFFFFFFFFu;
+  // Claims and computes parts of the current job until none is left.
+  void claim() {
+    for (;;) {
+      uint64_t t = ticket.load(std::memory_order_acquire);
+      const uint32_t p = (uint32_t)t;
+      if (p == CLOSED) return;
+      const Base base = jobBase.load(std::memory_order_relaxed);
+      const Kernel fn = jobFn.load(std::memory_order_relaxed);
+      const double* args = jobArgs.load(std::memory_order_relaxed);
+      const int nargs = jobNargs.load(std::memory_order_relaxed), parts = jobParts.load(std::memory_order_relaxed);
+      // (read while unchanged only if the swap below succeeds; a torn read ends this thread's
+      // share early at worst)
+      if ((int64_t)p >= parts) return;
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (!ticket.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel, std::memory_order_relaxed)) continue;
+      fn(base, args + (size_t)p * nargs);
+      finished.fetch_add(1, std::memory_order_release);
+    }
+  }
+  void serve() {
     uint64_t seen = 0;
     for (;;) {
       int spins = 0;
@@ -2026,18 +2055,19 @@ struct Pool {
       }
       seen = gen.load(std::memory_order_acquire);
       if (stop.load(std::memory_order_relaxed)) return;
-      const Job j = job;
-      if (t < j.parts) j.fn(j.base, j.args + (size_t)t * j.nargs);
-      done.fetch_add(1, std::memory_order_release);
+      claim();
     }
   }
   std::vector<std::thread> workers;
   std::atomic<uint64_t> gen{0};
-  std::atomic<int> done{0};
+  std::atomic<uint64_t> ticket{CLOSED};
+  std::atomic<Base> jobBase{nullptr};
+  std::atomic<Kernel> jobFn{nullptr};
+  std::atomic<const double*> jobArgs{nullptr};
+  std::atomic<int> jobNargs{0}, jobParts{0}, finished{0};
   std::mutex mu;
   std::condition_variable cv;
   std::atomic<bool> stop{false};
-  Job job{};
 };
 
 struct Instance {
