@@ -9,7 +9,10 @@ import type { ConvGeometry, ConvTransposeShape, F32, Kernels, ZooConvShape } fro
 import type { KernelArgs, KernelExports, KernelName } from "./wasm-exports.js";
 import type { KernelPart } from "../threads.js";
 
-/** What runs a call's parts at once, part t on thread t (part 0 on this thread). */
+/**
+ * What runs a call's parts at once, each on one thread: the WASM pool runs part t on thread t
+ * (part 0 on this thread), the native pool gives each part to whichever thread claims it first.
+ */
 export interface PartRunner {
   readonly threads: number;
   run<N extends KernelName>(name: N, parts: readonly KernelPart<N>[]): void;
