@@ -60,6 +60,9 @@ static const int NC_COLS = 2048;
 // One MR x NR tile of C from packed panels: acc = sum over p of pa[p] pb[p], in order (one FMA
 // chain per element); C = alpha acc, + C when accumulate. mr x nr: the part of the tile inside C.
 typedef void (*MicroFn)(int kc, const float* pa, const float* pb, float* C, int ldc, float alpha, bool accumulate, int mr, int nr);
+// The same tile with op(A) read in place (row i at step p is A[i sAi + p sAp]) and op(B)
+// either packed (sBp = NR) or read in place (sBp = ldb; columns past nr are not read).
+typedef void (*MicroDirectFn)(int kc, const float* A, ptrdiff_t sAi, ptrdiff_t sAp, const float* pb, ptrdiff_t sBp, float* C, int ldc, float alpha, bool accumulate, int mr, int nr);
 
 // The tile's corner inside C, from a full tile computed into `tile`.
 static AI void storeEdge(const float* tile, int NR, float* C, int ldc, bool accumulate, int mr, int nr) {
@@ -70,39 +73,113 @@ static AI void storeEdge(const float* tile, int NR, float* C, int ldc, bool accu
 }
 
 #ifdef PG_X86
-// AVX-512: 8 rows x 32 columns, 16 accumulators.
+// AVX-512: 8 rows x 32 columns, 16 accumulators. The accumulators are named arrays that full
+// unrolling turns into registers; passing them to a helper by pointer kept them in memory.
+#define PG_STORE512(R, V)                                                                                            \
+  {                                                                                                                 \
+    const __m512 va = _mm512_set1_ps(alpha);                                                                        \
+    if (R == 8 && V == 2 && mr == 8 && nr == 32) {                                                                    \
+      _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++) {                                                         \
+        float* dst = C + (size_t)i * ldc;                                                                           \
+        __m512 v0 = _mm512_mul_ps(va, c[i][0]), v1 = _mm512_mul_ps(va, c[i][V - 1]);                                  \
+        if (accumulate) { v0 = _mm512_add_ps(_mm512_loadu_ps(dst), v0); v1 = _mm512_add_ps(_mm512_loadu_ps(dst + 16), v1); } \
+        _mm512_storeu_ps(dst, v0); _mm512_storeu_ps(dst + 16, v1);                                                  \
+      }                                                                                                             \
+      return;                                                                                                       \
+    }                                                                                                               \
+    alignas(64) float tile[8 * 32];                                                                                 \
+    _Pragma("GCC unroll 8") for (int i = 0; i < R; i++)                                                             \
+      _Pragma("GCC unroll 2") for (int v = 0; v < V; v++) _mm512_store_ps(tile + i * 32 + 16 * v, _mm512_mul_ps(va, c[i][v])); \
+    storeEdge(tile, 32, C, ldc, accumulate, mr, nr);                                                                \
+  }
+
 __attribute__((target("avx512f,fma")))
 static void micro512(int kc, const float* pa, const float* pb, float* C, int ldc, float alpha, bool accumulate, int mr, int nr) {
-  __m512 c0[8], c1[8];
+  __m512 c[8][2];
 #pragma GCC unroll 8
-  for (int i = 0; i < 8; i++) { c0[i] = _mm512_setzero_ps(); c1[i] = _mm512_setzero_ps(); }
+  for (int i = 0; i < 8; i++) { c[i][0] = _mm512_setzero_ps(); c[i][1] = _mm512_setzero_ps(); }
   for (int p = 0; p < kc; p++) {
     const __m512 b0 = _mm512_loadu_ps(pb), b1 = _mm512_loadu_ps(pb + 16);
 #pragma GCC unroll 8
     for (int i = 0; i < 8; i++) {
       const __m512 a = _mm512_set1_ps(pa[i]);
-      c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);
-      c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
+      c[i][0] = _mm512_fmadd_ps(a, b0, c[i][0]);
+      c[i][1] = _mm512_fmadd_ps(a, b1, c[i][1]);
     }
     pa += 8; pb += 32;
   }
-  const __m512 va = _mm512_set1_ps(alpha);
-  if (mr == 8 && nr == 32) {
+  PG_STORE512(8, 2)
+}
+
+// micro512 reading op(A) where it lies instead of from a packed panel (row i of the tile at step
+// p is A[i sAi + p sAp]), and op(B) packed or in place (row p at pb + p sBp; columns past nr are
+// masked off, never read). R rows and V vectors of 16 columns are computed, so a thin C (a
+// SIREN's one-output layer, its first layer's weight gradient) does not pay for a whole 8 x 32
+// tile. Each element's arithmetic is micro512's: the same bits on either path.
+template <int R, int V>
+__attribute__((target("avx512f,fma")))
+static void micro512DirectRV(int kc, const float* A, ptrdiff_t sAi, ptrdiff_t sAp, const float* pb, ptrdiff_t sBp, float* C, int ldc, float alpha, bool accumulate, int mr, int nr) {
+  const __mmask16 m0 = (__mmask16)(nr >= 16 ? 0xFFFF : (1u << nr) - 1);
+  const __mmask16 m1 = (__mmask16)(nr >= 32 ? 0xFFFF : nr <= 16 ? 0 : (1u << (nr - 16)) - 1);
+  const float* row[R];
 #pragma GCC unroll 8
-    for (int i = 0; i < 8; i++) {
-      float* dst = C + (size_t)i * ldc;
-      __m512 v0 = _mm512_mul_ps(va, c0[i]), v1 = _mm512_mul_ps(va, c1[i]);
-      if (accumulate) { v0 = _mm512_add_ps(_mm512_loadu_ps(dst), v0); v1 = _mm512_add_ps(_mm512_loadu_ps(dst + 16), v1); }
-      _mm512_storeu_ps(dst, v0); _mm512_storeu_ps(dst + 16, v1);
+  for (int i = 0; i < R; i++) row[i] = A + i * sAi;
+  __m512 c[R][V];
+#pragma GCC unroll 8
+  for (int i = 0; i < R; i++)
+#pragma GCC unroll 2
+    for (int v = 0; v < V; v++) c[i][v] = _mm512_setzero_ps();
+  for (int p = 0; p < kc; p++) {
+    const ptrdiff_t o = (ptrdiff_t)p * sAp;
+    __m512 b[V];
+    b[0] = nr >= 16 ? _mm512_loadu_ps(pb) : _mm512_maskz_loadu_ps(m0, pb);
+    if (V == 2) b[V - 1] = nr == 32 ? _mm512_loadu_ps(pb + 16) : _mm512_maskz_loadu_ps(m1, pb + 16);
+#pragma GCC unroll 8
+    for (int i = 0; i < R; i++) {
+      const __m512 a = _mm512_set1_ps(row[i][o]);
+#pragma GCC unroll 2
+      for (int v = 0; v < V; v++) c[i][v] = _mm512_fmadd_ps(a, b[v], c[i][v]);
     }
-    return;
+    pb += sBp;
   }
-  alignas(64) float tile[8 * 32];
-  for (int i = 0; i < 8; i++) { _mm512_store_ps(tile + i * 32, _mm512_mul_ps(va, c0[i])); _mm512_store_ps(tile + i * 32 + 16, _mm512_mul_ps(va, c1[i])); }
-  storeEdge(tile, 32, C, ldc, accumulate, mr, nr);
+  PG_STORE512(R, V)
+}
+template <int V>
+static AI void micro512DirectV(int kc, const float* A, ptrdiff_t sAi, ptrdiff_t sAp, const float* pb, ptrdiff_t sBp, float* C, int ldc, float alpha, bool accumulate, int mr, int nr) {
+  switch (mr) {
+    case 1: return micro512DirectRV<1, V>(kc, A, sAi, sAp, pb, sBp, C, ldc, alpha, accumulate, mr, nr);
+    case 2: return micro512DirectRV<2, V>(kc, A, sAi, sAp, pb, sBp, C, ldc, alpha, accumulate, mr, nr);
+    case 3: return micro512DirectRV<3, V>(kc, A, sAi, sAp, pb, sBp, C, ldc, alpha, accumulate, mr, nr);
+    case 4: return micro512DirectRV<4, V>(kc, A, sAi, sAp, pb, sBp, C, ldc, alpha, accumulate, mr, nr);
+    case 5: return micro512DirectRV<5, V>(kc, A, sAi, sAp, pb, sBp, C, ldc, alpha, accumulate, mr, nr);
+    case 6: return micro512DirectRV<6, V>(kc, A, sAi, sAp, pb, sBp, C, ldc, alpha, accumulate, mr, nr);
+    case 7: return micro512DirectRV<7, V>(kc, A, sAi, sAp, pb, sBp, C, ldc, alpha, accumulate, mr, nr);
+    default: return micro512DirectRV<8, V>(kc, A, sAi, sAp, pb, sBp, C, ldc, alpha, accumulate, mr, nr);
+  }
+}
+static void micro512Direct(int kc, const float* A, ptrdiff_t sAi, ptrdiff_t sAp, const float* pb, ptrdiff_t sBp, float* C, int ldc, float alpha, bool accumulate, int mr, int nr) {
+  if (nr > 16) micro512DirectV<2>(kc, A, sAi, sAp, pb, sBp, C, ldc, alpha, accumulate, mr, nr);
+  else micro512DirectV<1>(kc, A, sAi, sAp, pb, sBp, C, ldc, alpha, accumulate, mr, nr);
 }
 
 // AVX2: 6 rows x 16 columns, 12 accumulators.
+__attribute__((target("avx2,fma")))
+static AI void store256(const __m256* c0, const __m256* c1, float* C, int ldc, float alpha, bool accumulate, int mr, int nr) {
+  const __m256 va = _mm256_set1_ps(alpha);
+  if (mr == 6 && nr == 16) {
+#pragma GCC unroll 6
+    for (int i = 0; i < 6; i++) {
+      float* dst = C + (size_t)i * ldc;
+      __m256 v0 = _mm256_mul_ps(va, c0[i]), v1 = _mm256_mul_ps(va, c1[i]);
+      if (accumulate) { v0 = _mm256_add_ps(_mm256_loadu_ps(dst), v0); v1 = _mm256_add_ps(_mm256_loadu_ps(dst + 8), v1); }
+      _mm256_storeu_ps(dst, v0); _mm256_storeu_ps(dst + 8, v1);
+    }
+    return;
+  }
+  alignas(32) float tile[6 * 16];
+  for (int i = 0; i < 6; i++) { _mm256_store_ps(tile + i * 16, _mm256_mul_ps(va, c0[i])); _mm256_store_ps(tile + i * 16 + 8, _mm256_mul_ps(va, c1[i])); }
+  storeEdge(tile, 16, C, ldc, accumulate, mr, nr);
+}
 __attribute__((target("avx2,fma")))
 static void micro256(int kc, const float* pa, const float* pb, float* C, int ldc, float alpha, bool accumulate, int mr, int nr) {
   __m256 c0[6], c1[6];
@@ -118,20 +195,31 @@ static void micro256(int kc, const float* pa, const float* pb, float* C, int ldc
     }
     pa += 6; pb += 16;
   }
-  const __m256 va = _mm256_set1_ps(alpha);
-  if (mr == 6 && nr == 16) {
+  store256(c0, c1, C, ldc, alpha, accumulate, mr, nr);
+}
+
+// micro256 reading op(A) where it lies (as micro512Direct).
+__attribute__((target("avx2,fma")))
+static void micro256Direct(int kc, const float* A, ptrdiff_t sAi, ptrdiff_t sAp, const float* pb, ptrdiff_t sBp, float* C, int ldc, float alpha, bool accumulate, int mr, int nr) {
+  const float* row[6];
+  for (int i = 0; i < 6; i++) row[i] = A + (ptrdiff_t)std::min(i, mr - 1) * sAi;
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr), lane), m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr - 8), lane);
+  __m256 c0[6], c1[6];
+#pragma GCC unroll 6
+  for (int i = 0; i < 6; i++) { c0[i] = _mm256_setzero_ps(); c1[i] = _mm256_setzero_ps(); }
+  for (int p = 0; p < kc; p++) {
+    const ptrdiff_t o = (ptrdiff_t)p * sAp;
+    const __m256 b0 = _mm256_maskload_ps(pb, m0), b1 = _mm256_maskload_ps(pb + 8, m1);
 #pragma GCC unroll 6
     for (int i = 0; i < 6; i++) {
-      float* dst = C + (size_t)i * ldc;
-      __m256 v0 = _mm256_mul_ps(va, c0[i]), v1 = _mm256_mul_ps(va, c1[i]);
-      if (accumulate) { v0 = _mm256_add_ps(_mm256_loadu_ps(dst), v0); v1 = _mm256_add_ps(_mm256_loadu_ps(dst + 8), v1); }
-      _mm256_storeu_ps(dst, v0); _mm256_storeu_ps(dst + 8, v1);
+      const __m256 a = _mm256_broadcast_ss(row[i] + o);
+      c0[i] = _mm256_fmadd_ps(a, b0, c0[i]);
+      c1[i] = _mm256_fmadd_ps(a, b1, c1[i]);
     }
-    return;
+    pb += sBp;
   }
-  alignas(32) float tile[6 * 16];
-  for (int i = 0; i < 6; i++) { _mm256_store_ps(tile + i * 16, _mm256_mul_ps(va, c0[i])); _mm256_store_ps(tile + i * 16 + 8, _mm256_mul_ps(va, c1[i])); }
-  storeEdge(tile, 16, C, ldc, accumulate, mr, nr);
+  store256(c0, c1, C, ldc, alpha, accumulate, mr, nr);
 }
 #endif
 
@@ -185,7 +273,12 @@ static AI void packPanelB(bool t, const float* B, int ldb, int cols, int kc, flo
 // The blocked driver (GotoBLAS): B in KC x NC panels of NR columns, A in MC x KC panels of MR
 // rows, both zero-padded to whole tiles, so every element is computed by the same micro-kernel
 // arithmetic wherever its tile lies.
-template <int MR, int NR, MicroFn micro>
+//
+// Where op(B) is one panel of NR columns (N <= NR: the INR layers, the heads' narrow layers),
+// each A panel would be packed for a single use, and packing it cost as much as the multiply
+// (a SIREN fit spent a third of its time there); A is then read in place by the direct
+// micro-kernel, whose arithmetic is the packed one's, so the bits are the same.
+template <int MR, int NR, MicroFn micro, MicroDirectFn direct>
 static void gemmBlocked(bool tA, bool tB, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
                         float beta, float* C, int ldc) {
   if (M <= 0 || N <= 0) return;
@@ -203,9 +296,18 @@ static void gemmBlocked(bool tA, bool tB, int M, int N, int K, float alpha, cons
       const int kc = std::min(KC, K - pc);
       const bool accumulate = beta != 0 || pc > 0;
       // op(B) rows [pc, pc + kc) x cols [jc, jc + nc) into panels [panel][p][NR]
-      for (int j0 = 0; j0 < nc; j0 += NR) {
+      for (int j0 = 0; j0 < nc && !(direct != nullptr && N <= NR && !tB); j0 += NR) {
         const float* src = tB ? B + (size_t)(jc + j0) * ldb + pc : B + (size_t)pc * ldb + jc + j0;
         packPanelB<NR>(tB, src, ldb, std::min(NR, nc - j0), kc, pb.data() + (size_t)j0 * kc);
+      }
+      if (direct != nullptr && N <= NR) {
+        const ptrdiff_t sAi = tA ? 1 : lda, sAp = tA ? lda : 1;
+        const float* b = tB ? pb.data() : B + (size_t)pc * ldb;
+        for (int i0 = 0; i0 < M; i0 += MR) {
+          direct(kc, A + (ptrdiff_t)i0 * sAi + (ptrdiff_t)pc * sAp, sAi, sAp, b, tB ? NR : ldb, C + (size_t)i0 * ldc, ldc, alpha, accumulate,
+                 std::min(MR, M - i0), N);
+        }
+        continue;
       }
       for (int ic = 0; ic < M; ic += mcMax) {
         const int mc = std::min(mcMax, M - ic);
@@ -309,12 +411,12 @@ struct GemmIsa {
   void (*multiply)(int, int, int, const float*, const float*, float, bool, float*, int);
   void (*multiplySegmented)(int, int, int, int, const float*, const float*, bool, float*, int);
 };
-template <int MR, int NR, MicroFn micro>
+template <int MR, int NR, MicroFn micro, MicroDirectFn direct>
 static GemmIsa isaOf(const char* name) {
-  return {name, MR, NR, gemmBlocked<MR, NR, micro>, packAWhole<MR>, packBWhole<NR>, multiplyPacked<MR, NR, micro>, multiplySegmented<MR, NR, micro>};
+  return {name, MR, NR, gemmBlocked<MR, NR, micro, direct>, packAWhole<MR>, packBWhole<NR>, multiplyPacked<MR, NR, micro>, multiplySegmented<MR, NR, micro>};
 }
 
-static GemmIsa isa = isaOf<4, 8, microPortable>("portable");
+static GemmIsa isa = isaOf<4, 8, microPortable, nullptr>("portable");
 
 // Floats of a packed operand: rows padded to whole panels, times K.
 static AI size_t packedFloats(int rows, int K, int unit) { return (size_t)((rows + unit - 1) / unit) * unit * std::max(K, 1); }
@@ -324,9 +426,9 @@ static void chooseGemm() {
   __builtin_cpu_init();
   const char* want = getenv("PROBEGEN_NATIVE_SIMD");
   const bool any = want == nullptr || *want == 0;
-  if ((any || strcmp(want, "avx512") == 0) && __builtin_cpu_supports("avx512f")) { isa = isaOf<8, 32, micro512>("avx512"); return; }
+  if ((any || strcmp(want, "avx512") == 0) && __builtin_cpu_supports("avx512f")) { isa = isaOf<8, 32, micro512, micro512Direct>("avx512"); return; }
   if ((any || strcmp(want, "avx2") == 0 || strcmp(want, "avx512") == 0) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    isa = isaOf<6, 16, micro256>("avx2");
+    isa = isaOf<6, 16, micro256, micro256Direct>("avx2");
     return;
   }
 #endif

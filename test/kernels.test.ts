@@ -353,6 +353,36 @@ for (const backend of fastBackends()) {
     }
   });
 
+  // The WASM kernel computes a one-column product as a matrix-vector product, summed in another
+  // order; the native one keeps one FMA chain per element on every path.
+  if (backend === "native") test(`${backend}: a GEMM column does not depend on the other columns: a narrow product is the same bits as inside a wide one`, () => {
+    // Narrow products (N <= 32: a SIREN's layers and their gradients) take the native kernel's
+    // in-place path, wide ones the packed path; the first n columns of the wide product must
+    // be the same bits. K = 600 spans three K blocks; M = 13 and 1 leave edge rows; beta 1
+    // adds to C.
+    const k = under();
+    const rng = new Rng(12, "column-invariance");
+    for (const [M, K] of [[13, 600], [1, 600], [96, 2], [40, 33]] as const) {
+      for (const n of [1, 2, 7, 16, 17, 32]) {
+        const wide = n + 40;
+        for (const [tA, tB] of [[false, false], [false, true], [true, false], [true, true]] as const) for (const beta of [0, 1]) {
+          const A = randn(rng, [M * K]), B = randn(rng, [K * wide]), C0 = randn(rng, [M * wide]);
+          const lda = tA ? M : K, ldb = tB ? K : wide;
+          const full = Tensor.zeros([M * wide]); full.data.set(C0.data);
+          k.gemm(tA, tB, M, wide, K, 0.75, A.data, lda, B.data, ldb, beta, full.data, wide);
+          const part = Tensor.zeros([M * wide]); part.data.set(C0.data);
+          k.gemm(tA, tB, M, n, K, 0.75, A.data, lda, B.data, ldb, beta, part.data, wide);
+          for (let i = 0; i < M; i++) {
+            const row = (t: Tensor) => Array.from(t.data.subarray(i * wide, i * wide + n));
+            assert.deepEqual(row(part), row(full), `${M}x${n}x${K} tA=${tA} tB=${tB} beta=${beta}: row ${i}`);
+            // Columns past n of C are left as they were.
+            assert.deepEqual(Array.from(part.data.subarray(i * wide + n, (i + 1) * wide)), Array.from(C0.data.subarray(i * wide + n, (i + 1) * wide)));
+          }
+        }
+      }
+    }
+  });
+
   test(`${backend}: a GEMM row does not depend on the other rows: a network alone is computed as in a batch`, () => {
     const k = under();
     const rng = new Rng(11, "row-invariance");
