@@ -96,7 +96,7 @@ finished shards are kept, the rest are fitted again, and the result is the same 
     hidden: listOption("LIST", "hidden layer widths of the SIREN", DWSNETS_SIREN.hidden, (f, s) => intArg(f, s, 0, 1, 4096)),
     w0: numOption("X", "sine frequency", DWSNETS_SIREN.w0, 0, true),
     init: choiceOption("NAME", "siren {} (first layer U(-1/in,1/in): faithful INRs) or dwsnets\n(as the public DWSNets zoos: ~23.5 dB on MNIST after 1000 steps)", SIREN_INITS, DEFAULT_INR_RECIPE.init),
-    ...commonOptions(64, 1000, "INRs", "fitted"), ...DATA_OPTION, ...TAIL,
+    ...commonOptions(8, 1000, "INRs", "fitted"), ...DATA_OPTION, ...TAIL,
   },
   kind: "inr",
   builderOptions: (v, onProgress): InrZooOptions => ({

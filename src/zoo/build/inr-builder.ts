@@ -14,7 +14,7 @@ import { PROBEGEN_VERSION } from "../../version.js";
 
 export { BUILD_FILE } from "../shard-build.js";
 
-/** An INR zoo's options (batch 64 and shards of 1000 by default). */
+/** An INR zoo's options (batch 8 and shards of 1000 by default). */
 export interface InrZooOptions extends ImageZooBuildOptions<InrResult> {
   recipe?: Partial<InrRecipe>;
   arch?: SirenArchitecture;
@@ -160,7 +160,9 @@ export function fitInrsIntoShards(f: InrShardFitting, shards: readonly number[],
 export function fitInrShards(b: InrBuild, shards: readonly number[], onDone: (r: InrResult) => void): number {
   const { manifest, plan, set, opts } = b;
   return fitInrsIntoShards({
-    manifest, out: opts.out, arch: b.arch, recipe: b.recipe, seed: b.seed, batch: opts.batch ?? 64,
+    // 8 at once: a batch's activations stay in the core's L2 (64 at once spill them: a SIREN fit
+    // then took 1.3x the CPU time on the native kernels, and the same on WASM).
+    manifest, out: opts.out, arch: b.arch, recipe: b.recipe, seed: b.seed, batch: opts.batch ?? 8,
     coords: gridCoordinates(set.rows, set.cols),
     target: (i) => imagePixels(set, plan.entries[i].sourceSplit, plan.entries[i].sourceIndex),
     encode: (si, results) => encodeInrShard(manifest, si, results, plan.entries),
