@@ -162,24 +162,26 @@ static void micro512Direct(int kc, const float* A, ptrdiff_t sAi, ptrdiff_t sAp,
   else micro512DirectV<1>(kc, A, sAi, sAp, pb, sBp, C, ldc, alpha, accumulate, mr, nr);
 }
 
-// AVX2: 6 rows x 16 columns, 12 accumulators.
-__attribute__((target("avx2,fma")))
-static AI void store256(const __m256* c0, const __m256* c1, float* C, int ldc, float alpha, bool accumulate, int mr, int nr) {
-  const __m256 va = _mm256_set1_ps(alpha);
-  if (mr == 6 && nr == 16) {
-#pragma GCC unroll 6
-    for (int i = 0; i < 6; i++) {
-      float* dst = C + (size_t)i * ldc;
-      __m256 v0 = _mm256_mul_ps(va, c0[i]), v1 = _mm256_mul_ps(va, c1[i]);
-      if (accumulate) { v0 = _mm256_add_ps(_mm256_loadu_ps(dst), v0); v1 = _mm256_add_ps(_mm256_loadu_ps(dst + 8), v1); }
-      _mm256_storeu_ps(dst, v0); _mm256_storeu_ps(dst + 8, v1);
-    }
-    return;
+// AVX2: 6 rows x 16 columns, 12 accumulators (kept in registers as micro512's are).
+#define PG_STORE256                                                                                                  \
+  {                                                                                                                 \
+    const __m256 va = _mm256_set1_ps(alpha);                                                                        \
+    if (mr == 6 && nr == 16) {                                                                                      \
+      _Pragma("GCC unroll 6") for (int i = 0; i < 6; i++) {                                                         \
+        float* dst = C + (size_t)i * ldc;                                                                           \
+        __m256 v0 = _mm256_mul_ps(va, c0[i]), v1 = _mm256_mul_ps(va, c1[i]);                                        \
+        if (accumulate) { v0 = _mm256_add_ps(_mm256_loadu_ps(dst), v0); v1 = _mm256_add_ps(_mm256_loadu_ps(dst + 8), v1); } \
+        _mm256_storeu_ps(dst, v0); _mm256_storeu_ps(dst + 8, v1);                                                   \
+      }                                                                                                             \
+      return;                                                                                                       \
+    }                                                                                                               \
+    alignas(32) float tile[6 * 16];                                                                                 \
+    _Pragma("GCC unroll 6") for (int i = 0; i < 6; i++) {                                                           \
+      _mm256_store_ps(tile + i * 16, _mm256_mul_ps(va, c0[i])); _mm256_store_ps(tile + i * 16 + 8, _mm256_mul_ps(va, c1[i])); \
+    }                                                                                                               \
+    storeEdge(tile, 16, C, ldc, accumulate, mr, nr);                                                                \
   }
-  alignas(32) float tile[6 * 16];
-  for (int i = 0; i < 6; i++) { _mm256_store_ps(tile + i * 16, _mm256_mul_ps(va, c0[i])); _mm256_store_ps(tile + i * 16 + 8, _mm256_mul_ps(va, c1[i])); }
-  storeEdge(tile, 16, C, ldc, accumulate, mr, nr);
-}
+
 __attribute__((target("avx2,fma")))
 static void micro256(int kc, const float* pa, const float* pb, float* C, int ldc, float alpha, bool accumulate, int mr, int nr) {
   __m256 c0[6], c1[6];
@@ -195,7 +197,7 @@ static void micro256(int kc, const float* pa, const float* pb, float* C, int ldc
     }
     pa += 6; pb += 16;
   }
-  store256(c0, c1, C, ldc, alpha, accumulate, mr, nr);
+  PG_STORE256
 }
 
 // micro256 reading op(A) where it lies (as micro512Direct).
@@ -219,7 +221,7 @@ static void micro256Direct(int kc, const float* A, ptrdiff_t sAi, ptrdiff_t sAp,
     }
     pb += sBp;
   }
-  store256(c0, c1, C, ldc, alpha, accumulate, mr, nr);
+  PG_STORE256
 }
 #endif
 
