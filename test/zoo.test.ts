@@ -11,6 +11,9 @@ import { Zoo, rangesIndices } from "../src/zoo/format.js";
 import { imagePixels, loadImageSet } from "../src/data/image-sets.js";
 import { DWSNETS_SIREN, renderSiren } from "../src/nets/siren.js";
 import { psnrOf } from "../src/zoo/build/inr-fit.js";
+import { describeCnnBuild } from "../src/zoo/build/cnn-builder.js";
+import { pickSorted } from "../src/zoo/build/image-pools.js";
+import { Rng } from "../src/engine/index.js";
 
 const tmp = (tag: string) => mkdtempSync(join(tmpdir(), `probegen-${tag}-`));
 const small = (out: string, extra: Partial<InrZooOptions> = {}): InrZooOptions =>
@@ -227,4 +230,16 @@ test("a zoo built in parts (--shard I/N) on a shared folder: each part its own s
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+test("a CNN build plans its networks without their training images; a picked subset owns only its indices", () => {
+  // A 10,000-network build held every network's image indices on every thread (240 MB each):
+  // the plan must not carry them, and a kept choice must not keep the whole shuffled range.
+  const b = describeCnnBuild({ dataset: "mnist", count: 40, out: join(tmpdir(), "probegen-never-written"), recipe: { trainImages: 3200 } });
+  assert.equal(b.jobs.length, 40);
+  assert.ok(b.jobs.every((j) => !("subset" in j)), "a planned job carries no subset");
+  assert.ok(b.jobs.every((j, i) => j.index === i && j.steps > 0));
+  const pick = pickSorted(new Rng(1, "pick"), 6, 100);
+  assert.deepEqual(Array.from(pick), [5, 50, 54, 61, 83, 97]);
+  assert.equal(pick.buffer.byteLength, 6 * 4, "the choice owns its 6 indices, not the 100 shuffled");
 });

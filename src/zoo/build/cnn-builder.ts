@@ -78,19 +78,30 @@ export interface CnnBuild {
   /** The training image pool every network draws its images from, and the test images. */
   pool: ImagePool;
   test: ImagePool;
-  /** First attempt of every network. */
-  jobs: CnnJob[];
+  /** First attempt of every network, without its training images (drawn by withSubset). */
+  jobs: CnnPlan[];
 }
 
-function makeJob(b: { seed: number; recipe: CnnRecipe; resnet: SizedResNetArchitecture | null }, index: number, attempt: number, keep?: CnnZooActivation): CnnJob {
+/** A job before its training images are drawn. A build plans every network up front, but holds
+ * a network's image indices (up to trainImages of them) only while it trains: planned with them,
+ * a 10,000-network build held 24 KB per network on every thread (240 MB each). */
+export type CnnPlan = Omit<CnnJob, "subset">;
+
+type PlanSource = { seed: number; recipe: CnnRecipe; resnet: SizedResNetArchitecture | null };
+
+function planJob(b: PlanSource, index: number, attempt: number, keep?: CnnZooActivation): CnnPlan {
   const job = { seed: b.seed, stream: `cnn:${index}`, attempt };
   const hp = drawHyperparameters(b.recipe, jobRng(job, "hp"));
   if (keep !== undefined) hp.activation = keep;
   // A ResNet is ReLU throughout and has no dropout; the other draws are the recipe's.
   if (b.resnet !== null) Object.assign(hp, { activation: "relu", dropout: 0 });
-  const { images, steps } = trainingSize(b.recipe, hp);
-  const subset = pickSorted(jobRng(job, "subset"), images, b.recipe.trainImages);
-  return { ...job, index, hp, subset, steps };
+  return { ...job, index, hp, steps: trainingSize(b.recipe, hp).steps };
+}
+
+/** The job with its training images: their own stream, so drawing them late changes nothing. */
+function withSubset(b: PlanSource, plan: CnnPlan): CnnJob {
+  const { images } = trainingSize(b.recipe, plan.hp);
+  return { ...plan, subset: pickSorted(jobRng(plan, "subset"), images, b.recipe.trainImages) };
 }
 
 /** Derives a build from its options without touching the output folder (workers use it). */
@@ -108,7 +119,7 @@ export function describeCnnBuild(opts: CnnZooOptions): CnnBuild {
   if (!Number.isInteger(width) || width < 1 || width > 64) throw new RangeError(`--width must be an integer in [1, 64], got ${width}`);
   const resnet: SizedResNetArchitecture | null = opts.network === "resnet18" ? { ...resnet18(width, "cifar", 10, 1), inputSize: arch.inputSize } : null;
   const { pool, test } = imagePools(set, seed, "cnn-zoo", recipe.trainImages, recipe.testImages);
-  const jobs = Array.from({ length: opts.count }, (_, i) => makeJob({ seed, recipe, resnet }, i, 0));
+  const jobs = Array.from({ length: opts.count }, (_, i) => planJob({ seed, recipe, resnet }, i, 0));
   const manifest: ZooManifest = {
     format: "probegen-zoo",
     version: 1,
@@ -191,7 +202,7 @@ export function trainCnnShards(b: CnnBuild, shards: readonly number[], onDone: (
   });
   const redraw = (job: CnnJob): CnnJob => {
     if (job.attempt + 1 >= MAX_ATTEMPTS) throw new Error(`CNN ${job.index}: training diverged ${MAX_ATTEMPTS} times; check the recipe's ranges`);
-    return makeJob(b, job.index, job.attempt + 1, job.hp.activation);
+    return withSubset(b, planJob(b, job.index, job.attempt + 1, job.hp.activation));
   };
   const trainers = new Map<CnnZooActivation, CnnTrainer>();
   let trained = 0;
@@ -211,7 +222,7 @@ export function trainCnnShards(b: CnnBuild, shards: readonly number[], onDone: (
           trainer = new CnnTrainer(family(act), recipe, slots, b.pool.images, b.pool.labels, size, redraw);
           trainers.set(act, trainer);
         }
-        trainer.run(jobs[Symbol.iterator](), (r) => {
+        trainer.run(function* () { for (const j of jobs) yield withSubset(b, j); }(), (r) => {
           trained++;
           collector.add(r.index, r);
           onDone({ index: r.index, steps: r.steps, attempt: r.attempt });

@@ -19,7 +19,8 @@ export interface ImagePool {
 /** n of the indices 0..from-1, drawn without replacement, in increasing order (the builders' image choices). */
 export function pickSorted(rng: Rng, n: number, from: number): Int32Array {
   const all = rng.shuffle(Int32Array.from({ length: from }, (_, i) => i));
-  return all.subarray(0, n).sort();
+  // a copy, so that keeping the choice does not keep all `from` indices alive
+  return all.subarray(0, n).sort().slice();
 }
 
 function imagePool(set: ReturnType<typeof loadImageSet>, split: "train" | "test", idx: Int32Array): ImagePool {
