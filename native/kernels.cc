@@ -1566,6 +1566,186 @@ static AI bool useDirectConvTransposedInput(const ZooConv& c) {
   return std::strcmp(isa.name, "avx512") == 0 && c.O <= DIRECT_MAX_CHANNELS && !c.direct;
 }
 #endif
+#ifdef PG_X86
+// Stride-1 convolutions on maps at least a vector wide (CNN Wild Park's 32x32 layers), vectorised
+// over 16 pixels of one row instead of over channels. The channel-vectorised kernels above fill
+// a quarter of each vector on a 4-channel layer and take the input gradient through a
+// transposition per row: on the park's drawn layers (4-32 channels, 3x3-7x7) they ran at 10-70
+// GFLOP/s, the input gradient at half the forward's rate, and the two were a ProbeGen step's
+// cost. Here a pixel vector is one unaligned load whatever the channels, and PIX_CH channels
+// share it. The arithmetic is the GEMM path's term for term, as the direct kernels': forward,
+// each output is an FMA chain over (c, i, j) from zero restarted every KC terms and added to the
+// running sum, then + bias and ReLU; input gradient, per tap an FMA chain over the output
+// channels from zero, the taps added in (i, j) order to 0 or to dx, lanes outside the output
+// left out.
+static const int PIX_CH = 4, PIX_FWD_BLK = 4, PIX_BWD_BLK = 2;
+static AI bool usePixelConvForward(const ZooConv& g) {
+  return std::strcmp(isa.name, "avx512") == 0 && g.sh == 1 && g.sw == 1 && g.OW >= 16 && !g.direct;
+}
+// One network per image: a shared image's gradient sums the networks' columns per tap first,
+// which the channel-vectorised kernels keep.
+static AI bool usePixelConvBackwardInput(const ZooConv& g) {
+  return std::strcmp(isa.name, "avx512") == 0 && g.sh == 1 && g.sw == 1 && g.W >= 16 && !g.direct && g.O <= KC && (g.nNet == 1 || !g.shared);
+}
+__attribute__((target("avx512f,fma")))
+static void pixelConvForward512(const ZooConv& g, const float* x, const float* w, const float* bias, bool relu, float* y, int u0, int u1) {
+  const int Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw;
+  const int perRow = (g.OW + 15) / 16, blocks = g.OH * perRow, groups = (g.O + PIX_CH - 1) / PIX_CH, Opad = groups * PIX_CH;
+  thread_local std::vector<float> bufW, bufX;
+  thread_local std::vector<int> koff;
+  koff.resize(g.CKK);
+  for (int t = 0; t < g.CKK; t++) koff[t] = (t / (g.KH * g.KW)) * Hp * Wp + ((t / g.KW) % g.KH) * Wp + t % g.KW;
+  // A row's last block reads up to 15 floats past the padded plane; its lanes there are dropped.
+  const size_t plane = (size_t)g.C * Hp * Wp;
+  float* xp = scratch(bufX, plane + 32);
+  std::memset(xp, 0, sizeof(float) * (plane + 32));
+  const int bLo = firstNet(u0, g.nImg, g.shared), bHi = lastNet(u1 - 1, g.nNet, g.nImg, g.shared);
+  // wt[b][t][o]: a tap's filters over the output channels, so a group's PIX_CH lie together.
+  const size_t perNet = (size_t)g.CKK * Opad;
+  float* wt = scratch(bufW, perNet * (bHi - bLo));
+  for (int b = bLo; b < bHi; b++) {
+    float* d = wt + (b - bLo) * perNet;
+    for (int t = 0; t < g.CKK; t++) for (int o = 0; o < Opad; o++) d[(size_t)t * Opad + o] = o < g.O ? w[((size_t)b * g.O + o) * g.CKK + t] : 0.0f;
+  }
+  alignas(64) float tot[PIX_CH][PIX_FWD_BLK][16];
+  for (int u = u0; u < u1; u++) {
+    const float* xi = x + (size_t)u * g.imgIn;
+    for (int c = 0; c < g.C; c++) for (int h = 0; h < g.H; h++)
+      std::memcpy(xp + (size_t)c * Hp * Wp + (size_t)(h + g.ph) * Wp + g.pw, xi + ((size_t)c * g.H + h) * g.W, sizeof(float) * g.W);
+    const int k = g.shared ? u : u % g.nImg;
+    for (int b = firstNet(u, g.nImg, g.shared); b < lastNet(u, g.nNet, g.nImg, g.shared); b++) {
+      float* yb = y + ((size_t)b * g.nImg + k) * g.imgOut;
+      const float* wb = wt + (b - bLo) * perNet;
+      for (int og = 0; og < groups; og++) for (int q0 = 0; q0 < blocks; q0 += PIX_FWD_BLK) {
+        // Past the map's last block a slot repeats it and its result is dropped.
+        int base[PIX_FWD_BLK];
+#pragma GCC unroll 4
+        for (int q = 0; q < PIX_FWD_BLK; q++) { const int blk = std::min(q0 + q, blocks - 1); base[q] = (blk / perRow) * Wp + (blk % perRow) * 16; }
+        for (int pc = 0; pc < g.CKK; pc += KC) {
+          __m512 acc[PIX_CH][PIX_FWD_BLK];
+#pragma GCC unroll 16
+          for (int n = 0; n < PIX_CH * PIX_FWD_BLK; n++) acc[n / PIX_FWD_BLK][n % PIX_FWD_BLK] = _mm512_setzero_ps();
+          const int pe = std::min(g.CKK, pc + KC);
+          for (int t = pc; t < pe; t++) {
+            const float* xt = xp + koff[t];
+            const float* wv = wb + (size_t)t * Opad + og * PIX_CH;
+            __m512 xv[PIX_FWD_BLK];
+#pragma GCC unroll 4
+            for (int q = 0; q < PIX_FWD_BLK; q++) xv[q] = _mm512_loadu_ps(xt + base[q]);
+#pragma GCC unroll 4
+            for (int oo = 0; oo < PIX_CH; oo++) {
+              const __m512 wo = _mm512_set1_ps(wv[oo]);
+#pragma GCC unroll 4
+              for (int q = 0; q < PIX_FWD_BLK; q++) acc[oo][q] = _mm512_fmadd_ps(wo, xv[q], acc[oo][q]);
+            }
+          }
+#pragma GCC unroll 16
+          for (int n = 0; n < PIX_CH * PIX_FWD_BLK; n++) {
+            float* s = tot[n / PIX_FWD_BLK][n % PIX_FWD_BLK];
+            const __m512 a = acc[n / PIX_FWD_BLK][n % PIX_FWD_BLK];
+            _mm512_store_ps(s, pc == 0 ? a : _mm512_add_ps(_mm512_load_ps(s), a));
+          }
+        }
+        const int nb = std::min(PIX_FWD_BLK, blocks - q0);
+        for (int q = 0; q < nb; q++) {
+          const int blk = q0 + q, oh = blk / perRow, ow0 = (blk % perRow) * 16;
+          const __mmask16 m = firstLanes(g.OW - ow0);
+          for (int oo = 0; oo < PIX_CH; oo++) {
+            const int o = og * PIX_CH + oo;
+            if (o >= g.O) break;
+            const float bv = bias == nullptr ? 0.0f : bias[(size_t)b * g.O + o];
+            __m512 v = _mm512_add_ps(_mm512_load_ps(tot[oo][q]), _mm512_set1_ps(bv));
+            // max(v, +0) is v > 0 ? v : +0 (MAXPS returns its second operand on zeros and NaN).
+            if (relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
+            _mm512_mask_storeu_ps(yb + (size_t)o * g.P + (size_t)oh * g.OW + ow0, m, v);
+          }
+        }
+      }
+    }
+  }
+}
+__attribute__((target("avx512f,fma")))
+static void pixelConvBackwardInput512(const ZooConv& g, const float* dy, const float* w, float* dx, bool acc, int u0, int u1) {
+  const int taps = g.KH * g.KW, groups = (g.C + PIX_CH - 1) / PIX_CH, Cpad = groups * PIX_CH;
+  const int perRow = (g.W + 15) / 16, blocks = g.H * perRow;
+  thread_local std::vector<float> bufW;
+  const int bLo = firstNet(u0, g.nImg, g.shared), bHi = lastNet(u1 - 1, g.nNet, g.nImg, g.shared);
+  // wt[b][tap][o][c]: one tap and output channel's filters over the input channels.
+  const size_t perNet = (size_t)taps * g.O * Cpad;
+  float* wt = scratch(bufW, perNet * (bHi - bLo));
+  for (int b = bLo; b < bHi; b++) {
+    float* d = wt + (b - bLo) * perNet;
+    for (int t = 0; t < taps; t++) for (int o = 0; o < g.O; o++) for (int c = 0; c < Cpad; c++)
+      d[((size_t)t * g.O + o) * Cpad + c] = c < g.C ? w[(((size_t)b * g.O + o) * g.C + c) * taps + t] : 0.0f;
+  }
+  for (int u = u0; u < u1; u++) {
+    float* dxu = dx + (size_t)u * g.imgIn;
+    const int b = firstNet(u, g.nImg, g.shared), k = g.shared ? u : u % g.nImg;
+    const float* d = dy + ((size_t)b * g.nImg + k) * g.imgOut;
+    const float* wb = wt + (b - bLo) * perNet;
+    for (int cg = 0; cg < groups; cg++) for (int q0 = 0; q0 < blocks; q0 += PIX_BWD_BLK) {
+      const int nb = std::min(PIX_BWD_BLK, blocks - q0);
+      int ih[PIX_BWD_BLK], iw0[PIX_BWD_BLK];
+      __m512 sum[PIX_CH][PIX_BWD_BLK];
+#pragma GCC unroll 2
+      for (int q = 0; q < PIX_BWD_BLK; q++) {
+        const int blk = std::min(q0 + q, blocks - 1);
+        ih[q] = blk / perRow; iw0[q] = (blk % perRow) * 16;
+        const __mmask16 m = q < nb ? firstLanes(g.W - iw0[q]) : (__mmask16)0;
+#pragma GCC unroll 4
+        for (int cc = 0; cc < PIX_CH; cc++) {
+          const int c = std::min(cg * PIX_CH + cc, g.C - 1);
+          sum[cc][q] = acc ? _mm512_maskz_loadu_ps(m, dxu + ((size_t)c * g.H + ih[q]) * g.W + iw0[q]) : _mm512_setzero_ps();
+        }
+      }
+      for (int i = 0; i < g.KH; i++) for (int j = 0; j < g.KW; j++) {
+        // Lanes whose output pixel (ih + ph - i, iw + pw - j) lies inside the output.
+        __mmask16 m[PIX_BWD_BLK];
+        const float* at[PIX_BWD_BLK];
+        bool any = false;
+#pragma GCC unroll 2
+        for (int q = 0; q < PIX_BWD_BLK; q++) {
+          const int oh = ih[q] + g.ph - i, ow0 = iw0[q] + g.pw - j;
+          const int qLo = std::max(0, -ow0), qHi = std::min(std::min(16, g.W - iw0[q]), g.OW - ow0);
+          m[q] = q < nb && oh >= 0 && oh < g.OH && qHi > qLo ? (__mmask16)(firstLanes(qHi) & ~firstLanes(qLo)) : (__mmask16)0;
+          // (an offset, not a pointer into d: lanes before the row's start are masked off)
+          at[q] = d + ((ptrdiff_t)std::min(std::max(oh, 0), g.OH - 1) * g.OW + ow0);
+          any = any || m[q] != 0;
+        }
+        if (!any) continue;
+        __m512 col[PIX_CH][PIX_BWD_BLK];
+#pragma GCC unroll 8
+        for (int n = 0; n < PIX_CH * PIX_BWD_BLK; n++) col[n / PIX_BWD_BLK][n % PIX_BWD_BLK] = _mm512_setzero_ps();
+        const float* wv = wb + (size_t)(i * g.KW + j) * g.O * Cpad + cg * PIX_CH;
+        for (int o = 0; o < g.O; o++) {
+          __m512 dv[PIX_BWD_BLK];
+#pragma GCC unroll 2
+          for (int q = 0; q < PIX_BWD_BLK; q++) dv[q] = _mm512_maskz_loadu_ps(m[q], at[q] + (size_t)o * g.P);
+#pragma GCC unroll 4
+          for (int cc = 0; cc < PIX_CH; cc++) {
+            const __m512 wc = _mm512_set1_ps(wv[(size_t)o * Cpad + cc]);
+#pragma GCC unroll 2
+            for (int q = 0; q < PIX_BWD_BLK; q++) col[cc][q] = _mm512_fmadd_ps(wc, dv[q], col[cc][q]);
+          }
+        }
+#pragma GCC unroll 8
+        for (int n = 0; n < PIX_CH * PIX_BWD_BLK; n++) {
+          const int cc = n / PIX_BWD_BLK, q = n % PIX_BWD_BLK;
+          sum[cc][q] = _mm512_mask_add_ps(sum[cc][q], m[q], sum[cc][q], col[cc][q]);
+        }
+      }
+      for (int q = 0; q < nb; q++) {
+        const __mmask16 m = firstLanes(g.W - iw0[q]);
+        for (int cc = 0; cc < PIX_CH; cc++) {
+          const int c = cg * PIX_CH + cc;
+          if (c >= g.C) break;
+          _mm512_mask_storeu_ps(dxu + ((size_t)c * g.H + ih[q]) * g.W + iw0[q], m, sum[cc][q]);
+        }
+      }
+    }
+  }
+}
+#endif
 
 // y[b,k] = conv(x, w[b]) (+ bias[b]), then ReLU when relu, for input images [u0, u1). Each
 // network's filters are packed once per call, each run of images once.
@@ -1575,6 +1755,7 @@ static double k_conv2dForward(Base B, const double* a) {
   float* y = F(B, a[17]); const int u0 = (int)a[19], u1 = (int)a[20];
   if (u1 <= u0) return 0;
 #ifdef PG_X86
+  if (usePixelConvForward(g)) { pixelConvForward512(g, x, w, bias, relu, y, u0, u1); return 0; }
   if (useDirectConv(g)) { directConvForward512(g, x, w, bias, relu, y, u0, u1); return 0; }
 #endif
   thread_local std::vector<float> bufA, bufB, bufC, bufT;
@@ -1618,7 +1799,7 @@ static double k_conv2dBackwardInput(Base B, const double* a) {
   if (u1 <= u0) return 0;
 #ifdef PG_X86
   // The first layer's maps (32 MiB in W2) are masked image by image into a buffer as they are read.
-  if (useDirectConvBackwardInputPixels(g)) { directConvBackwardInputPixels512(g, dy, w, dx, acc, u0, u1, mask); return 0; }
+  if (useDirectConvBackwardInputPixels(g) && !usePixelConvBackwardInput(g)) { directConvBackwardInputPixels512(g, dy, w, dx, acc, u0, u1, mask); return 0; }
 #endif
   // Elsewhere this part's images of dy are masked in place first, while they are in cache.
   if (mask != nullptr) {
@@ -1631,6 +1812,7 @@ static double k_conv2dBackwardInput(Base B, const double* a) {
     }
   }
 #ifdef PG_X86
+  if (usePixelConvBackwardInput(g)) { pixelConvBackwardInput512(g, dy, w, dx, acc, u0, u1); return 0; }
   if (useDirectConvBackwardInput(g)) { directConvBackwardInput512(g, dy, w, dx, acc, u0, u1); return 0; }
 #endif
   thread_local std::vector<float> bufA, bufB, bufC, bufD;

@@ -273,6 +273,11 @@ for (const backend of fastBackends()) {
     // images summed over networks, and 360 taps, more than one KC block.
     { nNet: 2, nImg: 3, xShared: true, C: 17, H: 11, W: 11, O: 20, KH: 5, KW: 5, strideH: 2, strideW: 2, padH: 2, padW: 2 },
     { nNet: 2, nImg: 2, xShared: false, C: 40, H: 9, W: 9, O: 8, KH: 3, KW: 3, strideH: 1, strideW: 1, padH: 1, padW: 1 },
+    // Stride 1 on maps a vector wide (AVX-512: vectorised over pixels): one network on shared
+    // images (a ragged park layer) and networks on their own, a part-empty last block of each row,
+    // channel groups part empty, more than one KC block of taps (20 x 5 x 5 = 500).
+    { nNet: 1, nImg: 3, xShared: true, C: 5, H: 18, W: 20, O: 6, KH: 5, KW: 5, strideH: 1, strideW: 1, padH: 2, padW: 2 },
+    { nNet: 2, nImg: 2, xShared: false, C: 20, H: 16, W: 17, O: 3, KH: 5, KW: 5, strideH: 1, strideW: 1, padH: 1, padW: 1 },
   ];
 
   const withOut = (s: Omit<ZooConvShape, "OH" | "OW">): ZooConvShape => ({
