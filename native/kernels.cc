@@ -1578,7 +1578,7 @@ static AI bool useDirectConvTransposedInput(const ZooConv& c) {
 // running sum, then + bias and ReLU; input gradient, per tap an FMA chain over the output
 // channels from zero, the taps added in (i, j) order to 0 or to dx, lanes outside the output
 // left out.
-static const int PIX_CH = 4, PIX_FWD_BLK = 4, PIX_BWD_BLK = 2;
+static const int PIX_CH = 4, PIX_FWD_BLK = 4, PIX_PLANE_PAD = 16;
 static AI bool usePixelConvForward(const ZooConv& g) {
   return std::strcmp(isa.name, "avx512") == 0 && g.sh == 1 && g.sw == 1 && g.OW >= 16 && !g.direct;
 }
@@ -1664,6 +1664,9 @@ static void pixelConvForward512(const ZooConv& g, const float* x, const float* w
     }
   }
 }
+// CH input channels share each pixel vector of dy; BLK pixel blocks run side by side (CH x BLK
+// FMA chains): a one-channel first layer takes 1 x 8, not 4 x 2 with three channels empty.
+template <int PIX_CH, int PIX_BWD_BLK>
 __attribute__((target("avx512f,fma")))
 static void pixelConvBackwardInput512(const ZooConv& g, const float* dy, const float* w, float* dx, bool acc, int u0, int u1) {
   const int taps = g.KH * g.KW, groups = (g.C + PIX_CH - 1) / PIX_CH, Cpad = groups * PIX_CH;
@@ -1678,21 +1681,28 @@ static void pixelConvBackwardInput512(const ZooConv& g, const float* dy, const f
     for (int t = 0; t < taps; t++) for (int o = 0; o < g.O; o++) for (int c = 0; c < Cpad; c++)
       d[((size_t)t * g.O + o) * Cpad + c] = c < g.C ? w[(((size_t)b * g.O + o) * g.C + c) * taps + t] : 0.0f;
   }
+  // dy's planes copied PIX_PLANE_PAD floats apart: 32x32 planes lie 4 KiB apart, so a tap's
+  // chain over the output channels read 32 lines of one L1 set, which holds 8.
+  const size_t planeStride = (size_t)g.P + PIX_PLANE_PAD;
+  thread_local std::vector<float> bufD;
+  float* dyp = scratch(bufD, planeStride * g.O);
   for (int u = u0; u < u1; u++) {
     float* dxu = dx + (size_t)u * g.imgIn;
     const int b = firstNet(u, g.nImg, g.shared), k = g.shared ? u : u % g.nImg;
-    const float* d = dy + ((size_t)b * g.nImg + k) * g.imgOut;
+    const float* src = dy + ((size_t)b * g.nImg + k) * g.imgOut;
+    for (int o = 0; o < g.O; o++) std::memcpy(dyp + (size_t)o * planeStride, src + (size_t)o * g.P, sizeof(float) * g.P);
+    const float* d = dyp;
     const float* wb = wt + (b - bLo) * perNet;
     for (int cg = 0; cg < groups; cg++) for (int q0 = 0; q0 < blocks; q0 += PIX_BWD_BLK) {
       const int nb = std::min(PIX_BWD_BLK, blocks - q0);
       int ih[PIX_BWD_BLK], iw0[PIX_BWD_BLK];
       __m512 sum[PIX_CH][PIX_BWD_BLK];
-#pragma GCC unroll 2
+#pragma GCC unroll 8
       for (int q = 0; q < PIX_BWD_BLK; q++) {
         const int blk = std::min(q0 + q, blocks - 1);
         ih[q] = blk / perRow; iw0[q] = (blk % perRow) * 16;
         const __mmask16 m = q < nb ? firstLanes(g.W - iw0[q]) : (__mmask16)0;
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int cc = 0; cc < PIX_CH; cc++) {
           const int c = std::min(cg * PIX_CH + cc, g.C - 1);
           sum[cc][q] = acc ? _mm512_maskz_loadu_ps(m, dxu + ((size_t)c * g.H + ih[q]) * g.W + iw0[q]) : _mm512_setzero_ps();
@@ -1703,7 +1713,7 @@ static void pixelConvBackwardInput512(const ZooConv& g, const float* dy, const f
         __mmask16 m[PIX_BWD_BLK];
         const float* at[PIX_BWD_BLK];
         bool any = false;
-#pragma GCC unroll 2
+#pragma GCC unroll 8
         for (int q = 0; q < PIX_BWD_BLK; q++) {
           const int oh = ih[q] + g.ph - i, ow0 = iw0[q] + g.pw - j;
           const int qLo = std::max(0, -ow0), qHi = std::min(std::min(16, g.W - iw0[q]), g.OW - ow0);
@@ -1719,12 +1729,12 @@ static void pixelConvBackwardInput512(const ZooConv& g, const float* dy, const f
         const float* wv = wb + (size_t)(i * g.KW + j) * g.O * Cpad + cg * PIX_CH;
         for (int o = 0; o < g.O; o++) {
           __m512 dv[PIX_BWD_BLK];
-#pragma GCC unroll 2
-          for (int q = 0; q < PIX_BWD_BLK; q++) dv[q] = _mm512_maskz_loadu_ps(m[q], at[q] + (size_t)o * g.P);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
+          for (int q = 0; q < PIX_BWD_BLK; q++) dv[q] = _mm512_maskz_loadu_ps(m[q], at[q] + (size_t)o * planeStride);
+#pragma GCC unroll 8
           for (int cc = 0; cc < PIX_CH; cc++) {
             const __m512 wc = _mm512_set1_ps(wv[(size_t)o * Cpad + cc]);
-#pragma GCC unroll 2
+#pragma GCC unroll 8
             for (int q = 0; q < PIX_BWD_BLK; q++) col[cc][q] = _mm512_fmadd_ps(wc, dv[q], col[cc][q]);
           }
         }
@@ -1812,7 +1822,12 @@ static double k_conv2dBackwardInput(Base B, const double* a) {
     }
   }
 #ifdef PG_X86
-  if (usePixelConvBackwardInput(g)) { pixelConvBackwardInput512(g, dy, w, dx, acc, u0, u1); return 0; }
+  if (usePixelConvBackwardInput(g)) {
+    if (g.C == 1) pixelConvBackwardInput512<1, 8>(g, dy, w, dx, acc, u0, u1);
+    else if (g.C == 2) pixelConvBackwardInput512<2, 4>(g, dy, w, dx, acc, u0, u1);
+    else pixelConvBackwardInput512<4, 2>(g, dy, w, dx, acc, u0, u1);
+    return 0;
+  }
   if (useDirectConvBackwardInput(g)) { directConvBackwardInput512(g, dy, w, dx, acc, u0, u1); return 0; }
 #endif
   thread_local std::vector<float> bufA, bufB, bufC, bufD;

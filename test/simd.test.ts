@@ -107,9 +107,11 @@ const put = (a) => h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)
 const k = kernels();
 // Stride 1 on maps a vector wide or more (a Wild Park's 32x32 layers) is vectorised over pixels:
 // a part-empty last block (20, 21 wide), channel groups part empty (17, 5, 3 channels), padding
-// 0 and 3, one network per image (not shared) in the input gradient.
+// 0 and 3, one network per image (not shared) in the input gradient, whose one- and two-channel
+// layers take more pixel blocks instead of channels.
 for (const [C, O, H, K, st, pd, shared] of [[16, 16, 16, 3, 2, 1, false], [17, 20, 11, 5, 2, 2, true], [40, 8, 9, 3, 1, 1, false], [16, 32, 13, 3, 3, 1, true], [24, 16, 10, 2, 2, 0, false],
-  [4, 5, 32, 7, 1, 3, true], [17, 6, 20, 5, 1, 2, false], [3, 5, 21, 5, 1, 0, false], [40, 9, 16, 3, 1, 1, false]]) {
+  [4, 5, 32, 7, 1, 3, true], [17, 6, 20, 5, 1, 2, false], [3, 5, 21, 5, 1, 0, false], [40, 9, 16, 3, 1, 1, false],
+  [1, 6, 24, 5, 1, 2, false], [2, 4, 18, 3, 1, 1, false]]) {
   const OH = Math.floor((H + 2 * pd - K) / st) + 1, nNet = 3, nImg = 5, nX = (shared ? 1 : nNet) * nImg * C * H * H;
   const s = { nNet, nImg, xShared: shared, C, H, W: H, O, OH, OW: OH, KH: K, KW: K, strideH: st, strideW: st, padH: pd, padW: pd };
   const x = t(nX), w = t(nNet * O * C * K * K), y = t(nNet * nImg * O * OH * OH), b = t(nNet * O);
