@@ -1666,10 +1666,10 @@ static void pixelConvForward512(const ZooConv& g, const float* x, const float* w
 }
 // CH input channels share each pixel vector of dy; BLK pixel blocks run side by side (CH x BLK
 // FMA chains): a one-channel first layer takes 1 x 8, not 4 x 2 with three channels empty.
-template <int PIX_CH, int PIX_BWD_BLK>
+template <int CH, int BLK>
 __attribute__((target("avx512f,fma")))
 static void pixelConvBackwardInput512(const ZooConv& g, const float* dy, const float* w, float* dx, bool acc, int u0, int u1) {
-  const int taps = g.KH * g.KW, groups = (g.C + PIX_CH - 1) / PIX_CH, Cpad = groups * PIX_CH;
+  const int taps = g.KH * g.KW, groups = (g.C + CH - 1) / CH, Cpad = groups * CH;
   const int perRow = (g.W + 15) / 16, blocks = g.H * perRow;
   thread_local std::vector<float> bufW;
   const int bLo = firstNet(u0, g.nImg, g.shared), bHi = lastNet(u1 - 1, g.nNet, g.nImg, g.shared);
@@ -1693,28 +1693,28 @@ static void pixelConvBackwardInput512(const ZooConv& g, const float* dy, const f
     for (int o = 0; o < g.O; o++) std::memcpy(dyp + (size_t)o * planeStride, src + (size_t)o * g.P, sizeof(float) * g.P);
     const float* d = dyp;
     const float* wb = wt + (b - bLo) * perNet;
-    for (int cg = 0; cg < groups; cg++) for (int q0 = 0; q0 < blocks; q0 += PIX_BWD_BLK) {
-      const int nb = std::min(PIX_BWD_BLK, blocks - q0);
-      int ih[PIX_BWD_BLK], iw0[PIX_BWD_BLK];
-      __m512 sum[PIX_CH][PIX_BWD_BLK];
+    for (int cg = 0; cg < groups; cg++) for (int q0 = 0; q0 < blocks; q0 += BLK) {
+      const int nb = std::min(BLK, blocks - q0);
+      int ih[BLK], iw0[BLK];
+      __m512 sum[CH][BLK];
 #pragma GCC unroll 8
-      for (int q = 0; q < PIX_BWD_BLK; q++) {
+      for (int q = 0; q < BLK; q++) {
         const int blk = std::min(q0 + q, blocks - 1);
         ih[q] = blk / perRow; iw0[q] = (blk % perRow) * 16;
         const __mmask16 m = q < nb ? firstLanes(g.W - iw0[q]) : (__mmask16)0;
 #pragma GCC unroll 8
-        for (int cc = 0; cc < PIX_CH; cc++) {
-          const int c = std::min(cg * PIX_CH + cc, g.C - 1);
+        for (int cc = 0; cc < CH; cc++) {
+          const int c = std::min(cg * CH + cc, g.C - 1);
           sum[cc][q] = acc ? _mm512_maskz_loadu_ps(m, dxu + ((size_t)c * g.H + ih[q]) * g.W + iw0[q]) : _mm512_setzero_ps();
         }
       }
       for (int i = 0; i < g.KH; i++) for (int j = 0; j < g.KW; j++) {
         // Lanes whose output pixel (ih + ph - i, iw + pw - j) lies inside the output.
-        __mmask16 m[PIX_BWD_BLK];
-        const float* at[PIX_BWD_BLK];
+        __mmask16 m[BLK];
+        const float* at[BLK];
         bool any = false;
 #pragma GCC unroll 8
-        for (int q = 0; q < PIX_BWD_BLK; q++) {
+        for (int q = 0; q < BLK; q++) {
           const int oh = ih[q] + g.ph - i, ow0 = iw0[q] + g.pw - j;
           const int qLo = std::max(0, -ow0), qHi = std::min(std::min(16, g.W - iw0[q]), g.OW - ow0);
           m[q] = q < nb && oh >= 0 && oh < g.OH && qHi > qLo ? (__mmask16)(firstLanes(qHi) & ~firstLanes(qLo)) : (__mmask16)0;
@@ -1723,31 +1723,31 @@ static void pixelConvBackwardInput512(const ZooConv& g, const float* dy, const f
           any = any || m[q] != 0;
         }
         if (!any) continue;
-        __m512 col[PIX_CH][PIX_BWD_BLK];
+        __m512 col[CH][BLK];
 #pragma GCC unroll 8
-        for (int n = 0; n < PIX_CH * PIX_BWD_BLK; n++) col[n / PIX_BWD_BLK][n % PIX_BWD_BLK] = _mm512_setzero_ps();
-        const float* wv = wb + (size_t)(i * g.KW + j) * g.O * Cpad + cg * PIX_CH;
+        for (int n = 0; n < CH * BLK; n++) col[n / BLK][n % BLK] = _mm512_setzero_ps();
+        const float* wv = wb + (size_t)(i * g.KW + j) * g.O * Cpad + cg * CH;
         for (int o = 0; o < g.O; o++) {
-          __m512 dv[PIX_BWD_BLK];
+          __m512 dv[BLK];
 #pragma GCC unroll 8
-          for (int q = 0; q < PIX_BWD_BLK; q++) dv[q] = _mm512_maskz_loadu_ps(m[q], at[q] + (size_t)o * planeStride);
+          for (int q = 0; q < BLK; q++) dv[q] = _mm512_maskz_loadu_ps(m[q], at[q] + (size_t)o * planeStride);
 #pragma GCC unroll 8
-          for (int cc = 0; cc < PIX_CH; cc++) {
+          for (int cc = 0; cc < CH; cc++) {
             const __m512 wc = _mm512_set1_ps(wv[(size_t)o * Cpad + cc]);
 #pragma GCC unroll 8
-            for (int q = 0; q < PIX_BWD_BLK; q++) col[cc][q] = _mm512_fmadd_ps(wc, dv[q], col[cc][q]);
+            for (int q = 0; q < BLK; q++) col[cc][q] = _mm512_fmadd_ps(wc, dv[q], col[cc][q]);
           }
         }
 #pragma GCC unroll 8
-        for (int n = 0; n < PIX_CH * PIX_BWD_BLK; n++) {
-          const int cc = n / PIX_BWD_BLK, q = n % PIX_BWD_BLK;
+        for (int n = 0; n < CH * BLK; n++) {
+          const int cc = n / BLK, q = n % BLK;
           sum[cc][q] = _mm512_mask_add_ps(sum[cc][q], m[q], sum[cc][q], col[cc][q]);
         }
       }
       for (int q = 0; q < nb; q++) {
         const __mmask16 m = firstLanes(g.W - iw0[q]);
-        for (int cc = 0; cc < PIX_CH; cc++) {
-          const int c = cg * PIX_CH + cc;
+        for (int cc = 0; cc < CH; cc++) {
+          const int c = cg * CH + cc;
           if (c >= g.C) break;
           _mm512_mask_storeu_ps(dxu + ((size_t)c * g.H + ih[q]) * g.W + iw0[q], m, sum[cc][q]);
         }
