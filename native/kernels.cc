@@ -1668,7 +1668,7 @@ static void pixelConvForward512(const ZooConv& g, const float* x, const float* w
 // FMA chains): a one-channel first layer takes 1 x 8, not 4 x 2 with three channels empty.
 template <int CH, int BLK>
 __attribute__((target("avx512f,fma")))
-static void pixelConvBackwardInput512(const ZooConv& g, const float* dy, const float* w, float* dx, bool acc, int u0, int u1) {
+static void pixelConvBackwardInput512(const ZooConv& g, const float* dy, const float* w, float* dx, bool acc, int u0, int u1, const float* mask) {
   const int taps = g.KH * g.KW, groups = (g.C + CH - 1) / CH, Cpad = groups * CH;
   const int perRow = (g.W + 15) / 16, blocks = g.H * perRow;
   thread_local std::vector<float> bufW;
@@ -1690,7 +1690,12 @@ static void pixelConvBackwardInput512(const ZooConv& g, const float* dy, const f
     float* dxu = dx + (size_t)u * g.imgIn;
     const int b = firstNet(u, g.nImg, g.shared), k = g.shared ? u : u % g.nImg;
     const float* src = dy + ((size_t)b * g.nImg + k) * g.imgOut;
-    for (int o = 0; o < g.O; o++) std::memcpy(dyp + (size_t)o * planeStride, src + (size_t)o * g.P, sizeof(float) * g.P);
+    // A fused ReLU's mask is applied in this copy, so dy is read once and left as it was.
+    const float* yk = mask == nullptr ? nullptr : mask + ((size_t)b * g.nImg + k) * g.imgOut;
+    for (int o = 0; o < g.O; o++) {
+      if (yk == nullptr) std::memcpy(dyp + (size_t)o * planeStride, src + (size_t)o * g.P, sizeof(float) * g.P);
+      else maskByPositive(src + (size_t)o * g.P, yk + (size_t)o * g.P, dyp + (size_t)o * planeStride, g.P);
+    }
     const float* d = dyp;
     const float* wb = wt + (b - bLo) * perNet;
     for (int cg = 0; cg < groups; cg++) for (int q0 = 0; q0 < blocks; q0 += BLK) {
@@ -1809,7 +1814,13 @@ static double k_conv2dBackwardInput(Base B, const double* a) {
   if (u1 <= u0) return 0;
 #ifdef PG_X86
   // The first layer's maps (32 MiB in W2) are masked image by image into a buffer as they are read.
-  if (useDirectConvBackwardInputPixels(g) && !usePixelConvBackwardInput(g)) { directConvBackwardInputPixels512(g, dy, w, dx, acc, u0, u1, mask); return 0; }
+  if (usePixelConvBackwardInput(g)) {
+    if (g.C == 1) pixelConvBackwardInput512<1, 8>(g, dy, w, dx, acc, u0, u1, mask);
+    else if (g.C == 2) pixelConvBackwardInput512<2, 4>(g, dy, w, dx, acc, u0, u1, mask);
+    else pixelConvBackwardInput512<4, 2>(g, dy, w, dx, acc, u0, u1, mask);
+    return 0;
+  }
+  if (useDirectConvBackwardInputPixels(g)) { directConvBackwardInputPixels512(g, dy, w, dx, acc, u0, u1, mask); return 0; }
 #endif
   // Elsewhere this part's images of dy are masked in place first, while they are in cache.
   if (mask != nullptr) {
@@ -1822,12 +1833,6 @@ static double k_conv2dBackwardInput(Base B, const double* a) {
     }
   }
 #ifdef PG_X86
-  if (usePixelConvBackwardInput(g)) {
-    if (g.C == 1) pixelConvBackwardInput512<1, 8>(g, dy, w, dx, acc, u0, u1);
-    else if (g.C == 2) pixelConvBackwardInput512<2, 4>(g, dy, w, dx, acc, u0, u1);
-    else pixelConvBackwardInput512<4, 2>(g, dy, w, dx, acc, u0, u1);
-    return 0;
-  }
   if (useDirectConvBackwardInput(g)) { directConvBackwardInput512(g, dy, w, dx, acc, u0, u1); return 0; }
 #endif
   thread_local std::vector<float> bufA, bufB, bufC, bufD;
