@@ -10,11 +10,14 @@
 # finished shards (and takes over a dead process's lock), an experiment keeps its finished runs
 # and resumes a stopped one from its last checkpoint, and finished steps are skipped. Each
 # build's and grid part's `/usr/bin/time -v` report (peak memory) is kept beside its output.
-# Runs the grid as two parts side by side, one kernel thread each (a two-core machine).
+# Runs the grid as PARTS parts side by side (default 2: a two-core machine), one kernel thread
+# each. A part takes every PARTS-th run in the order K, method, seed, so PARTS=3 gives each
+# part of the park's grid one of its three long ProbeGen runs, where two parts give one part two.
 # COUNT=N overrides the part's network count (a smoke test of the script: COUNT=300).
 set -euo pipefail
 dir=${1:?usage: bash bench/public-size.sh DIR mnist-inr|fmnist-inr|cnn|park}
 part=${2:?usage: bash bench/public-size.sh DIR mnist-inr|fmnist-inr|cnn|park}
+[[ ${PARTS:-2} =~ ^[1-9][0-9]*$ ]] || { echo "PARTS must be a positive whole number, not '${PARTS}'" >&2; exit 2; }
 here=$(cd "$(dirname "$0")/.." && pwd)
 probegen() { node "$here/dist/src/cli/main.js" "$@"; }
 timed() { local err=$1; shift; /usr/bin/time -v node "$here/dist/src/cli/main.js" "$@" 2>> "$err"; }
@@ -32,13 +35,14 @@ build() {
   log "$name: built"
 }
 
-# grid ZOO RUNS ARGS...: the experiment's two parts side by side, then compare's table.
+# grid ZOO RUNS ARGS...: the experiment's PARTS parts side by side, then compare's table.
 grid() {
   local zoo=$1 runs=$2; shift 2
-  log "$runs: grid"
+  local parts=${PARTS:-2}
+  log "$runs: grid ($parts parts)"
   local pids=()
-  for i in 0 1; do
-    timed "$dir/runs/$runs-part$i.err" experiment --zoo "$dir/zoos/$zoo" --out "$dir/runs/$runs" "$@" --threads 1 --shard "$i/2" --json \
+  for ((i = 0; i < parts; i++)); do
+    timed "$dir/runs/$runs-part$i.err" experiment --zoo "$dir/zoos/$zoo" --out "$dir/runs/$runs" "$@" --threads 1 --shard "$i/$parts" --json \
       > "$dir/runs/$runs-part$i.json" &
     pids+=($!)
   done
