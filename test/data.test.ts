@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { parseIdx, readIdx } from "../src/data/idx.js";
 import { FASHION_MNIST_DIR, imagePixels, loadImageSet } from "../src/data/image-sets.js";
-import { decodeSafetensors, encodeSafetensors, readSafetensors } from "../src/io/safetensors.js";
+import { decodeSafetensors, encodeSafetensors, readSafetensors, readSafetensorsTensor } from "../src/io/safetensors.js";
 import { existsSync } from "node:fs";
 
 function idx(dims: number[], values: number[]): Uint8Array {
@@ -80,6 +80,27 @@ test("safetensors round-trips bytes exactly and rejects damaged files by name", 
   corrupt[9] = 0x7b; corrupt[10] = 0x7b;
   assert.throws(() => decodeSafetensors(corrupt, "c.safetensors"), /c.safetensors: corrupt header JSON/);
   assert.throws(() => readSafetensors("/nonexistent/x.safetensors"), /x.safetensors: no such file/);
+});
+
+test("one tensor of a safetensors file is read alone, with the header checked as a whole read checks it", () => {
+  const dir = mkdtempSync(join(tmpdir(), "probegen-st-"));
+  const bytes = encodeSafetensors([["w", { shape: [2, 2], data: Float32Array.from([1.5, -2, 3.25, 0]) }], ["label", { shape: [3], data: Int32Array.from([7, 8, 9]) }]]);
+  const file = join(dir, "a.safetensors");
+  writeFileSync(file, bytes);
+  const label = readSafetensorsTensor(file, "label")!;
+  assert.equal(label.dtype, "I32");
+  assert.deepEqual(label.shape, [3]);
+  assert.deepEqual(label.data, Int32Array.from([7, 8, 9]));
+  assert.deepEqual(readSafetensorsTensor(file, "w")!.data, Float32Array.from([1.5, -2, 3.25, 0]));
+  assert.equal(readSafetensorsTensor(file, "bias"), undefined);
+  // A file cut short fails on the tensor it cuts, even when another one is asked for.
+  writeFileSync(file, bytes.subarray(0, bytes.length - 3));
+  assert.throws(() => readSafetensorsTensor(file, "w"), /a.safetensors: truncated: tensor label ends at byte 28 of a 25-byte data section/);
+  writeFileSync(file, bytes.subarray(0, 20));
+  assert.throws(() => readSafetensorsTensor(file, "w"), /a.safetensors: truncated or corrupt: header claims \d+ bytes but the file has 12 after the length/);
+  writeFileSync(file, bytes.subarray(0, 5));
+  assert.throws(() => readSafetensorsTensor(file, "w"), /a.safetensors: truncated: 5 bytes, not even a header length/);
+  assert.throws(() => readSafetensorsTensor(dir, "w"), /is a folder, not a file/);
 });
 
 test("Dead Leaves images are seeded, cover the canvas, lie in [-1, 1] and hold many shapes", async () => {

@@ -53,6 +53,21 @@ test("a tiny Wild Park builds the same bytes on 1 and 2 workers and after a resu
     assert.equal(m.version, 2);
     assert.equal(m.architectures.length, 6, "every drawn network has its own architecture");
     const all = zoo.readAll();
+    // Read straight into arrays the caller gives (tensor memory, for a trainer): asked for once
+    // per architecture and parameter with its network count, filled as readAll fills its own.
+    const asked: string[] = [];
+    const into = zoo.readAll((k, name, networks) => {
+      asked.push(`${k}/${name}/${networks}`);
+      return new Float32Array(networks * m.architectures[k].parameters.find((p) => p.name === name)!.shape.reduce((x, y) => x * y, 1));
+    });
+    assert.deepEqual(asked, m.architectures.flatMap((a, k) => a.parameters.map((p) => `${k}/${p.name}/2`)));
+    const held = new ZooData(zoo);
+    all.groups.forEach((g, k) => g.forEach((values, name) => {
+      assert.deepEqual(into.groups[k].get(name), values, `${k}/${name} read into given arrays`);
+      assert.deepEqual(held.groups[k].get(name)!.data, values, `${k}/${name} in ZooData's tensors`);
+      assert.deepEqual(held.groups[k].get(name)!.shape, [2, ...m.architectures[k].parameters.find((p) => p.name === name)!.shape]);
+    }));
+    assert.throws(() => zoo.readAll(() => new Float32Array(1)), /readAll: layers\.0\.weight of architecture 0 needs \d+ values, given an array of 1/);
     const network = all.fields.get("network")!, epoch = all.fields.get("epoch")!, acc = all.fields.get("test_accuracy")!;
     assert.deepEqual(Array.from(network), [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5]);
     assert.deepEqual(Array.from(epoch), [1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2]);

@@ -3,7 +3,8 @@
 // raw little-endian tensor bytes (offsets relative to the end of the header).
 // Writing is deterministic: tensors in the order given, the header padded with spaces to a
 // multiple of 8 bytes so that every tensor starts aligned.
-import { readRegularFile } from "./read-file.js";
+import { closeSync, readSync } from "node:fs";
+import { openRegularFile, readRegularFile } from "./read-file.js";
 import { FileFormatError } from "../file-error.js";
 
 export type SafeDtype = "F32" | "I32" | "U8" | "F64" | "I64" | "F16" | "BF16" | "I16" | "U16" | "I8" | "BOOL" | "U32" | "U64";
@@ -61,12 +62,17 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
-/** Parses safetensors bytes; every structural problem is reported against `file`. */
-export function decodeSafetensors(bytes: Uint8Array, file = "<buffer>"): SafetensorsFile {
-  if (bytes.length < 8) throw new SafetensorsError(file, `truncated: ${bytes.length} bytes, not even a header length`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = view.getBigUint64(0, true);
-  if (n > BigInt(bytes.length - 8)) throw new SafetensorsError(file, `truncated or corrupt: header claims ${n} bytes but the file has ${bytes.length - 8} after the length`);
+/** A tensor's place in the data section, as the header gives it (checked). */
+interface TensorEntry { name: string; dtype: SafeDtype; shape: number[]; begin: number; end: number }
+
+/**
+ * The header's tensors and metadata, each checked against a data section of `dataLen` bytes:
+ * every problem is reported against `file`. `bytes` holds the header from its 8-byte length on.
+ */
+function parseHeader(bytes: Uint8Array, fileLen: number, file: string): { entries: TensorEntry[]; metadata: Record<string, string>; dataStart: number } {
+  if (fileLen < 8) throw new SafetensorsError(file, `truncated: ${fileLen} bytes, not even a header length`);
+  const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true);
+  if (n > BigInt(fileLen - 8)) throw new SafetensorsError(file, `truncated or corrupt: header claims ${n} bytes but the file has ${fileLen - 8} after the length`);
   const headerLen = Number(n);
   let header: Record<string, unknown>;
   try {
@@ -76,9 +82,8 @@ export function decodeSafetensors(bytes: Uint8Array, file = "<buffer>"): Safeten
   }
   if (header === null || typeof header !== "object" || Array.isArray(header)) throw new SafetensorsError(file, "header is not a JSON object");
   const dataStart = 8 + headerLen;
-  const dataLen = bytes.length - dataStart;
-  const tensors = new Map<string, SafeTensor>();
-  const spans: [number, number, string][] = [];
+  const dataLen = fileLen - dataStart;
+  const entries: TensorEntry[] = [];
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header)) {
     if (name === "__metadata__") {
@@ -98,21 +103,60 @@ export function decodeSafetensors(bytes: Uint8Array, file = "<buffer>"): Safeten
       throw new SafetensorsError(file, `tensor ${name}: data offsets ${JSON.stringify(e.data_offsets)} do not fit ${dtype} [${e.shape.join(",")}]`);
     }
     if (end > dataLen) throw new SafetensorsError(file, `truncated: tensor ${name} ends at byte ${end} of a ${dataLen}-byte data section`);
-    spans.push([begin, end, name]);
-    const raw = bytes.subarray(dataStart + begin, dataStart + end);
-    // Copy into an aligned buffer: tensor data need not be 4-byte aligned in a foreign file.
-    const aligned = new Uint8Array(raw.length);
-    aligned.set(raw);
-    const data: SafeArray = dtype === "F32" ? new Float32Array(aligned.buffer)
-      : dtype === "I32" ? new Int32Array(aligned.buffer) : aligned;
-    tensors.set(name, { dtype, shape: e.shape, data });
+    entries.push({ name, dtype, shape: e.shape, begin, end });
   }
   // Tensors must not share bytes (the format forbids it; a writer that did was corrupt).
-  spans.sort((a, b) => a[0] - b[0]);
+  const spans = [...entries].sort((a, b) => a.begin - b.begin);
   for (let i = 1; i < spans.length; i++) {
-    if (spans[i][0] < spans[i - 1][1]) throw new SafetensorsError(file, `corrupt: tensors ${spans[i - 1][2]} and ${spans[i][2]} overlap (data offsets ${spans[i - 1][0]}..${spans[i - 1][1]} and ${spans[i][0]}..${spans[i][1]})`);
+    if (spans[i].begin < spans[i - 1].end) throw new SafetensorsError(file, `corrupt: tensors ${spans[i - 1].name} and ${spans[i].name} overlap (data offsets ${spans[i - 1].begin}..${spans[i - 1].end} and ${spans[i].begin}..${spans[i].end})`);
   }
+  return { entries, metadata, dataStart };
+}
+
+/** A tensor's values from its raw bytes, copied into an aligned buffer: tensor data need not be 4-byte aligned in a foreign file. */
+function tensorOf(e: TensorEntry, raw: Uint8Array): SafeTensor {
+  const aligned = new Uint8Array(raw.length);
+  aligned.set(raw);
+  const data: SafeArray = e.dtype === "F32" ? new Float32Array(aligned.buffer)
+    : e.dtype === "I32" ? new Int32Array(aligned.buffer) : aligned;
+  return { dtype: e.dtype, shape: e.shape, data };
+}
+
+/** Parses safetensors bytes; every structural problem is reported against `file`. */
+export function decodeSafetensors(bytes: Uint8Array, file = "<buffer>"): SafetensorsFile {
+  const { entries, metadata, dataStart } = parseHeader(bytes, bytes.length, file);
+  const tensors = new Map<string, SafeTensor>();
+  for (const e of entries) tensors.set(e.name, tensorOf(e, bytes.subarray(dataStart + e.begin, dataStart + e.end)));
   return { tensors, metadata };
+}
+
+/**
+ * One tensor of a safetensors file (undefined if it has none of that name), reading only the
+ * header and that tensor's bytes: a zoo's loader reads each shard's architecture column this way
+ * before it sets memory aside for the parameters. The header is checked whole, as by readSafetensors.
+ */
+export function readSafetensorsTensor(file: string, name: string): SafeTensor | undefined {
+  const { fd, size } = openRegularFile(file);
+  try {
+    const at = (pos: number, length: number): Uint8Array => {
+      const out = new Uint8Array(length);
+      for (let off = 0; off < length;) {
+        const got = readSync(fd, out, off, length - off, pos + off);
+        if (got === 0) throw new SafetensorsError(file, `shrank while being read (${pos + off} of ${size} bytes)`);
+        off += got;
+      }
+      return out;
+    };
+    const head = at(0, Math.min(8, size));
+    if (size < 8) parseHeader(head, size, file);
+    const n = new DataView(head.buffer).getBigUint64(0, true);
+    const bytes = n > BigInt(size - 8) ? head : at(0, 8 + Number(n));
+    const { entries, dataStart } = parseHeader(bytes, size, file);
+    const e = entries.find((t) => t.name === name);
+    return e === undefined ? undefined : tensorOf(e, at(dataStart + e.begin, e.end - e.begin));
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function readSafetensors(file: string): SafetensorsFile {

@@ -40,8 +40,15 @@ export class ZooData {
   constructor(zoo: Zoo, opts: ZooDataOptions = {}) {
     this.manifest = zoo.manifest;
     this.manifestFile = join(zoo.dir, MANIFEST_FILE);
-    const all = zoo.readAll();
     const m = this.manifest;
+    // The zoo is read straight into tensor memory (not into arrays copied from after).
+    const tensors = m.architectures.map(() => new Map<string, Tensor>());
+    const all = zoo.readAll((k, name, networks) => {
+      const p = m.architectures[k].parameters.find((q) => q.name === name)!;
+      const t = Tensor.empty([networks, ...p.shape], { persistent: true });
+      tensors[k].set(name, t);
+      return t.data;
+    });
     this.task = m.task.kind;
     const field = m.task.kind === "classification" ? "label" : m.task.target;
     const values = field === undefined ? undefined : all.fields.get(field) as ArrayLike<number> | undefined;
@@ -52,8 +59,7 @@ export class ZooData {
     this.rowOf = new Int32Array(m.count);
     const seen = new Int32Array(m.architectures.length);
     for (let i = 0; i < m.count; i++) this.rowOf[i] = seen[all.architecture[i]]++;
-    this.groups = m.architectures.map((a, k) => new Map(a.parameters.map((p) =>
-      [p.name, Tensor.from(all.groups[k].get(p.name)!, [seen[k], ...p.shape], { persistent: true })])));
+    this.groups = tensors;
     this.fields = all.fields as Map<string, ArrayLike<number>>;
     this.strings = all.strings;
     // Networks of unknown label or target (opts.unlabelled) have label -1 or target NaN.
