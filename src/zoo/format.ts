@@ -349,10 +349,12 @@ export class Zoo {
       const shard = this.readShard(i);
       const j = shard.architecture.findIndex((k, n) => k !== architecture[s.start + n]);
       if (j >= 0) throw new ZooFormatError(this.shardPath(i), `changed while the zoo was read: network ${s.start + j} was architecture ${architecture[s.start + j]}, is now ${shard.architecture[j]}`);
+      const inShard = new Array<number>(m.architectures.length).fill(0);
+      for (const k of shard.architecture) inShard[k]++;
       shard.groups.forEach((g, k) => {
         if (g.size === 0) return;
         for (const p of m.architectures[k].parameters) groups[k].get(p.name)!.set(g.get(p.name)!, filled[k] * parameterSize(p));
-        filled[k] += g.get(m.architectures[k].parameters[0].name)!.length / parameterSize(m.architectures[k].parameters[0]);
+        filled[k] += inShard[k];
       });
       for (const f of m.fields) fields.get(f.name)!.set(shard.fields.get(f.name)!, s.start);
       for (const f of m.strings) for (const v of shard.strings.get(f.name)!) strings.get(f.name)!.push(v);
