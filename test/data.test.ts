@@ -1,7 +1,7 @@
 // IDX parsing, the installed image sets, and safetensors.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -82,8 +82,9 @@ test("safetensors round-trips bytes exactly and rejects damaged files by name", 
   assert.throws(() => readSafetensors("/nonexistent/x.safetensors"), /x.safetensors: no such file/);
 });
 
-test("one tensor of a safetensors file is read alone, with the header checked as a whole read checks it", () => {
+test("one tensor of a safetensors file is read alone, with the header checked as a whole read checks it", (t) => {
   const dir = mkdtempSync(join(tmpdir(), "probegen-st-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const bytes = encodeSafetensors([["w", { shape: [2, 2], data: Float32Array.from([1.5, -2, 3.25, 0]) }], ["label", { shape: [3], data: Int32Array.from([7, 8, 9]) }]]);
   const file = join(dir, "a.safetensors");
   writeFileSync(file, bytes);

@@ -17,7 +17,7 @@ import type { ProbeRepresentation } from "../src/train/probe-representation.js";
 import { readRunFile } from "../src/train/run-folder.js";
 import { assertClose } from "./helpers.js";
 import { packRaggedCnn, raggedCnnLayout } from "../src/nets/ragged-cnn.js";
-import { Zoo, rangesIndices } from "../src/zoo/format.js";
+import { Zoo, parameterSize, rangesIndices } from "../src/zoo/format.js";
 import { exportWildPark, importWildPark } from "../src/zoo/interop/wild-park.js";
 import { ZooData } from "../src/train/zoo-data.js";
 import { statisticSlots } from "../src/train/weight-statistics.js";
@@ -56,9 +56,9 @@ test("a tiny Wild Park builds the same bytes on 1 and 2 workers and after a resu
     // Read straight into arrays the caller gives (tensor memory, for a trainer): asked for once
     // per architecture and parameter with its network count, filled as readAll fills its own.
     const asked: string[] = [];
-    const into = zoo.readAll((k, name, networks) => {
-      asked.push(`${k}/${name}/${networks}`);
-      return new Float32Array(networks * m.architectures[k].parameters.find((p) => p.name === name)!.shape.reduce((x, y) => x * y, 1));
+    const into = zoo.readAll((k, p, networks) => {
+      asked.push(`${k}/${p.name}/${networks}`);
+      return new Float32Array(networks * parameterSize(p));
     });
     assert.deepEqual(asked, m.architectures.flatMap((a, k) => a.parameters.map((p) => `${k}/${p.name}/2`)));
     const held = new ZooData(zoo);

@@ -43,10 +43,9 @@ export class ZooData {
     const m = this.manifest;
     // The zoo is read straight into tensor memory (not into arrays copied from after).
     const tensors = m.architectures.map(() => new Map<string, Tensor>());
-    const all = zoo.readAll((k, name, networks) => {
-      const p = m.architectures[k].parameters.find((q) => q.name === name)!;
+    const all = zoo.readAll((k, p, networks) => {
       const t = Tensor.empty([networks, ...p.shape], { persistent: true });
-      tensors[k].set(name, t);
+      tensors[k].set(p.name, t);
       return t.data;
     });
     this.task = m.task.kind;

@@ -13,7 +13,7 @@
 // JSON in each shard's metadata).
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { encodeSafetensors, readSafetensors, readSafetensorsTensor, type SafeArray, type SafeDtype } from "../io/safetensors.js";
+import { encodeSafetensors, readSafetensors, readSafetensorsTensor, type SafeArray, type SafeDtype, type SafeTensor } from "../io/safetensors.js";
 import { FileFormatError } from "../file-error.js";
 import { readRegularFile } from "../io/read-file.js";
 import { isBlackBoxSpec } from "../nets/onnx-black-box.js";
@@ -311,23 +311,23 @@ export class Zoo {
   /**
    * Every network's parameters, stacked per architecture in zoo order ([n_k, ...shape]), each
    * network's architecture, and every metadata field [count]. `into` gives the array that
-   * architecture k's parameter `name` is read into, for its `networks` networks ([n_k, ...shape]),
+   * architecture k's parameter `p` is read into, for its `networks` networks ([n_k, ...p.shape]),
    * a new one by default: a trainer passes tensor memory. The shards are read one at a time, after their
    * architecture columns (each read alone), so the zoo is held once, plus one shard: reading every
    * shard before stacking, and stacking before copying into tensors, held a zoo of 4,000 Wild Park
    * checkpoints (0.29 GB of parameters) three times over while a run loaded it.
    */
-  readAll(into?: (k: number, name: string, networks: number) => Float32Array): ShardData {
+  readAll(into?: (k: number, p: ZooParameter, networks: number) => Float32Array): ShardData {
     const m = this.manifest;
     if (this.memory !== null) {
       if (into === undefined) return this.memory;
       const held = this.memory;
       const networks = new Array<number>(m.architectures.length).fill(0);
       for (const k of held.architecture) networks[k]++;
-      const groups = held.groups.map((g, k) => new Map([...g].map(([name, values]) => {
-        const array = into(k, name, networks[k]);
-        array.set(values);
-        return [name, array];
+      const groups = m.architectures.map((a, k) => new Map(a.parameters.map((p) => {
+        const array = into(k, p, networks[k]);
+        array.set(held.groups[k].get(p.name)!);
+        return [p.name, array];
       })));
       return { ...held, groups, params: groups.length === 1 ? groups[0] : new Map() };
     }
@@ -338,7 +338,7 @@ export class Zoo {
     for (const k of architecture) perArch[k]++;
     const groups = m.architectures.map((a, k) => new Map(a.parameters.map((p) => {
       const length = perArch[k] * parameterSize(p);
-      const array = into === undefined ? new Float32Array(length) : into(k, p.name, perArch[k]);
+      const array = into === undefined ? new Float32Array(length) : into(k, p, perArch[k]);
       if (array.length !== length) throw new RangeError(`readAll: ${p.name} of architecture ${k} needs ${length} values, given an array of ${array.length}`);
       return [p.name, array];
     })));
@@ -364,11 +364,9 @@ export class Zoo {
 
   /** Shard i's architecture column, read without its parameters, checked as readShard checks it. */
   private architectureColumn(i: number): Int32Array {
-    const file = this.shardPath(i), count = this.manifest.shards[i].count, field = this.manifest.architectureField!;
-    const t = readSafetensorsTensor(file, field);
-    if (t === undefined) throw new ZooFormatError(file, `missing metadata field ${field}`);
-    if (t.dtype !== "I32" || t.shape.length !== 1 || t.shape[0] !== count) throw new ZooFormatError(file, `metadata field ${field} is ${t.dtype} [${t.shape.join(",")}], expected I32 [${count}]`);
-    return checkArchitectures(t.data as Int32Array, this.manifest, file);
+    const file = this.shardPath(i), name = this.manifest.architectureField!;
+    const column = checkField(readSafetensorsTensor(file, name), { name, dtype: "I32" }, this.manifest.shards[i].count, file);
+    return checkArchitectures(column as Int32Array, this.manifest, file);
   }
 
   /** One network's parameters, by name, with its fields and strings. */
@@ -396,6 +394,15 @@ function tensorName(m: ZooManifest, arch: number, name: string): string {
   return m.architectures.length === 1 ? name : `${arch}/${name}`;
 }
 
+/** A shard's metadata field `f` of `count` networks, refused by name if it is missing or of another dtype or shape. */
+function checkField(t: SafeTensor | undefined, f: { name: string; dtype: SafeDtype }, count: number, file: string): SafeArray {
+  if (t === undefined) throw new ZooFormatError(file, `missing metadata field ${f.name}`);
+  if (t.dtype !== f.dtype || t.shape.length !== 1 || t.shape[0] !== count) {
+    throw new ZooFormatError(file, `metadata field ${f.name} is ${t.dtype} [${t.shape.join(",")}], expected ${f.dtype} [${count}]`);
+  }
+  return t.data;
+}
+
 /** A shard's architecture column, refused if it names an architecture zoo.json does not list. */
 function checkArchitectures(column: Int32Array, m: ZooManifest, file: string): Int32Array {
   const bad = column.findIndex((a) => a < 0 || a >= m.architectures.length);
@@ -412,14 +419,7 @@ export function readShardFile(file: string, m: ZooManifest, count: number, start
     throw new ZooFormatError(file, `holds networks ${meta.start}..${Number(meta.start) + Number(meta.count) - 1} by its own metadata, but zoo.json places networks ${start}..${start + count - 1} here`);
   }
   const fields = new Map<string, SafeArray>();
-  for (const f of m.fields) {
-    const t = st.tensors.get(f.name);
-    if (t === undefined) throw new ZooFormatError(file, `missing metadata field ${f.name}`);
-    if (t.dtype !== f.dtype || t.shape.length !== 1 || t.shape[0] !== count) {
-      throw new ZooFormatError(file, `metadata field ${f.name} is ${t.dtype} [${t.shape.join(",")}], expected ${f.dtype} [${count}]`);
-    }
-    fields.set(f.name, t.data);
-  }
+  for (const f of m.fields) fields.set(f.name, checkField(st.tensors.get(f.name), f, count, file));
   const architecture = m.architectures.length === 1 ? new Int32Array(count) : Int32Array.from(fields.get(m.architectureField!)!);
   checkArchitectures(architecture, m, file);
   const groups = m.architectures.map((a, k) => {
